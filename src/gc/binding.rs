@@ -1,0 +1,315 @@
+//! The MMTk binding: `VMBinding` and its five glue traits.
+//!
+//! Everything here is called by MMTk; the personality never sees these types.
+
+use super::{stats, vm};
+use crate::object::{self, Layout, ARRAY_DATA_OFFSET, HEADER_SIZE, OBJECT_ALIGN};
+use crate::thread::{registry, Thread};
+use mmtk::util::alloc::AllocationError;
+use mmtk::util::copy::{CopySemantics, GCWorkerCopyContext};
+use mmtk::util::opaque_pointer::{VMMutatorThread, VMThread, VMWorkerThread};
+use mmtk::util::{Address, ObjectReference};
+use mmtk::vm::slot::{SimpleSlot, UnimplementedMemorySlice};
+use mmtk::vm::*;
+use mmtk::Mutator;
+
+/// The substrate's MMTk binding type.
+#[derive(Default)]
+pub struct VMKitBinding;
+
+impl VMBinding for VMKitBinding {
+    type VMObjectModel = ObjectModelImpl;
+    type VMScanning = ScanningImpl;
+    type VMCollection = CollectionImpl;
+    type VMActivePlan = ActivePlanImpl;
+    type VMReferenceGlue = ReferenceGlueImpl;
+    type VMSlot = SimpleSlot;
+    type VMMemorySlice = UnimplementedMemorySlice;
+
+    const MAX_ALIGNMENT: usize = OBJECT_ALIGN;
+    const MIN_ALIGNMENT: usize = OBJECT_ALIGN;
+}
+
+/// Object model: two-word header, forwarding pointer in the status word, every
+/// other piece of GC metadata on the side.
+pub struct ObjectModelImpl;
+
+impl ObjectModel<VMKitBinding> for ObjectModelImpl {
+    const GLOBAL_LOG_BIT_SPEC: VMGlobalLogBitSpec = VMGlobalLogBitSpec::side_first();
+    const LOCAL_FORWARDING_POINTER_SPEC: VMLocalForwardingPointerSpec =
+        VMLocalForwardingPointerSpec::in_header((object::STATUS_OFFSET * 8) as isize);
+    const LOCAL_FORWARDING_BITS_SPEC: VMLocalForwardingBitsSpec =
+        VMLocalForwardingBitsSpec::side_first();
+    const LOCAL_MARK_BIT_SPEC: VMLocalMarkBitSpec =
+        VMLocalMarkBitSpec::side_after(Self::LOCAL_FORWARDING_BITS_SPEC.as_spec());
+    const LOCAL_LOS_MARK_NURSERY_SPEC: VMLocalLOSMarkNurserySpec =
+        VMLocalLOSMarkNurserySpec::side_after(Self::LOCAL_MARK_BIT_SPEC.as_spec());
+
+    const OBJECT_REF_OFFSET_LOWER_BOUND: isize = 0;
+
+    fn copy(
+        from: ObjectReference,
+        semantics: CopySemantics,
+        copy_context: &mut GCWorkerCopyContext<VMKitBinding>,
+    ) -> ObjectReference {
+        let bytes = object::object_size(from);
+        let dst = copy_context.alloc_copy(from, bytes, OBJECT_ALIGN, 0, semantics);
+        // SAFETY: `dst` is a fresh `bytes`-long region from MMTk's copy allocator and
+        // `from` is a live object of `bytes` bytes; the two cannot overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                from.to_raw_address().to_ptr::<u8>(),
+                dst.to_mut_ptr::<u8>(),
+                bytes,
+            );
+        }
+        let to = ObjectReference::from_raw_address(dst).expect("copy allocator returned null");
+        copy_context.post_copy(to, bytes, semantics);
+        stats::record_copy(bytes);
+        to
+    }
+
+    fn copy_to(from: ObjectReference, to: ObjectReference, region: Address) -> Address {
+        let bytes = object::object_size(from);
+        if from != to {
+            // SAFETY: MarkCompact slides objects toward lower addresses; source and
+            // destination may overlap, hence `copy` (memmove).
+            unsafe {
+                std::ptr::copy(
+                    from.to_raw_address().to_ptr::<u8>(),
+                    to.to_raw_address().to_mut_ptr::<u8>(),
+                    bytes,
+                );
+            }
+        }
+        let start = to.to_raw_address();
+        debug_assert!(region.is_zero() || start >= region);
+        start + bytes
+    }
+
+    fn get_reference_when_copied_to(_from: ObjectReference, to: Address) -> ObjectReference {
+        ObjectReference::from_raw_address(to).expect("copy target is null")
+    }
+
+    fn get_current_size(object: ObjectReference) -> usize {
+        object::object_size(object)
+    }
+
+    fn get_size_when_copied(object: ObjectReference) -> usize {
+        object::object_size(object)
+    }
+
+    fn get_align_when_copied(_object: ObjectReference) -> usize {
+        OBJECT_ALIGN
+    }
+
+    fn get_align_offset_when_copied(_object: ObjectReference) -> usize {
+        0
+    }
+
+    fn get_type_descriptor(_reference: ObjectReference) -> &'static [i8] {
+        &[]
+    }
+
+    fn ref_to_object_start(object: ObjectReference) -> Address {
+        object.to_raw_address()
+    }
+
+    fn ref_to_header(object: ObjectReference) -> Address {
+        object.to_raw_address()
+    }
+
+    fn dump_object(object: ObjectReference) {
+        let ti = object::type_info(object);
+        eprintln!(
+            "object {} of type {} ({} bytes)",
+            object,
+            ti.name,
+            object::object_size(object)
+        );
+    }
+}
+
+/// Root and object scanning.
+pub struct ScanningImpl;
+
+fn visit_fields(object: ObjectReference, visit: &mut dyn FnMut(Address)) {
+    let ti = object::type_info(object);
+    let base = object.to_raw_address();
+    match ti.layout {
+        Layout::Fixed { ref_offsets, .. } => {
+            for &off in ref_offsets {
+                visit(base + off);
+            }
+        }
+        Layout::Array {
+            elem_is_ref: true, ..
+        } => {
+            let len = object::array_len(object);
+            for i in 0..len {
+                visit(base + ARRAY_DATA_OFFSET + i * 8);
+            }
+        }
+        Layout::Array { .. } => {}
+        Layout::Custom => vm().scan_object(object, visit),
+    }
+}
+
+/// Collects the root slots of one thread: handles, the pending exception, JIT frames
+/// and the personality's own thread roots.
+pub(crate) fn thread_root_slots(thread: &Thread) -> Vec<SimpleSlot> {
+    let mut slots = Vec::new();
+    let mut push = |a: Address| {
+        // SAFETY: every reported slot is a word-aligned, readable root location
+        // of a stopped thread.
+        if unsafe { a.load::<usize>() } != 0 {
+            slots.push(SimpleSlot::from_address(a));
+        }
+    };
+    thread.scan_substrate_roots(&mut push);
+    vm().scan_thread_roots(thread, &mut push);
+    slots
+}
+
+impl Scanning<VMKitBinding> for ScanningImpl {
+    fn scan_object<SV: SlotVisitor<SimpleSlot>>(
+        _tls: VMWorkerThread,
+        object: ObjectReference,
+        slot_visitor: &mut SV,
+    ) {
+        visit_fields(object, &mut |a| {
+            slot_visitor.visit_slot(SimpleSlot::from_address(a))
+        });
+    }
+
+    fn notify_initial_thread_scan_complete(_partial_scan: bool, _tls: VMWorkerThread) {}
+
+    fn scan_roots_in_mutator_thread(
+        _tls: VMWorkerThread,
+        mutator: &'static mut Mutator<VMKitBinding>,
+        mut factory: impl RootsWorkFactory<SimpleSlot>,
+    ) {
+        let thread = Thread::from_mutator_tls(mutator.mutator_tls);
+        let slots = thread_root_slots(thread);
+        if !slots.is_empty() {
+            factory.create_process_roots_work(slots);
+        }
+    }
+
+    fn scan_vm_specific_roots(
+        _tls: VMWorkerThread,
+        mut factory: impl RootsWorkFactory<SimpleSlot>,
+    ) {
+        let mut slots = Vec::new();
+        vm().scan_globals(&mut |a: Address| {
+            // SAFETY: the personality reports readable, word-aligned root slots.
+            if unsafe { a.load::<usize>() } != 0 {
+                slots.push(SimpleSlot::from_address(a));
+            }
+        });
+        super::global_roots::scan(&mut |a| slots.push(SimpleSlot::from_address(a)));
+        if !slots.is_empty() {
+            factory.create_process_roots_work(slots);
+        }
+    }
+
+    fn supports_return_barrier() -> bool {
+        false
+    }
+
+    fn prepare_for_roots_re_scanning() {}
+}
+
+/// Stop-the-world and GC threads, over the thread manager's rendezvous.
+pub struct CollectionImpl;
+
+impl Collection<VMKitBinding> for CollectionImpl {
+    fn stop_all_mutators<F>(_tls: VMWorkerThread, mut mutator_visitor: F)
+    where
+        F: FnMut(&'static mut Mutator<VMKitBinding>),
+    {
+        registry::stop_the_world();
+        for t in registry::snapshot() {
+            mutator_visitor(t.mutator_mut());
+        }
+    }
+
+    fn resume_mutators(_tls: VMWorkerThread) {
+        registry::resume_the_world();
+    }
+
+    fn block_for_gc(tls: VMMutatorThread) {
+        Thread::from_mutator_tls(tls).block_for_gc();
+    }
+
+    fn spawn_gc_thread(_tls: VMThread, ctx: GCThreadContext<VMKitBinding>) {
+        let GCThreadContext::Worker(worker) = ctx;
+        std::thread::Builder::new()
+            .name("vmkit-gc-worker".into())
+            .spawn(move || {
+                super::mark_gc_worker();
+                let tls = VMWorkerThread(VMThread::UNINITIALIZED);
+                mmtk::memory_manager::start_worker(super::mmtk(), tls, worker);
+            })
+            .expect("cannot spawn a GC worker thread");
+    }
+
+    fn out_of_memory(tls: VMThread, err_kind: AllocationError) {
+        match err_kind {
+            AllocationError::HeapOutOfMemory => {
+                if let Some(t) = Thread::from_vm_tls(tls) {
+                    t.set_out_of_memory();
+                }
+            }
+            AllocationError::MmapOutOfMemory => {
+                eprintln!(
+                    "vmkit: fatal: the operating system refused memory to the heap (mmap failed)"
+                );
+                std::process::exit(3);
+            }
+        }
+    }
+}
+
+/// The set of mutators is the thread registry.
+pub struct ActivePlanImpl;
+
+impl ActivePlan<VMKitBinding> for ActivePlanImpl {
+    fn is_mutator(tls: VMThread) -> bool {
+        Thread::from_vm_tls(tls).is_some()
+    }
+
+    fn mutator(tls: VMMutatorThread) -> &'static mut Mutator<VMKitBinding> {
+        Thread::from_mutator_tls(tls).mutator_mut()
+    }
+
+    fn mutators<'a>() -> Box<dyn Iterator<Item = &'a mut Mutator<VMKitBinding>> + 'a> {
+        Box::new(registry::snapshot().into_iter().map(|t| t.mutator_mut()))
+    }
+
+    fn number_of_mutators() -> usize {
+        registry::count()
+    }
+}
+
+/// Reference glue for MMTk's built-in reference processor: a reference object keeps
+/// its referent in the first word after the header.
+pub struct ReferenceGlueImpl;
+
+impl ReferenceGlue<VMKitBinding> for ReferenceGlueImpl {
+    type FinalizableType = ObjectReference;
+
+    fn clear_referent(new_reference: ObjectReference) {
+        object::write_word(new_reference, HEADER_SIZE, 0);
+    }
+
+    fn get_referent(object: ObjectReference) -> Option<ObjectReference> {
+        object::read_ref(object, HEADER_SIZE)
+    }
+
+    fn set_referent(reff: ObjectReference, referent: ObjectReference) {
+        object::write_word(reff, HEADER_SIZE, referent.to_raw_address().as_usize());
+    }
+
+    fn enqueue_references(_references: &[ObjectReference], _tls: VMWorkerThread) {}
+}

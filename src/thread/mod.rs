@@ -1,0 +1,521 @@
+//! The thread manager: [`Thread`] (VMKit's `Thread`/`MutatorThread`), attachment,
+//! thread states, safepoints, handles, allocation and barriers.
+//!
+//! A thread must be attached ([`attach`]) before it touches the heap. While attached
+//! it is in one of three [`ThreadState`]s; a collection waits only for threads in
+//! [`ThreadState::Managed`], so a thread about to block (I/O, a lock, a join) wraps
+//! the blocking call in [`Thread::native`].
+
+mod handles;
+pub mod registry;
+
+pub use handles::{Handle, HandleScope};
+
+use crate::gc::{self, stats, VMKitBinding};
+use crate::object::{self, TypeInfo, HEADER_SIZE, OBJECT_ALIGN};
+use mmtk::util::opaque_pointer::{OpaquePointer, VMMutatorThread, VMThread};
+use mmtk::util::{Address, ObjectReference};
+use mmtk::vm::slot::SimpleSlot;
+use mmtk::{AllocationSemantics, Mutator};
+use registry::{ThreadPtr, CV, STOP, SYNC};
+use std::cell::{Cell, UnsafeCell};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::SeqCst};
+
+/// What a thread is doing, as far as the collector is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ThreadState {
+    /// Running managed code or touching the heap: must reach a safepoint before a
+    /// collection can start.
+    Managed = 0,
+    /// In native code that does not touch the heap (a blocking call): counts as
+    /// stopped; parks on return if a collection is under way.
+    Native = 1,
+    /// Parked at a safepoint, waiting for a collection to finish.
+    Blocked = 2,
+}
+
+/// The heap is exhausted: a full collection could not free `requested` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfMemory {
+    /// Bytes of the allocation that failed.
+    pub requested: usize,
+}
+
+impl fmt::Display for OutOfMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "heap exhausted (allocating {} bytes)", self.requested)
+    }
+}
+
+impl std::error::Error for OutOfMemory {}
+
+/// Why [`attach`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachError {
+    /// [`crate::gc::init`] has not run.
+    NotInitialized,
+    /// The calling OS thread is already attached.
+    AlreadyAttached,
+}
+
+impl fmt::Display for AttachError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttachError::NotInitialized => write!(f, "the VM is not initialized"),
+            AttachError::AlreadyAttached => write!(f, "this thread is already attached"),
+        }
+    }
+}
+
+impl std::error::Error for AttachError {}
+
+/// A VM thread: its collector state, its MMTk mutator and its roots.
+///
+/// The first fields have fixed offsets ([`Thread::YIELDPOINT_OFFSET`], ...) so that
+/// JIT code can poll the yieldpoint flag and check the stack limit with one load.
+#[repr(C)]
+pub struct Thread {
+    /// Set when the thread must call [`Thread::safepoint_slow`] at its next poll.
+    yieldpoint: AtomicBool,
+    state: AtomicU8,
+    /// Lowest usable stack address (JIT prologues compare SP against it).
+    stack_limit: AtomicUsize,
+    /// The exception being propagated, or 0 (a root).
+    pending_exception: UnsafeCell<usize>,
+    /// Opaque words the JIT runtime uses to record the last managed frame and the
+    /// entry frame of the current stretch of JIT code (see the `jit` module).
+    pub(crate) frame_anchor: [AtomicUsize; 2],
+    id: usize,
+    name: String,
+    mutator: UnsafeCell<Option<Box<Mutator<VMKitBinding>>>>,
+    handles: UnsafeCell<Vec<usize>>,
+    out_of_memory: AtomicBool,
+    /// An opaque word owned by the personality (its per-thread state).
+    pub user: AtomicUsize,
+}
+
+// SAFETY: the `UnsafeCell` fields are touched by the owning thread while it is
+// managed, and by GC workers only while the owner is parked or in native code (the
+// rendezvous orders these accesses through `SYNC`).
+unsafe impl Sync for Thread {}
+// SAFETY: as above; a `Thread` is only moved as a raw pointer.
+unsafe impl Send for Thread {}
+
+thread_local! {
+    static CURRENT: Cell<*const Thread> = const { Cell::new(std::ptr::null()) };
+}
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// Attaches the calling OS thread to the VM and returns the guard that detaches it
+/// (also when the thread unwinds from a panic).
+pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
+    if !gc::is_initialized() {
+        return Err(AttachError::NotInitialized);
+    }
+    if !CURRENT.with(|c| c.get()).is_null() {
+        return Err(AttachError::AlreadyAttached);
+    }
+    let t = Box::new(Thread {
+        yieldpoint: AtomicBool::new(false),
+        state: AtomicU8::new(ThreadState::Native as u8),
+        stack_limit: AtomicUsize::new(0),
+        pending_exception: UnsafeCell::new(0),
+        frame_anchor: [AtomicUsize::new(0), AtomicUsize::new(0)],
+        id: NEXT_ID.fetch_add(1, SeqCst),
+        name: name.to_owned(),
+        mutator: UnsafeCell::new(None),
+        handles: UnsafeCell::new(Vec::new()),
+        out_of_memory: AtomicBool::new(false),
+        user: AtomicUsize::new(0),
+    });
+    let ptr: *const Thread = Box::into_raw(t);
+    // SAFETY: just leaked; freed only by `AttachedThread::drop`.
+    let thread: &'static Thread = unsafe { &*ptr };
+    {
+        let mut g = SYNC.lock();
+        registry::wait_while_stopped(&mut g);
+        let tls = VMMutatorThread(VMThread(OpaquePointer::from_address(Address::from_ptr(
+            ptr,
+        ))));
+        let m = mmtk::memory_manager::bind_mutator(gc::mmtk(), tls);
+        // SAFETY: the thread is not registered yet: nobody else sees this cell.
+        unsafe { *thread.mutator.get() = Some(m) };
+        g.threads.push(ThreadPtr(ptr));
+        thread.state.store(ThreadState::Managed as u8, SeqCst);
+    }
+    CURRENT.with(|c| c.set(ptr));
+    gc::vm().thread_started(thread);
+    Ok(AttachedThread { thread })
+}
+
+/// The guard of an attached thread; dereferences to its [`Thread`]. Dropping it
+/// detaches the thread.
+pub struct AttachedThread {
+    thread: &'static Thread,
+}
+
+impl std::ops::Deref for AttachedThread {
+    type Target = Thread;
+    fn deref(&self) -> &Thread {
+        self.thread
+    }
+}
+
+impl Drop for AttachedThread {
+    fn drop(&mut self) {
+        let t = self.thread;
+        if t.state() == ThreadState::Managed {
+            gc::vm().thread_exited(t);
+        }
+        {
+            let mut g = SYNC.lock();
+            // Count as stopped while waiting out a collection in progress.
+            t.state.store(ThreadState::Blocked as u8, SeqCst);
+            CV.notify_all();
+            registry::wait_while_stopped(&mut g);
+            // SAFETY: the world is not stopped and we hold SYNC, so no collector
+            // looks at this mutator.
+            if let Some(mut m) = unsafe { (*t.mutator.get()).take() } {
+                mmtk::memory_manager::destroy_mutator(&mut m);
+            }
+            let ptr = t as *const Thread;
+            g.threads.retain(|p| p.0 != ptr);
+        }
+        CURRENT.with(|c| c.set(std::ptr::null()));
+        // SAFETY: unregistered above; this guard was the only owner.
+        drop(unsafe { Box::from_raw(t as *const Thread as *mut Thread) });
+    }
+}
+
+impl Thread {
+    /// Offset of the yieldpoint flag (a byte, nonzero when the thread must poll).
+    pub const YIELDPOINT_OFFSET: usize = std::mem::offset_of!(Thread, yieldpoint);
+    /// Offset of the stack limit word.
+    pub const STACK_LIMIT_OFFSET: usize = std::mem::offset_of!(Thread, stack_limit);
+    /// Offset of the pending-exception word.
+    pub const PENDING_EXCEPTION_OFFSET: usize = std::mem::offset_of!(Thread, pending_exception);
+
+    /// The thread attached on the calling OS thread, if any. The reference is valid
+    /// until that thread detaches; do not keep it past that.
+    pub fn current() -> Option<&'static Thread> {
+        let p = CURRENT.with(|c| c.get());
+        // SAFETY: CURRENT is set by `attach` and cleared before the Thread is freed.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    pub(crate) fn from_mutator_tls(tls: VMMutatorThread) -> &'static Thread {
+        Thread::from_vm_tls(tls.0).expect("mutator without a thread")
+    }
+
+    pub(crate) fn from_vm_tls(tls: VMThread) -> Option<&'static Thread> {
+        let p = tls.0.to_address().to_ptr::<Thread>();
+        // SAFETY: MMTk hands back the pointers `attach` registered (mutator tls) or
+        // null (GC workers); registered threads are alive while MMTk uses them.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    fn tls(&self) -> VMMutatorThread {
+        VMMutatorThread(VMThread(OpaquePointer::from_address(Address::from_ptr(
+            self as *const Thread,
+        ))))
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn mutator_mut(&self) -> &'static mut Mutator<VMKitBinding> {
+        // SAFETY: the mutator is used by its own thread while managed and by the
+        // collector while that thread is stopped; never both at once.
+        unsafe { (*self.mutator.get()).as_deref_mut() }.expect("thread has no mutator")
+    }
+
+    /// A small unique number.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The name given at [`attach`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The current state.
+    pub fn state(&self) -> ThreadState {
+        match self.state.load(SeqCst) {
+            0 => ThreadState::Managed,
+            1 => ThreadState::Native,
+            _ => ThreadState::Blocked,
+        }
+    }
+
+    /// Address of the yieldpoint flag, for JIT code that polls it.
+    pub fn yieldpoint_address(&self) -> usize {
+        &self.yieldpoint as *const AtomicBool as usize
+    }
+
+    /// Whether the yieldpoint flag is set.
+    #[inline]
+    pub fn yieldpoint_requested(&self) -> bool {
+        self.yieldpoint.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the lowest stack address the thread may use (0 = unchecked).
+    pub fn set_stack_limit(&self, limit: usize) {
+        self.stack_limit.store(limit, SeqCst);
+    }
+
+    /// The stack limit set with [`Thread::set_stack_limit`].
+    pub fn stack_limit(&self) -> usize {
+        self.stack_limit.load(SeqCst)
+    }
+
+    /// A safepoint: parks here if a collection is requested. Call it regularly from
+    /// loops and calls of interpreted code; JIT code inlines the flag test.
+    #[inline]
+    pub fn safepoint(&self) {
+        if self.yieldpoint_requested() {
+            self.safepoint_slow();
+        }
+    }
+
+    /// The out-of-line part of [`Thread::safepoint`].
+    #[cold]
+    pub fn safepoint_slow(&self) {
+        debug_assert_eq!(self.state(), ThreadState::Managed);
+        let mut g = SYNC.lock();
+        if !STOP.load(SeqCst) {
+            return;
+        }
+        self.state.store(ThreadState::Blocked as u8, SeqCst);
+        CV.notify_all();
+        registry::wait_while_stopped(&mut g);
+        self.state.store(ThreadState::Managed as u8, SeqCst);
+    }
+
+    pub(crate) fn block_for_gc(&self) {
+        let mut g = SYNC.lock();
+        let epoch = g.epoch;
+        self.state.store(ThreadState::Blocked as u8, SeqCst);
+        CV.notify_all();
+        while g.epoch == epoch || STOP.load(SeqCst) {
+            CV.wait(&mut g);
+        }
+        self.state.store(ThreadState::Managed as u8, SeqCst);
+    }
+
+    /// Leaves managed code: the collector will not wait for this thread until
+    /// [`Thread::leave_native`]. The thread must not touch the heap meanwhile
+    /// (references held in handles stay valid and are updated if objects move).
+    pub fn enter_native(&self) {
+        debug_assert_eq!(self.state(), ThreadState::Managed);
+        self.state.store(ThreadState::Native as u8, SeqCst);
+        if STOP.load(SeqCst) {
+            // A collector may be waiting for us: wake it to re-check.
+            let _g = SYNC.lock();
+            CV.notify_all();
+        }
+    }
+
+    /// Returns to managed code, parking first if a collection is under way.
+    pub fn leave_native(&self) {
+        debug_assert_eq!(self.state(), ThreadState::Native);
+        self.state.store(ThreadState::Managed as u8, SeqCst);
+        if STOP.load(SeqCst) {
+            let mut g = SYNC.lock();
+            self.state.store(ThreadState::Blocked as u8, SeqCst);
+            CV.notify_all();
+            registry::wait_while_stopped(&mut g);
+            self.state.store(ThreadState::Managed as u8, SeqCst);
+        }
+    }
+
+    /// Runs `f` in native state: for blocking calls (I/O, joins, locks) during which
+    /// other threads may collect. `f` must not touch the heap.
+    pub fn native<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Back<'a>(&'a Thread);
+        impl Drop for Back<'_> {
+            fn drop(&mut self) {
+                self.0.leave_native();
+            }
+        }
+        self.enter_native();
+        let _back = Back(self);
+        f()
+    }
+
+    /// Allocates an object of `size` bytes (header included) with type `ty`.
+    /// Its fields are zero (null). May collect: hold other references in handles.
+    pub fn alloc(
+        &self,
+        ty: &'static TypeInfo,
+        size: usize,
+    ) -> Result<ObjectReference, OutOfMemory> {
+        let obj = self.alloc_raw(size)?;
+        object::write_word(obj, object::TYPE_OFFSET, ty as *const TypeInfo as usize);
+        Ok(obj)
+    }
+
+    /// Allocates an array of `len` elements of an [`object::Layout::Array`] type.
+    pub fn alloc_array(
+        &self,
+        ty: &'static TypeInfo,
+        len: usize,
+    ) -> Result<ObjectReference, OutOfMemory> {
+        let elem_size = match ty.layout {
+            object::Layout::Array { elem_size, .. } => elem_size,
+            _ => panic!("alloc_array on non-array type {}", ty.name),
+        };
+        let size = elem_size
+            .checked_mul(len)
+            .and_then(|b| b.checked_add(object::ARRAY_DATA_OFFSET + OBJECT_ALIGN))
+            .ok_or(OutOfMemory {
+                requested: usize::MAX,
+            })?
+            & !(OBJECT_ALIGN - 1);
+        let obj = self.alloc_raw(size)?;
+        object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len);
+        object::write_word(obj, object::TYPE_OFFSET, ty as *const TypeInfo as usize);
+        Ok(obj)
+    }
+
+    fn alloc_raw(&self, size: usize) -> Result<ObjectReference, OutOfMemory> {
+        debug_assert_eq!(
+            self.state(),
+            ThreadState::Managed,
+            "allocation outside managed state"
+        );
+        let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
+        if size > gc::total_bytes() {
+            return Err(OutOfMemory { requested: size });
+        }
+        let semantics = if size > gc::max_non_los_bytes() {
+            AllocationSemantics::Los
+        } else {
+            AllocationSemantics::Default
+        };
+        let m = self.mutator_mut();
+        let addr = mmtk::memory_manager::alloc(m, size, OBJECT_ALIGN, 0, semantics);
+        let oom = self.out_of_memory.swap(false, SeqCst);
+        if addr.is_zero() || oom {
+            return Err(OutOfMemory { requested: size });
+        }
+        // SAFETY: MMTk returned `size` writable bytes at `addr`.
+        unsafe { std::ptr::write_bytes(addr.to_mut_ptr::<u8>(), 0, size) };
+        let obj = ObjectReference::from_raw_address(addr).expect("nonzero address");
+        mmtk::memory_manager::post_alloc(m, obj, size, semantics);
+        stats::record_alloc(size);
+        Ok(obj)
+    }
+
+    pub(crate) fn set_out_of_memory(&self) {
+        self.out_of_memory.store(true, SeqCst);
+    }
+
+    /// Stores a reference into field `offset` of `obj`, with the plan's write barrier.
+    #[inline]
+    pub fn write_ref(&self, obj: ObjectReference, offset: usize, value: Option<ObjectReference>) {
+        object::write_word(obj, offset, object::ref_to_word(value));
+        self.write_barrier(obj, obj.to_raw_address() + offset, value);
+    }
+
+    /// The post-write barrier for a reference store of `target` into `slot` of `src`
+    /// (already done by the caller). A no-op for plans without barriers.
+    #[inline]
+    pub fn write_barrier(
+        &self,
+        src: ObjectReference,
+        slot: Address,
+        target: Option<ObjectReference>,
+    ) {
+        if gc::needs_write_barrier() {
+            mmtk::memory_manager::object_reference_write_post(
+                self.mutator_mut(),
+                src,
+                SimpleSlot::from_address(slot),
+                target,
+            );
+        }
+    }
+
+    /// Requests a full collection now and waits for it.
+    pub fn collect(&self) {
+        gc::mmtk().handle_user_collection_request(self.tls(), true, true);
+    }
+
+    /// The addresses `[cursor, limit]` of the bump-pointer allocation buffer of the
+    /// default space, for an inline allocation fast path; `None` for plans whose
+    /// default allocator is not a bump pointer (MarkSweep).
+    pub fn bump_pointer_address(&self) -> Option<usize> {
+        use mmtk::util::alloc::{AllocatorSelector, BumpAllocator, ImmixAllocator};
+        let m = self.mutator_mut();
+        let sel =
+            mmtk::memory_manager::get_allocator_mapping(gc::mmtk(), AllocationSemantics::Default);
+        // SAFETY: `sel` is the selector MMTk maps the default semantics to, so the
+        // allocator at that selector has the matching concrete type.
+        unsafe {
+            match sel {
+                AllocatorSelector::Immix(_) => Some(
+                    &m.allocator_impl::<ImmixAllocator<VMKitBinding>>(sel)
+                        .bump_pointer as *const _ as usize,
+                ),
+                AllocatorSelector::BumpPointer(_) => Some(
+                    &m.allocator_impl::<BumpAllocator<VMKitBinding>>(sel)
+                        .bump_pointer as *const _ as usize,
+                ),
+                _ => None,
+            }
+        }
+    }
+
+    /// Sets the exception being propagated (a root until taken).
+    pub fn set_pending_exception(&self, exc: Option<ObjectReference>) {
+        // SAFETY: only the owning thread writes it, outside collections.
+        unsafe { *self.pending_exception.get() = object::ref_to_word(exc) }
+    }
+
+    /// Takes the exception being propagated.
+    pub fn take_pending_exception(&self) -> Option<ObjectReference> {
+        // SAFETY: as in `set_pending_exception`.
+        object::word_to_ref(unsafe { std::mem::replace(&mut *self.pending_exception.get(), 0) })
+    }
+
+    /// Whether an exception is being propagated.
+    pub fn has_pending_exception(&self) -> bool {
+        // SAFETY: as in `set_pending_exception`.
+        unsafe { *self.pending_exception.get() != 0 }
+    }
+
+    /// Opens a handle scope: handles created in it are roots until it is dropped.
+    pub fn scope(&self) -> HandleScope<'_> {
+        HandleScope::new(self)
+    }
+
+    /// Reports the substrate's roots of this thread: handles, the pending exception.
+    pub(crate) fn scan_substrate_roots(&self, visit: &mut dyn FnMut(Address)) {
+        // SAFETY: called by the collector while this thread is stopped.
+        let handles = unsafe { &*self.handles.get() };
+        for h in handles {
+            visit(Address::from_ptr(h as *const usize));
+        }
+        visit(Address::from_ptr(
+            self.pending_exception.get() as *const usize
+        ));
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn handles_mut(&self) -> &mut Vec<usize> {
+        // SAFETY: only the owning thread uses its handle stack outside collections.
+        unsafe { &mut *self.handles.get() }
+    }
+}
+
+impl fmt::Debug for Thread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Thread")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .finish()
+    }
+}

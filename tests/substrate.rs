@@ -1,0 +1,450 @@
+//! Substrate tests with a small test personality (lists, trees, arrays of
+//! references), no JIT. MMTk allows one instance per process, so the driver runs
+//! each (scenario, plan) pair in a child process of this same binary.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vmkit::gc::{self, global_roots::GlobalRoot, stats, GcOptions, Plan};
+use vmkit::object::{self, read_ref, read_word, write_word, ARRAY_DATA_OFFSET};
+use vmkit::{
+    thread, Layout, ObjectReference, SlotVisitor, Thread, TypeInfo, VirtualMachine, HEADER_SIZE,
+};
+
+// ---------------------------------------------------------------- personality
+
+/// `Node { value: int, next: Node }`
+static NODE: TypeInfo = TypeInfo {
+    name: "Node",
+    layout: Layout::Fixed {
+        size: HEADER_SIZE + 16,
+        ref_offsets: &[HEADER_SIZE + 8],
+    },
+    user: 0,
+};
+const NODE_VALUE: usize = HEADER_SIZE;
+const NODE_NEXT: usize = HEADER_SIZE + 8;
+
+/// `Tree { left: Tree, right: Tree, depth: int }`
+static TREE: TypeInfo = TypeInfo {
+    name: "Tree",
+    layout: Layout::Fixed {
+        size: HEADER_SIZE + 24,
+        ref_offsets: &[HEADER_SIZE, HEADER_SIZE + 8],
+    },
+    user: 1,
+};
+const TREE_LEFT: usize = HEADER_SIZE;
+const TREE_RIGHT: usize = HEADER_SIZE + 8;
+const TREE_DEPTH: usize = HEADER_SIZE + 16;
+
+/// `[ref]`
+static REFS: TypeInfo = TypeInfo {
+    name: "[ref]",
+    layout: Layout::Array {
+        elem_size: 8,
+        elem_is_ref: true,
+    },
+    user: 2,
+};
+/// `[int]`
+static INTS: TypeInfo = TypeInfo {
+    name: "[int]",
+    layout: Layout::Array {
+        elem_size: 8,
+        elem_is_ref: false,
+    },
+    user: 3,
+};
+
+/// The test personality: one global slot, plus a per-thread root slot reported
+/// through `scan_thread_roots` (as an interpreter's frame would be).
+struct TestVm {
+    global: AtomicUsize,
+}
+
+impl VirtualMachine for TestVm {
+    fn scan_globals(&self, visit: &mut SlotVisitor<'_>) {
+        visit(vmkit::Address::from_ptr(self.global.as_ptr()));
+    }
+    fn scan_thread_roots(&self, thread: &Thread, visit: &mut SlotVisitor<'_>) {
+        visit(vmkit::Address::from_ptr(thread.user.as_ptr()));
+    }
+}
+
+static VM: TestVm = TestVm {
+    global: AtomicUsize::new(0),
+};
+
+fn new_node(t: &Thread, value: usize, next: Option<ObjectReference>) -> ObjectReference {
+    let s = t.scope();
+    let next = s.handle(next);
+    let n = t.alloc(&NODE, HEADER_SIZE + 16).expect("out of memory");
+    write_word(n, NODE_VALUE, value);
+    t.write_ref(n, NODE_NEXT, next.get());
+    n
+}
+
+/// A list `seed, seed+1, ..., seed+len-1`.
+fn make_list(t: &Thread, seed: usize, len: usize) -> ObjectReference {
+    let s = t.scope();
+    let head = s.handle(None);
+    for i in (0..len).rev() {
+        head.set(Some(new_node(t, seed + i, head.get())));
+        t.safepoint();
+    }
+    head.obj()
+}
+
+fn check_list(mut n: Option<ObjectReference>, seed: usize, len: usize) {
+    for i in 0..len {
+        let node = n.unwrap_or_else(|| panic!("list {seed} cut at {i}"));
+        assert!(std::ptr::eq(object::type_info(node), &NODE), "not a node");
+        assert_eq!(
+            read_word(node, NODE_VALUE),
+            seed + i,
+            "list {seed} element {i}"
+        );
+        n = read_ref(node, NODE_NEXT);
+    }
+    assert!(n.is_none(), "list {seed} too long");
+}
+
+fn make_tree(t: &Thread, depth: usize) -> ObjectReference {
+    let s = t.scope();
+    let (l, r) = if depth == 0 {
+        (s.handle(None), s.handle(None))
+    } else {
+        let l = s.handle(Some(make_tree(t, depth - 1)));
+        (l, s.handle(Some(make_tree(t, depth - 1))))
+    };
+    let n = t.alloc(&TREE, HEADER_SIZE + 24).expect("out of memory");
+    t.write_ref(n, TREE_LEFT, l.get());
+    t.write_ref(n, TREE_RIGHT, r.get());
+    write_word(n, TREE_DEPTH, depth);
+    n
+}
+
+fn check_tree(n: ObjectReference, depth: usize) -> usize {
+    assert_eq!(read_word(n, TREE_DEPTH), depth);
+    match (read_ref(n, TREE_LEFT), read_ref(n, TREE_RIGHT)) {
+        (Some(l), Some(r)) => 1 + check_tree(l, depth - 1) + check_tree(r, depth - 1),
+        (None, None) => {
+            assert_eq!(depth, 0);
+            1
+        }
+        _ => panic!("half a tree"),
+    }
+}
+
+fn array_slot(i: usize) -> usize {
+    ARRAY_DATA_OFFSET + 8 * i
+}
+
+fn options(plan: Plan, heap: usize) -> GcOptions {
+    let o = GcOptions {
+        plan,
+        heap_size: heap,
+        gc_threads: Some(2),
+        ..GcOptions::default()
+    };
+    if plan == Plan::Immix {
+        o.force_moving()
+    } else {
+        o
+    }
+}
+
+fn init(plan: Plan, heap: usize) {
+    gc::init(&VM, &options(plan, heap)).expect("init");
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/// Lists, trees and arrays of references, kept in handles, a global, a thread root
+/// and a global handle, while allocating many times the heap; every value checked
+/// after objects moved.
+fn scenario_structures(plan: Plan) {
+    const HEAP: usize = 24 << 20;
+    init(plan, HEAP);
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    let list = s.handle(Some(make_list(&t, 1000, 2000)));
+    let tree = s.handle(Some(make_tree(&t, 12)));
+    let arr = s.handle(Some(t.alloc_array(&REFS, 64).unwrap()));
+    for i in 0..64 {
+        let l = make_list(&t, i * 100, 50);
+        t.write_ref(arr.obj(), array_slot(i), Some(l));
+    }
+    let ints = s.handle(Some(t.alloc_array(&INTS, 1000).unwrap()));
+    for i in 0..1000 {
+        write_word(ints.obj(), array_slot(i), i * i);
+    }
+    VM.global.store(
+        make_list(&t, 7, 300).to_raw_address().as_usize(),
+        Ordering::SeqCst,
+    );
+    t.user.store(
+        make_list(&t, 9, 300).to_raw_address().as_usize(),
+        Ordering::SeqCst,
+    );
+    let groot = GlobalRoot::new(Some(make_tree(&t, 8)));
+
+    let before = list.obj();
+    t.collect();
+    let moved_list = list.obj() != before;
+
+    // Churn: allocate ~20x the heap in short-lived lists and trees, replacing some
+    // array elements (old-to-young stores exercise the write barrier).
+    let mut allocated = 0usize;
+    let mut round = 0usize;
+    while allocated < 20 * HEAP {
+        let garbage = make_list(&t, round, 500);
+        allocated += 500 * 32;
+        if round.is_multiple_of(7) {
+            let i = round % 64;
+            let l = make_list(&t, i * 100, 50);
+            t.write_ref(arr.obj(), array_slot(i), Some(l));
+            allocated += 50 * 32;
+        }
+        if round.is_multiple_of(50) {
+            check_tree(make_tree(&t, 6), 6);
+            allocated += 127 * 40;
+        }
+        let _ = garbage;
+        round += 1;
+    }
+    t.collect();
+
+    check_list(list.get(), 1000, 2000);
+    assert_eq!(check_tree(tree.obj(), 12), (1 << 13) - 1);
+    for i in 0..64 {
+        check_list(read_ref(arr.obj(), array_slot(i)), i * 100, 50);
+    }
+    for i in 0..1000 {
+        assert_eq!(read_word(ints.obj(), array_slot(i)), i * i);
+    }
+    check_list(
+        object::word_to_ref(VM.global.load(Ordering::SeqCst)),
+        7,
+        300,
+    );
+    check_list(object::word_to_ref(t.user.load(Ordering::SeqCst)), 9, 300);
+    assert_eq!(check_tree(groot.get().unwrap(), 8), (1 << 9) - 1);
+    groot.release();
+
+    let st = stats::snapshot();
+    assert!(st.collections >= 10, "only {} collections", st.collections);
+    if plan == Plan::SemiSpace {
+        assert!(moved_list, "SemiSpace did not move a rooted object");
+    }
+    if matches!(plan, Plan::SemiSpace | Plan::Immix) {
+        assert!(
+            st.bytes_copied > 1 << 20,
+            "only {} bytes copied",
+            st.bytes_copied
+        );
+    }
+    println!(
+        "collections={} copied={} moved_list={moved_list}",
+        st.collections, st.bytes_copied
+    );
+}
+
+/// Four threads allocate and mutate a shared array of lists (under a lock taken in
+/// native state), while a fifth sits in native code holding handles the whole time;
+/// threads come and go in several rounds.
+fn scenario_threads(plan: Plan) {
+    const HEAP: usize = 32 << 20;
+    const SLOTS: usize = 32;
+    const LEN: usize = 40;
+    init(plan, HEAP);
+    let main = thread::attach("main").unwrap();
+    let shared = Arc::new(GlobalRoot::new(Some(
+        main.alloc_array(&REFS, SLOTS).unwrap(),
+    )));
+    for i in 0..SLOTS {
+        let l = make_list(&main, i * 1000, LEN);
+        main.write_ref(shared.get().unwrap(), array_slot(i), Some(l));
+    }
+    let lock = Arc::new(parking_lot::Mutex::new(()));
+    let stop_native = Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    // The native sitter: builds a structure, then blocks in native code until the
+    // end, and checks its structure after objects moved around it.
+    let sitter = {
+        let stop = stop_native.clone();
+        std::thread::spawn(move || {
+            let t = thread::attach("sitter").unwrap();
+            let s = t.scope();
+            let mine = s.handle(Some(make_list(&t, 424242, 1000)));
+            let before = mine.obj();
+            t.native(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            });
+            check_list(mine.get(), 424242, 1000);
+            mine.obj() != before
+        })
+    };
+
+    main.native(|| {
+        for round in 0..4 {
+            let workers: Vec<_> = (0..4)
+                .map(|w| {
+                    let shared = shared.clone();
+                    let lock = lock.clone();
+                    std::thread::spawn(move || {
+                        let t = thread::attach(&format!("worker-{round}-{w}")).unwrap();
+                        let mut rng = (w as u64 + 1) * 0x9E37_79B9_7F4A_7C15 + round as u64;
+                        for iter in 0..1500 {
+                            rng ^= rng << 13;
+                            rng ^= rng >> 7;
+                            rng ^= rng << 17;
+                            let slot = (rng % SLOTS as u64) as usize;
+                            // Build the replacement outside the lock (allocates, may GC).
+                            let s = t.scope();
+                            let fresh = s.handle(Some(make_list(&t, slot * 1000, LEN)));
+                            let _garbage = make_list(&t, iter, 100);
+                            let guard = t.native(|| lock.lock());
+                            let arr = shared.get().unwrap();
+                            check_list(read_ref(arr, array_slot(slot)), slot * 1000, LEN);
+                            t.write_ref(arr, array_slot(slot), fresh.get());
+                            drop(guard);
+                            if iter.is_multiple_of(500) {
+                                t.collect();
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().expect("worker panicked");
+            }
+        }
+    });
+    stop_native.store(true, Ordering::SeqCst);
+    let sitter_moved = main.native(|| sitter.join().expect("sitter panicked"));
+    for i in 0..SLOTS {
+        check_list(
+            read_ref(shared.get().unwrap(), array_slot(i)),
+            i * 1000,
+            LEN,
+        );
+    }
+    let st = stats::snapshot();
+    assert!(st.collections >= 8, "only {} collections", st.collections);
+    if plan == Plan::SemiSpace {
+        assert!(sitter_moved, "the native thread's objects never moved");
+    }
+    println!(
+        "collections={} copied={} sitter_moved={sitter_moved} max_ttsp={:?} max_pause={:?}",
+        st.collections, st.bytes_copied, st.ttsp_max, st.pause_max
+    );
+}
+
+/// Exhausting the heap is an error returned to the caller, after which the program
+/// drops its data and allocates again.
+fn scenario_oom(plan: Plan) {
+    init(plan, 32 << 20);
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    let keep = s.handle(None);
+    let start = Instant::now();
+    let mut n = 0usize;
+    let err = loop {
+        match t.alloc(&NODE, HEADER_SIZE + 16) {
+            Ok(node) => {
+                write_word(node, NODE_VALUE, n);
+                t.write_ref(node, NODE_NEXT, keep.get());
+                keep.set(Some(node));
+                n += 1;
+            }
+            Err(e) => break e,
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no OOM after {n} nodes"
+        );
+    };
+    assert_eq!(err.requested, 32);
+    assert!(n > 50_000, "OOM too early, after {n} nodes");
+    // The retained list is intact.
+    let mut cur = keep.get();
+    for i in (0..n).rev() {
+        let node = cur.unwrap();
+        assert_eq!(read_word(node, NODE_VALUE), i);
+        cur = read_ref(node, NODE_NEXT);
+    }
+    // A too-large request fails without collecting everything away.
+    assert!(t.alloc_array(&INTS, 1 << 40).is_err());
+    // Let go, and allocation works again.
+    keep.set(None);
+    let l = make_list(&t, 5, 10_000);
+    check_list(Some(l), 5, 10_000);
+    println!("oom after {n} nodes: {err}");
+}
+
+// ---------------------------------------------------------------- driver
+
+type Scenario = (&'static str, fn(Plan));
+const SCENARIOS: &[Scenario] = &[
+    ("structures", scenario_structures),
+    ("threads", scenario_threads),
+    ("oom", scenario_oom),
+];
+const PLANS: &[Plan] = &[
+    Plan::Immix,
+    Plan::SemiSpace,
+    Plan::StickyImmix,
+    Plan::MarkSweep,
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        let name = &args[i + 1];
+        let plan: Plan = args[i + 2].parse().unwrap();
+        let f = SCENARIOS
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("scenario")
+            .1;
+        f(plan);
+        return;
+    }
+    // `cargo test` passes filters and harness flags; honour a plain name filter.
+    let filter = args.iter().skip(1).find(|a| !a.starts_with('-'));
+    let exe = std::env::current_exe().unwrap();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, _) in SCENARIOS {
+        for plan in PLANS {
+            let id = format!("{name}/{plan}");
+            if filter.is_some_and(|f| !id.contains(f.as_str())) {
+                continue;
+            }
+            let start = Instant::now();
+            let out = Command::new(&exe)
+                .args(["--child", name, &plan.to_string()])
+                .output()
+                .unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            if out.status.success() {
+                passed += 1;
+                let info = String::from_utf8_lossy(&out.stdout);
+                println!("test {id} ... ok ({secs:.1}s) {}", info.trim());
+            } else {
+                failed += 1;
+                println!("test {id} ... FAILED ({secs:.1}s, {})", out.status);
+                println!("{}", String::from_utf8_lossy(&out.stdout));
+                println!("{}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

@@ -53,6 +53,7 @@
 #![warn(missing_docs)]
 
 pub mod gc;
+pub mod jit;
 pub mod object;
 pub mod thread;
 mod vm;

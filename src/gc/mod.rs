@@ -213,8 +213,17 @@ pub fn needs_write_barrier() -> bool {
     runtime().needs_barrier
 }
 
+/// Whether JIT code may allocate inline from the bump-pointer buffer (plans whose
+/// default space is bump-allocated and needs no post-allocation work).
+pub fn inline_alloc_supported() -> bool {
+    matches!(
+        plan(),
+        Plan::Immix | Plan::StickyImmix | Plan::SemiSpace | Plan::GenImmix | Plan::GenCopy
+    )
+}
+
 /// Largest object the default space takes; larger ones go to the large-object space.
-pub(crate) fn max_non_los_bytes() -> usize {
+pub fn max_non_los_bytes() -> usize {
     runtime().max_non_los
 }
 

@@ -84,9 +84,11 @@ pub struct Thread {
     stack_limit: AtomicUsize,
     /// The exception being propagated, or 0 (a root).
     pending_exception: UnsafeCell<usize>,
-    /// Opaque words the JIT runtime uses to record the last managed frame and the
-    /// entry frame of the current stretch of JIT code (see the `jit` module).
+    /// `[0]`: frame pointer of the last exit trampoline (see `jit::frames`);
+    /// `[1]`: address of the bump-pointer `[cursor, limit]` pair, or 0.
     pub(crate) frame_anchor: [AtomicUsize; 2],
+    /// Saved anchors of the enclosing stretches of JIT code (host re-entry).
+    jit_segments: UnsafeCell<Vec<usize>>,
     id: usize,
     name: String,
     mutator: UnsafeCell<Option<Box<Mutator<VMKitBinding>>>>,
@@ -128,6 +130,7 @@ pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
         name: name.to_owned(),
         mutator: UnsafeCell::new(None),
         handles: UnsafeCell::new(Vec::new()),
+        jit_segments: UnsafeCell::new(Vec::new()),
         out_of_memory: AtomicBool::new(false),
         user: AtomicUsize::new(0),
     });
@@ -144,6 +147,7 @@ pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
         // SAFETY: the thread is not registered yet: nobody else sees this cell.
         unsafe { *thread.mutator.get() = Some(m) };
         g.threads.push(ThreadPtr(ptr));
+        thread.frame_anchor[1].store(thread.bump_pointer_address().unwrap_or(0), SeqCst);
         thread.state.store(ThreadState::Managed as u8, SeqCst);
     }
     CURRENT.with(|c| c.set(ptr));
@@ -195,6 +199,10 @@ impl Thread {
     pub const YIELDPOINT_OFFSET: usize = std::mem::offset_of!(Thread, yieldpoint);
     /// Offset of the stack limit word.
     pub const STACK_LIMIT_OFFSET: usize = std::mem::offset_of!(Thread, stack_limit);
+    /// Offset of the word holding the frame pointer of the last exit trampoline.
+    pub const FRAME_ANCHOR_OFFSET: usize = std::mem::offset_of!(Thread, frame_anchor);
+    /// Offset of the word holding the address of the bump-pointer `[cursor, limit]`.
+    pub const ALLOC_BUFFER_OFFSET: usize = std::mem::offset_of!(Thread, frame_anchor) + 8;
     /// Offset of the pending-exception word.
     pub const PENDING_EXCEPTION_OFFSET: usize = std::mem::offset_of!(Thread, pending_exception);
 
@@ -501,6 +509,22 @@ impl Thread {
         visit(Address::from_ptr(
             self.pending_exception.get() as *const usize
         ));
+        crate::jit::frames::scan_frames(self, visit);
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn jit_segments(&self) -> &mut Vec<usize> {
+        // SAFETY: pushed and popped by the owning thread around JIT entries; read by
+        // the collector only while the owner is stopped.
+        unsafe { &mut *self.jit_segments.get() }
+    }
+
+    /// Sets the stack limit to `size` bytes below the caller's frame, less a margin
+    /// for runtime code, for a thread whose stack is `size` bytes from about here.
+    pub fn set_stack_size_from_here(&self, size: usize) {
+        let here = &size as *const usize as usize;
+        let margin = (size / 8).clamp(64 << 10, 1 << 20);
+        self.set_stack_limit(here.saturating_sub(size.saturating_sub(margin)));
     }
 
     #[allow(clippy::mut_from_ref)]

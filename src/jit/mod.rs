@@ -1,0 +1,864 @@
+//! The JIT: a materializer over `cranelift-jit` (VMKit's `GVMaterializer`).
+//!
+//! A personality [declares](Materializer::declare) functions with a signature and a
+//! body builder; the materializer compiles each one on its first call through a
+//! stub (or eagerly with [`Materializer::compile`]), and afterwards calls go
+//! straight to the code through the function's table slot. Reference-typed values
+//! are declared to need stack maps ([`FnCtx::declare_ref`], [`FnCtx::ref_var`]);
+//! after compiling, the materializer records each call site's stack map, so the
+//! collector finds, and updates, every live reference in JIT frames.
+//!
+//! Conventions of JIT code built here:
+//! - every function's first parameter is the current [`Thread`] pointer;
+//! - runtime functions that may collect, throw or walk the stack are registered
+//!   with `may_gc` and called through an exit trampoline that records the frame
+//!   anchor for the walker ([`frames`]);
+//! - exceptions are a pending-exception word in the thread
+//!   ([`Thread::PENDING_EXCEPTION_OFFSET`]), checked after calls that may throw.
+
+pub mod codemap;
+pub mod frames;
+
+use crate::object::{TypeInfo, HEADER_SIZE};
+use crate::thread::Thread;
+use crate::ErrorKind;
+use codemap::{CodeInfo, CodeKind};
+use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, MemFlagsData, Signature, Value};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::Module;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub use frames::{backtrace, FrameInfo};
+
+/// Machine type of a JIT value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValType {
+    /// 64-bit integer (also used for booleans and raw words).
+    I64,
+    /// IEEE double.
+    F64,
+    /// A (nullable) heap reference: an `i64` that needs stack maps.
+    Ref,
+}
+
+impl ValType {
+    /// The Cranelift type.
+    pub fn clif(self) -> ir::Type {
+        match self {
+            ValType::I64 | ValType::Ref => types::I64,
+            ValType::F64 => types::F64,
+        }
+    }
+}
+
+/// Parameters and results of a function, not counting the thread parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Sig {
+    /// Parameter types.
+    pub params: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+}
+
+impl Sig {
+    /// A signature from parameter and result types.
+    pub fn new(params: &[ValType], results: &[ValType]) -> Sig {
+        Sig { params: params.to_vec(), results: results.to_vec() }
+    }
+}
+
+/// A function known to the materializer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FuncId(pub u32);
+
+/// A runtime (host) function JIT code may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HostId(pub u32);
+
+/// Builds the body of a function. Called once, when the function is compiled.
+pub type BodyBuilder = Box<dyn Fn(&mut FnCtx<'_, '_>) -> Result<(), String> + Send + Sync>;
+
+/// Materializer settings.
+#[derive(Debug, Clone)]
+pub struct JitOptions {
+    /// Cranelift optimization level: `"none"`, `"speed"` or `"speed_and_size"`.
+    pub opt_level: &'static str,
+    /// Run the Cranelift verifier on every function.
+    pub verify: bool,
+    /// Print the IR of every compiled function to stderr.
+    pub dump_clif: bool,
+}
+
+impl Default for JitOptions {
+    fn default() -> Self {
+        JitOptions { opt_level: "speed", verify: cfg!(debug_assertions), dump_clif: false }
+    }
+}
+
+/// Why a function could not be compiled.
+#[derive(Debug, Clone)]
+pub struct CompileError(pub String);
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Compilation statistics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JitStats {
+    /// Functions compiled (stubs and trampolines not counted).
+    pub functions: u64,
+    /// CLIF instructions compiled.
+    pub clif_insts: u64,
+    /// Bytes of machine code.
+    pub code_bytes: u64,
+    /// Time spent compiling.
+    pub compile_time: Duration,
+}
+
+struct FuncEntry {
+    name: String,
+    file: String,
+    sig: Sig,
+    body: Option<BodyBuilder>,
+    /// The code every call goes through: the stub, then the compiled code.
+    slot: &'static AtomicUsize,
+    compiled: bool,
+}
+
+struct HostEntry {
+    sig: Sig,
+    ptr: usize,
+    /// The exit trampoline, for `may_gc` functions.
+    trampoline: Option<usize>,
+}
+
+struct Inner {
+    module: JITModule,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    funcs: Vec<FuncEntry>,
+    hosts: Vec<HostEntry>,
+    entries: HashMap<Sig, usize>,
+    compile_host: Option<HostId>,
+    poll_host: Option<HostId>,
+    overflow_host: Option<HostId>,
+    alloc_host: Option<HostId>,
+    barrier_host: Option<HostId>,
+    stats: JitStats,
+}
+
+/// The JIT compiler of a VM: one per process is typical, shared by all threads.
+pub struct Materializer {
+    inner: Mutex<Inner>,
+    options: JitOptions,
+    ptr: ir::Type,
+    compiled_insts: AtomicU64,
+}
+
+fn clif_sig(call_conv: cranelift_codegen::isa::CallConv, sig: &Sig) -> Signature {
+    let mut s = Signature::new(call_conv);
+    s.params.push(AbiParam::new(types::I64));
+    s.params.extend(sig.params.iter().map(|t| AbiParam::new(t.clif())));
+    s.returns.extend(sig.results.iter().map(|t| AbiParam::new(t.clif())));
+    s
+}
+
+impl Materializer {
+    /// Creates a materializer for the host machine and registers the substrate's own
+    /// runtime functions (safepoint, stack overflow, allocation, write barrier, lazy
+    /// compilation).
+    pub fn new(options: JitOptions) -> Result<&'static Materializer, CompileError> {
+        let mut flags = settings::builder();
+        let set = |f: &mut settings::Builder, k: &str, v: &str| {
+            f.set(k, v).map_err(|e| CompileError(format!("cranelift setting {k}={v}: {e}")))
+        };
+        set(&mut flags, "opt_level", options.opt_level)?;
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(&mut flags, "enable_verifier", if options.verify { "true" } else { "false" })?;
+        set(&mut flags, "is_pic", "false")?;
+        set(&mut flags, "use_colocated_libcalls", "false")?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| CompileError(format!("host machine not supported: {e}")))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CompileError(format!("cannot build the ISA: {e}")))?;
+        let ptr = isa.pointer_type();
+        let module = JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
+        let ctx = module.make_context();
+        let m: &'static Materializer = Box::leak(Box::new(Materializer {
+            inner: Mutex::new(Inner {
+                module,
+                ctx,
+                fctx: FunctionBuilderContext::new(),
+                funcs: Vec::new(),
+                hosts: Vec::new(),
+                entries: HashMap::new(),
+                compile_host: None,
+                poll_host: None,
+                overflow_host: None,
+                alloc_host: None,
+                barrier_host: None,
+                stats: JitStats::default(),
+            }),
+            options,
+            ptr,
+            compiled_insts: AtomicU64::new(0),
+        }));
+        let compile = m.register_host(
+            "vmkit_compile",
+            Sig::new(&[ValType::I64, ValType::I64], &[ValType::I64]),
+            rt_compile as *const u8,
+            true,
+        )?;
+        let poll = m.register_host("vmkit_safepoint", Sig::new(&[], &[]), rt_safepoint as *const u8, true)?;
+        let overflow = m.register_host(
+            "vmkit_stack_overflow",
+            Sig::new(&[], &[]),
+            rt_stack_overflow as *const u8,
+            true,
+        )?;
+        let alloc = m.register_host(
+            "vmkit_alloc",
+            Sig::new(&[ValType::I64, ValType::I64], &[ValType::Ref]),
+            rt_alloc as *const u8,
+            true,
+        )?;
+        let barrier = m.register_host(
+            "vmkit_write_barrier",
+            Sig::new(&[ValType::Ref, ValType::I64, ValType::Ref], &[]),
+            rt_write_barrier as *const u8,
+            false,
+        )?;
+        {
+            let mut g = m.inner.lock();
+            g.compile_host = Some(compile);
+            g.poll_host = Some(poll);
+            g.overflow_host = Some(overflow);
+            g.alloc_host = Some(alloc);
+            g.barrier_host = Some(barrier);
+        }
+        Ok(m)
+    }
+
+    /// The options this materializer was built with.
+    pub fn options(&self) -> &JitOptions {
+        &self.options
+    }
+
+    /// Registers a runtime function JIT code may call. `ptr` must be an
+    /// `extern "C"` function taking the thread pointer first, then `sig`'s
+    /// parameters, and returning `sig`'s results (at most one, or two integers).
+    /// With `may_gc`, calls go through an exit trampoline so the function may collect,
+    /// throw, walk the stack or block; reference arguments are then only valid until
+    /// it allocates (root them in handles first).
+    ///
+    /// Host functions must not unwind: wrap their bodies in [`host_guard`].
+    pub fn register_host(&self, name: &str, sig: Sig, ptr: *const u8, may_gc: bool) -> Result<HostId, CompileError> {
+        let mut g = self.inner.lock();
+        let trampoline = if may_gc {
+            Some(self.build_exit_trampoline(&mut g, name, &sig, ptr as usize)?)
+        } else {
+            None
+        };
+        g.hosts.push(HostEntry { sig, ptr: ptr as usize, trampoline });
+        Ok(HostId(g.hosts.len() as u32 - 1))
+    }
+
+    /// Declares a function; it is compiled lazily on its first call.
+    pub fn declare(&self, name: &str, file: &str, sig: Sig, body: BodyBuilder) -> Result<FuncId, CompileError> {
+        let mut g = self.inner.lock();
+        let id = FuncId(g.funcs.len() as u32);
+        let slot: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+        g.funcs.push(FuncEntry {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            sig,
+            body: Some(body),
+            slot,
+            compiled: false,
+        });
+        let stub = self.build_stub(&mut g, id)?;
+        slot.store(stub, Ordering::SeqCst);
+        Ok(id)
+    }
+
+    /// Compiles `f` now if it is not compiled yet.
+    pub fn compile(&self, f: FuncId) -> Result<(), CompileError> {
+        let mut g = self.inner.lock();
+        self.compile_locked(&mut g, f).map(|_| ())
+    }
+
+    /// Whether `f` has been compiled.
+    pub fn is_compiled(&self, f: FuncId) -> bool {
+        self.inner.lock().funcs[f.0 as usize].compiled
+    }
+
+    /// The current entry address of `f` (its stub until compiled).
+    pub fn entry_address(&self, f: FuncId) -> usize {
+        self.inner.lock().funcs[f.0 as usize].slot.load(Ordering::SeqCst)
+    }
+
+    /// Compilation statistics so far.
+    pub fn stats(&self) -> JitStats {
+        self.inner.lock().stats
+    }
+
+    /// Calls `f` from Rust on `thread` (which must be the current, managed thread)
+    /// with `args` as raw 64-bit words (floats as their bits, references as
+    /// addresses); returns the results the same way.
+    pub fn invoke(&self, thread: &Thread, f: FuncId, args: &[u64]) -> Vec<u64> {
+        let (entry, code, nres) = {
+            let mut g = self.inner.lock();
+            let fe = &g.funcs[f.0 as usize];
+            assert_eq!(fe.sig.params.len(), args.len(), "wrong argument count for {}", fe.name);
+            let sig = fe.sig.clone();
+            let code = fe.slot.load(Ordering::SeqCst);
+            let entry = match g.entries.get(&sig) {
+                Some(&e) => e,
+                None => {
+                    let e = self
+                        .build_entry_trampoline(&mut g, &sig)
+                        .expect("cannot build an entry trampoline");
+                    g.entries.insert(sig.clone(), e);
+                    e
+                }
+            };
+            (entry, code, sig.results.len())
+        };
+        let mut results = vec![0u64; nres.max(1)];
+        let saved = thread.frame_anchor[0].swap(0, Ordering::SeqCst);
+        thread.jit_segments().push(saved);
+        type Entry = unsafe extern "C" fn(*const Thread, usize, *const u64, *mut u64);
+        // SAFETY: `entry` is the entry trampoline for this signature: it reads
+        // exactly `args.len()` words, calls `code` (a function or its stub of the
+        // same signature) and writes `nres` words into `results`.
+        unsafe {
+            let entry: Entry = std::mem::transmute::<usize, Entry>(entry);
+            entry(thread, code, args.as_ptr(), results.as_mut_ptr());
+        }
+        let saved = thread.jit_segments().pop().unwrap_or(0);
+        thread.frame_anchor[0].store(saved, Ordering::SeqCst);
+        results.truncate(nres);
+        results
+    }
+
+    fn call_conv(g: &Inner) -> cranelift_codegen::isa::CallConv {
+        g.module.isa().default_call_conv()
+    }
+
+    /// Compiles `ctx.func`, registers it in the code map, returns its address.
+    fn finish(&self, g: &mut Inner, name: &str, file: &str, kind: CodeKind) -> Result<usize, CompileError> {
+        let start = Instant::now();
+        let insts = g.ctx.func.dfg.num_insts() as u64;
+        if self.options.dump_clif && kind == CodeKind::Function {
+            eprintln!("; function {name} ({file})\n{}", g.ctx.func.display());
+        }
+        let sig = g.ctx.func.signature.clone();
+        let id = g
+            .module
+            .declare_anonymous_function(&sig)
+            .map_err(|e| CompileError(format!("{name}: {e}")))?;
+        let inner = &mut *g;
+        inner
+            .module
+            .define_function(id, &mut inner.ctx)
+            .map_err(|e| CompileError(format!("{name}: {e:?}")))?;
+        let (stack_maps, lines, len) = {
+            let code = inner.ctx.compiled_code().expect("compiled");
+            let mut maps: HashMap<u32, Vec<u32>> = HashMap::new();
+            for (off, _span, map) in code.buffer.user_stack_maps() {
+                maps.insert(*off, map.entries().map(|(_, o)| o).collect());
+            }
+            let lines: Vec<(u32, u32, u32)> = code
+                .buffer
+                .get_srclocs_sorted()
+                .iter()
+                .map(|l| (l.start, l.end, if l.loc.is_default() { u32::MAX } else { l.loc.bits() }))
+                .collect();
+            (maps, lines, code.buffer.data().len())
+        };
+        inner.module.clear_context(&mut inner.ctx);
+        inner
+            .module
+            .finalize_definitions()
+            .map_err(|e| CompileError(format!("{name}: {e}")))?;
+        let addr = inner.module.get_finalized_function(id) as usize;
+        codemap::register(CodeInfo {
+            start: addr,
+            len,
+            name: name.to_owned(),
+            file: file.to_owned(),
+            kind,
+            stack_maps,
+            lines,
+        });
+        if kind == CodeKind::Function {
+            let st = &mut inner.stats;
+            st.functions += 1;
+            st.clif_insts += insts;
+            st.code_bytes += len as u64;
+            st.compile_time += start.elapsed();
+            self.compiled_insts.fetch_add(insts, Ordering::Relaxed);
+        }
+        Ok(addr)
+    }
+
+    fn compile_locked(&self, g: &mut Inner, f: FuncId) -> Result<usize, CompileError> {
+        let fe = &mut g.funcs[f.0 as usize];
+        if fe.compiled {
+            return Ok(fe.slot.load(Ordering::SeqCst));
+        }
+        let body = fe.body.take().expect("function body already taken");
+        let (name, file, sig) = (fe.name.clone(), fe.file.clone(), fe.sig.clone());
+        let cc = Self::call_conv(g);
+        g.ctx.func.signature = clif_sig(cc, &sig);
+        let helpers = self.helpers(g);
+        let result = {
+            let inner = &mut *g;
+            let frontend_config = inner.module.isa().frontend_config();
+            let mut b = FunctionBuilder::new(&mut inner.ctx.func, &mut inner.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let params = b.block_params(entry).to_vec();
+            let thread = params[0];
+            for (v, t) in params[1..].iter().zip(&sig.params) {
+                if *t == ValType::Ref {
+                    b.declare_value_needs_stack_map(*v);
+                }
+            }
+            let mut cx = FnCtx {
+                b,
+                thread,
+                params: params[1..].to_vec(),
+                helpers,
+                ptr: self.ptr,
+                cc,
+                results: sig.results.clone(),
+                _m: std::marker::PhantomData,
+            };
+            cx.prologue();
+            let r = body(&mut cx);
+            if r.is_ok() {
+                cx.b.seal_all_blocks();
+                cx.b.finalize(frontend_config);
+            }
+            r
+        };
+        if let Err(e) = result {
+            g.ctx.clear();
+            g.funcs[f.0 as usize].body = None;
+            return Err(CompileError(format!("{name}: {e}")));
+        }
+        let addr = self.finish(g, &name, &file, CodeKind::Function)?;
+        let fe = &mut g.funcs[f.0 as usize];
+        fe.compiled = true;
+        fe.slot.store(addr, Ordering::SeqCst);
+        Ok(addr)
+    }
+
+    fn helpers(&self, g: &Inner) -> Helpers {
+        let h = |id: Option<HostId>| {
+            let e = &g.hosts[id.expect("substrate hosts").0 as usize];
+            (e.trampoline.unwrap_or(e.ptr), e.sig.clone())
+        };
+        Helpers {
+            hosts: g.hosts.iter().map(|e| (e.trampoline.unwrap_or(e.ptr), e.sig.clone())).collect(),
+            funcs: g.funcs.iter().map(|f| (f.slot as *const AtomicUsize as usize, f.sig.clone())).collect(),
+            poll: h(g.poll_host),
+            overflow: h(g.overflow_host),
+            alloc: h(g.alloc_host),
+            barrier: h(g.barrier_host),
+        }
+    }
+
+    /// `tramp(thread, args...)`: records its frame pointer as the thread's anchor,
+    /// then calls the host function.
+    fn build_exit_trampoline(&self, g: &mut Inner, name: &str, sig: &Sig, target: usize) -> Result<usize, CompileError> {
+        let cc = Self::call_conv(g);
+        g.ctx.func.signature = clif_sig(cc, sig);
+        {
+            let inner = &mut *g;
+            let frontend_config = inner.module.isa().frontend_config();
+            let mut b = FunctionBuilder::new(&mut inner.ctx.func, &mut inner.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let params = b.block_params(entry).to_vec();
+            let fp = b.ins().get_frame_pointer(self.ptr);
+            b.ins().store(MemFlagsData::trusted(), fp, params[0], Thread::FRAME_ANCHOR_OFFSET as i32);
+            let sref = b.import_signature(clif_sig(cc, sig));
+            let callee = b.ins().iconst(self.ptr, target as i64);
+            let call = b.ins().call_indirect(sref, callee, &params);
+            let rets = b.inst_results(call).to_vec();
+            b.ins().return_(&rets);
+            b.seal_all_blocks();
+            b.finalize(frontend_config);
+        }
+        self.finish(g, &format!("exit trampoline {name}"), "<vmkit>", CodeKind::Trampoline)
+    }
+
+    /// `entry(thread, code, args, results)`: calls `code` with arguments loaded from
+    /// `args` and stores its results in `results`.
+    fn build_entry_trampoline(&self, g: &mut Inner, sig: &Sig) -> Result<usize, CompileError> {
+        let cc = Self::call_conv(g);
+        let mut s = Signature::new(cc);
+        for _ in 0..4 {
+            s.params.push(AbiParam::new(types::I64));
+        }
+        g.ctx.func.signature = s;
+        {
+            let inner = &mut *g;
+            let frontend_config = inner.module.isa().frontend_config();
+            let mut b = FunctionBuilder::new(&mut inner.ctx.func, &mut inner.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let p = b.block_params(entry).to_vec();
+            let mut args = vec![p[0]];
+            for (i, t) in sig.params.iter().enumerate() {
+                args.push(b.ins().load(t.clif(), MemFlagsData::trusted(), p[2], (i * 8) as i32));
+            }
+            let sref = b.import_signature(clif_sig(cc, sig));
+            let call = b.ins().call_indirect(sref, p[1], &args);
+            let rets = b.inst_results(call).to_vec();
+            for (i, r) in rets.iter().enumerate() {
+                b.ins().store(MemFlagsData::trusted(), *r, p[3], (i * 8) as i32);
+            }
+            b.ins().return_(&[]);
+            b.seal_all_blocks();
+            b.finalize(frontend_config);
+        }
+        self.finish(g, "entry trampoline", "<vmkit>", CodeKind::Trampoline)
+    }
+
+    /// The lazy-compilation stub of `f`: compiles `f` (the runtime patches the slot),
+    /// then calls it with the same arguments.
+    fn build_stub(&self, g: &mut Inner, f: FuncId) -> Result<usize, CompileError> {
+        let (name, file, sig) = {
+            let fe = &g.funcs[f.0 as usize];
+            (fe.name.clone(), fe.file.clone(), fe.sig.clone())
+        };
+        let cc = Self::call_conv(g);
+        let compile = {
+            let e = &g.hosts[g.compile_host.expect("compile host").0 as usize];
+            (e.trampoline.expect("trampoline"), e.sig.clone())
+        };
+        g.ctx.func.signature = clif_sig(cc, &sig);
+        {
+            let inner = &mut *g;
+            let frontend_config = inner.module.isa().frontend_config();
+            let mut b = FunctionBuilder::new(&mut inner.ctx.func, &mut inner.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let params = b.block_params(entry).to_vec();
+            for (v, t) in params[1..].iter().zip(&sig.params) {
+                if *t == ValType::Ref {
+                    b.declare_value_needs_stack_map(*v);
+                }
+            }
+            let me = b.ins().iconst(types::I64, f.0 as i64);
+            let mat = b.ins().iconst(types::I64, self as *const Materializer as i64);
+            let csig = b.import_signature(clif_sig(cc, &compile.1));
+            let callee = b.ins().iconst(self.ptr, compile.0 as i64);
+            let call = b.ins().call_indirect(csig, callee, &[params[0], mat, me]);
+            let code = b.inst_results(call)[0];
+            let sref = b.import_signature(clif_sig(cc, &sig));
+            let call = b.ins().call_indirect(sref, code, &params);
+            let rets = b.inst_results(call).to_vec();
+            b.ins().return_(&rets);
+            b.seal_all_blocks();
+            b.finalize(frontend_config);
+        }
+        let _ = file;
+        self.finish(g, &format!("stub {name}"), "<vmkit>", CodeKind::Stub)
+    }
+}
+
+#[derive(Clone)]
+struct Helpers {
+    hosts: Vec<(usize, Sig)>,
+    funcs: Vec<(usize, Sig)>,
+    poll: (usize, Sig),
+    overflow: (usize, Sig),
+    alloc: (usize, Sig),
+    barrier: (usize, Sig),
+}
+
+/// The context a [`BodyBuilder`] builds a function in: the Cranelift
+/// [`FunctionBuilder`] (positioned in the entry block, after the prologue) plus the
+/// substrate's code-generation services.
+pub struct FnCtx<'a, 'b> {
+    /// The Cranelift function builder.
+    pub b: FunctionBuilder<'a>,
+    thread: Value,
+    params: Vec<Value>,
+    helpers: Helpers,
+    ptr: ir::Type,
+    cc: cranelift_codegen::isa::CallConv,
+    results: Vec<ValType>,
+    #[allow(dead_code)]
+    _m: std::marker::PhantomData<&'b ()>,
+}
+
+impl FnCtx<'_, '_> {
+    /// The current thread pointer (the hidden first parameter).
+    pub fn thread(&self) -> Value {
+        self.thread
+    }
+
+    /// The function's parameters (without the thread).
+    pub fn params(&self) -> &[Value] {
+        &self.params
+    }
+
+    /// Declares that `v` is a heap reference: it is kept in a stack slot across calls
+    /// and updated if the collector moves its referent.
+    pub fn declare_ref(&mut self, v: Value) {
+        self.b.declare_value_needs_stack_map(v);
+    }
+
+    /// A new variable of type `t` (references are tracked in stack maps).
+    pub fn var(&mut self, t: ValType) -> Variable {
+        let v = self.b.declare_var(t.clif());
+        if t == ValType::Ref {
+            self.b.declare_var_needs_stack_map(v);
+        }
+        v
+    }
+
+    /// Sets the source line of the instructions built next.
+    pub fn set_line(&mut self, line: u32) {
+        self.b.set_srcloc(ir::SourceLoc::new(line));
+    }
+
+    fn call_addr(&mut self, addr: usize, sig: &Sig, args: &[Value]) -> Vec<Value> {
+        let sref = self.b.import_signature(clif_sig(self.cc, sig));
+        let callee = self.b.ins().iconst(self.ptr, addr as i64);
+        let mut all = vec![self.thread];
+        all.extend_from_slice(args);
+        let call = self.b.ins().call_indirect(sref, callee, &all);
+        let rets = self.b.inst_results(call).to_vec();
+        for (r, t) in rets.iter().zip(&sig.results) {
+            if *t == ValType::Ref {
+                self.b.declare_value_needs_stack_map(*r);
+            }
+        }
+        rets
+    }
+
+    /// Calls a registered runtime function.
+    pub fn call_host(&mut self, h: HostId, args: &[Value]) -> Vec<Value> {
+        let (addr, sig) = self.helpers.hosts[h.0 as usize].clone();
+        self.call_addr(addr, &sig, args)
+    }
+
+    /// Calls a declared JIT function through its table slot (its stub before the
+    /// first call compiles it, its code afterwards).
+    pub fn call_function(&mut self, f: FuncId, args: &[Value]) -> Vec<Value> {
+        let (slot, sig) = self.helpers.funcs[f.0 as usize].clone();
+        let slot_addr = self.b.ins().iconst(self.ptr, slot as i64);
+        let code = self.b.ins().load(self.ptr, MemFlagsData::trusted(), slot_addr, 0);
+        let sref = self.b.import_signature(clif_sig(self.cc, &sig));
+        let mut all = vec![self.thread];
+        all.extend_from_slice(args);
+        let call = self.b.ins().call_indirect(sref, code, &all);
+        let rets = self.b.inst_results(call).to_vec();
+        for (r, t) in rets.iter().zip(&sig.results) {
+            if *t == ValType::Ref {
+                self.b.declare_value_needs_stack_map(*r);
+            }
+        }
+        rets
+    }
+
+    /// Default values (zero / null) of the function's results, for an early return
+    /// when an exception is pending.
+    pub fn default_results(&mut self) -> Vec<Value> {
+        let rs = self.results.clone();
+        rs.iter()
+            .map(|t| match t {
+                ValType::F64 => self.b.ins().f64const(0.0),
+                _ => self.b.ins().iconst(types::I64, 0),
+            })
+            .collect()
+    }
+
+    /// Branches to `handler` if an exception is pending on the thread, else continues
+    /// in a new block.
+    pub fn check_exception(&mut self, handler: ir::Block) {
+        let exc = self.b.ins().load(types::I64, MemFlagsData::trusted(), self.thread, Thread::PENDING_EXCEPTION_OFFSET as i32);
+        let cont = self.b.create_block();
+        self.b.ins().brif(exc, handler, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// A safepoint poll: one load and a branch to a cold call. Emit it on loop
+    /// back-edges (function entries get one automatically).
+    pub fn poll(&mut self) {
+        let flag = self.b.ins().load(types::I8, MemFlagsData::trusted(), self.thread, Thread::YIELDPOINT_OFFSET as i32);
+        let slow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(flag, slow, &[], cont, &[]);
+        self.b.switch_to_block(slow);
+        let (addr, sig) = self.helpers.poll.clone();
+        self.call_addr(addr, &sig, &[]);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    fn prologue(&mut self) {
+        // Stack limit: SP below the thread's limit raises StackOverflow (the runtime
+        // sets the pending exception) and returns default values.
+        let sp = self.b.ins().get_stack_pointer(self.ptr);
+        let limit = self.b.ins().load(self.ptr, MemFlagsData::trusted(), self.thread, Thread::STACK_LIMIT_OFFSET as i32);
+        let over = self.b.ins().icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
+        let slow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(over, slow, &[], cont, &[]);
+        self.b.switch_to_block(slow);
+        let (addr, sig) = self.helpers.overflow.clone();
+        self.call_addr(addr, &sig, &[]);
+        let d = self.default_results();
+        self.b.ins().return_(&d);
+        self.b.switch_to_block(cont);
+        self.poll();
+    }
+
+    /// Allocates a fixed-size object of type `ti` (its layout's size): inline bump
+    /// pointer when the plan has one, runtime call otherwise. The result is a
+    /// reference (null with a pending `OutOfMemory` exception on failure).
+    pub fn alloc_fixed(&mut self, ti: &'static TypeInfo) -> Value {
+        let size = ti.instance_size(0);
+        let tiv = self.b.ins().iconst(types::I64, ti as *const TypeInfo as i64);
+        let sizev = self.b.ins().iconst(types::I64, size as i64);
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I64);
+        if crate::gc::inline_alloc_supported() && size <= crate::gc::max_non_los_bytes() {
+            let bp = self.b.ins().load(types::I64, MemFlagsData::trusted(), self.thread, Thread::ALLOC_BUFFER_OFFSET as i32);
+            let cursor = self.b.ins().load(types::I64, MemFlagsData::trusted(), bp, 0);
+            let limit = self.b.ins().load(types::I64, MemFlagsData::trusted(), bp, 8);
+            let end = self.b.ins().iadd_imm_s(cursor, size as i64);
+            let fits = self.b.ins().icmp(ir::condcodes::IntCC::UnsignedLessThanOrEqual, end, limit);
+            let fast = self.b.create_block();
+            let slow = self.b.create_block();
+            self.b.set_cold_block(slow);
+            self.b.ins().brif(fits, fast, &[], slow, &[]);
+            self.b.switch_to_block(fast);
+            self.b.ins().store(MemFlagsData::trusted(), end, bp, 0);
+            self.b.ins().store(MemFlagsData::trusted(), tiv, cursor, 0);
+            let zero = self.b.ins().iconst(types::I64, 0);
+            let mut off = 8;
+            while off < size {
+                self.b.ins().store(MemFlagsData::trusted(), zero, cursor, off as i32);
+                off += 8;
+            }
+            self.b.ins().jump(done, &[cursor.into()]);
+            self.b.switch_to_block(slow);
+        }
+        let (addr, sig) = self.helpers.alloc.clone();
+        let r = self.call_addr(addr, &sig, &[tiv, sizev])[0];
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        let obj = self.b.block_params(done)[0];
+        self.b.declare_value_needs_stack_map(obj);
+        obj
+    }
+
+    /// Stores reference `value` into field `offset` of `obj`, with the plan's write
+    /// barrier.
+    pub fn store_ref(&mut self, obj: Value, offset: i32, value: Value) {
+        self.b.ins().store(MemFlagsData::trusted(), value, obj, offset);
+        if crate::gc::needs_write_barrier() {
+            let slot = self.b.ins().iadd_imm_s(obj, offset as i64);
+            let (addr, sig) = self.helpers.barrier.clone();
+            self.call_addr(addr, &sig, &[obj, slot, value]);
+        }
+    }
+
+    /// Stores reference `value` at address `slot` inside `obj` (array elements).
+    pub fn store_ref_at(&mut self, obj: Value, slot: Value, value: Value) {
+        self.b.ins().store(MemFlagsData::trusted(), value, slot, 0);
+        if crate::gc::needs_write_barrier() {
+            let (addr, sig) = self.helpers.barrier.clone();
+            self.call_addr(addr, &sig, &[obj, slot, value]);
+        }
+    }
+
+    /// The object header size, for field offsets.
+    pub const HEADER: i32 = HEADER_SIZE as i32;
+}
+
+/// Runs a host function body, turning a panic (a bug in the VM) into a report and
+/// exit status 70 instead of unwinding into JIT frames.
+pub fn host_guard<R>(f: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!("internal error: the VM panicked in a runtime function; please file a bug");
+            std::process::exit(70);
+        }
+    }
+}
+
+extern "C" fn rt_compile(thread: &Thread, mat: &Materializer, f: u64) -> usize {
+    host_guard(|| {
+        let r = thread.native(|| {
+            let mut g = mat.inner.lock();
+            mat.compile_locked(&mut g, FuncId(f as u32))
+        });
+        match r {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("internal error: JIT compilation failed: {e}; please file a bug");
+                std::process::exit(70);
+            }
+        }
+    })
+}
+
+extern "C" fn rt_safepoint(thread: &Thread) {
+    host_guard(|| thread.safepoint_slow())
+}
+
+extern "C" fn rt_stack_overflow(thread: &Thread) {
+    host_guard(|| {
+        let exc = crate::gc::vm().new_exception(thread, ErrorKind::StackOverflow, "stack overflow");
+        thread.set_pending_exception(exc);
+    })
+}
+
+extern "C" fn rt_alloc(thread: &Thread, ti: &'static TypeInfo, size: usize) -> usize {
+    host_guard(|| match thread.alloc(ti, size) {
+        Ok(o) => o.to_raw_address().as_usize(),
+        Err(e) => {
+            let exc = crate::gc::vm().new_exception(thread, ErrorKind::OutOfMemory, &e.to_string());
+            thread.set_pending_exception(exc);
+            0
+        }
+    })
+}
+
+extern "C" fn rt_write_barrier(thread: &Thread, src: usize, slot: usize, target: usize) {
+    host_guard(|| {
+        if let Some(src) = crate::object::word_to_ref(src) {
+            // SAFETY: `slot` is the address JIT code just stored into.
+            let slot = unsafe { mmtk::util::Address::from_usize(slot) };
+            thread.write_barrier(src, slot, crate::object::word_to_ref(target));
+        }
+    })
+}

@@ -40,7 +40,9 @@ fn walk(thread: &Thread, mut f: impl FnMut(usize, usize, &codemap::CodeInfo)) {
     for mut callee_fp in anchors {
         while callee_fp != 0 {
             let pc = read(callee_fp + 8);
-            let Some(info) = codemap::lookup(pc) else { break };
+            let Some(info) = codemap::lookup(pc) else {
+                break;
+            };
             if info.kind == CodeKind::Trampoline {
                 break;
             }
@@ -81,4 +83,3 @@ pub fn backtrace(thread: &Thread) -> Vec<FrameInfo> {
     });
     out
 }
-

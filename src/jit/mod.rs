@@ -70,7 +70,10 @@ pub struct Sig {
 impl Sig {
     /// A signature from parameter and result types.
     pub fn new(params: &[ValType], results: &[ValType]) -> Sig {
-        Sig { params: params.to_vec(), results: results.to_vec() }
+        Sig {
+            params: params.to_vec(),
+            results: results.to_vec(),
+        }
     }
 }
 
@@ -98,7 +101,11 @@ pub struct JitOptions {
 
 impl Default for JitOptions {
     fn default() -> Self {
-        JitOptions { opt_level: "speed", verify: cfg!(debug_assertions), dump_clif: false }
+        JitOptions {
+            opt_level: "speed",
+            verify: cfg!(debug_assertions),
+            dump_clif: false,
+        }
     }
 }
 
@@ -170,8 +177,10 @@ pub struct Materializer {
 fn clif_sig(call_conv: cranelift_codegen::isa::CallConv, sig: &Sig) -> Signature {
     let mut s = Signature::new(call_conv);
     s.params.push(AbiParam::new(types::I64));
-    s.params.extend(sig.params.iter().map(|t| AbiParam::new(t.clif())));
-    s.returns.extend(sig.results.iter().map(|t| AbiParam::new(t.clif())));
+    s.params
+        .extend(sig.params.iter().map(|t| AbiParam::new(t.clif())));
+    s.returns
+        .extend(sig.results.iter().map(|t| AbiParam::new(t.clif())));
     s
 }
 
@@ -182,11 +191,16 @@ impl Materializer {
     pub fn new(options: JitOptions) -> Result<&'static Materializer, CompileError> {
         let mut flags = settings::builder();
         let set = |f: &mut settings::Builder, k: &str, v: &str| {
-            f.set(k, v).map_err(|e| CompileError(format!("cranelift setting {k}={v}: {e}")))
+            f.set(k, v)
+                .map_err(|e| CompileError(format!("cranelift setting {k}={v}: {e}")))
         };
         set(&mut flags, "opt_level", options.opt_level)?;
         set(&mut flags, "preserve_frame_pointers", "true")?;
-        set(&mut flags, "enable_verifier", if options.verify { "true" } else { "false" })?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if options.verify { "true" } else { "false" },
+        )?;
         set(&mut flags, "is_pic", "false")?;
         set(&mut flags, "use_colocated_libcalls", "false")?;
         let isa = cranelift_native::builder()
@@ -194,7 +208,10 @@ impl Materializer {
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError(format!("cannot build the ISA: {e}")))?;
         let ptr = isa.pointer_type();
-        let module = JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
+        let module = JITModule::new(JITBuilder::with_isa(
+            isa,
+            cranelift_module::default_libcall_names(),
+        ));
         let ctx = module.make_context();
         let m: &'static Materializer = Box::leak(Box::new(Materializer {
             inner: Mutex::new(Inner {
@@ -221,7 +238,12 @@ impl Materializer {
             rt_compile as *const u8,
             true,
         )?;
-        let poll = m.register_host("vmkit_safepoint", Sig::new(&[], &[]), rt_safepoint as *const u8, true)?;
+        let poll = m.register_host(
+            "vmkit_safepoint",
+            Sig::new(&[], &[]),
+            rt_safepoint as *const u8,
+            true,
+        )?;
         let overflow = m.register_host(
             "vmkit_stack_overflow",
             Sig::new(&[], &[]),
@@ -264,19 +286,35 @@ impl Materializer {
     /// it allocates (root them in handles first).
     ///
     /// Host functions must not unwind: wrap their bodies in [`host_guard`].
-    pub fn register_host(&self, name: &str, sig: Sig, ptr: *const u8, may_gc: bool) -> Result<HostId, CompileError> {
+    pub fn register_host(
+        &self,
+        name: &str,
+        sig: Sig,
+        ptr: *const u8,
+        may_gc: bool,
+    ) -> Result<HostId, CompileError> {
         let mut g = self.inner.lock();
         let trampoline = if may_gc {
             Some(self.build_exit_trampoline(&mut g, name, &sig, ptr as usize)?)
         } else {
             None
         };
-        g.hosts.push(HostEntry { sig, ptr: ptr as usize, trampoline });
+        g.hosts.push(HostEntry {
+            sig,
+            ptr: ptr as usize,
+            trampoline,
+        });
         Ok(HostId(g.hosts.len() as u32 - 1))
     }
 
     /// Declares a function; it is compiled lazily on its first call.
-    pub fn declare(&self, name: &str, file: &str, sig: Sig, body: BodyBuilder) -> Result<FuncId, CompileError> {
+    pub fn declare(
+        &self,
+        name: &str,
+        file: &str,
+        sig: Sig,
+        body: BodyBuilder,
+    ) -> Result<FuncId, CompileError> {
         let mut g = self.inner.lock();
         let id = FuncId(g.funcs.len() as u32);
         let slot: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
@@ -306,7 +344,9 @@ impl Materializer {
 
     /// The current entry address of `f` (its stub until compiled).
     pub fn entry_address(&self, f: FuncId) -> usize {
-        self.inner.lock().funcs[f.0 as usize].slot.load(Ordering::SeqCst)
+        self.inner.lock().funcs[f.0 as usize]
+            .slot
+            .load(Ordering::SeqCst)
     }
 
     /// Compilation statistics so far.
@@ -321,7 +361,12 @@ impl Materializer {
         let (entry, code, nres) = {
             let mut g = self.inner.lock();
             let fe = &g.funcs[f.0 as usize];
-            assert_eq!(fe.sig.params.len(), args.len(), "wrong argument count for {}", fe.name);
+            assert_eq!(
+                fe.sig.params.len(),
+                args.len(),
+                "wrong argument count for {}",
+                fe.name
+            );
             let sig = fe.sig.clone();
             let code = fe.slot.load(Ordering::SeqCst);
             let entry = match g.entries.get(&sig) {
@@ -358,7 +403,13 @@ impl Materializer {
     }
 
     /// Compiles `ctx.func`, registers it in the code map, returns its address.
-    fn finish(&self, g: &mut Inner, name: &str, file: &str, kind: CodeKind) -> Result<usize, CompileError> {
+    fn finish(
+        &self,
+        g: &mut Inner,
+        name: &str,
+        file: &str,
+        kind: CodeKind,
+    ) -> Result<usize, CompileError> {
         let start = Instant::now();
         let insts = g.ctx.func.dfg.num_insts() as u64;
         if self.options.dump_clif && kind == CodeKind::Function {
@@ -384,7 +435,17 @@ impl Materializer {
                 .buffer
                 .get_srclocs_sorted()
                 .iter()
-                .map(|l| (l.start, l.end, if l.loc.is_default() { u32::MAX } else { l.loc.bits() }))
+                .map(|l| {
+                    (
+                        l.start,
+                        l.end,
+                        if l.loc.is_default() {
+                            u32::MAX
+                        } else {
+                            l.loc.bits()
+                        },
+                    )
+                })
                 .collect();
             (maps, lines, code.buffer.data().len())
         };
@@ -474,8 +535,16 @@ impl Materializer {
             (e.trampoline.unwrap_or(e.ptr), e.sig.clone())
         };
         Helpers {
-            hosts: g.hosts.iter().map(|e| (e.trampoline.unwrap_or(e.ptr), e.sig.clone())).collect(),
-            funcs: g.funcs.iter().map(|f| (f.slot as *const AtomicUsize as usize, f.sig.clone())).collect(),
+            hosts: g
+                .hosts
+                .iter()
+                .map(|e| (e.trampoline.unwrap_or(e.ptr), e.sig.clone()))
+                .collect(),
+            funcs: g
+                .funcs
+                .iter()
+                .map(|f| (f.slot as *const AtomicUsize as usize, f.sig.clone()))
+                .collect(),
             poll: h(g.poll_host),
             overflow: h(g.overflow_host),
             alloc: h(g.alloc_host),
@@ -485,7 +554,13 @@ impl Materializer {
 
     /// `tramp(thread, args...)`: records its frame pointer as the thread's anchor,
     /// then calls the host function.
-    fn build_exit_trampoline(&self, g: &mut Inner, name: &str, sig: &Sig, target: usize) -> Result<usize, CompileError> {
+    fn build_exit_trampoline(
+        &self,
+        g: &mut Inner,
+        name: &str,
+        sig: &Sig,
+        target: usize,
+    ) -> Result<usize, CompileError> {
         let cc = Self::call_conv(g);
         g.ctx.func.signature = clif_sig(cc, sig);
         {
@@ -497,7 +572,12 @@ impl Materializer {
             b.switch_to_block(entry);
             let params = b.block_params(entry).to_vec();
             let fp = b.ins().get_frame_pointer(self.ptr);
-            b.ins().store(MemFlagsData::trusted(), fp, params[0], Thread::FRAME_ANCHOR_OFFSET as i32);
+            b.ins().store(
+                MemFlagsData::trusted(),
+                fp,
+                params[0],
+                Thread::FRAME_ANCHOR_OFFSET as i32,
+            );
             let sref = b.import_signature(clif_sig(cc, sig));
             let callee = b.ins().iconst(self.ptr, target as i64);
             let call = b.ins().call_indirect(sref, callee, &params);
@@ -506,7 +586,12 @@ impl Materializer {
             b.seal_all_blocks();
             b.finalize(frontend_config);
         }
-        self.finish(g, &format!("exit trampoline {name}"), "<vmkit>", CodeKind::Trampoline)
+        self.finish(
+            g,
+            &format!("exit trampoline {name}"),
+            "<vmkit>",
+            CodeKind::Trampoline,
+        )
     }
 
     /// `entry(thread, code, args, results)`: calls `code` with arguments loaded from
@@ -528,13 +613,17 @@ impl Materializer {
             let p = b.block_params(entry).to_vec();
             let mut args = vec![p[0]];
             for (i, t) in sig.params.iter().enumerate() {
-                args.push(b.ins().load(t.clif(), MemFlagsData::trusted(), p[2], (i * 8) as i32));
+                args.push(
+                    b.ins()
+                        .load(t.clif(), MemFlagsData::trusted(), p[2], (i * 8) as i32),
+                );
             }
             let sref = b.import_signature(clif_sig(cc, sig));
             let call = b.ins().call_indirect(sref, p[1], &args);
             let rets = b.inst_results(call).to_vec();
             for (i, r) in rets.iter().enumerate() {
-                b.ins().store(MemFlagsData::trusted(), *r, p[3], (i * 8) as i32);
+                b.ins()
+                    .store(MemFlagsData::trusted(), *r, p[3], (i * 8) as i32);
             }
             b.ins().return_(&[]);
             b.seal_all_blocks();
@@ -570,7 +659,9 @@ impl Materializer {
                 }
             }
             let me = b.ins().iconst(types::I64, f.0 as i64);
-            let mat = b.ins().iconst(types::I64, self as *const Materializer as i64);
+            let mat = b
+                .ins()
+                .iconst(types::I64, self as *const Materializer as i64);
             let csig = b.import_signature(clif_sig(cc, &compile.1));
             let callee = b.ins().iconst(self.ptr, compile.0 as i64);
             let call = b.ins().call_indirect(csig, callee, &[params[0], mat, me]);
@@ -670,7 +761,10 @@ impl FnCtx<'_, '_> {
     pub fn call_function(&mut self, f: FuncId, args: &[Value]) -> Vec<Value> {
         let (slot, sig) = self.helpers.funcs[f.0 as usize].clone();
         let slot_addr = self.b.ins().iconst(self.ptr, slot as i64);
-        let code = self.b.ins().load(self.ptr, MemFlagsData::trusted(), slot_addr, 0);
+        let code = self
+            .b
+            .ins()
+            .load(self.ptr, MemFlagsData::trusted(), slot_addr, 0);
         let sref = self.b.import_signature(clif_sig(self.cc, &sig));
         let mut all = vec![self.thread];
         all.extend_from_slice(args);
@@ -699,7 +793,12 @@ impl FnCtx<'_, '_> {
     /// Branches to `handler` if an exception is pending on the thread, else continues
     /// in a new block.
     pub fn check_exception(&mut self, handler: ir::Block) {
-        let exc = self.b.ins().load(types::I64, MemFlagsData::trusted(), self.thread, Thread::PENDING_EXCEPTION_OFFSET as i32);
+        let exc = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            self.thread,
+            Thread::PENDING_EXCEPTION_OFFSET as i32,
+        );
         let cont = self.b.create_block();
         self.b.ins().brif(exc, handler, &[], cont, &[]);
         self.b.switch_to_block(cont);
@@ -708,7 +807,12 @@ impl FnCtx<'_, '_> {
     /// A safepoint poll: one load and a branch to a cold call. Emit it on loop
     /// back-edges (function entries get one automatically).
     pub fn poll(&mut self) {
-        let flag = self.b.ins().load(types::I8, MemFlagsData::trusted(), self.thread, Thread::YIELDPOINT_OFFSET as i32);
+        let flag = self.b.ins().load(
+            types::I8,
+            MemFlagsData::trusted(),
+            self.thread,
+            Thread::YIELDPOINT_OFFSET as i32,
+        );
         let slow = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(slow);
@@ -724,8 +828,16 @@ impl FnCtx<'_, '_> {
         // Stack limit: SP below the thread's limit raises StackOverflow (the runtime
         // sets the pending exception) and returns default values.
         let sp = self.b.ins().get_stack_pointer(self.ptr);
-        let limit = self.b.ins().load(self.ptr, MemFlagsData::trusted(), self.thread, Thread::STACK_LIMIT_OFFSET as i32);
-        let over = self.b.ins().icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
+        let limit = self.b.ins().load(
+            self.ptr,
+            MemFlagsData::trusted(),
+            self.thread,
+            Thread::STACK_LIMIT_OFFSET as i32,
+        );
+        let over = self
+            .b
+            .ins()
+            .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
         let slow = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(slow);
@@ -744,16 +856,33 @@ impl FnCtx<'_, '_> {
     /// reference (null with a pending `OutOfMemory` exception on failure).
     pub fn alloc_fixed(&mut self, ti: &'static TypeInfo) -> Value {
         let size = ti.instance_size(0);
-        let tiv = self.b.ins().iconst(types::I64, ti as *const TypeInfo as i64);
+        let tiv = self
+            .b
+            .ins()
+            .iconst(types::I64, ti as *const TypeInfo as i64);
         let sizev = self.b.ins().iconst(types::I64, size as i64);
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
         if crate::gc::inline_alloc_supported() && size <= crate::gc::max_non_los_bytes() {
-            let bp = self.b.ins().load(types::I64, MemFlagsData::trusted(), self.thread, Thread::ALLOC_BUFFER_OFFSET as i32);
-            let cursor = self.b.ins().load(types::I64, MemFlagsData::trusted(), bp, 0);
-            let limit = self.b.ins().load(types::I64, MemFlagsData::trusted(), bp, 8);
+            let bp = self.b.ins().load(
+                types::I64,
+                MemFlagsData::trusted(),
+                self.thread,
+                Thread::ALLOC_BUFFER_OFFSET as i32,
+            );
+            let cursor = self
+                .b
+                .ins()
+                .load(types::I64, MemFlagsData::trusted(), bp, 0);
+            let limit = self
+                .b
+                .ins()
+                .load(types::I64, MemFlagsData::trusted(), bp, 8);
             let end = self.b.ins().iadd_imm_s(cursor, size as i64);
-            let fits = self.b.ins().icmp(ir::condcodes::IntCC::UnsignedLessThanOrEqual, end, limit);
+            let fits = self
+                .b
+                .ins()
+                .icmp(ir::condcodes::IntCC::UnsignedLessThanOrEqual, end, limit);
             let fast = self.b.create_block();
             let slow = self.b.create_block();
             self.b.set_cold_block(slow);
@@ -764,7 +893,9 @@ impl FnCtx<'_, '_> {
             let zero = self.b.ins().iconst(types::I64, 0);
             let mut off = 8;
             while off < size {
-                self.b.ins().store(MemFlagsData::trusted(), zero, cursor, off as i32);
+                self.b
+                    .ins()
+                    .store(MemFlagsData::trusted(), zero, cursor, off as i32);
                 off += 8;
             }
             self.b.ins().jump(done, &[cursor.into()]);
@@ -782,7 +913,9 @@ impl FnCtx<'_, '_> {
     /// Stores reference `value` into field `offset` of `obj`, with the plan's write
     /// barrier.
     pub fn store_ref(&mut self, obj: Value, offset: i32, value: Value) {
-        self.b.ins().store(MemFlagsData::trusted(), value, obj, offset);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), value, obj, offset);
         if crate::gc::needs_write_barrier() {
             let slot = self.b.ins().iadd_imm_s(obj, offset as i64);
             let (addr, sig) = self.helpers.barrier.clone();

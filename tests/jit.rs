@@ -1,0 +1,538 @@
+//! Materializer tests with CLIF built by hand through the public API (no Toy):
+//! references live across calls and loops while moving collections happen, threads
+//! in call-free loops reaching safepoints, backtraces through JIT frames. Each
+//! (scenario, plan) runs in a child process (one MMTk per process).
+
+use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+use vmkit::gc::{self, stats, GcOptions, Plan};
+use vmkit::jit::{FnCtx, FrameInfo, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
+use vmkit::object::{read_ref, read_word};
+use vmkit::{
+    thread, Layout, ObjectReference, SlotVisitor, Thread, TypeInfo, VirtualMachine, HEADER_SIZE,
+};
+
+static NODE: TypeInfo = TypeInfo {
+    name: "Node",
+    layout: Layout::Fixed {
+        size: HEADER_SIZE + 16,
+        ref_offsets: &[HEADER_SIZE + 8],
+    },
+    user: 0,
+};
+const VALUE: i32 = HEADER_SIZE as i32;
+const NEXT: i32 = HEADER_SIZE as i32 + 8;
+
+struct TestVm;
+impl VirtualMachine for TestVm {
+    fn scan_globals(&self, _visit: &mut SlotVisitor<'_>) {}
+}
+
+fn init(plan: Plan) -> &'static Materializer {
+    let o = GcOptions {
+        plan,
+        heap_size: 32 << 20,
+        gc_threads: Some(2),
+        ..GcOptions::default()
+    };
+    let o = if plan == Plan::Immix {
+        o.force_moving()
+    } else {
+        o
+    };
+    gc::init(&TestVm, &o).unwrap();
+    Materializer::new(JitOptions {
+        verify: true,
+        ..JitOptions::default()
+    })
+    .unwrap()
+}
+
+static COLLECT_EVERY: AtomicU64 = AtomicU64::new(16);
+
+/// Host: collect when `n` is a multiple of COLLECT_EVERY.
+extern "C" fn host_maybe_gc(t: &Thread, n: u64) {
+    vmkit::jit::host_guard(|| {
+        if n.is_multiple_of(COLLECT_EVERY.load(Ordering::Relaxed)) {
+            t.collect();
+        }
+    })
+}
+
+static TRACE: Mutex<Vec<FrameInfo>> = Mutex::new(Vec::new());
+
+extern "C" fn host_capture(t: &Thread) {
+    vmkit::jit::host_guard(|| *TRACE.lock().unwrap() = vmkit::jit::backtrace(t))
+}
+
+struct Funcs {
+    build: FuncId,
+    sum: FuncId,
+    churn: FuncId,
+    spin: FuncId,
+    spin_nopoll: FuncId,
+    f1: FuncId,
+}
+
+fn declare(m: &'static Materializer) -> Funcs {
+    let gc_host = m
+        .register_host(
+            "maybe_gc",
+            Sig::new(&[ValType::I64], &[]),
+            host_maybe_gc as *const u8,
+            true,
+        )
+        .unwrap();
+    let capture = m
+        .register_host(
+            "capture",
+            Sig::new(&[], &[]),
+            host_capture as *const u8,
+            true,
+        )
+        .unwrap();
+
+    // build(n) -> Node: the list n, n-1, ..., 1, built recursively; `rest` is live
+    // across a call that collects.
+    let me = Arc::new(OnceLock::<FuncId>::new());
+    let me2 = me.clone();
+    let build = m
+        .declare(
+            "build",
+            "test.clif",
+            Sig::new(&[ValType::I64], &[ValType::Ref]),
+            Box::new(move |cx: &mut FnCtx| {
+                let n = cx.params()[0];
+                let base = cx.b.create_block();
+                let rec = cx.b.create_block();
+                let is0 = cx.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
+                cx.b.ins().brif(is0, base, &[], rec, &[]);
+                cx.b.switch_to_block(base);
+                let null = cx.b.ins().iconst(types::I64, 0);
+                cx.b.ins().return_(&[null]);
+                cx.b.switch_to_block(rec);
+                let n1 = cx.b.ins().iadd_imm_s(n, -1);
+                let rest = cx.call_function(*me2.get().unwrap(), &[n1])[0];
+                cx.call_host(gc_host, &[n]);
+                let node = cx.alloc_fixed(&NODE);
+                cx.b.ins().store(MemFlagsData::trusted(), n, node, VALUE);
+                cx.store_ref(node, NEXT, rest);
+                cx.b.ins().return_(&[node]);
+                Ok(())
+            }),
+        )
+        .unwrap();
+    me.set(build).unwrap();
+
+    // sum(list) -> int: walks the list in a loop with a poll on the back-edge.
+    let sum = m
+        .declare(
+            "sum",
+            "test.clif",
+            Sig::new(&[ValType::Ref], &[ValType::I64]),
+            Box::new(|cx: &mut FnCtx| {
+                let p = cx.var(ValType::Ref);
+                let acc = cx.var(ValType::I64);
+                let l = cx.params()[0];
+                cx.b.def_var(p, l);
+                let z = cx.b.ins().iconst(types::I64, 0);
+                cx.b.def_var(acc, z);
+                let head = cx.b.create_block();
+                let body = cx.b.create_block();
+                let exit = cx.b.create_block();
+                cx.b.ins().jump(head, &[]);
+                cx.b.switch_to_block(head);
+                let pv = cx.b.use_var(p);
+                let null = cx.b.ins().icmp_imm_s(IntCC::Equal, pv, 0);
+                cx.b.ins().brif(null, exit, &[], body, &[]);
+                cx.b.switch_to_block(body);
+                let pv = cx.b.use_var(p);
+                let v =
+                    cx.b.ins()
+                        .load(types::I64, MemFlagsData::trusted(), pv, VALUE);
+                let a = cx.b.use_var(acc);
+                let a2 = cx.b.ins().iadd(a, v);
+                cx.b.def_var(acc, a2);
+                let nx =
+                    cx.b.ins()
+                        .load(types::I64, MemFlagsData::trusted(), pv, NEXT);
+                cx.b.def_var(p, nx);
+                cx.poll();
+                cx.b.ins().jump(head, &[]);
+                cx.b.switch_to_block(exit);
+                let a = cx.b.use_var(acc);
+                cx.b.ins().return_(&[a]);
+                Ok(())
+            }),
+        )
+        .unwrap();
+
+    // churn(list, k) -> list: allocates k garbage nodes inline while `list` is live
+    // in a variable; returns it (at its new address).
+    let churn = m
+        .declare(
+            "churn",
+            "test.clif",
+            Sig::new(&[ValType::Ref, ValType::I64], &[ValType::Ref]),
+            Box::new(|cx: &mut FnCtx| {
+                let keep = cx.var(ValType::Ref);
+                let i = cx.var(ValType::I64);
+                let (l, k) = (cx.params()[0], cx.params()[1]);
+                cx.b.def_var(keep, l);
+                let z = cx.b.ins().iconst(types::I64, 0);
+                cx.b.def_var(i, z);
+                let head = cx.b.create_block();
+                let body = cx.b.create_block();
+                let exit = cx.b.create_block();
+                cx.b.ins().jump(head, &[]);
+                cx.b.switch_to_block(head);
+                let iv = cx.b.use_var(i);
+                let done = cx.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, iv, k);
+                cx.b.ins().brif(done, exit, &[], body, &[]);
+                cx.b.switch_to_block(body);
+                let g = cx.alloc_fixed(&NODE);
+                let iv = cx.b.use_var(i);
+                cx.b.ins().store(MemFlagsData::trusted(), iv, g, VALUE);
+                let i2 = cx.b.ins().iadd_imm_s(iv, 1);
+                cx.b.def_var(i, i2);
+                cx.poll();
+                cx.b.ins().jump(head, &[]);
+                cx.b.switch_to_block(exit);
+                let kv = cx.b.use_var(keep);
+                cx.b.ins().return_(&[kv]);
+                Ok(())
+            }),
+        )
+        .unwrap();
+
+    // spin(n) -> int: a call-free loop; only the back-edge poll lets a collection in.
+    let spin_body = |poll: bool| -> vmkit::jit::BodyBuilder {
+        Box::new(move |cx: &mut FnCtx| {
+            let n = cx.params()[0];
+            let i = cx.var(ValType::I64);
+            let acc = cx.var(ValType::I64);
+            let z = cx.b.ins().iconst(types::I64, 0);
+            cx.b.def_var(i, z);
+            cx.b.def_var(acc, z);
+            let head = cx.b.create_block();
+            let body = cx.b.create_block();
+            let exit = cx.b.create_block();
+            cx.b.ins().jump(head, &[]);
+            cx.b.switch_to_block(head);
+            let iv = cx.b.use_var(i);
+            let done = cx.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, iv, n);
+            cx.b.ins().brif(done, exit, &[], body, &[]);
+            cx.b.switch_to_block(body);
+            let iv = cx.b.use_var(i);
+            let a = cx.b.use_var(acc);
+            let x = cx.b.ins().imul_imm_s(iv, 3);
+            let x = cx.b.ins().bxor(a, x);
+            let a2 = cx.b.ins().iadd_imm_s(x, 1);
+            cx.b.def_var(acc, a2);
+            let i2 = cx.b.ins().iadd_imm_s(iv, 1);
+            cx.b.def_var(i, i2);
+            if poll {
+                cx.poll();
+            }
+            cx.b.ins().jump(head, &[]);
+            cx.b.switch_to_block(exit);
+            let a = cx.b.use_var(acc);
+            cx.b.ins().return_(&[a]);
+            Ok(())
+        })
+    };
+    let spin = m
+        .declare(
+            "spin",
+            "test.clif",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            spin_body(true),
+        )
+        .unwrap();
+    let spin_nopoll = m
+        .declare(
+            "spin_nopoll",
+            "test.clif",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            spin_body(false),
+        )
+        .unwrap();
+
+    // f1 -> f2 -> f3 -> capture, each call on its own line.
+    let chain = |name: &str, line: u32, next: Option<FuncId>, host: HostId| {
+        m.declare(
+            name,
+            "chain.toy",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            Box::new(move |cx: &mut FnCtx| {
+                let x = cx.params()[0];
+                cx.set_line(line);
+                let r = match next {
+                    Some(f) => {
+                        let x1 = cx.b.ins().iadd_imm_s(x, 1);
+                        cx.call_function(f, &[x1])[0]
+                    }
+                    None => {
+                        cx.call_host(host, &[]);
+                        x
+                    }
+                };
+                cx.b.ins().return_(&[r]);
+                Ok(())
+            }),
+        )
+        .unwrap()
+    };
+    let f3 = chain("f3", 30, None, capture);
+    let f2 = chain("f2", 20, Some(f3), capture);
+    let f1 = chain("f1", 10, Some(f2), capture);
+    Funcs {
+        build,
+        sum,
+        churn,
+        spin,
+        spin_nopoll,
+        f1,
+    }
+}
+
+fn as_ref(w: u64) -> ObjectReference {
+    vmkit::object::word_to_ref(w as usize).expect("null")
+}
+
+fn check_list(mut p: Option<ObjectReference>, n: usize) {
+    for v in (1..=n).rev() {
+        let node = p.expect("list too short");
+        assert_eq!(read_word(node, VALUE as usize), v);
+        p = read_ref(node, NEXT as usize);
+    }
+    assert!(p.is_none());
+}
+
+/// References held in JIT frames (recursion, loops) survive moving collections.
+fn scenario_moving(plan: Plan) {
+    let m = init(plan);
+    let f = declare(m);
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    assert!(!m.is_compiled(f.build));
+    let before = stats::snapshot().collections;
+    let list = s.handle(Some(as_ref(m.invoke(&t, f.build, &[2000])[0])));
+    assert!(
+        m.is_compiled(f.build),
+        "lazy compilation did not patch the slot"
+    );
+    let during_build = stats::snapshot().collections - before;
+    assert!(
+        during_build >= 100,
+        "only {during_build} collections while building"
+    );
+    check_list(list.get(), 2000);
+    let sum = m.invoke(&t, f.sum, &[list.obj().to_raw_address().as_usize() as u64])[0];
+    assert_eq!(sum, 2000 * 2001 / 2);
+    // Churn allocates ~30x the heap while the list is live in a JIT variable.
+    let addr_before = list.obj();
+    let k = 30_000_000u64;
+    let back = m.invoke(
+        &t,
+        f.churn,
+        &[list.obj().to_raw_address().as_usize() as u64, k],
+    )[0];
+    let back = as_ref(back);
+    assert_eq!(
+        back,
+        list.obj(),
+        "JIT variable and handle disagree after moving"
+    );
+    check_list(Some(back), 2000);
+    let st = stats::snapshot();
+    if matches!(plan, Plan::SemiSpace) {
+        assert_ne!(addr_before, back, "SemiSpace never moved the list");
+    }
+    if matches!(plan, Plan::SemiSpace | Plan::Immix) {
+        assert!(st.bytes_copied > 0, "nothing was copied");
+    }
+    println!(
+        "collections={} copied={} moved={}",
+        st.collections,
+        st.bytes_copied,
+        addr_before != back
+    );
+}
+
+/// Four threads in call-free JIT loops reach safepoints while a fifth allocates and
+/// collects.
+fn scenario_threads(plan: Plan) {
+    let m = init(plan);
+    let f = declare(m);
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinners: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            let spin = f.spin;
+            std::thread::spawn(move || {
+                let t = thread::attach("spinner").unwrap();
+                let mut rounds = 0u64;
+                while !stop.load(Ordering::SeqCst) {
+                    let r = m.invoke(&t, spin, &[5_000_000])[0];
+                    assert_ne!(r, 0);
+                    rounds += 1;
+                }
+                rounds
+            })
+        })
+        .collect();
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    COLLECT_EVERY.store(64, Ordering::Relaxed);
+    for round in 0..20 {
+        let l = s.handle(Some(as_ref(m.invoke(&t, f.build, &[500])[0])));
+        let back = as_ref(
+            m.invoke(
+                &t,
+                f.churn,
+                &[l.obj().to_raw_address().as_usize() as u64, 200_000],
+            )[0],
+        );
+        check_list(Some(back), 500);
+        t.collect();
+        check_list(l.get(), 500);
+        let _ = round;
+    }
+    stop.store(true, Ordering::SeqCst);
+    let rounds: u64 = t.native(|| spinners.into_iter().map(|h| h.join().unwrap()).sum());
+    let st = stats::snapshot();
+    assert!(st.collections >= 20);
+    assert!(rounds >= 4);
+    println!(
+        "collections={} spinner_rounds={rounds} max_ttsp={:?} mean_pause={:?} max_pause={:?}",
+        st.collections,
+        st.ttsp_max,
+        st.pause_mean(),
+        st.pause_max
+    );
+}
+
+/// A backtrace taken in a runtime call three JIT frames deep.
+fn scenario_backtrace(plan: Plan) {
+    let m = init(plan);
+    let f = declare(m);
+    let t = thread::attach("main").unwrap();
+    let r = m.invoke(&t, f.f1, &[40])[0];
+    assert_eq!(r, 42);
+    let trace = TRACE.lock().unwrap().clone();
+    let got: Vec<(String, String, Option<u32>)> = trace
+        .into_iter()
+        .map(|fr| (fr.function, fr.file, fr.line))
+        .collect();
+    let want: Vec<(String, String, Option<u32>)> = [("f3", 30), ("f2", 20), ("f1", 10)]
+        .iter()
+        .map(|(n, l)| (n.to_string(), "chain.toy".to_string(), Some(*l)))
+        .collect();
+    assert_eq!(got, want);
+    println!("backtrace ok: {got:?}");
+}
+
+/// Numbers for the record (not asserted): compile speed, poll cost, allocation cost.
+fn scenario_measure(plan: Plan) {
+    let m = init(plan);
+    let f = declare(m);
+    let t = thread::attach("main").unwrap();
+    for id in [f.build, f.sum, f.churn, f.spin, f.spin_nopoll, f.f1] {
+        m.compile(id).unwrap();
+    }
+    let js = m.stats();
+    let n = 200_000_000u64;
+    let time = |id| {
+        m.invoke(&t, id, &[1000]);
+        let s = Instant::now();
+        let r = m.invoke(&t, id, &[n])[0];
+        (s.elapsed().as_secs_f64() * 1e9 / n as f64, r)
+    };
+    let (with_poll, r1) = time(f.spin);
+    let (without, r2) = time(f.spin_nopoll);
+    assert_eq!(r1, r2);
+    let k = 50_000_000u64;
+    let l = m.invoke(&t, f.build, &[10])[0];
+    let s = Instant::now();
+    m.invoke(&t, f.churn, &[l, k]);
+    let alloc_ns = s.elapsed().as_secs_f64() * 1e9 / k as f64;
+    println!(
+        "compile: {} functions, {} CLIF insts in {:?} = {:.0} insts/s; loop: {:.3} ns/iter with poll, {:.3} without (poll {:+.3} ns); alloc: {:.2} ns/object",
+        js.functions,
+        js.clif_insts,
+        js.compile_time,
+        js.clif_insts as f64 / js.compile_time.as_secs_f64(),
+        with_poll,
+        without,
+        with_poll - without,
+        alloc_ns
+    );
+}
+
+type Scenario = (&'static str, fn(Plan), &'static [Plan]);
+const SCENARIOS: &[Scenario] = &[
+    (
+        "moving",
+        scenario_moving,
+        &[
+            Plan::Immix,
+            Plan::SemiSpace,
+            Plan::StickyImmix,
+            Plan::MarkSweep,
+        ],
+    ),
+    ("threads", scenario_threads, &[Plan::Immix, Plan::SemiSpace]),
+    ("backtrace", scenario_backtrace, &[Plan::Immix]),
+    ("measure", scenario_measure, &[Plan::Immix]),
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        let plan: Plan = args[i + 2].parse().unwrap();
+        let f = SCENARIOS
+            .iter()
+            .find(|s| s.0 == args[i + 1])
+            .expect("scenario")
+            .1;
+        f(plan);
+        return;
+    }
+    let filter = args.iter().skip(1).find(|a| !a.starts_with('-'));
+    let exe = std::env::current_exe().unwrap();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, _, plans) in SCENARIOS {
+        for plan in *plans {
+            let id = format!("{name}/{plan}");
+            if filter.is_some_and(|f| !id.contains(f.as_str())) {
+                continue;
+            }
+            let start = Instant::now();
+            let out = Command::new(&exe)
+                .args(["--child", name, &plan.to_string()])
+                .output()
+                .unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            if out.status.success() {
+                passed += 1;
+                println!(
+                    "test {id} ... ok ({secs:.1}s) {}",
+                    String::from_utf8_lossy(&out.stdout).trim()
+                );
+            } else {
+                failed += 1;
+                println!("test {id} ... FAILED ({secs:.1}s, {})", out.status);
+                println!("{}", String::from_utf8_lossy(&out.stdout));
+                println!("{}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

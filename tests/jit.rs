@@ -29,6 +29,17 @@ const NEXT: i32 = HEADER_SIZE as i32 + 8;
 struct TestVm;
 impl VirtualMachine for TestVm {
     fn scan_globals(&self, _visit: &mut SlotVisitor<'_>) {}
+    fn new_exception(
+        &self,
+        t: &Thread,
+        kind: vmkit::ErrorKind,
+        _msg: &str,
+    ) -> Option<ObjectReference> {
+        // The exception object is a node whose value tells the kind.
+        let e = t.alloc(&NODE, HEADER_SIZE + 16).ok()?;
+        vmkit::object::write_word(e, VALUE as usize, 1000 + kind as usize);
+        Some(e)
+    }
 }
 
 fn init(plan: Plan) -> &'static Materializer {
@@ -68,7 +79,23 @@ extern "C" fn host_capture(t: &Thread) {
     vmkit::jit::host_guard(|| *TRACE.lock().unwrap() = vmkit::jit::backtrace(t))
 }
 
+static MAT: OnceLock<&'static Materializer> = OnceLock::new();
+static BUILD: OnceLock<FuncId> = OnceLock::new();
+
+/// Host: re-enters JIT code (`build(300)`, which collects) and returns its sum of
+/// values, checked on the Rust side.
+extern "C" fn host_reenter(t: &Thread) -> u64 {
+    vmkit::jit::host_guard(|| {
+        let m = MAT.get().unwrap();
+        let l = m.invoke(t, *BUILD.get().unwrap(), &[300])[0];
+        check_list(Some(as_ref(l)), 300);
+        l
+    })
+}
+
 struct Funcs {
+    outer: FuncId,
+    deep: FuncId,
     build: FuncId,
     sum: FuncId,
     churn: FuncId,
@@ -289,7 +316,69 @@ fn declare(m: &'static Materializer) -> Funcs {
     let f3 = chain("f3", 30, None, capture);
     let f2 = chain("f2", 20, Some(f3), capture);
     let f1 = chain("f1", 10, Some(f2), capture);
+    MAT.set(m).ok();
+    BUILD.set(build).ok();
+    let reenter = m
+        .register_host(
+            "reenter",
+            Sig::new(&[], &[ValType::Ref]),
+            host_reenter as *const u8,
+            true,
+        )
+        .unwrap();
+    // outer(n) -> int: holds list(n) across a host call that re-enters JIT code and
+    // collects, then sums both lists.
+    let outer = m
+        .declare(
+            "outer",
+            "test.clif",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            Box::new(move |cx: &mut FnCtx| {
+                let n = cx.params()[0];
+                let mine = cx.call_function(build, &[n])[0];
+                let theirs = cx.call_host(reenter, &[])[0];
+                let a = cx.call_function(sum, &[mine])[0];
+                let b = cx.call_function(sum, &[theirs])[0];
+                let r = cx.b.ins().iadd(a, b);
+                cx.b.ins().return_(&[r]);
+                Ok(())
+            }),
+        )
+        .unwrap();
+    // deep(n) -> int: unbounded recursion with an exception check after the call.
+    let me = Arc::new(OnceLock::<FuncId>::new());
+    let me2 = me.clone();
+    let deep = m
+        .declare(
+            "deep",
+            "test.clif",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            Box::new(move |cx: &mut FnCtx| {
+                let n = cx.params()[0];
+                let base = cx.b.create_block();
+                let rec = cx.b.create_block();
+                let is0 = cx.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
+                cx.b.ins().brif(is0, base, &[], rec, &[]);
+                cx.b.switch_to_block(base);
+                cx.b.ins().return_(&[n]);
+                cx.b.switch_to_block(rec);
+                let n1 = cx.b.ins().iadd_imm_s(n, -1);
+                let r = cx.call_function(*me2.get().unwrap(), &[n1])[0];
+                let unwind = cx.b.create_block();
+                cx.check_exception(unwind);
+                let r1 = cx.b.ins().iadd_imm_s(r, 1);
+                cx.b.ins().return_(&[r1]);
+                cx.b.switch_to_block(unwind);
+                let d = cx.default_results();
+                cx.b.ins().return_(&d);
+                Ok(())
+            }),
+        )
+        .unwrap();
+    me.set(deep).unwrap();
     Funcs {
+        outer,
+        deep,
         build,
         sum,
         churn,
@@ -436,6 +525,49 @@ fn scenario_backtrace(plan: Plan) {
     println!("backtrace ok: {got:?}");
 }
 
+/// JIT -> host -> JIT re-entry: the outer stretch of JIT frames is still scanned
+/// (and updated) while the inner one collects.
+fn scenario_reentry(plan: Plan) {
+    let m = init(plan);
+    let f = declare(m);
+    let t = thread::attach("main").unwrap();
+    COLLECT_EVERY.store(8, Ordering::Relaxed);
+    let r = m.invoke(&t, f.outer, &[1000])[0];
+    assert_eq!(r, 1000 * 1001 / 2 + 300 * 301 / 2);
+    let st = stats::snapshot();
+    assert!(st.collections > 100);
+    println!("collections={} copied={}", st.collections, st.bytes_copied);
+}
+
+/// The prologue's stack-limit check turns unbounded recursion into a pending
+/// exception (no SIGSEGV); afterwards the thread can recurse again.
+fn scenario_overflow(plan: Plan) {
+    let m = init(plan);
+    let f = declare(m);
+    let handle = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            let t = thread::attach("deep").unwrap();
+            t.set_stack_size_from_here(8 << 20);
+            m.invoke(&t, f.deep, &[100_000_000]);
+            let e = t
+                .take_pending_exception()
+                .expect("no StackOverflow exception");
+            assert_eq!(
+                read_word(e, VALUE as usize),
+                1000 + vmkit::ErrorKind::StackOverflow as usize
+            );
+            // Recursing again works, to a depth that fits.
+            assert_eq!(m.invoke(&t, f.deep, &[10_000])[0], 10_000);
+            assert!(!t.has_pending_exception());
+            m.invoke(&t, f.deep, &[100_000_000]);
+            assert!(t.take_pending_exception().is_some());
+        })
+        .unwrap();
+    handle.join().expect("overflow thread failed");
+    println!("stack overflow caught twice");
+}
+
 /// Numbers for the record (not asserted): compile speed, poll cost, allocation cost.
 fn scenario_measure(plan: Plan) {
     let m = init(plan);
@@ -487,6 +619,8 @@ const SCENARIOS: &[Scenario] = &[
     ),
     ("threads", scenario_threads, &[Plan::Immix, Plan::SemiSpace]),
     ("backtrace", scenario_backtrace, &[Plan::Immix]),
+    ("reentry", scenario_reentry, &[Plan::Immix, Plan::SemiSpace]),
+    ("overflow", scenario_overflow, &[Plan::Immix]),
     ("measure", scenario_measure, &[Plan::Immix]),
 ];
 

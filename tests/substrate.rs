@@ -156,8 +156,25 @@ fn options(plan: Plan, heap: usize) -> GcOptions {
     }
 }
 
+/// NoGC never frees: it gets a heap large enough for each scenario's total
+/// allocation (memory is reserved lazily).
 fn init(plan: Plan, heap: usize) {
+    let heap = if plan == Plan::NoGC {
+        heap.max(1 << 30)
+    } else {
+        heap
+    };
     gc::init(&VM, &options(plan, heap)).expect("init");
+}
+
+/// Collections expected of a scenario that allocates well beyond its heap.
+fn assert_collected(plan: Plan, at_least: u64) {
+    let n = stats::snapshot().collections;
+    if plan == Plan::NoGC {
+        assert_eq!(n, 0, "NoGC collected");
+    } else {
+        assert!(n >= at_least, "only {n} collections");
+    }
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -235,7 +252,7 @@ fn scenario_structures(plan: Plan) {
     groot.release();
 
     let st = stats::snapshot();
-    assert!(st.collections >= 10, "only {} collections", st.collections);
+    assert_collected(plan, 10);
     if plan == Plan::SemiSpace {
         assert!(moved_list, "SemiSpace did not move a rooted object");
     }
@@ -335,7 +352,7 @@ fn scenario_threads(plan: Plan) {
         );
     }
     let st = stats::snapshot();
-    assert!(st.collections >= 8, "only {} collections", st.collections);
+    assert_collected(plan, 8);
     if plan == Plan::SemiSpace {
         assert!(sitter_moved, "the native thread's objects never moved");
     }
@@ -348,7 +365,7 @@ fn scenario_threads(plan: Plan) {
 /// Exhausting the heap is an error returned to the caller, after which the program
 /// drops its data and allocates again.
 fn scenario_oom(plan: Plan) {
-    init(plan, 32 << 20);
+    gc::init(&VM, &options(plan, 32 << 20)).expect("init");
     let t = thread::attach("main").unwrap();
     let s = t.scope();
     let keep = s.handle(None);
@@ -380,11 +397,63 @@ fn scenario_oom(plan: Plan) {
     }
     // A too-large request fails without collecting everything away.
     assert!(t.alloc_array(&INTS, 1 << 40).is_err());
-    // Let go, and allocation works again.
+    // Let go, and allocation works again (NoGC never reclaims: it stays full).
     keep.set(None);
+    if plan == Plan::NoGC {
+        assert!(t.alloc(&NODE, HEADER_SIZE + 16).is_err());
+        println!("oom after {n} nodes (NoGC stays full): {err}");
+        return;
+    }
     let l = make_list(&t, 5, 10_000);
     check_list(Some(l), 5, 10_000);
     println!("oom after {n} nodes: {err}");
+}
+
+/// Large (non-moving, large-object-space) arrays rooted in handles and pointing to
+/// young objects, through many nursery collections: the shape of mmtk-core issue
+/// 1560, which frees rooted non-moving objects in GenImmix/GenCopy nursery GCs.
+fn scenario_large(plan: Plan) {
+    init(plan, 32 << 20);
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    const N: usize = 20_000;
+    let bigs: Vec<_> = (0..4)
+        .map(|_| s.handle(Some(t.alloc_array(&REFS, N).unwrap())))
+        .collect();
+    let ints = s.handle(Some(t.alloc_array(&INTS, N).unwrap()));
+    for i in 0..N {
+        write_word(ints.obj(), array_slot(i), 7 * i);
+    }
+    for round in 0..40 {
+        for (b, big) in bigs.iter().enumerate() {
+            for i in (round % 10..N).step_by(10) {
+                let l = new_node(&t, b * 1_000_000 + i, None);
+                t.write_ref(big.obj(), array_slot(i), Some(l));
+            }
+        }
+        // Garbage to drive nursery collections.
+        for k in 0..4000 {
+            make_list(&t, k, 20);
+        }
+        // Fresh large objects that die young.
+        t.alloc_array(&REFS, N).unwrap();
+    }
+    for (b, big) in bigs.iter().enumerate() {
+        for i in 0..N {
+            let node = read_ref(big.obj(), array_slot(i)).expect("lost element");
+            assert_eq!(
+                read_word(node, NODE_VALUE),
+                b * 1_000_000 + i,
+                "big {b} element {i}"
+            );
+        }
+    }
+    for i in 0..N {
+        assert_eq!(read_word(ints.obj(), array_slot(i)), 7 * i);
+    }
+    let st = stats::snapshot();
+    assert_collected(plan, 2);
+    println!("collections={} copied={}", st.collections, st.bytes_copied);
 }
 
 // ---------------------------------------------------------------- driver
@@ -394,13 +463,20 @@ const SCENARIOS: &[Scenario] = &[
     ("structures", scenario_structures),
     ("threads", scenario_threads),
     ("oom", scenario_oom),
+    ("large", scenario_large),
+    ("rejected", scenario_rejected),
 ];
-const PLANS: &[Plan] = &[
-    Plan::Immix,
-    Plan::SemiSpace,
-    Plan::StickyImmix,
-    Plan::MarkSweep,
-];
+/// Plans the substrate refuses must be refused with their reason, not crash.
+fn scenario_rejected(plan: Plan) {
+    match gc::init(&VM, &options(plan, 32 << 20)) {
+        Err(gc::InitError::UnsupportedPlan(p, why)) => {
+            assert_eq!(p, plan);
+            assert!(!why.is_empty());
+            println!("rejected: {why}");
+        }
+        other => panic!("{plan} was not rejected: {other:?}"),
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -419,28 +495,36 @@ fn main() {
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-'));
     let exe = std::env::current_exe().unwrap();
     let (mut passed, mut failed) = (0, 0);
-    for (name, _) in SCENARIOS {
-        for plan in PLANS {
-            let id = format!("{name}/{plan}");
-            if filter.is_some_and(|f| !id.contains(f.as_str())) {
-                continue;
-            }
-            let start = Instant::now();
-            let out = Command::new(&exe)
-                .args(["--child", name, &plan.to_string()])
-                .output()
-                .unwrap();
-            let secs = start.elapsed().as_secs_f64();
-            if out.status.success() {
-                passed += 1;
-                let info = String::from_utf8_lossy(&out.stdout);
-                println!("test {id} ... ok ({secs:.1}s) {}", info.trim());
-            } else {
-                failed += 1;
-                println!("test {id} ... FAILED ({secs:.1}s, {})", out.status);
-                println!("{}", String::from_utf8_lossy(&out.stdout));
-                println!("{}", String::from_utf8_lossy(&out.stderr));
-            }
+    let supported: Vec<Plan> = Plan::supported().collect();
+    let rejected: Vec<Plan> = Plan::ALL
+        .into_iter()
+        .filter(|p| !supported.contains(p))
+        .collect();
+    let runs = SCENARIOS
+        .iter()
+        .filter(|(name, _)| *name != "rejected")
+        .flat_map(|(name, _)| supported.iter().map(move |p| (*name, *p)))
+        .chain(rejected.iter().map(|p| ("rejected", *p)));
+    for (name, plan) in runs {
+        let id = format!("{name}/{plan}");
+        if filter.is_some_and(|f| !id.contains(f.as_str())) {
+            continue;
+        }
+        let start = Instant::now();
+        let out = Command::new(&exe)
+            .args(["--child", name, &plan.to_string()])
+            .output()
+            .unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        if out.status.success() {
+            passed += 1;
+            let info = String::from_utf8_lossy(&out.stdout);
+            println!("test {id} ... ok ({secs:.1}s) {}", info.trim());
+        } else {
+            failed += 1;
+            println!("test {id} ... FAILED ({secs:.1}s, {})", out.status);
+            println!("{}", String::from_utf8_lossy(&out.stdout));
+            println!("{}", String::from_utf8_lossy(&out.stderr));
         }
     }
     println!("\n{passed} passed, {failed} failed");

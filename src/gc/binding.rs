@@ -46,6 +46,7 @@ impl ObjectModel<VMKitBinding> for ObjectModelImpl {
         VMLocalLOSMarkNurserySpec::side_after(Self::LOCAL_MARK_BIT_SPEC.as_spec());
 
     const OBJECT_REF_OFFSET_LOWER_BOUND: isize = 0;
+    const UNIFIED_OBJECT_REFERENCE_ADDRESS: bool = true;
 
     fn copy(
         from: ObjectReference,

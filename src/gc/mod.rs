@@ -36,11 +36,15 @@ pub enum Plan {
     MarkCompact,
     /// Debugging collector that protects freed pages.
     PageProtect,
+    /// Lisp-2-style compaction with Compressor bitmaps.
+    Compressor,
+    /// Concurrent (SATB) non-moving Immix.
+    ConcurrentImmix,
 }
 
 impl Plan {
     /// Every plan, in the order the documentation lists them.
-    pub const ALL: [Plan; 9] = [
+    pub const ALL: [Plan; 11] = [
         Plan::NoGC,
         Plan::SemiSpace,
         Plan::Immix,
@@ -50,7 +54,31 @@ impl Plan {
         Plan::MarkSweep,
         Plan::MarkCompact,
         Plan::PageProtect,
+        Plan::Compressor,
+        Plan::ConcurrentImmix,
     ];
+
+    /// Why the substrate refuses this plan, or `None` if it is supported.
+    pub fn unsupported_reason(self) -> Option<&'static str> {
+        match self {
+            Plan::PageProtect => Some(
+                "PageProtect gives every object its own pages (a debugging plan for \
+                 dangling references): programs exhaust any practical heap",
+            ),
+            Plan::MarkCompact => Some(
+                "MarkCompact in mmtk 0.33 corrupts its page accounting when the heap \
+                 is exhausted, so a program cannot allocate again after an OutOfMemoryError",
+            ),
+            _ => None,
+        }
+    }
+
+    /// The plans [`init`] accepts.
+    pub fn supported() -> impl Iterator<Item = Plan> {
+        Plan::ALL
+            .into_iter()
+            .filter(|p| p.unsupported_reason().is_none())
+    }
 
     fn selector(self) -> PlanSelector {
         match self {
@@ -63,6 +91,8 @@ impl Plan {
             Plan::MarkSweep => PlanSelector::MarkSweep,
             Plan::MarkCompact => PlanSelector::MarkCompact,
             Plan::PageProtect => PlanSelector::PageProtect,
+            Plan::Compressor => PlanSelector::Compressor,
+            Plan::ConcurrentImmix => PlanSelector::ConcurrentImmix,
         }
     }
 }
@@ -159,6 +189,8 @@ pub enum InitError {
     AlreadyInitialized,
     /// MMTk rejected an option.
     BadOption(String),
+    /// The plan exists in MMTk but the substrate does not support it.
+    UnsupportedPlan(Plan, &'static str),
 }
 
 impl fmt::Display for InitError {
@@ -168,6 +200,7 @@ impl fmt::Display for InitError {
                 write!(f, "the VM is already initialized in this process")
             }
             InitError::BadOption(s) => write!(f, "bad GC option: {s}"),
+            InitError::UnsupportedPlan(p, why) => write!(f, "GC plan {p} is not supported: {why}"),
         }
     }
 }
@@ -175,10 +208,12 @@ impl fmt::Display for InitError {
 impl std::error::Error for InitError {}
 
 struct Runtime {
+    heap_size: usize,
     mmtk: &'static MMTK<VMKitBinding>,
     vm: &'static dyn VirtualMachine,
     plan: Plan,
     needs_barrier: bool,
+    satb_barrier: bool,
     max_non_los: usize,
 }
 
@@ -211,6 +246,12 @@ pub fn plan() -> Plan {
 /// (generational and sticky plans).
 pub fn needs_write_barrier() -> bool {
     runtime().needs_barrier
+}
+
+/// Whether the plan's barrier is a snapshot-at-the-beginning pre-write barrier
+/// (otherwise an object-remembering post-write barrier, when there is one).
+pub(crate) fn satb_barrier() -> bool {
+    runtime().satb_barrier
 }
 
 /// Whether JIT code may allocate inline from the bump-pointer buffer (plans whose
@@ -261,6 +302,9 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
     if RUNTIME.get().is_some() {
         return Err(InitError::AlreadyInitialized);
     }
+    if let Some(why) = options.plan.unsupported_reason() {
+        return Err(InitError::UnsupportedPlan(options.plan, why));
+    }
     let mut builder = MMTKBuilder::new_no_env_vars();
     let set = |b: &mut MMTKBuilder, k: &str, v: &str| {
         if b.set_option(k, v) {
@@ -270,10 +314,18 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
         }
     };
     builder.options.plan.set(options.plan.selector());
+    // NoGC never collects: give MMTk slack beyond the heap size so that the
+    // substrate reports exhaustion (at the requested size) before MMTk would try to
+    // schedule a collection, which NoGC cannot do.
+    let mmtk_heap = if options.plan == Plan::NoGC {
+        options.heap_size.saturating_add(256 << 20)
+    } else {
+        options.heap_size
+    };
     set(
         &mut builder,
         "gc_trigger",
-        &format!("FixedHeapSize:{}", options.heap_size),
+        &format!("FixedHeapSize:{mmtk_heap}"),
     )?;
     let threads = options
         .gc_threads
@@ -300,10 +352,15 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
     let mmtk: &'static MMTK<VMKitBinding> = Box::leak(mmtk::memory_manager::mmtk_init(&builder));
     let constraints = mmtk.get_plan().constraints();
     let rt = Runtime {
+        heap_size: options.heap_size,
         mmtk,
         vm,
         plan: options.plan,
         needs_barrier: !matches!(constraints.barrier, mmtk::plan::BarrierSelector::NoBarrier),
+        satb_barrier: matches!(
+            constraints.barrier,
+            mmtk::plan::BarrierSelector::SATBBarrier
+        ),
         max_non_los: constraints.max_non_los_default_alloc_bytes,
     };
     if RUNTIME.set(rt).is_err() {
@@ -322,7 +379,7 @@ pub fn used_bytes() -> usize {
     mmtk::memory_manager::used_bytes(mmtk())
 }
 
-/// Total heap size in bytes.
+/// Total heap size in bytes (as requested at [`init`]).
 pub fn total_bytes() -> usize {
-    mmtk::memory_manager::total_bytes(mmtk())
+    runtime().heap_size
 }

@@ -989,9 +989,9 @@ extern "C" fn rt_alloc(thread: &Thread, ti: &'static TypeInfo, size: usize) -> u
 extern "C" fn rt_write_barrier(thread: &Thread, src: usize, slot: usize, target: usize) {
     host_guard(|| {
         if let Some(src) = crate::object::word_to_ref(src) {
-            // SAFETY: `slot` is the address JIT code just stored into.
+            // SAFETY: `slot` is the address of a reference field of `src`.
             let slot = unsafe { mmtk::util::Address::from_usize(slot) };
-            thread.write_barrier(src, slot, crate::object::word_to_ref(target));
+            thread.write_ref_at(src, slot, crate::object::word_to_ref(target));
         }
     })
 }

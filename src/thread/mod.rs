@@ -397,6 +397,14 @@ impl Thread {
         if size > gc::total_bytes() {
             return Err(OutOfMemory { requested: size });
         }
+        if gc::plan() == gc::Plan::NoGC && gc::used_bytes() + size > gc::total_bytes() {
+            // NoGC cannot collect: report exhaustion before MMTk tries to.
+            return Err(OutOfMemory { requested: size });
+        }
+        if gc::plan() == gc::Plan::NoGC && gc::used_bytes() + size > gc::total_bytes() {
+            // NoGC cannot collect: report exhaustion before MMTk tries to.
+            return Err(OutOfMemory { requested: size });
+        }
         let semantics = if size > gc::max_non_los_bytes() {
             AllocationSemantics::Los
         } else {
@@ -423,31 +431,42 @@ impl Thread {
     /// Stores a reference into field `offset` of `obj`, with the plan's write barrier.
     #[inline]
     pub fn write_ref(&self, obj: ObjectReference, offset: usize, value: Option<ObjectReference>) {
-        object::write_word(obj, offset, object::ref_to_word(value));
-        self.write_barrier(obj, obj.to_raw_address() + offset, value);
+        self.write_ref_at(obj, obj.to_raw_address() + offset, value);
     }
 
-    /// The post-write barrier for a reference store of `target` into `slot` of `src`
-    /// (already done by the caller). A no-op for plans without barriers.
+    /// Stores `target` into `slot` (a reference field of `src`) with the plan's
+    /// write barriers: the pre-write barrier (snapshot-at-the-beginning plans) before
+    /// the store, the post-write barrier (generational and sticky plans) after it.
     #[inline]
-    pub fn write_barrier(
+    pub fn write_ref_at(
         &self,
         src: ObjectReference,
         slot: Address,
         target: Option<ObjectReference>,
     ) {
         if gc::needs_write_barrier() {
-            mmtk::memory_manager::object_reference_write_post(
-                self.mutator_mut(),
-                src,
-                SimpleSlot::from_address(slot),
-                target,
-            );
+            let s = SimpleSlot::from_address(slot);
+            let m = self.mutator_mut();
+            if gc::satb_barrier() {
+                mmtk::memory_manager::object_reference_write_pre(m, src, s, target);
+                // SAFETY: `slot` is a reference field of the live object `src`.
+                unsafe { slot.store(object::ref_to_word(target)) };
+            } else {
+                // SAFETY: as above.
+                unsafe { slot.store(object::ref_to_word(target)) };
+                mmtk::memory_manager::object_reference_write_post(m, src, s, target);
+            }
+        } else {
+            // SAFETY: as above.
+            unsafe { slot.store(object::ref_to_word(target)) };
         }
     }
 
-    /// Requests a full collection now and waits for it.
+    /// Requests a full collection now and waits for it (a no-op under NoGC).
     pub fn collect(&self) {
+        if gc::plan() == gc::Plan::NoGC {
+            return;
+        }
         gc::mmtk().handle_user_collection_request(self.tls(), true, true);
     }
 

@@ -44,6 +44,11 @@ pub trait VirtualMachine: Send + Sync + 'static {
         crate::object::HEADER_SIZE
     }
 
+    /// Called (on a GC thread) at the end of a collection that queued objects for
+    /// finalization; take them with [`crate::gc::weak::take_finalizable`]. Should
+    /// only notify, e.g. wake a finalizer thread.
+    fn finalizers_pending(&self) {}
+
     /// Called on a thread right after it attached to the VM.
     fn thread_started(&self, _thread: &Thread) {}
 

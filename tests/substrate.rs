@@ -464,8 +464,83 @@ const SCENARIOS: &[Scenario] = &[
     ("threads", scenario_threads),
     ("oom", scenario_oom),
     ("large", scenario_large),
+    ("weak", scenario_weak),
     ("rejected", scenario_rejected),
 ];
+/// Weak references are cleared when their referent dies and follow it when it
+/// moves; finalizable objects are queued, intact, once unreachable; under every
+/// plan (nursery collections included).
+fn scenario_weak(plan: Plan) {
+    use vmkit::gc::weak;
+    init(plan, 32 << 20);
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    const N: usize = 200;
+    let keep = s.handle(Some(t.alloc_array(&REFS, N).unwrap()));
+    let weaks = s.handle(Some(t.alloc_array(&REFS, N).unwrap()));
+    for i in 0..N {
+        let l = make_list(&t, i * 10, 5);
+        if i % 2 == 0 {
+            t.write_ref(keep.obj(), array_slot(i), Some(l));
+        }
+        let w = weak::new_weak_ref(&t, Some(l)).unwrap();
+        t.write_ref(weaks.obj(), array_slot(i), Some(w));
+    }
+    // Finalizable: odd ones unreachable, even ones kept.
+    let fin_keep = s.handle(Some(t.alloc_array(&REFS, N).unwrap()));
+    for i in 0..N {
+        let l = make_list(&t, 1_000_000 + i * 10, 3);
+        weak::register_finalizer(l);
+        if i % 2 == 0 {
+            t.write_ref(fin_keep.obj(), array_slot(i), Some(l));
+        }
+    }
+    // Churn through nursery and full collections.
+    for k in 0..60_000 {
+        make_list(&t, k, 50);
+    }
+    t.collect();
+    t.collect();
+    for i in 0..N {
+        let w = read_ref(weaks.obj(), array_slot(i)).unwrap();
+        let referent = weak::weak_get(w);
+        if i % 2 == 0 {
+            let kept = read_ref(keep.obj(), array_slot(i));
+            assert_eq!(referent, kept, "weak ref {i} does not follow its referent");
+            check_list(referent, i * 10, 5);
+        } else if plan != Plan::NoGC {
+            assert!(
+                referent.is_none(),
+                "weak ref {i} to a dead list not cleared"
+            );
+        }
+    }
+    let mut finalized = Vec::new();
+    while let Some(o) = weak::take_finalizable() {
+        let v = read_word(o, NODE_VALUE);
+        let i = (v - 1_000_000) / 10;
+        check_list(Some(o), v, 3);
+        finalized.push(i);
+    }
+    finalized.sort();
+    if plan == Plan::NoGC {
+        assert!(finalized.is_empty());
+    } else {
+        let odd: Vec<usize> = (0..N).filter(|i| i % 2 == 1).collect();
+        assert_eq!(finalized, odd, "wrong set of finalized objects");
+    }
+    // Taken objects are ordinary objects again; finalizers run once.
+    t.collect();
+    assert!(weak::take_finalizable().is_none());
+    let st = stats::snapshot();
+    println!(
+        "finalized={} collections={} copied={}",
+        finalized.len(),
+        st.collections,
+        st.bytes_copied
+    );
+}
+
 /// Plans the substrate refuses must be refused with their reason, not crash.
 fn scenario_rejected(plan: Plan) {
     match gc::init(&VM, &options(plan, 32 << 20)) {

@@ -209,6 +209,7 @@ impl Scanning<VMKitBinding> for ScanningImpl {
             }
         });
         super::global_roots::scan(&mut |a| slots.push(SimpleSlot::from_address(a)));
+        super::weak::scan_ready(&mut |a| slots.push(SimpleSlot::from_address(a)));
         if !slots.is_empty() {
             factory.create_process_roots_work(slots);
         }
@@ -219,6 +220,20 @@ impl Scanning<VMKitBinding> for ScanningImpl {
     }
 
     fn prepare_for_roots_re_scanning() {}
+
+    fn process_weak_refs(
+        worker: &mut mmtk::scheduler::GCWorker<VMKitBinding>,
+        tracer_context: impl ObjectTracerContext<VMKitBinding>,
+    ) -> bool {
+        super::weak::process(worker, tracer_context)
+    }
+
+    fn forward_weak_refs(
+        _worker: &mut mmtk::scheduler::GCWorker<VMKitBinding>,
+        _tracer_context: impl ObjectTracerContext<VMKitBinding>,
+    ) {
+        super::weak::forward();
+    }
 }
 
 /// Stop-the-world and GC threads, over the thread manager's rendezvous.
@@ -237,6 +252,7 @@ impl Collection<VMKitBinding> for CollectionImpl {
 
     fn resume_mutators(_tls: VMWorkerThread) {
         registry::resume_the_world();
+        super::weak::after_collection();
     }
 
     fn block_for_gc(tls: VMMutatorThread) {

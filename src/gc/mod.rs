@@ -4,6 +4,7 @@
 mod binding;
 pub mod global_roots;
 pub mod stats;
+pub mod weak;
 
 pub use binding::VMKitBinding;
 
@@ -214,6 +215,7 @@ struct Runtime {
     plan: Plan,
     needs_barrier: bool,
     satb_barrier: bool,
+    forward_after_liveness: bool,
     max_non_los: usize,
 }
 
@@ -252,6 +254,11 @@ pub fn needs_write_barrier() -> bool {
 /// (otherwise an object-remembering post-write barrier, when there is one).
 pub(crate) fn satb_barrier() -> bool {
     runtime().satb_barrier
+}
+
+/// Whether the plan assigns new addresses only after the liveness closure.
+pub(crate) fn forwards_after_liveness() -> bool {
+    runtime().forward_after_liveness
 }
 
 /// Whether JIT code may allocate inline from the bump-pointer buffer (plans whose
@@ -361,6 +368,7 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
             constraints.barrier,
             mmtk::plan::BarrierSelector::SATBBarrier
         ),
+        forward_after_liveness: constraints.needs_forward_after_liveness,
         max_non_los: constraints.max_non_los_default_alloc_bytes,
     };
     if RUNTIME.set(rt).is_err() {

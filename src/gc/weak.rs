@@ -1,0 +1,177 @@
+//! Weak references and finalizers, processed by the substrate after the transitive
+//! closure of every collection (nursery ones included) through MMTk's
+//! `Scanning::process_weak_refs` hook.
+//!
+//! - A weak reference is an object of type [`WEAK_REF`] whose referent (at
+//!   [`WEAK_REFERENT_OFFSET`]) is not traced: when the referent is no longer
+//!   strongly reachable the collector clears it, otherwise it updates it to the
+//!   referent's new address. Referents are cleared before finalizable objects are
+//!   resurrected (as Java's weak references are).
+//! - A finalizable object registered with [`register_finalizer`] that becomes
+//!   unreachable is kept alive (with everything it references) and queued; the
+//!   personality takes it with [`take_finalizable`] and runs its finalizer.
+//!   [`crate::VirtualMachine::finalizers_pending`] is called at the end of a
+//!   collection that queued some.
+
+use crate::object::{self, Layout, TypeInfo, HEADER_SIZE};
+use crate::thread::{OutOfMemory, Thread};
+use mmtk::util::{Address, ObjectReference};
+use mmtk::vm::{ObjectTracer, ObjectTracerContext};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Offset of the referent in a weak-reference object.
+pub const WEAK_REFERENT_OFFSET: usize = HEADER_SIZE;
+
+/// The type of weak-reference objects: one untraced reference field.
+pub static WEAK_REF: TypeInfo = TypeInfo {
+    name: "WeakRef",
+    layout: Layout::Fixed {
+        size: HEADER_SIZE + 8,
+        ref_offsets: &[],
+    },
+    user: usize::MAX,
+};
+
+static WEAK: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static FINALIZABLE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static READY: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static QUEUED: AtomicBool = AtomicBool::new(false);
+
+/// Allocates a weak reference to `referent`.
+pub fn new_weak_ref(
+    t: &Thread,
+    referent: Option<ObjectReference>,
+) -> Result<ObjectReference, OutOfMemory> {
+    let s = t.scope();
+    let r = s.handle(referent);
+    let w = t.alloc(&WEAK_REF, HEADER_SIZE + 8)?;
+    object::write_word(w, WEAK_REFERENT_OFFSET, object::ref_to_word(r.get()));
+    WEAK.lock().push(w.to_raw_address().as_usize());
+    Ok(w)
+}
+
+/// The referent of a weak reference: `None` once the collector cleared it.
+pub fn weak_get(weak: ObjectReference) -> Option<ObjectReference> {
+    object::read_ref(weak, WEAK_REFERENT_OFFSET)
+}
+
+/// Registers `obj` for finalization: when it becomes unreachable it is queued for
+/// [`take_finalizable`] instead of being freed (once).
+pub fn register_finalizer(obj: ObjectReference) {
+    FINALIZABLE.lock().push(obj.to_raw_address().as_usize());
+}
+
+/// Takes the next object whose finalizer should run, if any. The object is live
+/// again (reachable from the caller) from then on.
+pub fn take_finalizable() -> Option<ObjectReference> {
+    let mut r = READY.lock();
+    if r.is_empty() {
+        None
+    } else {
+        object::word_to_ref(r.remove(0))
+    }
+}
+
+/// Roots: objects queued for finalization but not yet taken.
+pub(crate) fn scan_ready(visit: &mut dyn FnMut(Address)) {
+    for w in READY.lock().iter() {
+        visit(Address::from_ptr(w as *const usize));
+    }
+}
+
+/// The new address of a reachable object. Plans that compute forwarding after
+/// liveness (Compressor) update addresses later, in [`forward`].
+fn forwarded(o: ObjectReference) -> ObjectReference {
+    if super::forwards_after_liveness() {
+        o
+    } else {
+        o.get_forwarded_object().unwrap_or(o)
+    }
+}
+
+/// For plans that forward after liveness: updates the addresses recorded by
+/// [`process`] once objects have their new addresses.
+pub(crate) fn forward() {
+    let fwd = |o: ObjectReference| o.get_forwarded_object().unwrap_or(o);
+    for w in WEAK.lock().iter_mut() {
+        let Some(wo) = object::word_to_ref(*w) else {
+            continue;
+        };
+        if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
+            object::write_word(wo, WEAK_REFERENT_OFFSET, object::ref_to_word(Some(fwd(r))));
+        }
+        *w = fwd(wo).to_raw_address().as_usize();
+    }
+    for f in FINALIZABLE.lock().iter_mut() {
+        if let Some(o) = object::word_to_ref(*f) {
+            *f = fwd(o).to_raw_address().as_usize();
+        }
+    }
+}
+
+/// Called by MMTk after each transitive closure. Returns whether it resurrected
+/// objects (MMTk then completes the closure from them and calls again).
+pub(crate) fn process<C: ObjectTracerContext<super::VMKitBinding>>(
+    worker: &mut mmtk::scheduler::GCWorker<super::VMKitBinding>,
+    tracer_context: C,
+) -> bool {
+    // Weak references first: a referent not strongly reachable now is cleared,
+    // even if it is resurrected for finalization below.
+    {
+        let mut weak = WEAK.lock();
+        weak.retain_mut(|w| {
+            let Some(wo) = object::word_to_ref(*w) else {
+                return false;
+            };
+            if !wo.is_reachable() {
+                return false;
+            }
+            let wo = forwarded(wo);
+            *w = wo.to_raw_address().as_usize();
+            if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
+                let new = if r.is_reachable() {
+                    object::ref_to_word(Some(forwarded(r)))
+                } else {
+                    0
+                };
+                object::write_word(wo, WEAK_REFERENT_OFFSET, new);
+            }
+            true
+        });
+    }
+    let mut dead = Vec::new();
+    {
+        let mut fin = FINALIZABLE.lock();
+        fin.retain_mut(|f| {
+            let Some(o) = object::word_to_ref(*f) else {
+                return false;
+            };
+            if o.is_reachable() {
+                *f = forwarded(o).to_raw_address().as_usize();
+                true
+            } else {
+                dead.push(o);
+                false
+            }
+        });
+    }
+    if dead.is_empty() {
+        return false;
+    }
+    let mut ready = READY.lock();
+    tracer_context.with_tracer(worker, |tracer| {
+        for o in dead {
+            ready.push(tracer.trace_object(o).to_raw_address().as_usize());
+        }
+    });
+    QUEUED.store(true, Ordering::SeqCst);
+    true
+}
+
+/// At the end of a collection: tell the personality if finalizers are pending.
+pub(crate) fn after_collection() {
+    if QUEUED.swap(false, Ordering::SeqCst) {
+        super::vm().finalizers_pending();
+    }
+}

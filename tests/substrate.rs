@@ -465,6 +465,7 @@ const SCENARIOS: &[Scenario] = &[
     ("oom", scenario_oom),
     ("large", scenario_large),
     ("weak", scenario_weak),
+    ("stress", scenario_stress),
     ("rejected", scenario_rejected),
 ];
 /// Weak references are cleared when their referent dies and follow it when it
@@ -539,6 +540,24 @@ fn scenario_weak(plan: Plan) {
         st.collections,
         st.bytes_copied
     );
+}
+
+/// Stress mode: a collection before every allocation; structures built across
+/// hundreds of collections stay intact.
+fn scenario_stress(plan: Plan) {
+    let o = GcOptions {
+        stress_gc: true,
+        ..options(plan, 32 << 20)
+    };
+    gc::init(&VM, &o).expect("init");
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    let l = s.handle(Some(make_list(&t, 3, 200)));
+    let tree = s.handle(Some(make_tree(&t, 5)));
+    check_list(l.get(), 3, 200);
+    assert_eq!(check_tree(tree.obj(), 5), 63);
+    assert_collected(plan, 263);
+    println!("collections={}", stats::snapshot().collections);
 }
 
 /// Plans the substrate refuses must be refused with their reason, not crash.

@@ -136,6 +136,9 @@ pub struct GcOptions {
     pub immix_defrag_every_block: bool,
     /// Collect every this many bytes allocated (MMTk's precise stress mode); 0 = off.
     pub stress_factor: usize,
+    /// Collect before every allocation (and disable inline allocation in JIT code):
+    /// very slow, flushes out stale references held across allocations.
+    pub stress_gc: bool,
 }
 
 impl Default for GcOptions {
@@ -147,6 +150,7 @@ impl Default for GcOptions {
             immix_always_defrag: false,
             immix_defrag_every_block: false,
             stress_factor: 0,
+            stress_gc: false,
         }
     }
 }
@@ -210,6 +214,7 @@ impl std::error::Error for InitError {}
 
 struct Runtime {
     heap_size: usize,
+    stress_gc: bool,
     mmtk: &'static MMTK<VMKitBinding>,
     vm: &'static dyn VirtualMachine,
     plan: Plan,
@@ -261,13 +266,20 @@ pub(crate) fn forwards_after_liveness() -> bool {
     runtime().forward_after_liveness
 }
 
+/// Whether every allocation collects first (`GcOptions::stress_gc`).
+pub fn stress_gc() -> bool {
+    runtime().stress_gc
+}
+
 /// Whether JIT code may allocate inline from the bump-pointer buffer (plans whose
-/// default space is bump-allocated and needs no post-allocation work).
+/// default space is bump-allocated and needs no post-allocation work; not in
+/// stress mode).
 pub fn inline_alloc_supported() -> bool {
-    matches!(
-        plan(),
-        Plan::Immix | Plan::StickyImmix | Plan::SemiSpace | Plan::GenImmix | Plan::GenCopy
-    )
+    !stress_gc()
+        && matches!(
+            plan(),
+            Plan::Immix | Plan::StickyImmix | Plan::SemiSpace | Plan::GenImmix | Plan::GenCopy
+        )
 }
 
 /// Largest object the default space takes; larger ones go to the large-object space.
@@ -360,6 +372,7 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
     let constraints = mmtk.get_plan().constraints();
     let rt = Runtime {
         heap_size: options.heap_size,
+        stress_gc: options.stress_gc,
         mmtk,
         vm,
         plan: options.plan,

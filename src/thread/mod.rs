@@ -397,9 +397,15 @@ impl Thread {
         if size > gc::total_bytes() {
             return Err(OutOfMemory { requested: size });
         }
+        if gc::stress_gc() {
+            self.collect();
+        }
         if gc::plan() == gc::Plan::NoGC && gc::used_bytes() + size > gc::total_bytes() {
             // NoGC cannot collect: report exhaustion before MMTk tries to.
             return Err(OutOfMemory { requested: size });
+        }
+        if gc::stress_gc() {
+            self.collect();
         }
         if gc::plan() == gc::Plan::NoGC && gc::used_bytes() + size > gc::total_bytes() {
             // NoGC cannot collect: report exhaustion before MMTk tries to.

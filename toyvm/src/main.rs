@@ -1,29 +1,110 @@
 //! The `toyvm` command: runs a Toy program on the vmkit substrate.
 
 use clap::Parser;
+use std::process::exit;
+use toyvm::engine::{self, RunOptions};
+use toyvm::interp::Engine;
+use vmkit::gc::{GcOptions, Plan};
+
+/// Exit status for errors of the command itself and for programs that do not compile.
+const EXIT_USAGE: i32 = 2;
+/// Exit status for a bug in toyvm.
+const EXIT_INTERNAL: i32 = 70;
 
 /// Runs a Toy program (see the Toy language reference).
 #[derive(Parser, Debug)]
-#[command(name = "toyvm", version, about)]
+#[command(name = "toyvm", version, about, long_about = None)]
 struct Cli {
+    /// Run on the reference interpreter instead of the JIT.
+    #[arg(long)]
+    interp: bool,
+    /// MMTk plan: Immix (default), StickyImmix, SemiSpace, MarkSweep, GenImmix, GenCopy,
+    /// Compressor, ConcurrentImmix, NoGC.
+    #[arg(long, value_name = "NAME", default_value = "Immix", value_parser = parse_plan)]
+    plan: Plan,
+    /// Heap size, e.g. 64M, 2G.
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = vmkit::gc::parse_size)]
+    heap: usize,
+    /// Print collection count, pause times and heap use to stderr at exit.
+    #[arg(long)]
+    gc_stats: bool,
+    /// Collect at every safepoint that allocates (slow; finds root bugs).
+    #[arg(long)]
+    stress_gc: bool,
+    /// Make every Immix collection move objects (defragment every block).
+    #[arg(long)]
+    gc_move: bool,
+    /// Print the Cranelift IR of every compiled function to stderr.
+    #[arg(long)]
+    dump_clif: bool,
     /// The program to run.
     file: std::path::PathBuf,
-    /// Arguments passed to the program (`args()`).
+    /// Arguments for the program (`args()`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
 
+fn parse_plan(s: &str) -> Result<Plan, String> {
+    let p: Plan = s.parse()?;
+    match p.unsupported_reason() {
+        Some(why) => Err(format!("plan {p} is not supported: {why}")),
+        None => Ok(p),
+    }
+}
+
 fn main() {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("toyvm: internal error: {info}\nThis is a bug in toyvm; please file a bug report with the program that triggered it.");
+        exit(EXIT_INTERNAL);
+    }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
+            if e.use_stderr() {
+                let msg = e.to_string();
+                let first = msg.lines().next().unwrap_or("bad command line");
+                eprintln!("toyvm: {}", first.trim_start_matches("error: "));
+                eprintln!("Usage: toyvm [OPTIONS] FILE [ARGS]... (try 'toyvm --help')");
+                exit(EXIT_USAGE);
+            }
             let _ = e.print();
-            std::process::exit(if e.use_stderr() { 2 } else { 0 });
+            exit(0);
         }
     };
-    eprintln!(
-        "toyvm: cannot run {}: no execution engine yet (see CHANGELOG.md)",
-        cli.file.display()
-    );
-    std::process::exit(2);
+    let file = cli.file.display().to_string();
+    let src = match std::fs::read(&cli.file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("toyvm: cannot read {file}: {e}");
+            exit(EXIT_USAGE);
+        }
+    };
+    let prog = match toyvm::lang::compile(&file, &src) {
+        Ok(p) => p,
+        Err(diags) => {
+            for d in diags {
+                eprintln!("{}", d.render(&file));
+            }
+            exit(EXIT_USAGE);
+        }
+    };
+    let mut gc = GcOptions { plan: cli.plan, heap_size: cli.heap, stress_gc: cli.stress_gc, ..GcOptions::default() };
+    if cli.gc_move {
+        gc = gc.force_moving();
+    }
+    let _ = cli.dump_clif;
+    let opts = RunOptions {
+        gc,
+        engine: if cli.interp { Engine::Interp } else { Engine::Jit },
+        gc_stats: cli.gc_stats,
+        main_stack: 1 << 30,
+        thread_stack: 256 << 20,
+    };
+    match engine::run(prog, cli.args, opts) {
+        Ok(status) => exit(status),
+        Err(e) => {
+            eprintln!("toyvm: {e}");
+            exit(EXIT_USAGE);
+        }
+    }
 }

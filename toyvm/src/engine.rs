@@ -1,0 +1,157 @@
+//! Running a program: VM start-up, the main thread, spawned threads, exit status.
+
+use crate::interp::{Engine, Interp, Shared};
+use crate::runtime::threads::{self, Outcome};
+use crate::runtime::{object as tobj, print, ToyVm};
+use std::sync::atomic::Ordering;
+use vmkit::gc::GcOptions;
+use vmkit::Thread;
+
+/// Exit status for an uncaught exception.
+pub const EXIT_UNCAUGHT: i32 = 1;
+
+/// How to run a program.
+pub struct RunOptions {
+    /// GC settings.
+    pub gc: GcOptions,
+    /// Engine for every thread.
+    pub engine: Engine,
+    /// Print GC statistics at exit.
+    pub gc_stats: bool,
+    /// Stack size of the main thread.
+    pub main_stack: usize,
+    /// Stack size of spawned threads.
+    pub thread_stack: usize,
+}
+
+static VM: ToyVm = ToyVm::new();
+
+/// Runs a checked program; returns the process exit status.
+pub fn run(prog: crate::lang::ir::Program, args: Vec<String>, opts: RunOptions) -> Result<i32, String> {
+    vmkit::gc::init(&VM, &opts.gc).map_err(|e| e.to_string())?;
+    crate::runtime::clock();
+    print::init(&prog);
+    {
+        let mut g = VM.globals.lock();
+        let mut r = VM.global_is_ref.lock();
+        for d in &prog.globals {
+            g.push(0);
+            r.push(d.ty.is_ref());
+        }
+    }
+    let struct_types = prog
+        .structs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let refs: Vec<bool> = s.fields.iter().map(|(_, t)| t.is_ref()).collect();
+            tobj::struct_type(&s.name, i, &refs)
+        })
+        .collect();
+    let sh = crate::interp::install(Shared { prog, struct_types, args, vm: &VM, thread_stack: opts.thread_stack });
+    let engine = opts.engine;
+    let main_stack = opts.main_stack;
+    let h = std::thread::Builder::new()
+        .name("toy-main".into())
+        .stack_size(main_stack)
+        .spawn(move || {
+            let t = vmkit::attach("main").expect("attach main thread");
+            t.set_stack_size_from_here(main_stack);
+            let _roots = ToyVm::install_root_stack(&t);
+            VM.prepare(&t);
+            let result = match engine {
+                Engine::Interp | Engine::Jit => Interp::new(sh, &t).run_main(),
+            };
+            let status = match result {
+                Ok(v) => v as i32,
+                Err((msg, trace)) => {
+                    threads::report_uncaught(&msg, &trace);
+                    EXIT_UNCAUGHT
+                }
+            };
+            let deaths = t.native(threads::wait_all_unjoined);
+            for (m, tr) in &deaths {
+                threads::report_uncaught(m, tr);
+            }
+            threads::flush_out();
+            t.user.store(0, Ordering::SeqCst);
+            if deaths.is_empty() {
+                status
+            } else {
+                EXIT_UNCAUGHT
+            }
+        })
+        .map_err(|e| format!("cannot start the main thread: {e}"))?;
+    let status = h.join().map_err(|_| "internal error: the main thread panicked".to_string())?;
+    if opts.gc_stats {
+        let st = vmkit::gc::stats::snapshot();
+        eprintln!(
+            "gc: plan {} heap {} MiB: {} collections, pause total {:.3} ms, mean {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated, {} bytes copied, heap peak {} bytes",
+            vmkit::gc::plan(),
+            vmkit::gc::total_bytes() >> 20,
+            st.collections,
+            st.pause_total.as_secs_f64() * 1e3,
+            st.pause_mean().as_secs_f64() * 1e3,
+            st.pause_max.as_secs_f64() * 1e3,
+            st.ttsp_max.as_secs_f64() * 1e3,
+            st.bytes_allocated,
+            st.bytes_copied,
+            st.heap_peak
+        );
+    }
+    Ok(status)
+}
+
+/// Starts a Toy thread running `f(args)`; its outcome goes to record `idx`.
+pub fn spawn_thread(
+    sh: &'static Shared,
+    _parent: &Thread,
+    f: usize,
+    args: Vec<(u64, bool)>,
+    idx: usize,
+    engine: Engine,
+) {
+    // Reference arguments stay rooted (and updated) until the thread takes them.
+    let roots: Vec<(Option<vmkit::gc::global_roots::GlobalRoot>, u64)> = args
+        .into_iter()
+        .map(|(w, r)| if r { (Some(vmkit::gc::global_roots::GlobalRoot::new(vmkit::object::word_to_ref(w as usize))), 0) } else { (None, w) })
+        .collect();
+    VM.live_threads.fetch_add(1, Ordering::SeqCst);
+    let stack = sh.thread_stack;
+    let name = sh.prog.funcs[f].name.clone();
+    let spawned = std::thread::Builder::new().name(format!("toy-{name}")).stack_size(stack).spawn(move || {
+        let t = vmkit::attach(&name).expect("attach spawned thread");
+        t.set_stack_size_from_here(stack);
+        let _roots = ToyVm::install_root_stack(&t);
+        let words: Vec<u64> = roots
+            .into_iter()
+            .map(|(r, w)| match r {
+                Some(g) => {
+                    let v = vmkit::object::ref_to_word(g.get()) as u64;
+                    g.release();
+                    v
+                }
+                None => w,
+            })
+            .collect();
+        let outcome = match engine {
+            Engine::Interp | Engine::Jit => {
+                let mut it = Interp::new(sh, &t);
+                match it.call_with(f, &words) {
+                    Ok(v) => Outcome::Value(if sh.prog.funcs[f].ret == crate::lang::ir::Ty::Int { v as i64 } else { 0 }),
+                    Err(_) => {
+                        let (m, tr) = it.take_death();
+                        Outcome::Died(m, tr)
+                    }
+                }
+            }
+        };
+        t.user.store(0, Ordering::SeqCst);
+        drop(t);
+        threads::record(idx).finish(outcome);
+        VM.live_threads.fetch_sub(1, Ordering::SeqCst);
+    });
+    if let Err(e) = spawned {
+        threads::record(idx).finish(Outcome::Died(format!("ThreadError: cannot start thread: {e}").into_bytes(), Vec::new()));
+    }
+}

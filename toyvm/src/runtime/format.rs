@@ -1,0 +1,130 @@
+//! Number formatting exactly as the Toy spec says: floats as Python's `repr`, `fmt`
+//! as C's `%.*f`.
+
+/// Writes `x` as Python's `repr(float)`: the shortest text that reads back to the
+/// same double, in fixed notation when the decimal exponent is in `-4..16`, else in
+/// scientific notation with a signed, at least two-digit exponent.
+pub fn float_repr(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: "d.ddde-N".
+    let s = format!("{x:e}");
+    let (mant, exp) = s.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("exponent digits");
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if (-4..16).contains(&exp) {
+        let n = digits.len() as i32;
+        if exp >= 0 {
+            let int_len = exp + 1;
+            if n <= int_len {
+                out.push_str(&digits);
+                out.extend(std::iter::repeat_n('0', (int_len - n) as usize));
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..int_len as usize]);
+                out.push('.');
+                out.push_str(&digits[int_len as usize..]);
+            }
+        } else {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
+            out.push_str(&digits);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        out.push_str(&format!("{:02}", exp.abs()));
+    }
+    out
+}
+
+/// `fmt(x, d)`: `x` with exactly `d` digits after the point, like C's `%.*f`
+/// (exact decimal value, ties to even). A negative `d` counts as 0.
+pub fn fmt_fixed(x: f64, d: i64) -> String {
+    if x.is_nan() {
+        return if x.is_sign_negative() { "-nan".into() } else { "nan".into() };
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let d = d.clamp(0, 1000) as usize;
+    format!("{x:.d$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repr_matches_python() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (-2.5, "-2.5"),
+            (1e16, "1e+16"),
+            (1.5e-5, "1.5e-05"),
+            (1e15, "1000000000000000.0"),
+            (123456789012345680.0, "1.2345678901234568e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (2.0 / 3.0, "0.6666666666666666"),
+            (6.02e23, "6.02e+23"),
+            (1e-7, "1e-07"),
+            (123.456, "123.456"),
+            (1e100, "1e+100"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (0.30000000000000004, "0.30000000000000004"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(float_repr(*x), *want, "repr({x:?})");
+        }
+    }
+
+    #[test]
+    fn fixed_matches_c() {
+        let cases: &[(f64, i64, &str)] = &[
+            (3.14159, 2, "3.14"),
+            (0.5, 0, "0"),
+            (1.5, 0, "2"),
+            (2.5, 0, "2"),
+            (0.125, 2, "0.12"),
+            (0.375, 2, "0.38"),
+            (-1.0, 3, "-1.000"),
+            (1e20, 1, "100000000000000000000.0"),
+            (0.1, 20, "0.10000000000000000555"),
+            (f64::INFINITY, 2, "inf"),
+            (-0.0, 1, "-0.0"),
+        ];
+        for (x, d, want) in cases {
+            assert_eq!(fmt_fixed(*x, *d), *want, "fmt({x}, {d})");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The Toy runtime shared by the interpreter and the JIT: object model, the
+//! personality's [`VirtualMachine`] implementation, formatting, monitors.
+
+pub mod format;
+pub mod monitor;
+pub mod object;
+pub mod print;
+pub mod threads;
+
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use vmkit::gc::global_roots::GlobalRoot;
+use vmkit::{Address, ErrorKind, ObjectReference, SlotVisitor, Thread, VirtualMachine};
+
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Monotonic seconds since the program started (`clock()`).
+pub fn clock() -> f64 {
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+}
+
+/// Per-thread root stack of the interpreter (and of runtime code that must hold
+/// references across allocations): words and whether each is a reference.
+#[derive(Default)]
+pub struct RootStack {
+    /// Values.
+    pub words: Vec<u64>,
+    /// `true` where `words` holds a reference.
+    pub is_ref: Vec<bool>,
+}
+
+/// The Toy personality.
+pub struct ToyVm {
+    /// Global variable values (GC roots where `global_is_ref`).
+    pub globals: Mutex<Vec<u64>>,
+    /// Which globals hold references.
+    pub global_is_ref: Mutex<Vec<bool>>,
+    /// The preallocated `OutOfMemoryError` message (allocating it when the heap is
+    /// exhausted could fail).
+    oom_message: Mutex<Option<GlobalRoot>>,
+    /// Number of live Toy threads besides main.
+    pub live_threads: AtomicUsize,
+}
+
+impl ToyVm {
+    /// A new personality with no globals.
+    pub const fn new() -> ToyVm {
+        ToyVm {
+            globals: Mutex::new(Vec::new()),
+            global_is_ref: Mutex::new(Vec::new()),
+            oom_message: Mutex::new(None),
+            live_threads: AtomicUsize::new(0),
+        }
+    }
+
+    /// Preallocates what the runtime needs to report heap exhaustion. Call once,
+    /// on an attached thread, before running the program.
+    pub fn prepare(&self, t: &Thread) {
+        let s = object::new_str(t, b"OutOfMemoryError: heap exhausted").expect("heap too small to start");
+        *self.oom_message.lock() = Some(GlobalRoot::new(Some(s)));
+    }
+
+    /// The preallocated `OutOfMemoryError` message.
+    pub fn new_exception_oom(&self) -> Option<ObjectReference> {
+        self.oom_message.lock().as_ref().and_then(|r| r.get())
+    }
+
+    /// The root stack of a thread (installed by [`ToyVm::root_stack`]).
+    pub fn roots(t: &Thread) -> &mut RootStack {
+        let p = t.user.load(Ordering::Relaxed) as *mut RootStack;
+        assert!(!p.is_null(), "thread has no root stack");
+        // SAFETY: `user` points to the thread's own boxed RootStack, installed by
+        // `install_root_stack` and freed only after the thread detaches; only the
+        // owning thread mutates it, the collector reads it while the thread is stopped.
+        unsafe { &mut *p }
+    }
+
+    /// Gives thread `t` a root stack; returns the box to keep alive until detach.
+    pub fn install_root_stack(t: &Thread) -> Box<RootStack> {
+        let mut b = Box::<RootStack>::default();
+        t.user.store(&mut *b as *mut RootStack as usize, Ordering::SeqCst);
+        b
+    }
+}
+
+impl Default for ToyVm {
+    fn default() -> Self {
+        ToyVm::new()
+    }
+}
+
+impl VirtualMachine for ToyVm {
+    fn scan_globals(&self, visit: &mut SlotVisitor<'_>) {
+        let g = self.globals.lock();
+        let is_ref = self.global_is_ref.lock();
+        for (w, r) in g.iter().zip(is_ref.iter()) {
+            if *r && *w != 0 {
+                visit(Address::from_ptr(w as *const u64));
+            }
+        }
+    }
+
+    fn scan_thread_roots(&self, thread: &Thread, visit: &mut SlotVisitor<'_>) {
+        if thread.user.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let rs = ToyVm::roots(thread);
+        for (w, r) in rs.words.iter().zip(rs.is_ref.iter()) {
+            if *r && *w != 0 {
+                visit(Address::from_ptr(w as *const u64));
+            }
+        }
+    }
+
+    fn new_exception(&self, thread: &Thread, kind: ErrorKind, message: &str) -> Option<ObjectReference> {
+        match kind {
+            ErrorKind::OutOfMemory => self.oom_message.lock().as_ref().and_then(|r| r.get()),
+            ErrorKind::StackOverflow => {
+                object::new_str(thread, b"StackOverflowError: recursion too deep").ok().or_else(|| {
+                    let _ = message;
+                    self.oom_message.lock().as_ref().and_then(|r| r.get())
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Toy's object model on the vmkit substrate: strings, arrays, structs and thread
+//! handles are ordinary vmkit objects with built-in layouts.
+//!
+//! | Toy type | vmkit layout |
+//! |---|---|
+//! | `str` | byte array (`Layout::Array { elem_size: 1 }`) |
+//! | `[int]`, `[float]`, `[bool]` | word array (one 8-byte word per element) |
+//! | `[str]`, `[T]` of references | reference array |
+//! | struct | fixed: one 8-byte word per field, reference fields listed |
+//! | `thread` | fixed: one word, the index of the thread's record |
+
+use vmkit::object::{self, ARRAY_DATA_OFFSET};
+use vmkit::{Layout, ObjectReference, Thread, TypeInfo, HEADER_SIZE};
+
+/// Element kind of an array, recorded in its `TypeInfo::user` so that printing an
+/// element needs no static type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum ElemKind {
+    /// `int`
+    Int = 0,
+    /// `float`
+    Float = 1,
+    /// `bool`
+    Bool = 2,
+    /// `str`
+    Str = 3,
+    /// an array, struct or thread
+    Ref = 4,
+}
+
+/// `str`
+pub static STR: TypeInfo = TypeInfo { name: "str", layout: Layout::Array { elem_size: 1, elem_is_ref: false }, user: 100 };
+/// `[int]`
+pub static ARR_INT: TypeInfo = TypeInfo { name: "[int]", layout: Layout::Array { elem_size: 8, elem_is_ref: false }, user: ElemKind::Int as usize };
+/// `[float]`
+pub static ARR_FLOAT: TypeInfo = TypeInfo { name: "[float]", layout: Layout::Array { elem_size: 8, elem_is_ref: false }, user: ElemKind::Float as usize };
+/// `[bool]`
+pub static ARR_BOOL: TypeInfo = TypeInfo { name: "[bool]", layout: Layout::Array { elem_size: 8, elem_is_ref: false }, user: ElemKind::Bool as usize };
+/// `[str]`
+pub static ARR_STR: TypeInfo = TypeInfo { name: "[str]", layout: Layout::Array { elem_size: 8, elem_is_ref: true }, user: ElemKind::Str as usize };
+/// arrays of arrays, structs or threads
+pub static ARR_REF: TypeInfo = TypeInfo { name: "[ref]", layout: Layout::Array { elem_size: 8, elem_is_ref: true }, user: ElemKind::Ref as usize };
+/// `thread`
+pub static THREAD: TypeInfo = TypeInfo { name: "thread", layout: Layout::Fixed { size: HEADER_SIZE + 8, ref_offsets: &[] }, user: 101 };
+
+/// Offset of field `i` of a struct.
+pub const fn field_offset(i: usize) -> usize {
+    HEADER_SIZE + 8 * i
+}
+
+/// Offset of element `i` of a word or reference array.
+pub const fn elem_offset(i: usize) -> usize {
+    ARRAY_DATA_OFFSET + 8 * i
+}
+
+/// The user word of struct type descriptors is `STRUCT_BASE + struct index`.
+pub const STRUCT_BASE: usize = 1000;
+
+/// Builds the descriptor of a struct with the given field kinds (`true` = reference).
+pub fn struct_type(name: &str, index: usize, ref_fields: &[bool]) -> &'static TypeInfo {
+    let offs: Vec<usize> = ref_fields
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r)
+        .map(|(i, _)| field_offset(i))
+        .collect();
+    TypeInfo::leak(
+        name,
+        Layout::Fixed { size: field_offset(ref_fields.len()).max(HEADER_SIZE + 8), ref_offsets: Box::leak(offs.into_boxed_slice()) },
+        STRUCT_BASE + index,
+    )
+}
+
+/// The array descriptor for an element kind.
+pub fn array_type(kind: ElemKind) -> &'static TypeInfo {
+    match kind {
+        ElemKind::Int => &ARR_INT,
+        ElemKind::Float => &ARR_FLOAT,
+        ElemKind::Bool => &ARR_BOOL,
+        ElemKind::Str => &ARR_STR,
+        ElemKind::Ref => &ARR_REF,
+    }
+}
+
+/// Whether `obj` is a Toy string.
+pub fn is_str(obj: ObjectReference) -> bool {
+    std::ptr::eq(object::type_info(obj), &STR)
+}
+
+/// The bytes of a string. Valid until the next safepoint (the string may move).
+pub fn str_bytes<'a>(s: ObjectReference) -> &'a [u8] {
+    let len = object::array_len(s);
+    // SAFETY: a str object holds `len` bytes from ARRAY_DATA_OFFSET; the slice is
+    // used before any allocation or safepoint can move the object.
+    unsafe { std::slice::from_raw_parts((s.to_raw_address() + ARRAY_DATA_OFFSET).to_ptr::<u8>(), len) }
+}
+
+/// Copies `bytes` into the freshly allocated string `s` of the same length.
+pub fn fill_str(s: ObjectReference, bytes: &[u8]) {
+    debug_assert_eq!(object::array_len(s), bytes.len());
+    // SAFETY: `s` is a string of `bytes.len()` bytes; `bytes` is Rust memory.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), (s.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(), bytes.len());
+    }
+}
+
+/// Allocates a string with the given bytes (which must not point into the heap:
+/// the allocation may move heap objects).
+pub fn new_str(t: &Thread, bytes: &[u8]) -> Result<ObjectReference, vmkit::OutOfMemory> {
+    let s = t.alloc_array(&STR, bytes.len())?;
+    // SAFETY: `s` was just allocated with room for `bytes.len()` bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), (s.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(), bytes.len());
+    }
+    Ok(s)
+}

@@ -1,0 +1,132 @@
+//! Toy threads: the record behind a `thread` value, and program output.
+
+use parking_lot::{Condvar, Mutex};
+use std::io::Write;
+
+/// How a Toy thread ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Returned this value (0 for functions without a result).
+    Value(i64),
+    /// Died of an exception: its message and backtrace lines.
+    Died(Vec<u8>, Vec<String>),
+}
+
+/// The state of a spawned Toy thread.
+pub struct Record {
+    outcome: Mutex<Option<Outcome>>,
+    cv: Condvar,
+    joined: Mutex<bool>,
+}
+
+static RECORDS: Mutex<Vec<&'static Record>> = Mutex::new(Vec::new());
+
+/// Creates a record; returns its index (stored in the Toy `thread` object).
+pub fn new_record() -> usize {
+    let r: &'static Record =
+        Box::leak(Box::new(Record { outcome: Mutex::new(None), cv: Condvar::new(), joined: Mutex::new(false) }));
+    let mut rs = RECORDS.lock();
+    rs.push(r);
+    rs.len() - 1
+}
+
+/// The record at `index`.
+pub fn record(index: usize) -> &'static Record {
+    RECORDS.lock()[index]
+}
+
+impl Record {
+    /// Publishes the outcome and wakes joiners.
+    pub fn finish(&self, o: Outcome) {
+        *self.outcome.lock() = Some(o);
+        self.cv.notify_all();
+    }
+
+    /// Waits for the outcome (call in native state) and marks the thread joined.
+    pub fn join(&self) -> Outcome {
+        *self.joined.lock() = true;
+        let mut g = self.outcome.lock();
+        while g.is_none() {
+            self.cv.wait(&mut g);
+        }
+        g.clone().expect("outcome")
+    }
+}
+
+/// Waits for every spawned thread; returns the deaths of the threads nobody
+/// joined, in spawn order.
+pub fn wait_all_unjoined() -> Vec<(Vec<u8>, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        let r = {
+            let rs = RECORDS.lock();
+            match rs.get(i) {
+                Some(r) => *r,
+                None => break,
+            }
+        };
+        let joined = *r.joined.lock();
+        let mut g = r.outcome.lock();
+        while g.is_none() {
+            r.cv.wait(&mut g);
+        }
+        if let (false, Some(Outcome::Died(m, bt))) = (joined, g.as_ref()) {
+            out.push((m.clone(), bt.clone()));
+        }
+        i += 1;
+    }
+    out
+}
+
+static OUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Appends program output (stdout), flushing when the buffer is large.
+pub fn out(bytes: &[u8]) {
+    let mut o = OUT.lock();
+    o.extend_from_slice(bytes);
+    if o.len() > 1 << 16 {
+        let _ = std::io::stdout().write_all(&o);
+        o.clear();
+    }
+}
+
+/// Flushes program output.
+pub fn flush_out() {
+    let mut o = OUT.lock();
+    let mut so = std::io::stdout();
+    let _ = so.write_all(&o);
+    let _ = so.flush();
+    o.clear();
+}
+
+/// Prints an uncaught exception report to stderr.
+pub fn report_uncaught(msg: &[u8], trace: &[String]) {
+    flush_out();
+    let mut e = Vec::new();
+    e.extend_from_slice(b"error: ");
+    e.extend_from_slice(msg);
+    e.push(b'\n');
+    for l in trace {
+        e.extend_from_slice(l.as_bytes());
+        e.push(b'\n');
+    }
+    let _ = std::io::stderr().write_all(&e);
+}
+
+/// Frames kept at each end of a long backtrace.
+const TRACE_KEEP: usize = 20;
+
+/// Formats backtrace frames `(function, line)`, innermost first, as
+/// `  at FUNCTION (FILE:LINE)`; a trace longer than 40 frames keeps the 20
+/// innermost and 20 outermost with a line saying how many were left out.
+pub fn format_trace(file: &str, frames: &[(String, u32)]) -> Vec<String> {
+    let line = |(f, l): &(String, u32)| format!("  at {f} ({file}:{l})");
+    if frames.len() <= 2 * TRACE_KEEP {
+        return frames.iter().map(line).collect();
+    }
+    let mut out: Vec<String> = frames[..TRACE_KEEP].iter().map(line).collect();
+    out.push(format!("  ... {} frames left out ...", frames.len() - 2 * TRACE_KEEP));
+    out.extend(frames[frames.len() - TRACE_KEEP..].iter().map(line));
+    out
+}

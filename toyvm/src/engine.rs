@@ -27,7 +27,11 @@ pub struct RunOptions {
 static VM: ToyVm = ToyVm::new();
 
 /// Runs a checked program; returns the process exit status.
-pub fn run(prog: crate::lang::ir::Program, args: Vec<String>, opts: RunOptions) -> Result<i32, String> {
+pub fn run(
+    prog: crate::lang::ir::Program,
+    args: Vec<String>,
+    opts: RunOptions,
+) -> Result<i32, String> {
     vmkit::gc::init(&VM, &opts.gc).map_err(|e| e.to_string())?;
     crate::runtime::clock();
     print::init(&prog);
@@ -48,7 +52,13 @@ pub fn run(prog: crate::lang::ir::Program, args: Vec<String>, opts: RunOptions) 
             tobj::struct_type(&s.name, i, &refs)
         })
         .collect();
-    let sh = crate::interp::install(Shared { prog, struct_types, args, vm: &VM, thread_stack: opts.thread_stack });
+    let sh = crate::interp::install(Shared {
+        prog,
+        struct_types,
+        args,
+        vm: &VM,
+        thread_stack: opts.thread_stack,
+    });
     let engine = opts.engine;
     let main_stack = opts.main_stack;
     let h = std::thread::Builder::new()
@@ -82,7 +92,9 @@ pub fn run(prog: crate::lang::ir::Program, args: Vec<String>, opts: RunOptions) 
             }
         })
         .map_err(|e| format!("cannot start the main thread: {e}"))?;
-    let status = h.join().map_err(|_| "internal error: the main thread panicked".to_string())?;
+    let status = h
+        .join()
+        .map_err(|_| "internal error: the main thread panicked".to_string())?;
     if opts.gc_stats {
         let st = vmkit::gc::stats::snapshot();
         eprintln!(
@@ -114,44 +126,67 @@ pub fn spawn_thread(
     // Reference arguments stay rooted (and updated) until the thread takes them.
     let roots: Vec<(Option<vmkit::gc::global_roots::GlobalRoot>, u64)> = args
         .into_iter()
-        .map(|(w, r)| if r { (Some(vmkit::gc::global_roots::GlobalRoot::new(vmkit::object::word_to_ref(w as usize))), 0) } else { (None, w) })
+        .map(|(w, r)| {
+            if r {
+                (
+                    Some(vmkit::gc::global_roots::GlobalRoot::new(
+                        vmkit::object::word_to_ref(w as usize),
+                    )),
+                    0,
+                )
+            } else {
+                (None, w)
+            }
+        })
         .collect();
     VM.live_threads.fetch_add(1, Ordering::SeqCst);
     let stack = sh.thread_stack;
     let name = sh.prog.funcs[f].name.clone();
-    let spawned = std::thread::Builder::new().name(format!("toy-{name}")).stack_size(stack).spawn(move || {
-        let t = vmkit::attach(&name).expect("attach spawned thread");
-        t.set_stack_size_from_here(stack);
-        let _roots = ToyVm::install_root_stack(&t);
-        let words: Vec<u64> = roots
-            .into_iter()
-            .map(|(r, w)| match r {
-                Some(g) => {
-                    let v = vmkit::object::ref_to_word(g.get()) as u64;
-                    g.release();
-                    v
-                }
-                None => w,
-            })
-            .collect();
-        let outcome = match engine {
-            Engine::Interp | Engine::Jit => {
-                let mut it = Interp::new(sh, &t);
-                match it.call_with(f, &words) {
-                    Ok(v) => Outcome::Value(if sh.prog.funcs[f].ret == crate::lang::ir::Ty::Int { v as i64 } else { 0 }),
-                    Err(_) => {
-                        let (m, tr) = it.take_death();
-                        Outcome::Died(m, tr)
+    let spawned = std::thread::Builder::new()
+        .name(format!("toy-{name}"))
+        .stack_size(stack)
+        .spawn(move || {
+            let t = vmkit::attach(&name).expect("attach spawned thread");
+            t.set_stack_size_from_here(stack);
+            let _roots = ToyVm::install_root_stack(&t);
+            let words: Vec<u64> = roots
+                .into_iter()
+                .map(|(r, w)| match r {
+                    Some(g) => {
+                        let v = vmkit::object::ref_to_word(g.get()) as u64;
+                        g.release();
+                        v
+                    }
+                    None => w,
+                })
+                .collect();
+            let outcome = match engine {
+                Engine::Interp | Engine::Jit => {
+                    let mut it = Interp::new(sh, &t);
+                    match it.call_with(f, &words) {
+                        Ok(v) => {
+                            Outcome::Value(if sh.prog.funcs[f].ret == crate::lang::ir::Ty::Int {
+                                v as i64
+                            } else {
+                                0
+                            })
+                        }
+                        Err(_) => {
+                            let (m, tr) = it.take_death();
+                            Outcome::Died(m, tr)
+                        }
                     }
                 }
-            }
-        };
-        t.user.store(0, Ordering::SeqCst);
-        drop(t);
-        threads::record(idx).finish(outcome);
-        VM.live_threads.fetch_sub(1, Ordering::SeqCst);
-    });
+            };
+            t.user.store(0, Ordering::SeqCst);
+            drop(t);
+            threads::record(idx).finish(outcome);
+            VM.live_threads.fetch_sub(1, Ordering::SeqCst);
+        });
     if let Err(e) = spawned {
-        threads::record(idx).finish(Outcome::Died(format!("ThreadError: cannot start thread: {e}").into_bytes(), Vec::new()));
+        threads::record(idx).finish(Outcome::Died(
+            format!("ThreadError: cannot start thread: {e}").into_bytes(),
+            Vec::new(),
+        ));
     }
 }

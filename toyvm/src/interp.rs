@@ -80,7 +80,12 @@ fn rword(o: ObjectReference) -> u64 {
 impl<'a> Interp<'a> {
     /// An interpreter on attached thread `t` (which has a root stack).
     pub fn new(sh: &'static Shared, t: &'a Thread) -> Interp<'a> {
-        Interp { sh, t, frames: Vec::new(), trace: Vec::new() }
+        Interp {
+            sh,
+            t,
+            frames: Vec::new(),
+            trace: Vec::new(),
+        }
     }
 
     fn rs(&self) -> &mut RootStack {
@@ -130,7 +135,14 @@ impl<'a> Interp<'a> {
             .frames
             .iter()
             .rev()
-            .map(|f| (names.get(f.func).map_or("<global>".to_string(), |d| d.name.clone()), f.line))
+            .map(|f| {
+                (
+                    names
+                        .get(f.func)
+                        .map_or("<global>".to_string(), |d| d.name.clone()),
+                    f.line,
+                )
+            })
             .collect();
         Unwind
     }
@@ -164,7 +176,11 @@ impl<'a> Interp<'a> {
         for t in &def.locals[def.nparams..] {
             self.push(0, t.is_ref());
         }
-        self.frames.push(Frame { func: f, base, line: def.line });
+        self.frames.push(Frame {
+            func: f,
+            base,
+            line: def.line,
+        });
         let r = self.block(&def.body);
         self.frames.pop();
         let ret = match r {
@@ -220,7 +236,11 @@ impl<'a> Interp<'a> {
             }
             SK::If(c, a, b) => {
                 self.eval(c)?;
-                let flow = if self.pop() != 0 { self.block(a)? } else { self.block(b)? };
+                let flow = if self.pop() != 0 {
+                    self.block(a)?
+                } else {
+                    self.block(b)?
+                };
                 return Ok(flow);
             }
             SK::While(c, body) => loop {
@@ -236,7 +256,13 @@ impl<'a> Interp<'a> {
                     _ => {}
                 }
             },
-            SK::For { var, end_slot, start, end, body } => {
+            SK::For {
+                var,
+                end_slot,
+                start,
+                end,
+                body,
+            } => {
                 self.eval(start)?;
                 let a = self.pop();
                 self.eval(end)?;
@@ -400,7 +426,9 @@ impl<'a> Interp<'a> {
         let n = array_len(a);
         if i < 0 || i as u64 >= n as u64 {
             self.set_line(line);
-            return Err(self.throw(&format!("IndexError: index {i} out of bounds for length {n}")));
+            return Err(self.throw(&format!(
+                "IndexError: index {i} out of bounds for length {n}"
+            )));
         }
         Ok(tobj::elem_offset(i as usize))
     }
@@ -571,7 +599,10 @@ impl<'a> Interp<'a> {
                     self.set_line(e.line);
                     return Err(self.throw("NullError: field access on null"));
                 };
-                self.push(read_word(obj, tobj::field_offset(*fi)) as u64, e.ty.is_ref());
+                self.push(
+                    read_word(obj, tobj::field_offset(*fi)) as u64,
+                    e.ty.is_ref(),
+                );
             }
             EK::Index(a, i) => {
                 self.eval(a)?;
@@ -610,7 +641,10 @@ impl<'a> Interp<'a> {
                     self.set_line(e.line);
                     return Err(self.throw(&format!("IndexError: negative array size {n}")));
                 }
-                let o = match self.t.alloc_array(tobj::array_type(kind_of(et)), n as usize) {
+                let o = match self
+                    .t
+                    .alloc_array(tobj::array_type(kind_of(et)), n as usize)
+                {
                     Ok(o) => o,
                     Err(_) => return Err(self.oom()),
                 };
@@ -662,7 +696,16 @@ impl<'a> Interp<'a> {
         match b {
             Builtin::Print(t) | Builtin::Write(t) => {
                 let mut out = Vec::new();
-                write_word(&mut out, if *t == Ty::Null { ElemKind::Ref } else { kind_of(t) }, arg(self, 0), false);
+                write_word(
+                    &mut out,
+                    if *t == Ty::Null {
+                        ElemKind::Ref
+                    } else {
+                        kind_of(t)
+                    },
+                    arg(self, 0),
+                    false,
+                );
                 if matches!(b, Builtin::Print(_)) {
                     out.push(b'\n');
                 }
@@ -671,7 +714,16 @@ impl<'a> Interp<'a> {
             }
             Builtin::ToStr(t) => {
                 let mut out = Vec::new();
-                write_word(&mut out, if *t == Ty::Null { ElemKind::Ref } else { kind_of(t) }, arg(self, 0), false);
+                write_word(
+                    &mut out,
+                    if *t == Ty::Null {
+                        ElemKind::Ref
+                    } else {
+                        kind_of(t)
+                    },
+                    arg(self, 0),
+                    false,
+                );
                 self.pop();
                 self.new_str_push(&out)?;
             }
@@ -695,7 +747,12 @@ impl<'a> Interp<'a> {
                 let x = w2f(self.pop());
                 match float_to_int(x) {
                     Some(v) => self.push(v as u64, false),
-                    None => return Err(self.throw(&format!("ValueError: cannot convert {} to int", float_repr(x)))),
+                    None => {
+                        return Err(self.throw(&format!(
+                            "ValueError: cannot convert {} to int",
+                            float_repr(x)
+                        )))
+                    }
                 }
             }
             Builtin::Sqrt => {
@@ -717,13 +774,21 @@ impl<'a> Interp<'a> {
             Builtin::MinInt | Builtin::MaxInt => {
                 let y = self.pop() as i64;
                 let x = self.pop() as i64;
-                let r = if matches!(b, Builtin::MinInt) { x.min(y) } else { x.max(y) };
+                let r = if matches!(b, Builtin::MinInt) {
+                    x.min(y)
+                } else {
+                    x.max(y)
+                };
                 self.push(r as u64, false);
             }
             Builtin::MinFloat | Builtin::MaxFloat => {
                 let y = w2f(self.pop());
                 let x = w2f(self.pop());
-                let r = if matches!(b, Builtin::MinFloat) { fmin(x, y) } else { fmax(x, y) };
+                let r = if matches!(b, Builtin::MinFloat) {
+                    fmin(x, y)
+                } else {
+                    fmax(x, y)
+                };
                 self.push(f2w(r), false);
             }
             Builtin::Byte => {
@@ -734,14 +799,21 @@ impl<'a> Interp<'a> {
                 };
                 let n = array_len(s);
                 if i < 0 || i as u64 >= n as u64 {
-                    return Err(self.throw(&format!("IndexError: index {i} out of bounds for length {n}")));
+                    return Err(self.throw(&format!(
+                        "IndexError: index {i} out of bounds for length {n}"
+                    )));
                 }
-                self.push(read_u8(s, vmkit::object::ARRAY_DATA_OFFSET + i as usize) as u64, false);
+                self.push(
+                    read_u8(s, vmkit::object::ARRAY_DATA_OFFSET + i as usize) as u64,
+                    false,
+                );
             }
             Builtin::Chr => {
                 let v = self.pop() as i64;
                 if !(0..=255).contains(&v) {
-                    return Err(self.throw(&format!("ValueError: byte value {v} out of range 0..255")));
+                    return Err(
+                        self.throw(&format!("ValueError: byte value {v} out of range 0..255"))
+                    );
                 }
                 self.new_str_push(&[v as u8])?;
             }
@@ -754,7 +826,9 @@ impl<'a> Interp<'a> {
                 };
                 let n = array_len(s) as i64;
                 if from < 0 || to > n || from > to {
-                    return Err(self.throw(&format!("IndexError: substring {from}..{to} out of bounds for length {n}")));
+                    return Err(self.throw(&format!(
+                        "IndexError: substring {from}..{to} out of bounds for length {n}"
+                    )));
                 }
                 let bytes = tobj::str_bytes(s)[from as usize..to as usize].to_vec();
                 self.new_str_push(&bytes)?;
@@ -796,12 +870,16 @@ impl<'a> Interp<'a> {
                     return Err(self.throw("NullError: write_bytes with null"));
                 };
                 let path = String::from_utf8_lossy(tobj::str_bytes(p)).into_owned();
-                let data: Vec<u8> = (0..array_len(d)).map(|i| read_word(d, tobj::elem_offset(i)) as u8).collect();
+                let data: Vec<u8> = (0..array_len(d))
+                    .map(|i| read_word(d, tobj::elem_offset(i)) as u8)
+                    .collect();
                 self.truncate(self.rs().words.len() - 2);
                 let r = self.t.native(|| std::fs::write(&path, &data));
                 match r {
                     Ok(()) => self.push(data.len() as u64, false),
-                    Err(err) => return Err(self.throw(&format!("IOError: cannot write '{path}': {err}"))),
+                    Err(err) => {
+                        return Err(self.throw(&format!("IOError: cannot write '{path}': {err}")))
+                    }
                 }
             }
             Builtin::Join => {
@@ -838,7 +916,9 @@ impl<'a> Interp<'a> {
         let idx = threads::new_record();
         wword(th, tobj::field_offset(0), idx);
         let def = &self.sh.prog.funcs[f];
-        let args: Vec<(u64, bool)> = (0..n).map(|i| (self.peek(n - 1 - i), def.locals[i].is_ref())).collect();
+        let args: Vec<(u64, bool)> = (0..n)
+            .map(|i| (self.peek(n - 1 - i), def.locals[i].is_ref()))
+            .collect();
         self.truncate(self.rs().words.len() - n);
         self.push(rword(th), true);
         crate::engine::spawn_thread(self.sh, self.t, f, args, idx, Engine::Interp);
@@ -850,7 +930,11 @@ impl<'a> Interp<'a> {
         let sh = self.sh;
         for (g, def) in sh.prog.globals.iter().enumerate() {
             if let Some(init) = &def.init {
-                self.frames.push(Frame { func: usize::MAX, base: self.rs().words.len(), line: def.line });
+                self.frames.push(Frame {
+                    func: usize::MAX,
+                    base: self.rs().words.len(),
+                    line: def.line,
+                });
                 let r = self.eval(init);
                 self.frames.pop();
                 if r.is_err() {
@@ -861,14 +945,22 @@ impl<'a> Interp<'a> {
             }
         }
         match self.call_with(sh.prog.main, &[]) {
-            Ok(v) => Ok(if sh.prog.funcs[sh.prog.main].ret == Ty::Int { v as i64 } else { 0 }),
+            Ok(v) => Ok(if sh.prog.funcs[sh.prog.main].ret == Ty::Int {
+                v as i64
+            } else {
+                0
+            }),
             Err(Unwind) => Err(self.take_death()),
         }
     }
 
     /// Takes the propagating exception as (message, formatted backtrace).
     pub fn take_death(&mut self) -> (Vec<u8>, Vec<String>) {
-        let msg = self.t.take_pending_exception().map(|o| tobj::str_bytes(o).to_vec()).unwrap_or_default();
+        let msg = self
+            .t
+            .take_pending_exception()
+            .map(|o| tobj::str_bytes(o).to_vec())
+            .unwrap_or_default();
         let trace = threads::format_trace(&self.sh.prog.file, &std::mem::take(&mut self.trace));
         (msg, trace)
     }
@@ -885,7 +977,7 @@ pub enum Engine {
 
 /// `int(x)`: truncation toward zero; `None` for NaN or out of range.
 pub fn float_to_int(x: f64) -> Option<i64> {
-    if x.is_nan() || x >= 9223372036854775808.0 || x < -9223372036854775808.0 {
+    if x.is_nan() || !(-9223372036854775808.0..9223372036854775808.0).contains(&x) {
         None
     } else {
         Some(x.trunc() as i64)

@@ -88,17 +88,26 @@ fn main() {
             exit(EXIT_USAGE);
         }
     };
-    let mut gc = GcOptions { plan: cli.plan, heap_size: cli.heap, stress_gc: cli.stress_gc, ..GcOptions::default() };
+    let mut gc = GcOptions {
+        plan: cli.plan,
+        heap_size: cli.heap,
+        stress_gc: cli.stress_gc,
+        ..GcOptions::default()
+    };
     if cli.gc_move {
         gc = gc.force_moving();
     }
     let _ = cli.dump_clif;
     let opts = RunOptions {
         gc,
-        engine: if cli.interp { Engine::Interp } else { Engine::Jit },
+        engine: if cli.interp {
+            Engine::Interp
+        } else {
+            Engine::Jit
+        },
         gc_stats: cli.gc_stats,
-        main_stack: 1 << 30,
-        thread_stack: 256 << 20,
+        main_stack: 256 << 20,
+        thread_stack: 64 << 20,
     };
     match engine::run(prog, cli.args, opts) {
         Ok(status) => exit(status),

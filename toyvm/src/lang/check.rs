@@ -8,8 +8,27 @@ use std::sync::Arc as Rc;
 
 /// Names of the built-in functions (no Toy function may take one).
 pub const BUILTINS: &[&str] = &[
-    "print", "write", "str", "fmt", "len", "float", "int", "sqrt", "abs", "floor", "min", "max", "byte", "chr",
-    "substr", "parse_int", "args", "clock", "write_bytes", "join", "gc",
+    "print",
+    "write",
+    "str",
+    "fmt",
+    "len",
+    "float",
+    "int",
+    "sqrt",
+    "abs",
+    "floor",
+    "min",
+    "max",
+    "byte",
+    "chr",
+    "substr",
+    "parse_int",
+    "args",
+    "clock",
+    "write_bytes",
+    "join",
+    "gc",
 ];
 
 struct Sig {
@@ -68,23 +87,32 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
     let mut fn_items = Vec::new();
     for it in items {
         let (name, pos) = match it {
-            Item::Struct { name, pos, .. } | Item::Global { name, pos, .. } | Item::Fn { name, pos, .. } => {
-                (name, *pos)
-            }
+            Item::Struct { name, pos, .. }
+            | Item::Global { name, pos, .. }
+            | Item::Fn { name, pos, .. } => (name, *pos),
         };
         if let Some(prev) = top.get(name) {
-            c.err(pos, format!("'{name}' is already declared (at line {})", prev.line));
+            c.err(
+                pos,
+                format!("'{name}' is already declared (at line {})", prev.line),
+            );
             continue;
         }
         top.insert(name.clone(), pos);
         match it {
             Item::Struct { name, .. } => {
                 c.struct_ix.insert(name.clone(), c.structs.len());
-                c.structs.push(StructDef { name: name.clone(), fields: Vec::new() });
+                c.structs.push(StructDef {
+                    name: name.clone(),
+                    fields: Vec::new(),
+                });
             }
             Item::Fn { name, pos, .. } => {
                 if BUILTINS.contains(&name.as_str()) {
-                    c.err(*pos, format!("'{name}' is a built-in function and cannot be redefined"));
+                    c.err(
+                        *pos,
+                        format!("'{name}' is a built-in function and cannot be redefined"),
+                    );
                 }
                 c.func_ix.insert(name.clone(), fn_items.len());
                 fn_items.push(it);
@@ -95,7 +123,9 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
     // Pass 2: struct fields and function signatures.
     for it in items {
         if let Item::Struct { name, fields, .. } = it {
-            let Some(&si) = c.struct_ix.get(name) else { continue };
+            let Some(&si) = c.struct_ix.get(name) else {
+                continue;
+            };
             if !c.structs[si].fields.is_empty() {
                 continue;
             }
@@ -112,7 +142,10 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
         }
     }
     for it in &fn_items {
-        if let Item::Fn { params, ret, pos, .. } = it {
+        if let Item::Fn {
+            params, ret, pos, ..
+        } = it
+        {
             let ps = params.iter().map(|(_, t, p)| c.resolve(t, *p)).collect();
             let r = ret.as_ref().map_or(Ty::Void, |t| c.resolve(t, *pos));
             c.sigs.push(Sig { params: ps, ret: r });
@@ -121,8 +154,17 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
     // Pass 3: globals, in file order (each sees the globals declared before it
     // and every function).
     for it in items {
-        if let Item::Global { name, pos, ty, init } = it {
-            if c.global_ix.contains_key(name) || c.func_ix.contains_key(name) || c.struct_ix.contains_key(name) {
+        if let Item::Global {
+            name,
+            pos,
+            ty,
+            init,
+        } = it
+        {
+            if c.global_ix.contains_key(name)
+                || c.func_ix.contains_key(name)
+                || c.struct_ix.contains_key(name)
+            {
                 // duplicate already reported
                 if top.get(name).is_some_and(|p| p != pos) {
                     continue;
@@ -139,12 +181,18 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
                 (Some(t), None) => t,
                 (None, Some(e)) => {
                     if e.ty == Ty::Null {
-                        c.err(*pos, format!("cannot infer the type of global '{name}' from null"));
+                        c.err(
+                            *pos,
+                            format!("cannot infer the type of global '{name}' from null"),
+                        );
                     }
                     e.ty.clone()
                 }
                 (None, None) => {
-                    c.err(*pos, format!("global '{name}' needs a type or an initializer"));
+                    c.err(
+                        *pos,
+                        format!("global '{name}' needs a type or an initializer"),
+                    );
                     Ty::Int
                 }
             };
@@ -152,13 +200,27 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
                 c.err(*pos, "a global initializer cannot declare variables".into());
             }
             c.global_ix.insert(name.clone(), c.globals.len());
-            c.globals.push(GlobalDef { name: name.clone(), ty: gty, init: init_e, line: pos.line });
+            c.globals.push(GlobalDef {
+                name: name.clone(),
+                ty: gty,
+                init: init_e,
+                line: pos.line,
+            });
         }
     }
     // Pass 4: function bodies.
     let mut funcs = Vec::new();
     for (fi, it) in fn_items.iter().enumerate() {
-        let Item::Fn { name, pos, params, body, .. } = it else { continue };
+        let Item::Fn {
+            name,
+            pos,
+            params,
+            body,
+            ..
+        } = it
+        else {
+            continue;
+        };
         let ret = c.sigs[fi].ret.clone();
         c.begin_fn(ret.clone());
         for (i, (p, _, ppos)) in params.iter().enumerate() {
@@ -170,7 +232,13 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
         }
         let b = c.block(body);
         if ret != Ty::Void && !returns(&b) {
-            c.err(*pos, format!("function '{name}' must return a value of type {} on every path", c.tn(&ret)));
+            c.err(
+                *pos,
+                format!(
+                    "function '{name}' must return a value of type {} on every path",
+                    c.tn(&ret)
+                ),
+            );
         }
         funcs.push(FuncDef {
             name: name.clone(),
@@ -204,7 +272,13 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
     if c.diags.len() > before {
         return None;
     }
-    Some(Program { file: file.to_string(), structs: c.structs, globals: c.globals, funcs, main })
+    Some(Program {
+        file: file.to_string(),
+        structs: c.structs,
+        globals: c.globals,
+        funcs,
+        main,
+    })
 }
 
 /// Whether a statement list never completes normally (returns or throws on every
@@ -247,14 +321,14 @@ impl Checker<'_> {
         ty_name(&self.structs, t)
     }
 
-    fn resolve(&mut self, t: &TypeAst, p: Pos) -> Ty {
+    fn resolve(&mut self, t: &TypeAst, _p: Pos) -> Ty {
         match t {
             TypeAst::Int => Ty::Int,
             TypeAst::Float => Ty::Float,
             TypeAst::Bool => Ty::Bool,
             TypeAst::Str => Ty::Str,
             TypeAst::Thread => Ty::Thread,
-            TypeAst::Array(e) => Ty::Array(Rc::new(self.resolve(e, p))),
+            TypeAst::Array(e) => Ty::Array(Rc::new(self.resolve(e, _p))),
             TypeAst::Named(n, np) => match self.struct_ix.get(n) {
                 Some(&i) => Ty::Struct(i),
                 None => {
@@ -275,7 +349,10 @@ impl Checker<'_> {
     fn declare(&mut self, name: &str, t: Ty) -> usize {
         let slot = self.locals.len();
         self.locals.push(t);
-        self.scopes.last_mut().expect("scope").push((name.to_string(), slot));
+        self.scopes
+            .last_mut()
+            .expect("scope")
+            .push((name.to_string(), slot));
         slot
     }
 
@@ -285,7 +362,10 @@ impl Checker<'_> {
     }
 
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scopes.iter().rev().find_map(|s| s.iter().rev().find(|(n, _)| n == name).map(|(_, i)| *i))
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|s| s.iter().rev().find(|(n, _)| n == name).map(|(_, i)| *i))
     }
 
     fn assignable(to: &Ty, from: &Ty) -> bool {
@@ -297,7 +377,11 @@ impl Checker<'_> {
             return true;
         }
         if e.ty != Ty::Void || *to != Ty::Void {
-            let msg = format!("type mismatch in {what}: expected {}, found {}", self.tn(to), self.tn(&e.ty));
+            let msg = format!(
+                "type mismatch in {what}: expected {}, found {}",
+                self.tn(to),
+                self.tn(&e.ty)
+            );
             self.diags.push(Diag::new(e.line, 0, &msg));
         }
         false
@@ -328,8 +412,11 @@ impl Checker<'_> {
                 let t = match (declared, &init) {
                     (Some(t), Some(e)) => {
                         if !Self::assignable(&t, &e.ty) {
-                            let msg =
-                                format!("type mismatch: cannot initialize {} with {}", self.tn(&t), self.tn(&e.ty));
+                            let msg = format!(
+                                "type mismatch: cannot initialize {} with {}",
+                                self.tn(&t),
+                                self.tn(&e.ty)
+                            );
                             self.err(s.pos, msg);
                         }
                         t
@@ -337,11 +424,16 @@ impl Checker<'_> {
                     (Some(t), None) => t,
                     (None, Some(e)) => {
                         if e.ty == Ty::Null {
-                            self.err(s.pos, format!("cannot infer the type of '{name}' from null; add a type"));
+                            self.err(
+                                s.pos,
+                                format!("cannot infer the type of '{name}' from null; add a type"),
+                            );
                             Ty::Str
                         } else if e.ty == Ty::Void {
-                            self.err(s.pos, format!("'{name}' cannot be initialized with a call that returns nothing"));
-                            Ty::Int
+                            if matches!(e.kind, EK::Call(..) | EK::Builtin(..)) {
+                                self.err(s.pos, format!("'{name}' cannot be initialized with a call that returns nothing"));
+                            }
+                            Ty::Void
                         } else {
                             e.ty.clone()
                         }
@@ -358,8 +450,12 @@ impl Checker<'_> {
             StmtKind::Assign(place, value) => {
                 let (p, t) = self.place(place)?;
                 let v = self.expr(value);
-                if !Self::assignable(&t, &v.ty) {
-                    let msg = format!("type mismatch: cannot assign {} to {}", self.tn(&v.ty), self.tn(&t));
+                if !Self::assignable(&t, &v.ty) && t != Ty::Void && v.ty != Ty::Void {
+                    let msg = format!(
+                        "type mismatch: cannot assign {} to {}",
+                        self.tn(&v.ty),
+                        self.tn(&t)
+                    );
                     self.err(value.pos, msg);
                 }
                 SK::Assign(p, v)
@@ -425,11 +521,21 @@ impl Checker<'_> {
                 let body = self.block(body);
                 self.loops -= 1;
                 self.scopes.pop();
-                SK::For { var, end_slot, start, end, body }
+                SK::For {
+                    var,
+                    end_slot,
+                    start,
+                    end,
+                    body,
+                }
             }
             StmtKind::Break | StmtKind::Continue => {
                 if self.loops == 0 {
-                    let w = if matches!(s.kind, StmtKind::Break) { "break" } else { "continue" };
+                    let w = if matches!(s.kind, StmtKind::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
                     self.err(s.pos, format!("'{w}' outside of a loop"));
                 }
                 if matches!(s.kind, StmtKind::Break) {
@@ -447,11 +553,16 @@ impl Checker<'_> {
                         let t = self.tn(t);
                         self.err(s.pos, format!("missing return value of type {t}"));
                     }
-                    (Some(_), Ty::Void) => self.err(s.pos, "this function does not return a value".into()),
+                    (Some(_), Ty::Void) => {
+                        self.err(s.pos, "this function does not return a value".into())
+                    }
                     (Some(v), t) => {
                         if !Self::assignable(t, &v.ty) {
-                            let msg =
-                                format!("type mismatch: returning {} from a function of type {}", self.tn(&v.ty), self.tn(t));
+                            let msg = format!(
+                                "type mismatch: returning {} from a function of type {}",
+                                self.tn(&v.ty),
+                                self.tn(t)
+                            );
                             self.err(s.pos, msg);
                         }
                     }
@@ -480,7 +591,11 @@ impl Checker<'_> {
                     let t = self.tn(&o.ty);
                     self.err(e.pos, format!("sync needs a reference, found {t}"));
                 }
-                let slot = self.hidden(if o.ty == Ty::Null { Ty::Str } else { o.ty.clone() });
+                let slot = self.hidden(if o.ty == Ty::Null {
+                    Ty::Str
+                } else {
+                    o.ty.clone()
+                });
                 let b = self.block(body);
                 SK::Sync(o, slot, b)
             }
@@ -523,13 +638,21 @@ impl Checker<'_> {
     }
 
     fn mk(kind: EK, ty: Ty, p: Pos) -> Expr {
-        Expr { kind, ty, line: p.line }
+        Expr {
+            kind,
+            ty,
+            line: p.line,
+        }
     }
 
     fn bad(p: Pos) -> Expr {
         // An erroneous expression: typed as Void so that it produces no cascade
         // of mismatch errors (assignable() rejects it silently).
-        Expr { kind: EK::Int(0), ty: Ty::Void, line: p.line }
+        Expr {
+            kind: EK::Int(0),
+            ty: Ty::Void,
+            line: p.line,
+        }
     }
 
     fn expr(&mut self, e: &ast::Expr) -> Expr {
@@ -585,7 +708,10 @@ impl Checker<'_> {
                 let r = self.sigs[f].ret.clone();
                 if r != Ty::Int && r != Ty::Void {
                     let t = self.tn(&r);
-                    self.err(p, format!("spawned function '{name}' must return int or nothing, not {t}"));
+                    self.err(
+                        p,
+                        format!("spawned function '{name}' must return int or nothing, not {t}"),
+                    );
                 }
                 Self::mk(EK::Spawn(f, args), Ty::Thread, p)
             }
@@ -674,7 +800,13 @@ impl Checker<'_> {
                     .map(|((n, _), _)| format!("'{n}'"))
                     .collect();
                 if !missing.is_empty() {
-                    self.err(p, format!("missing field {} in '{name}' constructor", missing.join(", ")));
+                    self.err(
+                        p,
+                        format!(
+                            "missing field {} in '{name}' constructor",
+                            missing.join(", ")
+                        ),
+                    );
                 }
                 Self::mk(EK::NewStruct(si, out), Ty::Struct(si), p)
             }
@@ -685,12 +817,19 @@ impl Checker<'_> {
                     let t = self.tn(&nv.ty);
                     self.err(n.pos, format!("array size must be int, found {t}"));
                 }
-                Self::mk(EK::NewArray(et.clone(), Box::new(nv)), Ty::Array(Rc::new(et)), p)
+                Self::mk(
+                    EK::NewArray(et.clone(), Box::new(nv)),
+                    Ty::Array(Rc::new(et)),
+                    p,
+                )
             }
             ExprKind::ArrayLit(elems) => {
                 let vs: Vec<Expr> = elems.iter().map(|e| self.expr(e)).collect();
                 let Some(et) = vs.iter().map(|v| v.ty.clone()).find(|t| *t != Ty::Null) else {
-                    self.err(p, "cannot infer the element type of this array literal".into());
+                    self.err(
+                        p,
+                        "cannot infer the element type of this array literal".into(),
+                    );
                     return Self::bad(p);
                 };
                 if et == Ty::Void {
@@ -720,8 +859,12 @@ impl Checker<'_> {
         use BinOp as B;
         use Ty as T;
         let (o, t) = match (op, &x.ty, &y.ty) {
-            (B::And, T::Bool, T::Bool) => return Self::mk(EK::And(Box::new(x), Box::new(y)), T::Bool, p),
-            (B::Or, T::Bool, T::Bool) => return Self::mk(EK::Or(Box::new(x), Box::new(y)), T::Bool, p),
+            (B::And, T::Bool, T::Bool) => {
+                return Self::mk(EK::And(Box::new(x), Box::new(y)), T::Bool, p)
+            }
+            (B::Or, T::Bool, T::Bool) => {
+                return Self::mk(EK::Or(Box::new(x), Box::new(y)), T::Bool, p)
+            }
             (B::Add, T::Int, T::Int) => (Op::IAdd, T::Int),
             (B::Sub, T::Int, T::Int) => (Op::ISub, T::Int),
             (B::Mul, T::Int, T::Int) => (Op::IMul, T::Int),
@@ -752,7 +895,11 @@ impl Checker<'_> {
                     (T::Float, T::Float) => Some(if eq { Op::FEq } else { Op::FNe }),
                     (T::Bool, T::Bool) => Some(if eq { Op::BEq } else { Op::BNe }),
                     (T::Str, T::Str) => Some(if eq { Op::SEq } else { Op::SNe }),
-                    (l, r) if l.is_ref() && r.is_ref() && (l == r || *l == T::Null || *r == T::Null) => {
+                    (l, r)
+                        if l.is_ref()
+                            && r.is_ref()
+                            && (l == r || *l == T::Null || *r == T::Null) =>
+                    {
                         Some(if eq { Op::REq } else { Op::RNe })
                     }
                     _ => None,
@@ -768,7 +915,12 @@ impl Checker<'_> {
     }
 
     fn op_error(&mut self, op: BinOp, l: &Ty, r: &Ty, p: Pos) -> Expr {
-        let msg = format!("operator {} cannot be applied to {} and {}", binop_text(op), self.tn(l), self.tn(r));
+        let msg = format!(
+            "operator {} cannot be applied to {} and {}",
+            binop_text(op),
+            self.tn(l),
+            self.tn(r)
+        );
         self.err(p, msg);
         Self::bad(p)
     }
@@ -777,7 +929,14 @@ impl Checker<'_> {
         let vs: Vec<Expr> = args.iter().map(|a| self.expr(a)).collect();
         let ps = self.sigs[f].params.clone();
         if ps.len() != vs.len() {
-            self.err(p, format!("'{name}' takes {} argument(s), {} given", ps.len(), vs.len()));
+            self.err(
+                p,
+                format!(
+                    "'{name}' takes {} argument(s), {} given",
+                    ps.len(),
+                    vs.len()
+                ),
+            );
             return vs;
         }
         for (i, (v, t)) in vs.iter().zip(&ps).enumerate() {
@@ -818,7 +977,9 @@ impl Checker<'_> {
         let r: Option<(Bi, Ty)> = match (name, tys.as_slice()) {
             ("print", [t]) => Some((Bi::Print(t.clone()), T::Void)),
             ("write", [t]) => Some((Bi::Write(t.clone()), T::Void)),
-            ("str", [t @ (T::Int | T::Float | T::Bool | T::Str | T::Null)]) => Some((Bi::ToStr(t.clone()), T::Str)),
+            ("str", [t @ (T::Int | T::Float | T::Bool | T::Str | T::Null)]) => {
+                Some((Bi::ToStr(t.clone()), T::Str))
+            }
             ("fmt", [T::Float, T::Int]) => Some((Bi::Fmt, T::Str)),
             ("len", [T::Str]) => Some((Bi::LenStr, T::Int)),
             ("len", [t]) if arr(t) => Some((Bi::LenArray, T::Int)),
@@ -838,7 +999,9 @@ impl Checker<'_> {
             ("parse_int", [T::Str | T::Null]) => Some((Bi::ParseInt, T::Int)),
             ("args", []) => Some((Bi::Args, T::Array(Rc::new(T::Str)))),
             ("clock", []) => Some((Bi::Clock, T::Float)),
-            ("write_bytes", [T::Str | T::Null, a]) if *a == T::Array(Rc::new(T::Int)) || *a == T::Null => {
+            ("write_bytes", [T::Str | T::Null, a])
+                if *a == T::Array(Rc::new(T::Int)) || *a == T::Null =>
+            {
                 Some((Bi::WriteBytes, T::Int))
             }
             ("join", [T::Thread | T::Null]) => Some((Bi::Join, T::Int)),

@@ -28,7 +28,10 @@ pub enum Ty {
 impl Ty {
     /// Whether values of this type are heap references.
     pub fn is_ref(&self) -> bool {
-        matches!(self, Ty::Str | Ty::Thread | Ty::Array(_) | Ty::Struct(_) | Ty::Null)
+        matches!(
+            self,
+            Ty::Str | Ty::Thread | Ty::Array(_) | Ty::Struct(_) | Ty::Null
+        )
     }
 }
 

@@ -33,13 +33,14 @@ pub struct Token {
 }
 
 const KEYWORDS: &[&str] = &[
-    "fn", "struct", "global", "let", "if", "else", "while", "for", "in", "break", "continue", "return", "true",
-    "false", "null", "throw", "try", "catch", "spawn", "sync", "new",
+    "fn", "struct", "global", "let", "if", "else", "while", "for", "in", "break", "continue",
+    "return", "true", "false", "null", "throw", "try", "catch", "spawn", "sync", "new",
 ];
 
 const PUNCT: &[&str] = &[
     "..", "->", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "+=", "-=", "*=", "/=", "+", "-",
-    "*", "/", "%", "<", ">", "=", "!", "&", "|", "^", "(", ")", "{", "}", "[", "]", ",", ";", ":", ".",
+    "*", "/", "%", "<", ">", "=", "!", "&", "|", "^", "(", ")", "{", "}", "[", "]", ",", ";", ":",
+    ".",
 ];
 
 /// Splits `src` into tokens; lexical errors are reported and skipped.
@@ -83,7 +84,11 @@ pub fn lex(src: &[u8], diags: &mut Vec<Diag>) -> Vec<Token> {
                 Some(k) => Tok::Kw(k),
                 None => Tok::Ident(word),
             };
-            out.push(Token { tok, line: tl, col: tc });
+            out.push(Token {
+                tok,
+                line: tl,
+                col: tc,
+            });
             continue;
         }
         if c.is_ascii_digit() {
@@ -94,9 +99,17 @@ pub fn lex(src: &[u8], diags: &mut Vec<Diag>) -> Vec<Token> {
                 while i < n && (src[i].is_ascii_hexdigit() || src[i] == b'_') {
                     adv!(1);
                 }
-                let digits: String = src[ds..i].iter().filter(|b| **b != b'_').map(|b| *b as char).collect();
+                let digits: String = src[ds..i]
+                    .iter()
+                    .filter(|b| **b != b'_')
+                    .map(|b| *b as char)
+                    .collect();
                 match u64::from_str_radix(&digits, 16) {
-                    Ok(v) if !digits.is_empty() => out.push(Token { tok: Tok::Int(v), line: tl, col: tc }),
+                    Ok(v) if !digits.is_empty() => out.push(Token {
+                        tok: Tok::Int(v),
+                        line: tl,
+                        col: tc,
+                    }),
                     _ => diags.push(Diag::new(tl, tc, "invalid hexadecimal literal")),
                 }
                 continue;
@@ -125,7 +138,11 @@ pub fn lex(src: &[u8], diags: &mut Vec<Diag>) -> Vec<Token> {
                     }
                 }
             }
-            let text: String = src[s..i].iter().filter(|b| **b != b'_').map(|b| *b as char).collect();
+            let text: String = src[s..i]
+                .iter()
+                .filter(|b| **b != b'_')
+                .map(|b| *b as char)
+                .collect();
             if i < n && (src[i].is_ascii_alphabetic() || src[i] == b'_') {
                 diags.push(Diag::new(tl, tc, "invalid number literal"));
                 while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'_') {
@@ -135,12 +152,20 @@ pub fn lex(src: &[u8], diags: &mut Vec<Diag>) -> Vec<Token> {
             }
             if is_float {
                 match text.parse::<f64>() {
-                    Ok(v) => out.push(Token { tok: Tok::Float(v), line: tl, col: tc }),
+                    Ok(v) => out.push(Token {
+                        tok: Tok::Float(v),
+                        line: tl,
+                        col: tc,
+                    }),
                     Err(_) => diags.push(Diag::new(tl, tc, "invalid float literal")),
                 }
             } else {
                 match text.parse::<u64>() {
-                    Ok(v) if v <= 1u64 << 63 => out.push(Token { tok: Tok::Int(v), line: tl, col: tc }),
+                    Ok(v) if v <= 1u64 << 63 => out.push(Token {
+                        tok: Tok::Int(v),
+                        line: tl,
+                        col: tc,
+                    }),
                     _ => diags.push(Diag::new(tl, tc, "integer literal out of range")),
                 }
             }
@@ -189,18 +214,34 @@ pub fn lex(src: &[u8], diags: &mut Vec<Diag>) -> Vec<Token> {
             if !closed {
                 diags.push(Diag::new(tl, tc, "unterminated string literal"));
             }
-            out.push(Token { tok: Tok::Str(bytes), line: tl, col: tc });
+            out.push(Token {
+                tok: Tok::Str(bytes),
+                line: tl,
+                col: tc,
+            });
             continue;
         }
         if let Some(p) = PUNCT.iter().find(|p| src[i..].starts_with(p.as_bytes())) {
             adv!(p.len());
-            out.push(Token { tok: Tok::P(p), line: tl, col: tc });
+            out.push(Token {
+                tok: Tok::P(p),
+                line: tl,
+                col: tc,
+            });
             continue;
         }
-        let shown = if c.is_ascii_graphic() { format!("'{}'", c as char) } else { format!("byte 0x{c:02x}") };
+        let shown = if c.is_ascii_graphic() {
+            format!("'{}'", c as char)
+        } else {
+            format!("byte 0x{c:02x}")
+        };
         diags.push(Diag::new(tl, tc, &format!("unexpected character {shown}")));
         adv!(1);
     }
-    out.push(Token { tok: Tok::Eof, line, col });
+    out.push(Token {
+        tok: Tok::Eof,
+        line,
+        col,
+    });
     out
 }

@@ -20,12 +20,21 @@ pub struct Diag {
 impl Diag {
     /// A diagnostic at a position.
     pub fn new(line: u32, col: u32, message: &str) -> Diag {
-        Diag { line, col, message: message.to_string() }
+        Diag {
+            line,
+            col,
+            message: message.to_string(),
+        }
     }
 
     /// `FILE:LINE:COL: error: MESSAGE`.
     pub fn render(&self, file: &str) -> String {
-        format!("{file}:{}:{}: error: {}", self.line, self.col.max(1), self.message)
+        format!(
+            "{file}:{}:{}: error: {}",
+            self.line,
+            self.col.max(1),
+            self.message
+        )
     }
 }
 
@@ -41,5 +50,125 @@ pub fn compile(file: &str, src: &[u8]) -> Result<ir::Program, Vec<Diag>> {
     match prog {
         Some(p) if diags.is_empty() => Ok(p),
         _ => Err(diags),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny deterministic generator (xorshift64*).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+    }
+
+    fn corpus() -> Vec<Vec<u8>> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+        let mut v: Vec<Vec<u8>> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn examples_compile() {
+        for src in corpus() {
+            if let Err(d) = compile("x.toy", &src) {
+                panic!("{:?}", d);
+            }
+        }
+    }
+
+    #[test]
+    fn never_panics_on_garbage_or_mutations() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let corpus = corpus();
+        let mut runs = 0;
+        for round in 0..3000 {
+            let src: Vec<u8> = if round % 3 == 0 {
+                (0..rng.next() % 200).map(|_| rng.next() as u8).collect()
+            } else {
+                let base = &corpus[(rng.next() as usize) % corpus.len()];
+                let mut s = base.clone();
+                for _ in 0..1 + rng.next() % 8 {
+                    if s.is_empty() {
+                        break;
+                    }
+                    let i = (rng.next() as usize) % s.len();
+                    match rng.next() % 4 {
+                        0 => s[i] = rng.next() as u8,
+                        1 => {
+                            s.remove(i);
+                        }
+                        2 => s.insert(i, b"{}()[];,.=+-*/<>!&|\"x0"[(rng.next() % 22) as usize]),
+                        _ => s.truncate(i),
+                    }
+                }
+                s
+            };
+            let _ = compile("fuzz.toy", &src);
+            runs += 1;
+        }
+        assert_eq!(runs, 3000);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!(
+            "fn main() {{ let x = {}1{}; }}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        let e = compile("d.toy", deep.as_bytes()).unwrap_err();
+        assert!(
+            e.iter().any(|d| d.message.contains("nested too deeply")),
+            "{e:?}"
+        );
+        let blocks = format!("fn main() {}{}", "{".repeat(50_000), "}".repeat(50_000));
+        assert!(compile("b.toy", blocks.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn errors_carry_positions() {
+        let e = compile("p.toy", b"fn main() {\n  let x: int = 1.5;\n}\n").unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!((e[0].line, e[0].col), (2, 3));
+        assert_eq!(
+            e[0].render("p.toy"),
+            "p.toy:2:3: error: type mismatch: cannot initialize int with float"
+        );
+    }
+
+    #[test]
+    fn struct_literal_not_allowed_in_conditions() {
+        let src = b"struct P { x: int }\nfn main() {\n  let p = P { x: 1 };\n  let q = p;\n  if p == q { print(1); }\n  if (p == P { x: 1 }) { print(2); }\n}\n";
+        assert!(compile("s.toy", src).is_ok());
+    }
+
+    #[test]
+    fn precedence() {
+        let p = compile(
+            "q.toy",
+            b"fn main() { print(1 + 2 * 3 << 1 & 12 | 1 ^ 3); }",
+        )
+        .unwrap();
+        let body = &p.funcs[p.main].body;
+        assert_eq!(body.len(), 1);
+        // ((1 + 2*3) << 1) & 12 = 14 & 12 = 12; 1 ^ 3 = 2; 12 | 2 = 14: `|` binds loosest.
+        let ir::SK::Expr(e) = &body[0].kind else {
+            panic!()
+        };
+        let ir::EK::Builtin(_, args) = &e.kind else {
+            panic!()
+        };
+        assert!(matches!(args[0].kind, ir::EK::Bin(ir::Op::IOr, _, _)));
     }
 }

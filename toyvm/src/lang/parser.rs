@@ -17,7 +17,12 @@ struct Parser<'a> {
 
 /// Parses a whole program; errors go to `diags`.
 pub fn parse(toks: &[Token], diags: &mut Vec<Diag>) -> Vec<Item> {
-    let mut p = Parser { toks, i: 0, diags, depth: 0 };
+    let mut p = Parser {
+        toks,
+        i: 0,
+        diags,
+        depth: 0,
+    };
     let mut items = Vec::new();
     while !p.at_eof() {
         match p.item() {
@@ -49,7 +54,10 @@ impl Parser<'_> {
     }
     fn pos(&self) -> Pos {
         let t = &self.toks[self.i];
-        Pos { line: t.line, col: t.col }
+        Pos {
+            line: t.line,
+            col: t.col,
+        }
     }
     fn at_eof(&self) -> bool {
         matches!(self.peek(), Tok::Eof)
@@ -102,7 +110,7 @@ impl Parser<'_> {
     fn recover_item(&mut self) {
         // Skip at least one token, then to the next top-level keyword.
         self.bump();
-        while !self.at_eof() && !(self.is_kw("fn") || self.is_kw("struct") || self.is_kw("global")) {
+        while !(self.at_eof() || self.is_kw("fn") || self.is_kw("struct") || self.is_kw("global")) {
             self.bump();
         }
     }
@@ -115,6 +123,11 @@ impl Parser<'_> {
             match self.peek() {
                 Tok::Eof => return,
                 Tok::P("{") | Tok::P("(") | Tok::P("[") => depth += 1,
+                Tok::P(")") | Tok::P("]") if depth == 0 => {
+                    // A stray closer: skip it so that the caller makes progress.
+                    self.bump();
+                    return;
+                }
                 Tok::P("}") | Tok::P(")") | Tok::P("]") => {
                     if depth == 0 {
                         return;
@@ -158,10 +171,23 @@ impl Parser<'_> {
             Tok::Kw("global") => {
                 self.bump();
                 let (name, pos) = self.ident("a global name")?;
-                let ty = if self.eat_p(":") { Some(self.ty()?) } else { None };
-                let init = if self.eat_p("=") { Some(self.expr(false)?) } else { None };
+                let ty = if self.eat_p(":") {
+                    Some(self.ty()?)
+                } else {
+                    None
+                };
+                let init = if self.eat_p("=") {
+                    Some(self.expr(false)?)
+                } else {
+                    None
+                };
                 self.expect_p(";")?;
-                Ok(Item::Global { name, pos, ty, init })
+                Ok(Item::Global {
+                    name,
+                    pos,
+                    ty,
+                    init,
+                })
             }
             Tok::Kw("fn") => {
                 self.bump();
@@ -178,13 +204,25 @@ impl Parser<'_> {
                     }
                 }
                 self.expect_p(")")?;
-                let ret = if self.eat_p("->") { Some(self.ty()?) } else { None };
+                let ret = if self.eat_p("->") {
+                    Some(self.ty()?)
+                } else {
+                    None
+                };
                 let body = self.block()?;
-                Ok(Item::Fn { name, pos, params, ret, body })
+                Ok(Item::Fn {
+                    name,
+                    pos,
+                    params,
+                    ret,
+                    body,
+                })
             }
             t => {
                 let found = describe(t);
-                self.error(format!("expected 'fn', 'struct' or 'global', found {found}"))
+                self.error(format!(
+                    "expected 'fn', 'struct' or 'global', found {found}"
+                ))
             }
         }
     }
@@ -247,8 +285,16 @@ impl Parser<'_> {
             Tok::Kw("let") => {
                 self.bump();
                 let (name, _) = self.ident("a variable name")?;
-                let ty = if self.eat_p(":") { Some(self.ty()?) } else { None };
-                let init = if self.eat_p("=") { Some(self.expr(false)?) } else { None };
+                let ty = if self.eat_p(":") {
+                    Some(self.ty()?)
+                } else {
+                    None
+                };
+                let init = if self.eat_p("=") {
+                    Some(self.expr(false)?)
+                } else {
+                    None
+                };
                 self.expect_p(";")?;
                 StmtKind::Let(name, ty, init)
             }
@@ -285,7 +331,11 @@ impl Parser<'_> {
             }
             Tok::Kw("return") => {
                 self.bump();
-                let e = if self.is_p(";") { None } else { Some(self.expr(false)?) };
+                let e = if self.is_p(";") {
+                    None
+                } else {
+                    Some(self.expr(false)?)
+                };
                 self.expect_p(";")?;
                 StmtKind::Return(e)
             }
@@ -326,7 +376,10 @@ impl Parser<'_> {
                     Tok::P("/=") => Some(BinOp::Div),
                     _ => {
                         self.expect_p(";")?;
-                        return Ok(Stmt { kind: StmtKind::Expr(e), pos });
+                        return Ok(Stmt {
+                            kind: StmtKind::Expr(e),
+                            pos,
+                        });
                     }
                 };
                 self.bump();
@@ -356,7 +409,10 @@ impl Parser<'_> {
         } else {
             None
         };
-        Ok(Stmt { kind: StmtKind::If(c, then, els), pos })
+        Ok(Stmt {
+            kind: StmtKind::If(c, then, els),
+            pos,
+        })
     }
 
     /// An expression; `no_struct` forbids a struct literal at this level (the
@@ -377,7 +433,12 @@ impl Parser<'_> {
             &[("||", BinOp::Or)],
             &[("&&", BinOp::And)],
             &[("==", BinOp::Eq), ("!=", BinOp::Ne)],
-            &[("<", BinOp::Lt), ("<=", BinOp::Le), (">", BinOp::Gt), (">=", BinOp::Ge)],
+            &[
+                ("<", BinOp::Lt),
+                ("<=", BinOp::Le),
+                (">", BinOp::Gt),
+                (">=", BinOp::Ge),
+            ],
             &[("|", BinOp::BitOr)],
             &[("^", BinOp::BitXor)],
             &[("&", BinOp::BitAnd)],
@@ -398,7 +459,10 @@ impl Parser<'_> {
             let pos = self.pos();
             self.bump();
             let rhs = self.binary(level + 1, ns)?;
-            lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), pos };
+            lhs = Expr {
+                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                pos,
+            };
         }
     }
 
@@ -408,22 +472,35 @@ impl Parser<'_> {
             if let Tok::Int(v) = *self.peek() {
                 if !matches!(self.peek_at(1), Tok::P("(") | Tok::P("[") | Tok::P(".")) {
                     self.bump();
-                    return Ok(Expr { kind: ExprKind::Int((v as i64).wrapping_neg()), pos });
+                    return Ok(Expr {
+                        kind: ExprKind::Int((v as i64).wrapping_neg()),
+                        pos,
+                    });
                 }
             }
             let e = self.nested(|p| p.unary(ns))?;
-            return Ok(Expr { kind: ExprKind::Neg(Box::new(e)), pos });
+            return Ok(Expr {
+                kind: ExprKind::Neg(Box::new(e)),
+                pos,
+            });
         }
         if self.eat_p("!") {
             let e = self.nested(|p| p.unary(ns))?;
-            return Ok(Expr { kind: ExprKind::Not(Box::new(e)), pos });
+            return Ok(Expr {
+                kind: ExprKind::Not(Box::new(e)),
+                pos,
+            });
         }
         self.postfix(ns)
     }
 
     fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> P<T>) -> P<T> {
         self.depth += 1;
-        let r = if self.depth > MAX_DEPTH { self.error("expression nested too deeply".into()) } else { f(self) };
+        let r = if self.depth > MAX_DEPTH {
+            self.error("expression nested too deeply".into())
+        } else {
+            f(self)
+        };
         self.depth -= 1;
         r
     }
@@ -449,11 +526,17 @@ impl Parser<'_> {
                 self.bump();
                 let i = self.expr(false)?;
                 self.expect_p("]")?;
-                e = Expr { kind: ExprKind::Index(Box::new(e), Box::new(i)), pos };
+                e = Expr {
+                    kind: ExprKind::Index(Box::new(e), Box::new(i)),
+                    pos,
+                };
             } else if self.is_p(".") {
                 self.bump();
                 let (f, _) = self.ident("a field name")?;
-                e = Expr { kind: ExprKind::Field(Box::new(e), f), pos };
+                e = Expr {
+                    kind: ExprKind::Field(Box::new(e), f),
+                    pos,
+                };
             } else if self.is_p("(") {
                 return self.error("only named functions can be called".into());
             } else {

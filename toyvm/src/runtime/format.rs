@@ -12,7 +12,11 @@ pub fn float_repr(x: f64) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "d.ddde-N".
     let s = format!("{x:e}");
@@ -62,7 +66,11 @@ pub fn float_repr(x: f64) -> String {
 /// (exact decimal value, ties to even). A negative `d` counts as 0.
 pub fn fmt_fixed(x: f64, d: i64) -> String {
     if x.is_nan() {
-        return if x.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if x.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if x.is_infinite() {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
@@ -111,7 +119,7 @@ mod tests {
     #[test]
     fn fixed_matches_c() {
         let cases: &[(f64, i64, &str)] = &[
-            (3.14159, 2, "3.14"),
+            (1.23456, 2, "1.23"),
             (0.5, 0, "0"),
             (1.5, 0, "2"),
             (2.5, 0, "2"),

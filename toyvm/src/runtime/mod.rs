@@ -16,7 +16,10 @@ static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new
 
 /// Monotonic seconds since the program started (`clock()`).
 pub fn clock() -> f64 {
-    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
 }
 
 /// Per-thread root stack of the interpreter (and of runtime code that must hold
@@ -56,7 +59,8 @@ impl ToyVm {
     /// Preallocates what the runtime needs to report heap exhaustion. Call once,
     /// on an attached thread, before running the program.
     pub fn prepare(&self, t: &Thread) {
-        let s = object::new_str(t, b"OutOfMemoryError: heap exhausted").expect("heap too small to start");
+        let s = object::new_str(t, b"OutOfMemoryError: heap exhausted")
+            .expect("heap too small to start");
         *self.oom_message.lock() = Some(GlobalRoot::new(Some(s)));
     }
 
@@ -66,6 +70,7 @@ impl ToyVm {
     }
 
     /// The root stack of a thread (installed by [`ToyVm::root_stack`]).
+    #[allow(clippy::mut_from_ref)]
     pub fn roots(t: &Thread) -> &mut RootStack {
         let p = t.user.load(Ordering::Relaxed) as *mut RootStack;
         assert!(!p.is_null(), "thread has no root stack");
@@ -78,7 +83,8 @@ impl ToyVm {
     /// Gives thread `t` a root stack; returns the box to keep alive until detach.
     pub fn install_root_stack(t: &Thread) -> Box<RootStack> {
         let mut b = Box::<RootStack>::default();
-        t.user.store(&mut *b as *mut RootStack as usize, Ordering::SeqCst);
+        t.user
+            .store(&mut *b as *mut RootStack as usize, Ordering::SeqCst);
         b
     }
 }
@@ -112,14 +118,21 @@ impl VirtualMachine for ToyVm {
         }
     }
 
-    fn new_exception(&self, thread: &Thread, kind: ErrorKind, message: &str) -> Option<ObjectReference> {
+    fn new_exception(
+        &self,
+        thread: &Thread,
+        kind: ErrorKind,
+        message: &str,
+    ) -> Option<ObjectReference> {
         match kind {
             ErrorKind::OutOfMemory => self.oom_message.lock().as_ref().and_then(|r| r.get()),
             ErrorKind::StackOverflow => {
-                object::new_str(thread, b"StackOverflowError: recursion too deep").ok().or_else(|| {
-                    let _ = message;
-                    self.oom_message.lock().as_ref().and_then(|r| r.get())
-                })
+                object::new_str(thread, b"StackOverflowError: recursion too deep")
+                    .ok()
+                    .or_else(|| {
+                        let _ = message;
+                        self.oom_message.lock().as_ref().and_then(|r| r.get())
+                    })
             }
         }
     }

@@ -38,7 +38,10 @@ fn fat(index: usize) -> &'static Fat {
 }
 
 fn new_fat(owner: usize, count: usize) -> usize {
-    let f: &'static Fat = Box::leak(Box::new(Fat { state: Mutex::new(FatState { owner, count }), cv: Condvar::new() }));
+    let f: &'static Fat = Box::leak(Box::new(Fat {
+        state: Mutex::new(FatState { owner, count }),
+        cv: Condvar::new(),
+    }));
     let mut m = MONITORS.write();
     m.push(f);
     m.len() - 1
@@ -114,7 +117,11 @@ pub fn exit(t: &Thread, obj: ObjectReference) {
         let w = load(obj);
         if w & THIN != 0 {
             debug_assert_eq!(w >> OWNER_SHIFT, me, "monitor exit by a non-owner");
-            let new = if w & COUNT_MASK != 0 { w - COUNT_ONE } else { 0 };
+            let new = if w & COUNT_MASK != 0 {
+                w - COUNT_ONE
+            } else {
+                0
+            };
             if cas_status(obj, w, new).is_ok() {
                 return;
             }

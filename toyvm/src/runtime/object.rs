@@ -30,19 +30,68 @@ pub enum ElemKind {
 }
 
 /// `str`
-pub static STR: TypeInfo = TypeInfo { name: "str", layout: Layout::Array { elem_size: 1, elem_is_ref: false }, user: 100 };
+pub static STR: TypeInfo = TypeInfo {
+    name: "str",
+    layout: Layout::Array {
+        elem_size: 1,
+        elem_is_ref: false,
+    },
+    user: 100,
+};
 /// `[int]`
-pub static ARR_INT: TypeInfo = TypeInfo { name: "[int]", layout: Layout::Array { elem_size: 8, elem_is_ref: false }, user: ElemKind::Int as usize };
+pub static ARR_INT: TypeInfo = TypeInfo {
+    name: "[int]",
+    layout: Layout::Array {
+        elem_size: 8,
+        elem_is_ref: false,
+    },
+    user: ElemKind::Int as usize,
+};
 /// `[float]`
-pub static ARR_FLOAT: TypeInfo = TypeInfo { name: "[float]", layout: Layout::Array { elem_size: 8, elem_is_ref: false }, user: ElemKind::Float as usize };
+pub static ARR_FLOAT: TypeInfo = TypeInfo {
+    name: "[float]",
+    layout: Layout::Array {
+        elem_size: 8,
+        elem_is_ref: false,
+    },
+    user: ElemKind::Float as usize,
+};
 /// `[bool]`
-pub static ARR_BOOL: TypeInfo = TypeInfo { name: "[bool]", layout: Layout::Array { elem_size: 8, elem_is_ref: false }, user: ElemKind::Bool as usize };
+pub static ARR_BOOL: TypeInfo = TypeInfo {
+    name: "[bool]",
+    layout: Layout::Array {
+        elem_size: 8,
+        elem_is_ref: false,
+    },
+    user: ElemKind::Bool as usize,
+};
 /// `[str]`
-pub static ARR_STR: TypeInfo = TypeInfo { name: "[str]", layout: Layout::Array { elem_size: 8, elem_is_ref: true }, user: ElemKind::Str as usize };
+pub static ARR_STR: TypeInfo = TypeInfo {
+    name: "[str]",
+    layout: Layout::Array {
+        elem_size: 8,
+        elem_is_ref: true,
+    },
+    user: ElemKind::Str as usize,
+};
 /// arrays of arrays, structs or threads
-pub static ARR_REF: TypeInfo = TypeInfo { name: "[ref]", layout: Layout::Array { elem_size: 8, elem_is_ref: true }, user: ElemKind::Ref as usize };
+pub static ARR_REF: TypeInfo = TypeInfo {
+    name: "[ref]",
+    layout: Layout::Array {
+        elem_size: 8,
+        elem_is_ref: true,
+    },
+    user: ElemKind::Ref as usize,
+};
 /// `thread`
-pub static THREAD: TypeInfo = TypeInfo { name: "thread", layout: Layout::Fixed { size: HEADER_SIZE + 8, ref_offsets: &[] }, user: 101 };
+pub static THREAD: TypeInfo = TypeInfo {
+    name: "thread",
+    layout: Layout::Fixed {
+        size: HEADER_SIZE + 8,
+        ref_offsets: &[],
+    },
+    user: 101,
+};
 
 /// Offset of field `i` of a struct.
 pub const fn field_offset(i: usize) -> usize {
@@ -67,7 +116,10 @@ pub fn struct_type(name: &str, index: usize, ref_fields: &[bool]) -> &'static Ty
         .collect();
     TypeInfo::leak(
         name,
-        Layout::Fixed { size: field_offset(ref_fields.len()).max(HEADER_SIZE + 8), ref_offsets: Box::leak(offs.into_boxed_slice()) },
+        Layout::Fixed {
+            size: field_offset(ref_fields.len()).max(HEADER_SIZE + 8),
+            ref_offsets: Box::leak(offs.into_boxed_slice()),
+        },
         STRUCT_BASE + index,
     )
 }
@@ -93,7 +145,9 @@ pub fn str_bytes<'a>(s: ObjectReference) -> &'a [u8] {
     let len = object::array_len(s);
     // SAFETY: a str object holds `len` bytes from ARRAY_DATA_OFFSET; the slice is
     // used before any allocation or safepoint can move the object.
-    unsafe { std::slice::from_raw_parts((s.to_raw_address() + ARRAY_DATA_OFFSET).to_ptr::<u8>(), len) }
+    unsafe {
+        std::slice::from_raw_parts((s.to_raw_address() + ARRAY_DATA_OFFSET).to_ptr::<u8>(), len)
+    }
 }
 
 /// Copies `bytes` into the freshly allocated string `s` of the same length.
@@ -101,7 +155,11 @@ pub fn fill_str(s: ObjectReference, bytes: &[u8]) {
     debug_assert_eq!(object::array_len(s), bytes.len());
     // SAFETY: `s` is a string of `bytes.len()` bytes; `bytes` is Rust memory.
     unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), (s.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(), bytes.len());
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            (s.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(),
+            bytes.len(),
+        );
     }
 }
 
@@ -111,7 +169,11 @@ pub fn new_str(t: &Thread, bytes: &[u8]) -> Result<ObjectReference, vmkit::OutOf
     let s = t.alloc_array(&STR, bytes.len())?;
     // SAFETY: `s` was just allocated with room for `bytes.len()` bytes.
     unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), (s.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(), bytes.len());
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            (s.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(),
+            bytes.len(),
+        );
     }
     Ok(s)
 }

@@ -33,7 +33,14 @@ pub fn init(p: &Program) {
     let _ = STRUCTS.set(
         p.structs
             .iter()
-            .map(|s| StructInfo { name: s.name.clone(), fields: s.fields.iter().map(|(n, t)| (n.clone(), kind_of(t))).collect() })
+            .map(|s| StructInfo {
+                name: s.name.clone(),
+                fields: s
+                    .fields
+                    .iter()
+                    .map(|(n, t)| (n.clone(), kind_of(t)))
+                    .collect(),
+            })
             .collect(),
     );
 }

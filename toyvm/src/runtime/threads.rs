@@ -23,8 +23,11 @@ static RECORDS: Mutex<Vec<&'static Record>> = Mutex::new(Vec::new());
 
 /// Creates a record; returns its index (stored in the Toy `thread` object).
 pub fn new_record() -> usize {
-    let r: &'static Record =
-        Box::leak(Box::new(Record { outcome: Mutex::new(None), cv: Condvar::new(), joined: Mutex::new(false) }));
+    let r: &'static Record = Box::leak(Box::new(Record {
+        outcome: Mutex::new(None),
+        cv: Condvar::new(),
+        joined: Mutex::new(false),
+    }));
     let mut rs = RECORDS.lock();
     rs.push(r);
     rs.len() - 1
@@ -126,7 +129,10 @@ pub fn format_trace(file: &str, frames: &[(String, u32)]) -> Vec<String> {
         return frames.iter().map(line).collect();
     }
     let mut out: Vec<String> = frames[..TRACE_KEEP].iter().map(line).collect();
-    out.push(format!("  ... {} frames left out ...", frames.len() - 2 * TRACE_KEEP));
+    out.push(format!(
+        "  ... {} frames left out ...",
+        frames.len() - 2 * TRACE_KEEP
+    ));
     out.extend(frames[frames.len() - TRACE_KEEP..].iter().map(line));
     out
 }

@@ -1,0 +1,122 @@
+//! Runs every Toy program of `tests/toy/` and `examples/` through the `toyvm`
+//! command under several engine and GC configurations, comparing stdout, stderr
+//! and exit status with the expected files:
+//!
+//! - `NAME.out`: expected stdout (empty if absent), `NAME.err`: expected stderr
+//!   (empty if absent), `NAME.code`: expected exit status (0 if absent);
+//! - `NAME.flags`: extra toyvm options, `NAME.args`: program arguments.
+//!
+//! Expected files of `examples/NAME.toy` live in `tests/examples/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// (name, toyvm options): every program runs under each.
+const CONFIGS: &[(&str, &[&str])] = &[
+    ("interp/Immix-move", &["--interp", "--gc-move"]),
+    ("interp/SemiSpace", &["--interp", "--plan", "SemiSpace"]),
+];
+
+struct Case {
+    program: PathBuf,
+    expected: PathBuf,
+}
+
+fn read(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p).ok()
+}
+
+fn cases(root: &Path) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (dir, exp) in [("tests/toy", "tests/toy"), ("examples", "tests/examples")] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toy"))
+            .collect();
+        files.sort();
+        for f in files {
+            let stem = f.file_stem().unwrap().to_owned();
+            let expected = root.join(exp).join(&stem);
+            if exp == "tests/examples" && !expected.with_extension("out").exists() {
+                continue;
+            }
+            out.push(Case {
+                program: Path::new(dir).join(f.file_name().unwrap()),
+                expected,
+            });
+        }
+    }
+    out
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let exe = env!("CARGO_BIN_EXE_toyvm");
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let (mut passed, mut failed) = (0, 0);
+    for case in cases(&root) {
+        let ext = |e: &str| case.expected.with_extension(e);
+        let want_out = read(&ext("out")).unwrap_or_default();
+        let want_err = read(&ext("err")).unwrap_or_default();
+        let want_code: i32 =
+            read(&ext("code")).map_or(0, |s| s.trim().parse().expect("bad .code file"));
+        let flags: Vec<String> = read(&ext("flags"))
+            .map(|s| s.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        let args: Vec<String> = read(&ext("args"))
+            .map(|s| s.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        for (cname, copts) in CONFIGS {
+            let id = format!("{} [{cname}]", case.program.display());
+            if filter.as_ref().is_some_and(|f| !id.contains(f.as_str())) {
+                continue;
+            }
+            let start = Instant::now();
+            let out = Command::new(exe)
+                .current_dir(&root)
+                .args(*copts)
+                .args(&flags)
+                .arg(&case.program)
+                .args(&args)
+                .output()
+                .expect("cannot run toyvm");
+            let secs = start.elapsed().as_secs_f64();
+            let got_out = String::from_utf8_lossy(&out.stdout);
+            let got_err = String::from_utf8_lossy(&out.stderr);
+            let code = out.status.code().unwrap_or(-1);
+            let mut problems = Vec::new();
+            if got_out != want_out {
+                problems.push(format!(
+                    "stdout differs:\n--- want\n{want_out}--- got\n{got_out}---"
+                ));
+            }
+            if got_err != want_err {
+                problems.push(format!(
+                    "stderr differs:\n--- want\n{want_err}--- got\n{got_err}---"
+                ));
+            }
+            if code != want_code {
+                problems.push(format!(
+                    "exit status {code}, want {want_code} ({})",
+                    out.status
+                ));
+            }
+            if problems.is_empty() {
+                passed += 1;
+                println!("test {id} ... ok ({secs:.2}s)");
+            } else {
+                failed += 1;
+                println!("test {id} ... FAILED ({secs:.2}s)\n{}", problems.join("\n"));
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

@@ -3,7 +3,7 @@
 use crate::interp::{Engine, Interp, Shared};
 use crate::runtime::threads::{self, Outcome};
 use crate::runtime::{object as tobj, print, ToyVm};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use vmkit::gc::GcOptions;
 use vmkit::Thread;
 
@@ -35,14 +35,11 @@ pub fn run(
     vmkit::gc::init(&VM, &opts.gc).map_err(|e| e.to_string())?;
     crate::runtime::clock();
     print::init(&prog);
-    {
-        let mut g = VM.globals.lock();
-        let mut r = VM.global_is_ref.lock();
-        for d in &prog.globals {
-            g.push(0);
-            r.push(d.ty.is_ref());
-        }
-    }
+    let _ = VM.globals.set(prog.globals.iter().map(|_| AtomicU64::new(0)).collect());
+    let _ = VM.global_is_ref.set(prog.globals.iter().map(|d| d.ty.is_ref()).collect());
+    let literals = crate::interp::string_literals(&prog);
+    let const_ix = literals.iter().enumerate().map(|(i, s)| (s.as_ptr() as usize, i)).collect();
+    let _ = VM.consts.set(literals.iter().map(|_| AtomicU64::new(0)).collect());
     let struct_types = prog
         .structs
         .iter()
@@ -58,6 +55,7 @@ pub fn run(
         args,
         vm: &VM,
         thread_stack: opts.thread_stack,
+        const_ix,
     });
     let engine = opts.engine;
     let main_stack = opts.main_stack;
@@ -69,6 +67,16 @@ pub fn run(
             t.set_stack_size_from_here(main_stack);
             let _roots = ToyVm::install_root_stack(&t);
             VM.prepare(&t);
+            for (k, lit) in literals.iter().enumerate() {
+                match tobj::new_str(&t, lit) {
+                    Ok(s) => VM.consts.get().expect("constants")[k]
+                        .store(s.to_raw_address().as_usize() as u64, Ordering::Relaxed),
+                    Err(_) => {
+                        eprintln!("toyvm: the heap is too small for the program's string constants");
+                        return EXIT_UNCAUGHT;
+                    }
+                }
+            }
             let result = match engine {
                 Engine::Interp | Engine::Jit => Interp::new(sh, &t).run_main(),
             };

@@ -24,6 +24,89 @@ pub struct Shared {
     pub vm: &'static ToyVm,
     /// Stack size of spawned threads.
     pub thread_stack: usize,
+    /// Index of each string literal's interned constant, by the literal's address.
+    pub const_ix: std::collections::HashMap<usize, usize>,
+}
+
+impl Shared {
+    /// The constant index of a string literal of the program.
+    pub fn const_index(&self, s: &std::sync::Arc<[u8]>) -> usize {
+        self.const_ix[&(s.as_ptr() as usize)]
+    }
+}
+
+/// Collects the string literals of a program, in a fixed order.
+pub fn string_literals(p: &Program) -> Vec<std::sync::Arc<[u8]>> {
+    fn e(x: &Expr, out: &mut Vec<std::sync::Arc<[u8]>>) {
+        match &x.kind {
+            EK::Str(s) => out.push(s.clone()),
+            EK::Bin(_, a, b) | EK::And(a, b) | EK::Or(a, b) | EK::Index(a, b) => {
+                e(a, out);
+                e(b, out);
+            }
+            EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, _, _) | EK::NewArray(_, a) => e(a, out),
+            EK::Call(_, xs) | EK::Builtin(_, xs) | EK::Spawn(_, xs) | EK::ArrayLit(_, xs) => {
+                xs.iter().for_each(|x| e(x, out))
+            }
+            EK::NewStruct(_, fs) => fs.iter().for_each(|(_, x)| e(x, out)),
+            _ => {}
+        }
+    }
+    fn place(p: &Place, out: &mut Vec<std::sync::Arc<[u8]>>) {
+        match p {
+            Place::Field(o, _, _) => e(o, out),
+            Place::Index(a, i) => {
+                e(a, out);
+                e(i, out);
+            }
+            _ => {}
+        }
+    }
+    fn st(ss: &[Stmt], out: &mut Vec<std::sync::Arc<[u8]>>) {
+        for s in ss {
+            match &s.kind {
+                SK::Let(_, Some(x)) | SK::Expr(x) | SK::Return(Some(x)) | SK::Throw(x) => e(x, out),
+                SK::Assign(p, x) | SK::Compound(p, _, x) => {
+                    place(p, out);
+                    e(x, out);
+                }
+                SK::If(c, a, b) => {
+                    e(c, out);
+                    st(a, out);
+                    st(b, out);
+                }
+                SK::While(c, b) => {
+                    e(c, out);
+                    st(b, out);
+                }
+                SK::For { start, end, body, .. } => {
+                    e(start, out);
+                    e(end, out);
+                    st(body, out);
+                }
+                SK::Try(a, _, b) => {
+                    st(a, out);
+                    st(b, out);
+                }
+                SK::Sync(x, _, b) => {
+                    e(x, out);
+                    st(b, out);
+                }
+                SK::Block(b) => st(b, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for g in &p.globals {
+        if let Some(x) = &g.init {
+            e(x, &mut out);
+        }
+    }
+    for f in &p.funcs {
+        st(&f.body, &mut out);
+    }
+    out
 }
 
 static SHARED: OnceLock<&'static Shared> = OnceLock::new();
@@ -354,7 +437,7 @@ impl<'a> Interp<'a> {
             }
             Place::Global(g) => {
                 if let Some(op) = op {
-                    let cur = self.sh.vm.globals.lock()[*g];
+                    let cur = self.sh.vm.global(*g);
                     self.push(cur, v.ty.is_ref());
                     self.eval(v)?;
                     self.binop(op)?;
@@ -362,7 +445,7 @@ impl<'a> Interp<'a> {
                     self.eval(v)?;
                 }
                 let w = self.pop();
-                self.sh.vm.globals.lock()[*g] = w;
+                self.sh.vm.set_global(*g, w);
             }
             Place::Field(obj, si, fi) => {
                 self.eval(obj)?;
@@ -526,18 +609,15 @@ impl<'a> Interp<'a> {
             EK::Bool(b) => self.push(*b as u64, false),
             EK::Null => self.push(0, true),
             EK::Str(s) => {
-                let o = match tobj::new_str(self.t, s) {
-                    Ok(o) => o,
-                    Err(_) => return Err(self.oom()),
-                };
-                self.push(rword(o), true);
+                let k = self.sh.const_index(s);
+                self.push(self.sh.vm.constant(k), true);
             }
             EK::Local(l) => {
                 let w = self.local_get(*l);
                 self.push(w, e.ty.is_ref());
             }
             EK::Global(g) => {
-                let w = self.sh.vm.globals.lock()[*g];
+                let w = self.sh.vm.global(*g);
                 self.push(w, e.ty.is_ref());
             }
             EK::Bin(op, a, b) => {
@@ -941,7 +1021,7 @@ impl<'a> Interp<'a> {
                     return Err(self.take_death());
                 }
                 let w = self.pop();
-                sh.vm.globals.lock()[g] = w;
+                sh.vm.set_global(g, w);
             }
         }
         match self.call_with(sh.prog.main, &[]) {

@@ -8,7 +8,8 @@ pub mod print;
 pub mod threads;
 
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use vmkit::gc::global_roots::GlobalRoot;
 use vmkit::{Address, ErrorKind, ObjectReference, SlotVisitor, Thread, VirtualMachine};
 
@@ -34,10 +35,13 @@ pub struct RootStack {
 
 /// The Toy personality.
 pub struct ToyVm {
-    /// Global variable values (GC roots where `global_is_ref`).
-    pub globals: Mutex<Vec<u64>>,
+    /// Global variable values (GC roots where `global_is_ref`), at fixed
+    /// addresses so JIT code can load and store them directly.
+    pub globals: OnceLock<Box<[AtomicU64]>>,
     /// Which globals hold references.
-    pub global_is_ref: Mutex<Vec<bool>>,
+    pub global_is_ref: OnceLock<Box<[bool]>>,
+    /// Interned string constants of the program (all GC roots).
+    pub consts: OnceLock<Box<[AtomicU64]>>,
     /// The preallocated `OutOfMemoryError` message (allocating it when the heap is
     /// exhausted could fail).
     oom_message: Mutex<Option<GlobalRoot>>,
@@ -49,8 +53,9 @@ impl ToyVm {
     /// A new personality with no globals.
     pub const fn new() -> ToyVm {
         ToyVm {
-            globals: Mutex::new(Vec::new()),
-            global_is_ref: Mutex::new(Vec::new()),
+            globals: OnceLock::new(),
+            global_is_ref: OnceLock::new(),
+            consts: OnceLock::new(),
             oom_message: Mutex::new(None),
             live_threads: AtomicUsize::new(0),
         }
@@ -62,6 +67,21 @@ impl ToyVm {
         let s = object::new_str(t, b"OutOfMemoryError: heap exhausted")
             .expect("heap too small to start");
         *self.oom_message.lock() = Some(GlobalRoot::new(Some(s)));
+    }
+
+    /// The value of global `g`.
+    pub fn global(&self, g: usize) -> u64 {
+        self.globals.get().expect("globals")[g].load(Ordering::Relaxed)
+    }
+
+    /// Sets global `g`.
+    pub fn set_global(&self, g: usize, w: u64) {
+        self.globals.get().expect("globals")[g].store(w, Ordering::Relaxed)
+    }
+
+    /// The interned string constant `k` (its current address).
+    pub fn constant(&self, k: usize) -> u64 {
+        self.consts.get().expect("constants")[k].load(Ordering::Relaxed)
     }
 
     /// The preallocated `OutOfMemoryError` message.
@@ -97,11 +117,16 @@ impl Default for ToyVm {
 
 impl VirtualMachine for ToyVm {
     fn scan_globals(&self, visit: &mut SlotVisitor<'_>) {
-        let g = self.globals.lock();
-        let is_ref = self.global_is_ref.lock();
-        for (w, r) in g.iter().zip(is_ref.iter()) {
-            if *r && *w != 0 {
-                visit(Address::from_ptr(w as *const u64));
+        if let (Some(g), Some(is_ref)) = (self.globals.get(), self.global_is_ref.get()) {
+            for (w, r) in g.iter().zip(is_ref.iter()) {
+                if *r && w.load(Ordering::Relaxed) != 0 {
+                    visit(Address::from_ptr(w.as_ptr()));
+                }
+            }
+        }
+        for w in self.consts.get().map_or(&[][..], |c| &c[..]) {
+            if w.load(Ordering::Relaxed) != 0 {
+                visit(Address::from_ptr(w.as_ptr()));
             }
         }
     }

@@ -250,12 +250,17 @@ impl<'a> Interp<'a> {
         let def = &sh.prog.funcs[f];
         let marker = 0u8;
         let sp = &marker as *const u8 as usize;
+        let base = self.rs().words.len() - def.nparams;
         if sp < self.t.stack_limit() + 64 * 1024 {
-            self.truncate(self.rs().words.len() - def.nparams);
-            return Err(self.throw("StackOverflowError: recursion too deep"));
+            // Reported in the callee's frame at its declaration line, as the JIT's
+            // prologue check does.
+            self.frames.push(Frame { func: f, base, line: def.line });
+            let u = self.throw("StackOverflowError: recursion too deep");
+            self.frames.pop();
+            self.truncate(base);
+            return Err(u);
         }
         self.t.safepoint();
-        let base = self.rs().words.len() - def.nparams;
         for t in &def.locals[def.nparams..] {
             self.push(0, t.is_ref());
         }
@@ -309,8 +314,8 @@ impl<'a> Interp<'a> {
                 };
                 self.local_set(*slot, w);
             }
-            SK::Assign(place, v) => self.assign(place, None, v)?,
-            SK::Compound(place, op, v) => self.assign(place, Some(*op), v)?,
+            SK::Assign(place, v) => self.assign(place, None, v, s.line)?,
+            SK::Compound(place, op, v) => self.assign(place, Some(*op), v, s.line)?,
             SK::Expr(e) => {
                 self.eval(e)?;
                 if e.ty != Ty::Void {
@@ -404,6 +409,7 @@ impl<'a> Interp<'a> {
             }
             SK::Sync(e, slot, body) => {
                 self.eval(e)?;
+                self.set_line(s.line);
                 let w = self.pop();
                 let Some(o) = oref(w) else {
                     return Err(self.throw("NullError: sync on null"));
@@ -421,13 +427,14 @@ impl<'a> Interp<'a> {
     }
 
     /// `place = v` or `place op= v`; the place's object and index are evaluated once.
-    fn assign(&mut self, place: &Place, op: Option<Op>, v: &Expr) -> R<()> {
+    fn assign(&mut self, place: &Place, op: Option<Op>, v: &Expr, line: u32) -> R<()> {
         match place {
             Place::Local(slot) => {
                 if let Some(op) = op {
                     let cur = self.local_get(*slot);
                     self.push(cur, v.ty.is_ref());
                     self.eval(v)?;
+                    self.set_line(line);
                     self.binop(op)?;
                 } else {
                     self.eval(v)?;
@@ -440,6 +447,7 @@ impl<'a> Interp<'a> {
                     let cur = self.sh.vm.global(*g);
                     self.push(cur, v.ty.is_ref());
                     self.eval(v)?;
+                    self.set_line(line);
                     self.binop(op)?;
                 } else {
                     self.eval(v)?;
@@ -460,6 +468,7 @@ impl<'a> Interp<'a> {
                     let cur = read_word(o, tobj::field_offset(*fi)) as u64;
                     self.push(cur, is_ref);
                     self.eval(v)?;
+                    self.set_line(line);
                     self.binop(op)?;
                 } else {
                     self.eval(v)?;
@@ -479,6 +488,7 @@ impl<'a> Interp<'a> {
                     let cur = read_word(o, off) as u64;
                     self.push(cur, is_ref);
                     self.eval(v)?;
+                    self.set_line(line);
                     self.binop(op)?;
                 } else {
                     self.eval(v)?;
@@ -698,6 +708,7 @@ impl<'a> Interp<'a> {
                     self.eval(fe)?;
                 }
                 let ti = self.sh.struct_types[*si];
+                self.set_line(e.line);
                 let o = match self.t.alloc(ti, ti.instance_size(0)) {
                     Ok(o) => o,
                     Err(_) => {
@@ -717,8 +728,8 @@ impl<'a> Interp<'a> {
             EK::NewArray(et, n) => {
                 self.eval(n)?;
                 let n = self.pop() as i64;
+                self.set_line(e.line);
                 if n < 0 {
-                    self.set_line(e.line);
                     return Err(self.throw(&format!("IndexError: negative array size {n}")));
                 }
                 let o = match self
@@ -735,6 +746,7 @@ impl<'a> Interp<'a> {
                     self.eval(x)?;
                 }
                 let n = elems.len();
+                self.set_line(e.line);
                 let o = match self.t.alloc_array(tobj::array_type(kind_of(et)), n) {
                     Ok(o) => o,
                     Err(_) => {

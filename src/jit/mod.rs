@@ -142,6 +142,8 @@ struct FuncEntry {
     /// The code every call goes through: the stub, then the compiled code.
     slot: &'static AtomicUsize,
     compiled: bool,
+    /// Source line given to the prologue (stack-limit check and entry poll).
+    line: u32,
 }
 
 struct HostEntry {
@@ -325,10 +327,17 @@ impl Materializer {
             body: Some(body),
             slot,
             compiled: false,
+            line: 0,
         });
         let stub = self.build_stub(&mut g, id)?;
         slot.store(stub, Ordering::SeqCst);
         Ok(id)
+    }
+
+    /// Sets the source line reported for `f`'s prologue (its stack-limit check and
+    /// entry safepoint), usually the line of its declaration.
+    pub fn set_decl_line(&self, f: FuncId, line: u32) {
+        self.inner.lock().funcs[f.0 as usize].line = line;
     }
 
     /// Compiles `f` now if it is not compiled yet.
@@ -481,7 +490,7 @@ impl Materializer {
             return Ok(fe.slot.load(Ordering::SeqCst));
         }
         let body = fe.body.take().expect("function body already taken");
-        let (name, file, sig) = (fe.name.clone(), fe.file.clone(), fe.sig.clone());
+        let (name, file, sig, line) = (fe.name.clone(), fe.file.clone(), fe.sig.clone(), fe.line);
         let cc = Self::call_conv(g);
         g.ctx.func.signature = clif_sig(cc, &sig);
         let helpers = self.helpers(g);
@@ -509,6 +518,9 @@ impl Materializer {
                 results: sig.results.clone(),
                 _m: std::marker::PhantomData,
             };
+            if line != 0 {
+                cx.set_line(line);
+            }
             cx.prologue();
             let r = body(&mut cx);
             if r.is_ok() {

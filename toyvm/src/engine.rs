@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub main_stack: usize,
     /// Stack size of spawned threads.
     pub thread_stack: usize,
+    /// JIT settings.
+    pub jit: vmkit::jit::JitOptions,
 }
 
 static VM: ToyVm = ToyVm::new();
@@ -35,11 +37,21 @@ pub fn run(
     vmkit::gc::init(&VM, &opts.gc).map_err(|e| e.to_string())?;
     crate::runtime::clock();
     print::init(&prog);
-    let _ = VM.globals.set(prog.globals.iter().map(|_| AtomicU64::new(0)).collect());
-    let _ = VM.global_is_ref.set(prog.globals.iter().map(|d| d.ty.is_ref()).collect());
+    let _ = VM
+        .globals
+        .set(prog.globals.iter().map(|_| AtomicU64::new(0)).collect());
+    let _ = VM
+        .global_is_ref
+        .set(prog.globals.iter().map(|d| d.ty.is_ref()).collect());
     let literals = crate::interp::string_literals(&prog);
-    let const_ix = literals.iter().enumerate().map(|(i, s)| (s.as_ptr() as usize, i)).collect();
-    let _ = VM.consts.set(literals.iter().map(|_| AtomicU64::new(0)).collect());
+    let const_ix = literals
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_ptr() as usize, i))
+        .collect();
+    let _ = VM
+        .consts
+        .set(literals.iter().map(|_| AtomicU64::new(0)).collect());
     let struct_types = prog
         .structs
         .iter()
@@ -59,6 +71,8 @@ pub fn run(
     });
     let engine = opts.engine;
     let main_stack = opts.main_stack;
+    let jit_options = opts.jit.clone();
+    let gc_stats = opts.gc_stats;
     let h = std::thread::Builder::new()
         .name("toy-main".into())
         .stack_size(main_stack)
@@ -78,7 +92,24 @@ pub fn run(
                 }
             }
             let result = match engine {
-                Engine::Interp | Engine::Jit => Interp::new(sh, &t).run_main(),
+                Engine::Interp => Interp::new(sh, &t).run_main(),
+                Engine::Jit => match crate::jit::ToyJit::setup(jit_options) {
+                    Ok(j) => {
+                        let r = j.run_main(&t);
+                        if gc_stats {
+                            let js = j.stats();
+                            eprintln!(
+                                "jit: {} functions, {} CLIF instructions, {} bytes of code, compiled in {:.3} ms",
+                                js.functions,
+                                js.clif_insts,
+                                js.code_bytes,
+                                js.compile_time.as_secs_f64() * 1e3
+                            );
+                        }
+                        r
+                    }
+                    Err(e) => Err((format!("JIT setup failed: {e}").into_bytes(), Vec::new())),
+                },
             };
             let status = match result {
                 Ok(v) => v as i32,

@@ -44,7 +44,9 @@ pub fn string_literals(p: &Program) -> Vec<std::sync::Arc<[u8]>> {
                 e(a, out);
                 e(b, out);
             }
-            EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, _, _) | EK::NewArray(_, a) => e(a, out),
+            EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, _, _) | EK::NewArray(_, a) => {
+                e(a, out)
+            }
             EK::Call(_, xs) | EK::Builtin(_, xs) | EK::Spawn(_, xs) | EK::ArrayLit(_, xs) => {
                 xs.iter().for_each(|x| e(x, out))
             }
@@ -79,7 +81,9 @@ pub fn string_literals(p: &Program) -> Vec<std::sync::Arc<[u8]>> {
                     e(c, out);
                     st(b, out);
                 }
-                SK::For { start, end, body, .. } => {
+                SK::For {
+                    start, end, body, ..
+                } => {
                     e(start, out);
                     e(end, out);
                     st(body, out);
@@ -110,6 +114,11 @@ pub fn string_literals(p: &Program) -> Vec<std::sync::Arc<[u8]>> {
 }
 
 static SHARED: OnceLock<&'static Shared> = OnceLock::new();
+
+/// The shared state installed by [`install`].
+pub fn shared() -> &'static Shared {
+    SHARED.get().expect("program not installed")
+}
 
 /// Installs the shared state (once per process).
 pub fn install(s: Shared) -> &'static Shared {
@@ -254,7 +263,11 @@ impl<'a> Interp<'a> {
         if sp < self.t.stack_limit() + 64 * 1024 {
             // Reported in the callee's frame at its declaration line, as the JIT's
             // prologue check does.
-            self.frames.push(Frame { func: f, base, line: def.line });
+            self.frames.push(Frame {
+                func: f,
+                base,
+                line: def.line,
+            });
             let u = self.throw("StackOverflowError: recursion too deep");
             self.frames.pop();
             self.truncate(base);

@@ -2,5 +2,6 @@
 
 pub mod engine;
 pub mod interp;
+pub mod jit;
 pub mod lang;
 pub mod runtime;

@@ -97,7 +97,6 @@ fn main() {
     if cli.gc_move {
         gc = gc.force_moving();
     }
-    let _ = cli.dump_clif;
     let opts = RunOptions {
         gc,
         engine: if cli.interp {
@@ -108,6 +107,10 @@ fn main() {
         gc_stats: cli.gc_stats,
         main_stack: 256 << 20,
         thread_stack: 64 << 20,
+        jit: vmkit::jit::JitOptions {
+            dump_clif: cli.dump_clif,
+            ..vmkit::jit::JitOptions::default()
+        },
     };
     match engine::run(prog, cli.args, opts) {
         Ok(status) => exit(status),

@@ -14,8 +14,12 @@ use std::time::Instant;
 
 /// (name, toyvm options): every program runs under each.
 const CONFIGS: &[(&str, &[&str])] = &[
+    ("interp/Immix", &["--interp"]),
     ("interp/Immix-move", &["--interp", "--gc-move"]),
     ("interp/SemiSpace", &["--interp", "--plan", "SemiSpace"]),
+    ("jit/Immix", &[]),
+    ("jit/Immix-move", &["--gc-move"]),
+    ("jit/SemiSpace", &["--plan", "SemiSpace"]),
 ];
 
 struct Case {

@@ -1,0 +1,1520 @@
+//! The Toy JIT: compiles each checked Toy function to Cranelift IR through the
+//! substrate's [`Materializer`], lazily on first call.
+//!
+//! Ints and bools are `i64`, floats `f64`, references `i64` values declared for
+//! stack maps. Exceptions use the thread's pending-exception word: every call that
+//! may throw is followed by a check that branches to the innermost handler (a
+//! `catch` block, a `sync` block's unlock-and-rethrow block, or the function's
+//! unwind block, which returns default values to a caller that checks in turn).
+//! Runtime errors, `throw`, and every runtime function that may collect go
+//! through the materializer's exit trampolines, so backtraces and stack maps see
+//! every JIT frame. Line rules mirror the interpreter's exactly.
+
+use crate::interp::{float_to_int, parse_int, Shared};
+use crate::lang::ir::*;
+use crate::runtime::format::{float_repr, fmt_fixed};
+use crate::runtime::monitor;
+use crate::runtime::object::{self as tobj, ElemKind};
+use crate::runtime::print::{kind_of, write_word};
+use crate::runtime::threads::{self, Outcome};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
+use cranelift_frontend::Variable;
+use std::cell::RefCell;
+use std::sync::OnceLock;
+use vmkit::jit::{host_guard, FnCtx, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
+use vmkit::object::{array_len, read_word, word_to_ref, ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET};
+use vmkit::{ObjectReference, Thread};
+
+thread_local! {
+    /// Backtrace of the exception propagating on this thread.
+    static TRACE: RefCell<Vec<(String, u32)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records the JIT backtrace of the calling thread as the propagating exception's.
+pub fn capture_trace(t: &Thread) {
+    let frames: Vec<(String, u32)> = vmkit::jit::backtrace(t)
+        .into_iter()
+        .map(|f| (f.function, f.line.unwrap_or(0)))
+        .collect();
+    TRACE.with(|tr| *tr.borrow_mut() = frames);
+}
+
+/// Takes the propagating exception's backtrace.
+pub fn take_trace() -> Vec<(String, u32)> {
+    TRACE.with(|tr| std::mem::take(&mut *tr.borrow_mut()))
+}
+
+fn raise(t: &Thread, exc: Option<ObjectReference>) {
+    t.set_pending_exception(exc);
+    capture_trace(t);
+}
+
+fn raise_msg(t: &Thread, msg: &str) {
+    let sh = shared();
+    let exc = tobj::new_str(t, msg.as_bytes())
+        .ok()
+        .or_else(|| sh.vm.new_exception_oom());
+    raise(t, exc);
+}
+
+fn oref(w: u64) -> Option<ObjectReference> {
+    word_to_ref(w as usize)
+}
+fn rword(o: ObjectReference) -> u64 {
+    o.to_raw_address().as_usize() as u64
+}
+
+/// Error codes of `h_error`.
+mod err {
+    pub const DIV_ZERO: i64 = 0;
+    pub const INDEX: i64 = 1;
+    pub const NULL_FIELD: i64 = 2;
+    pub const NULL_INDEX: i64 = 3;
+    pub const NULL_LEN: i64 = 4;
+    pub const NULL_SYNC: i64 = 5;
+}
+
+/// The compiled program.
+pub struct ToyJit {
+    mat: &'static Materializer,
+    funcs: Vec<FuncId>,
+    globals_init: FuncId,
+    h: Hosts,
+}
+
+struct Hosts {
+    error: HostId,
+    throw: HostId,
+    catch: HostId,
+    concat: HostId,
+    str_eq: HostId,
+    print: HostId,
+    print_f: HostId,
+    to_str: HostId,
+    to_str_f: HostId,
+    fmt: HostId,
+    new_array: HostId,
+    to_int: HostId,
+    byte: HostId,
+    chr: HostId,
+    substr: HostId,
+    parse_int: HostId,
+    args: HostId,
+    clock: HostId,
+    write_bytes: HostId,
+    join: HostId,
+    gc: HostId,
+    spawn_arg: HostId,
+    spawn: HostId,
+    enter: HostId,
+    exit: HostId,
+}
+
+static JIT: OnceLock<&'static ToyJit> = OnceLock::new();
+
+fn shared() -> &'static Shared {
+    crate::interp::shared()
+}
+
+/// The JIT set up by [`ToyJit::setup`].
+pub fn jit() -> &'static ToyJit {
+    JIT.get().expect("JIT not set up")
+}
+
+fn vt(t: &Ty) -> ValType {
+    match t {
+        Ty::Float => ValType::F64,
+        t if t.is_ref() => ValType::Ref,
+        _ => ValType::I64,
+    }
+}
+
+impl ToyJit {
+    /// Sets up the JIT for the installed program: registers the runtime and
+    /// declares every function (compiled on first call).
+    pub fn setup(options: JitOptions) -> Result<&'static ToyJit, String> {
+        let sh = shared();
+        let mat = Materializer::new(options).map_err(|e| e.to_string())?;
+        use ValType::{Ref, F64, I64};
+        let reg = |name: &str, p: &[ValType], r: &[ValType], f: *const u8, gc: bool| {
+            mat.register_host(name, Sig::new(p, r), f, gc)
+                .map_err(|e| e.to_string())
+        };
+        let h = Hosts {
+            error: reg("error", &[I64, I64, I64], &[], h_error as *const u8, true)?,
+            throw: reg("throw", &[Ref], &[], h_throw as *const u8, true)?,
+            catch: reg("catch", &[], &[Ref], h_catch as *const u8, false)?,
+            concat: reg("concat", &[Ref, Ref], &[Ref], h_concat as *const u8, true)?,
+            str_eq: reg("str_eq", &[Ref, Ref], &[I64], h_str_eq as *const u8, false)?,
+            print: reg("print", &[I64, I64, I64], &[], h_print as *const u8, false)?,
+            print_f: reg("print_f", &[F64, I64], &[], h_print_f as *const u8, false)?,
+            to_str: reg("to_str", &[I64, I64], &[Ref], h_to_str as *const u8, true)?,
+            to_str_f: reg("to_str_f", &[F64], &[Ref], h_to_str_f as *const u8, true)?,
+            fmt: reg("fmt", &[F64, I64], &[Ref], h_fmt as *const u8, true)?,
+            new_array: reg(
+                "new_array",
+                &[I64, I64],
+                &[Ref],
+                h_new_array as *const u8,
+                true,
+            )?,
+            to_int: reg("to_int", &[F64], &[I64], h_to_int as *const u8, true)?,
+            byte: reg("byte", &[Ref, I64], &[I64], h_byte as *const u8, true)?,
+            chr: reg("chr", &[I64], &[Ref], h_chr as *const u8, true)?,
+            substr: reg(
+                "substr",
+                &[Ref, I64, I64],
+                &[Ref],
+                h_substr as *const u8,
+                true,
+            )?,
+            parse_int: reg("parse_int", &[Ref], &[I64], h_parse_int as *const u8, true)?,
+            args: reg("args", &[], &[Ref], h_args as *const u8, true)?,
+            clock: reg("clock", &[], &[F64], h_clock as *const u8, false)?,
+            write_bytes: reg(
+                "write_bytes",
+                &[Ref, Ref],
+                &[I64],
+                h_write_bytes as *const u8,
+                true,
+            )?,
+            join: reg("join", &[Ref], &[I64], h_join as *const u8, true)?,
+            gc: reg("gc", &[], &[], h_gc as *const u8, true)?,
+            spawn_arg: reg(
+                "spawn_arg",
+                &[I64, I64],
+                &[],
+                h_spawn_arg as *const u8,
+                false,
+            )?,
+            spawn: reg("spawn", &[I64], &[Ref], h_spawn as *const u8, true)?,
+            enter: reg("monitor_enter", &[Ref], &[], h_enter as *const u8, true)?,
+            exit: reg("monitor_exit", &[Ref], &[], h_exit as *const u8, false)?,
+        };
+        let mut funcs = Vec::new();
+        for (i, f) in sh.prog.funcs.iter().enumerate() {
+            let params: Vec<ValType> = f.locals[..f.nparams].iter().map(vt).collect();
+            let results: Vec<ValType> = if f.ret == Ty::Void {
+                vec![]
+            } else {
+                vec![vt(&f.ret)]
+            };
+            let id = mat
+                .declare(
+                    &f.name,
+                    &sh.prog.file,
+                    Sig::new(&params, &results),
+                    Box::new(move |cx| Gen::function(cx, i)),
+                )
+                .map_err(|e| e.to_string())?;
+            mat.set_decl_line(id, f.line);
+            funcs.push(id);
+        }
+        let globals_init = mat
+            .declare(
+                "<global>",
+                &sh.prog.file,
+                Sig::new(&[], &[]),
+                Box::new(Gen::globals),
+            )
+            .map_err(|e| e.to_string())?;
+        let j: &'static ToyJit = Box::leak(Box::new(ToyJit {
+            mat,
+            funcs,
+            globals_init,
+            h,
+        }));
+        let _ = JIT.set(j);
+        Ok(j)
+    }
+
+    /// Runs the globals' initializers, then `main`: the exit status, or the death.
+    pub fn run_main(&self, t: &Thread) -> Result<i64, (Vec<u8>, Vec<String>)> {
+        let sh = shared();
+        self.mat.invoke(t, self.globals_init, &[]);
+        if t.has_pending_exception() {
+            return Err(death(t));
+        }
+        let r = self.mat.invoke(t, self.funcs[sh.prog.main], &[]);
+        if t.has_pending_exception() {
+            return Err(death(t));
+        }
+        Ok(if sh.prog.funcs[sh.prog.main].ret == Ty::Int {
+            r[0] as i64
+        } else {
+            0
+        })
+    }
+
+    /// Runs function `f` with `args` on thread `t` (a spawned thread's body).
+    pub fn run(&self, t: &Thread, f: usize, args: &[u64]) -> Outcome {
+        let r = self.mat.invoke(t, self.funcs[f], args);
+        if t.has_pending_exception() {
+            let (m, tr) = death(t);
+            return Outcome::Died(m, tr);
+        }
+        Outcome::Value(if shared().prog.funcs[f].ret == Ty::Int {
+            r[0] as i64
+        } else {
+            0
+        })
+    }
+
+    /// Compilation statistics.
+    pub fn stats(&self) -> vmkit::jit::JitStats {
+        self.mat.stats()
+    }
+}
+
+fn death(t: &Thread) -> (Vec<u8>, Vec<String>) {
+    let msg = t
+        .take_pending_exception()
+        .map(|o| tobj::str_bytes(o).to_vec())
+        .unwrap_or_default();
+    (
+        msg,
+        threads::format_trace(&shared().prog.file, &take_trace()),
+    )
+}
+
+enum Scope {
+    Loop { brk: Block, cont: Block },
+    Sync { var: Variable },
+}
+
+struct Gen<'c, 'a, 'b> {
+    cx: &'c mut FnCtx<'a, 'b>,
+    vars: Vec<Variable>,
+    locals: Vec<Ty>,
+    /// Where an exception goes: innermost last.
+    handlers: Vec<Block>,
+    scopes: Vec<Scope>,
+    ret: Ty,
+    filled: bool,
+}
+
+type G = Result<(), String>;
+
+impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
+    fn function(cx: &mut FnCtx<'_, '_>, fi: usize) -> G {
+        let sh = shared();
+        let def = &sh.prog.funcs[fi];
+        let unwind = cx.b.create_block();
+        let mut g = Gen {
+            cx,
+            vars: Vec::new(),
+            locals: def.locals.clone(),
+            handlers: vec![unwind],
+            scopes: Vec::new(),
+            ret: def.ret.clone(),
+            filled: false,
+        };
+        for (i, t) in def.locals.iter().enumerate() {
+            let v = g.cx.var(vt(t));
+            g.vars.push(v);
+            let init = if i < def.nparams {
+                g.cx.params()[i]
+            } else {
+                g.zero(t)
+            };
+            g.cx.b.def_var(v, init);
+        }
+        g.block(&def.body)?;
+        if !g.filled {
+            let d = g.cx.default_results();
+            g.cx.b.ins().return_(&d);
+        }
+        g.cx.b.switch_to_block(unwind);
+        g.cx.b.set_cold_block(unwind);
+        let d = g.cx.default_results();
+        g.cx.b.ins().return_(&d);
+        Ok(())
+    }
+
+    fn globals(cx: &mut FnCtx<'_, '_>) -> G {
+        let sh = shared();
+        let unwind = cx.b.create_block();
+        let mut g = Gen {
+            cx,
+            vars: Vec::new(),
+            locals: Vec::new(),
+            handlers: vec![unwind],
+            scopes: Vec::new(),
+            ret: Ty::Void,
+            filled: false,
+        };
+        for (gi, def) in sh.prog.globals.iter().enumerate() {
+            if let Some(init) = &def.init {
+                g.cx.set_line(def.line);
+                let v = g.expr(init)?;
+                g.store_global(gi, v);
+            }
+        }
+        g.cx.b.ins().return_(&[]);
+        g.cx.b.switch_to_block(unwind);
+        g.cx.b.ins().return_(&[]);
+        Ok(())
+    }
+
+    fn zero(&mut self, t: &Ty) -> Value {
+        match t {
+            Ty::Float => self.cx.b.ins().f64const(0.0),
+            _ => self.cx.b.ins().iconst(types::I64, 0),
+        }
+    }
+
+    fn iconst(&mut self, v: i64) -> Value {
+        self.cx.b.ins().iconst(types::I64, v)
+    }
+
+    /// Starts a fresh block if the current one is already terminated.
+    fn ensure_open(&mut self) {
+        if self.filled {
+            let b = self.cx.b.create_block();
+            self.cx.b.switch_to_block(b);
+            self.filled = false;
+        }
+    }
+
+    fn jump(&mut self, to: Block) {
+        self.cx.b.ins().jump(to, &[]);
+        self.filled = true;
+    }
+
+    fn handler(&self) -> Block {
+        *self.handlers.last().expect("handler")
+    }
+
+    fn check_exc(&mut self) {
+        let h = self.handler();
+        self.cx.check_exception(h);
+    }
+
+    fn host(&mut self, h: HostId, args: &[Value]) -> Option<Value> {
+        self.cx.call_host(h, args).first().copied()
+    }
+
+    /// A host call that may throw, followed by the exception check.
+    fn host_t(&mut self, h: HostId, args: &[Value]) -> Option<Value> {
+        let r = self.host(h, args);
+        self.check_exc();
+        r
+    }
+
+    /// Raises runtime error `code` (at the current line) and goes to the handler.
+    fn error(&mut self, code: i64, a: Value, b: Value) {
+        let c = self.iconst(code);
+        let h = jit().h.error;
+        self.host(h, &[c, a, b]);
+        let hb = self.handler();
+        self.jump(hb);
+    }
+
+    /// `if cond { raise code }` as a cold branch.
+    fn error_if(&mut self, cond: Value, code: i64, a: Value, b: Value) {
+        let bad = self.cx.b.create_block();
+        let ok = self.cx.b.create_block();
+        self.cx.b.set_cold_block(bad);
+        self.cx.b.ins().brif(cond, bad, &[], ok, &[]);
+        self.cx.b.switch_to_block(bad);
+        self.error(code, a, b);
+        self.cx.b.switch_to_block(ok);
+        self.filled = false;
+    }
+
+    fn null_check(&mut self, obj: Value, code: i64) {
+        let z = self.iconst(0);
+        let is_null = self.cx.b.ins().icmp_imm_s(IntCC::Equal, obj, 0);
+        self.error_if(is_null, code, z, z);
+    }
+
+    fn global_addr(&mut self, g: usize) -> Value {
+        let a = shared().vm.globals.get().expect("globals")[g].as_ptr() as i64;
+        self.iconst(a)
+    }
+
+    fn store_global(&mut self, g: usize, v: Value) {
+        let a = self.global_addr(g);
+        self.cx.b.ins().store(MemFlagsData::trusted(), v, a, 0);
+    }
+
+    fn load(&mut self, t: &Ty, base: Value, off: i32) -> Value {
+        let ty = if *t == Ty::Float {
+            types::F64
+        } else {
+            types::I64
+        };
+        let v = self.cx.b.ins().load(ty, MemFlagsData::trusted(), base, off);
+        if t.is_ref() {
+            self.cx.declare_ref(v);
+        }
+        v
+    }
+
+    /// Word of a value for the runtime's `(kind, word)` interface.
+    fn bool_val(&mut self, c: Value) -> Value {
+        self.cx.b.ins().uextend(types::I64, c)
+    }
+
+    // ------------------------------------------------------------ statements
+
+    fn block(&mut self, stmts: &[Stmt]) -> G {
+        for s in stmts {
+            self.ensure_open();
+            self.stmt(s)?;
+        }
+        Ok(())
+    }
+
+    fn exit_syncs_to(&mut self, depth: usize) {
+        let vars: Vec<Variable> = self.scopes[depth..]
+            .iter()
+            .rev()
+            .filter_map(|s| match s {
+                Scope::Sync { var } => Some(*var),
+                _ => None,
+            })
+            .collect();
+        for v in vars {
+            let o = self.cx.b.use_var(v);
+            let h = jit().h.exit;
+            self.host(h, &[o]);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> G {
+        self.cx.set_line(s.line);
+        match &s.kind {
+            SK::Let(slot, init) => {
+                let v = match init {
+                    Some(e) => self.expr(e)?,
+                    None => {
+                        let t = self.locals[*slot].clone();
+                        self.zero(&t)
+                    }
+                };
+                self.cx.b.def_var(self.vars[*slot], v);
+            }
+            SK::Assign(p, v) => self.assign(p, None, v, s.line)?,
+            SK::Compound(p, op, v) => self.assign(p, Some(*op), v, s.line)?,
+            SK::Expr(e) => {
+                self.expr_any(e)?;
+            }
+            SK::If(c, a, b) => {
+                let cv = self.expr(c)?;
+                let tb = self.cx.b.create_block();
+                let eb = self.cx.b.create_block();
+                let join = self.cx.b.create_block();
+                self.cx.b.ins().brif(cv, tb, &[], eb, &[]);
+                self.cx.b.switch_to_block(tb);
+                self.filled = false;
+                self.block(a)?;
+                if !self.filled {
+                    self.jump(join);
+                }
+                self.cx.b.switch_to_block(eb);
+                self.filled = false;
+                self.block(b)?;
+                if !self.filled {
+                    self.jump(join);
+                }
+                self.cx.b.switch_to_block(join);
+                self.filled = false;
+            }
+            SK::While(c, body) => {
+                let head = self.cx.b.create_block();
+                let bb = self.cx.b.create_block();
+                let exit = self.cx.b.create_block();
+                self.jump(head);
+                self.cx.b.switch_to_block(head);
+                self.filled = false;
+                self.cx.set_line(s.line);
+                self.cx.poll();
+                let cv = self.expr(c)?;
+                self.cx.b.ins().brif(cv, bb, &[], exit, &[]);
+                self.cx.b.switch_to_block(bb);
+                self.filled = false;
+                self.scopes.push(Scope::Loop {
+                    brk: exit,
+                    cont: head,
+                });
+                self.block(body)?;
+                self.scopes.pop();
+                if !self.filled {
+                    self.jump(head);
+                }
+                self.cx.b.switch_to_block(exit);
+                self.filled = false;
+            }
+            SK::For {
+                var,
+                end_slot,
+                start,
+                end,
+                body,
+            } => {
+                let a = self.expr(start)?;
+                let b = self.expr(end)?;
+                self.cx.b.def_var(self.vars[*end_slot], b);
+                let i = self.cx.var(ValType::I64);
+                self.cx.b.def_var(i, a);
+                let head = self.cx.b.create_block();
+                let bb = self.cx.b.create_block();
+                let step = self.cx.b.create_block();
+                let exit = self.cx.b.create_block();
+                self.jump(head);
+                self.cx.b.switch_to_block(head);
+                self.filled = false;
+                let iv = self.cx.b.use_var(i);
+                let ev = self.cx.b.use_var(self.vars[*end_slot]);
+                let more = self.cx.b.ins().icmp(IntCC::SignedLessThan, iv, ev);
+                self.cx.b.ins().brif(more, bb, &[], exit, &[]);
+                self.cx.b.switch_to_block(bb);
+                self.filled = false;
+                self.cx.set_line(s.line);
+                self.cx.poll();
+                let iv = self.cx.b.use_var(i);
+                self.cx.b.def_var(self.vars[*var], iv);
+                self.scopes.push(Scope::Loop {
+                    brk: exit,
+                    cont: step,
+                });
+                self.block(body)?;
+                self.scopes.pop();
+                if !self.filled {
+                    self.jump(step);
+                }
+                self.cx.b.switch_to_block(step);
+                self.filled = false;
+                let iv = self.cx.b.use_var(i);
+                let i2 = self.cx.b.ins().iadd_imm_s(iv, 1);
+                self.cx.b.def_var(i, i2);
+                self.jump(head);
+                self.cx.b.switch_to_block(exit);
+                self.filled = false;
+            }
+            SK::Break | SK::Continue => {
+                let (depth, target) = self
+                    .scopes
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .find_map(|(d, sc)| match sc {
+                        Scope::Loop { brk, cont } => Some((
+                            d,
+                            if matches!(s.kind, SK::Break) {
+                                *brk
+                            } else {
+                                *cont
+                            },
+                        )),
+                        _ => None,
+                    })
+                    .ok_or("break outside loop")?;
+                self.exit_syncs_to(depth + 1);
+                self.jump(target);
+            }
+            SK::Return(e) => {
+                let v = match e {
+                    Some(e) => Some(self.expr(e)?),
+                    None => None,
+                };
+                self.exit_syncs_to(0);
+                match v {
+                    Some(v) if self.ret != Ty::Void => {
+                        self.cx.b.ins().return_(&[v]);
+                    }
+                    _ => {
+                        self.cx.b.ins().return_(&[]);
+                    }
+                }
+                self.filled = true;
+            }
+            SK::Throw(e) => {
+                let v = self.expr(e)?;
+                self.cx.set_line(s.line);
+                let h = jit().h.throw;
+                self.host(h, &[v]);
+                let hb = self.handler();
+                self.jump(hb);
+            }
+            SK::Try(body, var, handler) => {
+                let catch = self.cx.b.create_block();
+                let after = self.cx.b.create_block();
+                self.handlers.push(catch);
+                self.block(body)?;
+                self.handlers.pop();
+                if !self.filled {
+                    self.jump(after);
+                }
+                self.cx.b.switch_to_block(catch);
+                self.filled = false;
+                let h = jit().h.catch;
+                let exc = self.host(h, &[]).expect("exception");
+                self.cx.declare_ref(exc);
+                self.cx.b.def_var(self.vars[*var], exc);
+                self.block(handler)?;
+                if !self.filled {
+                    self.jump(after);
+                }
+                self.cx.b.switch_to_block(after);
+                self.filled = false;
+            }
+            SK::Sync(e, slot, body) => {
+                let o = self.expr(e)?;
+                self.cx.set_line(s.line);
+                self.null_check(o, err::NULL_SYNC);
+                let var = self.vars[*slot];
+                self.cx.b.def_var(var, o);
+                let h = jit().h.enter;
+                let ov = self.cx.b.use_var(var);
+                self.host(h, &[ov]);
+                // An exception in the body unlocks, then goes to the outer handler.
+                let unlock = self.cx.b.create_block();
+                let outer = self.handler();
+                self.handlers.push(unlock);
+                self.scopes.push(Scope::Sync { var });
+                self.block(body)?;
+                self.scopes.pop();
+                self.handlers.pop();
+                if !self.filled {
+                    let ov = self.cx.b.use_var(var);
+                    let h = jit().h.exit;
+                    self.host(h, &[ov]);
+                    let after = self.cx.b.create_block();
+                    self.jump(after);
+                    self.emit_unlock(unlock, var, outer);
+                    self.cx.b.switch_to_block(after);
+                    self.filled = false;
+                } else {
+                    self.emit_unlock(unlock, var, outer);
+                    self.filled = true;
+                }
+            }
+            SK::Block(b) => self.block(b)?,
+        }
+        Ok(())
+    }
+
+    fn emit_unlock(&mut self, unlock: Block, var: Variable, outer: Block) {
+        self.cx.b.switch_to_block(unlock);
+        self.cx.b.set_cold_block(unlock);
+        let ov = self.cx.b.use_var(var);
+        let h = jit().h.exit;
+        self.host(h, &[ov]);
+        self.cx.b.ins().jump(outer, &[]);
+    }
+
+    /// Checks `arr[i]`: null and bounds; returns the element address (computed
+    /// after the checks; recompute it after any call).
+    fn index_check(&mut self, arr: Value, i: Value, line: u32) {
+        self.cx.set_line(line);
+        self.null_check(arr, err::NULL_INDEX);
+        let len = self.cx.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            arr,
+            ARRAY_LENGTH_OFFSET as i32,
+        );
+        let oob = self
+            .cx
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
+        self.error_if(oob, err::INDEX, i, len);
+    }
+
+    fn elem_addr(&mut self, arr: Value, i: Value) -> Value {
+        let off = self.cx.b.ins().ishl_imm_u(i, 3);
+        let a = self.cx.b.ins().iadd(arr, off);
+        self.cx.b.ins().iadd_imm_s(a, ARRAY_DATA_OFFSET as i64)
+    }
+
+    fn assign(&mut self, p: &Place, op: Option<Op>, v: &Expr, line: u32) -> G {
+        match p {
+            Place::Local(slot) => {
+                let val = match op {
+                    Some(op) => {
+                        let cur = self.cx.b.use_var(self.vars[*slot]);
+                        let rhs = self.expr(v)?;
+                        self.cx.set_line(line);
+                        self.binop(op, cur, rhs)?
+                    }
+                    None => self.expr(v)?,
+                };
+                self.cx.b.def_var(self.vars[*slot], val);
+            }
+            Place::Global(g) => {
+                let val = match op {
+                    Some(op) => {
+                        let t = shared().prog.globals[*g].ty.clone();
+                        let a = self.global_addr(*g);
+                        let cur = self.load(&t, a, 0);
+                        let rhs = self.expr(v)?;
+                        self.cx.set_line(line);
+                        self.binop(op, cur, rhs)?
+                    }
+                    None => self.expr(v)?,
+                };
+                self.store_global(*g, val);
+            }
+            Place::Field(obj, si, fi) => {
+                let o = self.expr(obj)?;
+                self.cx.set_line(obj.line);
+                self.null_check(o, err::NULL_FIELD);
+                let ft = shared().prog.structs[*si].fields[*fi].1.clone();
+                let off = tobj::field_offset(*fi) as i32;
+                let val = match op {
+                    Some(op) => {
+                        let cur = self.load(&ft, o, off);
+                        let rhs = self.expr(v)?;
+                        self.cx.set_line(line);
+                        self.binop(op, cur, rhs)?
+                    }
+                    None => self.expr(v)?,
+                };
+                if ft.is_ref() {
+                    self.cx.store_ref(o, off, val);
+                } else {
+                    self.cx.b.ins().store(MemFlagsData::trusted(), val, o, off);
+                }
+            }
+            Place::Index(arr, idx) => {
+                let a = self.expr(arr)?;
+                let i = self.expr(idx)?;
+                self.index_check(a, i, arr.line);
+                let Ty::Array(et) = &arr.ty else {
+                    return Err("index of non-array".into());
+                };
+                let et = (**et).clone();
+                let val = match op {
+                    Some(op) => {
+                        let addr = self.elem_addr(a, i);
+                        let cur = self.load(&et, addr, 0);
+                        let rhs = self.expr(v)?;
+                        self.cx.set_line(line);
+                        self.binop(op, cur, rhs)?
+                    }
+                    None => self.expr(v)?,
+                };
+                let addr = self.elem_addr(a, i);
+                if et.is_ref() {
+                    self.cx.store_ref_at(a, addr, val);
+                } else {
+                    self.cx.b.ins().store(MemFlagsData::trusted(), val, addr, 0);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// Compiles an expression that may have no value.
+    fn expr_any(&mut self, e: &Expr) -> Result<Option<Value>, String> {
+        if e.ty == Ty::Void {
+            match &e.kind {
+                EK::Call(f, args) => {
+                    self.call(*f, args, e.line)?;
+                }
+                EK::Builtin(b, args) => {
+                    self.builtin(b, args, e)?;
+                }
+                _ => return Err("void expression".into()),
+            }
+            return Ok(None);
+        }
+        Ok(Some(self.expr(e)?))
+    }
+
+    fn call(&mut self, f: usize, args: &[Expr], line: u32) -> Result<Option<Value>, String> {
+        let mut vs = Vec::new();
+        for a in args {
+            vs.push(self.expr(a)?);
+        }
+        self.cx.set_line(line);
+        let id = jit().funcs[f];
+        let r = self.cx.call_function(id, &vs).first().copied();
+        self.check_exc();
+        Ok(r)
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Value, String> {
+        let v = match &e.kind {
+            EK::Int(v) => self.iconst(*v),
+            EK::Float(v) => self.cx.b.ins().f64const(*v),
+            EK::Bool(b) => self.iconst(*b as i64),
+            EK::Null => self.iconst(0),
+            EK::Str(s) => {
+                let sh = shared();
+                let k = sh.const_index(s);
+                let a = sh.vm.consts.get().expect("consts")[k].as_ptr() as i64;
+                let av = self.iconst(a);
+                self.load(&Ty::Str, av, 0)
+            }
+            EK::Local(l) => self.cx.b.use_var(self.vars[*l]),
+            EK::Global(g) => {
+                let a = self.global_addr(*g);
+                self.load(&e.ty, a, 0)
+            }
+            EK::Bin(op, a, b) => {
+                let x = self.expr(a)?;
+                let y = self.expr(b)?;
+                self.cx.set_line(e.line);
+                self.binop(*op, x, y)?
+            }
+            EK::INeg(a) => {
+                let x = self.expr(a)?;
+                self.cx.b.ins().ineg(x)
+            }
+            EK::FNeg(a) => {
+                let x = self.expr(a)?;
+                self.cx.b.ins().fneg(x)
+            }
+            EK::Not(a) => {
+                let x = self.expr(a)?;
+                self.cx.b.ins().bxor_imm_u(x, 1)
+            }
+            EK::And(a, b) | EK::Or(a, b) => {
+                let x = self.expr(a)?;
+                let rhs = self.cx.b.create_block();
+                let join = self.cx.b.create_block();
+                self.cx.b.append_block_param(join, types::I64);
+                if matches!(e.kind, EK::And(..)) {
+                    self.cx.b.ins().brif(x, rhs, &[], join, &[x.into()]);
+                } else {
+                    self.cx.b.ins().brif(x, join, &[x.into()], rhs, &[]);
+                }
+                self.cx.b.switch_to_block(rhs);
+                let y = self.expr(b)?;
+                self.cx.b.ins().jump(join, &[y.into()]);
+                self.cx.b.switch_to_block(join);
+                self.cx.b.block_params(join)[0]
+            }
+            EK::Call(f, args) => self.call(*f, args, e.line)?.ok_or("call without a value")?,
+            EK::Builtin(b, args) => self.builtin(b, args, e)?.ok_or("builtin without a value")?,
+            EK::Spawn(f, args) => {
+                let def = &shared().prog.funcs[*f];
+                let mut vs = Vec::new();
+                for a in args {
+                    vs.push(self.expr(a)?);
+                }
+                self.cx.set_line(e.line);
+                for (i, v) in vs.iter().enumerate() {
+                    let t = def.locals[i].clone();
+                    let w = if t == Ty::Float {
+                        self.cx.b.ins().bitcast(types::I64, MemFlagsData::new(), *v)
+                    } else {
+                        *v
+                    };
+                    let r = self.iconst(t.is_ref() as i64);
+                    let h = jit().h.spawn_arg;
+                    self.host(h, &[w, r]);
+                }
+                let fv = self.iconst(*f as i64);
+                let h = jit().h.spawn;
+                self.host_t(h, &[fv]).expect("thread")
+            }
+            EK::Field(o, si, fi) => {
+                let ov = self.expr(o)?;
+                self.cx.set_line(e.line);
+                self.null_check(ov, err::NULL_FIELD);
+                let ft = shared().prog.structs[*si].fields[*fi].1.clone();
+                self.load(&ft, ov, tobj::field_offset(*fi) as i32)
+            }
+            EK::Index(a, i) => {
+                let av = self.expr(a)?;
+                let iv = self.expr(i)?;
+                self.index_check(av, iv, e.line);
+                let addr = self.elem_addr(av, iv);
+                self.load(&e.ty, addr, 0)
+            }
+            EK::NewStruct(si, fields) => {
+                let mut vs = Vec::new();
+                for (fi, fe) in fields {
+                    vs.push((*fi, self.expr(fe)?));
+                }
+                self.cx.set_line(e.line);
+                let ti = shared().struct_types[*si];
+                let o = self.cx.alloc_fixed(ti);
+                self.check_exc();
+                for (fi, v) in vs {
+                    // A fresh object: no old value to log, no barrier needed.
+                    self.cx.b.ins().store(
+                        MemFlagsData::trusted(),
+                        v,
+                        o,
+                        tobj::field_offset(fi) as i32,
+                    );
+                }
+                o
+            }
+            EK::NewArray(et, n) => {
+                let nv = self.expr(n)?;
+                self.cx.set_line(e.line);
+                let k = self.iconst(kind_of(et) as i64);
+                let h = jit().h.new_array;
+                let a = self.host_t(h, &[k, nv]).expect("array");
+                self.cx.declare_ref(a);
+                a
+            }
+            EK::ArrayLit(et, elems) => {
+                let mut vs = Vec::new();
+                for x in elems {
+                    vs.push(self.expr(x)?);
+                }
+                self.cx.set_line(e.line);
+                let k = self.iconst(kind_of(et) as i64);
+                let n = self.iconst(vs.len() as i64);
+                let h = jit().h.new_array;
+                let a = self.host_t(h, &[k, n]).expect("array");
+                self.cx.declare_ref(a);
+                for (i, v) in vs.into_iter().enumerate() {
+                    self.cx.b.ins().store(
+                        MemFlagsData::trusted(),
+                        v,
+                        a,
+                        tobj::elem_offset(i) as i32,
+                    );
+                }
+                a
+            }
+        };
+        Ok(v)
+    }
+
+    fn binop(&mut self, op: Op, x: Value, y: Value) -> Result<Value, String> {
+        let b = &mut self.cx.b;
+        let v = match op {
+            Op::IAdd => b.ins().iadd(x, y),
+            Op::ISub => b.ins().isub(x, y),
+            Op::IMul => b.ins().imul(x, y),
+            Op::IDiv | Op::IRem => {
+                let is0 = b.ins().icmp_imm_s(IntCC::Equal, y, 0);
+                let z = self.iconst(0);
+                self.error_if(is0, err::DIV_ZERO, z, z);
+                // MIN / -1 and MIN % -1 trap in hardware: handle -1 apart.
+                let b = &mut self.cx.b;
+                let m1 = b.create_block();
+                let norm = b.create_block();
+                let join = b.create_block();
+                b.append_block_param(join, types::I64);
+                let is_m1 = b.ins().icmp_imm_s(IntCC::Equal, y, -1);
+                b.ins().brif(is_m1, m1, &[], norm, &[]);
+                b.switch_to_block(m1);
+                let r1 = if op == Op::IDiv {
+                    b.ins().ineg(x)
+                } else {
+                    b.ins().iconst(types::I64, 0)
+                };
+                b.ins().jump(join, &[r1.into()]);
+                b.switch_to_block(norm);
+                let r2 = if op == Op::IDiv {
+                    b.ins().sdiv(x, y)
+                } else {
+                    b.ins().srem(x, y)
+                };
+                b.ins().jump(join, &[r2.into()]);
+                b.switch_to_block(join);
+                b.block_params(join)[0]
+            }
+            Op::IShl => b.ins().ishl(x, y),
+            Op::IShr => b.ins().sshr(x, y),
+            Op::IAnd => b.ins().band(x, y),
+            Op::IOr => b.ins().bor(x, y),
+            Op::IXor => b.ins().bxor(x, y),
+            Op::FAdd => b.ins().fadd(x, y),
+            Op::FSub => b.ins().fsub(x, y),
+            Op::FMul => b.ins().fmul(x, y),
+            Op::FDiv => b.ins().fdiv(x, y),
+            Op::IEq | Op::BEq | Op::REq => {
+                let c = b.ins().icmp(IntCC::Equal, x, y);
+                self.bool_val(c)
+            }
+            Op::INe | Op::BNe | Op::RNe => {
+                let c = b.ins().icmp(IntCC::NotEqual, x, y);
+                self.bool_val(c)
+            }
+            Op::ILt | Op::ILe | Op::IGt | Op::IGe => {
+                let cc = match op {
+                    Op::ILt => IntCC::SignedLessThan,
+                    Op::ILe => IntCC::SignedLessThanOrEqual,
+                    Op::IGt => IntCC::SignedGreaterThan,
+                    _ => IntCC::SignedGreaterThanOrEqual,
+                };
+                let c = b.ins().icmp(cc, x, y);
+                self.bool_val(c)
+            }
+            Op::FEq | Op::FNe | Op::FLt | Op::FLe | Op::FGt | Op::FGe => {
+                let cc = match op {
+                    Op::FEq => FloatCC::Equal,
+                    Op::FNe => FloatCC::NotEqual,
+                    Op::FLt => FloatCC::LessThan,
+                    Op::FLe => FloatCC::LessThanOrEqual,
+                    Op::FGt => FloatCC::GreaterThan,
+                    _ => FloatCC::GreaterThanOrEqual,
+                };
+                let c = b.ins().fcmp(cc, x, y);
+                self.bool_val(c)
+            }
+            Op::SEq | Op::SNe => {
+                let h = jit().h.str_eq;
+                let r = self.host(h, &[x, y]).expect("bool");
+                if op == Op::SEq {
+                    r
+                } else {
+                    self.cx.b.ins().bxor_imm_u(r, 1)
+                }
+            }
+            Op::Concat => {
+                let h = jit().h.concat;
+                let r = self.host_t(h, &[x, y]).expect("str");
+                self.cx.declare_ref(r);
+                r
+            }
+        };
+        Ok(v)
+    }
+
+    fn builtin(&mut self, bi: &Builtin, args: &[Expr], e: &Expr) -> Result<Option<Value>, String> {
+        let mut vs = Vec::new();
+        for a in args {
+            vs.push(self.expr(a)?);
+        }
+        self.cx.set_line(e.line);
+        let h = &jit().h;
+        let kind_for = |t: &Ty| if *t == Ty::Null { ElemKind::Ref } else { kind_of(t) } as i64;
+        let r = match bi {
+            Builtin::Print(t) | Builtin::Write(t) => {
+                let nl = self.iconst(matches!(bi, Builtin::Print(_)) as i64);
+                if *t == Ty::Float {
+                    self.host(h.print_f, &[vs[0], nl]);
+                } else {
+                    let k = self.iconst(kind_for(t));
+                    self.host(h.print, &[k, vs[0], nl]);
+                }
+                None
+            }
+            Builtin::ToStr(t) => {
+                if *t == Ty::Float {
+                    self.host_t(h.to_str_f, &[vs[0]])
+                } else {
+                    let k = self.iconst(kind_for(t));
+                    self.host_t(h.to_str, &[k, vs[0]])
+                }
+            }
+            Builtin::Fmt => self.host_t(h.fmt, &[vs[0], vs[1]]),
+            Builtin::LenStr | Builtin::LenArray => {
+                self.null_check(vs[0], err::NULL_LEN);
+                Some(self.cx.b.ins().load(
+                    types::I64,
+                    MemFlagsData::trusted(),
+                    vs[0],
+                    ARRAY_LENGTH_OFFSET as i32,
+                ))
+            }
+            Builtin::ToFloat => Some(self.cx.b.ins().fcvt_from_sint(types::F64, vs[0])),
+            Builtin::ToInt => self.host_t(h.to_int, &[vs[0]]),
+            Builtin::Sqrt => Some(self.cx.b.ins().sqrt(vs[0])),
+            Builtin::AbsInt => Some(self.cx.b.ins().iabs(vs[0])),
+            Builtin::AbsFloat => Some(self.cx.b.ins().fabs(vs[0])),
+            Builtin::Floor => Some(self.cx.b.ins().floor(vs[0])),
+            Builtin::MinInt | Builtin::MaxInt => {
+                let cc = if matches!(bi, Builtin::MinInt) {
+                    IntCC::SignedLessThan
+                } else {
+                    IntCC::SignedGreaterThan
+                };
+                let c = self.cx.b.ins().icmp(cc, vs[0], vs[1]);
+                Some(self.cx.b.ins().select(c, vs[0], vs[1]))
+            }
+            Builtin::MinFloat | Builtin::MaxFloat => {
+                let cc = if matches!(bi, Builtin::MinFloat) {
+                    FloatCC::LessThan
+                } else {
+                    FloatCC::GreaterThan
+                };
+                let c1 = self.cx.b.ins().fcmp(cc, vs[0], vs[1]);
+                let c2 = self.cx.b.ins().fcmp(FloatCC::Unordered, vs[0], vs[0]);
+                let c = self.cx.b.ins().bor(c1, c2);
+                Some(self.cx.b.ins().select(c, vs[0], vs[1]))
+            }
+            Builtin::Byte => self.host_t(h.byte, &[vs[0], vs[1]]),
+            Builtin::Chr => self.host_t(h.chr, &[vs[0]]),
+            Builtin::Substr => self.host_t(h.substr, &[vs[0], vs[1], vs[2]]),
+            Builtin::ParseInt => self.host_t(h.parse_int, &[vs[0]]),
+            Builtin::Args => self.host_t(h.args, &[]),
+            Builtin::Clock => self.host(h.clock, &[]),
+            Builtin::WriteBytes => self.host_t(h.write_bytes, &[vs[0], vs[1]]),
+            Builtin::Join => self.host_t(h.join, &[vs[0]]),
+            Builtin::Gc => {
+                self.host(h.gc, &[]);
+                None
+            }
+        };
+        if let Some(v) = r {
+            if e.ty.is_ref() {
+                self.cx.declare_ref(v);
+            }
+        }
+        Ok(r)
+    }
+}
+
+// ---------------------------------------------------------------- runtime (host functions)
+
+extern "C" fn h_error(t: &Thread, code: i64, a: i64, b: i64) {
+    host_guard(|| {
+        let msg = match code {
+            err::DIV_ZERO => "ArithmeticError: division by zero".to_string(),
+            err::INDEX => format!("IndexError: index {a} out of bounds for length {b}"),
+            err::NULL_FIELD => "NullError: field access on null".into(),
+            err::NULL_INDEX => "NullError: index into null".into(),
+            err::NULL_LEN => "NullError: len of null".into(),
+            err::NULL_SYNC => "NullError: sync on null".into(),
+            _ => format!("InternalError: unknown error code {code}"),
+        };
+        raise_msg(t, &msg);
+    })
+}
+
+extern "C" fn h_throw(t: &Thread, exc: u64) {
+    host_guard(|| match oref(exc) {
+        Some(o) => raise(t, Some(o)),
+        None => raise_msg(t, "NullError: throw of null"),
+    })
+}
+
+extern "C" fn h_catch(t: &Thread) -> u64 {
+    host_guard(|| {
+        take_trace();
+        t.take_pending_exception().map_or(0, rword)
+    })
+}
+
+extern "C" fn h_concat(t: &Thread, a: u64, b: u64) -> u64 {
+    host_guard(|| {
+        let (Some(_), Some(_)) = (oref(a), oref(b)) else {
+            raise_msg(t, "NullError: string concatenation with null");
+            return 0;
+        };
+        let s = t.scope();
+        let ha = s.handle(oref(a));
+        let hb = s.handle(oref(b));
+        let (la, lb) = (array_len(ha.obj()), array_len(hb.obj()));
+        match t.alloc_array(&tobj::STR, la + lb) {
+            Ok(r) => {
+                let mut bytes = Vec::with_capacity(la + lb);
+                bytes.extend_from_slice(tobj::str_bytes(ha.obj()));
+                bytes.extend_from_slice(tobj::str_bytes(hb.obj()));
+                tobj::fill_str(r, &bytes);
+                rword(r)
+            }
+            Err(_) => {
+                raise(t, shared().vm.new_exception_oom());
+                0
+            }
+        }
+    })
+}
+
+extern "C" fn h_str_eq(_t: &Thread, a: u64, b: u64) -> u64 {
+    host_guard(|| match (oref(a), oref(b)) {
+        (None, None) => 1,
+        (Some(x), Some(y)) => (tobj::str_bytes(x) == tobj::str_bytes(y)) as u64,
+        _ => 0,
+    })
+}
+
+fn kind(k: i64) -> ElemKind {
+    match k {
+        0 => ElemKind::Int,
+        1 => ElemKind::Float,
+        2 => ElemKind::Bool,
+        3 => ElemKind::Str,
+        _ => ElemKind::Ref,
+    }
+}
+
+extern "C" fn h_print(_t: &Thread, k: i64, w: u64, nl: i64) {
+    host_guard(|| {
+        let mut out = Vec::new();
+        write_word(&mut out, kind(k), w, false);
+        if nl != 0 {
+            out.push(b'\n');
+        }
+        threads::out(&out);
+    })
+}
+
+extern "C" fn h_print_f(_t: &Thread, x: f64, nl: i64) {
+    host_guard(|| {
+        let mut out = float_repr(x).into_bytes();
+        if nl != 0 {
+            out.push(b'\n');
+        }
+        threads::out(&out);
+    })
+}
+
+fn new_str_or_raise(t: &Thread, bytes: &[u8]) -> u64 {
+    match tobj::new_str(t, bytes) {
+        Ok(s) => rword(s),
+        Err(_) => {
+            raise(t, shared().vm.new_exception_oom());
+            0
+        }
+    }
+}
+
+extern "C" fn h_to_str(t: &Thread, k: i64, w: u64) -> u64 {
+    host_guard(|| {
+        let mut out = Vec::new();
+        write_word(&mut out, kind(k), w, false);
+        new_str_or_raise(t, &out)
+    })
+}
+
+extern "C" fn h_to_str_f(t: &Thread, x: f64) -> u64 {
+    host_guard(|| new_str_or_raise(t, float_repr(x).as_bytes()))
+}
+
+extern "C" fn h_fmt(t: &Thread, x: f64, d: i64) -> u64 {
+    host_guard(|| new_str_or_raise(t, fmt_fixed(x, d).as_bytes()))
+}
+
+extern "C" fn h_new_array(t: &Thread, k: i64, n: i64) -> u64 {
+    host_guard(|| {
+        if n < 0 {
+            raise_msg(t, &format!("IndexError: negative array size {n}"));
+            return 0;
+        }
+        match t.alloc_array(tobj::array_type(kind(k)), n as usize) {
+            Ok(a) => rword(a),
+            Err(_) => {
+                raise(t, shared().vm.new_exception_oom());
+                0
+            }
+        }
+    })
+}
+
+extern "C" fn h_to_int(t: &Thread, x: f64) -> i64 {
+    host_guard(|| match float_to_int(x) {
+        Some(v) => v,
+        None => {
+            raise_msg(
+                t,
+                &format!("ValueError: cannot convert {} to int", float_repr(x)),
+            );
+            0
+        }
+    })
+}
+
+extern "C" fn h_byte(t: &Thread, s: u64, i: i64) -> i64 {
+    host_guard(|| {
+        let Some(so) = oref(s) else {
+            raise_msg(t, "NullError: byte of null");
+            return 0;
+        };
+        let n = array_len(so);
+        if i < 0 || i as u64 >= n as u64 {
+            raise_msg(
+                t,
+                &format!("IndexError: index {i} out of bounds for length {n}"),
+            );
+            return 0;
+        }
+        tobj::str_bytes(so)[i as usize] as i64
+    })
+}
+
+extern "C" fn h_chr(t: &Thread, v: i64) -> u64 {
+    host_guard(|| {
+        if !(0..=255).contains(&v) {
+            raise_msg(
+                t,
+                &format!("ValueError: byte value {v} out of range 0..255"),
+            );
+            return 0;
+        }
+        new_str_or_raise(t, &[v as u8])
+    })
+}
+
+extern "C" fn h_substr(t: &Thread, s: u64, from: i64, to: i64) -> u64 {
+    host_guard(|| {
+        let Some(so) = oref(s) else {
+            raise_msg(t, "NullError: substr of null");
+            return 0;
+        };
+        let n = array_len(so) as i64;
+        if from < 0 || to > n || from > to {
+            raise_msg(
+                t,
+                &format!("IndexError: substring {from}..{to} out of bounds for length {n}"),
+            );
+            return 0;
+        }
+        let bytes = tobj::str_bytes(so)[from as usize..to as usize].to_vec();
+        new_str_or_raise(t, &bytes)
+    })
+}
+
+extern "C" fn h_parse_int(t: &Thread, s: u64) -> i64 {
+    host_guard(|| {
+        let Some(so) = oref(s) else {
+            raise_msg(t, "NullError: parse_int of null");
+            return 0;
+        };
+        let bytes = tobj::str_bytes(so).to_vec();
+        match parse_int(&bytes) {
+            Some(v) => v,
+            None => {
+                raise_msg(
+                    t,
+                    &format!(
+                        "ValueError: invalid integer '{}'",
+                        String::from_utf8_lossy(&bytes)
+                    ),
+                );
+                0
+            }
+        }
+    })
+}
+
+extern "C" fn h_args(t: &Thread) -> u64 {
+    host_guard(|| {
+        let args = &shared().args;
+        let s = t.scope();
+        let arr = match t.alloc_array(&tobj::ARR_STR, args.len()) {
+            Ok(a) => s.handle(Some(a)),
+            Err(_) => {
+                raise(t, shared().vm.new_exception_oom());
+                return 0;
+            }
+        };
+        for (i, a) in args.iter().enumerate() {
+            match tobj::new_str(t, a.as_bytes()) {
+                Ok(so) => t.write_ref(arr.obj(), tobj::elem_offset(i), Some(so)),
+                Err(_) => {
+                    raise(t, shared().vm.new_exception_oom());
+                    return 0;
+                }
+            }
+        }
+        rword(arr.obj())
+    })
+}
+
+extern "C" fn h_clock(_t: &Thread) -> f64 {
+    host_guard(crate::runtime::clock)
+}
+
+extern "C" fn h_write_bytes(t: &Thread, p: u64, d: u64) -> i64 {
+    host_guard(|| {
+        let (Some(po), Some(dobj)) = (oref(p), oref(d)) else {
+            raise_msg(t, "NullError: write_bytes with null");
+            return 0;
+        };
+        let path = String::from_utf8_lossy(tobj::str_bytes(po)).into_owned();
+        let data: Vec<u8> = (0..array_len(dobj))
+            .map(|i| read_word(dobj, tobj::elem_offset(i)) as u8)
+            .collect();
+        match t.native(|| std::fs::write(&path, &data)) {
+            Ok(()) => data.len() as i64,
+            Err(err) => {
+                raise_msg(t, &format!("IOError: cannot write '{path}': {err}"));
+                0
+            }
+        }
+    })
+}
+
+extern "C" fn h_join(t: &Thread, th: u64) -> i64 {
+    host_guard(|| {
+        let Some(tho) = oref(th) else {
+            raise_msg(t, "NullError: join of null");
+            return 0;
+        };
+        let rec = threads::record(read_word(tho, tobj::field_offset(0)));
+        match t.native(|| rec.join()) {
+            Outcome::Value(v) => v,
+            Outcome::Died(msg, _) => {
+                let exc = tobj::new_str(t, &msg)
+                    .ok()
+                    .or_else(|| shared().vm.new_exception_oom());
+                raise(t, exc);
+                0
+            }
+        }
+    })
+}
+
+extern "C" fn h_gc(t: &Thread) {
+    host_guard(|| t.collect())
+}
+
+thread_local! {
+    static SPAWN_ARGS: RefCell<Vec<(u64, bool)>> = const { RefCell::new(Vec::new()) };
+}
+
+extern "C" fn h_spawn_arg(_t: &Thread, w: u64, is_ref: i64) {
+    host_guard(|| SPAWN_ARGS.with(|a| a.borrow_mut().push((w, is_ref != 0))))
+}
+
+extern "C" fn h_spawn(t: &Thread, f: i64) -> u64 {
+    host_guard(|| {
+        let args = SPAWN_ARGS.with(|a| std::mem::take(&mut *a.borrow_mut()));
+        // Root the reference arguments across the allocation of the thread object.
+        let s = t.scope();
+        let handles: Vec<_> = args
+            .iter()
+            .map(|(w, r)| (if *r { Some(s.handle(oref(*w))) } else { None }, *w))
+            .collect();
+        let th = match t.alloc(&tobj::THREAD, tobj::THREAD.instance_size(0)) {
+            Ok(o) => o,
+            Err(_) => {
+                raise(t, shared().vm.new_exception_oom());
+                return 0;
+            }
+        };
+        let idx = threads::new_record();
+        vmkit::object::write_word(th, tobj::field_offset(0), idx);
+        let args: Vec<(u64, bool)> = handles
+            .iter()
+            .map(|(h, w)| match h {
+                Some(h) => (vmkit::object::ref_to_word(h.get()) as u64, true),
+                None => (*w, false),
+            })
+            .collect();
+        crate::engine::spawn_thread(
+            shared(),
+            t,
+            f as usize,
+            args,
+            idx,
+            crate::interp::Engine::Jit,
+        );
+        rword(th)
+    })
+}
+
+extern "C" fn h_enter(t: &Thread, o: u64) {
+    host_guard(|| {
+        if let Some(obj) = oref(o) {
+            monitor::enter(t, obj);
+        }
+    })
+}
+
+extern "C" fn h_exit(t: &Thread, o: u64) {
+    host_guard(|| {
+        if let Some(obj) = oref(o) {
+            monitor::exit(t, obj);
+        }
+    })
+}

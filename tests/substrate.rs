@@ -365,7 +365,7 @@ fn scenario_threads(plan: Plan) {
 /// Exhausting the heap is an error returned to the caller, after which the program
 /// drops its data and allocates again.
 fn scenario_oom(plan: Plan) {
-    gc::init(&VM, &options(plan, 32 << 20)).expect("init");
+    gc::init(&VM, &options(plan, 8 << 20)).expect("init");
     let t = thread::attach("main").unwrap();
     let s = t.scope();
     let keep = s.handle(None);

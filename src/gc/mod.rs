@@ -357,6 +357,18 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
         set(&mut builder, "immix_defrag_every_block", "true")?;
         set(&mut builder, "immix_defrag_headroom_percent", "50")?;
     }
+    if options.plan == Plan::StickyImmix && !options.immix_defrag_every_block {
+        // With mmtk 0.33's default 2% defragmentation headroom, StickyImmix can
+        // overrun its page resource (a GC-thread panic) when a collection copies
+        // with the heap exhausted. Reserve 10%, and at least 4 MiB (up to the
+        // 50% maximum) on small heaps: enough in our OOM tests down to 8 MiB.
+        let pct = (((4usize << 20) * 100).div_ceil(options.heap_size.max(1))).clamp(10, 50);
+        set(
+            &mut builder,
+            "immix_defrag_headroom_percent",
+            &pct.to_string(),
+        )?;
+    }
     if options.stress_factor > 0 {
         set(
             &mut builder,

@@ -19,7 +19,7 @@ struct Cli {
     #[arg(long)]
     interp: bool,
     /// MMTk plan: Immix (default), StickyImmix, SemiSpace, MarkSweep, GenImmix, GenCopy,
-    /// Compressor, ConcurrentImmix, NoGC.
+    /// Compressor, ConcurrentImmix.
     #[arg(long, value_name = "NAME", default_value = "Immix", value_parser = parse_plan)]
     plan: Plan,
     /// Heap size, e.g. 64M, 2G.
@@ -46,6 +46,13 @@ struct Cli {
 
 fn parse_plan(s: &str) -> Result<Plan, String> {
     let p: Plan = s.parse()?;
+    if p == Plan::NoGC {
+        return Err(
+            "plan NoGC is not supported by toyvm: it never reclaims memory, so a \
+                    program cannot recover from an OutOfMemoryError"
+                .into(),
+        );
+    }
     match p.unsupported_reason() {
         Some(why) => Err(format!("plan {p} is not supported: {why}")),
         None => Ok(p),

@@ -20,6 +20,28 @@ const CONFIGS: &[(&str, &[&str])] = &[
     ("jit/Immix", &[]),
     ("jit/Immix-move", &["--gc-move"]),
     ("jit/SemiSpace", &["--plan", "SemiSpace"]),
+    ("jit/StickyImmix", &["--plan", "StickyImmix"]),
+    ("jit/GenImmix", &["--plan", "GenImmix"]),
+    ("jit/GenCopy", &["--plan", "GenCopy"]),
+    ("jit/MarkSweep", &["--plan", "MarkSweep"]),
+    ("jit/Compressor", &["--plan", "Compressor"]),
+    ("jit/ConcurrentImmix", &["--plan", "ConcurrentImmix"]),
+    ("interp/StickyImmix", &["--interp", "--plan", "StickyImmix"]),
+    ("interp/GenCopy", &["--interp", "--plan", "GenCopy"]),
+];
+
+/// Extra configurations for programs marked with a `NAME.stress` file: a
+/// collection before every allocation, on a moving plan.
+const STRESS_CONFIGS: &[(&str, &[&str])] = &[
+    (
+        "interp/SemiSpace-stress",
+        &["--interp", "--plan", "SemiSpace", "--stress-gc"],
+    ),
+    (
+        "jit/SemiSpace-stress",
+        &["--plan", "SemiSpace", "--stress-gc"],
+    ),
+    ("jit/Immix-move-stress", &["--gc-move", "--stress-gc"]),
 ];
 
 struct Case {
@@ -75,7 +97,11 @@ fn main() {
         let args: Vec<String> = read(&ext("args"))
             .map(|s| s.split_whitespace().map(String::from).collect())
             .unwrap_or_default();
-        for (cname, copts) in CONFIGS {
+        let stress = ext("stress").exists();
+        let configs = CONFIGS
+            .iter()
+            .chain(STRESS_CONFIGS.iter().filter(|_| stress));
+        for (cname, copts) in configs {
             let id = format!("{} [{cname}]", case.program.display());
             if filter.as_ref().is_some_and(|f| !id.contains(f.as_str())) {
                 continue;

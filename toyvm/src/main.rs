@@ -78,6 +78,11 @@ fn main() {
             exit(0);
         }
     };
+    // Test hook for the internal-error path (a bug in toyvm must be reported as
+    // one, with exit status 70, never as a crash).
+    if std::env::var_os("TOYVM_TEST_INTERNAL_PANIC").is_some() {
+        panic!("internal panic requested by TOYVM_TEST_INTERNAL_PANIC");
+    }
     let file = cli.file.display().to_string();
     let src = match std::fs::read(&cli.file) {
         Ok(s) => s,

@@ -75,3 +75,17 @@ fn gc_stats_and_dump_clif_go_to_stderr() {
     assert!(err.contains("jit: "), "{err}");
     assert!(err.contains("; function main"), "{err}");
 }
+
+#[test]
+fn internal_errors_exit_70_with_a_bug_report_request() {
+    let out = Command::new(env!("CARGO_BIN_EXE_toyvm"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("TOYVM_TEST_INTERNAL_PANIC", "1")
+        .arg("examples/hello.toy")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(70));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("toyvm: internal error:"), "{err}");
+    assert!(err.contains("file a bug"), "{err}");
+}

@@ -50,6 +50,82 @@
 //! assert_eq!(vmkit::object::read_word(list.obj(), HEADER_SIZE), 99_999);
 //! ```
 
+//!
+//! ## Materializing a function
+//!
+//! A personality's code generator builds each function with Cranelift through
+//! [`jit::FnCtx`]; the [`jit::Materializer`] compiles it on first call, records its
+//! stack maps and source lines, and lets the collector find (and move) every
+//! reference held in its frames. Here `sum(list)` walks the cons list of the example
+//! above, with a safepoint poll on its back-edge, under a collector that moves every
+//! object at every collection:
+//!
+//! ```
+//! use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData};
+//! use vmkit::jit::{FnCtx, JitOptions, Materializer, Sig, ValType};
+//! use vmkit::{gc, thread, GcOptions, Layout, Plan, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};
+//!
+//! static CONS: TypeInfo = TypeInfo {
+//!     name: "Cons",
+//!     layout: Layout::Fixed { size: HEADER_SIZE + 16, ref_offsets: &[HEADER_SIZE + 8] },
+//!     user: 0,
+//! };
+//! struct Lisp;
+//! impl VirtualMachine for Lisp {
+//!     fn scan_globals(&self, _visit: &mut SlotVisitor<'_>) {}
+//! }
+//!
+//! gc::init(&Lisp, &GcOptions { plan: Plan::SemiSpace, heap_size: 16 << 20, ..GcOptions::default() }).unwrap();
+//! let jit = Materializer::new(JitOptions { verify: true, ..JitOptions::default() }).unwrap();
+//! let car = HEADER_SIZE as i32;
+//! let cdr = car + 8;
+//! // sum(list: Cons) -> int
+//! let sum = jit
+//!     .declare("sum", "lisp.scm", Sig::new(&[ValType::Ref], &[ValType::I64]), Box::new(move |cx: &mut FnCtx| {
+//!         let p = cx.var(ValType::Ref); // a reference: tracked in stack maps
+//!         let acc = cx.var(ValType::I64);
+//!         let list = cx.params()[0];
+//!         cx.b.def_var(p, list);
+//!         let zero = cx.b.ins().iconst(types::I64, 0);
+//!         cx.b.def_var(acc, zero);
+//!         let (head, body, done) = (cx.b.create_block(), cx.b.create_block(), cx.b.create_block());
+//!         cx.b.ins().jump(head, &[]);
+//!         cx.b.switch_to_block(head);
+//!         let pv = cx.b.use_var(p);
+//!         let at_end = cx.b.ins().icmp_imm_s(IntCC::Equal, pv, 0);
+//!         cx.b.ins().brif(at_end, done, &[], body, &[]);
+//!         cx.b.switch_to_block(body);
+//!         let pv = cx.b.use_var(p);
+//!         let v = cx.b.ins().load(types::I64, MemFlagsData::trusted(), pv, car);
+//!         let a = cx.b.use_var(acc);
+//!         let a = cx.b.ins().iadd(a, v);
+//!         cx.b.def_var(acc, a);
+//!         let next = cx.b.ins().load(types::I64, MemFlagsData::trusted(), pv, cdr);
+//!         cx.b.def_var(p, next);
+//!         cx.poll(); // a safepoint: a collection may move the list here
+//!         cx.b.ins().jump(head, &[]);
+//!         cx.b.switch_to_block(done);
+//!         let a = cx.b.use_var(acc);
+//!         cx.b.ins().return_(&[a]);
+//!         Ok(())
+//!     }))
+//!     .unwrap();
+//!
+//! let t = thread::attach("main").unwrap();
+//! let scope = t.scope();
+//! let list = scope.handle(None);
+//! for i in 1..=100usize {
+//!     let cell = t.alloc(&CONS, HEADER_SIZE + 16).unwrap();
+//!     vmkit::object::write_word(cell, HEADER_SIZE, i);
+//!     t.write_ref(cell, HEADER_SIZE + 8, list.get());
+//!     list.set(Some(cell));
+//! }
+//! t.collect(); // SemiSpace: the list moves
+//! let arg = list.obj().to_raw_address().as_usize() as u64;
+//! assert_eq!(jit.invoke(&t, sum, &[arg]), vec![5050]); // compiled on this first call
+//! assert!(jit.is_compiled(sum));
+//! ```
+
 #![warn(missing_docs)]
 
 pub mod gc;

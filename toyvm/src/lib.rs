@@ -1,6 +1,7 @@
 //! ToyVM: the Toy language personality built on the vmkit substrate.
 
 pub mod engine;
+pub mod gen;
 pub mod interp;
 pub mod jit;
 pub mod lang;

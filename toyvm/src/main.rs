@@ -37,6 +37,9 @@ struct Cli {
     /// Print the Cranelift IR of every compiled function to stderr.
     #[arg(long)]
     dump_clif: bool,
+    /// Run the Cranelift verifier on every compiled function.
+    #[arg(long)]
+    verify_clif: bool,
     /// The program to run.
     file: std::path::PathBuf,
     /// Arguments for the program (`args()`).
@@ -121,6 +124,7 @@ fn main() {
         thread_stack: 64 << 20,
         jit: vmkit::jit::JitOptions {
             dump_clif: cli.dump_clif,
+            verify: cli.verify_clif || cfg!(debug_assertions),
             ..vmkit::jit::JitOptions::default()
         },
     };

@@ -102,6 +102,7 @@ struct Funcs {
     spin: FuncId,
     spin_nopoll: FuncId,
     f1: FuncId,
+    fi: FuncId,
 }
 
 fn declare(m: &'static Materializer) -> Funcs {
@@ -316,6 +317,28 @@ fn declare(m: &'static Materializer) -> Funcs {
     let f3 = chain("f3", 30, None, capture);
     let f2 = chain("f2", 20, Some(f3), capture);
     let f1 = chain("f1", 10, Some(f2), capture);
+    // fi -> (g -> h inlined into fi) -> f3: virtual frames for g and h.
+    let fi = m
+        .declare(
+            "fi",
+            "chain.toy",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            Box::new(move |cx: &mut FnCtx| {
+                let x = cx.params()[0];
+                cx.set_line(50);
+                cx.push_inline("g", "inl.toy");
+                cx.set_line(60);
+                cx.push_inline("h", "inl.toy");
+                cx.set_line(70);
+                let r = cx.call_function(f3, &[x])[0];
+                cx.pop_inline();
+                cx.pop_inline();
+                let r = cx.b.ins().iadd_imm_s(r, 1);
+                cx.b.ins().return_(&[r]);
+                Ok(())
+            }),
+        )
+        .unwrap();
     MAT.set(m).ok();
     BUILD.set(build).ok();
     let reenter = m
@@ -385,6 +408,7 @@ fn declare(m: &'static Materializer) -> Funcs {
         spin,
         spin_nopoll,
         f1,
+        fi,
     }
 }
 
@@ -505,7 +529,8 @@ fn scenario_threads(plan: Plan) {
     );
 }
 
-/// A backtrace taken in a runtime call three JIT frames deep.
+/// A backtrace taken in a runtime call three JIT frames deep, and one through
+/// two inlined (virtual) frames.
 fn scenario_backtrace(plan: Plan) {
     let m = init(plan);
     let f = declare(m);
@@ -523,6 +548,25 @@ fn scenario_backtrace(plan: Plan) {
         .collect();
     assert_eq!(got, want);
     println!("backtrace ok: {got:?}");
+    // With inlined bodies: one frame per inline scope, lines of the calls.
+    assert_eq!(m.invoke(&t, f.fi, &[1])[0], 2);
+    let got: Vec<(String, String, Option<u32>)> = TRACE
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|fr| (fr.function.clone(), fr.file.clone(), fr.line))
+        .collect();
+    let want: Vec<(String, String, Option<u32>)> = [
+        ("f3", "chain.toy", 30),
+        ("h", "inl.toy", 70),
+        ("g", "inl.toy", 60),
+        ("fi", "chain.toy", 50),
+    ]
+    .iter()
+    .map(|(n, f, l)| (n.to_string(), f.to_string(), Some(*l)))
+    .collect();
+    assert_eq!(got, want);
+    println!("inlined backtrace ok: {got:?}");
 }
 
 /// JIT -> host -> JIT re-entry: the outer stretch of JIT frames is still scanned

@@ -32,16 +32,58 @@ pub struct CodeInfo {
     pub kind: CodeKind,
     /// Return-address offset -> offsets from the caller's SP of live reference slots.
     pub(crate) stack_maps: HashMap<u32, Vec<u32>>,
-    /// Sorted `(start, end, line)` ranges of code offsets.
-    pub(crate) lines: Vec<(u32, u32, u32)>,
+    /// Sorted `(start, end, scope, line)` ranges of code offsets: the source
+    /// position of the instructions there, in inline scope `scope` (0: the
+    /// function itself, `k`: `scopes[k - 1]`).
+    pub(crate) lines: Vec<(u32, u32, u32, u32)>,
+    /// Functions inlined into this one.
+    pub(crate) scopes: Vec<InlineScope>,
+}
+
+/// A function body inlined into a compiled function (a virtual frame).
+#[derive(Debug, Clone)]
+pub struct InlineScope {
+    /// The inlined function's name.
+    pub name: String,
+    /// Its source file.
+    pub file: String,
+    /// The scope it was inlined into (0: the compiled function itself).
+    pub parent: u32,
+    /// The line of the call it replaces, in the parent scope.
+    pub call_line: u32,
 }
 
 impl CodeInfo {
-    /// The source line of the instruction at code offset `off`, if recorded.
+    /// The inline scope and source line of the instruction at code offset `off`.
+    fn position_at(&self, off: u32) -> Option<(u32, u32)> {
+        let i = self.lines.partition_point(|&(s, ..)| s <= off);
+        let (s, e, scope, line) = *self.lines.get(i.checked_sub(1)?)?;
+        (s <= off && off < e).then_some((scope, line))
+    }
+
+    /// The source line of the instruction at code offset `off`, if recorded (in
+    /// the innermost inlined function there).
     pub fn line_at(&self, off: u32) -> Option<u32> {
-        let i = self.lines.partition_point(|&(s, _, _)| s <= off);
-        let (s, e, line) = *self.lines.get(i.checked_sub(1)?)?;
-        (s <= off && off < e && line != u32::MAX).then_some(line)
+        self.position_at(off).map(|(_, line)| line)
+    }
+
+    /// The source frames of the instruction at code offset `off`, innermost first:
+    /// `(function, file, line)` for each inlined function it belongs to, then for
+    /// the compiled function itself.
+    pub fn frames_at(&self, off: u32) -> Vec<(&str, &str, Option<u32>)> {
+        let Some((mut scope, line)) = self.position_at(off) else {
+            return vec![(self.name.as_str(), self.file.as_str(), None)];
+        };
+        let mut line = Some(line);
+        let mut out = Vec::new();
+        while scope != 0 {
+            let sc = &self.scopes[scope as usize - 1];
+            out.push((sc.name.as_str(), sc.file.as_str(), line));
+            line = Some(sc.call_line);
+            scope = sc.parent;
+        }
+        out.push((self.name.as_str(), self.file.as_str(), line));
+        out
     }
 }
 
@@ -58,4 +100,23 @@ pub fn lookup(pc: usize) -> Option<Arc<CodeInfo>> {
     let map = MAP.read();
     let (_, info) = map.range(..=pc).next_back()?;
     (pc < info.start + info.len).then(|| info.clone())
+}
+
+/// Appends `START SIZE NAME` to `/tmp/perf-PID.map` (perf's JIT symbol map).
+pub(crate) fn write_perf_map(start: usize, len: usize, name: &str) {
+    use std::io::Write;
+    static FILE: parking_lot::Mutex<Option<std::fs::File>> = parking_lot::Mutex::new(None);
+    let mut f = FILE.lock();
+    if f.is_none() {
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        *f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok();
+    }
+    if let Some(f) = f.as_mut() {
+        // Best effort: a profiling aid must not fail the program.
+        let _ = writeln!(f, "{start:x} {len:x} {name}");
+    }
 }

@@ -67,18 +67,21 @@ pub(crate) fn scan_frames(thread: &Thread, visit: &mut dyn FnMut(Address)) {
     });
 }
 
-/// The JIT frames of the calling thread, innermost first. Call it from a runtime
+/// The JIT frames of the calling thread, innermost first, with a frame for each
+/// inlined function (see [`super::FnCtx::push_inline`]). Call it from a runtime
 /// function reached through an exit trampoline (any host function registered with
 /// `may_gc`).
 pub fn backtrace(thread: &Thread) -> Vec<FrameInfo> {
     let mut out = Vec::new();
     walk(thread, |_, pc, info| {
         if info.kind == CodeKind::Function {
-            out.push(FrameInfo {
-                function: info.name.clone(),
-                file: info.file.clone(),
-                line: info.line_at((pc - info.start - 1) as u32),
-            });
+            for (function, file, line) in info.frames_at((pc - info.start - 1) as u32) {
+                out.push(FrameInfo {
+                    function: function.to_owned(),
+                    file: file.to_owned(),
+                    line,
+                });
+            }
         }
     });
     out

@@ -97,6 +97,9 @@ pub struct JitOptions {
     pub verify: bool,
     /// Print the IR of every compiled function to stderr.
     pub dump_clif: bool,
+    /// Append every compiled piece of code to `/tmp/perf-PID.map`, the symbol map
+    /// that `perf report` reads for JIT code.
+    pub perf_map: bool,
 }
 
 impl Default for JitOptions {
@@ -105,6 +108,7 @@ impl Default for JitOptions {
             opt_level: "speed",
             verify: cfg!(debug_assertions),
             dump_clif: false,
+            perf_map: false,
         }
     }
 }
@@ -418,6 +422,7 @@ impl Materializer {
         name: &str,
         file: &str,
         kind: CodeKind,
+        (locs, scopes): (Vec<(u32, u32)>, Vec<codemap::InlineScope>),
     ) -> Result<usize, CompileError> {
         let start = Instant::now();
         let insts = g.ctx.func.dfg.num_insts() as u64;
@@ -440,7 +445,7 @@ impl Materializer {
             for (off, _span, map) in code.buffer.user_stack_maps() {
                 maps.insert(*off, map.entries().map(|(_, o)| o).collect());
             }
-            let lines: Vec<(u32, u32, u32)> = code
+            let lines: Vec<(u32, u32, u32, u32)> = code
                 .buffer
                 .get_srclocs_sorted()
                 .iter()
@@ -455,6 +460,11 @@ impl Materializer {
                         },
                     )
                 })
+                .filter(|l| l.2 != u32::MAX)
+                .map(|(s, e, ix)| {
+                    let (scope, line) = locs.get(ix as usize).copied().unwrap_or((0, 0));
+                    (s, e, scope, line)
+                })
                 .collect();
             (maps, lines, code.buffer.data().len())
         };
@@ -464,6 +474,9 @@ impl Materializer {
             .finalize_definitions()
             .map_err(|e| CompileError(format!("{name}: {e}")))?;
         let addr = inner.module.get_finalized_function(id) as usize;
+        if self.options.perf_map {
+            codemap::write_perf_map(addr, len, name);
+        }
         codemap::register(CodeInfo {
             start: addr,
             len,
@@ -472,6 +485,7 @@ impl Materializer {
             kind,
             stack_maps,
             lines,
+            scopes,
         });
         if kind == CodeKind::Function {
             let st = &mut inner.stats;
@@ -516,6 +530,7 @@ impl Materializer {
                 ptr: self.ptr,
                 cc,
                 results: sig.results.clone(),
+                inl: InlineState::default(),
                 _m: std::marker::PhantomData,
             };
             if line != 0 {
@@ -524,17 +539,30 @@ impl Materializer {
             cx.prologue();
             let r = body(&mut cx);
             if r.is_ok() {
+                if cx.inl.cur != 0 {
+                    return Err(CompileError(format!(
+                        "{name}: push_inline without pop_inline"
+                    )));
+                }
                 cx.b.seal_all_blocks();
                 cx.b.finalize(frontend_config);
             }
-            r
+            r.map(|()| {
+                (
+                    std::mem::take(&mut cx.inl.locs),
+                    std::mem::take(&mut cx.inl.scopes),
+                )
+            })
         };
-        if let Err(e) = result {
-            g.ctx.clear();
-            g.funcs[f.0 as usize].body = None;
-            return Err(CompileError(format!("{name}: {e}")));
-        }
-        let addr = self.finish(g, &name, &file, CodeKind::Function)?;
+        let positions = match result {
+            Ok(p) => p,
+            Err(e) => {
+                g.ctx.clear();
+                g.funcs[f.0 as usize].body = None;
+                return Err(CompileError(format!("{name}: {e}")));
+            }
+        };
+        let addr = self.finish(g, &name, &file, CodeKind::Function, positions)?;
         let fe = &mut g.funcs[f.0 as usize];
         fe.compiled = true;
         fe.slot.store(addr, Ordering::SeqCst);
@@ -603,6 +631,7 @@ impl Materializer {
             &format!("exit trampoline {name}"),
             "<vmkit>",
             CodeKind::Trampoline,
+            Default::default(),
         )
     }
 
@@ -641,7 +670,13 @@ impl Materializer {
             b.seal_all_blocks();
             b.finalize(frontend_config);
         }
-        self.finish(g, "entry trampoline", "<vmkit>", CodeKind::Trampoline)
+        self.finish(
+            g,
+            "entry trampoline",
+            "<vmkit>",
+            CodeKind::Trampoline,
+            Default::default(),
+        )
     }
 
     /// The lazy-compilation stub of `f`: compiles `f` (the runtime patches the slot),
@@ -686,7 +721,13 @@ impl Materializer {
             b.finalize(frontend_config);
         }
         let _ = file;
-        self.finish(g, &format!("stub {name}"), "<vmkit>", CodeKind::Stub)
+        self.finish(
+            g,
+            &format!("stub {name}"),
+            "<vmkit>",
+            CodeKind::Stub,
+            Default::default(),
+        )
     }
 }
 
@@ -712,8 +753,21 @@ pub struct FnCtx<'a, 'b> {
     ptr: ir::Type,
     cc: cranelift_codegen::isa::CallConv,
     results: Vec<ValType>,
+    inl: InlineState,
     #[allow(dead_code)]
     _m: std::marker::PhantomData<&'b ()>,
+}
+
+/// Source positions of a function being built: `(scope, line)` pairs interned as
+/// Cranelift source locations, and the inline scopes they refer to (scope 0 is the
+/// function itself).
+#[derive(Default)]
+struct InlineState {
+    scopes: Vec<codemap::InlineScope>,
+    locs: Vec<(u32, u32)>,
+    loc_ix: HashMap<(u32, u32), u32>,
+    cur: u32,
+    line: u32,
 }
 
 impl FnCtx<'_, '_> {
@@ -742,9 +796,42 @@ impl FnCtx<'_, '_> {
         v
     }
 
-    /// Sets the source line of the instructions built next.
+    /// Sets the source line of the instructions built next (in the current inline
+    /// scope, see [`FnCtx::push_inline`]).
     pub fn set_line(&mut self, line: u32) {
-        self.b.set_srcloc(ir::SourceLoc::new(line));
+        let st = &mut self.inl;
+        st.line = line;
+        let key = (st.cur, line);
+        let n = st.locs.len() as u32;
+        let ix = *st.loc_ix.entry(key).or_insert(n);
+        if ix == n {
+            st.locs.push(key);
+        }
+        self.b.set_srcloc(ir::SourceLoc::new(ix));
+    }
+
+    /// Starts the body of function `name` (from `file`) inlined at the current
+    /// line: instructions built until the matching [`FnCtx::pop_inline`] belong to
+    /// a virtual frame of `name`, which backtraces show above the frame of the
+    /// code it was inlined into, exactly as if it had been called. The inlined body
+    /// has no prologue (no stack-limit check, no entry poll); its loops must poll.
+    pub fn push_inline(&mut self, name: &str, file: &str) {
+        let st = &mut self.inl;
+        st.scopes.push(codemap::InlineScope {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            parent: st.cur,
+            call_line: st.line,
+        });
+        st.cur = st.scopes.len() as u32;
+    }
+
+    /// Ends the innermost inlined body; the line is the call's line again.
+    pub fn pop_inline(&mut self) {
+        let scope = &self.inl.scopes[self.inl.cur as usize - 1];
+        let (parent, line) = (scope.parent, scope.call_line);
+        self.inl.cur = parent;
+        self.set_line(line);
     }
 
     fn call_addr(&mut self, addr: usize, sig: &Sig, args: &[Value]) -> Vec<Value> {

@@ -28,13 +28,37 @@ pub struct RunOptions {
 
 static VM: ToyVm = ToyVm::new();
 
-/// Runs a checked program; returns the process exit status.
+/// A garbage collector being initialized in the background. MMTk's start-up
+/// (reserving and recording its side-metadata address range) is most of a short
+/// program's start-up time, so `toyvm` starts it before it parses the program and
+/// sets up the JIT, and [`run`] waits for it.
+pub struct GcStart(std::thread::JoinHandle<Result<(), String>>);
+
+/// Starts initializing the garbage collector with `gc` on a helper thread.
+pub fn start_gc(gc: &GcOptions) -> GcStart {
+    let gc = gc.clone();
+    GcStart(std::thread::spawn(move || {
+        vmkit::gc::init(&VM, &gc).map_err(|e| e.to_string())
+    }))
+}
+
+impl GcStart {
+    fn wait(self) -> Result<(), String> {
+        self.0
+            .join()
+            .map_err(|_| "internal error: GC initialization panicked".to_string())?
+    }
+}
+
+/// Runs a checked program; returns the process exit status. `gc` is the collector
+/// started by [`start_gc`] with `opts.gc`, or `None` to initialize it here.
 pub fn run(
     prog: crate::lang::ir::Program,
     args: Vec<String>,
     opts: RunOptions,
+    gc: Option<GcStart>,
 ) -> Result<i32, String> {
-    vmkit::gc::init(&VM, &opts.gc).map_err(|e| e.to_string())?;
+    let gc = gc.unwrap_or_else(|| start_gc(&opts.gc));
     crate::runtime::clock();
     print::init(&prog);
     let _ = VM
@@ -71,7 +95,13 @@ pub fn run(
     });
     let engine = opts.engine;
     let main_stack = opts.main_stack;
-    let jit_options = opts.jit.clone();
+    // The JIT's set-up (host functions, lazy stubs) needs no heap: it overlaps
+    // with the collector's initialization.
+    let jit = match engine {
+        Engine::Interp => None,
+        Engine::Jit => Some(crate::jit::ToyJit::setup(opts.jit.clone())),
+    };
+    gc.wait()?;
     let gc_stats = opts.gc_stats;
     let h = std::thread::Builder::new()
         .name("toy-main".into())
@@ -93,7 +123,7 @@ pub fn run(
             }
             let result = match engine {
                 Engine::Interp => Interp::new(sh, &t).run_main(),
-                Engine::Jit => match crate::jit::ToyJit::setup(jit_options) {
+                Engine::Jit => match jit.expect("JIT set up") {
                     Ok(j) => {
                         let r = j.run_main(&t);
                         if gc_stats {

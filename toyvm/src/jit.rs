@@ -79,6 +79,8 @@ mod err {
 pub struct ToyJit {
     mat: &'static Materializer,
     funcs: Vec<FuncId>,
+    /// Body sizes, for inlining.
+    sizes: Vec<usize>,
     globals_init: FuncId,
     h: Hosts,
 }
@@ -222,6 +224,7 @@ impl ToyJit {
         let j: &'static ToyJit = Box::leak(Box::new(ToyJit {
             mat,
             funcs,
+            sizes: sh.prog.funcs.iter().map(|f| body_size(&f.body)).collect(),
             globals_init,
             h,
         }));
@@ -292,9 +295,68 @@ struct Gen<'c, 'a, 'b> {
     scopes: Vec<Scope>,
     ret: Ty,
     filled: bool,
+    /// The function being compiled, then the functions inlined into it, innermost
+    /// last.
+    chain: Vec<usize>,
+    /// IR nodes that may still be inlined into this function.
+    budget: usize,
+    /// Inside an inlined body: where its `return` goes (with the value as the
+    /// block parameter), and the depth of `scopes` at the call.
+    ret_target: Option<Block>,
+    scope_base: usize,
 }
 
 type G = Result<(), String>;
+
+/// Inlining: a callee of at most `INLINE_MAX_NODES` IR nodes is inlined, a
+/// function at most twice in one inlining chain (a recursive function is unrolled
+/// once), at most `INLINE_MAX_DEPTH` deep, and at most `INLINE_BUDGET` nodes are
+/// inlined into one compiled function.
+const INLINE_MAX_NODES: usize = 40;
+const INLINE_MAX_DEPTH: usize = 4;
+const INLINE_BUDGET: usize = 400;
+
+/// The size of a function body in IR nodes (statements and expressions).
+pub fn body_size(body: &[Stmt]) -> usize {
+    fn e(x: &Expr) -> usize {
+        1 + match &x.kind {
+            EK::Bin(_, a, b) | EK::And(a, b) | EK::Or(a, b) | EK::Index(a, b) => e(a) + e(b),
+            EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, ..) | EK::NewArray(_, a) => e(a),
+            EK::Call(_, xs) | EK::Builtin(_, xs) | EK::Spawn(_, xs) | EK::ArrayLit(_, xs) => {
+                xs.iter().map(e).sum()
+            }
+            EK::NewStruct(_, fs) => fs.iter().map(|(_, x)| e(x)).sum(),
+            _ => 0,
+        }
+    }
+    fn p(pl: &Place) -> usize {
+        match pl {
+            Place::Local(_) | Place::Global(_) => 1,
+            Place::Field(a, ..) => 1 + e(a),
+            Place::Index(a, b) => 1 + e(a) + e(b),
+        }
+    }
+    fn ss(b: &[Stmt]) -> usize {
+        b.iter().map(st).sum()
+    }
+    fn st(s: &Stmt) -> usize {
+        1 + match &s.kind {
+            SK::Let(_, x) | SK::Return(x) => x.as_ref().map_or(0, e),
+            SK::Assign(pl, x) | SK::Compound(pl, _, x) => p(pl) + e(x),
+            SK::Expr(x) | SK::Throw(x) => e(x),
+            SK::If(c, a, b) => e(c) + ss(a) + ss(b),
+            SK::While(c, b) => e(c) + ss(b),
+            SK::For {
+                start, end, body, ..
+            } => e(start) + e(end) + ss(body),
+            SK::Break | SK::Continue => 0,
+            SK::Try(a, _, b) => ss(a) + ss(b),
+            SK::Sync(x, _, b) => e(x) + ss(b),
+            SK::Block(b) => ss(b),
+        }
+    }
+    ss(body)
+}
 
 impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     fn function(cx: &mut FnCtx<'_, '_>, fi: usize) -> G {
@@ -309,6 +371,10 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             scopes: Vec::new(),
             ret: def.ret.clone(),
             filled: false,
+            chain: vec![fi],
+            budget: INLINE_BUDGET,
+            ret_target: None,
+            scope_base: 0,
         };
         for (i, t) in def.locals.iter().enumerate() {
             let v = g.cx.var(vt(t));
@@ -343,6 +409,10 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             scopes: Vec::new(),
             ret: Ty::Void,
             filled: false,
+            chain: Vec::new(),
+            budget: INLINE_BUDGET,
+            ret_target: None,
+            scope_base: 0,
         };
         for (gi, def) in sh.prog.globals.iter().enumerate() {
             if let Some(init) = &def.init {
@@ -620,7 +690,16 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     Some(e) => Some(self.expr(e)?),
                     None => None,
                 };
-                self.exit_syncs_to(0);
+                self.exit_syncs_to(self.scope_base);
+                if let Some(cont) = self.ret_target {
+                    let args: Vec<cranelift_codegen::ir::BlockArg> = match v {
+                        Some(v) if self.ret != Ty::Void => vec![v.into()],
+                        _ => vec![],
+                    };
+                    self.cx.b.ins().jump(cont, &args);
+                    self.filled = true;
+                    return Ok(());
+                }
                 match v {
                     Some(v) if self.ret != Ty::Void => {
                         self.cx.b.ins().return_(&[v]);
@@ -834,10 +913,86 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             vs.push(self.expr(a)?);
         }
         self.cx.set_line(line);
+        if self.should_inline(f) {
+            return self.inline_call(f, &vs);
+        }
         let id = jit().funcs[f];
         let r = self.cx.call_function(id, &vs).first().copied();
         self.check_exc();
         Ok(r)
+    }
+
+    fn should_inline(&self, f: usize) -> bool {
+        let size = jit().sizes[f];
+        size <= INLINE_MAX_NODES
+            && size <= self.budget
+            && self.chain.len() <= INLINE_MAX_DEPTH
+            && self.chain.iter().filter(|&&g| g == f).count() < 2
+    }
+
+    /// Builds `f`'s body in place of a call to it, in a virtual frame of its own
+    /// (backtraces are the same as with a call). Its exceptions go to the caller's
+    /// handler, its `return`s to the block after the call.
+    fn inline_call(&mut self, f: usize, args: &[Value]) -> Result<Option<Value>, String> {
+        let sh = shared();
+        let def = &sh.prog.funcs[f];
+        self.budget -= jit().sizes[f];
+        self.chain.push(f);
+        self.cx.push_inline(&def.name, &sh.prog.file);
+        let cont = self.cx.b.create_block();
+        let result = (def.ret != Ty::Void).then(|| {
+            let t = vt(&def.ret).clif();
+            self.cx.b.append_block_param(cont, t)
+        });
+        let mut vars = Vec::with_capacity(def.locals.len());
+        for (i, t) in def.locals.iter().enumerate() {
+            let v = self.cx.var(vt(t));
+            let init = if i < def.nparams {
+                args[i]
+            } else {
+                self.zero(t)
+            };
+            self.cx.b.def_var(v, init);
+            vars.push(v);
+        }
+        let saved = (
+            std::mem::replace(&mut self.vars, vars),
+            std::mem::replace(&mut self.locals, def.locals.clone()),
+            std::mem::replace(&mut self.ret, def.ret.clone()),
+            self.ret_target.replace(cont),
+            std::mem::replace(&mut self.scope_base, self.scopes.len()),
+        );
+        let r = self.block(&def.body);
+        if r.is_ok() && !self.filled {
+            // Falling off the end: no value (a checked function with a result
+            // returns on every path, but stay safe).
+            let args: Vec<cranelift_codegen::ir::BlockArg> = match &result {
+                Some(_) => {
+                    let z = self.zero(&def.ret);
+                    vec![z.into()]
+                }
+                None => vec![],
+            };
+            self.cx.b.ins().jump(cont, &args);
+        }
+        (
+            self.vars,
+            self.locals,
+            self.ret,
+            self.ret_target,
+            self.scope_base,
+        ) = saved;
+        self.cx.pop_inline();
+        self.chain.pop();
+        r?;
+        self.cx.b.switch_to_block(cont);
+        self.filled = false;
+        if let Some(v) = result {
+            if def.ret.is_ref() {
+                self.cx.declare_ref(v);
+            }
+        }
+        Ok(result)
     }
 
     fn expr(&mut self, e: &Expr) -> Result<Value, String> {

@@ -40,6 +40,9 @@ struct Cli {
     /// Run the Cranelift verifier on every compiled function.
     #[arg(long)]
     verify_clif: bool,
+    /// Write /tmp/perf-PID.map so that `perf report` names JIT-compiled functions.
+    #[arg(long)]
+    perf_map: bool,
     /// The program to run.
     file: std::path::PathBuf,
     /// Arguments for the program (`args()`).
@@ -86,6 +89,18 @@ fn main() {
     if std::env::var_os("TOYVM_TEST_INTERNAL_PANIC").is_some() {
         panic!("internal panic requested by TOYVM_TEST_INTERNAL_PANIC");
     }
+    let mut gc = GcOptions {
+        plan: cli.plan,
+        heap_size: cli.heap,
+        stress_gc: cli.stress_gc,
+        ..GcOptions::default()
+    };
+    if cli.gc_move {
+        gc = gc.force_moving();
+    }
+    // MMTk's initialization runs while the program is read, checked and the JIT
+    // is set up.
+    let gc_start = engine::start_gc(&gc);
     let file = cli.file.display().to_string();
     let src = match std::fs::read(&cli.file) {
         Ok(s) => s,
@@ -103,15 +118,6 @@ fn main() {
             exit(EXIT_USAGE);
         }
     };
-    let mut gc = GcOptions {
-        plan: cli.plan,
-        heap_size: cli.heap,
-        stress_gc: cli.stress_gc,
-        ..GcOptions::default()
-    };
-    if cli.gc_move {
-        gc = gc.force_moving();
-    }
     let opts = RunOptions {
         gc,
         engine: if cli.interp {
@@ -125,10 +131,11 @@ fn main() {
         jit: vmkit::jit::JitOptions {
             dump_clif: cli.dump_clif,
             verify: cli.verify_clif || cfg!(debug_assertions),
+            perf_map: cli.perf_map,
             ..vmkit::jit::JitOptions::default()
         },
     };
-    match engine::run(prog, cli.args, opts) {
+    match engine::run(prog, cli.args, opts, Some(gc_start)) {
         Ok(status) => exit(status),
         Err(e) => {
             eprintln!("toyvm: {e}");

@@ -126,8 +126,14 @@ impl FromStr for Plan {
 pub struct GcOptions {
     /// The collector.
     pub plan: Plan,
-    /// Heap size in bytes.
+    /// Heap size in bytes: the fixed size, or the maximum when `min_heap_size` is
+    /// set.
     pub heap_size: usize,
+    /// Let the heap grow and shrink between this size and `heap_size` (MMTk's
+    /// `DynamicHeapSize` trigger, sized by its MemBalancer); `None`: fixed size.
+    /// A small heap that grows on demand keeps a program's memory in the cache and
+    /// in pages it has already touched, instead of first-touching a large heap.
+    pub min_heap_size: Option<usize>,
     /// GC worker threads (default: number of CPUs).
     pub gc_threads: Option<usize>,
     /// Immix: make every collection a defragmenting one (moves objects; for testing).
@@ -146,6 +152,7 @@ impl Default for GcOptions {
         GcOptions {
             plan: Plan::Immix,
             heap_size: 512 << 20,
+            min_heap_size: None,
             gc_threads: None,
             immix_always_defrag: false,
             immix_defrag_every_block: false,
@@ -341,11 +348,13 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
     } else {
         options.heap_size
     };
-    set(
-        &mut builder,
-        "gc_trigger",
-        &format!("FixedHeapSize:{mmtk_heap}"),
-    )?;
+    let trigger = match options.min_heap_size {
+        Some(min) if min < mmtk_heap && options.plan != Plan::NoGC => {
+            format!("DynamicHeapSize:{min},{mmtk_heap}")
+        }
+        _ => format!("FixedHeapSize:{mmtk_heap}"),
+    };
+    set(&mut builder, "gc_trigger", &trigger)?;
     let threads = options
         .gc_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -101,22 +101,3 @@ pub fn lookup(pc: usize) -> Option<Arc<CodeInfo>> {
     let (_, info) = map.range(..=pc).next_back()?;
     (pc < info.start + info.len).then(|| info.clone())
 }
-
-/// Appends `START SIZE NAME` to `/tmp/perf-PID.map` (perf's JIT symbol map).
-pub(crate) fn write_perf_map(start: usize, len: usize, name: &str) {
-    use std::io::Write;
-    static FILE: parking_lot::Mutex<Option<std::fs::File>> = parking_lot::Mutex::new(None);
-    let mut f = FILE.lock();
-    if f.is_none() {
-        let path = format!("/tmp/perf-{}.map", std::process::id());
-        *f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok();
-    }
-    if let Some(f) = f.as_mut() {
-        // Best effort: a profiling aid must not fail the program.
-        let _ = writeln!(f, "{start:x} {len:x} {name}");
-    }
-}

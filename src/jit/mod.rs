@@ -97,9 +97,9 @@ pub struct JitOptions {
     pub verify: bool,
     /// Print the IR of every compiled function to stderr.
     pub dump_clif: bool,
-    /// Append every compiled piece of code to `/tmp/perf-PID.map`, the symbol map
-    /// that `perf report` reads for JIT code.
-    pub perf_map: bool,
+    /// Print the machine code (Cranelift's disassembly) of every compiled function
+    /// to stderr.
+    pub dump_asm: bool,
 }
 
 impl Default for JitOptions {
@@ -108,9 +108,14 @@ impl Default for JitOptions {
             opt_level: "speed",
             verify: cfg!(debug_assertions),
             dump_clif: false,
-            perf_map: false,
+            dump_asm: false,
         }
     }
+}
+
+fn inner_count(st: &mut JitStats) -> u64 {
+    st.code_objects += 1;
+    st.code_objects
 }
 
 /// Why a function could not be compiled.
@@ -130,6 +135,8 @@ impl std::error::Error for CompileError {}
 pub struct JitStats {
     /// Functions compiled (stubs and trampolines not counted).
     pub functions: u64,
+    /// Pieces of code generated: functions, stubs and trampolines.
+    pub code_objects: u64,
     /// CLIF instructions compiled.
     pub clif_insts: u64,
     /// Bytes of machine code.
@@ -432,15 +439,28 @@ impl Materializer {
         let sig = g.ctx.func.signature.clone();
         let id = g
             .module
-            .declare_anonymous_function(&sig)
+            // Named (uniquely), so that cranelift-jit's perf map (written when
+            // running under `perf record`) names the code.
+            .declare_function(
+                &format!("{name}#{}", inner_count(&mut g.stats)),
+                cranelift_module::Linkage::Local,
+                &sig,
+            )
             .map_err(|e| CompileError(format!("{name}: {e}")))?;
         let inner = &mut *g;
+        let dump_asm = self.options.dump_asm && kind == CodeKind::Function;
+        inner.ctx.set_disasm(dump_asm);
         inner
             .module
             .define_function(id, &mut inner.ctx)
             .map_err(|e| CompileError(format!("{name}: {e:?}")))?;
         let (stack_maps, lines, len) = {
             let code = inner.ctx.compiled_code().expect("compiled");
+            if dump_asm {
+                if let Some(asm) = &code.vcode {
+                    eprintln!("; machine code of {name} ({file})\n{asm}");
+                }
+            }
             let mut maps: HashMap<u32, Vec<u32>> = HashMap::new();
             for (off, _span, map) in code.buffer.user_stack_maps() {
                 maps.insert(*off, map.entries().map(|(_, o)| o).collect());
@@ -474,9 +494,6 @@ impl Materializer {
             .finalize_definitions()
             .map_err(|e| CompileError(format!("{name}: {e}")))?;
         let addr = inner.module.get_finalized_function(id) as usize;
-        if self.options.perf_map {
-            codemap::write_perf_map(addr, len, name);
-        }
         codemap::register(CodeInfo {
             start: addr,
             len,

@@ -304,6 +304,66 @@ struct Gen<'c, 'a, 'b> {
     /// block parameter), and the depth of `scopes` at the call.
     ret_target: Option<Block>,
     scope_base: usize,
+    /// Per local of the current frame: what is known of its value.
+    known: Vec<Known>,
+}
+
+/// Facts about a local that is assigned once (by its `let`) and never again.
+#[derive(Clone, Copy, Default)]
+struct Known {
+    /// Assigned only once: facts about its initial value hold at every use.
+    immutable: bool,
+    /// Holds a new object or array (never null).
+    nonnull: bool,
+    /// Holds an array whose length is in this variable.
+    len: Option<Variable>,
+}
+
+/// Locals that are assigned exactly once: parameters never assigned, and `let`s
+/// whose local is never assigned again.
+fn knowns(def_locals: usize, nparams: usize, body: &[Stmt]) -> Vec<Known> {
+    let mut defs = vec![0usize; def_locals];
+    for d in defs.iter_mut().take(nparams) {
+        *d = 1;
+    }
+    fn walk(b: &[Stmt], defs: &mut [usize]) {
+        for s in b {
+            match &s.kind {
+                SK::Let(l, _) => defs[*l] += 1,
+                SK::Assign(Place::Local(l), _) | SK::Compound(Place::Local(l), ..) => defs[*l] += 2,
+                SK::If(_, a, b) | SK::Try(a, _, b) => {
+                    walk(a, defs);
+                    walk(b, defs);
+                }
+                SK::While(_, b) | SK::Block(b) => walk(b, defs),
+                SK::For {
+                    var,
+                    end_slot,
+                    body,
+                    ..
+                } => {
+                    defs[*var] += 2;
+                    defs[*end_slot] += 2;
+                    walk(body, defs);
+                }
+                SK::Sync(_, slot, b) => {
+                    defs[*slot] += 2;
+                    walk(b, defs);
+                }
+                _ => {}
+            }
+            if let SK::Try(_, var, _) = &s.kind {
+                defs[*var] += 2;
+            }
+        }
+    }
+    walk(body, &mut defs);
+    defs.iter()
+        .map(|&d| Known {
+            immutable: d == 1,
+            ..Known::default()
+        })
+        .collect()
 }
 
 type G = Result<(), String>;
@@ -375,7 +435,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             budget: INLINE_BUDGET,
             ret_target: None,
             scope_base: 0,
+            known: Vec::new(),
         };
+        g.known = knowns(def.locals.len(), def.nparams, &def.body);
         for (i, t) in def.locals.iter().enumerate() {
             let v = g.cx.var(vt(t));
             g.vars.push(v);
@@ -413,6 +475,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             budget: INLINE_BUDGET,
             ret_target: None,
             scope_base: 0,
+            known: Vec::new(),
         };
         for (gi, def) in sh.prog.globals.iter().enumerate() {
             if let Some(init) = &def.init {
@@ -558,6 +621,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         match &s.kind {
             SK::Let(slot, init) => {
                 let v = match init {
+                    Some(e) if self.known.get(*slot).is_some_and(|k| k.immutable) => {
+                        self.let_known(*slot, e)?
+                    }
                     Some(e) => self.expr(e)?,
                     None => {
                         let t = self.locals[*slot].clone();
@@ -785,17 +851,56 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         self.cx.b.ins().jump(outer, &[]);
     }
 
+    /// What is known of the value of `e` (only locals assigned once have facts).
+    fn facts(&self, e: &Expr) -> Known {
+        match e.kind {
+            EK::Local(l) => self.known.get(l).copied().unwrap_or_default(),
+            _ => Known::default(),
+        }
+    }
+
+    /// The initial value of a local assigned only here: records that a new
+    /// object is not null and the length of a new array.
+    fn let_known(&mut self, slot: usize, e: &Expr) -> Result<Value, String> {
+        let (v, len) = match &e.kind {
+            EK::NewArray(et, n) => {
+                let nv = self.expr(n)?;
+                (self.new_array(et, nv, e.line), Some(nv))
+            }
+            EK::ArrayLit(_, xs) => {
+                let v = self.expr(e)?;
+                let n = self.iconst(xs.len() as i64);
+                (v, Some(n))
+            }
+            EK::NewStruct(..) => (self.expr(e)?, None),
+            _ => return self.expr(e),
+        };
+        let k = &mut self.known[slot];
+        k.nonnull = true;
+        if let Some(n) = len {
+            let var = self.cx.var(ValType::I64);
+            self.cx.b.def_var(var, n);
+            self.known[slot].len = Some(var);
+        }
+        Ok(v)
+    }
+
     /// Checks `arr[i]`: null and bounds; returns the element address (computed
     /// after the checks; recompute it after any call).
-    fn index_check(&mut self, arr: Value, i: Value, line: u32) {
+    fn index_check(&mut self, arr: Value, i: Value, line: u32, facts: Known) {
         self.cx.set_line(line);
-        self.null_check(arr, err::NULL_INDEX);
-        let len = self.cx.b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            arr,
-            ARRAY_LENGTH_OFFSET as i32,
-        );
+        if !facts.nonnull {
+            self.null_check(arr, err::NULL_INDEX);
+        }
+        let len = match facts.len {
+            Some(v) => self.cx.b.use_var(v),
+            None => self.cx.b.ins().load(
+                types::I64,
+                MemFlagsData::trusted(),
+                arr,
+                ARRAY_LENGTH_OFFSET as i32,
+            ),
+        };
         let oob = self
             .cx
             .b
@@ -841,7 +946,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             Place::Field(obj, si, fi) => {
                 let o = self.expr(obj)?;
                 self.cx.set_line(obj.line);
-                self.null_check(o, err::NULL_FIELD);
+                if !self.facts(obj).nonnull {
+                    self.null_check(o, err::NULL_FIELD);
+                }
                 let ft = shared().prog.structs[*si].fields[*fi].1.clone();
                 let off = tobj::field_offset(*fi) as i32;
                 let val = match op {
@@ -862,7 +969,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             Place::Index(arr, idx) => {
                 let a = self.expr(arr)?;
                 let i = self.expr(idx)?;
-                self.index_check(a, i, arr.line);
+                let facts = self.facts(arr);
+                self.index_check(a, i, arr.line, facts);
                 let Ty::Array(et) = &arr.ty else {
                     return Err("index of non-array".into());
                 };
@@ -961,6 +1069,10 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             std::mem::replace(&mut self.ret, def.ret.clone()),
             self.ret_target.replace(cont),
             std::mem::replace(&mut self.scope_base, self.scopes.len()),
+            std::mem::replace(
+                &mut self.known,
+                knowns(def.locals.len(), def.nparams, &def.body),
+            ),
         );
         let r = self.block(&def.body);
         if r.is_ok() && !self.filled {
@@ -981,6 +1093,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             self.ret,
             self.ret_target,
             self.scope_base,
+            self.known,
         ) = saved;
         self.cx.pop_inline();
         self.chain.pop();
@@ -1074,14 +1187,17 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             EK::Field(o, si, fi) => {
                 let ov = self.expr(o)?;
                 self.cx.set_line(e.line);
-                self.null_check(ov, err::NULL_FIELD);
+                if !self.facts(o).nonnull {
+                    self.null_check(ov, err::NULL_FIELD);
+                }
                 let ft = shared().prog.structs[*si].fields[*fi].1.clone();
                 self.load(&ft, ov, tobj::field_offset(*fi) as i32)
             }
             EK::Index(a, i) => {
                 let av = self.expr(a)?;
                 let iv = self.expr(i)?;
-                self.index_check(av, iv, e.line);
+                let facts = self.facts(a);
+                self.index_check(av, iv, e.line, facts);
                 let addr = self.elem_addr(av, iv);
                 self.load(&e.ty, addr, 0)
             }
@@ -1107,12 +1223,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             }
             EK::NewArray(et, n) => {
                 let nv = self.expr(n)?;
-                self.cx.set_line(e.line);
-                let k = self.iconst(kind_of(et) as i64);
-                let h = jit().h.new_array;
-                let a = self.host_t(h, &[k, nv]).expect("array");
-                self.cx.declare_ref(a);
-                a
+                self.new_array(et, nv, e.line)
             }
             EK::ArrayLit(et, elems) => {
                 let mut vs = Vec::new();
@@ -1137,6 +1248,15 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             }
         };
         Ok(v)
+    }
+
+    fn new_array(&mut self, et: &Ty, n: Value, line: u32) -> Value {
+        self.cx.set_line(line);
+        let k = self.iconst(kind_of(et) as i64);
+        let h = jit().h.new_array;
+        let a = self.host_t(h, &[k, n]).expect("array");
+        self.cx.declare_ref(a);
+        a
     }
 
     fn binop(&mut self, op: Op, x: Value, y: Value) -> Result<Value, String> {
@@ -1260,8 +1380,14 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 }
             }
             Builtin::Fmt => self.host_t(h.fmt, &[vs[0], vs[1]]),
+            Builtin::LenArray if self.facts(&args[0]).len.is_some() => {
+                let v = self.facts(&args[0]).len.expect("known length");
+                Some(self.cx.b.use_var(v))
+            }
             Builtin::LenStr | Builtin::LenArray => {
-                self.null_check(vs[0], err::NULL_LEN);
+                if !self.facts(&args[0]).nonnull {
+                    self.null_check(vs[0], err::NULL_LEN);
+                }
                 Some(self.cx.b.ins().load(
                     types::I64,
                     MemFlagsData::trusted(),

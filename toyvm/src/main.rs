@@ -22,9 +22,13 @@ struct Cli {
     /// Compressor, ConcurrentImmix.
     #[arg(long, value_name = "NAME", default_value = "Immix", value_parser = parse_plan)]
     plan: Plan,
-    /// Heap size, e.g. 64M, 2G.
-    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = vmkit::gc::parse_size)]
-    heap: usize,
+    /// Fixed heap size, e.g. 64M, 2G. Without it the heap starts at 32M and grows
+    /// (and shrinks) as the program needs, up to --max-heap.
+    #[arg(long, value_name = "SIZE", value_parser = vmkit::gc::parse_size)]
+    heap: Option<usize>,
+    /// The most the heap may grow to when --heap is not given.
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = vmkit::gc::parse_size)]
+    max_heap: usize,
     /// Print collection count, pause times and heap use to stderr at exit.
     #[arg(long)]
     gc_stats: bool,
@@ -37,18 +41,22 @@ struct Cli {
     /// Print the Cranelift IR of every compiled function to stderr.
     #[arg(long)]
     dump_clif: bool,
+    /// Print the machine code of every compiled function to stderr.
+    #[arg(long)]
+    dump_asm: bool,
     /// Run the Cranelift verifier on every compiled function.
     #[arg(long)]
     verify_clif: bool,
-    /// Write /tmp/perf-PID.map so that `perf report` names JIT-compiled functions.
-    #[arg(long)]
-    perf_map: bool,
+
     /// The program to run.
     file: std::path::PathBuf,
     /// Arguments for the program (`args()`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
+
+/// Where a growing heap starts.
+const MIN_HEAP: usize = 32 << 20;
 
 fn parse_plan(s: &str) -> Result<Plan, String> {
     let p: Plan = s.parse()?;
@@ -91,7 +99,11 @@ fn main() {
     }
     let mut gc = GcOptions {
         plan: cli.plan,
-        heap_size: cli.heap,
+        heap_size: cli.heap.unwrap_or(cli.max_heap),
+        min_heap_size: match cli.heap {
+            Some(_) => None,
+            None => Some(MIN_HEAP.min(cli.max_heap)),
+        },
         stress_gc: cli.stress_gc,
         ..GcOptions::default()
     };
@@ -130,8 +142,8 @@ fn main() {
         thread_stack: 64 << 20,
         jit: vmkit::jit::JitOptions {
             dump_clif: cli.dump_clif,
+            dump_asm: cli.dump_asm,
             verify: cli.verify_clif || cfg!(debug_assertions),
-            perf_map: cli.perf_map,
             ..vmkit::jit::JitOptions::default()
         },
     };

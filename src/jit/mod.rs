@@ -118,6 +118,10 @@ fn inner_count(st: &mut JitStats) -> u64 {
     st.code_objects
 }
 
+/// Arrays of at most this many elements are allocated inline by
+/// [`FnCtx::alloc_array`].
+pub const INLINE_ARRAY_MAX: usize = 512;
+
 /// Why a function could not be compiled.
 #[derive(Debug, Clone)]
 pub struct CompileError(pub String);
@@ -976,35 +980,13 @@ impl FnCtx<'_, '_> {
             .b
             .ins()
             .iconst(types::I64, ti as *const TypeInfo as i64);
-        let sizev = self.b.ins().iconst(types::I64, size as i64);
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
         if crate::gc::inline_alloc_supported() && size <= crate::gc::max_non_los_bytes() {
-            let bp = self.b.ins().load(
-                types::I64,
-                MemFlagsData::trusted(),
-                self.thread,
-                Thread::ALLOC_BUFFER_OFFSET as i32,
-            );
-            let cursor = self
-                .b
-                .ins()
-                .load(types::I64, MemFlagsData::trusted(), bp, 0);
-            let limit = self
-                .b
-                .ins()
-                .load(types::I64, MemFlagsData::trusted(), bp, 8);
-            let end = self.b.ins().iadd_imm_s(cursor, size as i64);
-            let fits = self
-                .b
-                .ins()
-                .icmp(ir::condcodes::IntCC::UnsignedLessThanOrEqual, end, limit);
-            let fast = self.b.create_block();
+            let sizev = self.b.ins().iconst(types::I64, size as i64);
             let slow = self.b.create_block();
             self.b.set_cold_block(slow);
-            self.b.ins().brif(fits, fast, &[], slow, &[]);
-            self.b.switch_to_block(fast);
-            self.b.ins().store(MemFlagsData::trusted(), end, bp, 0);
+            let cursor = self.bump(sizev, slow);
             self.b.ins().store(MemFlagsData::trusted(), tiv, cursor, 0);
             let zero = self.b.ins().iconst(types::I64, 0);
             let mut off = 8;
@@ -1017,6 +999,7 @@ impl FnCtx<'_, '_> {
             self.b.ins().jump(done, &[cursor.into()]);
             self.b.switch_to_block(slow);
         }
+        let sizev = self.b.ins().iconst(types::I64, size as i64);
         let (addr, sig) = self.helpers.alloc.clone();
         let r = self.call_addr(addr, &sig, &[tiv, sizev])[0];
         self.b.ins().jump(done, &[r.into()]);
@@ -1024,6 +1007,112 @@ impl FnCtx<'_, '_> {
         let obj = self.b.block_params(done)[0];
         self.b.declare_value_needs_stack_map(obj);
         obj
+    }
+
+    /// Allocates an array of type `ti` (an [`crate::Layout::Array`] of 8-byte
+    /// elements) with `len` zeroed elements. Small arrays (at most
+    /// [`INLINE_ARRAY_MAX`] elements) are bump-allocated inline when the plan
+    /// allows; others, and a `len` that is negative, take the personality's `slow`
+    /// path, which must return the array (or null with an exception pending). The
+    /// result is a reference.
+    pub fn alloc_array(
+        &mut self,
+        ti: &'static TypeInfo,
+        len: Value,
+        slow: &mut dyn FnMut(&mut Self) -> Value,
+    ) -> Value {
+        assert!(
+            matches!(ti.layout, crate::Layout::Array { elem_size: 8, .. }),
+            "alloc_array needs an array type with 8-byte elements"
+        );
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I64);
+        let size_max = crate::object::array_size(8, INLINE_ARRAY_MAX);
+        if crate::gc::inline_alloc_supported() && size_max <= crate::gc::max_non_los_bytes() {
+            let slow_b = self.b.create_block();
+            let try_b = self.b.create_block();
+            self.b.set_cold_block(slow_b);
+            let small = self.b.ins().icmp_imm_u(
+                ir::condcodes::IntCC::UnsignedLessThanOrEqual,
+                len,
+                INLINE_ARRAY_MAX as i64,
+            );
+            self.b.ins().brif(small, try_b, &[], slow_b, &[]);
+            self.b.switch_to_block(try_b);
+            let bytes = self.b.ins().ishl_imm_u(len, 3);
+            let size = self
+                .b
+                .ins()
+                .iadd_imm_s(bytes, crate::object::ARRAY_DATA_OFFSET as i64);
+            let cursor = self.bump(size, slow_b);
+            let tiv = self
+                .b
+                .ins()
+                .iconst(types::I64, ti as *const TypeInfo as i64);
+            let zero = self.b.ins().iconst(types::I64, 0);
+            let fl = MemFlagsData::trusted();
+            self.b.ins().store(fl, tiv, cursor, 0);
+            self.b.ins().store(fl, zero, cursor, 8);
+            self.b
+                .ins()
+                .store(fl, len, cursor, crate::object::ARRAY_LENGTH_OFFSET as i32);
+            // Zero the elements: for (p = data; p < end; p += 8) *p = 0.
+            let data = self
+                .b
+                .ins()
+                .iadd_imm_s(cursor, crate::object::ARRAY_DATA_OFFSET as i64);
+            let end = self.b.ins().iadd(cursor, size);
+            let head = self.b.create_block();
+            let body = self.b.create_block();
+            let exit = self.b.create_block();
+            self.b.append_block_param(head, types::I64);
+            self.b.ins().jump(head, &[data.into()]);
+            self.b.switch_to_block(head);
+            let p = self.b.block_params(head)[0];
+            let more = self
+                .b
+                .ins()
+                .icmp(ir::condcodes::IntCC::UnsignedLessThan, p, end);
+            self.b.ins().brif(more, body, &[], exit, &[]);
+            self.b.switch_to_block(body);
+            self.b.ins().store(fl, zero, p, 0);
+            let p2 = self.b.ins().iadd_imm_s(p, 8);
+            self.b.ins().jump(head, &[p2.into()]);
+            self.b.switch_to_block(exit);
+            self.b.ins().jump(done, &[cursor.into()]);
+            self.b.switch_to_block(slow_b);
+        }
+        let r = slow(self);
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        let obj = self.b.block_params(done)[0];
+        self.b.declare_value_needs_stack_map(obj);
+        obj
+    }
+
+    /// The inline bump-pointer fast path: if `size` bytes fit in the thread's
+    /// allocation buffer, bumps the cursor and continues (in a new block) with the
+    /// old cursor as the result; otherwise branches to `slow`.
+    fn bump(&mut self, size: Value, slow: ir::Block) -> Value {
+        let fl = MemFlagsData::trusted();
+        let bp = self.b.ins().load(
+            types::I64,
+            fl,
+            self.thread,
+            Thread::ALLOC_BUFFER_OFFSET as i32,
+        );
+        let cursor = self.b.ins().load(types::I64, fl, bp, 0);
+        let limit = self.b.ins().load(types::I64, fl, bp, 8);
+        let end = self.b.ins().iadd(cursor, size);
+        let fits = self
+            .b
+            .ins()
+            .icmp(ir::condcodes::IntCC::UnsignedLessThanOrEqual, end, limit);
+        let fast = self.b.create_block();
+        self.b.ins().brif(fits, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        self.b.ins().store(fl, end, bp, 0);
+        cursor
     }
 
     /// Stores reference `value` into field `offset` of `obj`, with the plan's write

@@ -404,13 +404,6 @@ impl Thread {
             // NoGC cannot collect: report exhaustion before MMTk tries to.
             return Err(OutOfMemory { requested: size });
         }
-        if gc::stress_gc() {
-            self.collect();
-        }
-        if gc::plan() == gc::Plan::NoGC && gc::used_bytes() + size > gc::total_bytes() {
-            // NoGC cannot collect: report exhaustion before MMTk tries to.
-            return Err(OutOfMemory { requested: size });
-        }
         let semantics = if size > gc::max_non_los_bytes() {
             AllocationSemantics::Los
         } else {
@@ -418,7 +411,8 @@ impl Thread {
         };
         let m = self.mutator_mut();
         let addr = mmtk::memory_manager::alloc(m, size, OBJECT_ALIGN, 0, semantics);
-        let oom = self.out_of_memory.swap(false, SeqCst);
+        // Load first: the flag is almost never set, and a swap is a locked RMW.
+        let oom = self.out_of_memory.load(SeqCst) && self.out_of_memory.swap(false, SeqCst);
         if addr.is_zero() || oom {
             return Err(OutOfMemory { requested: size });
         }

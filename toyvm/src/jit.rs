@@ -370,11 +370,16 @@ type G = Result<(), String>;
 
 /// Inlining: a callee of at most `INLINE_MAX_NODES` IR nodes is inlined, a
 /// function at most twice in one inlining chain (a recursive function is unrolled
-/// once), at most `INLINE_MAX_DEPTH` deep, and at most `INLINE_BUDGET` nodes are
+/// once; three times, twice unrolled, if it is at most `INLINE_TINY` nodes), at most `INLINE_MAX_DEPTH` deep, and at most `INLINE_BUDGET` nodes are
 /// inlined into one compiled function.
 const INLINE_MAX_NODES: usize = 40;
 const INLINE_MAX_DEPTH: usize = 4;
-const INLINE_BUDGET: usize = 400;
+const INLINE_BUDGET: usize = 800;
+/// A callee this small is inlined even over the budget (its body is about as
+/// small as the call).
+const INLINE_FREE: usize = 12;
+/// A recursive function this small is unrolled twice.
+const INLINE_TINY: usize = 20;
 
 /// The size of a function body in IR nodes (statements and expressions).
 pub fn body_size(body: &[Stmt]) -> usize {
@@ -1033,9 +1038,10 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     fn should_inline(&self, f: usize) -> bool {
         let size = jit().sizes[f];
         size <= INLINE_MAX_NODES
-            && size <= self.budget
+            && (size <= self.budget || size <= INLINE_FREE)
             && self.chain.len() <= INLINE_MAX_DEPTH
-            && self.chain.iter().filter(|&&g| g == f).count() < 2
+            && self.chain.iter().filter(|&&g| g == f).count()
+                < if size <= INLINE_TINY { 3 } else { 2 }
     }
 
     /// Builds `f`'s body in place of a call to it, in a virtual frame of its own
@@ -1044,7 +1050,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     fn inline_call(&mut self, f: usize, args: &[Value]) -> Result<Option<Value>, String> {
         let sh = shared();
         let def = &sh.prog.funcs[f];
-        self.budget -= jit().sizes[f];
+        self.budget = self.budget.saturating_sub(jit().sizes[f]);
         self.chain.push(f);
         self.cx.push_inline(&def.name, &sh.prog.file);
         let cont = self.cx.b.create_block();
@@ -1250,12 +1256,17 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         Ok(v)
     }
 
+    /// A new zeroed array: inline for small ones, else (and for a negative size,
+    /// which throws) by the runtime.
     fn new_array(&mut self, et: &Ty, n: Value, line: u32) -> Value {
         self.cx.set_line(line);
-        let k = self.iconst(kind_of(et) as i64);
+        let kind = kind_of(et);
         let h = jit().h.new_array;
-        let a = self.host_t(h, &[k, n]).expect("array");
-        self.cx.declare_ref(a);
+        let a = self.cx.alloc_array(tobj::array_type(kind), n, &mut |cx| {
+            let k = cx.b.ins().iconst(types::I64, kind as i64);
+            cx.call_host(h, &[k, n])[0]
+        });
+        self.check_exc();
         a
     }
 

@@ -529,6 +529,69 @@ fn scenario_threads(plan: Plan) {
     );
 }
 
+/// A loop-free recursive function (naive Fibonacci: no loop polls, 10^8 calls)
+/// reaches safepoints through its prologue: a collection requested while it runs
+/// completes long before it returns.
+fn scenario_entry_poll(plan: Plan) {
+    let m = init(plan);
+    let me = Arc::new(OnceLock::<FuncId>::new());
+    let me2 = me.clone();
+    let fib = m
+        .declare(
+            "fib",
+            "test.clif",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            Box::new(move |cx: &mut FnCtx| {
+                let n = cx.params()[0];
+                let small = cx.b.ins().icmp_imm_s(IntCC::SignedLessThan, n, 2);
+                let base = cx.b.create_block();
+                let rec = cx.b.create_block();
+                cx.b.ins().brif(small, base, &[], rec, &[]);
+                cx.b.switch_to_block(base);
+                cx.b.ins().return_(&[n]);
+                cx.b.switch_to_block(rec);
+                let f = *me2.get().unwrap();
+                let n1 = cx.b.ins().iadd_imm_s(n, -1);
+                let a = cx.call_function(f, &[n1])[0];
+                let n2 = cx.b.ins().iadd_imm_s(n, -2);
+                let b = cx.call_function(f, &[n2])[0];
+                let r = cx.b.ins().iadd(a, b);
+                cx.b.ins().return_(&[r]);
+                Ok(())
+            }),
+        )
+        .unwrap();
+    me.set(fib).unwrap();
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let worker = std::thread::spawn(move || {
+        let t = thread::attach("fib").unwrap();
+        m.compile(fib).unwrap();
+        STARTED.store(true, Ordering::SeqCst);
+        let r = m.invoke(&t, fib, &[40])[0];
+        DONE.store(true, Ordering::SeqCst);
+        r
+    });
+    let t = thread::attach("main").unwrap();
+    while !STARTED.load(Ordering::SeqCst) {
+        std::hint::spin_loop();
+    }
+    let before = stats::snapshot().collections;
+    t.collect();
+    let collected_early = !DONE.load(Ordering::SeqCst);
+    assert!(stats::snapshot().collections > before);
+    let r = t.native(|| worker.join().unwrap());
+    assert_eq!(r, 102_334_155);
+    assert!(
+        collected_early,
+        "the collection waited for fib(40) to return: no safepoint at function entry"
+    );
+    println!(
+        "collection during fib(40) ok, max time-to-safepoint {:?}",
+        stats::snapshot().ttsp_max
+    );
+}
+
 /// A backtrace taken in a runtime call three JIT frames deep, and one through
 /// two inlined (virtual) frames.
 fn scenario_backtrace(plan: Plan) {
@@ -663,6 +726,7 @@ const SCENARIOS: &[Scenario] = &[
     ),
     ("threads", scenario_threads, &[Plan::Immix, Plan::SemiSpace]),
     ("backtrace", scenario_backtrace, &[Plan::Immix]),
+    ("entry_poll", scenario_entry_poll, &[Plan::Immix]),
     ("reentry", scenario_reentry, &[Plan::Immix, Plan::SemiSpace]),
     ("overflow", scenario_overflow, &[Plan::Immix]),
     ("measure", scenario_measure, &[Plan::Immix]),

@@ -262,9 +262,9 @@ impl Materializer {
             true,
         )?;
         let overflow = m.register_host(
-            "vmkit_stack_overflow",
-            Sig::new(&[], &[]),
-            rt_stack_overflow as *const u8,
+            "vmkit_stack_check",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            rt_stack_check as *const u8,
             true,
         )?;
         let alloc = m.register_host(
@@ -945,8 +945,10 @@ impl FnCtx<'_, '_> {
     }
 
     fn prologue(&mut self) {
-        // Stack limit: SP below the thread's limit raises StackOverflow (the runtime
-        // sets the pending exception) and returns default values.
+        // One compare is both the stack-overflow check and the entry safepoint
+        // poll: a safepoint request sets the compared limit to usize::MAX. The slow
+        // path parks if a safepoint is requested, then raises StackOverflow (and
+        // returns default values) only if SP is really below the limit.
         let sp = self.b.ins().get_stack_pointer(self.ptr);
         let limit = self.b.ins().load(
             self.ptr,
@@ -959,16 +961,19 @@ impl FnCtx<'_, '_> {
             .ins()
             .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
         let slow = self.b.create_block();
+        let overflow = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(slow);
+        self.b.set_cold_block(overflow);
         self.b.ins().brif(over, slow, &[], cont, &[]);
         self.b.switch_to_block(slow);
         let (addr, sig) = self.helpers.overflow.clone();
-        self.call_addr(addr, &sig, &[]);
+        let raised = self.call_addr(addr, &sig, &[sp])[0];
+        self.b.ins().brif(raised, overflow, &[], cont, &[]);
+        self.b.switch_to_block(overflow);
         let d = self.default_results();
         self.b.ins().return_(&d);
         self.b.switch_to_block(cont);
-        self.poll();
     }
 
     /// Allocates a fixed-size object of type `ti` (its layout's size): inline bump
@@ -1173,10 +1178,17 @@ extern "C" fn rt_safepoint(thread: &Thread) {
     host_guard(|| thread.safepoint_slow())
 }
 
-extern "C" fn rt_stack_overflow(thread: &Thread) {
+/// The prologue's slow path: parks at a requested safepoint, then raises
+/// StackOverflow if `sp` is below the thread's stack limit. Returns 1 if it raised.
+extern "C" fn rt_stack_check(thread: &Thread, sp: usize) -> u64 {
     host_guard(|| {
+        thread.safepoint();
+        if sp >= thread.stack_limit() {
+            return 0;
+        }
         let exc = crate::gc::vm().new_exception(thread, ErrorKind::StackOverflow, "stack overflow");
         thread.set_pending_exception(exc);
+        1
     })
 }
 

@@ -80,7 +80,11 @@ pub struct Thread {
     /// Set when the thread must call [`Thread::safepoint_slow`] at its next poll.
     yieldpoint: AtomicBool,
     state: AtomicU8,
-    /// Lowest usable stack address (JIT prologues compare SP against it).
+    /// What JIT prologues compare SP against: the stack limit, or `usize::MAX`
+    /// while a safepoint is requested, so that the one compare in every prologue
+    /// is both the stack-overflow check and the entry safepoint poll.
+    jit_stack_limit: AtomicUsize,
+    /// Lowest usable stack address.
     stack_limit: AtomicUsize,
     /// The exception being propagated, or 0 (a root).
     pending_exception: UnsafeCell<usize>,
@@ -123,6 +127,7 @@ pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
     let t = Box::new(Thread {
         yieldpoint: AtomicBool::new(false),
         state: AtomicU8::new(ThreadState::Native as u8),
+        jit_stack_limit: AtomicUsize::new(0),
         stack_limit: AtomicUsize::new(0),
         pending_exception: UnsafeCell::new(0),
         frame_anchor: [AtomicUsize::new(0), AtomicUsize::new(0)],
@@ -197,8 +202,10 @@ impl Drop for AttachedThread {
 impl Thread {
     /// Offset of the yieldpoint flag (a byte, nonzero when the thread must poll).
     pub const YIELDPOINT_OFFSET: usize = std::mem::offset_of!(Thread, yieldpoint);
-    /// Offset of the stack limit word.
-    pub const STACK_LIMIT_OFFSET: usize = std::mem::offset_of!(Thread, stack_limit);
+    /// Offset of the word JIT prologues compare the stack pointer against: the
+    /// stack limit, or `usize::MAX` while a safepoint is requested (the prologue's
+    /// slow path then tells the two apart).
+    pub const STACK_LIMIT_OFFSET: usize = std::mem::offset_of!(Thread, jit_stack_limit);
     /// Offset of the word holding the frame pointer of the last exit trampoline.
     pub const FRAME_ANCHOR_OFFSET: usize = std::mem::offset_of!(Thread, frame_anchor);
     /// Offset of the word holding the address of the bump-pointer `[cursor, limit]`.
@@ -271,6 +278,26 @@ impl Thread {
     /// Sets the lowest stack address the thread may use (0 = unchecked).
     pub fn set_stack_limit(&self, limit: usize) {
         self.stack_limit.store(limit, SeqCst);
+        self.jit_stack_limit.store(limit, SeqCst);
+        // A stop requested meanwhile must still trip the prologue check (pairs with
+        // `request_yield`: one of the two sees the other's store).
+        if self.yieldpoint.load(SeqCst) {
+            self.jit_stack_limit.store(usize::MAX, SeqCst);
+        }
+    }
+
+    /// Asks the thread to reach a safepoint: sets the yieldpoint flag (loop polls)
+    /// and trips the prologue stack check (function entries).
+    pub(crate) fn request_yield(&self) {
+        self.yieldpoint.store(true, SeqCst);
+        self.jit_stack_limit.store(usize::MAX, SeqCst);
+    }
+
+    /// Withdraws [`Thread::request_yield`].
+    pub(crate) fn clear_yield(&self) {
+        self.yieldpoint.store(false, SeqCst);
+        self.jit_stack_limit
+            .store(self.stack_limit.load(SeqCst), SeqCst);
     }
 
     /// The stack limit set with [`Thread::set_stack_limit`].

@@ -58,7 +58,7 @@ pub(crate) fn stop_the_world() {
     STOP.store(true, SeqCst);
     for t in &g.threads {
         // SAFETY: registered threads are alive (see `ThreadPtr`).
-        unsafe { &*t.0 }.yieldpoint.store(true, SeqCst);
+        unsafe { &*t.0 }.request_yield();
     }
     loop {
         let all_stopped = g.threads.iter().all(|t| {
@@ -80,7 +80,7 @@ pub(crate) fn resume_the_world() {
     let mut g = SYNC.lock();
     for t in &g.threads {
         // SAFETY: as above.
-        unsafe { &*t.0 }.yieldpoint.store(false, SeqCst);
+        unsafe { &*t.0 }.clear_yield();
     }
     g.epoch += 1;
     if let Some(s) = g.stop_started.take() {

@@ -177,6 +177,8 @@ struct Inner {
     entries: HashMap<Sig, usize>,
     compile_host: Option<HostId>,
     poll_host: Option<HostId>,
+    /// The safepoint's exit trampoline with the `PreserveAll` convention.
+    poll_preserving: usize,
     overflow_host: Option<HostId>,
     alloc_host: Option<HostId>,
     barrier_host: Option<HostId>,
@@ -240,6 +242,7 @@ impl Materializer {
                 entries: HashMap::new(),
                 compile_host: None,
                 poll_host: None,
+                poll_preserving: 0,
                 overflow_host: None,
                 alloc_host: None,
                 barrier_host: None,
@@ -283,6 +286,13 @@ impl Materializer {
             let mut g = m.inner.lock();
             g.compile_host = Some(compile);
             g.poll_host = Some(poll);
+            g.poll_preserving = m.build_exit_trampoline_cc(
+                &mut g,
+                "vmkit_safepoint (preserve_all)",
+                &Sig::new(&[], &[]),
+                rt_safepoint as *const u8 as usize,
+                cranelift_codegen::isa::CallConv::PreserveAll,
+            )?;
             g.overflow_host = Some(overflow);
             g.alloc_host = Some(alloc);
             g.barrier_host = Some(barrier);
@@ -606,7 +616,7 @@ impl Materializer {
                 .iter()
                 .map(|f| (f.slot as *const AtomicUsize as usize, f.sig.clone()))
                 .collect(),
-            poll: h(g.poll_host),
+            poll: (g.poll_preserving, Sig::new(&[], &[])),
             overflow: h(g.overflow_host),
             alloc: h(g.alloc_host),
             barrier: h(g.barrier_host),
@@ -623,7 +633,23 @@ impl Materializer {
         target: usize,
     ) -> Result<usize, CompileError> {
         let cc = Self::call_conv(g);
-        g.ctx.func.signature = clif_sig(cc, sig);
+        self.build_exit_trampoline_cc(g, name, sig, target, cc)
+    }
+
+    /// An exit trampoline that JIT code calls with convention `outer`: with
+    /// `PreserveAll`, the call site clobbers no register (the trampoline saves
+    /// what the host call clobbers), so a cold call does not force the values
+    /// live across it out of registers in the hot path.
+    fn build_exit_trampoline_cc(
+        &self,
+        g: &mut Inner,
+        name: &str,
+        sig: &Sig,
+        target: usize,
+        outer: cranelift_codegen::isa::CallConv,
+    ) -> Result<usize, CompileError> {
+        let cc = Self::call_conv(g);
+        g.ctx.func.signature = clif_sig(outer, sig);
         {
             let inner = &mut *g;
             let frontend_config = inner.module.isa().frontend_config();
@@ -938,8 +964,16 @@ impl FnCtx<'_, '_> {
         self.b.set_cold_block(slow);
         self.b.ins().brif(flag, slow, &[], cont, &[]);
         self.b.switch_to_block(slow);
+        // PreserveAll: the cold call clobbers no register, so values live across
+        // the poll (other than references, which must be in stack slots for the
+        // collector) stay in registers in the loop.
         let (addr, sig) = self.helpers.poll.clone();
-        self.call_addr(addr, &sig, &[]);
+        let sref = self.b.import_signature(clif_sig(
+            cranelift_codegen::isa::CallConv::PreserveAll,
+            &sig,
+        ));
+        let callee = self.b.ins().iconst(self.ptr, addr as i64);
+        self.b.ins().call_indirect(sref, callee, &[self.thread]);
         self.b.ins().jump(cont, &[]);
         self.b.switch_to_block(cont);
     }

@@ -315,8 +315,88 @@ struct Known {
     immutable: bool,
     /// Holds a new object or array (never null).
     nonnull: bool,
-    /// Holds an array whose length is in this variable.
+    /// Holds an array (or null) whose length (0 for null) is in this variable.
     len: Option<Variable>,
+    /// Used as the array of an index expression.
+    indexed: bool,
+}
+
+/// Locals used as the array of an index expression (`a[i]`) in `body`.
+fn indexed_locals(body: &[Stmt]) -> Vec<usize> {
+    fn e(x: &Expr, out: &mut Vec<usize>) {
+        match &x.kind {
+            EK::Index(a, i) => {
+                if let EK::Local(l) = a.kind {
+                    out.push(l);
+                }
+                e(a, out);
+                e(i, out);
+            }
+            EK::Bin(_, a, b) | EK::And(a, b) | EK::Or(a, b) => {
+                e(a, out);
+                e(b, out);
+            }
+            EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, ..) | EK::NewArray(_, a) => {
+                e(a, out)
+            }
+            EK::Call(_, xs) | EK::Builtin(_, xs) | EK::Spawn(_, xs) | EK::ArrayLit(_, xs) => {
+                xs.iter().for_each(|x| e(x, out))
+            }
+            EK::NewStruct(_, fs) => fs.iter().for_each(|(_, x)| e(x, out)),
+            _ => {}
+        }
+    }
+    fn ss(b: &[Stmt], out: &mut Vec<usize>) {
+        for s in b {
+            match &s.kind {
+                SK::Let(_, x) | SK::Return(x) => x.iter().for_each(|x| e(x, out)),
+                SK::Assign(pl, x) | SK::Compound(pl, _, x) => {
+                    match pl {
+                        Place::Index(a, i) => {
+                            if let EK::Local(l) = a.kind {
+                                out.push(l);
+                            }
+                            e(a, out);
+                            e(i, out);
+                        }
+                        Place::Field(a, ..) => e(a, out),
+                        _ => {}
+                    }
+                    e(x, out);
+                }
+                SK::Expr(x) | SK::Throw(x) => e(x, out),
+                SK::If(c, a, b) => {
+                    e(c, out);
+                    ss(a, out);
+                    ss(b, out);
+                }
+                SK::While(c, b) => {
+                    e(c, out);
+                    ss(b, out);
+                }
+                SK::For {
+                    start, end, body, ..
+                } => {
+                    e(start, out);
+                    e(end, out);
+                    ss(body, out);
+                }
+                SK::Try(a, _, b) => {
+                    ss(a, out);
+                    ss(b, out);
+                }
+                SK::Sync(x, _, b) => {
+                    e(x, out);
+                    ss(b, out);
+                }
+                SK::Block(b) => ss(b, out),
+                SK::Break | SK::Continue => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    ss(body, &mut out);
+    out
 }
 
 /// Locals that are assigned exactly once: parameters never assigned, and `let`s
@@ -358,12 +438,17 @@ fn knowns(def_locals: usize, nparams: usize, body: &[Stmt]) -> Vec<Known> {
         }
     }
     walk(body, &mut defs);
-    defs.iter()
+    let mut known: Vec<Known> = defs
+        .iter()
         .map(|&d| Known {
             immutable: d == 1,
             ..Known::default()
         })
-        .collect()
+        .collect();
+    for l in indexed_locals(body) {
+        known[l].indexed = true;
+    }
+    known
 }
 
 type G = Result<(), String>;
@@ -452,6 +537,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 g.zero(t)
             };
             g.cx.b.def_var(v, init);
+        }
+        for i in 0..def.nparams {
+            g.param_facts(i, &def.locals[i]);
         }
         g.block(&def.body)?;
         if !g.filled {
@@ -878,7 +966,14 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 (v, Some(n))
             }
             EK::NewStruct(..) => (self.expr(e)?, None),
-            _ => return self.expr(e),
+            _ => {
+                let v = self.expr(e)?;
+                if matches!(e.ty, Ty::Array(_)) && self.known[slot].indexed {
+                    let len = self.len_or_zero(v);
+                    self.known[slot].len = Some(len);
+                }
+                return Ok(v);
+            }
         };
         let k = &mut self.known[slot];
         k.nonnull = true;
@@ -890,10 +985,65 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         Ok(v)
     }
 
+    /// For an array parameter that is never assigned and is indexed: its length
+    /// (0 if null) in a variable, so index checks need neither a null check nor a
+    /// load.
+    fn param_facts(&mut self, slot: usize, ty: &Ty) {
+        let k = self.known[slot];
+        if k.immutable && k.indexed && matches!(ty, Ty::Array(_)) {
+            let v = self.cx.b.use_var(self.vars[slot]);
+            let len = self.len_or_zero(v);
+            self.known[slot].len = Some(len);
+        }
+    }
+
+    /// A variable holding the length of array `arr`, or 0 if it is null.
+    fn len_or_zero(&mut self, arr: Value) -> Variable {
+        let var = self.cx.var(ValType::I64);
+        let join = self.cx.b.create_block();
+        let load = self.cx.b.create_block();
+        self.cx.b.append_block_param(join, types::I64);
+        let zero = self.iconst(0);
+        self.cx.b.ins().brif(arr, load, &[], join, &[zero.into()]);
+        self.cx.b.switch_to_block(load);
+        let len = self.cx.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            arr,
+            ARRAY_LENGTH_OFFSET as i32,
+        );
+        self.cx.b.ins().jump(join, &[len.into()]);
+        self.cx.b.switch_to_block(join);
+        let l = self.cx.b.block_params(join)[0];
+        self.cx.b.def_var(var, l);
+        var
+    }
+
     /// Checks `arr[i]`: null and bounds; returns the element address (computed
     /// after the checks; recompute it after any call).
     fn index_check(&mut self, arr: Value, i: Value, line: u32, facts: Known) {
         self.cx.set_line(line);
+        if let (Some(lv), false) = (facts.len, facts.nonnull) {
+            // The length is 0 for null: one compare; the cold path tells null from
+            // out of bounds.
+            let len = self.cx.b.use_var(lv);
+            let oob = self
+                .cx
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
+            let bad = self.cx.b.create_block();
+            let ok = self.cx.b.create_block();
+            self.cx.b.set_cold_block(bad);
+            self.cx.b.ins().brif(oob, bad, &[], ok, &[]);
+            self.cx.b.switch_to_block(bad);
+            self.filled = false;
+            self.null_check(arr, err::NULL_INDEX);
+            self.error(err::INDEX, i, len);
+            self.cx.b.switch_to_block(ok);
+            self.filled = false;
+            return;
+        }
         if !facts.nonnull {
             self.null_check(arr, err::NULL_INDEX);
         }
@@ -1080,6 +1230,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 knowns(def.locals.len(), def.nparams, &def.body),
             ),
         );
+        for i in 0..def.nparams {
+            self.param_facts(i, &def.locals[i]);
+        }
         let r = self.block(&def.body);
         if r.is_ok() && !self.filled {
             // Falling off the end: no value (a checked function with a result
@@ -1392,8 +1545,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             }
             Builtin::Fmt => self.host_t(h.fmt, &[vs[0], vs[1]]),
             Builtin::LenArray if self.facts(&args[0]).len.is_some() => {
-                let v = self.facts(&args[0]).len.expect("known length");
-                Some(self.cx.b.use_var(v))
+                let k = self.facts(&args[0]);
+                if !k.nonnull {
+                    self.null_check(vs[0], err::NULL_LEN);
+                }
+                Some(self.cx.b.use_var(k.len.expect("known length")))
             }
             Builtin::LenStr | Builtin::LenArray => {
                 if !self.facts(&args[0]).nonnull {

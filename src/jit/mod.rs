@@ -23,6 +23,7 @@ use crate::object::{TypeInfo, HEADER_SIZE};
 use crate::thread::Thread;
 use crate::ErrorKind;
 use codemap::{CodeInfo, CodeKind};
+use cranelift_codegen::entity::EntityRef;
 use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, MemFlagsData, Signature, Value};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
@@ -116,6 +117,22 @@ impl Default for JitOptions {
 fn inner_count(st: &mut JitStats) -> u64 {
     st.code_objects += 1;
     st.code_objects
+}
+
+/// Seals every block of a finished function body, latest-created first. A loop
+/// header is created before its body, so sealing it after the body lets the SSA
+/// builder drop most block parameters of variables the loop does not change
+/// (sealing in creation order keeps one per variable used in the loop). Measured
+/// against sealing in reverse post-order with headers last, which leaves the
+/// fewest parameters, this order was 3-7% faster on three of four loop
+/// benchmarks: a reference that stays a block parameter is reloaded once per
+/// iteration instead of at every use (see `bench/RESULTS.md`).
+fn seal_in_order(b: &mut FunctionBuilder<'_>) {
+    let n = b.func.dfg.num_blocks();
+    for i in (0..n).rev() {
+        b.seal_block(ir::Block::new(i));
+    }
+    b.seal_all_blocks();
 }
 
 /// Arrays of at most this many elements are allocated inline by
@@ -575,7 +592,7 @@ impl Materializer {
                         "{name}: push_inline without pop_inline"
                     )));
                 }
-                cx.b.seal_all_blocks();
+                seal_in_order(&mut cx.b);
                 cx.b.finalize(frontend_config);
             }
             r.map(|()| {

@@ -409,6 +409,66 @@ fn scenario_oom(plan: Plan) {
     println!("oom after {n} nodes: {err}");
 }
 
+/// The growing heap: starts at 4 MiB, grows past it to hold a 12 MiB live list,
+/// reports exhaustion at its 48 MiB maximum, and shrinks again once the list dies.
+fn scenario_growing(plan: Plan) {
+    if plan == Plan::NoGC {
+        // NoGC never collects, so the heap is never resized: nothing to test.
+        println!("NoGC: fixed heap only");
+        return;
+    }
+    let o = GcOptions {
+        min_heap_size: Some(4 << 20),
+        ..options(plan, 48 << 20)
+    };
+    gc::init(&VM, &o).expect("init");
+    assert_eq!(gc::trigger::current_heap_size(), Some(4 << 20));
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    let keep = s.handle(None);
+    let grow = |n: usize, keep: &vmkit::Handle<'_>| -> Result<(), vmkit::OutOfMemory> {
+        for i in 0..n {
+            let node = t.alloc(&NODE, HEADER_SIZE + 16)?;
+            write_word(node, NODE_VALUE, i);
+            t.write_ref(node, NODE_NEXT, keep.get());
+            keep.set(Some(node));
+        }
+        Ok(())
+    };
+    // 400k nodes of 32 bytes: 12.8 MB live.
+    grow(400_000, &keep).expect("the heap must grow to hold 12.8 MB");
+    let grown = gc::trigger::current_heap_size().unwrap();
+    assert!(grown > 4 << 20, "the heap did not grow: {grown}");
+    let mut cur = keep.get();
+    for i in (0..400_000).rev() {
+        let node = cur.unwrap();
+        assert_eq!(read_word(node, NODE_VALUE), i);
+        cur = read_ref(node, NODE_NEXT);
+    }
+    // Retain until exhaustion: the maximum holds.
+    let err = grow(10_000_000, &keep).expect_err("no OOM at the 48 MiB maximum");
+    assert_eq!(err.requested, 32);
+    assert!(gc::trigger::peak_heap_size().unwrap() <= 48 << 20);
+    // Let go: allocation works again and the heap shrinks back.
+    keep.set(None);
+    for _ in 0..3 {
+        t.collect();
+    }
+    let shrunk = gc::trigger::current_heap_size().unwrap();
+    assert!(
+        shrunk < grown,
+        "the heap did not shrink: {shrunk} >= {grown}"
+    );
+    let l = make_list(&t, 5, 10_000);
+    check_list(Some(l), 5, 10_000);
+    println!(
+        "grew to {} KiB for 12.8 MB live, peak {} KiB, OOM at the maximum, shrank to {} KiB",
+        grown >> 10,
+        gc::trigger::peak_heap_size().unwrap() >> 10,
+        shrunk >> 10
+    );
+}
+
 /// Large (non-moving, large-object-space) arrays rooted in handles and pointing to
 /// young objects, through many nursery collections: the shape of mmtk-core issue
 /// 1560, which frees rooted non-moving objects in GenImmix/GenCopy nursery GCs.
@@ -463,6 +523,7 @@ const SCENARIOS: &[Scenario] = &[
     ("structures", scenario_structures),
     ("threads", scenario_threads),
     ("oom", scenario_oom),
+    ("growing", scenario_growing),
     ("large", scenario_large),
     ("weak", scenario_weak),
     ("stress", scenario_stress),

@@ -240,6 +240,10 @@ impl Scanning<VMKitBinding> for ScanningImpl {
 pub struct CollectionImpl;
 
 impl Collection<VMKitBinding> for CollectionImpl {
+    fn create_gc_trigger() -> Box<dyn mmtk::util::heap::GCTriggerPolicy<VMKitBinding>> {
+        Box::new(super::trigger::GrowingHeap::new())
+    }
+
     fn stop_all_mutators<F>(_tls: VMWorkerThread, mut mutator_visitor: F)
     where
         F: FnMut(&'static mut Mutator<VMKitBinding>),

@@ -4,6 +4,7 @@
 mod binding;
 pub mod global_roots;
 pub mod stats;
+pub mod trigger;
 pub mod weak;
 
 pub use binding::VMKitBinding;
@@ -129,10 +130,11 @@ pub struct GcOptions {
     /// Heap size in bytes: the fixed size, or the maximum when `min_heap_size` is
     /// set.
     pub heap_size: usize,
-    /// Let the heap grow and shrink between this size and `heap_size` (MMTk's
-    /// `DynamicHeapSize` trigger, sized by its MemBalancer); `None`: fixed size.
-    /// A small heap that grows on demand keeps a program's memory in the cache and
-    /// in pages it has already touched, instead of first-touching a large heap.
+    /// Let the heap grow and shrink between this size and `heap_size`: after each
+    /// collection it is resized to twice what is in use (see [`trigger`]); `None`:
+    /// a fixed size. A small heap that grows on demand keeps a program's memory in
+    /// pages it has already touched, and Immix's sweep (proportional to the heap
+    /// size) short.
     pub min_heap_size: Option<usize>,
     /// GC worker threads (default: number of CPUs).
     pub gc_threads: Option<usize>,
@@ -350,7 +352,10 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
     };
     let trigger = match options.min_heap_size {
         Some(min) if min < mmtk_heap && options.plan != Plan::NoGC => {
-            format!("DynamicHeapSize:{min},{mmtk_heap}")
+            if trigger::LIMITS.set((min, mmtk_heap)).is_err() {
+                return Err(InitError::AlreadyInitialized);
+            }
+            "Delegated".to_string()
         }
         _ => format!("FixedHeapSize:{mmtk_heap}"),
     };

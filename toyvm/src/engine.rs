@@ -166,10 +166,17 @@ pub fn run(
         .map_err(|_| "internal error: the main thread panicked".to_string())?;
     if opts.gc_stats {
         let st = vmkit::gc::stats::snapshot();
+        let heap = match vmkit::gc::trigger::peak_heap_size() {
+            Some(peak) => format!(
+                "heap grew to {} MiB (max {} MiB)",
+                peak >> 20,
+                vmkit::gc::total_bytes() >> 20
+            ),
+            None => format!("heap {} MiB", vmkit::gc::total_bytes() >> 20),
+        };
         eprintln!(
-            "gc: plan {} heap {} MiB: {} collections, pause total {:.3} ms, mean {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated, {} bytes copied, heap peak {} bytes",
+            "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes",
             vmkit::gc::plan(),
-            vmkit::gc::total_bytes() >> 20,
             st.collections,
             st.pause_total.as_secs_f64() * 1e3,
             st.pause_mean().as_secs_f64() * 1e3,

@@ -1,0 +1,2 @@
+-- Startup time: the smallest complete program.
+io.write("hello, world\n")

@@ -173,7 +173,7 @@ pub fn run(
         let st = vmkit::gc::stats::snapshot();
         let heap = match vmkit::gc::trigger::peak_heap_size() {
             Some(peak) => format!(
-                "heap grew to {} MiB (max {} MiB)",
+                "growing heap, at most {} MiB (max {} MiB)",
                 peak >> 20,
                 vmkit::gc::total_bytes() >> 20
             ),

@@ -9,11 +9,16 @@ use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use vmkit::jit::{FnCtx, HostId, JitOptions, Materializer, Sig, ValType};
-use vmkit::{gc, GcOptions, Layout, Plan, SlotVisitor, Thread, TypeInfo, VirtualMachine, HEADER_SIZE};
+use vmkit::{
+    gc, GcOptions, Layout, Plan, SlotVisitor, Thread, TypeInfo, VirtualMachine, HEADER_SIZE,
+};
 
 static NODE: TypeInfo = TypeInfo {
     name: "Node",
-    layout: Layout::Fixed { size: HEADER_SIZE + 16, ref_offsets: &[HEADER_SIZE + 8] },
+    layout: Layout::Fixed {
+        size: HEADER_SIZE + 16,
+        ref_offsets: &[HEADER_SIZE + 8],
+    },
     user: 0,
 };
 const VALUE: i32 = HEADER_SIZE as i32;
@@ -49,13 +54,31 @@ struct Env {
 fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        gc::init(&Vm, &GcOptions { plan: Plan::SemiSpace, heap_size: 64 << 20, gc_threads: Some(1), ..GcOptions::default() })
+        gc::init(
+            &Vm,
+            &GcOptions {
+                plan: Plan::SemiSpace,
+                heap_size: 64 << 20,
+                gc_threads: Some(1),
+                ..GcOptions::default()
+            },
+        )
+        .unwrap();
+        let mat = Materializer::new(JitOptions {
+            verify: true,
+            ..JitOptions::default()
+        })
+        .unwrap();
+        let collect = mat
+            .register_host("collect", Sig::new(&[], &[]), collect as *const u8, true)
             .unwrap();
-        let mat = Materializer::new(JitOptions { verify: true, ..JitOptions::default() }).unwrap();
-        let collect = mat.register_host("collect", Sig::new(&[], &[]), collect as *const u8, true).unwrap();
         // The fuzzing thread stays attached for the whole process.
         let t = Box::leak(Box::new(vmkit::attach("fuzz").unwrap()));
-        Env { mat, collect, thread: t }
+        Env {
+            mat,
+            collect,
+            thread: t,
+        }
     })
 }
 
@@ -84,7 +107,10 @@ impl Model {
                 Op::New(k, v) => {
                     let k = (*k % 4) as usize;
                     let next = self.r[(k + 1) % 4];
-                    self.heap.push(MNode { value: *v as i64, next });
+                    self.heap.push(MNode {
+                        value: *v as i64,
+                        next,
+                    });
                     self.r[k] = Some(self.heap.len() - 1);
                 }
                 Op::Link(a, b) => {
@@ -162,7 +188,11 @@ impl Gen<'_, '_, '_> {
                     self.cx.b.append_block_param(join, types::I64);
                     self.cx.b.ins().brif(x, yes, &[], join, &[x.into()]);
                     self.cx.b.switch_to_block(yes);
-                    let n = self.cx.b.ins().load(types::I64, MemFlagsData::trusted(), x, NEXT);
+                    let n = self
+                        .cx
+                        .b
+                        .ins()
+                        .load(types::I64, MemFlagsData::trusted(), x, NEXT);
                     self.cx.b.ins().jump(join, &[n.into()]);
                     self.cx.b.switch_to_block(join);
                     let p = self.cx.b.block_params(join)[0];
@@ -173,7 +203,10 @@ impl Gen<'_, '_, '_> {
                     let x = self.cx.b.use_var(self.r[(*k % 4) as usize]);
                     let acc = self.acc;
                     self.if_nonnull(x, |g| {
-                        let v = g.cx.b.ins().load(types::I64, MemFlagsData::trusted(), x, VALUE);
+                        let v =
+                            g.cx.b
+                                .ins()
+                                .load(types::I64, MemFlagsData::trusted(), x, VALUE);
                         let a = g.cx.b.use_var(acc);
                         let a = g.cx.b.ins().imul_imm_s(a, 31);
                         let a = g.cx.b.ins().iadd(a, v);
@@ -193,11 +226,19 @@ impl Gen<'_, '_, '_> {
                     let i = self.cx.var(ValType::I64);
                     let z = self.cx.b.ins().iconst(types::I64, 0);
                     self.cx.b.def_var(i, z);
-                    let (head, bb, exit) = (self.cx.b.create_block(), self.cx.b.create_block(), self.cx.b.create_block());
+                    let (head, bb, exit) = (
+                        self.cx.b.create_block(),
+                        self.cx.b.create_block(),
+                        self.cx.b.create_block(),
+                    );
                     self.cx.b.ins().jump(head, &[]);
                     self.cx.b.switch_to_block(head);
                     let iv = self.cx.b.use_var(i);
-                    let more = self.cx.b.ins().icmp_imm_s(IntCC::SignedLessThan, iv, (*n % 4) as i64);
+                    let more =
+                        self.cx
+                            .b
+                            .ins()
+                            .icmp_imm_s(IntCC::SignedLessThan, iv, (*n % 4) as i64);
                     self.cx.b.ins().brif(more, bb, &[], exit, &[]);
                     self.cx.b.switch_to_block(bb);
                     // The body is generated once but runs n times: the model runs
@@ -205,7 +246,8 @@ impl Gen<'_, '_, '_> {
                     let saved = self.budget;
                     self.ops(body);
                     let used = saved - self.budget;
-                    self.budget = saved.saturating_sub(used.saturating_mul((*n % 4) as u32).saturating_sub(used));
+                    self.budget = saved
+                        .saturating_sub(used.saturating_mul((*n % 4) as u32).saturating_sub(used));
                     let iv = self.cx.b.use_var(i);
                     let i2 = self.cx.b.ins().iadd_imm_s(iv, 1);
                     self.cx.b.def_var(i, i2);
@@ -243,7 +285,12 @@ fuzz_target!(|ops: Vec<Op>| {
         return;
     }
     let e = env();
-    let mut model = Model { heap: Vec::new(), r: [None; 4], acc: 0, budget: 10_000 };
+    let mut model = Model {
+        heap: Vec::new(),
+        r: [None; 4],
+        acc: 0,
+        budget: 10_000,
+    };
     model.run(&ops);
     let collect = e.collect;
     let body = ops.clone();
@@ -254,14 +301,25 @@ fuzz_target!(|ops: Vec<Op>| {
             "clif.fuzz",
             Sig::new(&[], &[ValType::I64]),
             Box::new(move |cx: &mut FnCtx| {
-                let r = [cx.var(ValType::Ref), cx.var(ValType::Ref), cx.var(ValType::Ref), cx.var(ValType::Ref)];
+                let r = [
+                    cx.var(ValType::Ref),
+                    cx.var(ValType::Ref),
+                    cx.var(ValType::Ref),
+                    cx.var(ValType::Ref),
+                ];
                 let acc = cx.var(ValType::I64);
                 let z = cx.b.ins().iconst(types::I64, 0);
                 for v in r {
                     cx.b.def_var(v, z);
                 }
                 cx.b.def_var(acc, z);
-                let mut g = Gen { cx, r, acc, collect, budget: 10_000 };
+                let mut g = Gen {
+                    cx,
+                    r,
+                    acc,
+                    collect,
+                    budget: 10_000,
+                };
                 g.ops(&body);
                 // Collect once more and read every variable after the move.
                 g.cx.call_host(collect, &[]);
@@ -272,8 +330,13 @@ fuzz_target!(|ops: Vec<Op>| {
             }),
         )
         .unwrap();
-    e.mat.compile(f).expect("verifier rejected the generated IR");
+    e.mat
+        .compile(f)
+        .expect("verifier rejected the generated IR");
     model.run(&[Op::Read(0), Op::Read(1), Op::Read(2), Op::Read(3)]);
     let got = e.mat.invoke(e.thread, f, &[]);
-    assert_eq!(got[0] as i64, model.acc, "JIT and model disagree for {ops:?}");
+    assert_eq!(
+        got[0] as i64, model.acc,
+        "JIT and model disagree for {ops:?}"
+    );
 });

@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn toyvm() -> String {
-    std::env::var("TOYVM").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/toyvm").to_string())
+    std::env::var("TOYVM").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/toyvm").to_string()
+    })
 }
 
 fn run(flags: &[&str], file: &std::path::Path) -> (Option<i32>, Vec<u8>, Vec<u8>) {
@@ -49,10 +51,32 @@ fuzz_target!(|data: &[u8]| {
     let file = std::env::temp_dir().join(format!("toyvm-fuzz-{}.toy", std::process::id()));
     std::fs::write(&file, &src).unwrap();
     // Alternate the moving plans: Immix with forced defragmentation, SemiSpace.
-    let plan = if data.first().is_some_and(|b| b & 1 == 1) { "SemiSpace" } else { "Immix" };
-    let i = run(&["--interp", "--plan", plan, "--heap", "16M", "--gc-move"], &file);
-    let j = run(&["--verify-clif", "--plan", plan, "--heap", "16M", "--gc-move"], &file);
-    assert!(matches!(i.0, Some(0) | Some(1)), "interpreter exit {:?}: {}\n{src}", i.0, String::from_utf8_lossy(&i.2));
+    let plan = if data.first().is_some_and(|b| b & 1 == 1) {
+        "SemiSpace"
+    } else {
+        "Immix"
+    };
+    let i = run(
+        &["--interp", "--plan", plan, "--heap", "16M", "--gc-move"],
+        &file,
+    );
+    let j = run(
+        &[
+            "--verify-clif",
+            "--plan",
+            plan,
+            "--heap",
+            "16M",
+            "--gc-move",
+        ],
+        &file,
+    );
+    assert!(
+        matches!(i.0, Some(0) | Some(1)),
+        "interpreter exit {:?}: {}\n{src}",
+        i.0,
+        String::from_utf8_lossy(&i.2)
+    );
     if i != j {
         panic!(
             "engines differ: interp {:?} jit {:?}\n--- interp\n{}{}\n--- jit\n{}{}\n--- program\n{src}",

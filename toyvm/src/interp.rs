@@ -37,78 +37,22 @@ impl Shared {
 
 /// Collects the string literals of a program, in a fixed order.
 pub fn string_literals(p: &Program) -> Vec<std::sync::Arc<[u8]>> {
-    fn e(x: &Expr, out: &mut Vec<std::sync::Arc<[u8]>>) {
-        match &x.kind {
-            EK::Str(s) => out.push(s.clone()),
-            EK::Bin(_, a, b) | EK::And(a, b) | EK::Or(a, b) | EK::Index(a, b) => {
-                e(a, out);
-                e(b, out);
-            }
-            EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, _, _) | EK::NewArray(_, a) => {
-                e(a, out)
-            }
-            EK::Call(_, xs) | EK::Builtin(_, xs) | EK::Spawn(_, xs) | EK::ArrayLit(_, xs) => {
-                xs.iter().for_each(|x| e(x, out))
-            }
-            EK::NewStruct(_, fs) => fs.iter().for_each(|(_, x)| e(x, out)),
-            _ => {}
-        }
-    }
-    fn place(p: &Place, out: &mut Vec<std::sync::Arc<[u8]>>) {
-        match p {
-            Place::Field(o, _, _) => e(o, out),
-            Place::Index(a, i) => {
-                e(a, out);
-                e(i, out);
-            }
-            _ => {}
-        }
-    }
-    fn st(ss: &[Stmt], out: &mut Vec<std::sync::Arc<[u8]>>) {
-        for s in ss {
-            match &s.kind {
-                SK::Let(_, Some(x)) | SK::Expr(x) | SK::Return(Some(x)) | SK::Throw(x) => e(x, out),
-                SK::Assign(p, x) | SK::Compound(p, _, x) => {
-                    place(p, out);
-                    e(x, out);
-                }
-                SK::If(c, a, b) => {
-                    e(c, out);
-                    st(a, out);
-                    st(b, out);
-                }
-                SK::While(c, b) => {
-                    e(c, out);
-                    st(b, out);
-                }
-                SK::For {
-                    start, end, body, ..
-                } => {
-                    e(start, out);
-                    e(end, out);
-                    st(body, out);
-                }
-                SK::Try(a, _, b) => {
-                    st(a, out);
-                    st(b, out);
-                }
-                SK::Sync(x, _, b) => {
-                    e(x, out);
-                    st(b, out);
-                }
-                SK::Block(b) => st(b, out),
-                _ => {}
-            }
-        }
-    }
     let mut out = Vec::new();
+    let mut f = |n: Node<'_>| {
+        if let Node::Expr(Expr {
+            kind: EK::Str(s), ..
+        }) = n
+        {
+            out.push(s.clone());
+        }
+    };
     for g in &p.globals {
         if let Some(x) = &g.init {
-            e(x, &mut out);
+            crate::lang::ir::visit_expr(x, &mut f);
         }
     }
-    for f in &p.funcs {
-        st(&f.body, &mut out);
+    for func in &p.funcs {
+        crate::lang::ir::visit(&func.body, &mut f);
     }
     out
 }

@@ -323,79 +323,20 @@ struct Known {
 
 /// Locals used as the array of an index expression (`a[i]`) in `body`.
 fn indexed_locals(body: &[Stmt]) -> Vec<usize> {
-    fn e(x: &Expr, out: &mut Vec<usize>) {
-        match &x.kind {
-            EK::Index(a, i) => {
-                if let EK::Local(l) = a.kind {
-                    out.push(l);
-                }
-                e(a, out);
-                e(i, out);
-            }
-            EK::Bin(_, a, b) | EK::And(a, b) | EK::Or(a, b) => {
-                e(a, out);
-                e(b, out);
-            }
-            EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, ..) | EK::NewArray(_, a) => {
-                e(a, out)
-            }
-            EK::Call(_, xs) | EK::Builtin(_, xs) | EK::Spawn(_, xs) | EK::ArrayLit(_, xs) => {
-                xs.iter().for_each(|x| e(x, out))
-            }
-            EK::NewStruct(_, fs) => fs.iter().for_each(|(_, x)| e(x, out)),
-            _ => {}
-        }
-    }
-    fn ss(b: &[Stmt], out: &mut Vec<usize>) {
-        for s in b {
-            match &s.kind {
-                SK::Let(_, x) | SK::Return(x) => x.iter().for_each(|x| e(x, out)),
-                SK::Assign(pl, x) | SK::Compound(pl, _, x) => {
-                    match pl {
-                        Place::Index(a, i) => {
-                            if let EK::Local(l) = a.kind {
-                                out.push(l);
-                            }
-                            e(a, out);
-                            e(i, out);
-                        }
-                        Place::Field(a, ..) => e(a, out),
-                        _ => {}
-                    }
-                    e(x, out);
-                }
-                SK::Expr(x) | SK::Throw(x) => e(x, out),
-                SK::If(c, a, b) => {
-                    e(c, out);
-                    ss(a, out);
-                    ss(b, out);
-                }
-                SK::While(c, b) => {
-                    e(c, out);
-                    ss(b, out);
-                }
-                SK::For {
-                    start, end, body, ..
-                } => {
-                    e(start, out);
-                    e(end, out);
-                    ss(body, out);
-                }
-                SK::Try(a, _, b) => {
-                    ss(a, out);
-                    ss(b, out);
-                }
-                SK::Sync(x, _, b) => {
-                    e(x, out);
-                    ss(b, out);
-                }
-                SK::Block(b) => ss(b, out),
-                SK::Break | SK::Continue => {}
-            }
-        }
-    }
     let mut out = Vec::new();
-    ss(body, &mut out);
+    visit(body, &mut |n| {
+        let arr: &Expr = match n {
+            Node::Expr(Expr {
+                kind: EK::Index(a, _),
+                ..
+            }) => a,
+            Node::Place(Place::Index(a, _)) => a,
+            _ => return,
+        };
+        if let EK::Local(l) = arr.kind {
+            out.push(l);
+        }
+    });
     out
 }
 
@@ -406,38 +347,19 @@ fn knowns(def_locals: usize, nparams: usize, body: &[Stmt]) -> Vec<Known> {
     for d in defs.iter_mut().take(nparams) {
         *d = 1;
     }
-    fn walk(b: &[Stmt], defs: &mut [usize]) {
-        for s in b {
-            match &s.kind {
-                SK::Let(l, _) => defs[*l] += 1,
-                SK::Assign(Place::Local(l), _) | SK::Compound(Place::Local(l), ..) => defs[*l] += 2,
-                SK::If(_, a, b) | SK::Try(a, _, b) => {
-                    walk(a, defs);
-                    walk(b, defs);
-                }
-                SK::While(_, b) | SK::Block(b) => walk(b, defs),
-                SK::For {
-                    var,
-                    end_slot,
-                    body,
-                    ..
-                } => {
-                    defs[*var] += 2;
-                    defs[*end_slot] += 2;
-                    walk(body, defs);
-                }
-                SK::Sync(_, slot, b) => {
-                    defs[*slot] += 2;
-                    walk(b, defs);
-                }
-                _ => {}
-            }
-            if let SK::Try(_, var, _) = &s.kind {
+    visit(body, &mut |n| {
+        let Node::Stmt(s) = n else { return };
+        match &s.kind {
+            SK::Let(l, _) => defs[*l] += 1,
+            SK::Assign(Place::Local(l), _) | SK::Compound(Place::Local(l), ..) => defs[*l] += 2,
+            SK::For { var, end_slot, .. } => {
                 defs[*var] += 2;
+                defs[*end_slot] += 2;
             }
+            SK::Sync(_, slot, _) | SK::Try(_, slot, _) => defs[*slot] += 2,
+            _ => {}
         }
-    }
-    walk(body, &mut defs);
+    });
     let mut known: Vec<Known> = defs
         .iter()
         .map(|&d| Known {
@@ -466,46 +388,12 @@ const INLINE_FREE: usize = 12;
 /// A recursive function this small is unrolled twice.
 const INLINE_TINY: usize = 20;
 
-/// The size of a function body in IR nodes (statements and expressions).
+/// The size of a function body in IR nodes (statements, assignment targets and
+/// expressions).
 pub fn body_size(body: &[Stmt]) -> usize {
-    fn e(x: &Expr) -> usize {
-        1 + match &x.kind {
-            EK::Bin(_, a, b) | EK::And(a, b) | EK::Or(a, b) | EK::Index(a, b) => e(a) + e(b),
-            EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, ..) | EK::NewArray(_, a) => e(a),
-            EK::Call(_, xs) | EK::Builtin(_, xs) | EK::Spawn(_, xs) | EK::ArrayLit(_, xs) => {
-                xs.iter().map(e).sum()
-            }
-            EK::NewStruct(_, fs) => fs.iter().map(|(_, x)| e(x)).sum(),
-            _ => 0,
-        }
-    }
-    fn p(pl: &Place) -> usize {
-        match pl {
-            Place::Local(_) | Place::Global(_) => 1,
-            Place::Field(a, ..) => 1 + e(a),
-            Place::Index(a, b) => 1 + e(a) + e(b),
-        }
-    }
-    fn ss(b: &[Stmt]) -> usize {
-        b.iter().map(st).sum()
-    }
-    fn st(s: &Stmt) -> usize {
-        1 + match &s.kind {
-            SK::Let(_, x) | SK::Return(x) => x.as_ref().map_or(0, e),
-            SK::Assign(pl, x) | SK::Compound(pl, _, x) => p(pl) + e(x),
-            SK::Expr(x) | SK::Throw(x) => e(x),
-            SK::If(c, a, b) => e(c) + ss(a) + ss(b),
-            SK::While(c, b) => e(c) + ss(b),
-            SK::For {
-                start, end, body, ..
-            } => e(start) + e(end) + ss(body),
-            SK::Break | SK::Continue => 0,
-            SK::Try(a, _, b) => ss(a) + ss(b),
-            SK::Sync(x, _, b) => e(x) + ss(b),
-            SK::Block(b) => ss(b),
-        }
-    }
-    ss(body)
+    let mut n = 0;
+    visit(body, &mut |_| n += 1);
+    n
 }
 
 impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {

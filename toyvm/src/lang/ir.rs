@@ -338,3 +338,93 @@ pub struct Program {
     /// index of `main`
     pub main: usize,
 }
+
+/// A node of a function body, as [`visit`] presents it.
+#[derive(Clone, Copy)]
+pub enum Node<'a> {
+    /// A statement (before the nodes inside it).
+    Stmt(&'a Stmt),
+    /// An expression (before its operands).
+    Expr(&'a Expr),
+    /// An assignment target (before the expressions inside it).
+    Place(&'a Place),
+}
+
+/// Calls `f` on every statement, assignment target and expression of `body`,
+/// each before the nodes inside it, in source order.
+pub fn visit<'a>(body: &'a [Stmt], f: &mut impl FnMut(Node<'a>)) {
+    for s in body {
+        visit_stmt(s, f);
+    }
+}
+
+/// [`visit`] for one expression and the expressions inside it.
+pub fn visit_expr<'a>(x: &'a Expr, f: &mut impl FnMut(Node<'a>)) {
+    f(Node::Expr(x));
+    match &x.kind {
+        EK::Bin(_, a, b) | EK::And(a, b) | EK::Or(a, b) | EK::Index(a, b) => {
+            visit_expr(a, f);
+            visit_expr(b, f);
+        }
+        EK::INeg(a) | EK::FNeg(a) | EK::Not(a) | EK::Field(a, ..) | EK::NewArray(_, a) => {
+            visit_expr(a, f)
+        }
+        EK::Call(_, xs) | EK::Builtin(_, xs) | EK::Spawn(_, xs) | EK::ArrayLit(_, xs) => {
+            xs.iter().for_each(|x| visit_expr(x, f))
+        }
+        EK::NewStruct(_, fs) => fs.iter().for_each(|(_, x)| visit_expr(x, f)),
+        EK::Int(_)
+        | EK::Float(_)
+        | EK::Bool(_)
+        | EK::Str(_)
+        | EK::Null
+        | EK::Local(_)
+        | EK::Global(_) => {}
+    }
+}
+
+fn visit_stmt<'a>(s: &'a Stmt, f: &mut impl FnMut(Node<'a>)) {
+    f(Node::Stmt(s));
+    match &s.kind {
+        SK::Let(_, x) | SK::Return(x) => x.iter().for_each(|x| visit_expr(x, f)),
+        SK::Assign(p, x) | SK::Compound(p, _, x) => {
+            f(Node::Place(p));
+            match p {
+                Place::Field(o, ..) => visit_expr(o, f),
+                Place::Index(a, i) => {
+                    visit_expr(a, f);
+                    visit_expr(i, f);
+                }
+                Place::Local(_) | Place::Global(_) => {}
+            }
+            visit_expr(x, f);
+        }
+        SK::Expr(x) | SK::Throw(x) => visit_expr(x, f),
+        SK::If(c, a, b) => {
+            visit_expr(c, f);
+            visit(a, f);
+            visit(b, f);
+        }
+        SK::While(c, b) => {
+            visit_expr(c, f);
+            visit(b, f);
+        }
+        SK::For {
+            start, end, body, ..
+        } => {
+            visit_expr(start, f);
+            visit_expr(end, f);
+            visit(body, f);
+        }
+        SK::Try(a, _, b) => {
+            visit(a, f);
+            visit(b, f);
+        }
+        SK::Sync(x, _, b) => {
+            visit_expr(x, f);
+            visit(b, f);
+        }
+        SK::Block(b) => visit(b, f),
+        SK::Break | SK::Continue => {}
+    }
+}

@@ -71,19 +71,40 @@ impl CodeInfo {
     /// `(function, file, line)` for each inlined function it belongs to, then for
     /// the compiled function itself.
     pub fn frames_at(&self, off: u32) -> Vec<(&str, &str, Option<u32>)> {
+        let mut out = Vec::new();
+        self.for_each_frame_at(off, |scope, line| {
+            let (name, file) = self.scope_names(scope);
+            out.push((name, file, line));
+        });
+        out
+    }
+
+    /// Calls `f(scope, line)` for each source frame at code offset `off`,
+    /// innermost first (see [`CodeInfo::frames_at`]), without allocating.
+    pub(crate) fn for_each_frame_at(&self, off: u32, mut f: impl FnMut(u32, Option<u32>)) {
         let Some((mut scope, line)) = self.position_at(off) else {
-            return vec![(self.name.as_str(), self.file.as_str(), None)];
+            f(0, None);
+            return;
         };
         let mut line = Some(line);
-        let mut out = Vec::new();
         while scope != 0 {
             let sc = &self.scopes[scope as usize - 1];
-            out.push((sc.name.as_str(), sc.file.as_str(), line));
+            f(scope, line);
             line = Some(sc.call_line);
             scope = sc.parent;
         }
-        out.push((self.name.as_str(), self.file.as_str(), line));
-        out
+        f(0, line);
+    }
+
+    /// The function name and file of inline scope `scope` (0: the function).
+    pub(crate) fn scope_names(&self, scope: u32) -> (&str, &str) {
+        match scope {
+            0 => (&self.name, &self.file),
+            k => {
+                let sc = &self.scopes[k as usize - 1];
+                (&sc.name, &sc.file)
+            }
+        }
     }
 }
 

@@ -10,9 +10,11 @@
 //! saves the previous anchor, so stretches of JIT code separated by host frames are
 //! walked one after the other.
 
-use super::codemap::{self, CodeKind};
+use super::codemap::{self, CodeInfo, CodeKind};
 use crate::thread::Thread;
 use mmtk::util::Address;
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// One frame of a backtrace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +36,7 @@ fn read(addr: usize) -> usize {
 
 /// Calls `f(frame_pointer_of_callee, return_pc)` for each managed frame, innermost
 /// first; the managed frame's SP at `return_pc` is `callee_fp + 16`.
-fn walk(thread: &Thread, mut f: impl FnMut(usize, usize, &codemap::CodeInfo)) {
+fn walk(thread: &Thread, mut f: impl FnMut(usize, usize, &Arc<CodeInfo>)) {
     let mut anchors = vec![thread.frame_anchor[0].load(std::sync::atomic::Ordering::SeqCst)];
     anchors.extend(thread.jit_segments().iter().rev().copied());
     for mut callee_fp in anchors {
@@ -72,17 +74,65 @@ pub(crate) fn scan_frames(thread: &Thread, visit: &mut dyn FnMut(Address)) {
 /// function reached through an exit trampoline (any host function registered with
 /// `may_gc`).
 pub fn backtrace(thread: &Thread) -> Vec<FrameInfo> {
-    let mut out = Vec::new();
-    walk(thread, |_, pc, info| {
-        if info.kind == CodeKind::Function {
-            for (function, file, line) in info.frames_at((pc - info.start - 1) as u32) {
-                out.push(FrameInfo {
-                    function: function.to_owned(),
-                    file: file.to_owned(),
-                    line,
-                });
-            }
+    let b = backtrace_bounded(thread, usize::MAX, 0);
+    b.head
+}
+
+/// A backtrace cut to its innermost and outermost frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundedBacktrace {
+    /// The innermost frames (all of them when nothing is left out).
+    pub head: Vec<FrameInfo>,
+    /// How many frames between `head` and `tail` were left out.
+    pub omitted: usize,
+    /// The outermost frames, when some were left out.
+    pub tail: Vec<FrameInfo>,
+}
+
+/// [`backtrace`], keeping at most `head` innermost and `tail` outermost frames:
+/// after a stack overflow the stack holds millions of frames, and only these are
+/// turned into [`FrameInfo`]s (the walk itself allocates nothing per frame).
+pub fn backtrace_bounded(thread: &Thread, head: usize, tail: usize) -> BoundedBacktrace {
+    let info = |code: &CodeInfo, scope: u32, line: Option<u32>| {
+        let (function, file) = code.scope_names(scope);
+        FrameInfo {
+            function: function.to_owned(),
+            file: file.to_owned(),
+            line,
         }
+    };
+    let mut first = Vec::new();
+    let mut last: VecDeque<(Arc<CodeInfo>, u32, Option<u32>)> = VecDeque::new();
+    let mut total = 0usize;
+    walk(thread, |_, pc, code| {
+        if code.kind != CodeKind::Function {
+            return;
+        }
+        code.for_each_frame_at((pc - code.start - 1) as u32, |scope, line| {
+            if first.len() < head {
+                first.push(info(code, scope, line));
+            } else if tail > 0 {
+                if last.len() == tail {
+                    last.pop_front();
+                }
+                last.push_back((code.clone(), scope, line));
+            }
+            total += 1;
+        });
     });
-    out
+    let kept: Vec<FrameInfo> = last.iter().map(|(c, s, l)| info(c, *s, *l)).collect();
+    let omitted = total - first.len() - kept.len();
+    if omitted == 0 {
+        first.extend(kept);
+        return BoundedBacktrace {
+            head: first,
+            omitted: 0,
+            tail: Vec::new(),
+        };
+    }
+    BoundedBacktrace {
+        head: first,
+        omitted,
+        tail: kept,
+    }
 }

@@ -36,7 +36,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-pub use frames::{backtrace, FrameInfo};
+pub use frames::{backtrace, backtrace_bounded, BoundedBacktrace, FrameInfo};
 
 /// Machine type of a JIT value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

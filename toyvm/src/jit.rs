@@ -26,22 +26,47 @@ use vmkit::jit::{host_guard, FnCtx, FuncId, HostId, JitOptions, Materializer, Si
 use vmkit::object::{array_len, read_word, word_to_ref, ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET};
 use vmkit::{ObjectReference, Thread};
 
-thread_local! {
-    /// Backtrace of the exception propagating on this thread.
-    static TRACE: RefCell<Vec<(String, u32)>> = const { RefCell::new(Vec::new()) };
+/// A backtrace as kept for an exception: the innermost frames, how many were
+/// left out, the outermost frames (`(function, line)` each).
+#[derive(Default)]
+pub struct Trace {
+    head: Vec<(String, u32)>,
+    omitted: usize,
+    tail: Vec<(String, u32)>,
 }
 
-/// Records the JIT backtrace of the calling thread as the propagating exception's.
+impl Trace {
+    /// The lines `toyvm` prints for it.
+    pub fn format(&self, file: &str) -> Vec<String> {
+        threads::format_trace_parts(file, &self.head, self.omitted, &self.tail)
+    }
+}
+
+thread_local! {
+    /// Backtrace of the exception propagating on this thread.
+    static TRACE: RefCell<Trace> = RefCell::new(Trace::default());
+}
+
+/// Records the JIT backtrace of the calling thread as the propagating exception's
+/// (only the frames that will be printed: a stack overflow leaves millions).
 pub fn capture_trace(t: &Thread) {
-    let frames: Vec<(String, u32)> = vmkit::jit::backtrace(t)
-        .into_iter()
-        .map(|f| (f.function, f.line.unwrap_or(0)))
-        .collect();
-    TRACE.with(|tr| *tr.borrow_mut() = frames);
+    let keep = threads::TRACE_KEEP;
+    let b = vmkit::jit::backtrace_bounded(t, keep, keep);
+    let conv = |v: Vec<vmkit::jit::FrameInfo>| -> Vec<(String, u32)> {
+        v.into_iter()
+            .map(|f| (f.function, f.line.unwrap_or(0)))
+            .collect()
+    };
+    let trace = Trace {
+        head: conv(b.head),
+        omitted: b.omitted,
+        tail: conv(b.tail),
+    };
+    TRACE.with(|tr| *tr.borrow_mut() = trace);
 }
 
 /// Takes the propagating exception's backtrace.
-pub fn take_trace() -> Vec<(String, u32)> {
+pub fn take_trace() -> Trace {
     TRACE.with(|tr| std::mem::take(&mut *tr.borrow_mut()))
 }
 
@@ -275,10 +300,7 @@ fn death(t: &Thread) -> (Vec<u8>, Vec<String>) {
         .take_pending_exception()
         .map(|o| tobj::str_bytes(o).to_vec())
         .unwrap_or_default();
-    (
-        msg,
-        threads::format_trace(&shared().prog.file, &take_trace()),
-    )
+    (msg, take_trace().format(&shared().prog.file))
 }
 
 enum Scope {

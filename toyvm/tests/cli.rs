@@ -89,3 +89,84 @@ fn internal_errors_exit_70_with_a_bug_report_request() {
     assert!(err.starts_with("toyvm: internal error:"), "{err}");
     assert!(err.contains("file a bug"), "{err}");
 }
+
+#[test]
+fn dump_asm_and_verify_clif() {
+    let (code, out, err) = toyvm(&["--dump-asm", "--verify-clif", "examples/fib.toy", "5"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "fib(5) = 5\n");
+    assert!(err.contains("; machine code of fib"), "{err}");
+    // x86-64 disassembly of a prologue.
+    assert!(err.contains("pushq %rbp"), "{err}");
+}
+
+/// Without --heap the heap grows; --max-heap caps it, and a program that keeps
+/// more gets an OutOfMemoryError (status 1), not a crash.
+#[test]
+fn growing_heap_and_its_maximum() {
+    let dir = std::env::temp_dir().join(format!("toyvm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("keep.toy");
+    std::fs::write(
+        &prog,
+        "struct N { v: int, next: N }\n\
+         fn main() {\n\
+           let n = parse_int(args()[0]);\n\
+           let keep: N;\n\
+           for i in 0..n { keep = N { v: i, next: keep }; }\n\
+           let s = 0;\n\
+           while keep != null { s += keep.v; keep = keep.next; }\n\
+           print(s);\n\
+         }\n",
+    )
+    .unwrap();
+    let p = prog.to_str().unwrap();
+    // 3M nodes of 32 bytes: 96 MB live, past a 64M heap.
+    let (code, out, err) = toyvm(&["--gc-stats", "--max-heap", "64M", p, "3000000"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("error: OutOfMemoryError"), "{err}");
+    // Raised by the JIT's allocation slow path: the backtrace is the program's.
+    assert!(err.contains("\n  at main ("), "{err}");
+    // The maximum is below the 256M start: the heap is that size from the start.
+    assert!(err.contains("gc: plan Immix heap 64 MiB"), "{err}");
+    // With room to grow it completes.
+    let (code, out, err) = toyvm(&["--gc-stats", "--max-heap", "512M", p, "3000000"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "4499998500000\n");
+    assert!(err.contains("growing heap"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// An uncaught stack overflow in JIT code prints the innermost and outermost
+/// frames (inlined ones included) and how many were left out, without building
+/// the millions of frames in between.
+#[test]
+fn stack_overflow_backtrace_is_cut() {
+    let dir = std::env::temp_dir().join(format!("toyvm-so-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("down.toy");
+    std::fs::write(
+        &prog,
+        "fn down(n: int) -> int {\n  return down(n + 1) + 1;\n}\nfn main() {\n  print(down(0));\n}\n",
+    )
+    .unwrap();
+    for engine in [&[][..], &["--interp"]] {
+        let mut args = engine.to_vec();
+        args.push(prog.to_str().unwrap());
+        let (code, out, err) = toyvm(&args);
+        assert_eq!(code, 1, "{engine:?}: {err}");
+        assert!(out.is_empty());
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines[0], "error: StackOverflowError: recursion too deep");
+        assert_eq!(lines.len(), 1 + 20 + 1 + 20, "{engine:?}: {err}");
+        // The overflow is raised on entry to `down`: its declaration line.
+        assert!(lines[1].ends_with("down.toy:1)"), "{err}");
+        assert!(
+            lines[2..21].iter().all(|l| l.ends_with("down.toy:2)")),
+            "{err}"
+        );
+        assert!(lines[21].starts_with("  ... ") && lines[21].ends_with(" frames left out ..."));
+        assert!(lines[41].starts_with("  at main (") && lines[41].ends_with("down.toy:5)"));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

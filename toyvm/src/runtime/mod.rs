@@ -149,6 +149,9 @@ impl VirtualMachine for ToyVm {
         kind: ErrorKind,
         message: &str,
     ) -> Option<ObjectReference> {
+        // The substrate raises these from JIT code (allocation slow path, prologue
+        // stack check), through an exit trampoline: the backtrace is walkable.
+        crate::jit::capture_trace(thread);
         match kind {
             ErrorKind::OutOfMemory => self.oom_message.lock().as_ref().and_then(|r| r.get()),
             ErrorKind::StackOverflow => {

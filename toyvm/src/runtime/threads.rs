@@ -118,21 +118,36 @@ pub fn report_uncaught(msg: &[u8], trace: &[String]) {
 }
 
 /// Frames kept at each end of a long backtrace.
-const TRACE_KEEP: usize = 20;
+pub const TRACE_KEEP: usize = 20;
 
 /// Formats backtrace frames `(function, line)`, innermost first, as
 /// `  at FUNCTION (FILE:LINE)`; a trace longer than 40 frames keeps the 20
 /// innermost and 20 outermost with a line saying how many were left out.
 pub fn format_trace(file: &str, frames: &[(String, u32)]) -> Vec<String> {
-    let line = |(f, l): &(String, u32)| format!("  at {f} ({file}:{l})");
     if frames.len() <= 2 * TRACE_KEEP {
-        return frames.iter().map(line).collect();
+        return format_trace_parts(file, frames, 0, &[]);
     }
-    let mut out: Vec<String> = frames[..TRACE_KEEP].iter().map(line).collect();
-    out.push(format!(
-        "  ... {} frames left out ...",
-        frames.len() - 2 * TRACE_KEEP
-    ));
-    out.extend(frames[frames.len() - TRACE_KEEP..].iter().map(line));
+    format_trace_parts(
+        file,
+        &frames[..TRACE_KEEP],
+        frames.len() - 2 * TRACE_KEEP,
+        &frames[frames.len() - TRACE_KEEP..],
+    )
+}
+
+/// [`format_trace`] of a trace already cut: `head`, then `omitted` frames left
+/// out, then `tail`.
+pub fn format_trace_parts(
+    file: &str,
+    head: &[(String, u32)],
+    omitted: usize,
+    tail: &[(String, u32)],
+) -> Vec<String> {
+    let line = |(f, l): &(String, u32)| format!("  at {f} ({file}:{l})");
+    let mut out: Vec<String> = head.iter().map(line).collect();
+    if omitted > 0 {
+        out.push(format!("  ... {omitted} frames left out ..."));
+    }
+    out.extend(tail.iter().map(line));
     out
 }

@@ -431,6 +431,28 @@ impl Thread {
             // NoGC cannot collect: report exhaustion before MMTk tries to.
             return Err(OutOfMemory { requested: size });
         }
+        // The JIT's fast path, for the runtime's own allocations (strings,
+        // arrays): bump the thread's allocation buffer when the object fits.
+        if gc::inline_alloc_supported() && size <= gc::max_non_los_bytes() {
+            let bp = self.frame_anchor[1].load(std::sync::atomic::Ordering::Relaxed);
+            if bp != 0 {
+                // SAFETY: `bp` is the address of this thread's MMTk bump pointer
+                // `[cursor, limit]` (see `bump_pointer_address`); only the owning
+                // thread, which is managed here, reads or writes it.
+                unsafe {
+                    let cursor = *(bp as *const usize);
+                    let limit = *((bp + 8) as *const usize);
+                    if cursor != 0 && cursor + size <= limit {
+                        *(bp as *mut usize) = cursor + size;
+                        std::ptr::write_bytes(cursor as *mut u8, 0, size);
+                        stats::record_alloc(size);
+                        return Ok(ObjectReference::from_raw_address_unchecked(
+                            Address::from_usize(cursor),
+                        ));
+                    }
+                }
+            }
+        }
         let semantics = if size > gc::max_non_los_bytes() {
             AllocationSemantics::Los
         } else {

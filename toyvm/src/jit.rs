@@ -98,6 +98,7 @@ mod err {
     pub const NULL_INDEX: i64 = 3;
     pub const NULL_LEN: i64 = 4;
     pub const NULL_SYNC: i64 = 5;
+    pub const NULL_BYTE: i64 = 6;
 }
 
 /// The compiled program.
@@ -123,7 +124,6 @@ struct Hosts {
     fmt: HostId,
     new_array: HostId,
     to_int: HostId,
-    byte: HostId,
     chr: HostId,
     substr: HostId,
     parse_int: HostId,
@@ -187,7 +187,6 @@ impl ToyJit {
                 true,
             )?,
             to_int: reg("to_int", &[F64], &[I64], h_to_int as *const u8, true)?,
-            byte: reg("byte", &[Ref, I64], &[I64], h_byte as *const u8, true)?,
             chr: reg("chr", &[I64], &[Ref], h_chr as *const u8, true)?,
             substr: reg(
                 "substr",
@@ -1498,7 +1497,34 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let c = self.cx.b.ins().bor(c1, c2);
                 Some(self.cx.b.ins().select(c, vs[0], vs[1]))
             }
-            Builtin::Byte => self.host_t(h.byte, &[vs[0], vs[1]]),
+            Builtin::Byte => {
+                // Inline: null check, bounds check, one byte load (the
+                // interpreter raises the same errors).
+                let (so, i) = (vs[0], vs[1]);
+                if !self.facts(&args[0]).nonnull {
+                    self.null_check(so, err::NULL_BYTE);
+                }
+                let len = self.cx.b.ins().load(
+                    types::I64,
+                    MemFlagsData::trusted(),
+                    so,
+                    ARRAY_LENGTH_OFFSET as i32,
+                );
+                let oob = self
+                    .cx
+                    .b
+                    .ins()
+                    .icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
+                self.error_if(oob, err::INDEX, i, len);
+                let addr = self.cx.b.ins().iadd(so, i);
+                let b = self.cx.b.ins().uload8(
+                    types::I64,
+                    MemFlagsData::trusted(),
+                    addr,
+                    ARRAY_DATA_OFFSET as i32,
+                );
+                Some(b)
+            }
             Builtin::Chr => self.host_t(h.chr, &[vs[0]]),
             Builtin::Substr => self.host_t(h.substr, &[vs[0], vs[1], vs[2]]),
             Builtin::ParseInt => self.host_t(h.parse_int, &[vs[0]]),
@@ -1531,6 +1557,7 @@ extern "C" fn h_error(t: &Thread, code: i64, a: i64, b: i64) {
             err::NULL_INDEX => "NullError: index into null".into(),
             err::NULL_LEN => "NullError: len of null".into(),
             err::NULL_SYNC => "NullError: sync on null".into(),
+            err::NULL_BYTE => "NullError: byte of null".into(),
             _ => format!("InternalError: unknown error code {code}"),
         };
         raise_msg(t, &msg);
@@ -1668,24 +1695,6 @@ extern "C" fn h_to_int(t: &Thread, x: f64) -> i64 {
             );
             0
         }
-    })
-}
-
-extern "C" fn h_byte(t: &Thread, s: u64, i: i64) -> i64 {
-    host_guard(|| {
-        let Some(so) = oref(s) else {
-            raise_msg(t, "NullError: byte of null");
-            return 0;
-        };
-        let n = array_len(so);
-        if i < 0 || i as u64 >= n as u64 {
-            raise_msg(
-                t,
-                &format!("IndexError: index {i} out of bounds for length {n}"),
-            );
-            return 0;
-        }
-        tobj::str_bytes(so)[i as usize] as i64
     })
 }
 

@@ -26,21 +26,41 @@ fn run(flags: &[&str], file: &std::path::Path) -> (Option<i32>, Vec<u8>, Vec<u8>
         .stderr(Stdio::piped())
         .spawn()
         .expect("cannot run toyvm (set TOYVM or build it with fuzz/run.sh)");
+    // Drain both pipes while the program runs: a program that prints more than a
+    // pipe holds (64 KiB) would otherwise block on write and look like a hang.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).unwrap();
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
         if start.elapsed() > Duration::from_secs(20) {
+            // A hang: record every thread's stack (if gdb is there) before killing.
+            let stacks = Command::new("gdb")
+                .args([
+                    "-batch",
+                    "-p",
+                    &child.id().to_string(),
+                    "-ex",
+                    "thread apply all bt",
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_else(|e| format!("(no stacks: {e})"));
             let _ = child.kill();
-            panic!("toyvm {flags:?} did not finish in 20 s");
+            panic!("toyvm {flags:?} did not finish in 20 s; its threads:\n{stacks}");
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
-    (status.code(), out, err)
+    (status.code(), out.join().unwrap(), err.join().unwrap())
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -899,8 +899,20 @@ impl FnCtx<'_, '_> {
     }
 
     fn call_addr(&mut self, addr: usize, sig: &Sig, args: &[Value]) -> Vec<Value> {
-        let sref = self.b.import_signature(clif_sig(self.cc, sig));
         let callee = self.b.ins().iconst(self.ptr, addr as i64);
+        self.emit_call(self.cc, callee, sig, args)
+    }
+
+    /// Calls `callee(thread, args...)` with convention `cc`; reference results are
+    /// declared for stack maps.
+    fn emit_call(
+        &mut self,
+        cc: cranelift_codegen::isa::CallConv,
+        callee: Value,
+        sig: &Sig,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let sref = self.b.import_signature(clif_sig(cc, sig));
         let mut all = vec![self.thread];
         all.extend_from_slice(args);
         let call = self.b.ins().call_indirect(sref, callee, &all);
@@ -928,17 +940,7 @@ impl FnCtx<'_, '_> {
             .b
             .ins()
             .load(self.ptr, MemFlagsData::trusted(), slot_addr, 0);
-        let sref = self.b.import_signature(clif_sig(self.cc, &sig));
-        let mut all = vec![self.thread];
-        all.extend_from_slice(args);
-        let call = self.b.ins().call_indirect(sref, code, &all);
-        let rets = self.b.inst_results(call).to_vec();
-        for (r, t) in rets.iter().zip(&sig.results) {
-            if *t == ValType::Ref {
-                self.b.declare_value_needs_stack_map(*r);
-            }
-        }
-        rets
+        self.emit_call(self.cc, code, &sig, args)
     }
 
     /// Default values (zero / null) of the function's results, for an early return
@@ -985,12 +987,13 @@ impl FnCtx<'_, '_> {
         // the poll (other than references, which must be in stack slots for the
         // collector) stay in registers in the loop.
         let (addr, sig) = self.helpers.poll.clone();
-        let sref = self.b.import_signature(clif_sig(
-            cranelift_codegen::isa::CallConv::PreserveAll,
-            &sig,
-        ));
         let callee = self.b.ins().iconst(self.ptr, addr as i64);
-        self.b.ins().call_indirect(sref, callee, &[self.thread]);
+        self.emit_call(
+            cranelift_codegen::isa::CallConv::PreserveAll,
+            callee,
+            &sig,
+            &[],
+        );
         self.b.ins().jump(cont, &[]);
         self.b.switch_to_block(cont);
     }

@@ -930,7 +930,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
 
     /// Checks `arr[i]`: null and bounds; returns the element address (computed
     /// after the checks; recompute it after any call).
-    fn index_check(&mut self, arr: Value, i: Value, line: u32, facts: Known) {
+    /// `null_code`: the error for a null `arr` (index, or `byte` of a string).
+    fn index_check(&mut self, arr: Value, i: Value, line: u32, facts: Known, null_code: i64) {
         self.cx.set_line(line);
         if let (Some(lv), false) = (facts.len, facts.nonnull) {
             // The length is 0 for null: one compare; the cold path tells null from
@@ -947,14 +948,14 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             self.cx.b.ins().brif(oob, bad, &[], ok, &[]);
             self.cx.b.switch_to_block(bad);
             self.filled = false;
-            self.null_check(arr, err::NULL_INDEX);
+            self.null_check(arr, null_code);
             self.error(err::INDEX, i, len);
             self.cx.b.switch_to_block(ok);
             self.filled = false;
             return;
         }
         if !facts.nonnull {
-            self.null_check(arr, err::NULL_INDEX);
+            self.null_check(arr, null_code);
         }
         let len = match facts.len {
             Some(v) => self.cx.b.use_var(v),
@@ -1034,7 +1035,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let a = self.expr(arr)?;
                 let i = self.expr(idx)?;
                 let facts = self.facts(arr);
-                self.index_check(a, i, arr.line, facts);
+                self.index_check(a, i, arr.line, facts, err::NULL_INDEX);
                 let Ty::Array(et) = &arr.ty else {
                     return Err("index of non-array".into());
                 };
@@ -1265,7 +1266,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let av = self.expr(a)?;
                 let iv = self.expr(i)?;
                 let facts = self.facts(a);
-                self.index_check(av, iv, e.line, facts);
+                self.index_check(av, iv, e.line, facts, err::NULL_INDEX);
                 let addr = self.elem_addr(av, iv);
                 self.load(&e.ty, addr, 0)
             }
@@ -1498,24 +1499,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 Some(self.cx.b.ins().select(c, vs[0], vs[1]))
             }
             Builtin::Byte => {
-                // Inline: null check, bounds check, one byte load (the
-                // interpreter raises the same errors).
+                // Inline: the checks of an array index (with byte's null error),
+                // then one byte load.
                 let (so, i) = (vs[0], vs[1]);
-                if !self.facts(&args[0]).nonnull {
-                    self.null_check(so, err::NULL_BYTE);
-                }
-                let len = self.cx.b.ins().load(
-                    types::I64,
-                    MemFlagsData::trusted(),
-                    so,
-                    ARRAY_LENGTH_OFFSET as i32,
-                );
-                let oob = self
-                    .cx
-                    .b
-                    .ins()
-                    .icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
-                self.error_if(oob, err::INDEX, i, len);
+                let facts = self.facts(&args[0]);
+                self.index_check(so, i, e.line, facts, err::NULL_BYTE);
                 let addr = self.cx.b.ins().iadd(so, i);
                 let b = self.cx.b.ins().uload8(
                     types::I64,

@@ -147,6 +147,11 @@ pub struct GcOptions {
     /// Collect before every allocation (and disable inline allocation in JIT code):
     /// very slow, flushes out stale references held across allocations.
     pub stress_gc: bool,
+    /// Ask Linux for transparent huge pages on the heap (`madvise(MADV_HUGEPAGE)`,
+    /// MMTk's `transparent_hugepages`), when the kernel offers them: a fresh heap
+    /// then faults in 2 MiB at a time instead of 4 KiB. On by default; it costs
+    /// up to one huge page of resident memory per space in use.
+    pub transparent_huge_pages: bool,
 }
 
 impl Default for GcOptions {
@@ -160,6 +165,7 @@ impl Default for GcOptions {
             immix_defrag_every_block: false,
             stress_factor: 0,
             stress_gc: false,
+            transparent_huge_pages: true,
         }
     }
 }
@@ -171,6 +177,14 @@ impl GcOptions {
         self.immix_defrag_every_block = true;
         self
     }
+}
+
+/// Whether the kernel lets a process ask for transparent huge pages: Linux, with
+/// THP built in and not set to `never`.
+fn thp_available() -> bool {
+    cfg!(target_os = "linux")
+        && std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .is_ok_and(|s| !s.contains("[never]"))
 }
 
 /// Parses a heap size such as `64M`, `2G`, `512K` or `1048576`.
@@ -389,6 +403,9 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
             "stress_factor",
             &options.stress_factor.to_string(),
         )?;
+    }
+    if options.transparent_huge_pages && thp_available() {
+        set(&mut builder, "transparent_hugepages", "true")?;
     }
     // The substrate processes weak references and finalizers itself.
     set(&mut builder, "no_reference_types", "true")?;

@@ -29,6 +29,10 @@ struct Cli {
     /// The most the heap may grow to when --heap is not given.
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = vmkit::gc::parse_size)]
     max_heap: usize,
+    /// Do not ask the kernel for transparent huge pages on the heap (by default the
+    /// heap asks for them where Linux offers them: fewer page faults).
+    #[arg(long)]
+    no_huge_pages: bool,
     /// Print collection count, pause times and heap use to stderr at exit.
     #[arg(long)]
     gc_stats: bool,
@@ -105,6 +109,7 @@ fn main() {
             None => Some(MIN_HEAP.min(cli.max_heap)),
         },
         stress_gc: cli.stress_gc,
+        transparent_huge_pages: !cli.no_huge_pages,
         ..GcOptions::default()
     };
     if cli.gc_move {

@@ -495,8 +495,18 @@ fn scenario_large(plan: Plan) {
         for k in 0..4000 {
             make_list(&t, k, 20);
         }
-        // Fresh large objects that die young.
-        t.alloc_array(&REFS, N).unwrap();
+        // Fresh large objects that die young. The runtime does not zero them
+        // itself (MMTk zeroes large-object pages): each must read as zeros though
+        // the previous round's, now dead, was filled with garbage.
+        let fresh = t.alloc_array(&INTS, N).unwrap();
+        for i in 0..N {
+            assert_eq!(
+                read_word(fresh, array_slot(i)),
+                0,
+                "round {round}: fresh large array not zeroed at {i}"
+            );
+            write_word(fresh, array_slot(i), usize::MAX - i);
+        }
     }
     for (b, big) in bigs.iter().enumerate() {
         for i in 0..N {
@@ -513,6 +523,12 @@ fn scenario_large(plan: Plan) {
     }
     let st = stats::snapshot();
     assert_collected(plan, 2);
+    // 45 large arrays of N words, counted by the attached thread.
+    assert!(
+        st.bytes_allocated >= 45 * (N * 8) as u64,
+        "bytes allocated {}",
+        st.bytes_allocated
+    );
     println!("collections={} copied={}", st.collections, st.bytes_copied);
 }
 

@@ -54,7 +54,8 @@ pub fn snapshot() -> GcStats {
         ttsp_total: Duration::from_nanos(TTSP_TOTAL_NS.load(Relaxed)),
         ttsp_max: Duration::from_nanos(TTSP_MAX_NS.load(Relaxed)),
         bytes_copied: BYTES_COPIED.load(Relaxed),
-        bytes_allocated: BYTES_ALLOCATED.load(Relaxed),
+        bytes_allocated: BYTES_ALLOCATED.load(Relaxed)
+            + crate::thread::registry::allocated_by_attached(),
         heap_peak: HEAP_PEAK.load(Relaxed),
     }
 }
@@ -77,6 +78,7 @@ pub(crate) fn record_copy(bytes: usize) {
     BYTES_COPIED.fetch_add(bytes as u64, Relaxed);
 }
 
-pub(crate) fn record_alloc(bytes: usize) {
-    BYTES_ALLOCATED.fetch_add(bytes as u64, Relaxed);
+/// Adds the count of a detaching thread.
+pub(crate) fn record_alloc(bytes: u64) {
+    BYTES_ALLOCATED.fetch_add(bytes, Relaxed);
 }

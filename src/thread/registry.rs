@@ -102,6 +102,17 @@ pub(crate) fn snapshot() -> Vec<&'static Thread> {
         .collect()
 }
 
+/// Bytes allocated through the runtime by the attached threads (read under the
+/// registry lock, which detaching threads hold while they hand their count over).
+pub(crate) fn allocated_by_attached() -> u64 {
+    SYNC.lock()
+        .threads
+        .iter()
+        // SAFETY: registered threads stay alive while SYNC is held.
+        .map(|t| unsafe { &*t.0 }.allocated_bytes())
+        .sum()
+}
+
 /// Number of registered threads.
 pub fn count() -> usize {
     SYNC.lock().threads.len()

@@ -22,10 +22,13 @@ struct Cli {
     /// Compressor, ConcurrentImmix.
     #[arg(long, value_name = "NAME", default_value = "Immix", value_parser = parse_plan)]
     plan: Plan,
-    /// Fixed heap size, e.g. 64M, 2G. Without it the heap starts at 256M and grows
-    /// (and shrinks) as the program needs, up to --max-heap.
+    /// Fixed heap size, e.g. 64M, 2G. Without it the heap starts at --min-heap and
+    /// grows (and shrinks) as the program needs, up to --max-heap.
     #[arg(long, value_name = "SIZE", value_parser = vmkit::gc::parse_size)]
     heap: Option<usize>,
+    /// Where the heap starts when --heap is not given (it grows from there).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = vmkit::gc::parse_size)]
+    min_heap: usize,
     /// The most the heap may grow to when --heap is not given.
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = vmkit::gc::parse_size)]
     max_heap: usize,
@@ -58,9 +61,6 @@ struct Cli {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
-
-/// Where a growing heap starts (see `bench/RESULTS.md` for how it was chosen).
-const MIN_HEAP: usize = 256 << 20;
 
 fn parse_plan(s: &str) -> Result<Plan, String> {
     let p: Plan = s.parse()?;
@@ -106,7 +106,7 @@ fn main() {
         heap_size: cli.heap.unwrap_or(cli.max_heap),
         min_heap_size: match cli.heap {
             Some(_) => None,
-            None => Some(MIN_HEAP.min(cli.max_heap)),
+            None => Some(cli.min_heap.min(cli.max_heap)),
         },
         stress_gc: cli.stress_gc,
         transparent_huge_pages: !cli.no_huge_pages,

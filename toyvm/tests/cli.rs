@@ -134,6 +134,26 @@ fn growing_heap_and_its_maximum() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "4499998500000\n");
     assert!(err.contains("growing heap"), "{err}");
+    // Starting small (and without huge pages), it grows past the 96 MB live.
+    let (code, out, err) = toyvm(&[
+        "--gc-stats",
+        "--min-heap",
+        "16M",
+        "--max-heap",
+        "512M",
+        "--no-huge-pages",
+        p,
+        "3000000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "4499998500000\n");
+    let peak: usize = err
+        .split("growing heap, at most ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no heap size in {err}"));
+    assert!((96..=512).contains(&peak), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -14,7 +14,11 @@
 //! 2. Implement [`VirtualMachine`]: at least `scan_globals`, reporting the address
 //!    of every global slot that holds a reference.
 //! 3. Call [`gc::init`] once with the personality and the [`GcOptions`], then
-//!    [`thread::attach`] on every thread that touches the heap.
+//!    [`thread::attach`] on every thread that touches the heap. For a quick
+//!    start, [`gc::start`] brings MMTk up on a helper thread instead: threads
+//!    attach and run at once, and the first allocation waits for the heap
+//!    ([`VirtualMachine::heap_ready`] then runs, to preallocate what the
+//!    runtime needs before the heap can run out).
 //! 4. Allocate with [`Thread::alloc`] / [`Thread::alloc_array`], keep references
 //!    that must survive an allocation in [`HandleScope`] handles, store references
 //!    with [`Thread::write_ref`] (it runs the plan's write barrier), poll

@@ -49,6 +49,14 @@ pub trait VirtualMachine: Send + Sync + 'static {
     /// only notify, e.g. wake a finalizer thread.
     fn finalizers_pending(&self) {}
 
+    /// Called once per process, on the thread that makes the first allocation
+    /// through the runtime's slow path (which every thread's first allocation
+    /// takes), before that allocation: the place to preallocate what must exist
+    /// before the heap can run out (e.g. the out-of-memory exception). Its own
+    /// allocations do not call it again. With [`crate::gc::start`], a program
+    /// that never allocates never brings the heap into play.
+    fn heap_ready(&self, _thread: &Thread) {}
+
     /// Called on a thread right after it attached to the VM.
     fn thread_started(&self, _thread: &Thread) {}
 

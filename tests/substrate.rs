@@ -532,6 +532,52 @@ fn scenario_large(plan: Plan) {
     println!("collections={} copied={}", st.collections, st.bytes_copied);
 }
 
+/// `gc::start`: MMTk comes up on a helper thread while threads attach and run;
+/// their first allocations wait for it. Four threads then build lists that must
+/// survive (moving) collections; a fifth attaches and leaves without allocating.
+fn scenario_background(plan: Plan) {
+    let heap = if plan == Plan::NoGC {
+        1 << 30
+    } else {
+        24 << 20
+    };
+    gc::start(&VM, &options(plan, heap)).expect("start");
+    assert!(gc::is_initialized());
+    let ready_at_start = gc::is_heap_ready();
+    assert_eq!(
+        gc::start(&VM, &options(plan, heap)),
+        Err(gc::InitError::AlreadyInitialized)
+    );
+    let idle = std::thread::spawn(|| drop(thread::attach("idle").unwrap()));
+    let go = Arc::new(std::sync::Barrier::new(4));
+    let workers: Vec<_> = (0..4)
+        .map(|k| {
+            let go = go.clone();
+            std::thread::spawn(move || {
+                let t = thread::attach(&format!("worker{k}")).unwrap();
+                go.wait();
+                let s = t.scope();
+                let keep = s.handle(Some(make_list(&t, k * 100_000, 1000)));
+                for r in 0..100 {
+                    make_list(&t, r, 2000);
+                }
+                check_list(keep.get(), k * 100_000, 1000);
+            })
+        })
+        .collect();
+    idle.join().expect("idle thread");
+    for w in workers {
+        w.join().expect("worker");
+    }
+    assert!(gc::is_heap_ready());
+    assert_collected(plan, 1);
+    let st = stats::snapshot();
+    println!(
+        "heap ready at start: {ready_at_start}; collections={} copied={}",
+        st.collections, st.bytes_copied
+    );
+}
+
 // ---------------------------------------------------------------- driver
 
 type Scenario = (&'static str, fn(Plan));
@@ -541,6 +587,7 @@ const SCENARIOS: &[Scenario] = &[
     ("oom", scenario_oom),
     ("growing", scenario_growing),
     ("large", scenario_large),
+    ("background", scenario_background),
     ("weak", scenario_weak),
     ("stress", scenario_stress),
     ("rejected", scenario_rejected),

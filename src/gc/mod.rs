@@ -235,63 +235,101 @@ impl fmt::Display for InitError {
 
 impl std::error::Error for InitError {}
 
-struct Runtime {
+/// What [`start`] knows at once: the personality and the options.
+struct Config {
     heap_size: usize,
     stress_gc: bool,
-    mmtk: &'static MMTK<VMKitBinding>,
     vm: &'static dyn VirtualMachine,
     plan: Plan,
+}
+
+/// What exists once MMTk is up.
+struct Heap {
+    mmtk: &'static MMTK<VMKitBinding>,
     needs_barrier: bool,
     satb_barrier: bool,
     forward_after_liveness: bool,
     max_non_los: usize,
 }
 
-static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+static CONFIG: OnceLock<Config> = OnceLock::new();
+static HEAP: OnceLock<Heap> = OnceLock::new();
+/// Guards the wait for [`HEAP`]; holds the reason MMTk failed to come up, if it did.
+static HEAP_WAIT: parking_lot::Mutex<Option<String>> = parking_lot::Mutex::new(None);
+static HEAP_READY: parking_lot::Condvar = parking_lot::Condvar::new();
 
-fn runtime() -> &'static Runtime {
-    RUNTIME.get().expect("vmkit::gc::init has not been called")
+fn config() -> &'static Config {
+    CONFIG.get().expect("vmkit::gc::init has not been called")
+}
+
+/// The heap, waiting for a background initialization ([`start`]) to finish.
+fn heap() -> &'static Heap {
+    if let Some(h) = HEAP.get() {
+        return h;
+    }
+    config();
+    let mut failed = HEAP_WAIT.lock();
+    loop {
+        if let Some(h) = HEAP.get() {
+            return h;
+        }
+        if let Some(why) = failed.as_ref() {
+            panic!("vmkit: the memory manager failed to start: {why}");
+        }
+        HEAP_READY.wait(&mut failed);
+    }
 }
 
 pub(crate) fn mmtk() -> &'static MMTK<VMKitBinding> {
-    runtime().mmtk
+    heap().mmtk
 }
 
 /// The personality installed by [`init`].
 pub fn vm() -> &'static dyn VirtualMachine {
-    runtime().vm
+    config().vm
 }
 
-/// Whether [`init`] has run.
+/// Whether [`init`] or [`start`] has run (the heap may still be coming up: see
+/// [`is_heap_ready`]).
 pub fn is_initialized() -> bool {
-    RUNTIME.get().is_some()
+    CONFIG.get().is_some()
+}
+
+/// Whether MMTk is up: allocation and collection do not wait.
+pub fn is_heap_ready() -> bool {
+    HEAP.get().is_some()
+}
+
+/// Waits until MMTk is up (returns at once after [`init`]).
+pub fn wait_heap_ready() {
+    heap();
 }
 
 /// The plan chosen at [`init`].
 pub fn plan() -> Plan {
-    runtime().plan
+    config().plan
 }
 
 /// Whether the plan needs the write barrier on reference stores into the heap
 /// (generational and sticky plans).
 pub fn needs_write_barrier() -> bool {
-    runtime().needs_barrier
+    heap().needs_barrier
 }
 
 /// Whether the plan's barrier is a snapshot-at-the-beginning pre-write barrier
 /// (otherwise an object-remembering post-write barrier, when there is one).
 pub(crate) fn satb_barrier() -> bool {
-    runtime().satb_barrier
+    heap().satb_barrier
 }
 
 /// Whether the plan assigns new addresses only after the liveness closure.
 pub(crate) fn forwards_after_liveness() -> bool {
-    runtime().forward_after_liveness
+    heap().forward_after_liveness
 }
 
 /// Whether every allocation collects first (`GcOptions::stress_gc`).
 pub fn stress_gc() -> bool {
-    runtime().stress_gc
+    config().stress_gc
 }
 
 /// Whether JIT code may allocate inline from the bump-pointer buffer (plans whose
@@ -307,7 +345,7 @@ pub fn inline_alloc_supported() -> bool {
 
 /// Largest object the default space takes; larger ones go to the large-object space.
 pub fn max_non_los_bytes() -> usize {
-    runtime().max_non_los
+    heap().max_non_los
 }
 
 thread_local! {
@@ -338,15 +376,94 @@ fn install_panic_hook() {
     }));
 }
 
-/// Starts the memory manager with the personality `vm`. Call once per process,
-/// before attaching any thread.
+/// Starts the memory manager with the personality `vm` and waits until it is up.
+/// Call once per process, before attaching any thread.
 pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
-    if RUNTIME.get().is_some() {
+    check(options)?;
+    let builder = mmtk_builder(options)?;
+    claim(vm, options)?;
+    bring_up(builder);
+    Ok(())
+}
+
+/// Like [`init`], but MMTk comes up on a helper thread (MMTk 0.33 takes about
+/// 5 ms to set up its side-metadata address space, and building its options
+/// most of a millisecond): threads may attach and run at once, and the first
+/// thing that needs the heap (an allocation, a collection, compiling an
+/// allocation site or a write barrier) waits until it is up. A program that
+/// never allocates never waits. The options a caller controls are checked before
+/// this returns.
+pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
+    check(options)?;
+    claim(vm, options)?;
+    let options = options.clone();
+    let fail = |why: String| {
+        *HEAP_WAIT.lock() = Some(why);
+        HEAP_READY.notify_all();
+    };
+    std::thread::Builder::new()
+        .name("vmkit-gc-init".into())
+        .spawn(move || {
+            lower_priority();
+            match mmtk_builder(&options) {
+                Ok(b) => {
+                    let up = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bring_up(b)));
+                    if up.is_err() {
+                        fail("MMTk's initialization panicked".into());
+                    }
+                }
+                Err(e) => fail(e.to_string()),
+            }
+        })
+        .map_err(|e| InitError::BadOption(format!("cannot start the GC initializer: {e}")))?;
+    Ok(())
+}
+
+/// Lets the thread that calls it yield the CPU to any other: the initializer
+/// runs beside the program's start, not in front of it (on a machine with one
+/// free CPU, a new thread otherwise tends to preempt the one that spawned it).
+fn lower_priority() {
+    // SAFETY: setpriority only changes the calling thread's nice value (Linux
+    // applies PRIO_PROCESS with id 0 to the calling thread); it touches no memory.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
+}
+
+/// The checks of [`init`] and [`start`] on what the caller chose.
+fn check(options: &GcOptions) -> Result<(), InitError> {
+    if CONFIG.get().is_some() {
         return Err(InitError::AlreadyInitialized);
     }
     if let Some(why) = options.plan.unsupported_reason() {
         return Err(InitError::UnsupportedPlan(options.plan, why));
     }
+    if options.heap_size == 0 || options.gc_threads == Some(0) {
+        return Err(InitError::BadOption(
+            "the heap size and the GC thread count must be positive".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Records the configuration: the substrate is initialized from here on.
+fn claim(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
+    let config = Config {
+        heap_size: options.heap_size,
+        stress_gc: options.stress_gc,
+        vm,
+        plan: options.plan,
+    };
+    if CONFIG.set(config).is_err() {
+        return Err(InitError::AlreadyInitialized);
+    }
+    install_panic_hook();
+    Ok(())
+}
+
+/// MMTk's options for `options`.
+fn mmtk_builder(options: &GcOptions) -> Result<MMTKBuilder, InitError> {
     let mut builder = MMTKBuilder::new_no_env_vars();
     let set = |b: &mut MMTKBuilder, k: &str, v: &str| {
         if b.set_option(k, v) {
@@ -411,14 +528,16 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
     set(&mut builder, "no_reference_types", "true")?;
     set(&mut builder, "no_finalizer", "true")?;
 
+    Ok(builder)
+}
+
+/// Builds MMTk, starts its GC workers, then publishes the heap: binds the threads
+/// that attached meanwhile and wakes whoever waits for it.
+fn bring_up(builder: MMTKBuilder) {
     let mmtk: &'static MMTK<VMKitBinding> = Box::leak(mmtk::memory_manager::mmtk_init(&builder));
     let constraints = mmtk.get_plan().constraints();
-    let rt = Runtime {
-        heap_size: options.heap_size,
-        stress_gc: options.stress_gc,
+    let heap = Heap {
         mmtk,
-        vm,
-        plan: options.plan,
         needs_barrier: !matches!(constraints.barrier, mmtk::plan::BarrierSelector::NoBarrier),
         satb_barrier: matches!(
             constraints.barrier,
@@ -427,15 +546,17 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
         forward_after_liveness: constraints.needs_forward_after_liveness,
         max_non_los: constraints.max_non_los_default_alloc_bytes,
     };
-    if RUNTIME.set(rt).is_err() {
-        return Err(InitError::AlreadyInitialized);
-    }
-    install_panic_hook();
+    // The workers wait in `heap()` until it is published below.
     mmtk::memory_manager::initialize_collection(
         mmtk,
         mmtk::util::opaque_pointer::VMThread::UNINITIALIZED,
     );
-    Ok(())
+    crate::thread::publish_heap(mmtk, || {
+        let first = HEAP.set(heap).is_ok();
+        assert!(first, "the heap is brought up once (CONFIG is set once)");
+    });
+    let _guard = HEAP_WAIT.lock();
+    HEAP_READY.notify_all();
 }
 
 /// Bytes currently in use by the heap.
@@ -445,5 +566,5 @@ pub fn used_bytes() -> usize {
 
 /// Total heap size in bytes (as requested at [`init`]).
 pub fn total_bytes() -> usize {
-    runtime().heap_size
+    config().heap_size
 }

@@ -22,7 +22,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicU8, AtomicUsize,
-    Ordering::{Relaxed, SeqCst},
+    Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst},
 };
 
 /// What a thread is doing, as far as the collector is concerned.
@@ -101,6 +101,8 @@ pub struct Thread {
     mutator: UnsafeCell<Option<Box<Mutator<VMKitBinding>>>>,
     handles: UnsafeCell<Vec<usize>>,
     out_of_memory: AtomicBool,
+    /// Whether `mutator` is set (it is set once, under the registry lock).
+    bound: AtomicBool,
     /// Bytes this thread allocated through the runtime (see `stats`). Written only
     /// by the owner, with a plain load and store: a locked add on a shared counter
     /// cost 10% of an allocation-heavy program (it waits for the store buffer).
@@ -121,6 +123,31 @@ thread_local! {
 }
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// Whether `VirtualMachine::heap_ready` has run.
+static HEAP_HOOK: AtomicU8 = AtomicU8::new(HOOK_NOT_RUN);
+const HOOK_NOT_RUN: u8 = 0;
+const HOOK_RUNNING: u8 = 1;
+const HOOK_DONE: u8 = 2;
+
+/// The allocation buffer of a thread without a mutator yet: `[cursor, limit]` =
+/// `[0, 0]`, so every bump (JIT or runtime) fails over to the slow path, which
+/// waits for the heap. Only ever read.
+static EMPTY_BUMP: [usize; 2] = [0, 0];
+
+/// Under the registry lock, with MMTk built: `publish` makes the heap visible,
+/// then every thread that attached meanwhile gets its mutator.
+pub(crate) fn publish_heap(mmtk: &'static mmtk::MMTK<VMKitBinding>, publish: impl FnOnce()) {
+    let g = SYNC.lock();
+    publish();
+    for t in &g.threads {
+        // SAFETY: registered threads stay alive while SYNC is held.
+        let t = unsafe { &*t.0 };
+        if !t.bound.load(Acquire) {
+            t.bind(mmtk);
+        }
+    }
+}
 
 /// Attaches the calling OS thread to the VM and returns the guard that detaches it
 /// (also when the thread unwinds from a panic).
@@ -144,6 +171,7 @@ pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
         handles: UnsafeCell::new(Vec::new()),
         jit_segments: UnsafeCell::new(Vec::new()),
         out_of_memory: AtomicBool::new(false),
+        bound: AtomicBool::new(false),
         allocated: AtomicU64::new(0),
         user: AtomicUsize::new(0),
     });
@@ -153,14 +181,14 @@ pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
     {
         let mut g = SYNC.lock();
         registry::wait_while_stopped(&mut g);
-        let tls = VMMutatorThread(VMThread(OpaquePointer::from_address(Address::from_ptr(
-            ptr,
-        ))));
-        let m = mmtk::memory_manager::bind_mutator(gc::mmtk(), tls);
-        // SAFETY: the thread is not registered yet: nobody else sees this cell.
-        unsafe { *thread.mutator.get() = Some(m) };
+        // While MMTk is still coming up (`gc::start`), the thread runs without a
+        // mutator; `publish_heap` binds it, under this same lock.
+        if gc::is_heap_ready() {
+            thread.bind(gc::mmtk());
+        } else {
+            thread.frame_anchor[1].store(EMPTY_BUMP.as_ptr() as usize, SeqCst);
+        }
         g.threads.push(ThreadPtr(ptr));
-        thread.frame_anchor[1].store(thread.bump_pointer_address().unwrap_or(0), SeqCst);
         thread.state.store(ThreadState::Managed as u8, SeqCst);
     }
     CURRENT.with(|c| c.set(ptr));
@@ -248,8 +276,49 @@ impl Thread {
         ))))
     }
 
+    /// Gives the thread its MMTk mutator. Called with the registry lock held, by
+    /// the thread itself (`attach`) or by `publish_heap`, before the thread can
+    /// touch the mutator (`mutator_mut` waits for `bound`).
+    fn bind(&self, mmtk: &'static mmtk::MMTK<VMKitBinding>) {
+        let m = mmtk::memory_manager::bind_mutator(mmtk, self.tls());
+        // SAFETY: `bound` is still false, so neither the owner (`mutator_mut`
+        // waits) nor a collector (none runs before the heap is published, and
+        // publishing binds every thread first) reads this cell now.
+        unsafe { *self.mutator.get() = Some(m) };
+        self.bound.store(true, Release);
+        self.frame_anchor[1].store(self.bump_pointer_address().unwrap_or(0), SeqCst);
+    }
+
+    /// Runs `VirtualMachine::heap_ready` if no thread has started it yet (its own
+    /// allocations, and other threads meanwhile, go on without it).
+    #[cold]
+    fn run_heap_hook(&self) {
+        if HEAP_HOOK
+            .compare_exchange(HOOK_NOT_RUN, HOOK_RUNNING, AcqRel, Acquire)
+            .is_ok()
+        {
+            gc::vm().heap_ready(self);
+            HEAP_HOOK.store(HOOK_DONE, Release);
+        }
+    }
+
+    /// Waits until the thread has its mutator: the heap is up and `publish_heap`,
+    /// which holds the registry lock while it binds, is done.
+    #[cold]
+    fn wait_bound(&self) {
+        gc::wait_heap_ready();
+        drop(SYNC.lock());
+        assert!(
+            self.bound.load(Acquire),
+            "thread not bound after the heap came up"
+        );
+    }
+
     #[allow(clippy::mut_from_ref)]
     pub(crate) fn mutator_mut(&self) -> &'static mut Mutator<VMKitBinding> {
+        if !self.bound.load(Acquire) {
+            self.wait_bound();
+        }
         // SAFETY: the mutator is used by its own thread while managed and by the
         // collector while that thread is stopped; never both at once.
         unsafe { (*self.mutator.get()).as_deref_mut() }.expect("thread has no mutator")
@@ -430,6 +499,12 @@ impl Thread {
             ThreadState::Managed,
             "allocation outside managed state"
         );
+        if !self.bound.load(Acquire) {
+            self.wait_bound();
+        }
+        if HEAP_HOOK.load(Acquire) != HOOK_DONE {
+            self.run_heap_hook();
+        }
         let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
         if size > gc::total_bytes() {
             return Err(OutOfMemory { requested: size });
@@ -539,6 +614,9 @@ impl Thread {
     pub fn collect(&self) {
         if gc::plan() == gc::Plan::NoGC {
             return;
+        }
+        if !self.bound.load(Acquire) {
+            self.wait_bound();
         }
         gc::mmtk().handle_user_collection_request(self.tls(), true, true);
     }

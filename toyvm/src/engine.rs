@@ -28,42 +28,26 @@ pub struct RunOptions {
 
 static VM: ToyVm = ToyVm::new();
 
-/// A garbage collector being initialized in the background. MMTk's start-up
-/// (reserving and recording its side-metadata address range) is most of a short
-/// program's start-up time, so `toyvm` starts it before it parses the program and
-/// sets up the JIT, and [`run`] waits for it.
-pub struct GcStart(std::thread::JoinHandle<Result<(), String>>);
-
-/// Starts initializing the garbage collector with `gc` on a helper thread.
-pub fn start_gc(gc: &GcOptions) -> GcStart {
-    let gc = gc.clone();
-    let h = GcStart(std::thread::spawn(move || {
-        vmkit::gc::init(&VM, &gc).map_err(|e| e.to_string())
-    }));
-    // Let the initializer start now: without the yield the scheduler tends to
-    // leave it waiting until this thread blocks (measured: it started 1 ms late,
-    // after the JIT set-up, instead of overlapping it).
-    std::thread::yield_now();
-    h
+/// Starts the garbage collector with `gc`. MMTk's own start-up (reserving and
+/// recording its side-metadata address range, about 5 ms) runs on a helper
+/// thread ([`vmkit::gc::start`]) while `toyvm` parses the program, sets up the
+/// JIT and runs it: the program's first allocation waits for it, and a program
+/// that allocates nothing never does.
+pub fn start_gc(gc: &GcOptions) -> Result<(), String> {
+    vmkit::gc::start(&VM, gc).map_err(|e| e.to_string())
 }
 
-impl GcStart {
-    fn wait(self) -> Result<(), String> {
-        self.0
-            .join()
-            .map_err(|_| "internal error: GC initialization panicked".to_string())?
-    }
-}
-
-/// Runs a checked program; returns the process exit status. `gc` is the collector
-/// started by [`start_gc`] with `opts.gc`, or `None` to initialize it here.
+/// Runs a checked program and exits the process with its status (from the main
+/// Toy thread, once the program is over); returns only an error that kept it
+/// from running. Starts the collector with `opts.gc` unless [`start_gc`] did.
 pub fn run(
     prog: crate::lang::ir::Program,
     args: Vec<String>,
     opts: RunOptions,
-    gc: Option<GcStart>,
-) -> Result<i32, String> {
-    let gc = gc.unwrap_or_else(|| start_gc(&opts.gc));
+) -> Result<std::convert::Infallible, String> {
+    if !vmkit::gc::is_initialized() {
+        start_gc(&opts.gc)?;
+    }
     crate::runtime::clock();
     print::init(&prog);
     let _ = VM
@@ -97,35 +81,25 @@ pub fn run(
         vm: &VM,
         thread_stack: opts.thread_stack,
         const_ix,
+        literals,
     });
     let engine = opts.engine;
     let main_stack = opts.main_stack;
-    // The JIT's set-up (host functions, lazy stubs) needs no heap: it overlaps
-    // with the collector's initialization.
+    // Nothing here needs the heap: this overlaps with MMTk's initialization.
     let jit = match engine {
         Engine::Interp => None,
         Engine::Jit => Some(crate::jit::ToyJit::setup(opts.jit.clone())),
     };
-    gc.wait()?;
     let gc_stats = opts.gc_stats;
     let h = std::thread::Builder::new()
         .name("toy-main".into())
         .stack_size(main_stack)
-        .spawn(move || {
+        .spawn(move || -> std::convert::Infallible {
             let t = vmkit::attach("main").expect("attach main thread");
             t.set_stack_size_from_here(main_stack);
             let _roots = ToyVm::install_root_stack(&t);
-            VM.prepare(&t);
-            for (k, lit) in literals.iter().enumerate() {
-                match tobj::new_str(&t, lit) {
-                    Ok(s) => VM.consts.get().expect("constants")[k]
-                        .store(s.to_raw_address().as_usize() as u64, Ordering::Relaxed),
-                    Err(_) => {
-                        eprintln!("toyvm: the heap is too small for the program's string constants");
-                        return EXIT_UNCAUGHT;
-                    }
-                }
-            }
+            // String constants are allocated when first used, and what the
+            // runtime preallocates when the heap comes up (`ToyVm::heap_ready`).
             let result = match engine {
                 Engine::Interp => Interp::new(sh, &t).run_main(),
                 Engine::Jit => match jit.expect("JIT set up") {
@@ -158,41 +132,51 @@ pub fn run(
                 threads::report_uncaught(m, tr);
             }
             threads::flush_out();
-            t.user.store(0, Ordering::SeqCst);
-            if deaths.is_empty() {
+            let status = if deaths.is_empty() {
                 status
             } else {
                 EXIT_UNCAUGHT
+            };
+            if gc_stats {
+                report_gc_stats();
             }
+            threads::flush_out();
+            // Exit from here: detaching, unmapping this thread's large stack and
+            // joining cost more than the rest of a short program (the unmap
+            // waits for MMTk's initialization, still mapping, when the program
+            // never needed the heap).
+            std::process::exit(status)
         })
         .map_err(|e| format!("cannot start the main thread: {e}"))?;
-    let status = h
-        .join()
-        .map_err(|_| "internal error: the main thread panicked".to_string())?;
-    if opts.gc_stats {
-        let st = vmkit::gc::stats::snapshot();
-        let heap = match vmkit::gc::trigger::peak_heap_size() {
-            Some(peak) => format!(
-                "growing heap, at most {} MiB (max {} MiB)",
-                peak >> 20,
-                vmkit::gc::total_bytes() >> 20
-            ),
-            None => format!("heap {} MiB", vmkit::gc::total_bytes() >> 20),
-        };
-        eprintln!(
-            "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes",
-            vmkit::gc::plan(),
-            st.collections,
-            st.pause_total.as_secs_f64() * 1e3,
-            st.pause_mean().as_secs_f64() * 1e3,
-            st.pause_max.as_secs_f64() * 1e3,
-            st.ttsp_max.as_secs_f64() * 1e3,
-            st.bytes_allocated,
-            st.bytes_copied,
-            st.heap_peak
-        );
+    match h.join() {
+        Ok(never) => match never {},
+        Err(_) => Err("internal error: the main thread panicked".to_string()),
     }
-    Ok(status)
+}
+
+/// Prints `--gc-stats`' collector line.
+fn report_gc_stats() {
+    let st = vmkit::gc::stats::snapshot();
+    let heap = match vmkit::gc::trigger::peak_heap_size() {
+        Some(peak) => format!(
+            "growing heap, at most {} MiB (max {} MiB)",
+            peak >> 20,
+            vmkit::gc::total_bytes() >> 20
+        ),
+        None => format!("heap {} MiB", vmkit::gc::total_bytes() >> 20),
+    };
+    eprintln!(
+        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes",
+        vmkit::gc::plan(),
+        st.collections,
+        st.pause_total.as_secs_f64() * 1e3,
+        st.pause_mean().as_secs_f64() * 1e3,
+        st.pause_max.as_secs_f64() * 1e3,
+        st.ttsp_max.as_secs_f64() * 1e3,
+        st.bytes_allocated,
+        st.bytes_copied,
+        st.heap_peak
+    );
 }
 
 /// Starts a Toy thread running `f(args)`; its outcome goes to record `idx`.

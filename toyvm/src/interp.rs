@@ -26,9 +26,36 @@ pub struct Shared {
     pub thread_stack: usize,
     /// Index of each string literal's interned constant, by the literal's address.
     pub const_ix: std::collections::HashMap<usize, usize>,
+    /// The bytes of each string constant, by index.
+    pub literals: Vec<std::sync::Arc<[u8]>>,
 }
 
 impl Shared {
+    /// String constant `k` as a word: allocated on first use (a program that
+    /// never uses its constants never needs the heap for them), then kept in the
+    /// constant table, a root.
+    pub fn constant(&self, t: &Thread, k: usize) -> Result<u64, vmkit::OutOfMemory> {
+        let slot = &self.vm.consts.get().expect("constants")[k];
+        let w = slot.load(std::sync::atomic::Ordering::Acquire);
+        if w != 0 {
+            return Ok(w);
+        }
+        let s = rword(tobj::new_str(t, &self.literals[k])?);
+        // Another thread may have made it meanwhile (no safepoint between the
+        // allocation and this exchange, so `s` cannot have moved): keep theirs.
+        Ok(
+            match slot.compare_exchange(
+                0,
+                s,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            ) {
+                Ok(_) => s,
+                Err(theirs) => theirs,
+            },
+        )
+    }
+
     /// The constant index of a string literal of the program.
     pub fn const_index(&self, s: &std::sync::Arc<[u8]>) -> usize {
         self.const_ix[&(s.as_ptr() as usize)]
@@ -577,7 +604,10 @@ impl<'a> Interp<'a> {
             EK::Null => self.push(0, true),
             EK::Str(s) => {
                 let k = self.sh.const_index(s);
-                self.push(self.sh.vm.constant(k), true);
+                match self.sh.constant(self.t, k) {
+                    Ok(w) => self.push(w, true),
+                    Err(_) => return Err(self.oom()),
+                }
             }
             EK::Local(l) => {
                 let w = self.local_get(*l);
@@ -719,6 +749,18 @@ impl<'a> Interp<'a> {
                 self.push(rword(o), true);
             }
             EK::Builtin(b, args) => {
+                if let (
+                    Builtin::Print(_) | Builtin::Write(_),
+                    [Expr {
+                        kind: EK::Str(s), ..
+                    }],
+                ) = (b, &args[..])
+                {
+                    // Printing a constant writes its bytes (as the JIT does).
+                    let k = self.sh.const_index(s);
+                    threads::out_line(&self.sh.literals[k], matches!(b, Builtin::Print(_)));
+                    return Ok(());
+                }
                 for a in args {
                     self.eval(a)?;
                 }

@@ -125,6 +125,8 @@ struct Hosts {
     new_array: HostId,
     to_int: HostId,
     chr: HostId,
+    literal: HostId,
+    print_literal: HostId,
     substr: HostId,
     parse_int: HostId,
     args: HostId,
@@ -188,6 +190,14 @@ impl ToyJit {
             )?,
             to_int: reg("to_int", &[F64], &[I64], h_to_int as *const u8, true)?,
             chr: reg("chr", &[I64], &[Ref], h_chr as *const u8, true)?,
+            literal: reg("literal", &[I64], &[Ref], h_literal as *const u8, true)?,
+            print_literal: reg(
+                "print_literal",
+                &[I64, I64],
+                &[],
+                h_print_literal as *const u8,
+                false,
+            )?,
             substr: reg(
                 "substr",
                 &[Ref, I64, I64],
@@ -1186,9 +1196,30 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             EK::Str(s) => {
                 let sh = shared();
                 let k = sh.const_index(s);
-                let a = sh.vm.consts.get().expect("consts")[k].as_ptr() as i64;
-                let av = self.iconst(a);
-                self.load(&Ty::Str, av, 0)
+                let slot = &sh.vm.consts.get().expect("consts")[k];
+                let av = self.iconst(slot.as_ptr() as i64);
+                let v = self.load(&Ty::Str, av, 0);
+                if slot.load(std::sync::atomic::Ordering::Acquire) != 0 {
+                    // Made already: constants never go back to null.
+                    v
+                } else {
+                    // Made on first use: a cold call while the slot is null.
+                    let var = self.cx.var(ValType::Ref);
+                    self.cx.b.def_var(var, v);
+                    let is_null = self.cx.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                    let slow = self.cx.b.create_block();
+                    let done = self.cx.b.create_block();
+                    self.cx.b.set_cold_block(slow);
+                    self.cx.b.ins().brif(is_null, slow, &[], done, &[]);
+                    self.cx.b.switch_to_block(slow);
+                    let kv = self.iconst(k as i64);
+                    let h = jit().h.literal;
+                    let made = self.host_t(h, &[kv]).expect("literal returns a value");
+                    self.cx.b.def_var(var, made);
+                    self.cx.b.ins().jump(done, &[]);
+                    self.cx.b.switch_to_block(done);
+                    self.cx.b.use_var(var)
+                }
             }
             EK::Local(l) => self.cx.b.use_var(self.vars[*l]),
             EK::Global(g) => {
@@ -1427,6 +1458,20 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     }
 
     fn builtin(&mut self, bi: &Builtin, args: &[Expr], e: &Expr) -> Result<Option<Value>, String> {
+        if let (
+            Builtin::Print(_) | Builtin::Write(_),
+            [Expr {
+                kind: EK::Str(s), ..
+            }],
+        ) = (bi, args)
+        {
+            // Printing a constant writes its bytes: no string object needed.
+            let k = self.iconst(shared().const_index(s) as i64);
+            let nl = self.iconst(matches!(bi, Builtin::Print(_)) as i64);
+            self.cx.set_line(e.line);
+            self.host(jit().h.print_literal, &[k, nl]);
+            return Ok(None);
+        }
         let mut vs = Vec::new();
         for a in args {
             vs.push(self.expr(a)?);
@@ -1681,6 +1726,21 @@ extern "C" fn h_to_int(t: &Thread, x: f64) -> i64 {
                 t,
                 &format!("ValueError: cannot convert {} to int", float_repr(x)),
             );
+            0
+        }
+    })
+}
+
+extern "C" fn h_print_literal(_t: &Thread, k: i64, nl: i64) {
+    host_guard(|| threads::out_line(&shared().literals[k as usize], nl != 0))
+}
+
+/// String constant `k`, allocated on its first use.
+extern "C" fn h_literal(t: &Thread, k: i64) -> u64 {
+    host_guard(|| match shared().constant(t, k as usize) {
+        Ok(w) => w,
+        Err(_) => {
+            raise(t, shared().vm.new_exception_oom());
             0
         }
     })

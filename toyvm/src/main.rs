@@ -117,7 +117,10 @@ fn main() {
     }
     // MMTk's initialization runs while the program is read, checked and the JIT
     // is set up.
-    let gc_start = engine::start_gc(&gc);
+    if let Err(e) = engine::start_gc(&gc) {
+        eprintln!("toyvm: {e}");
+        exit(EXIT_USAGE);
+    }
     let file = cli.file.display().to_string();
     let src = match std::fs::read(&cli.file) {
         Ok(s) => s,
@@ -152,11 +155,7 @@ fn main() {
             ..vmkit::jit::JitOptions::default()
         },
     };
-    match engine::run(prog, cli.args, opts, Some(gc_start)) {
-        Ok(status) => exit(status),
-        Err(e) => {
-            eprintln!("toyvm: {e}");
-            exit(EXIT_USAGE);
-        }
-    }
+    let Err(e) = engine::run(prog, cli.args, opts);
+    eprintln!("toyvm: {e}");
+    exit(EXIT_USAGE);
 }

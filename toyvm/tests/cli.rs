@@ -190,3 +190,49 @@ fn stack_overflow_backtrace_is_cut() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The heap comes up in the background and string constants are made on first
+/// use: a program that allocates nothing runs in a heap too small for anything,
+/// on both engines; one that allocates gets a clear error there, and its
+/// constants (made lazily, from several threads at once) in a normal heap.
+#[test]
+fn programs_that_do_not_allocate_never_need_the_heap() {
+    for engine in [&[][..], &["--interp"][..]] {
+        let run = |extra: &[&str]| {
+            let mut a: Vec<&str> = engine.to_vec();
+            a.extend_from_slice(extra);
+            toyvm(&a)
+        };
+        let (code, out, err) = run(&["--heap", "8K", "examples/hello.toy"]);
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, "hello, world\n", "")
+        );
+        let (code, out, err) = run(&["--heap", "8K", "bench/programs/fib/fib.toy", "10"]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert_eq!(err, "toyvm: the heap is too small to start\n");
+        let dir = std::env::temp_dir().join(format!("toyvm-lit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let prog = dir.join("lits.toy");
+        std::fs::write(
+            &prog,
+            "fn w(k: int) -> int {\n\
+               let s = \"\";\n\
+               for i in 0..100 { s = s + \"ab\" + \"c\"; }\n\
+               return len(s) + k;\n\
+             }\n\
+             fn main() {\n\
+               let ts = new [thread](4);\n\
+               for k in 0..4 { ts[k] = spawn w(k); }\n\
+               let n = 0;\n\
+               for k in 0..4 { n += join(ts[k]); }\n\
+               write(\"total \");\n\
+               print(n);\n\
+             }\n",
+        )
+        .unwrap();
+        let (code, out, err) = run(&[prog.to_str().unwrap()]);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, "total 1206\n", ""));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -61,12 +61,17 @@ impl ToyVm {
         }
     }
 
-    /// Preallocates what the runtime needs to report heap exhaustion. Call once,
-    /// on an attached thread, before running the program.
-    pub fn prepare(&self, t: &Thread) {
-        let s = object::new_str(t, b"OutOfMemoryError: heap exhausted")
-            .expect("heap too small to start");
-        *self.oom_message.lock() = Some(GlobalRoot::new(Some(s)));
+    /// Preallocates what the runtime needs to report heap exhaustion (see
+    /// `heap_ready`). A heap too small even for that ends the process.
+    fn prepare(&self, t: &Thread) {
+        match object::new_str(t, b"OutOfMemoryError: heap exhausted") {
+            Ok(s) => *self.oom_message.lock() = Some(GlobalRoot::new(Some(s))),
+            Err(_) => {
+                threads::flush_out();
+                eprintln!("toyvm: the heap is too small to start");
+                std::process::exit(crate::engine::EXIT_UNCAUGHT);
+            }
+        }
     }
 
     /// The value of global `g`.
@@ -77,11 +82,6 @@ impl ToyVm {
     /// Sets global `g`.
     pub fn set_global(&self, g: usize, w: u64) {
         self.globals.get().expect("globals")[g].store(w, Ordering::Relaxed)
-    }
-
-    /// The interned string constant `k` (its current address).
-    pub fn constant(&self, k: usize) -> u64 {
-        self.consts.get().expect("constants")[k].load(Ordering::Relaxed)
     }
 
     /// The preallocated `OutOfMemoryError` message.
@@ -116,6 +116,10 @@ impl Default for ToyVm {
 }
 
 impl VirtualMachine for ToyVm {
+    fn heap_ready(&self, thread: &Thread) {
+        self.prepare(thread);
+    }
+
     fn scan_globals(&self, visit: &mut SlotVisitor<'_>) {
         if let (Some(g), Some(is_ref)) = (self.globals.get(), self.global_is_ref.get()) {
             for (w, r) in g.iter().zip(is_ref.iter()) {

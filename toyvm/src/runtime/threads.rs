@@ -94,6 +94,19 @@ pub fn out(bytes: &[u8]) {
     }
 }
 
+/// Appends `bytes`, and a newline if `nl`, to the program's output.
+pub fn out_line(bytes: &[u8], nl: bool) {
+    let mut o = OUT.lock();
+    o.extend_from_slice(bytes);
+    if nl {
+        o.push(b'\n');
+    }
+    if o.len() > 1 << 16 {
+        let _ = std::io::stdout().write_all(&o);
+        o.clear();
+    }
+}
+
 /// Flushes program output.
 pub fn flush_out() {
     let mut o = OUT.lock();

@@ -4,7 +4,7 @@
 //! body builder; the materializer compiles each one on its first call through a
 //! stub (or eagerly with [`Materializer::compile`]), and afterwards calls go
 //! straight to the code through the function's table slot. Reference-typed values
-//! are declared to need stack maps ([`FnCtx::declare_ref`], [`FnCtx::ref_var`]);
+//! are declared to need stack maps ([`FnCtx::declare_ref`], [`FnCtx::var`] with [`ValType::Ref`]);
 //! after compiling, the materializer records each call site's stack map, so the
 //! collector finds, and updates, every live reference in JIT frames.
 //!

@@ -200,6 +200,21 @@ struct Inner {
     alloc_host: Option<HostId>,
     barrier_host: Option<HostId>,
     stats: JitStats,
+    /// Trampolines and stubs defined but not finalized yet (see `flush`).
+    pending: Vec<Pending>,
+}
+
+/// Where the address of a piece of code goes once it is finalized.
+enum Dest {
+    Host(usize),
+    Slot(&'static AtomicUsize),
+}
+
+/// A trampoline or stub waiting for `Materializer::flush`.
+struct Pending {
+    id: cranelift_module::FuncId,
+    info: CodeInfo,
+    dest: Dest,
 }
 
 /// The JIT compiler of a VM: one per process is typical, shared by all threads.
@@ -264,6 +279,7 @@ impl Materializer {
                 alloc_host: None,
                 barrier_host: None,
                 stats: JitStats::default(),
+                pending: Vec::new(),
             }),
             options,
             ptr,
@@ -338,17 +354,23 @@ impl Materializer {
         may_gc: bool,
     ) -> Result<HostId, CompileError> {
         let mut g = self.inner.lock();
-        let trampoline = if may_gc {
-            Some(self.build_exit_trampoline(&mut g, name, &sig, ptr as usize)?)
-        } else {
-            None
-        };
+        let idx = g.hosts.len();
+        if may_gc {
+            let cc = Self::call_conv(&g);
+            self.exit_trampoline_body(&mut g, &sig, ptr as usize, cc);
+            self.finish_later(
+                &mut g,
+                &format!("exit trampoline {name}"),
+                CodeKind::Trampoline,
+                Dest::Host(idx),
+            )?;
+        }
         g.hosts.push(HostEntry {
             sig,
             ptr: ptr as usize,
-            trampoline,
+            trampoline: None,
         });
-        Ok(HostId(g.hosts.len() as u32 - 1))
+        Ok(HostId(idx as u32))
     }
 
     /// Declares a function; it is compiled lazily on its first call.
@@ -371,8 +393,7 @@ impl Materializer {
             compiled: false,
             line: 0,
         });
-        let stub = self.build_stub(&mut g, id)?;
-        slot.store(stub, Ordering::SeqCst);
+        self.build_stub(&mut g, id)?;
         Ok(id)
     }
 
@@ -395,9 +416,9 @@ impl Materializer {
 
     /// The current entry address of `f` (its stub until compiled).
     pub fn entry_address(&self, f: FuncId) -> usize {
-        self.inner.lock().funcs[f.0 as usize]
-            .slot
-            .load(Ordering::SeqCst)
+        let mut g = self.inner.lock();
+        self.flush(&mut g).expect("cannot finalize stubs");
+        g.funcs[f.0 as usize].slot.load(Ordering::SeqCst)
     }
 
     /// Compilation statistics so far.
@@ -411,6 +432,7 @@ impl Materializer {
     pub fn invoke(&self, thread: &Thread, f: FuncId, args: &[u64]) -> Vec<u64> {
         let (entry, code, nres) = {
             let mut g = self.inner.lock();
+            self.flush(&mut g).expect("cannot finalize stubs");
             let fe = &g.funcs[f.0 as usize];
             assert_eq!(
                 fe.sig.params.len(),
@@ -460,8 +482,68 @@ impl Materializer {
         name: &str,
         file: &str,
         kind: CodeKind,
-        (locs, scopes): (Vec<(u32, u32)>, Vec<codemap::InlineScope>),
+        positions: (Vec<(u32, u32)>, Vec<codemap::InlineScope>),
     ) -> Result<usize, CompileError> {
+        let (id, mut info) = self.define(g, name, file, kind, positions)?;
+        // Anything deferred is made executable in the same step.
+        self.finalize_all(g)?;
+        info.start = g.module.get_finalized_function(id) as usize;
+        let addr = info.start;
+        codemap::register(info);
+        Ok(addr)
+    }
+
+    /// Like `finish`, but the code is only made executable (one `mprotect` for the
+    /// lot) by the next `flush`, which stores its address in `dest`. Start-up
+    /// defines dozens of trampolines and stubs: finalizing each on its own costs a
+    /// system call and a TLB shootdown per piece while other threads run.
+    fn finish_later(
+        &self,
+        g: &mut Inner,
+        name: &str,
+        kind: CodeKind,
+        dest: Dest,
+    ) -> Result<(), CompileError> {
+        let (id, info) = self.define(g, name, "", kind, (Vec::new(), Vec::new()))?;
+        g.pending.push(Pending { id, info, dest });
+        Ok(())
+    }
+
+    /// Finalizes the deferred code and stores each address where it belongs.
+    fn flush(&self, g: &mut Inner) -> Result<(), CompileError> {
+        if g.pending.is_empty() {
+            return Ok(());
+        }
+        self.finalize_all(g)
+    }
+
+    /// Finalizes everything defined so far, deferred code included.
+    fn finalize_all(&self, g: &mut Inner) -> Result<(), CompileError> {
+        g.module
+            .finalize_definitions()
+            .map_err(|e| CompileError(format!("finalizing trampolines: {e}")))?;
+        for mut p in std::mem::take(&mut g.pending) {
+            let addr = g.module.get_finalized_function(p.id) as usize;
+            p.info.start = addr;
+            codemap::register(p.info);
+            match p.dest {
+                Dest::Host(i) => g.hosts[i].trampoline = Some(addr),
+                Dest::Slot(slot) => slot.store(addr, Ordering::SeqCst),
+            }
+        }
+        Ok(())
+    }
+
+    /// Compiles `ctx.func` into the module (not finalized): its id and code-map
+    /// entry (without its address).
+    fn define(
+        &self,
+        g: &mut Inner,
+        name: &str,
+        file: &str,
+        kind: CodeKind,
+        (locs, scopes): (Vec<(u32, u32)>, Vec<codemap::InlineScope>),
+    ) -> Result<(cranelift_module::FuncId, CodeInfo), CompileError> {
         let start = Instant::now();
         let insts = g.ctx.func.dfg.num_insts() as u64;
         if self.options.dump_clif && kind == CodeKind::Function {
@@ -520,13 +602,8 @@ impl Materializer {
             (maps, lines, code.buffer.data().len())
         };
         inner.module.clear_context(&mut inner.ctx);
-        inner
-            .module
-            .finalize_definitions()
-            .map_err(|e| CompileError(format!("{name}: {e}")))?;
-        let addr = inner.module.get_finalized_function(id) as usize;
-        codemap::register(CodeInfo {
-            start: addr,
+        let info = CodeInfo {
+            start: 0,
             len,
             name: name.to_owned(),
             file: file.to_owned(),
@@ -534,7 +611,7 @@ impl Materializer {
             stack_maps,
             lines,
             scopes,
-        });
+        };
         if kind == CodeKind::Function {
             let st = &mut inner.stats;
             st.functions += 1;
@@ -543,10 +620,12 @@ impl Materializer {
             st.compile_time += start.elapsed();
             self.compiled_insts.fetch_add(insts, Ordering::Relaxed);
         }
-        Ok(addr)
+        Ok((id, info))
     }
 
     fn compile_locked(&self, g: &mut Inner, f: FuncId) -> Result<usize, CompileError> {
+        // The helpers below read trampoline addresses.
+        self.flush(g)?;
         let fe = &mut g.funcs[f.0 as usize];
         if fe.compiled {
             return Ok(fe.slot.load(Ordering::SeqCst));
@@ -618,6 +697,7 @@ impl Materializer {
     }
 
     fn helpers(&self, g: &Inner) -> Helpers {
+        assert!(g.pending.is_empty(), "trampolines not finalized");
         let h = |id: Option<HostId>| {
             let e = &g.hosts[id.expect("substrate hosts").0 as usize];
             (e.trampoline.unwrap_or(e.ptr), e.sig.clone())
@@ -640,20 +720,9 @@ impl Materializer {
         }
     }
 
-    /// `tramp(thread, args...)`: records its frame pointer as the thread's anchor,
-    /// then calls the host function.
-    fn build_exit_trampoline(
-        &self,
-        g: &mut Inner,
-        name: &str,
-        sig: &Sig,
-        target: usize,
-    ) -> Result<usize, CompileError> {
-        let cc = Self::call_conv(g);
-        self.build_exit_trampoline_cc(g, name, sig, target, cc)
-    }
-
-    /// An exit trampoline that JIT code calls with convention `outer`: with
+    /// An exit trampoline, `tramp(thread, args...)`: records its frame pointer as
+    /// the thread's anchor, then calls the host function. JIT code calls it with
+    /// convention `outer`: with
     /// `PreserveAll`, the call site clobbers no register (the trampoline saves
     /// what the host call clobbers), so a cold call does not force the values
     /// live across it out of registers in the hot path.
@@ -665,6 +734,24 @@ impl Materializer {
         target: usize,
         outer: cranelift_codegen::isa::CallConv,
     ) -> Result<usize, CompileError> {
+        self.exit_trampoline_body(g, sig, target, outer);
+        self.finish(
+            g,
+            &format!("exit trampoline {name}"),
+            "<vmkit>",
+            CodeKind::Trampoline,
+            Default::default(),
+        )
+    }
+
+    /// Builds the body of an exit trampoline in `g.ctx`.
+    fn exit_trampoline_body(
+        &self,
+        g: &mut Inner,
+        sig: &Sig,
+        target: usize,
+        outer: cranelift_codegen::isa::CallConv,
+    ) {
         let cc = Self::call_conv(g);
         g.ctx.func.signature = clif_sig(outer, sig);
         {
@@ -690,13 +777,6 @@ impl Materializer {
             b.seal_all_blocks();
             b.finalize(frontend_config);
         }
-        self.finish(
-            g,
-            &format!("exit trampoline {name}"),
-            "<vmkit>",
-            CodeKind::Trampoline,
-            Default::default(),
-        )
     }
 
     /// `entry(thread, code, args, results)`: calls `code` with arguments loaded from
@@ -745,12 +825,17 @@ impl Materializer {
 
     /// The lazy-compilation stub of `f`: compiles `f` (the runtime patches the slot),
     /// then calls it with the same arguments.
-    fn build_stub(&self, g: &mut Inner, f: FuncId) -> Result<usize, CompileError> {
-        let (name, file, sig) = {
+    fn build_stub(&self, g: &mut Inner, f: FuncId) -> Result<(), CompileError> {
+        let (name, file, sig, slot) = {
             let fe = &g.funcs[f.0 as usize];
-            (fe.name.clone(), fe.file.clone(), fe.sig.clone())
+            (fe.name.clone(), fe.file.clone(), fe.sig.clone(), fe.slot)
         };
         let cc = Self::call_conv(g);
+        let compile_host = g.compile_host.expect("compile host").0 as usize;
+        if g.hosts[compile_host].trampoline.is_none() {
+            // Its address goes into the stub.
+            self.flush(g)?;
+        }
         let compile = {
             let e = &g.hosts[g.compile_host.expect("compile host").0 as usize];
             (e.trampoline.expect("trampoline"), e.sig.clone())
@@ -785,13 +870,7 @@ impl Materializer {
             b.finalize(frontend_config);
         }
         let _ = file;
-        self.finish(
-            g,
-            &format!("stub {name}"),
-            "<vmkit>",
-            CodeKind::Stub,
-            Default::default(),
-        )
+        self.finish_later(g, &format!("stub {name}"), CodeKind::Stub, Dest::Slot(slot))
     }
 }
 

@@ -419,15 +419,21 @@ pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(),
     Ok(())
 }
 
-/// Lets the thread that calls it yield the CPU to any other: the initializer
-/// runs beside the program's start, not in front of it (on a machine with one
-/// free CPU, a new thread otherwise tends to preempt the one that spawned it).
+/// Lets the initializer run beside the program's start, not in front of it: on
+/// Linux a new thread tends to start on its parent's CPU and preempt it. The
+/// thread becomes `SCHED_BATCH` (same share of the CPU as any other thread, so it
+/// is not starved on a loaded machine, but it does not preempt on wake-up) and
+/// yields once; another CPU, if idle, takes it over.
 fn lower_priority() {
-    // SAFETY: setpriority only changes the calling thread's nice value (Linux
-    // applies PRIO_PROCESS with id 0 to the calling thread); it touches no memory.
     #[cfg(target_os = "linux")]
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: both calls act on the calling thread only (id 0) and read only
+        // `param`, which lives across the call.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+            libc::sched_yield();
+        }
     }
 }
 

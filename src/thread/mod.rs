@@ -124,6 +124,31 @@ thread_local! {
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
+/// The address of mutator `m`'s default bump-pointer `[cursor, limit]` pair
+/// (stable: the mutator is boxed), if its default allocator bumps.
+fn bump_pointer_of(
+    mmtk: &'static mmtk::MMTK<VMKitBinding>,
+    m: &mut Mutator<VMKitBinding>,
+) -> Option<usize> {
+    use mmtk::util::alloc::{AllocatorSelector, BumpAllocator, ImmixAllocator};
+    let sel = mmtk::memory_manager::get_allocator_mapping(mmtk, AllocationSemantics::Default);
+    // SAFETY: `sel` is the selector MMTk maps the default semantics to, so the
+    // allocator at that selector has the matching concrete type.
+    unsafe {
+        match sel {
+            AllocatorSelector::Immix(_) => Some(
+                &m.allocator_impl::<ImmixAllocator<VMKitBinding>>(sel)
+                    .bump_pointer as *const _ as usize,
+            ),
+            AllocatorSelector::BumpPointer(_) => Some(
+                &m.allocator_impl::<BumpAllocator<VMKitBinding>>(sel)
+                    .bump_pointer as *const _ as usize,
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// Whether `VirtualMachine::heap_ready` has run.
 static HEAP_HOOK: AtomicU8 = AtomicU8::new(HOOK_NOT_RUN);
 const HOOK_NOT_RUN: u8 = 0;
@@ -280,13 +305,16 @@ impl Thread {
     /// the thread itself (`attach`) or by `publish_heap`, before the thread can
     /// touch the mutator (`mutator_mut` waits for `bound`).
     fn bind(&self, mmtk: &'static mmtk::MMTK<VMKitBinding>) {
-        let m = mmtk::memory_manager::bind_mutator(mmtk, self.tls());
+        let mut m = mmtk::memory_manager::bind_mutator(mmtk, self.tls());
+        let bp = bump_pointer_of(mmtk, &mut m).unwrap_or(0);
         // SAFETY: `bound` is still false, so neither the owner (`mutator_mut`
         // waits) nor a collector (none runs before the heap is published, and
         // publishing binds every thread first) reads this cell now.
         unsafe { *self.mutator.get() = Some(m) };
+        // A fresh buffer is empty (`[0, 0]`): the owner's next allocation still
+        // takes the slow path, which waits for `bound`.
+        self.frame_anchor[1].store(bp, SeqCst);
         self.bound.store(true, Release);
-        self.frame_anchor[1].store(self.bump_pointer_address().unwrap_or(0), SeqCst);
     }
 
     /// Runs `VirtualMachine::heap_ready` if no thread has started it yet (its own
@@ -625,25 +653,7 @@ impl Thread {
     /// default space, for an inline allocation fast path; `None` for plans whose
     /// default allocator is not a bump pointer (MarkSweep).
     pub fn bump_pointer_address(&self) -> Option<usize> {
-        use mmtk::util::alloc::{AllocatorSelector, BumpAllocator, ImmixAllocator};
-        let m = self.mutator_mut();
-        let sel =
-            mmtk::memory_manager::get_allocator_mapping(gc::mmtk(), AllocationSemantics::Default);
-        // SAFETY: `sel` is the selector MMTk maps the default semantics to, so the
-        // allocator at that selector has the matching concrete type.
-        unsafe {
-            match sel {
-                AllocatorSelector::Immix(_) => Some(
-                    &m.allocator_impl::<ImmixAllocator<VMKitBinding>>(sel)
-                        .bump_pointer as *const _ as usize,
-                ),
-                AllocatorSelector::BumpPointer(_) => Some(
-                    &m.allocator_impl::<BumpAllocator<VMKitBinding>>(sel)
-                        .bump_pointer as *const _ as usize,
-                ),
-                _ => None,
-            }
-        }
+        bump_pointer_of(gc::mmtk(), self.mutator_mut())
     }
 
     /// Sets the exception being propagated (a root until taken).

@@ -134,7 +134,17 @@ impl ObjectModel<VMKitBinding> for ObjectModelImpl {
 /// Root and object scanning.
 pub struct ScanningImpl;
 
-fn visit_fields(object: ObjectReference, visit: &mut dyn FnMut(Address)) {
+/// Calls `visit` on each reference field of `object` that is not null (a null
+/// slot needs neither tracing nor updating: skipping it here spares MMTk a queue
+/// entry and a load; half the fields of a binary tree's nodes are null).
+#[inline]
+fn visit_fields<F: FnMut(Address)>(object: ObjectReference, visit: &mut F) {
+    let mut visit = |a: Address| {
+        // SAFETY: `a` is a reference field of a live object: word-aligned and readable.
+        if unsafe { a.load::<usize>() } != 0 {
+            visit(a)
+        }
+    };
     let ti = object::type_info(object);
     let base = object.to_raw_address();
     match ti.layout {
@@ -152,7 +162,7 @@ fn visit_fields(object: ObjectReference, visit: &mut dyn FnMut(Address)) {
             }
         }
         Layout::Array { .. } => {}
-        Layout::Custom => vm().scan_object(object, visit),
+        Layout::Custom => vm().scan_object(object, &mut visit),
     }
 }
 

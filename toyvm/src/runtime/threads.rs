@@ -86,15 +86,11 @@ static OUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 /// Appends program output (stdout), flushing when the buffer is large.
 pub fn out(bytes: &[u8]) {
-    let mut o = OUT.lock();
-    o.extend_from_slice(bytes);
-    if o.len() > 1 << 16 {
-        let _ = std::io::stdout().write_all(&o);
-        o.clear();
-    }
+    out_line(bytes, false)
 }
 
-/// Appends `bytes`, and a newline if `nl`, to the program's output.
+/// Appends `bytes`, and a newline if `nl`, to the program's output (flushing
+/// when the buffer is large).
 pub fn out_line(bytes: &[u8], nl: bool) {
     let mut o = OUT.lock();
     o.extend_from_slice(bytes);

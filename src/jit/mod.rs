@@ -837,7 +837,7 @@ impl Materializer {
             self.flush(g)?;
         }
         let compile = {
-            let e = &g.hosts[g.compile_host.expect("compile host").0 as usize];
+            let e = &g.hosts[compile_host];
             (e.trampoline.expect("trampoline"), e.sig.clone())
         };
         g.ctx.func.signature = clif_sig(cc, &sig);

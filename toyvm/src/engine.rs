@@ -140,7 +140,6 @@ pub fn run(
             if gc_stats {
                 report_gc_stats();
             }
-            threads::flush_out();
             // Exit from here: detaching, unmapping this thread's large stack and
             // joining cost more than the rest of a short program (the unmap
             // waits for MMTk's initialization, still mapping, when the program

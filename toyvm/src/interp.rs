@@ -56,6 +56,21 @@ impl Shared {
         )
     }
 
+    /// For `print(c)` / `write(c)` of a string constant: its index and whether a
+    /// newline follows. Both engines write such a constant's bytes directly, with
+    /// no string object (so such a call never needs the heap).
+    pub fn printed_constant(&self, b: &Builtin, args: &[Expr]) -> Option<(usize, bool)> {
+        match (b, args) {
+            (
+                Builtin::Print(_) | Builtin::Write(_),
+                [Expr {
+                    kind: EK::Str(s), ..
+                }],
+            ) => Some((self.const_index(s), matches!(b, Builtin::Print(_)))),
+            _ => None,
+        }
+    }
+
     /// The constant index of a string literal of the program.
     pub fn const_index(&self, s: &std::sync::Arc<[u8]>) -> usize {
         self.const_ix[&(s.as_ptr() as usize)]
@@ -749,16 +764,8 @@ impl<'a> Interp<'a> {
                 self.push(rword(o), true);
             }
             EK::Builtin(b, args) => {
-                if let (
-                    Builtin::Print(_) | Builtin::Write(_),
-                    [Expr {
-                        kind: EK::Str(s), ..
-                    }],
-                ) = (b, &args[..])
-                {
-                    // Printing a constant writes its bytes (as the JIT does).
-                    let k = self.sh.const_index(s);
-                    threads::out_line(&self.sh.literals[k], matches!(b, Builtin::Print(_)));
+                if let Some((k, nl)) = self.sh.printed_constant(b, args) {
+                    threads::out_line(&self.sh.literals[k], nl);
                     return Ok(());
                 }
                 for a in args {

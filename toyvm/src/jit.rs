@@ -1458,16 +1458,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     }
 
     fn builtin(&mut self, bi: &Builtin, args: &[Expr], e: &Expr) -> Result<Option<Value>, String> {
-        if let (
-            Builtin::Print(_) | Builtin::Write(_),
-            [Expr {
-                kind: EK::Str(s), ..
-            }],
-        ) = (bi, args)
-        {
-            // Printing a constant writes its bytes: no string object needed.
-            let k = self.iconst(shared().const_index(s) as i64);
-            let nl = self.iconst(matches!(bi, Builtin::Print(_)) as i64);
+        if let Some((k, nl)) = shared().printed_constant(bi, args) {
+            let k = self.iconst(k as i64);
+            let nl = self.iconst(nl as i64);
             self.cx.set_line(e.line);
             self.host(jit().h.print_literal, &[k, nl]);
             return Ok(None);

@@ -419,6 +419,43 @@ const INLINE_FREE: usize = 12;
 /// A recursive function this small is unrolled twice.
 const INLINE_TINY: usize = 20;
 
+/// A function's entry guard: its body starts with `if COND { return VALUE; }`
+/// where COND and VALUE read only parameters and constants, cannot throw, call
+/// or allocate, and VALUE is not a reference (the base case of a recursion, as in
+/// `if n < 2 { return n; }`). Calls to it test COND themselves
+/// ([`Gen::guarded_call`]).
+fn entry_guard(def: &FuncDef) -> Option<(&Expr, &Expr)> {
+    let SK::If(cond, then, els) = &def.body.first()?.kind else {
+        return None;
+    };
+    let [Stmt {
+        kind: SK::Return(Some(value)),
+        ..
+    }] = then.as_slice()
+    else {
+        return None;
+    };
+    let simple = |e: &Expr| pure_expr(e, def.nparams);
+    (els.is_empty() && !value.ty.is_ref() && simple(cond) && simple(value)).then_some((cond, value))
+}
+
+/// Whether `e` reads only the first `nparams` locals and constants, and cannot
+/// throw, call, allocate or reach a safepoint.
+fn pure_expr(e: &Expr, nparams: usize) -> bool {
+    match &e.kind {
+        EK::Int(_) | EK::Float(_) | EK::Bool(_) => true,
+        EK::Local(l) => *l < nparams && !e.ty.is_ref(),
+        EK::Bin(op, a, b) => {
+            !matches!(op, Op::IDiv | Op::IRem | Op::Concat | Op::SEq | Op::SNe)
+                && pure_expr(a, nparams)
+                && pure_expr(b, nparams)
+        }
+        EK::INeg(a) | EK::FNeg(a) | EK::Not(a) => pure_expr(a, nparams),
+        EK::And(a, b) | EK::Or(a, b) => pure_expr(a, nparams) && pure_expr(b, nparams),
+        _ => false,
+    }
+}
+
 /// The size of a function body in IR nodes (statements, assignment targets and
 /// expressions).
 pub fn body_size(body: &[Stmt]) -> usize {
@@ -1099,10 +1136,66 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         if self.should_inline(f) {
             return self.inline_call(f, &vs);
         }
+        if let Some((cond, value)) = entry_guard(&shared().prog.funcs[f]) {
+            return self.guarded_call(f, &vs, cond, value, line).map(Some);
+        }
+        Ok(self.plain_call(f, &vs))
+    }
+
+    fn plain_call(&mut self, f: usize, args: &[Value]) -> Option<Value> {
         let id = jit().funcs[f];
-        let r = self.cx.call_function(id, &vs).first().copied();
+        let r = self.cx.call_function(id, args).first().copied();
         self.check_exc();
-        Ok(r)
+        r
+    }
+
+    /// A call to `f`, whose body starts with `if COND { return VALUE; }` (see
+    /// [`entry_guard`]), as `COND ? VALUE : f(args)` with COND and VALUE computed
+    /// here from the arguments: the base case of a recursion costs no call (for
+    /// fib, half the calls), and as neither can throw or allocate, no frame is
+    /// ever missing from a backtrace.
+    fn guarded_call(
+        &mut self,
+        f: usize,
+        args: &[Value],
+        cond: &Expr,
+        value: &Expr,
+        line: u32,
+    ) -> Result<Value, String> {
+        let def = &shared().prog.funcs[f];
+        let mut vars = Vec::with_capacity(def.nparams);
+        for (i, &a) in args.iter().enumerate() {
+            let v = self.cx.var(vt(&def.locals[i]));
+            self.cx.b.def_var(v, a);
+            vars.push(v);
+        }
+        let saved = (
+            std::mem::replace(&mut self.vars, vars),
+            std::mem::replace(&mut self.locals, def.locals[..def.nparams].to_vec()),
+            std::mem::take(&mut self.known),
+        );
+        let base = self.cx.b.create_block();
+        let call = self.cx.b.create_block();
+        let cont = self.cx.b.create_block();
+        let result = self.cx.b.append_block_param(cont, vt(&def.ret).clif());
+        let taken = self.expr(cond);
+        let v = taken.and_then(|c| {
+            self.cx.b.ins().brif(c, base, &[], call, &[]);
+            self.cx.b.switch_to_block(base);
+            self.expr(value)
+        });
+        (self.vars, self.locals, self.known) = saved;
+        let v = v?;
+        self.cx.b.ins().jump(cont, &[v.into()]);
+        self.cx.b.switch_to_block(call);
+        // The guard's expressions moved the source line: the call is at `line`.
+        self.cx.set_line(line);
+        let r = self
+            .plain_call(f, args)
+            .ok_or("a guarded call without a result")?;
+        self.cx.b.ins().jump(cont, &[r.into()]);
+        self.cx.b.switch_to_block(cont);
+        Ok(result)
     }
 
     fn should_inline(&self, f: usize) -> bool {

@@ -578,6 +578,127 @@ fn scenario_background(plan: Plan) {
     );
 }
 
+/// Objects allocated before the heap is up (held back with
+/// `gc::hold_heap_start`) live in the early region: they survive every
+/// collection, the heap objects stored in them later are kept alive and followed
+/// when they move (nursery and full collections), and a weak reference to one
+/// stays set.
+fn scenario_early(plan: Plan) {
+    use vmkit::gc::weak;
+    const N: usize = 64;
+    let heap = if plan == Plan::NoGC {
+        1 << 30
+    } else {
+        64 << 20
+    };
+    let gate = gc::hold_heap_start();
+    gc::start(&VM, &options(plan, heap)).expect("start");
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    // Before the heap: a list, an array that will hold heap lists, an int array.
+    let early_list = s.handle(Some(make_list(&t, 7_000, 100)));
+    let holder = s.handle(Some(t.alloc_array(&REFS, N).unwrap()));
+    let ints = s.handle(Some(t.alloc_array(&INTS, N).unwrap()));
+    for i in 0..N {
+        write_word(ints.obj(), array_slot(i), i * 3);
+    }
+    assert!(!gc::is_heap_ready(), "the heap came up while held");
+    assert_eq!(gc::early::allocated().0, 102, "early objects");
+    // Only the early objects reference each other: drop the handle to the list
+    // and keep it through the array.
+    t.write_ref(holder.obj(), array_slot(0), early_list.get());
+    early_list.set(None);
+    // Another thread fills the region, then waits for the heap in the middle of
+    // building its list.
+    let (full_tx, full_rx) = std::sync::mpsc::channel();
+    let filler = std::thread::spawn(move || {
+        let t = thread::attach("filler").unwrap();
+        let s = t.scope();
+        let list = s.handle(None);
+        let mut n = 0;
+        while gc::early::allocated().1 + HEADER_SIZE + 16 <= gc::early::CAPACITY {
+            list.set(Some(new_node(&t, n, list.get())));
+            n += 1;
+        }
+        full_tx.send(()).unwrap();
+        for _ in 0..5_000 {
+            list.set(Some(new_node(&t, n, list.get())));
+            n += 1;
+        }
+        for k in 0..5_000 {
+            make_list(&t, k, 50);
+        }
+        // Newest first: values n-1 down to 0.
+        let mut node = list.get();
+        for v in (0..n).rev() {
+            let o = node.expect("filler list too short");
+            assert_eq!(read_word(o, NODE_VALUE), v, "filler list corrupted");
+            node = read_ref(o, NODE_NEXT);
+        }
+        assert!(node.is_none());
+        n
+    });
+    full_rx.recv().unwrap();
+    assert!(!gc::is_heap_ready(), "the heap came up while held");
+    let (objects, bytes) = gc::early::allocated();
+    assert!(
+        bytes + HEADER_SIZE + 16 > gc::early::CAPACITY,
+        "region not full: {bytes}"
+    );
+    drop(gate);
+    gc::wait_heap_ready();
+    // Heap objects stored into the early array (no barrier needed: early objects
+    // are roots), young ones included.
+    let w = weak::new_weak_ref(&t, read_ref(holder.obj(), array_slot(0))).unwrap();
+    let weak_h = s.handle(Some(w));
+    for i in 1..N {
+        let l = make_list(&t, i * 1000, 20);
+        t.write_ref(holder.obj(), array_slot(i), Some(l));
+    }
+    for k in 0..40_000 {
+        let l = make_list(&t, k, 50);
+        if k % 5_000 == 0 {
+            // A fresh list replaces an old one in the early array.
+            let i = 1 + (k / 5_000) % (N - 1);
+            t.write_ref(holder.obj(), array_slot(i), Some(l));
+            check_list(Some(l), k, 50);
+            t.write_ref(
+                holder.obj(),
+                array_slot(i),
+                Some(make_list(&t, i * 1000, 20)),
+            );
+        }
+    }
+    t.collect();
+    t.collect();
+    check_list(read_ref(holder.obj(), array_slot(0)), 7_000, 100);
+    for i in 1..N {
+        check_list(read_ref(holder.obj(), array_slot(i)), i * 1000, 20);
+        assert_eq!(read_word(ints.obj(), array_slot(i)), i * 3);
+    }
+    assert_eq!(
+        weak::weak_get(weak_h.obj()),
+        read_ref(holder.obj(), array_slot(0)),
+        "weak reference to an early object cleared"
+    );
+    assert_eq!(
+        gc::early::allocated().0,
+        objects,
+        "early allocation after the heap was up"
+    );
+    let filled = filler.join().expect("filler thread");
+    assert!(filled > objects - 102, "filler built {filled} nodes");
+    assert_collected(plan, 2);
+    let st = stats::snapshot();
+    if matches!(plan, Plan::SemiSpace | Plan::GenCopy | Plan::Immix) {
+        assert!(st.bytes_copied > 0, "nothing moved");
+    }
+    println!(
+        "early objects {objects} ({bytes} bytes); collections={} copied={}",
+        st.collections, st.bytes_copied
+    );
+}
+
 // ---------------------------------------------------------------- driver
 
 type Scenario = (&'static str, fn(Plan));
@@ -588,6 +709,7 @@ const SCENARIOS: &[Scenario] = &[
     ("growing", scenario_growing),
     ("large", scenario_large),
     ("background", scenario_background),
+    ("early", scenario_early),
     ("weak", scenario_weak),
     ("stress", scenario_stress),
     ("rejected", scenario_rejected),

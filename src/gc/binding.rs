@@ -138,7 +138,7 @@ pub struct ScanningImpl;
 /// slot needs neither tracing nor updating: skipping it here spares MMTk a queue
 /// entry and a load; half the fields of a binary tree's nodes are null).
 #[inline]
-fn visit_fields<F: FnMut(Address)>(object: ObjectReference, visit: &mut F) {
+pub(crate) fn visit_fields<F: FnMut(Address)>(object: ObjectReference, visit: &mut F) {
     let mut visit = |a: Address| {
         // SAFETY: `a` is a reference field of a live object: word-aligned and readable.
         if unsafe { a.load::<usize>() } != 0 {
@@ -219,6 +219,7 @@ impl Scanning<VMKitBinding> for ScanningImpl {
             }
         });
         super::global_roots::scan(&mut |a| slots.push(SimpleSlot::from_address(a)));
+        super::early::scan(&mut |a| slots.push(SimpleSlot::from_address(a)));
         super::weak::scan_ready(&mut |a| slots.push(SimpleSlot::from_address(a)));
         if !slots.is_empty() {
             factory.create_process_roots_work(slots);
@@ -320,6 +321,20 @@ impl ActivePlan<VMKitBinding> for ActivePlanImpl {
 
     fn number_of_mutators() -> usize {
         registry::count()
+    }
+
+    /// Objects outside MMTk's spaces are early objects ([`super::early`]):
+    /// immortal, not moving, their fields reported as roots by every collection.
+    fn vm_trace_object<Q: mmtk::ObjectQueue>(
+        _queue: &mut Q,
+        object: ObjectReference,
+        _worker: &mut mmtk::scheduler::GCWorker<VMKitBinding>,
+    ) -> ObjectReference {
+        assert!(
+            super::early::contains(object),
+            "vmkit: traced {object}, which is neither in MMTk's spaces nor an early object"
+        );
+        object
     }
 }
 

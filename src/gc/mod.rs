@@ -2,6 +2,7 @@
 //! (statistics, global roots, plan selection).
 
 mod binding;
+pub mod early;
 pub mod global_roots;
 pub mod stats;
 pub mod trigger;
@@ -235,21 +236,73 @@ impl fmt::Display for InitError {
 
 impl std::error::Error for InitError {}
 
-/// What [`start`] knows at once: the personality and the options.
+/// What [`start`] knows at once: the personality, the options and the plan's
+/// constraints.
 struct Config {
     heap_size: usize,
     stress_gc: bool,
     vm: &'static dyn VirtualMachine,
     plan: Plan,
+    facts: PlanFacts,
+    /// Whether threads allocate in the early region while MMTk comes up.
+    early: bool,
+}
+
+/// What the JIT and the runtime need of a plan's constraints. Known from the plan
+/// alone, before MMTk is up, so compiling an allocation site or a write barrier
+/// does not wait for it; [`bring_up`] checks them against the live plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PlanFacts {
+    needs_barrier: bool,
+    satb_barrier: bool,
+    forward_after_liveness: bool,
+    max_non_los: usize,
+}
+
+impl PlanFacts {
+    fn of(c: &mmtk::plan::PlanConstraints) -> PlanFacts {
+        use mmtk::plan::BarrierSelector;
+        PlanFacts {
+            needs_barrier: !matches!(c.barrier, BarrierSelector::NoBarrier),
+            satb_barrier: matches!(c.barrier, BarrierSelector::SATBBarrier),
+            forward_after_liveness: c.needs_forward_after_liveness,
+            max_non_los: c.max_non_los_default_alloc_bytes,
+        }
+    }
+
+    fn of_plan(plan: Plan) -> PlanFacts {
+        use mmtk::plan as p;
+        match plan {
+            Plan::NoGC => Self::of(&p::NOGC_CONSTRAINTS),
+            Plan::SemiSpace => Self::of(&p::SS_CONSTRAINTS),
+            Plan::Immix => Self::of(&p::IMMIX_CONSTRAINTS),
+            Plan::StickyImmix => Self::of(&p::STICKY_IMMIX_CONSTRAINTS),
+            Plan::GenImmix => Self::of(&p::GENIMMIX_CONSTRAINTS),
+            Plan::GenCopy => Self::of(&p::GENCOPY_CONSTRAINTS),
+            Plan::MarkSweep => Self::of(&p::MS_CONSTRAINTS),
+            Plan::MarkCompact => Self::of(&p::MARKCOMPACT_CONSTRAINTS),
+            Plan::PageProtect => Self::of(&p::PP_CONSTRAINTS),
+            // mmtk 0.33 does not export these two plans' constraints: they are
+            // written out from its sources (and checked in `bring_up`).
+            Plan::Compressor => PlanFacts {
+                needs_barrier: false,
+                satb_barrier: false,
+                forward_after_liveness: true,
+                max_non_los: p::SS_CONSTRAINTS.max_non_los_default_alloc_bytes,
+            },
+            Plan::ConcurrentImmix => PlanFacts {
+                needs_barrier: true,
+                satb_barrier: true,
+                forward_after_liveness: false,
+                max_non_los: p::IMMIX_CONSTRAINTS.max_non_los_default_alloc_bytes,
+            },
+        }
+    }
 }
 
 /// What exists once MMTk is up.
 struct Heap {
     mmtk: &'static MMTK<VMKitBinding>,
-    needs_barrier: bool,
-    satb_barrier: bool,
-    forward_after_liveness: bool,
-    max_non_los: usize,
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -313,18 +366,24 @@ pub fn plan() -> Plan {
 /// Whether the plan needs the write barrier on reference stores into the heap
 /// (generational and sticky plans).
 pub fn needs_write_barrier() -> bool {
-    heap().needs_barrier
+    config().facts.needs_barrier
 }
 
 /// Whether the plan's barrier is a snapshot-at-the-beginning pre-write barrier
 /// (otherwise an object-remembering post-write barrier, when there is one).
 pub(crate) fn satb_barrier() -> bool {
-    heap().satb_barrier
+    config().facts.satb_barrier
 }
 
 /// Whether the plan assigns new addresses only after the liveness closure.
 pub(crate) fn forwards_after_liveness() -> bool {
-    heap().forward_after_liveness
+    config().facts.forward_after_liveness
+}
+
+/// Whether an allocation before MMTk is up goes to the early region
+/// ([`early`]) instead of waiting (not in stress mode, nor with a small heap).
+pub(crate) fn early_allocation() -> bool {
+    config().early
 }
 
 /// Whether every allocation collects first (`GcOptions::stress_gc`).
@@ -345,7 +404,7 @@ pub fn inline_alloc_supported() -> bool {
 
 /// Largest object the default space takes; larger ones go to the large-object space.
 pub fn max_non_los_bytes() -> usize {
-    heap().max_non_los
+    config().facts.max_non_los
 }
 
 thread_local! {
@@ -460,6 +519,8 @@ fn claim(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), Ini
         stress_gc: options.stress_gc,
         vm,
         plan: options.plan,
+        facts: PlanFacts::of_plan(options.plan),
+        early: !options.stress_gc && options.heap_size >= early::MIN_HEAP,
     };
     if CONFIG.set(config).is_err() {
         return Err(InitError::AlreadyInitialized);
@@ -537,26 +598,35 @@ fn mmtk_builder(options: &GcOptions) -> Result<MMTKBuilder, InitError> {
     Ok(builder)
 }
 
+/// Held while the heap started by [`start`] must not be published.
+static START_GATE: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+/// Keeps the heap that [`start`] brings up from being published (threads keep
+/// running without it, allocating early objects: see [`early`]) until the guard
+/// is dropped. For tests and embedders that need a deterministic start-up; take
+/// it before calling [`start`].
+pub fn hold_heap_start() -> parking_lot::MutexGuard<'static, ()> {
+    START_GATE.lock()
+}
+
 /// Builds MMTk, starts its GC workers, then publishes the heap: binds the threads
 /// that attached meanwhile and wakes whoever waits for it.
 fn bring_up(builder: MMTKBuilder) {
     let mmtk: &'static MMTK<VMKitBinding> = Box::leak(mmtk::memory_manager::mmtk_init(&builder));
-    let constraints = mmtk.get_plan().constraints();
-    let heap = Heap {
-        mmtk,
-        needs_barrier: !matches!(constraints.barrier, mmtk::plan::BarrierSelector::NoBarrier),
-        satb_barrier: matches!(
-            constraints.barrier,
-            mmtk::plan::BarrierSelector::SATBBarrier
-        ),
-        forward_after_liveness: constraints.needs_forward_after_liveness,
-        max_non_los: constraints.max_non_los_default_alloc_bytes,
-    };
+    let live = PlanFacts::of(mmtk.get_plan().constraints());
+    assert_eq!(
+        live,
+        config().facts,
+        "the constraints of plan {} differ from what vmkit assumed before MMTk was up",
+        config().plan
+    );
+    let heap = Heap { mmtk };
     // The workers wait in `heap()` until it is published below.
     mmtk::memory_manager::initialize_collection(
         mmtk,
         mmtk::util::opaque_pointer::VMThread::UNINITIALIZED,
     );
+    drop(START_GATE.lock());
     crate::thread::publish_heap(mmtk, || {
         let first = HEAP.set(heap).is_ok();
         assert!(first, "the heap is brought up once (CONFIG is set once)");

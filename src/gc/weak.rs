@@ -86,14 +86,28 @@ fn forwarded(o: ObjectReference) -> ObjectReference {
     if super::forwards_after_liveness() {
         o
     } else {
+        moved(o)
+    }
+}
+
+/// Where `o` is now (early objects never move; MMTk knows nothing of them).
+fn moved(o: ObjectReference) -> ObjectReference {
+    if super::early::contains(o) {
+        o
+    } else {
         o.get_forwarded_object().unwrap_or(o)
     }
+}
+
+/// Whether the last closure reached `o` (early objects are immortal).
+fn reachable(o: ObjectReference) -> bool {
+    super::early::contains(o) || o.is_reachable()
 }
 
 /// For plans that forward after liveness: updates the addresses recorded by
 /// [`process`] once objects have their new addresses.
 pub(crate) fn forward() {
-    let fwd = |o: ObjectReference| o.get_forwarded_object().unwrap_or(o);
+    let fwd = moved;
     for w in WEAK.lock().iter_mut() {
         let Some(wo) = object::word_to_ref(*w) else {
             continue;
@@ -124,13 +138,13 @@ pub(crate) fn process<C: ObjectTracerContext<super::VMKitBinding>>(
             let Some(wo) = object::word_to_ref(*w) else {
                 return false;
             };
-            if !wo.is_reachable() {
+            if !reachable(wo) {
                 return false;
             }
             let wo = forwarded(wo);
             *w = wo.to_raw_address().as_usize();
             if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
-                let new = if r.is_reachable() {
+                let new = if reachable(r) {
                     object::ref_to_word(Some(forwarded(r)))
                 } else {
                     0
@@ -147,7 +161,7 @@ pub(crate) fn process<C: ObjectTracerContext<super::VMKitBinding>>(
             let Some(o) = object::word_to_ref(*f) else {
                 return false;
             };
-            if o.is_reachable() {
+            if reachable(o) {
                 *f = forwarded(o).to_raw_address().as_usize();
                 true
             } else {

@@ -528,6 +528,13 @@ impl Thread {
             "allocation outside managed state"
         );
         if !self.bound.load(Acquire) {
+            let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
+            if gc::early_allocation() {
+                if let Some(obj) = gc::early::alloc(size) {
+                    self.count_alloc(size);
+                    return Ok(obj);
+                }
+            }
             self.wait_bound();
         }
         if HEAP_HOOK.load(Acquire) != HOOK_DONE {
@@ -620,7 +627,9 @@ impl Thread {
         slot: Address,
         target: Option<ObjectReference>,
     ) {
-        if gc::needs_write_barrier() {
+        // Early objects are roots of every collection: stores into them need no
+        // barrier (and MMTk has no metadata for them).
+        if gc::needs_write_barrier() && !gc::early::contains(src) {
             let s = SimpleSlot::from_address(slot);
             let m = self.mutator_mut();
             if gc::satb_barrier() {

@@ -1,0 +1,109 @@
+//! Objects allocated before MMTk is up.
+//!
+//! With [`super::start`], MMTk comes up on a helper thread while the program
+//! starts (about 5-8 ms, most of it recording the state of 4M chunks of side
+//! metadata). A thread that allocates meanwhile does not wait: its objects go to
+//! the early region, a small bump-allocated block of memory outside MMTk's spaces
+//! (as a boot image's objects are in JikesRVM). Early objects are immortal and
+//! never move: every collection reports their reference fields as roots (so they
+//! need no write barrier, and the objects they point to may move), and MMTk's
+//! tracing hands them back to the binding (`vm_trace_object`), which leaves them
+//! where they are. Once the heap is up nothing more is allocated here.
+
+use mmtk::util::{Address, ObjectReference};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes of early objects at most (only what is used is backed). Early objects
+/// are immortal and scanned by every collection: the region is for what a
+/// program allocates in its first milliseconds, not for its working set.
+pub const CAPACITY: usize = 1 << 20;
+/// The largest early object; a larger allocation waits for the heap.
+const MAX_OBJECT: usize = 256 << 10;
+/// Below this heap size there is no early region: a small heap is a limit the
+/// program should meet from its first allocation on, whatever the timing.
+pub(crate) const MIN_HEAP: usize = 64 << 20;
+
+/// Start of the region, 0 until it is reserved.
+static BASE: AtomicUsize = AtomicUsize::new(0);
+
+struct Region {
+    base: usize,
+    top: usize,
+    /// Every early object, in allocation order.
+    objects: Vec<ObjectReference>,
+    /// The reservation failed: do not try again.
+    failed: bool,
+}
+
+static REGION: Mutex<Region> = Mutex::new(Region {
+    base: 0,
+    top: 0,
+    objects: Vec::new(),
+    failed: false,
+});
+
+/// Whether `o` is an early object.
+#[inline]
+pub(crate) fn contains(o: ObjectReference) -> bool {
+    let base = BASE.load(Ordering::Acquire);
+    base != 0 && o.to_raw_address().as_usize().wrapping_sub(base) < CAPACITY
+}
+
+/// `size` zeroed bytes (a multiple of the object alignment) in the early region,
+/// or `None` when the object is too large or the region is full.
+pub(crate) fn alloc(size: usize) -> Option<ObjectReference> {
+    if size > MAX_OBJECT {
+        return None;
+    }
+    let mut r = REGION.lock();
+    if r.base == 0 {
+        if r.failed {
+            return None;
+        }
+        // SAFETY: an anonymous private mapping at an address of the kernel's
+        // choosing; it aliases nothing.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                CAPACITY,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            r.failed = true;
+            return None;
+        }
+        r.base = p as usize;
+        r.top = r.base;
+        BASE.store(r.base, Ordering::Release);
+    }
+    if r.top + size > r.base + CAPACITY {
+        return None;
+    }
+    let at = r.top;
+    r.top += size;
+    // SAFETY: `at` is a nonzero, page- or object-aligned address in the region.
+    let obj = ObjectReference::from_raw_address(unsafe { Address::from_usize(at) })
+        .expect("the region is not at address 0");
+    r.objects.push(obj);
+    Some(obj)
+}
+
+/// Reports the non-null reference fields of every early object: roots of every
+/// collection.
+pub(crate) fn scan(visit: &mut dyn FnMut(Address)) {
+    let r = REGION.lock();
+    for &o in &r.objects {
+        super::binding::visit_fields(o, &mut |a| visit(a));
+    }
+}
+
+/// How many objects, and bytes, were allocated before the heap was up.
+pub fn allocated() -> (usize, usize) {
+    let r = REGION.lock();
+    (r.objects.len(), r.top - r.base)
+}

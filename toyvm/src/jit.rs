@@ -411,7 +411,7 @@ type G = Result<(), String>;
 /// once; three times, twice unrolled, if it is at most `INLINE_TINY` nodes), at most `INLINE_MAX_DEPTH` deep, and at most `INLINE_BUDGET` nodes are
 /// inlined into one compiled function.
 const INLINE_MAX_NODES: usize = 40;
-const INLINE_MAX_DEPTH: usize = 4;
+const INLINE_MAX_DEPTH: usize = 5;
 const INLINE_BUDGET: usize = 800;
 /// A callee this small is inlined even over the budget (its body is about as
 /// small as the call).
@@ -1204,7 +1204,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             && (size <= self.budget || size <= INLINE_FREE)
             && self.chain.len() <= INLINE_MAX_DEPTH
             && self.chain.iter().filter(|&&g| g == f).count()
-                < if size <= INLINE_TINY { 3 } else { 2 }
+                < if size <= INLINE_TINY { 5 } else { 2 }
     }
 
     /// Builds `f`'s body in place of a call to it, in a virtual frame of its own

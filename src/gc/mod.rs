@@ -447,11 +447,12 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
 
 /// Like [`init`], but MMTk comes up on a helper thread (MMTk 0.33 takes about
 /// 5 ms to set up its side-metadata address space, and building its options
-/// most of a millisecond): threads may attach and run at once, and the first
-/// thing that needs the heap (an allocation, a collection, compiling an
-/// allocation site or a write barrier) waits until it is up. A program that
-/// never allocates never waits. The options a caller controls are checked before
-/// this returns.
+/// most of a millisecond): threads may attach and run at once. Until it is up,
+/// their allocations go to the early region ([`early`]; not with a heap under
+/// 64 MiB, nor in stress mode), and what needs the heap itself (an allocation
+/// once the region is full, a collection) waits. A program that allocates less
+/// than a megabyte in its first milliseconds never waits. The options a caller
+/// controls are checked before this returns.
 pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
     check(options)?;
     claim(vm, options)?;

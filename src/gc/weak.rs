@@ -57,7 +57,8 @@ pub fn weak_get(weak: ObjectReference) -> Option<ObjectReference> {
 }
 
 /// Registers `obj` for finalization: when it becomes unreachable it is queued for
-/// [`take_finalizable`] instead of being freed (once).
+/// [`take_finalizable`] instead of being freed (once). An early object (made
+/// before the heap was up, see [`super::early`]) never becomes unreachable.
 pub fn register_finalizer(obj: ObjectReference) {
     FINALIZABLE.lock().push(obj.to_raw_address().as_usize());
 }

@@ -592,7 +592,11 @@ fn scenario_early(plan: Plan) {
         64 << 20
     };
     let gate = gc::hold_heap_start();
-    gc::start(&VM, &options(plan, heap)).expect("start");
+    let opts = GcOptions {
+        early_objects: true,
+        ..options(plan, heap)
+    };
+    gc::start(&VM, &opts).expect("start");
     let t = thread::attach("main").unwrap();
     let s = t.scope();
     // Before the heap: a list, an array that will hold heap lists, an int array.

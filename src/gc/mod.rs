@@ -153,6 +153,11 @@ pub struct GcOptions {
     /// then faults in 2 MiB at a time instead of 4 KiB. On by default; it costs
     /// up to one huge page of resident memory per space in use.
     pub transparent_huge_pages: bool,
+    /// Whether allocations made before MMTk is up ([`start`]) go to the early
+    /// region ([`early`]) instead of waiting for it. Early objects never move:
+    /// turn this off to test that a program's objects survive being moved.
+    /// (There is no early region below a 64 MiB heap, nor in stress mode.)
+    pub early_objects: bool,
 }
 
 impl Default for GcOptions {
@@ -167,15 +172,18 @@ impl Default for GcOptions {
             stress_factor: 0,
             stress_gc: false,
             transparent_huge_pages: true,
+            early_objects: true,
         }
     }
 }
 
 impl GcOptions {
-    /// Sets the options that make every Immix collection move objects.
+    /// Sets the options that make every Immix collection move objects, and
+    /// every object movable (no early objects).
     pub fn force_moving(mut self) -> Self {
         self.immix_always_defrag = true;
         self.immix_defrag_every_block = true;
+        self.early_objects = false;
         self
     }
 }
@@ -521,7 +529,7 @@ fn claim(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), Ini
         vm,
         plan: options.plan,
         facts: PlanFacts::of_plan(options.plan),
-        early: !options.stress_gc && options.heap_size >= early::MIN_HEAP,
+        early: options.early_objects && !options.stress_gc && options.heap_size >= early::MIN_HEAP,
     };
     if CONFIG.set(config).is_err() {
         return Err(InitError::AlreadyInitialized);
@@ -605,7 +613,9 @@ static START_GATE: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 /// Keeps the heap that [`start`] brings up from being published (threads keep
 /// running without it, allocating early objects: see [`early`]) until the guard
 /// is dropped. For tests and embedders that need a deterministic start-up; take
-/// it before calling [`start`].
+/// it before calling [`start`]. Whatever needs the heap meanwhile (a collection,
+/// an allocation that does not fit in the early region) waits for the guard to
+/// go: do not hold it on a thread that allocates past the early region.
 pub fn hold_heap_start() -> parking_lot::MutexGuard<'static, ()> {
     START_GATE.lock()
 }

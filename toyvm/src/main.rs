@@ -36,6 +36,11 @@ struct Cli {
     /// heap asks for them where Linux offers them: fewer page faults).
     #[arg(long)]
     no_huge_pages: bool,
+    /// Allocate nothing before the heap is up (by default, objects made while the
+    /// memory manager starts go to a 1 MiB region where they never move); with
+    /// this, every object can move: for testing the collector.
+    #[arg(long)]
+    no_early_objects: bool,
     /// Print collection count, pause times and heap use to stderr at exit.
     #[arg(long)]
     gc_stats: bool,
@@ -110,6 +115,7 @@ fn main() {
         },
         stress_gc: cli.stress_gc,
         transparent_huge_pages: !cli.no_huge_pages,
+        early_objects: !cli.no_early_objects,
         ..GcOptions::default()
     };
     if cli.gc_move {

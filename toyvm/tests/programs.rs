@@ -16,15 +16,24 @@ use std::time::Instant;
 const CONFIGS: &[(&str, &[&str])] = &[
     ("interp/Immix", &["--interp"]),
     ("interp/Immix-move", &["--interp", "--gc-move"]),
-    ("interp/SemiSpace", &["--interp", "--plan", "SemiSpace"]),
+    (
+        "interp/SemiSpace",
+        &["--interp", "--plan", "SemiSpace", "--no-early-objects"],
+    ),
     ("jit/Immix", &[]),
     ("jit/Immix-move", &["--gc-move"]),
-    ("jit/SemiSpace", &["--plan", "SemiSpace"]),
+    (
+        "jit/SemiSpace",
+        &["--plan", "SemiSpace", "--no-early-objects"],
+    ),
     ("jit/StickyImmix", &["--plan", "StickyImmix"]),
     ("jit/GenImmix", &["--plan", "GenImmix"]),
-    ("jit/GenCopy", &["--plan", "GenCopy"]),
+    ("jit/GenCopy", &["--plan", "GenCopy", "--no-early-objects"]),
     ("jit/MarkSweep", &["--plan", "MarkSweep"]),
-    ("jit/Compressor", &["--plan", "Compressor"]),
+    (
+        "jit/Compressor",
+        &["--plan", "Compressor", "--no-early-objects"],
+    ),
     ("jit/ConcurrentImmix", &["--plan", "ConcurrentImmix"]),
     ("interp/StickyImmix", &["--interp", "--plan", "StickyImmix"]),
     ("interp/GenCopy", &["--interp", "--plan", "GenCopy"]),

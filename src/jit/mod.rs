@@ -1077,6 +1077,59 @@ impl FnCtx<'_, '_> {
         self.b.switch_to_block(cont);
     }
 
+    /// A loop poll that keeps the references in `vars` (reference variables)
+    /// out of the stack maps: its cold path stores their values in the thread's
+    /// poll roots ([`Thread::POLL_ROOTS_OFFSET`], at most
+    /// [`crate::thread::POLL_ROOTS`]; the rest stay with the stack maps), parks,
+    /// and defines each variable anew from what the collector left there. A
+    /// reference live in a loop whose only safepoint is this poll then stays in a
+    /// register: Cranelift spills a stack-mapped value live across a safepoint
+    /// at its definition and reloads it at every use, a store and a load per
+    /// iteration of the loop.
+    pub fn poll_vars(&mut self, vars: &[Variable]) {
+        let vars = &vars[..vars.len().min(crate::thread::POLL_ROOTS)];
+        if vars.is_empty() {
+            return self.poll();
+        }
+        let flag = self.b.ins().load(
+            types::I8,
+            MemFlagsData::trusted(),
+            self.thread,
+            Thread::YIELDPOINT_OFFSET as i32,
+        );
+        let slow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(flag, slow, &[], cont, &[]);
+        self.b.switch_to_block(slow);
+        let flags = MemFlagsData::trusted();
+        for (i, &v) in vars.iter().enumerate() {
+            let val = self.b.use_var(v);
+            let off = (Thread::POLL_ROOTS_OFFSET + 8 * i) as i32;
+            self.b.ins().store(flags, val, self.thread, off);
+        }
+        let n = self.b.ins().iconst(types::I64, vars.len() as i64);
+        let count = Thread::POLL_ROOT_COUNT_OFFSET as i32;
+        self.b.ins().store(flags, n, self.thread, count);
+        let (addr, sig) = self.helpers.poll.clone();
+        let callee = self.b.ins().iconst(self.ptr, addr as i64);
+        self.emit_call(
+            cranelift_codegen::isa::CallConv::PreserveAll,
+            callee,
+            &sig,
+            &[],
+        );
+        for (i, &v) in vars.iter().enumerate() {
+            let off = (Thread::POLL_ROOTS_OFFSET + 8 * i) as i32;
+            let val = self.b.ins().load(self.ptr, flags, self.thread, off);
+            self.b.def_var(v, val);
+        }
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().store(flags, zero, self.thread, count);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
     fn prologue(&mut self) {
         // One compare is both the stack-overflow check and the entry safepoint
         // poll: a safepoint request sets the compared limit to usize::MAX. The slow

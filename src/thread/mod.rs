@@ -109,7 +109,14 @@ pub struct Thread {
     allocated: AtomicU64,
     /// An opaque word owned by the personality (its per-thread state).
     pub user: AtomicUsize,
+    /// References a JIT loop poll hands over while it parks (see
+    /// `jit::FnCtx::poll_vars`): roots while `poll_root_count` is nonzero.
+    poll_roots: [UnsafeCell<usize>; POLL_ROOTS],
+    poll_root_count: UnsafeCell<usize>,
 }
+
+/// How many references a JIT loop poll can hand over in registers' stead.
+pub const POLL_ROOTS: usize = 16;
 
 // SAFETY: the `UnsafeCell` fields are touched by the owning thread while it is
 // managed, and by GC workers only while the owner is parked or in native code (the
@@ -198,6 +205,8 @@ pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
         out_of_memory: AtomicBool::new(false),
         bound: AtomicBool::new(false),
         allocated: AtomicU64::new(0),
+        poll_roots: std::array::from_fn(|_| UnsafeCell::new(0)),
+        poll_root_count: UnsafeCell::new(0),
         user: AtomicUsize::new(0),
     });
     let ptr: *const Thread = Box::into_raw(t);
@@ -275,6 +284,10 @@ impl Thread {
     pub const ALLOC_BUFFER_OFFSET: usize = std::mem::offset_of!(Thread, frame_anchor) + 8;
     /// Offset of the pending-exception word.
     pub const PENDING_EXCEPTION_OFFSET: usize = std::mem::offset_of!(Thread, pending_exception);
+    /// Offset of the [`POLL_ROOTS`] words a loop poll stores references in.
+    pub const POLL_ROOTS_OFFSET: usize = std::mem::offset_of!(Thread, poll_roots);
+    /// Offset of the count of references in the poll roots.
+    pub const POLL_ROOT_COUNT_OFFSET: usize = std::mem::offset_of!(Thread, poll_root_count);
 
     /// The thread attached on the calling OS thread, if any. The reference is valid
     /// until that thread detaches; do not keep it past that.
@@ -698,6 +711,11 @@ impl Thread {
         visit(Address::from_ptr(
             self.pending_exception.get() as *const usize
         ));
+        // SAFETY: as above; JIT code sets the count with the roots before it parks.
+        let n = unsafe { *self.poll_root_count.get() }.min(POLL_ROOTS);
+        for r in &self.poll_roots[..n] {
+            visit(Address::from_ptr(r.get() as *const usize));
+        }
         crate::jit::frames::scan_frames(self, visit);
     }
 

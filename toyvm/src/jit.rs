@@ -337,6 +337,8 @@ struct Gen<'c, 'a, 'b> {
     scope_base: usize,
     /// Per local of the current frame: what is known of its value.
     known: Vec<Known>,
+    /// The reference variables of the frames this body is inlined into.
+    outer_refs: Vec<Variable>,
 }
 
 /// Facts about a local that is assigned once (by its `let`) and never again.
@@ -484,6 +486,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             ret_target: None,
             scope_base: 0,
             known: Vec::new(),
+            outer_refs: Vec::new(),
         };
         g.known = knowns(def.locals.len(), def.nparams, &def.body);
         for (i, t) in def.locals.iter().enumerate() {
@@ -527,6 +530,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             ret_target: None,
             scope_base: 0,
             known: Vec::new(),
+            outer_refs: Vec::new(),
         };
         for (gi, def) in sh.prog.globals.iter().enumerate() {
             if let Some(init) = &def.init {
@@ -539,6 +543,25 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         g.cx.b.switch_to_block(unwind);
         g.cx.b.ins().return_(&[]);
         Ok(())
+    }
+
+    /// The reference variables of the current frame.
+    fn ref_vars(&self) -> Vec<Variable> {
+        self.vars
+            .iter()
+            .zip(&self.locals)
+            .filter(|(_, t)| t.is_ref())
+            .map(|(v, _)| *v)
+            .collect()
+    }
+
+    /// A loop's safepoint poll. The reference locals of this frame and of the
+    /// frames it is inlined into go through the poll's own roots (innermost
+    /// first), so that a loop without calls keeps them in registers.
+    fn loop_poll(&mut self) {
+        let mut refs = self.ref_vars();
+        refs.extend(self.outer_refs.iter().rev());
+        self.cx.poll_vars(&refs);
     }
 
     fn zero(&mut self, t: &Ty) -> Value {
@@ -717,7 +740,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.cx.b.switch_to_block(head);
                 self.filled = false;
                 self.cx.set_line(s.line);
-                self.cx.poll();
+                self.loop_poll();
                 let cv = self.expr(c)?;
                 self.cx.b.ins().brif(cv, bb, &[], exit, &[]);
                 self.cx.b.switch_to_block(bb);
@@ -760,7 +783,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.cx.b.switch_to_block(bb);
                 self.filled = false;
                 self.cx.set_line(s.line);
-                self.cx.poll();
+                self.loop_poll();
                 let iv = self.cx.b.use_var(i);
                 self.cx.b.def_var(self.vars[*var], iv);
                 self.scopes.push(Scope::Loop {
@@ -1234,6 +1257,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             self.cx.b.def_var(v, init);
             vars.push(v);
         }
+        let outer = self.outer_refs.len();
+        let refs = self.ref_vars();
+        self.outer_refs.extend(refs);
         let saved = (
             std::mem::replace(&mut self.vars, vars),
             std::mem::replace(&mut self.locals, def.locals.clone()),
@@ -1269,6 +1295,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             self.scope_base,
             self.known,
         ) = saved;
+        self.outer_refs.truncate(outer);
         self.cx.pop_inline();
         self.chain.pop();
         r?;

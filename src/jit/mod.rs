@@ -658,6 +658,7 @@ impl Materializer {
                 cc,
                 results: sig.results.clone(),
                 inl: InlineState::default(),
+                safepoints: 0,
                 _m: std::marker::PhantomData,
             };
             if line != 0 {
@@ -897,8 +898,20 @@ pub struct FnCtx<'a, 'b> {
     cc: cranelift_codegen::isa::CallConv,
     results: Vec<ValType>,
     inl: InlineState,
+    /// Calls emitted so far that return to the code after them (see
+    /// [`FnCtx::raising_call`]): what [`FnCtx::loop_poll_end`] compares.
+    safepoints: usize,
     #[allow(dead_code)]
     _m: std::marker::PhantomData<&'b ()>,
+}
+
+/// A loop poll whose slow path is built once the loop body is known
+/// ([`FnCtx::loop_poll_begin`]).
+#[must_use = "finish the poll with loop_poll_end"]
+pub struct LoopPoll {
+    slow: ir::Block,
+    cont: ir::Block,
+    safepoints: usize,
 }
 
 /// Source positions of a function being built: `(scope, line)` pairs interned as
@@ -994,6 +1007,7 @@ impl FnCtx<'_, '_> {
         let sref = self.b.import_signature(clif_sig(cc, sig));
         let mut all = vec![self.thread];
         all.extend_from_slice(args);
+        self.safepoints += 1;
         let call = self.b.ins().call_indirect(sref, callee, &all);
         let rets = self.b.inst_results(call).to_vec();
         for (r, t) in rets.iter().zip(&sig.results) {
@@ -1077,20 +1091,16 @@ impl FnCtx<'_, '_> {
         self.b.switch_to_block(cont);
     }
 
-    /// A loop poll that keeps the references in `vars` (reference variables)
-    /// out of the stack maps: its cold path stores their values in the thread's
-    /// poll roots ([`Thread::POLL_ROOTS_OFFSET`], at most
-    /// [`crate::thread::POLL_ROOTS`]; the rest stay with the stack maps), parks,
-    /// and defines each variable anew from what the collector left there. A
-    /// reference live in a loop whose only safepoint is this poll then stays in a
-    /// register: Cranelift spills a stack-mapped value live across a safepoint
-    /// at its definition and reloads it at every use, a store and a load per
-    /// iteration of the loop.
-    pub fn poll_vars(&mut self, vars: &[Variable]) {
-        let vars = &vars[..vars.len().min(crate::thread::POLL_ROOTS)];
-        if vars.is_empty() {
-            return self.poll();
-        }
+    /// Says that the call just emitted does not return to the code after it
+    /// (it raises an exception; control goes to a handler), so it does not make
+    /// the enclosing loop one with calls (see [`FnCtx::loop_poll_end`]).
+    pub fn raising_call(&mut self) {
+        self.safepoints = self.safepoints.saturating_sub(1);
+    }
+
+    /// The safepoint poll at the head of a loop: the test of the yieldpoint flag
+    /// now, the slow path when the body is built ([`FnCtx::loop_poll_end`]).
+    pub fn loop_poll_begin(&mut self) -> LoopPoll {
         let flag = self.b.ins().load(
             types::I8,
             MemFlagsData::trusted(),
@@ -1101,33 +1111,73 @@ impl FnCtx<'_, '_> {
         let cont = self.b.create_block();
         self.b.set_cold_block(slow);
         self.b.ins().brif(flag, slow, &[], cont, &[]);
-        self.b.switch_to_block(slow);
+        self.b.switch_to_block(cont);
+        LoopPoll {
+            slow,
+            cont,
+            safepoints: self.safepoints,
+        }
+    }
+
+    /// Builds the slow path of `poll`, after the loop's body. If the loop made
+    /// no call that returns into it (its only safepoint is this poll), the
+    /// references in `vars` (reference variables; at most
+    /// [`crate::thread::POLL_ROOTS`], the rest stay with the stack maps) go to
+    /// the collector through the thread's poll roots
+    /// ([`Thread::POLL_ROOTS_OFFSET`]) and each variable is defined anew from
+    /// what the collector left there: they are not live across any safepoint,
+    /// so they stay in registers in the loop. (Cranelift spills a stack-mapped
+    /// value live across a safepoint at its definition and reloads it at every
+    /// use: a store and a load per iteration.) A loop with calls gets a plain
+    /// poll: its references are in stack slots anyway, and redefining them
+    /// would add a spill per iteration.
+    pub fn loop_poll_end(&mut self, poll: LoopPoll, vars: &[Variable]) {
+        let leaf = self.safepoints == poll.safepoints;
+        let vars = if leaf {
+            &vars[..vars.len().min(crate::thread::POLL_ROOTS)]
+        } else {
+            &[]
+        };
+        let here = self.b.current_block();
+        self.b.switch_to_block(poll.slow);
         let flags = MemFlagsData::trusted();
+        let count = Thread::POLL_ROOT_COUNT_OFFSET as i32;
         for (i, &v) in vars.iter().enumerate() {
             let val = self.b.use_var(v);
             let off = (Thread::POLL_ROOTS_OFFSET + 8 * i) as i32;
             self.b.ins().store(flags, val, self.thread, off);
         }
-        let n = self.b.ins().iconst(types::I64, vars.len() as i64);
-        let count = Thread::POLL_ROOT_COUNT_OFFSET as i32;
-        self.b.ins().store(flags, n, self.thread, count);
+        if !vars.is_empty() {
+            let n = self.b.ins().iconst(types::I64, vars.len() as i64);
+            self.b.ins().store(flags, n, self.thread, count);
+        }
         let (addr, sig) = self.helpers.poll.clone();
         let callee = self.b.ins().iconst(self.ptr, addr as i64);
+        // PreserveAll: the cold call clobbers no register.
         self.emit_call(
             cranelift_codegen::isa::CallConv::PreserveAll,
             callee,
             &sig,
             &[],
         );
-        for (i, &v) in vars.iter().enumerate() {
-            let off = (Thread::POLL_ROOTS_OFFSET + 8 * i) as i32;
-            let val = self.b.ins().load(self.ptr, flags, self.thread, off);
-            self.b.def_var(v, val);
+        self.safepoints -= 1;
+        if !vars.is_empty() {
+            for (i, &v) in vars.iter().enumerate() {
+                let off = (Thread::POLL_ROOTS_OFFSET + 8 * i) as i32;
+                let val = self.b.ins().load(self.ptr, flags, self.thread, off);
+                self.b.def_var(v, val);
+            }
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.ins().store(flags, zero, self.thread, count);
         }
-        let zero = self.b.ins().iconst(types::I64, 0);
-        self.b.ins().store(flags, zero, self.thread, count);
-        self.b.ins().jump(cont, &[]);
-        self.b.switch_to_block(cont);
+        if !leaf {
+            // The slow path's call is a safepoint like the loop's own.
+            self.safepoints += 1;
+        }
+        self.b.ins().jump(poll.cont, &[]);
+        if let Some(b) = here {
+            self.b.switch_to_block(b);
+        }
     }
 
     fn prologue(&mut self) {

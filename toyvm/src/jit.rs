@@ -337,8 +337,6 @@ struct Gen<'c, 'a, 'b> {
     scope_base: usize,
     /// Per local of the current frame: what is known of its value.
     known: Vec<Known>,
-    /// The reference variables of the frames this body is inlined into.
-    outer_refs: Vec<Variable>,
 }
 
 /// Facts about a local that is assigned once (by its `let`) and never again.
@@ -486,7 +484,6 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             ret_target: None,
             scope_base: 0,
             known: Vec::new(),
-            outer_refs: Vec::new(),
         };
         g.known = knowns(def.locals.len(), def.nparams, &def.body);
         for (i, t) in def.locals.iter().enumerate() {
@@ -530,7 +527,6 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             ret_target: None,
             scope_base: 0,
             known: Vec::new(),
-            outer_refs: Vec::new(),
         };
         for (gi, def) in sh.prog.globals.iter().enumerate() {
             if let Some(init) = &def.init {
@@ -545,23 +541,34 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         Ok(())
     }
 
-    /// The reference variables of the current frame.
-    fn ref_vars(&self) -> Vec<Variable> {
-        self.vars
-            .iter()
-            .zip(&self.locals)
-            .filter(|(_, t)| t.is_ref())
-            .map(|(v, _)| *v)
-            .collect()
-    }
-
-    /// A loop's safepoint poll. The reference locals of this frame and of the
-    /// frames it is inlined into go through the poll's own roots (innermost
-    /// first), so that a loop without calls keeps them in registers.
-    fn loop_poll(&mut self) {
-        let mut refs = self.ref_vars();
-        refs.extend(self.outer_refs.iter().rev());
-        self.cx.poll_vars(&refs);
+    /// Finishes a loop's safepoint poll: in a loop without calls, the reference
+    /// locals the loop reads or writes go through the poll's own roots, so that
+    /// the loop keeps them in registers (see `FnCtx::loop_poll_end`). The others
+    /// stay with the stack maps: redefined at the poll, a reference the loop
+    /// does not use would become a loop-carried value, stored every iteration
+    /// if a call after the loop needs it in a stack slot.
+    fn loop_poll_end(&mut self, poll: vmkit::jit::LoopPoll, cond: Option<&Expr>, body: &[Stmt]) {
+        let mut used = vec![false; self.vars.len()];
+        let mut mark = |n: Node| match n {
+            Node::Expr(Expr {
+                kind: EK::Local(l), ..
+            })
+            | Node::Place(Place::Local(l)) => {
+                if let Some(u) = used.get_mut(*l) {
+                    *u = true;
+                }
+            }
+            _ => {}
+        };
+        if let Some(c) = cond {
+            visit_expr(c, &mut mark);
+        }
+        visit(body, &mut mark);
+        let refs: Vec<Variable> = (0..self.vars.len())
+            .filter(|&l| used[l] && self.locals[l].is_ref())
+            .map(|l| self.vars[l])
+            .collect();
+        self.cx.loop_poll_end(poll, &refs);
     }
 
     fn zero(&mut self, t: &Ty) -> Value {
@@ -614,6 +621,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         let c = self.iconst(code);
         let h = jit().h.error;
         self.host(h, &[c, a, b]);
+        self.cx.raising_call();
         let hb = self.handler();
         self.jump(hb);
     }
@@ -740,7 +748,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.cx.b.switch_to_block(head);
                 self.filled = false;
                 self.cx.set_line(s.line);
-                self.loop_poll();
+                let poll = self.cx.loop_poll_begin();
                 let cv = self.expr(c)?;
                 self.cx.b.ins().brif(cv, bb, &[], exit, &[]);
                 self.cx.b.switch_to_block(bb);
@@ -755,6 +763,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     self.jump(head);
                 }
                 self.cx.b.switch_to_block(exit);
+                self.cx.set_line(s.line);
+                self.loop_poll_end(poll, Some(c), body);
                 self.filled = false;
             }
             SK::For {
@@ -783,7 +793,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.cx.b.switch_to_block(bb);
                 self.filled = false;
                 self.cx.set_line(s.line);
-                self.loop_poll();
+                let poll = self.cx.loop_poll_begin();
                 let iv = self.cx.b.use_var(i);
                 self.cx.b.def_var(self.vars[*var], iv);
                 self.scopes.push(Scope::Loop {
@@ -802,6 +812,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.cx.b.def_var(i, i2);
                 self.jump(head);
                 self.cx.b.switch_to_block(exit);
+                self.cx.set_line(s.line);
+                self.loop_poll_end(poll, None, body);
                 self.filled = false;
             }
             SK::Break | SK::Continue => {
@@ -855,6 +867,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.cx.set_line(s.line);
                 let h = jit().h.throw;
                 self.host(h, &[v]);
+                self.cx.raising_call();
                 let hb = self.handler();
                 self.jump(hb);
             }
@@ -1257,9 +1270,6 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             self.cx.b.def_var(v, init);
             vars.push(v);
         }
-        let outer = self.outer_refs.len();
-        let refs = self.ref_vars();
-        self.outer_refs.extend(refs);
         let saved = (
             std::mem::replace(&mut self.vars, vars),
             std::mem::replace(&mut self.locals, def.locals.clone()),
@@ -1295,7 +1305,6 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             self.scope_base,
             self.known,
         ) = saved;
-        self.outer_refs.truncate(outer);
         self.cx.pop_inline();
         self.chain.pop();
         r?;

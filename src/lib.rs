@@ -16,9 +16,10 @@
 //! 3. Call [`gc::init`] once with the personality and the [`GcOptions`], then
 //!    [`thread::attach`] on every thread that touches the heap. For a quick
 //!    start, [`gc::start`] brings MMTk up on a helper thread instead: threads
-//!    attach and run at once, and the first allocation waits for the heap
-//!    ([`VirtualMachine::heap_ready`] then runs, to preallocate what the
-//!    runtime needs before the heap can run out).
+//!    attach and run at once, their first objects go to the early region
+//!    ([`gc::early`]: immortal, never moved), and the first allocation that does
+//!    not fit there waits for the heap ([`VirtualMachine::heap_ready`] then runs,
+//!    to preallocate what the runtime needs before the heap can run out).
 //! 4. Allocate with [`Thread::alloc`] / [`Thread::alloc_array`], keep references
 //!    that must survive an allocation in [`HandleScope`] handles, store references
 //!    with [`Thread::write_ref`] (it runs the plan's write barrier), poll
@@ -106,7 +107,10 @@
 //!         cx.b.def_var(acc, a);
 //!         let next = cx.b.ins().load(types::I64, MemFlagsData::trusted(), pv, cdr);
 //!         cx.b.def_var(p, next);
-//!         cx.poll(); // a safepoint: a collection may move the list here
+//!         // A safepoint: a collection may move the list here. (A loop without
+//!         // calls would rather use `loop_poll_begin`/`loop_poll_end`, which keep
+//!         // its references in registers.)
+//!         cx.poll();
 //!         cx.b.ins().jump(head, &[]);
 //!         cx.b.switch_to_block(done);
 //!         let a = cx.b.use_var(acc);

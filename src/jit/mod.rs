@@ -1063,32 +1063,12 @@ impl FnCtx<'_, '_> {
     }
 
     /// A safepoint poll: one load and a branch to a cold call. Emit it on loop
-    /// back-edges (function entries get one automatically).
+    /// back-edges (function entries get one automatically). The references live
+    /// across it are in stack slots; see [`FnCtx::loop_poll_begin`] for a loop
+    /// poll that keeps them in registers.
     pub fn poll(&mut self) {
-        let flag = self.b.ins().load(
-            types::I8,
-            MemFlagsData::trusted(),
-            self.thread,
-            Thread::YIELDPOINT_OFFSET as i32,
-        );
-        let slow = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(flag, slow, &[], cont, &[]);
-        self.b.switch_to_block(slow);
-        // PreserveAll: the cold call clobbers no register, so values live across
-        // the poll (other than references, which must be in stack slots for the
-        // collector) stay in registers in the loop.
-        let (addr, sig) = self.helpers.poll.clone();
-        let callee = self.b.ins().iconst(self.ptr, addr as i64);
-        self.emit_call(
-            cranelift_codegen::isa::CallConv::PreserveAll,
-            callee,
-            &sig,
-            &[],
-        );
-        self.b.ins().jump(cont, &[]);
-        self.b.switch_to_block(cont);
+        let poll = self.loop_poll_begin();
+        self.poll_slow_path(poll, &[]);
     }
 
     /// Says that the call just emitted does not return to the code after it
@@ -1133,11 +1113,20 @@ impl FnCtx<'_, '_> {
     /// would add a spill per iteration.
     pub fn loop_poll_end(&mut self, poll: LoopPoll, vars: &[Variable]) {
         let leaf = self.safepoints == poll.safepoints;
-        let vars = if leaf {
-            &vars[..vars.len().min(crate::thread::POLL_ROOTS)]
+        if leaf {
+            self.poll_slow_path(poll, &vars[..vars.len().min(crate::thread::POLL_ROOTS)]);
+            // No reference is live across this call: no spill point for an
+            // enclosing loop either.
+            self.safepoints -= 1;
         } else {
-            &[]
-        };
+            self.poll_slow_path(poll, &[]);
+        }
+    }
+
+    /// Builds the cold path of `poll`: `vars` to the poll roots, the call to the
+    /// safepoint (`PreserveAll`: it clobbers no register), `vars` back from the
+    /// poll roots; then returns to the block being built.
+    fn poll_slow_path(&mut self, poll: LoopPoll, vars: &[Variable]) {
         let here = self.b.current_block();
         self.b.switch_to_block(poll.slow);
         let flags = MemFlagsData::trusted();
@@ -1153,14 +1142,12 @@ impl FnCtx<'_, '_> {
         }
         let (addr, sig) = self.helpers.poll.clone();
         let callee = self.b.ins().iconst(self.ptr, addr as i64);
-        // PreserveAll: the cold call clobbers no register.
         self.emit_call(
             cranelift_codegen::isa::CallConv::PreserveAll,
             callee,
             &sig,
             &[],
         );
-        self.safepoints -= 1;
         if !vars.is_empty() {
             for (i, &v) in vars.iter().enumerate() {
                 let off = (Thread::POLL_ROOTS_OFFSET + 8 * i) as i32;
@@ -1169,10 +1156,6 @@ impl FnCtx<'_, '_> {
             }
             let zero = self.b.ins().iconst(types::I64, 0);
             self.b.ins().store(flags, zero, self.thread, count);
-        }
-        if !leaf {
-            // The slow path's call is a safepoint like the loop's own.
-            self.safepoints += 1;
         }
         self.b.ins().jump(poll.cont, &[]);
         if let Some(b) = here {

@@ -108,19 +108,22 @@ fn reachable(o: ObjectReference) -> bool {
 /// For plans that forward after liveness: updates the addresses recorded by
 /// [`process`] once objects have their new addresses.
 pub(crate) fn forward() {
-    let fwd = moved;
     for w in WEAK.lock().iter_mut() {
         let Some(wo) = object::word_to_ref(*w) else {
             continue;
         };
         if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
-            object::write_word(wo, WEAK_REFERENT_OFFSET, object::ref_to_word(Some(fwd(r))));
+            object::write_word(
+                wo,
+                WEAK_REFERENT_OFFSET,
+                object::ref_to_word(Some(moved(r))),
+            );
         }
-        *w = fwd(wo).to_raw_address().as_usize();
+        *w = moved(wo).to_raw_address().as_usize();
     }
     for f in FINALIZABLE.lock().iter_mut() {
         if let Some(o) = object::word_to_ref(*f) {
-            *f = fwd(o).to_raw_address().as_usize();
+            *f = moved(o).to_raw_address().as_usize();
         }
     }
 }

@@ -110,7 +110,7 @@ pub struct Thread {
     /// An opaque word owned by the personality (its per-thread state).
     pub user: AtomicUsize,
     /// References a JIT loop poll hands over while it parks (see
-    /// `jit::FnCtx::poll_vars`): roots while `poll_root_count` is nonzero.
+    /// `jit::FnCtx::loop_poll_end`): roots while `poll_root_count` is nonzero.
     poll_roots: [UnsafeCell<usize>; POLL_ROOTS],
     poll_root_count: UnsafeCell<usize>,
 }
@@ -540,8 +540,8 @@ impl Thread {
             ThreadState::Managed,
             "allocation outside managed state"
         );
+        let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
         if !self.bound.load(Acquire) {
-            let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
             if gc::early_allocation() {
                 if let Some(obj) = gc::early::alloc(size) {
                     self.count_alloc(size);
@@ -553,7 +553,6 @@ impl Thread {
         if HEAP_HOOK.load(Acquire) != HOOK_DONE {
             self.run_heap_hook();
         }
-        let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
         if size > gc::total_bytes() {
             return Err(OutOfMemory { requested: size });
         }

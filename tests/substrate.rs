@@ -822,6 +822,45 @@ fn scenario_rejected(plan: Plan) {
     }
 }
 
+/// How long one scenario may run before the driver kills it (a deadlock must
+/// fail the test, not hang CI).
+const CHILD_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs one (scenario, plan) pair in a child process, killed after
+/// `CHILD_TIMEOUT` (it then fails with the signal).
+fn run_child(exe: &std::path::Path, name: &str, plan: Plan) -> std::process::Output {
+    let mut child = Command::new(exe)
+        .args(["--child", name, &plan.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drained on their own threads: a child blocked on a full pipe would look hung.
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > CHILD_TIMEOUT {
+            eprintln!("{name}/{plan}: no result after {CHILD_TIMEOUT:?}, killed");
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Output {
+        status: child.wait().unwrap(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
@@ -855,10 +894,7 @@ fn main() {
             continue;
         }
         let start = Instant::now();
-        let out = Command::new(&exe)
-            .args(["--child", name, &plan.to_string()])
-            .output()
-            .unwrap();
+        let out = run_child(&exe, name, plan);
         let secs = start.elapsed().as_secs_f64();
         if out.status.success() {
             passed += 1;

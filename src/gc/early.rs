@@ -24,11 +24,11 @@ const MAX_OBJECT: usize = 256 << 10;
 /// program should meet from its first allocation on, whatever the timing.
 pub(crate) const MIN_HEAP: usize = 64 << 20;
 
-/// Start of the region, 0 until it is reserved.
+/// Start of the region, 0 until it is reserved (written once, under `REGION`'s
+/// lock; read without it by [`contains`]).
 static BASE: AtomicUsize = AtomicUsize::new(0);
 
 struct Region {
-    base: usize,
     top: usize,
     /// Every early object, in allocation order.
     objects: Vec<ObjectReference>,
@@ -37,7 +37,6 @@ struct Region {
 }
 
 static REGION: Mutex<Region> = Mutex::new(Region {
-    base: 0,
     top: 0,
     objects: Vec::new(),
     failed: false,
@@ -57,7 +56,8 @@ pub(crate) fn alloc(size: usize) -> Option<ObjectReference> {
         return None;
     }
     let mut r = REGION.lock();
-    if r.base == 0 {
+    let mut base = BASE.load(Ordering::Relaxed);
+    if base == 0 {
         if r.failed {
             return None;
         }
@@ -77,11 +77,11 @@ pub(crate) fn alloc(size: usize) -> Option<ObjectReference> {
             r.failed = true;
             return None;
         }
-        r.base = p as usize;
-        r.top = r.base;
-        BASE.store(r.base, Ordering::Release);
+        base = p as usize;
+        r.top = base;
+        BASE.store(base, Ordering::Release);
     }
-    if r.top + size > r.base + CAPACITY {
+    if r.top + size > base + CAPACITY {
         return None;
     }
     let at = r.top;
@@ -105,5 +105,5 @@ pub(crate) fn scan(visit: &mut dyn FnMut(Address)) {
 /// How many objects, and bytes, were allocated before the heap was up.
 pub fn allocated() -> (usize, usize) {
     let r = REGION.lock();
-    (r.objects.len(), r.top - r.base)
+    (r.objects.len(), r.top - BASE.load(Ordering::Relaxed))
 }

@@ -337,6 +337,9 @@ struct Gen<'c, 'a, 'b> {
     scope_base: usize,
     /// Per local of the current frame: what is known of its value.
     known: Vec<Known>,
+    /// Loops around the code being generated (in this function and the inlined
+    /// bodies around it).
+    loops: usize,
 }
 
 /// Facts about a local that is assigned once (by its `let`) and never again.
@@ -484,6 +487,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             ret_target: None,
             scope_base: 0,
             known: Vec::new(),
+            loops: 0,
         };
         g.known = knowns(def.locals.len(), def.nparams, &def.body);
         for (i, t) in def.locals.iter().enumerate() {
@@ -527,6 +531,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             ret_target: None,
             scope_base: 0,
             known: Vec::new(),
+            loops: 0,
         };
         for (gi, def) in sh.prog.globals.iter().enumerate() {
             if let Some(init) = &def.init {
@@ -749,6 +754,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.filled = false;
                 self.cx.set_line(s.line);
                 let poll = self.cx.loop_poll_begin();
+                self.loops += 1;
                 let cv = self.expr(c)?;
                 self.cx.b.ins().brif(cv, bb, &[], exit, &[]);
                 self.cx.b.switch_to_block(bb);
@@ -758,6 +764,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     cont: head,
                 });
                 self.block(body)?;
+                self.loops -= 1;
                 self.scopes.pop();
                 if !self.filled {
                     self.jump(head);
@@ -800,7 +807,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     brk: exit,
                     cont: step,
                 });
+                self.loops += 1;
                 self.block(body)?;
+                self.loops -= 1;
                 self.scopes.pop();
                 if !self.filled {
                     self.jump(step);
@@ -1237,12 +1246,25 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     }
 
     fn should_inline(&self, f: usize) -> bool {
+        // Straight-line code of `main` and of the global initializers runs once:
+        // inlining there saves one call and costs compile time.
+        let once = match self.chain.first() {
+            None => true,
+            Some(&root) => root == shared().prog.main,
+        };
+        if once && self.loops == 0 {
+            return false;
+        }
         let size = jit().sizes[f];
         size <= INLINE_MAX_NODES
             && (size <= self.budget || size <= INLINE_FREE)
             && self.chain.len() <= INLINE_MAX_DEPTH
             && self.chain.iter().filter(|&&g| g == f).count()
-                < if size <= INLINE_TINY { 5 } else { 2 }
+                < if size <= INLINE_TINY && self.chain.first() == Some(&f) {
+                    5
+                } else {
+                    2
+                }
     }
 
     /// Builds `f`'s body in place of a call to it, in a virtual frame of its own

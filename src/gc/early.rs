@@ -18,6 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// are immortal and scanned by every collection: the region is for what a
 /// program allocates in its first milliseconds, not for its working set.
 pub const CAPACITY: usize = 1 << 20;
+/// Once this much of the region is used, the heap is asked for
+/// ([`super::want_heap`]): it comes up while the rest of the region fills.
+const WANT_HEAP_AT: usize = CAPACITY / 8;
 /// The largest early object; a larger allocation waits for the heap.
 const MAX_OBJECT: usize = 256 << 10;
 /// Below this heap size there is no early region: a small heap is a limit the
@@ -86,6 +89,9 @@ pub(crate) fn alloc(size: usize) -> Option<ObjectReference> {
     }
     let at = r.top;
     r.top += size;
+    if r.top - base >= WANT_HEAP_AT && at - base < WANT_HEAP_AT {
+        super::want_heap();
+    }
     // SAFETY: `at` is a nonzero, page- or object-aligned address in the region.
     let obj = ObjectReference::from_raw_address(unsafe { Address::from_usize(at) })
         .expect("the region is not at address 0");

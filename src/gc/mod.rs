@@ -319,6 +319,33 @@ static HEAP: OnceLock<Heap> = OnceLock::new();
 static HEAP_WAIT: parking_lot::Mutex<Option<String>> = parking_lot::Mutex::new(None);
 static HEAP_READY: parking_lot::Condvar = parking_lot::Condvar::new();
 
+/// Set when something needs the heap: the initializer of [`start`] stops waiting.
+static WANTED: parking_lot::Mutex<bool> = parking_lot::Mutex::new(false);
+static WANTED_SIGNAL: parking_lot::Condvar = parking_lot::Condvar::new();
+/// How long [`start`]'s initializer waits, with early objects on, before it brings
+/// MMTk up unasked.
+const START_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Tells [`start`]'s initializer that the heap is needed now.
+pub(crate) fn want_heap() {
+    let mut w = WANTED.lock();
+    if !*w {
+        *w = true;
+        WANTED_SIGNAL.notify_all();
+    }
+}
+
+/// Waits (on the initializer) until [`want_heap`] or until `delay` has passed.
+fn wait_until_wanted(delay: std::time::Duration) {
+    let deadline = std::time::Instant::now() + delay;
+    let mut w = WANTED.lock();
+    while !*w {
+        if WANTED_SIGNAL.wait_until(&mut w, deadline).timed_out() {
+            return;
+        }
+    }
+}
+
 fn config() -> &'static Config {
     CONFIG.get().expect("vmkit::gc::init has not been called")
 }
@@ -329,6 +356,7 @@ fn heap() -> &'static Heap {
         return h;
     }
     config();
+    want_heap();
     let mut failed = HEAP_WAIT.lock();
     loop {
         if let Some(h) = HEAP.get() {
@@ -459,8 +487,12 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
 /// their allocations go to the early region ([`early`]; not with a heap under
 /// 64 MiB, nor in stress mode), and what needs the heap itself (an allocation
 /// once the region is full, a collection) waits. A program that allocates less
-/// than a megabyte in its first milliseconds never waits. The options a caller
-/// controls are checked before this returns.
+/// than a megabyte in its first milliseconds never waits. With early objects,
+/// MMTk's start is itself deferred until the heap is wanted (an eighth of the
+/// region used, an allocation that does not fit, a collection) or 5 ms have
+/// passed: a short program that allocates little never pays for it, and does
+/// not share its CPU with it. The options a caller controls are checked before
+/// this returns.
 pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
     check(options)?;
     claim(vm, options)?;
@@ -473,6 +505,9 @@ pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(),
         .name("vmkit-gc-init".into())
         .spawn(move || {
             lower_priority();
+            if early_allocation() {
+                wait_until_wanted(START_DELAY);
+            }
             match mmtk_builder(&options) {
                 Ok(b) => {
                     let up = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bring_up(b)));

@@ -703,6 +703,64 @@ fn scenario_early(plan: Plan) {
     );
 }
 
+/// `gc::start` with early objects defers MMTk's start until the heap is wanted:
+/// a thread that allocates a little never starts it; allocating past an eighth of
+/// the early region does, without filling the region or waiting; the early list
+/// then survives collections of the heap.
+fn scenario_lazy(plan: Plan) {
+    let heap = if plan == Plan::NoGC {
+        1 << 30
+    } else {
+        64 << 20
+    };
+    let opts = GcOptions {
+        early_objects: true,
+        ..options(plan, heap)
+    };
+    gc::start(&VM, &opts).expect("start");
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    let list = s.handle(Some(make_list(&t, 0, 100)));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!gc::is_heap_ready(), "MMTk started while nothing needed it");
+    let mut n = 100;
+    while gc::early::allocated().1 <= gc::early::CAPACITY / 8 {
+        list.set(Some(new_node(&t, n, list.get())));
+        n += 1;
+    }
+    // Nothing here asks for the heap: it comes up on its own.
+    let start = Instant::now();
+    while !gc::is_heap_ready() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "MMTk did not start past an eighth of the early region"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (objects, bytes) = gc::early::allocated();
+    assert_eq!(objects, n, "every node so far is an early object");
+    assert!(bytes < gc::early::CAPACITY / 4, "{bytes} early bytes");
+    for k in 0..20_000 {
+        make_list(&t, k, 50);
+    }
+    t.collect();
+    assert_eq!(
+        gc::early::allocated().0,
+        n,
+        "early allocation after the heap was up"
+    );
+    // Newest first: n-1 down to 100, then the first list (0..100).
+    let mut node = list.get();
+    for v in (100..n).rev() {
+        let o = node.expect("list too short");
+        assert_eq!(read_word(o, NODE_VALUE), v, "early list corrupted");
+        node = read_ref(o, NODE_NEXT);
+    }
+    check_list(node, 0, 100);
+    assert_collected(plan, 1);
+    println!("early objects {objects} ({bytes} bytes) before MMTk started");
+}
+
 // ---------------------------------------------------------------- driver
 
 type Scenario = (&'static str, fn(Plan));
@@ -714,6 +772,7 @@ const SCENARIOS: &[Scenario] = &[
     ("large", scenario_large),
     ("background", scenario_background),
     ("early", scenario_early),
+    ("lazy", scenario_lazy),
     ("weak", scenario_weak),
     ("stress", scenario_stress),
     ("rejected", scenario_rejected),

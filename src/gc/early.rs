@@ -1,8 +1,9 @@
 //! Objects allocated before MMTk is up.
 //!
-//! With [`super::start`], MMTk comes up on a helper thread while the program
-//! starts (about 5-8 ms, most of it recording the state of 4M chunks of side
-//! metadata). A thread that allocates meanwhile does not wait: its objects go to
+//! With [`super::start`], MMTk comes up on a helper thread (about 5-8 ms, most of
+//! it recording the state of 4M chunks of side metadata), and only once the heap
+//! is wanted: when an eighth of this region is used, or something does not fit
+//! in it. A thread that allocates meanwhile does not wait: its objects go to
 //! the early region, a small bump-allocated block of memory outside MMTk's spaces
 //! (as a boot image's objects are in JikesRVM). Early objects are immortal and
 //! never move: every collection reports their reference fields as roots (so they

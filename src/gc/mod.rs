@@ -322,9 +322,6 @@ static HEAP_READY: parking_lot::Condvar = parking_lot::Condvar::new();
 /// Set when something needs the heap: the initializer of [`start`] stops waiting.
 static WANTED: parking_lot::Mutex<bool> = parking_lot::Mutex::new(false);
 static WANTED_SIGNAL: parking_lot::Condvar = parking_lot::Condvar::new();
-/// How long [`start`]'s initializer waits, with early objects on, before it brings
-/// MMTk up unasked.
-const START_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Tells [`start`]'s initializer that the heap is needed now.
 pub(crate) fn want_heap() {
@@ -335,14 +332,11 @@ pub(crate) fn want_heap() {
     }
 }
 
-/// Waits (on the initializer) until [`want_heap`] or until `delay` has passed.
-fn wait_until_wanted(delay: std::time::Duration) {
-    let deadline = std::time::Instant::now() + delay;
+/// Waits (on the initializer) until [`want_heap`].
+fn wait_until_wanted() {
     let mut w = WANTED.lock();
     while !*w {
-        if WANTED_SIGNAL.wait_until(&mut w, deadline).timed_out() {
-            return;
-        }
+        WANTED_SIGNAL.wait(&mut w);
     }
 }
 
@@ -489,9 +483,10 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
 /// once the region is full, a collection) waits. A program that allocates less
 /// than a megabyte in its first milliseconds never waits. With early objects,
 /// MMTk's start is itself deferred until the heap is wanted (an eighth of the
-/// region used, an allocation that does not fit, a collection) or 5 ms have
-/// passed: a short program that allocates little never pays for it, and does
-/// not share its CPU with it. The options a caller controls are checked before
+/// region used, an allocation that does not fit, a collection, a question only
+/// the heap answers such as [`used_bytes`]): a program that allocates little
+/// never pays for it (about 6 ms of CPU, and tearing its mappings down at exit)
+/// nor shares a CPU with it. The options a caller controls are checked before
 /// this returns.
 pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
     check(options)?;
@@ -506,7 +501,7 @@ pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(),
         .spawn(move || {
             lower_priority();
             if early_allocation() {
-                wait_until_wanted(START_DELAY);
+                wait_until_wanted();
             }
             match mmtk_builder(&options) {
                 Ok(b) => {

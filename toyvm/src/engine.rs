@@ -157,6 +157,11 @@ pub fn run(
 fn report_gc_stats() {
     let st = vmkit::gc::stats::snapshot();
     let heap = match vmkit::gc::trigger::peak_heap_size() {
+        // Nothing needed more than the early region: MMTk never started.
+        _ if !vmkit::gc::is_heap_ready() => format!(
+            "heap not started (max {} MiB)",
+            vmkit::gc::total_bytes() >> 20
+        ),
         Some(peak) => format!(
             "growing heap, at most {} MiB (max {} MiB)",
             peak >> 20,

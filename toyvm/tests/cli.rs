@@ -74,6 +74,8 @@ fn gc_stats_and_dump_clif_go_to_stderr() {
     assert!(err.contains("gc: plan Immix"), "{err}");
     assert!(err.contains("jit: "), "{err}");
     assert!(err.contains("; function main"), "{err}");
+    // Hello allocates nothing: MMTk is never started.
+    assert!(err.contains("gc: plan Immix heap not started"), "{err}");
 }
 
 #[test]

@@ -167,11 +167,11 @@ const HOOK_DONE: u8 = 2;
 /// waits for the heap. Only ever read.
 static EMPTY_BUMP: [usize; 2] = [0, 0];
 
-/// Under the registry lock, with MMTk built: `publish` makes the heap visible,
-/// then every thread that attached meanwhile gets its mutator.
+/// Under the registry lock, with MMTk built: every thread that attached meanwhile
+/// gets its mutator, then `publish` makes the heap visible (so a thread that sees
+/// the heap up allocates in it from then on, never in the early region).
 pub(crate) fn publish_heap(mmtk: &'static mmtk::MMTK<VMKitBinding>, publish: impl FnOnce()) {
     let g = SYNC.lock();
-    publish();
     for t in &g.threads {
         // SAFETY: registered threads stay alive while SYNC is held.
         let t = unsafe { &*t.0 };
@@ -179,6 +179,7 @@ pub(crate) fn publish_heap(mmtk: &'static mmtk::MMTK<VMKitBinding>, publish: imp
             t.bind(mmtk);
         }
     }
+    publish();
 }
 
 /// Attaches the calling OS thread to the VM and returns the guard that detaches it

@@ -659,6 +659,7 @@ impl Materializer {
                 results: sig.results.clone(),
                 inl: InlineState::default(),
                 safepoints: 0,
+                null_checks: Vec::new(),
                 _m: std::marker::PhantomData,
             };
             if line != 0 {
@@ -673,6 +674,7 @@ impl Materializer {
                     )));
                 }
                 seal_in_order(&mut cx.b);
+                cx.elide_null_checks();
                 cx.b.finalize(frontend_config);
             }
             r.map(|()| {
@@ -901,8 +903,84 @@ pub struct FnCtx<'a, 'b> {
     /// Calls emitted so far that return to the code after them (see
     /// [`FnCtx::raising_call`]): what [`FnCtx::loop_poll_end`] compares.
     safepoints: usize,
+    /// Null checks made with [`FnCtx::null_branch`], for `elide_null_checks`.
+    null_checks: Vec<NullCheck>,
     #[allow(dead_code)]
     _m: std::marker::PhantomData<&'b ()>,
+}
+
+/// The block parameters that always hold one other value (every incoming edge
+/// passes that value, or the parameter itself around a loop), mapped to it: the
+/// SSA builder leaves such parameters where it seals blocks before their
+/// predecessors are complete. Each round resolves at least one more level of
+/// parameters passed on to parameters; what is left after a few rounds stays
+/// distinct (fewer checks elided, never a wrong one).
+fn same_values(
+    func: &ir::Function,
+    cfg: &cranelift_codegen::flowgraph::ControlFlowGraph,
+) -> HashMap<Value, Value> {
+    let mut same: HashMap<Value, Value> = HashMap::new();
+    let find = |same: &HashMap<Value, Value>, mut v: Value| {
+        v = func.dfg.resolve_aliases(v);
+        while let Some(&w) = same.get(&v) {
+            v = w;
+        }
+        v
+    };
+    for _round in 0..8 {
+        let mut changed = false;
+        for block in func.layout.blocks() {
+            for (i, &param) in func.dfg.block_params(block).iter().enumerate() {
+                let me = find(&same, param);
+                let mut only: Option<Value> = None;
+                let mut unique = true;
+                'preds: for pred in cfg.pred_iter(block) {
+                    for call in func.dfg.insts[pred.inst]
+                        .branch_destination(&func.dfg.jump_tables, &func.dfg.exception_tables)
+                    {
+                        if call.block(&func.dfg.value_lists) != block {
+                            continue;
+                        }
+                        let arg = match call.args(&func.dfg.value_lists).nth(i) {
+                            Some(ir::BlockArg::Value(a)) => find(&same, a),
+                            _ => {
+                                unique = false;
+                                break 'preds;
+                            }
+                        };
+                        if arg == me {
+                            continue;
+                        }
+                        match only {
+                            None => only = Some(arg),
+                            Some(o) if o == arg => {}
+                            Some(_) => {
+                                unique = false;
+                                break 'preds;
+                            }
+                        }
+                    }
+                }
+                if let (true, Some(o)) = (unique, only) {
+                    if o != me {
+                        same.insert(me, o);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    same
+}
+
+/// A branch on `obj == 0` whose `ok` block is reached only when `obj` is not null.
+struct NullCheck {
+    obj: Value,
+    branch: ir::Inst,
+    ok: ir::Block,
 }
 
 /// A loop poll whose slow path is built once the loop body is known
@@ -1076,6 +1154,66 @@ impl FnCtx<'_, '_> {
     /// the enclosing loop one with calls (see [`FnCtx::loop_poll_end`]).
     pub fn raising_call(&mut self) {
         self.safepoints = self.safepoints.saturating_sub(1);
+    }
+
+    /// Tests `obj` (a reference) for null: branches to the first block returned
+    /// (new, cold, empty: the caller fills it, e.g. raises an error) when it is
+    /// null, else to the second (new, empty), and leaves the current block
+    /// terminated. Before the function is compiled, a check is dropped when the
+    /// same value was checked on every path to it (the `ok` block of another check
+    /// of it dominates this one), so personalities may check every use.
+    pub fn null_branch(&mut self, obj: Value) -> (ir::Block, ir::Block) {
+        let bad = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(bad);
+        let is_null = self.b.ins().icmp_imm_s(ir::condcodes::IntCC::Equal, obj, 0);
+        let branch = self.b.ins().brif(is_null, bad, &[], ok, &[]);
+        self.null_checks.push(NullCheck { obj, branch, ok });
+        (bad, ok)
+    }
+
+    /// Turns each null check whose value is known not to be null (see
+    /// [`FnCtx::null_branch`]) into a jump to its `ok` block. Runs on the sealed
+    /// function, before the safepoint spiller gives each use of a reference its
+    /// own reload: a value's checks are found by (alias-resolved) value.
+    fn elide_null_checks(&mut self) {
+        if self.null_checks.len() < 2 {
+            return;
+        }
+        let func = &mut self.b.func;
+        let cfg = cranelift_codegen::flowgraph::ControlFlowGraph::with_function(func);
+        let same = same_values(func, &cfg);
+        let canon = |v: Value| {
+            let v = func.dfg.resolve_aliases(v);
+            same.get(&v).copied().unwrap_or(v)
+        };
+        let mut by_obj: HashMap<Value, Vec<usize>> = HashMap::new();
+        for (i, c) in self.null_checks.iter().enumerate() {
+            by_obj.entry(canon(c.obj)).or_default().push(i);
+        }
+        if by_obj.values().all(|v| v.len() < 2) {
+            return;
+        }
+        let dt = cranelift_codegen::dominator_tree::DominatorTree::with_function(func, &cfg);
+        let mut redundant = Vec::new();
+        for checks in by_obj.values().filter(|v| v.len() > 1) {
+            for &c in checks {
+                let check = &self.null_checks[c];
+                let Some(at) = func.layout.inst_block(check.branch) else {
+                    continue;
+                };
+                if checks
+                    .iter()
+                    .any(|&p| p != c && dt.dominates(self.null_checks[p].ok, at, &func.layout))
+                {
+                    redundant.push(c);
+                }
+            }
+        }
+        for c in redundant {
+            let NullCheck { branch, ok, .. } = self.null_checks[c];
+            func.replace(branch).jump(ok, &[]);
+        }
     }
 
     /// The safepoint poll at the head of a loop: the test of the yieldpoint flag

@@ -645,8 +645,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
 
     fn null_check(&mut self, obj: Value, code: i64) {
         let z = self.iconst(0);
-        let is_null = self.cx.b.ins().icmp_imm_s(IntCC::Equal, obj, 0);
-        self.error_if(is_null, code, z, z);
+        let (bad, ok) = self.cx.null_branch(obj);
+        self.cx.b.switch_to_block(bad);
+        self.error(code, z, z);
+        self.cx.b.switch_to_block(ok);
+        self.filled = false;
     }
 
     fn global_addr(&mut self, g: usize) -> Value {

@@ -319,25 +319,25 @@ static HEAP: OnceLock<Heap> = OnceLock::new();
 static HEAP_WAIT: parking_lot::Mutex<Option<String>> = parking_lot::Mutex::new(None);
 static HEAP_READY: parking_lot::Condvar = parking_lot::Condvar::new();
 
-/// Set when something needs the heap: the initializer of [`start`] stops waiting.
-static WANTED: parking_lot::Mutex<bool> = parking_lot::Mutex::new(false);
-static WANTED_SIGNAL: parking_lot::Condvar = parking_lot::Condvar::new();
+/// The options of [`start`] while its initializer is not spawned yet (with early
+/// objects, it is spawned when the heap is first wanted).
+static PENDING_START: parking_lot::Mutex<Option<GcOptions>> = parking_lot::Mutex::new(None);
 
-/// Tells [`start`]'s initializer that the heap is needed now.
+/// Says that the heap is needed now: spawns [`start`]'s initializer if it is
+/// still pending.
 pub(crate) fn want_heap() {
-    let mut w = WANTED.lock();
-    if !*w {
-        *w = true;
-        WANTED_SIGNAL.notify_all();
+    let pending = PENDING_START.lock().take();
+    if let Some(options) = pending {
+        if let Err(e) = spawn_initializer(options) {
+            fail_start(e.to_string());
+        }
     }
 }
 
-/// Waits (on the initializer) until [`want_heap`].
-fn wait_until_wanted() {
-    let mut w = WANTED.lock();
-    while !*w {
-        WANTED_SIGNAL.wait(&mut w);
-    }
+/// Records why MMTk could not come up; whoever waits for the heap reports it.
+fn fail_start(why: String) {
+    *HEAP_WAIT.lock() = Some(why);
+    HEAP_READY.notify_all();
 }
 
 fn config() -> &'static Config {
@@ -485,36 +485,37 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
 /// MMTk's start is itself deferred until the heap is wanted (an eighth of the
 /// region used, an allocation that does not fit, a collection, a question only
 /// the heap answers such as [`used_bytes`]): a program that allocates little
-/// never pays for it (about 6 ms of CPU, and tearing its mappings down at exit)
+/// never pays for it (a thread, about 6 ms of CPU, tearing its mappings down at exit)
 /// nor shares a CPU with it. The options a caller controls are checked before
 /// this returns.
 pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
     check(options)?;
     claim(vm, options)?;
-    let options = options.clone();
-    let fail = |why: String| {
-        *HEAP_WAIT.lock() = Some(why);
-        HEAP_READY.notify_all();
-    };
+    if early_allocation() {
+        *PENDING_START.lock() = Some(options.clone());
+        return Ok(());
+    }
+    spawn_initializer(options.clone())
+}
+
+/// Starts the thread that brings MMTk up with `options`.
+fn spawn_initializer(options: GcOptions) -> Result<(), InitError> {
     std::thread::Builder::new()
         .name("vmkit-gc-init".into())
         .spawn(move || {
             lower_priority();
-            if early_allocation() {
-                wait_until_wanted();
-            }
             match mmtk_builder(&options) {
                 Ok(b) => {
                     let up = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bring_up(b)));
                     if up.is_err() {
-                        fail("MMTk's initialization panicked".into());
+                        fail_start("MMTk's initialization panicked".into());
                     }
                 }
-                Err(e) => fail(e.to_string()),
+                Err(e) => fail_start(e.to_string()),
             }
         })
-        .map_err(|e| InitError::BadOption(format!("cannot start the GC initializer: {e}")))?;
-    Ok(())
+        .map(drop)
+        .map_err(|e| InitError::BadOption(format!("cannot start the GC initializer: {e}")))
 }
 
 /// Lets the initializer run beside the program's start, not in front of it: on

@@ -145,7 +145,7 @@ fn declare(m: &'static Materializer) -> Funcs {
                 let n1 = cx.b.ins().iadd_imm_s(n, -1);
                 let rest = cx.call_function(*me2.get().unwrap(), &[n1])[0];
                 cx.call_host(gc_host, &[n]);
-                let node = cx.alloc_fixed(&NODE);
+                let node = cx.alloc_fixed(&NODE, None);
                 cx.b.ins().store(MemFlagsData::trusted(), n, node, VALUE);
                 cx.store_ref(node, NEXT, rest);
                 cx.b.ins().return_(&[node]);
@@ -221,7 +221,7 @@ fn declare(m: &'static Materializer) -> Funcs {
                 let done = cx.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, iv, k);
                 cx.b.ins().brif(done, exit, &[], body, &[]);
                 cx.b.switch_to_block(body);
-                let g = cx.alloc_fixed(&NODE);
+                let g = cx.alloc_fixed(&NODE, None);
                 let iv = cx.b.use_var(i);
                 cx.b.ins().store(MemFlagsData::trusted(), iv, g, VALUE);
                 let i2 = cx.b.ins().iadd_imm_s(iv, 1);

@@ -169,7 +169,7 @@ impl Gen<'_, '_, '_> {
                 Op::New(k, v) => {
                     let k = (*k % 4) as usize;
                     let next = self.cx.b.use_var(self.r[(k + 1) % 4]);
-                    let o = self.cx.alloc_fixed(&NODE);
+                    let o = self.cx.alloc_fixed(&NODE, None);
                     let vv = self.cx.b.ins().iconst(types::I64, *v as i64);
                     self.cx.b.ins().store(MemFlagsData::trusted(), vv, o, VALUE);
                     self.cx.store_ref(o, NEXT, next);

@@ -179,9 +179,13 @@ struct FuncEntry {
 }
 
 struct HostEntry {
+    name: String,
     sig: Sig,
     ptr: usize,
-    /// The exit trampoline, for `may_gc` functions.
+    may_gc: bool,
+    /// The exit trampoline of a `may_gc` function, once built: the substrate's
+    /// own at start-up, a personality's when the first function calling it is
+    /// compiled.
     trampoline: Option<usize>,
 }
 
@@ -317,6 +321,11 @@ impl Materializer {
         )?;
         {
             let mut g = m.inner.lock();
+            // The substrate's own trampolines are built now: stubs, prologues and
+            // allocation sites use them by address.
+            for h in [compile, poll, overflow, alloc] {
+                m.queue_trampoline(&mut g, h.0 as usize)?;
+            }
             g.compile_host = Some(compile);
             g.poll_host = Some(poll);
             g.poll_preserving = m.build_exit_trampoline_cc(
@@ -355,22 +364,56 @@ impl Materializer {
     ) -> Result<HostId, CompileError> {
         let mut g = self.inner.lock();
         let idx = g.hosts.len();
-        if may_gc {
-            let cc = Self::call_conv(&g);
-            self.exit_trampoline_body(&mut g, &sig, ptr as usize, cc);
-            self.finish_later(
-                &mut g,
-                &format!("exit trampoline {name}"),
-                CodeKind::Trampoline,
-                Dest::Host(idx),
-            )?;
-        }
         g.hosts.push(HostEntry {
+            name: name.to_owned(),
             sig,
             ptr: ptr as usize,
+            may_gc,
             trampoline: None,
         });
         Ok(HostId(idx as u32))
+    }
+
+    /// Defines the exit trampoline of host `idx` (finalized by the next `flush`).
+    fn queue_trampoline(&self, g: &mut Inner, idx: usize) -> Result<(), CompileError> {
+        let (name, sig, ptr) = {
+            let e = &g.hosts[idx];
+            (e.name.clone(), e.sig.clone(), e.ptr)
+        };
+        let cc = Self::call_conv(g);
+        self.exit_trampoline_body(g, &sig, ptr, cc);
+        self.finish_later(
+            g,
+            &format!("exit trampoline {name}"),
+            CodeKind::Trampoline,
+            Dest::Host(idx),
+        )
+    }
+
+    /// Builds the trampolines of the hosts a function just built calls without
+    /// one yet, and patches their addresses into its call sites (the
+    /// `iconst 0` placeholders of [`FnCtx::call_host`]). The function waits in
+    /// `g.ctx` meanwhile.
+    fn patch_lazy_hosts(
+        &self,
+        g: &mut Inner,
+        sites: &[(ir::Inst, usize)],
+    ) -> Result<(), CompileError> {
+        let func = std::mem::replace(&mut g.ctx.func, ir::Function::new());
+        let mut queued = Vec::new();
+        for &(_, h) in sites {
+            if g.hosts[h].trampoline.is_none() && !queued.contains(&h) {
+                self.queue_trampoline(g, h)?;
+                queued.push(h);
+            }
+        }
+        self.flush(g)?;
+        g.ctx.func = func;
+        for &(inst, h) in sites {
+            let addr = g.hosts[h].trampoline.expect("trampoline just built");
+            g.ctx.func.replace(inst).iconst(self.ptr, addr as i64);
+        }
+        Ok(())
     }
 
     /// Declares a function; it is compiled lazily on its first call.
@@ -660,6 +703,7 @@ impl Materializer {
                 inl: InlineState::default(),
                 safepoints: 0,
                 null_checks: Vec::new(),
+                lazy_hosts: Vec::new(),
                 _m: std::marker::PhantomData,
             };
             if line != 0 {
@@ -679,12 +723,15 @@ impl Materializer {
             }
             r.map(|()| {
                 (
-                    std::mem::take(&mut cx.inl.locs),
-                    std::mem::take(&mut cx.inl.scopes),
+                    (
+                        std::mem::take(&mut cx.inl.locs),
+                        std::mem::take(&mut cx.inl.scopes),
+                    ),
+                    std::mem::take(&mut cx.lazy_hosts),
                 )
             })
         };
-        let positions = match result {
+        let (positions, lazy_hosts) = match result {
             Ok(p) => p,
             Err(e) => {
                 g.ctx.clear();
@@ -692,6 +739,9 @@ impl Materializer {
                 return Err(CompileError(format!("{name}: {e}")));
             }
         };
+        if !lazy_hosts.is_empty() {
+            self.patch_lazy_hosts(g, &lazy_hosts)?;
+        }
         let addr = self.finish(g, &name, &file, CodeKind::Function, positions)?;
         let fe = &mut g.funcs[f.0 as usize];
         fe.compiled = true;
@@ -701,16 +751,23 @@ impl Materializer {
 
     fn helpers(&self, g: &Inner) -> Helpers {
         assert!(g.pending.is_empty(), "trampolines not finalized");
+        // A `may_gc` host without its trampoline yet is at address 0: calls to it
+        // are patched once the function is built (`patch_lazy_hosts`).
+        let addr = |e: &HostEntry| {
+            if e.may_gc {
+                e.trampoline.unwrap_or(0)
+            } else {
+                e.ptr
+            }
+        };
         let h = |id: Option<HostId>| {
             let e = &g.hosts[id.expect("substrate hosts").0 as usize];
-            (e.trampoline.unwrap_or(e.ptr), e.sig.clone())
+            let a = addr(e);
+            assert_ne!(a, 0, "the substrate's trampolines are built at start-up");
+            (a, e.sig.clone())
         };
         Helpers {
-            hosts: g
-                .hosts
-                .iter()
-                .map(|e| (e.trampoline.unwrap_or(e.ptr), e.sig.clone()))
-                .collect(),
+            hosts: g.hosts.iter().map(|e| (addr(e), e.sig.clone())).collect(),
             funcs: g
                 .funcs
                 .iter()
@@ -905,6 +962,9 @@ pub struct FnCtx<'a, 'b> {
     safepoints: usize,
     /// Null checks made with [`FnCtx::null_branch`], for `elide_null_checks`.
     null_checks: Vec<NullCheck>,
+    /// Calls to hosts whose trampoline is not built yet: the placeholder
+    /// address's `iconst` and the host (see `patch_lazy_hosts`).
+    lazy_hosts: Vec<(ir::Inst, usize)>,
     #[allow(dead_code)]
     _m: std::marker::PhantomData<&'b ()>,
 }
@@ -1099,6 +1159,12 @@ impl FnCtx<'_, '_> {
     /// Calls a registered runtime function.
     pub fn call_host(&mut self, h: HostId, args: &[Value]) -> Vec<Value> {
         let (addr, sig) = self.helpers.hosts[h.0 as usize].clone();
+        if addr == 0 {
+            let callee = self.b.ins().iconst(self.ptr, 0);
+            let inst = self.b.func.dfg.value_def(callee).unwrap_inst();
+            self.lazy_hosts.push((inst, h.0 as usize));
+            return self.emit_call(self.cc, callee, &sig, args);
+        }
         self.call_addr(addr, &sig, args)
     }
 
@@ -1333,10 +1399,17 @@ impl FnCtx<'_, '_> {
         self.b.switch_to_block(cont);
     }
 
-    /// Allocates a fixed-size object of type `ti` (its layout's size): inline bump
-    /// pointer when the plan has one, runtime call otherwise. The result is a
-    /// reference (null with a pending `OutOfMemory` exception on failure).
-    pub fn alloc_fixed(&mut self, ti: &'static TypeInfo) -> Value {
+    /// Allocates a fixed-size object of type `ti` (its layout's size), zeroed
+    /// but for its type word: inline bump pointer when the plan has one, runtime
+    /// call otherwise. The result is a reference. On failure (only the runtime
+    /// call fails: null, with an `OutOfMemory` exception pending) the code
+    /// branches to `handler` if one is given, from the slow path only; without
+    /// one, the caller checks.
+    ///
+    /// The inline path stores only the type word: MMTk hands out zeroed memory
+    /// (every space of every plan is created `zeroed`: fresh blocks are cleared
+    /// when acquired, and Immix clears recycled lines before it bumps into them).
+    pub fn alloc_fixed(&mut self, ti: &'static TypeInfo, handler: Option<ir::Block>) -> Value {
         let size = ti.instance_size(0);
         let tiv = self
             .b
@@ -1350,20 +1423,15 @@ impl FnCtx<'_, '_> {
             self.b.set_cold_block(slow);
             let cursor = self.bump(sizev, slow);
             self.b.ins().store(MemFlagsData::trusted(), tiv, cursor, 0);
-            let zero = self.b.ins().iconst(types::I64, 0);
-            let mut off = 8;
-            while off < size {
-                self.b
-                    .ins()
-                    .store(MemFlagsData::trusted(), zero, cursor, off as i32);
-                off += 8;
-            }
             self.b.ins().jump(done, &[cursor.into()]);
             self.b.switch_to_block(slow);
         }
         let sizev = self.b.ins().iconst(types::I64, size as i64);
         let (addr, sig) = self.helpers.alloc.clone();
         let r = self.call_addr(addr, &sig, &[tiv, sizev])[0];
+        if let Some(h) = handler {
+            self.check_exception(h);
+        }
         self.b.ins().jump(done, &[r.into()]);
         self.b.switch_to_block(done);
         let obj = self.b.block_params(done)[0];
@@ -1374,13 +1442,16 @@ impl FnCtx<'_, '_> {
     /// Allocates an array of type `ti` (an [`crate::Layout::Array`] of 8-byte
     /// elements) with `len` zeroed elements. Small arrays (at most
     /// [`INLINE_ARRAY_MAX`] elements) are bump-allocated inline when the plan
-    /// allows; others, and a `len` that is negative, take the personality's `slow`
-    /// path, which must return the array (or null with an exception pending). The
-    /// result is a reference.
+    /// allows (storing only the type and length words: see
+    /// [`FnCtx::alloc_fixed`] on zeroed memory); others, and a `len` that is
+    /// negative, take the personality's `slow` path, which must return the array
+    /// (or null with an exception pending). The result is a reference; with a
+    /// `handler`, the slow path branches there when an exception is pending.
     pub fn alloc_array(
         &mut self,
         ti: &'static TypeInfo,
         len: Value,
+        handler: Option<ir::Block>,
         slow: &mut dyn FnMut(&mut Self) -> Value,
     ) -> Value {
         assert!(
@@ -1411,40 +1482,18 @@ impl FnCtx<'_, '_> {
                 .b
                 .ins()
                 .iconst(types::I64, ti as *const TypeInfo as i64);
-            let zero = self.b.ins().iconst(types::I64, 0);
             let fl = MemFlagsData::trusted();
             self.b.ins().store(fl, tiv, cursor, 0);
-            self.b.ins().store(fl, zero, cursor, 8);
             self.b
                 .ins()
                 .store(fl, len, cursor, crate::object::ARRAY_LENGTH_OFFSET as i32);
-            // Zero the elements: for (p = data; p < end; p += 8) *p = 0.
-            let data = self
-                .b
-                .ins()
-                .iadd_imm_s(cursor, crate::object::ARRAY_DATA_OFFSET as i64);
-            let end = self.b.ins().iadd(cursor, size);
-            let head = self.b.create_block();
-            let body = self.b.create_block();
-            let exit = self.b.create_block();
-            self.b.append_block_param(head, types::I64);
-            self.b.ins().jump(head, &[data.into()]);
-            self.b.switch_to_block(head);
-            let p = self.b.block_params(head)[0];
-            let more = self
-                .b
-                .ins()
-                .icmp(ir::condcodes::IntCC::UnsignedLessThan, p, end);
-            self.b.ins().brif(more, body, &[], exit, &[]);
-            self.b.switch_to_block(body);
-            self.b.ins().store(fl, zero, p, 0);
-            let p2 = self.b.ins().iadd_imm_s(p, 8);
-            self.b.ins().jump(head, &[p2.into()]);
-            self.b.switch_to_block(exit);
             self.b.ins().jump(done, &[cursor.into()]);
             self.b.switch_to_block(slow_b);
         }
         let r = slow(self);
+        if let Some(h) = handler {
+            self.check_exception(h);
+        }
         self.b.ins().jump(done, &[r.into()]);
         self.b.switch_to_block(done);
         let obj = self.b.block_params(done)[0];

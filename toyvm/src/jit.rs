@@ -1464,8 +1464,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 }
                 self.cx.set_line(e.line);
                 let ti = shared().struct_types[*si];
-                let o = self.cx.alloc_fixed(ti);
-                self.check_exc();
+                let h = self.handler();
+                let o = self.cx.alloc_fixed(ti, Some(h));
                 for (fi, v) in vs {
                     // A fresh object: no old value to log, no barrier needed.
                     self.cx.b.ins().store(
@@ -1512,12 +1512,12 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         self.cx.set_line(line);
         let kind = kind_of(et);
         let h = jit().h.new_array;
-        let a = self.cx.alloc_array(tobj::array_type(kind), n, &mut |cx| {
-            let k = cx.b.ins().iconst(types::I64, kind as i64);
-            cx.call_host(h, &[k, n])[0]
-        });
-        self.check_exc();
-        a
+        let handler = self.handler();
+        self.cx
+            .alloc_array(tobj::array_type(kind), n, Some(handler), &mut |cx| {
+                let k = cx.b.ins().iconst(types::I64, kind as i64);
+                cx.call_host(h, &[k, n])[0]
+            })
     }
 
     fn binop(&mut self, op: Op, x: Value, y: Value) -> Result<Value, String> {

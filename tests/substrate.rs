@@ -578,6 +578,21 @@ fn scenario_background(plan: Plan) {
     );
 }
 
+/// `gc::start` with early objects on (a heap of 64 MiB, the smallest with an
+/// early region; 1 GiB under NoGC).
+fn start_with_early_objects(plan: Plan) {
+    let heap = if plan == Plan::NoGC {
+        1 << 30
+    } else {
+        64 << 20
+    };
+    let opts = GcOptions {
+        early_objects: true,
+        ..options(plan, heap)
+    };
+    gc::start(&VM, &opts).expect("start");
+}
+
 /// Objects allocated before the heap is up (held back with
 /// `gc::hold_heap_start`) live in the early region: they survive every
 /// collection, the heap objects stored in them later are kept alive and followed
@@ -586,17 +601,8 @@ fn scenario_background(plan: Plan) {
 fn scenario_early(plan: Plan) {
     use vmkit::gc::weak;
     const N: usize = 64;
-    let heap = if plan == Plan::NoGC {
-        1 << 30
-    } else {
-        64 << 20
-    };
     let gate = gc::hold_heap_start();
-    let opts = GcOptions {
-        early_objects: true,
-        ..options(plan, heap)
-    };
-    gc::start(&VM, &opts).expect("start");
+    start_with_early_objects(plan);
     let t = thread::attach("main").unwrap();
     let s = t.scope();
     // Before the heap: a list, an array that will hold heap lists, an int array.
@@ -708,16 +714,7 @@ fn scenario_early(plan: Plan) {
 /// the early region does, without filling the region or waiting; the early list
 /// then survives collections of the heap.
 fn scenario_lazy(plan: Plan) {
-    let heap = if plan == Plan::NoGC {
-        1 << 30
-    } else {
-        64 << 20
-    };
-    let opts = GcOptions {
-        early_objects: true,
-        ..options(plan, heap)
-    };
-    gc::start(&VM, &opts).expect("start");
+    start_with_early_objects(plan);
     let t = thread::attach("main").unwrap();
     let s = t.scope();
     let list = s.handle(Some(make_list(&t, 0, 100)));

@@ -137,7 +137,9 @@ pub struct GcOptions {
     /// pages it has already touched, and Immix's sweep (proportional to the heap
     /// size) short.
     pub min_heap_size: Option<usize>,
-    /// GC worker threads (default: number of CPUs).
+    /// GC worker threads (default: twice the number of CPUs: on the 2-vCPU
+    /// machine the benchmarks run on, binary-trees 18 collects in 110 ms with 4
+    /// workers against 185 ms with 2, and runs in 0.75 s against 0.80-0.90 s).
     pub gc_threads: Option<usize>,
     /// Immix: make every collection a defragmenting one (moves objects; for testing).
     pub immix_always_defrag: bool,
@@ -600,7 +602,7 @@ fn mmtk_builder(options: &GcOptions) -> Result<MMTKBuilder, InitError> {
     set(&mut builder, "gc_trigger", &trigger)?;
     let threads = options
         .gc_threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()));
     set(&mut builder, "threads", &threads.to_string())?;
     if options.immix_always_defrag {
         set(&mut builder, "immix_always_defrag", "true")?;

@@ -15,11 +15,12 @@
 //!    of every global slot that holds a reference.
 //! 3. Call [`gc::init`] once with the personality and the [`GcOptions`], then
 //!    [`thread::attach`] on every thread that touches the heap. For a quick
-//!    start, [`gc::start`] brings MMTk up on a helper thread instead: threads
-//!    attach and run at once, their first objects go to the early region
-//!    ([`gc::early`]: immortal, never moved), and the first allocation that does
-//!    not fit there waits for the heap ([`VirtualMachine::heap_ready`] then runs,
-//!    to preallocate what the runtime needs before the heap can run out).
+//!    start, [`gc::start`] brings MMTk up on a helper thread instead, once the
+//!    heap is wanted: threads attach and run at once, their first objects go to
+//!    the early region ([`gc::early`]: immortal, never moved; MMTk starts when an
+//!    eighth of it is used), and the first allocation that does not fit there
+//!    waits for the heap ([`VirtualMachine::heap_ready`] then runs, to
+//!    preallocate what the runtime needs before the heap can run out).
 //! 4. Allocate with [`Thread::alloc`] / [`Thread::alloc_array`], keep references
 //!    that must survive an allocation in [`HandleScope`] handles, store references
 //!    with [`Thread::write_ref`] (it runs the plan's write barrier), poll

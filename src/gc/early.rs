@@ -90,13 +90,16 @@ pub(crate) fn alloc(size: usize) -> Option<ObjectReference> {
     }
     let at = r.top;
     r.top += size;
-    if r.top - base >= WANT_HEAP_AT && at - base < WANT_HEAP_AT {
-        super::want_heap();
-    }
     // SAFETY: `at` is a nonzero, page- or object-aligned address in the region.
     let obj = ObjectReference::from_raw_address(unsafe { Address::from_usize(at) })
         .expect("the region is not at address 0");
     r.objects.push(obj);
+    let crossed = r.top - base >= WANT_HEAP_AT && at - base < WANT_HEAP_AT;
+    drop(r);
+    if crossed {
+        // Spawns MMTk's initializer: not under the region's lock.
+        super::want_heap();
+    }
     Some(obj)
 }
 

@@ -489,9 +489,9 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
 /// MMTk's start is itself deferred until the heap is wanted (an eighth of the
 /// region used, an allocation that does not fit, a collection, a question only
 /// the heap answers such as [`used_bytes`]): a program that allocates little
-/// never pays for it (a thread, about 6 ms of CPU, tearing its mappings down at exit)
-/// nor shares a CPU with it. The options a caller controls are checked before
-/// this returns.
+/// never pays for it (a thread, about 6 ms of CPU, tearing its mappings down at
+/// exit) nor shares a CPU with it. The options a caller controls are checked
+/// before this returns.
 pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
     check(options)?;
     claim(vm, options)?;

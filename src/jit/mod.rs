@@ -740,7 +740,10 @@ impl Materializer {
             }
         };
         if !lazy_hosts.is_empty() {
-            self.patch_lazy_hosts(g, &lazy_hosts)?;
+            if let Err(e) = self.patch_lazy_hosts(g, &lazy_hosts) {
+                g.ctx.clear();
+                return Err(e);
+            }
         }
         let addr = self.finish(g, &name, &file, CodeKind::Function, positions)?;
         let fe = &mut g.funcs[f.0 as usize];

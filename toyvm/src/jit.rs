@@ -411,10 +411,12 @@ type G = Result<(), String>;
 
 /// Inlining: a callee of at most `INLINE_MAX_NODES` IR nodes is inlined, a
 /// function at most twice in one inlining chain (a recursive function is unrolled
-/// once; five times, unrolled four times, if it is at most `INLINE_TINY` nodes:
-/// with its base case tested at the call sites, see [`entry_guard`], that leaves
-/// a sixteenth of fib's calls), at most `INLINE_MAX_DEPTH` deep, and at most
-/// `INLINE_BUDGET` nodes are inlined into one compiled function.
+/// once; in its own body five times, unrolled four times, if it is at most
+/// `INLINE_TINY` nodes: with its base case tested at the call sites, see
+/// [`entry_guard`], that leaves a sixteenth of fib's calls), at most
+/// `INLINE_MAX_DEPTH` deep, and at most `INLINE_BUDGET` nodes are inlined into
+/// one compiled function. Nothing is inlined in the straight-line code of `main`
+/// and the global initializers, which runs once.
 const INLINE_MAX_NODES: usize = 40;
 const INLINE_MAX_DEPTH: usize = 5;
 const INLINE_BUDGET: usize = 800;
@@ -637,6 +639,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         let ok = self.cx.b.create_block();
         self.cx.b.set_cold_block(bad);
         self.cx.b.ins().brif(cond, bad, &[], ok, &[]);
+        self.raise_then_continue(bad, ok, code, a, b);
+    }
+
+    /// Fills `bad` with the error, then goes on in `ok`.
+    fn raise_then_continue(&mut self, bad: Block, ok: Block, code: i64, a: Value, b: Value) {
         self.cx.b.switch_to_block(bad);
         self.error(code, a, b);
         self.cx.b.switch_to_block(ok);
@@ -646,10 +653,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     fn null_check(&mut self, obj: Value, code: i64) {
         let z = self.iconst(0);
         let (bad, ok) = self.cx.null_branch(obj);
-        self.cx.b.switch_to_block(bad);
-        self.error(code, z, z);
-        self.cx.b.switch_to_block(ok);
-        self.filled = false;
+        self.raise_then_continue(bad, ok, code, z, z);
     }
 
     fn global_addr(&mut self, g: usize) -> Value {

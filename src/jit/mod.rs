@@ -1039,10 +1039,12 @@ fn same_values(
     same
 }
 
-/// A branch on `obj == 0` whose `ok` block is reached only when `obj` is not null.
+/// A block reached only when `obj` is not null: the `ok` block of a null check
+/// (`branch`, which may be elided) or one the personality vouches for
+/// ([`FnCtx::assume_nonnull`]; no branch).
 struct NullCheck {
     obj: Value,
-    branch: ir::Inst,
+    branch: Option<ir::Inst>,
     ok: ir::Block,
 }
 
@@ -1237,8 +1239,25 @@ impl FnCtx<'_, '_> {
         self.b.set_cold_block(bad);
         let is_null = self.b.ins().icmp_imm_s(ir::condcodes::IntCC::Equal, obj, 0);
         let branch = self.b.ins().brif(is_null, bad, &[], ok, &[]);
-        self.null_checks.push(NullCheck { obj, branch, ok });
+        self.null_checks.push(NullCheck {
+            obj,
+            branch: Some(branch),
+            ok,
+        });
         (bad, ok)
+    }
+
+    /// States that `obj` is not null in `block` and wherever it dominates:
+    /// `block` must be entered only from a branch that found `obj` non-null (as
+    /// the target of the non-null edge of `if x != null`, with no other
+    /// predecessor). The null checks of `obj` it dominates are then dropped
+    /// ([`FnCtx::null_branch`]).
+    pub fn assume_nonnull(&mut self, obj: Value, block: ir::Block) {
+        self.null_checks.push(NullCheck {
+            obj,
+            branch: None,
+            ok: block,
+        });
     }
 
     /// Turns each null check whose value is known not to be null (see
@@ -1246,7 +1265,7 @@ impl FnCtx<'_, '_> {
     /// function, before the safepoint spiller gives each use of a reference its
     /// own reload: a value's checks are found by (alias-resolved) value.
     fn elide_null_checks(&mut self) {
-        if self.null_checks.len() < 2 {
+        if self.null_checks.len() < 2 || self.null_checks.iter().all(|c| c.branch.is_none()) {
             return;
         }
         let func = &mut self.b.func;
@@ -1267,8 +1286,10 @@ impl FnCtx<'_, '_> {
         let mut redundant = Vec::new();
         for checks in by_obj.values().filter(|v| v.len() > 1) {
             for &c in checks {
-                let check = &self.null_checks[c];
-                let Some(at) = func.layout.inst_block(check.branch) else {
+                let Some(branch) = self.null_checks[c].branch else {
+                    continue;
+                };
+                let Some(at) = func.layout.inst_block(branch) else {
                     continue;
                 };
                 if checks
@@ -1280,8 +1301,14 @@ impl FnCtx<'_, '_> {
             }
         }
         for c in redundant {
-            let NullCheck { branch, ok, .. } = self.null_checks[c];
-            func.replace(branch).jump(ok, &[]);
+            if let NullCheck {
+                branch: Some(branch),
+                ok,
+                ..
+            } = self.null_checks[c]
+            {
+                func.replace(branch).jump(ok, &[]);
+            }
         }
     }
 

@@ -642,6 +642,35 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         self.raise_then_continue(bad, ok, code, a, b);
     }
 
+    /// Branches on condition `c` to `yes` or `no`. A test of a reference against
+    /// `null` goes through a block of its own on the non-null side, which the
+    /// null-check elision is told about ([`FnCtx::assume_nonnull`]): in
+    /// `if x != null { x.f }` or `while p != null { p = p.next; }` the accesses
+    /// through `x` and `p` need no check of their own.
+    fn branch_on(&mut self, c: &Expr, yes: Block, no: Block) -> G {
+        if let EK::Bin(op @ (Op::REq | Op::RNe), l, r) = &c.kind {
+            let x = match (&l.kind, &r.kind) {
+                (_, EK::Null) => Some(l),
+                (EK::Null, _) => Some(r),
+                _ => None,
+            };
+            if let Some(x) = x {
+                let v = self.expr(x)?;
+                let nonnull = self.cx.b.create_block();
+                let is_null = self.cx.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                let (if_null, if_not) = if *op == Op::REq { (yes, no) } else { (no, yes) };
+                self.cx.b.ins().brif(is_null, if_null, &[], nonnull, &[]);
+                self.cx.b.switch_to_block(nonnull);
+                self.cx.b.ins().jump(if_not, &[]);
+                self.cx.assume_nonnull(v, nonnull);
+                return Ok(());
+            }
+        }
+        let cv = self.expr(c)?;
+        self.cx.b.ins().brif(cv, yes, &[], no, &[]);
+        Ok(())
+    }
+
     /// Fills `bad` with the error, then goes on in `ok`.
     fn raise_then_continue(&mut self, bad: Block, ok: Block, code: i64, a: Value, b: Value) {
         self.cx.b.switch_to_block(bad);
@@ -732,11 +761,10 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.expr_any(e)?;
             }
             SK::If(c, a, b) => {
-                let cv = self.expr(c)?;
                 let tb = self.cx.b.create_block();
                 let eb = self.cx.b.create_block();
                 let join = self.cx.b.create_block();
-                self.cx.b.ins().brif(cv, tb, &[], eb, &[]);
+                self.branch_on(c, tb, eb)?;
                 self.cx.b.switch_to_block(tb);
                 self.filled = false;
                 self.block(a)?;
@@ -762,8 +790,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.cx.set_line(s.line);
                 let poll = self.cx.loop_poll_begin();
                 self.loops += 1;
-                let cv = self.expr(c)?;
-                self.cx.b.ins().brif(cv, bb, &[], exit, &[]);
+                self.branch_on(c, bb, exit)?;
                 self.cx.b.switch_to_block(bb);
                 self.filled = false;
                 self.scopes.push(Scope::Loop {

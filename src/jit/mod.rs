@@ -197,7 +197,6 @@ struct Inner {
     hosts: Vec<HostEntry>,
     entries: HashMap<Sig, usize>,
     compile_host: Option<HostId>,
-    poll_host: Option<HostId>,
     /// The safepoint's exit trampoline with the `PreserveAll` convention.
     poll_preserving: usize,
     overflow_host: Option<HostId>,
@@ -277,7 +276,6 @@ impl Materializer {
                 hosts: Vec::new(),
                 entries: HashMap::new(),
                 compile_host: None,
-                poll_host: None,
                 poll_preserving: 0,
                 overflow_host: None,
                 alloc_host: None,
@@ -293,12 +291,6 @@ impl Materializer {
             "vmkit_compile",
             Sig::new(&[ValType::I64, ValType::I64], &[ValType::I64]),
             rt_compile as *const u8,
-            true,
-        )?;
-        let poll = m.register_host(
-            "vmkit_safepoint",
-            Sig::new(&[], &[]),
-            rt_safepoint as *const u8,
             true,
         )?;
         let overflow = m.register_host(
@@ -323,11 +315,10 @@ impl Materializer {
             let mut g = m.inner.lock();
             // The substrate's own trampolines are built now: stubs, prologues and
             // allocation sites use them by address.
-            for h in [compile, poll, overflow, alloc] {
+            for h in [compile, overflow, alloc] {
                 m.queue_trampoline(&mut g, h.0 as usize)?;
             }
             g.compile_host = Some(compile);
-            g.poll_host = Some(poll);
             g.poll_preserving = m.build_exit_trampoline_cc(
                 &mut g,
                 "vmkit_safepoint (preserve_all)",

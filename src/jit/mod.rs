@@ -673,6 +673,18 @@ impl Materializer {
             let inner = &mut *g;
             let frontend_config = inner.module.isa().frontend_config();
             let mut b = FunctionBuilder::new(&mut inner.ctx.func, &mut inner.fctx);
+            // Each stack-map spill slot is its own alias region, so the spills
+            // (stores) of one reference do not count as writes to the heap or
+            // to the other slots: Cranelift's redundant-load elimination then
+            // merges the reloads of a reference between two safepoints, and the
+            // field loads through them. Calls still clobber every region, so
+            // nothing is reused across a safepoint, where objects may move.
+            b.make_stack_map_alias_region(Box::new(|regions, _ty, slot, _offset| {
+                Some(regions.insert(ir::AliasRegionData {
+                    user_id: slot.as_u32(),
+                    description: "stack map slot".into(),
+                }))
+            }));
             let entry = b.create_block();
             b.append_block_params_for_function_params(entry);
             b.switch_to_block(entry);
@@ -1400,16 +1412,22 @@ impl FnCtx<'_, '_> {
             self.thread,
             Thread::STACK_LIMIT_OFFSET as i32,
         );
-        let over = self
+        let ok = self
             .b
             .ins()
-            .icmp(ir::condcodes::IntCC::UnsignedLessThan, sp, limit);
+            .icmp(ir::condcodes::IntCC::UnsignedGreaterThanOrEqual, sp, limit);
         let slow = self.b.create_block();
         let overflow = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(slow);
         self.b.set_cold_block(overflow);
-        self.b.ins().brif(over, slow, &[], cont, &[]);
+        // The slow path is the *else* target on purpose: Cranelift's alias
+        // analysis visits a branch's else target first, so it sees the slow
+        // path rejoin `cont` before it walks the body, and the body's blocks get
+        // their final memory state on the first visit. With the slow path
+        // visited last, every block of the body would end up a merge point of
+        // its own, and no load could be reused from one block to the next.
+        self.b.ins().brif(ok, cont, &[], slow, &[]);
         self.b.switch_to_block(slow);
         let (addr, sig) = self.helpers.overflow.clone();
         let raised = self.call_addr(addr, &sig, &[sp])[0];

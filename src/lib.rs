@@ -30,11 +30,11 @@
 //! use vmkit::{gc, thread, GcOptions, Layout, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};
 //!
 //! // A cons cell: header, then `car` (an integer) and `cdr` (a reference).
-//! static CONS: TypeInfo = TypeInfo {
-//!     name: "Cons",
-//!     layout: Layout::Fixed { size: HEADER_SIZE + 16, ref_offsets: &[HEADER_SIZE + 8] },
-//!     user: 0,
-//! };
+//! static CONS: TypeInfo = TypeInfo::new(
+//!     "Cons",
+//!     Layout::Fixed { size: HEADER_SIZE + 16, ref_offsets: &[HEADER_SIZE + 8] },
+//!     0,
+//! );
 //!
 //! struct Lisp;
 //! impl VirtualMachine for Lisp {
@@ -71,11 +71,11 @@
 //! use vmkit::jit::{FnCtx, JitOptions, Materializer, Sig, ValType};
 //! use vmkit::{gc, thread, GcOptions, Layout, Plan, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};
 //!
-//! static CONS: TypeInfo = TypeInfo {
-//!     name: "Cons",
-//!     layout: Layout::Fixed { size: HEADER_SIZE + 16, ref_offsets: &[HEADER_SIZE + 8] },
-//!     user: 0,
-//! };
+//! static CONS: TypeInfo = TypeInfo::new(
+//!     "Cons",
+//!     Layout::Fixed { size: HEADER_SIZE + 16, ref_offsets: &[HEADER_SIZE + 8] },
+//!     0,
+//! );
 //! struct Lisp;
 //! impl VirtualMachine for Lisp {
 //!     fn scan_globals(&self, _visit: &mut SlotVisitor<'_>) {}

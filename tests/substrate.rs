@@ -15,48 +15,48 @@ use vmkit::{
 // ---------------------------------------------------------------- personality
 
 /// `Node { value: int, next: Node }`
-static NODE: TypeInfo = TypeInfo {
-    name: "Node",
-    layout: Layout::Fixed {
+static NODE: TypeInfo = TypeInfo::new(
+    "Node",
+    Layout::Fixed {
         size: HEADER_SIZE + 16,
         ref_offsets: &[HEADER_SIZE + 8],
     },
-    user: 0,
-};
+    0,
+);
 const NODE_VALUE: usize = HEADER_SIZE;
 const NODE_NEXT: usize = HEADER_SIZE + 8;
 
 /// `Tree { left: Tree, right: Tree, depth: int }`
-static TREE: TypeInfo = TypeInfo {
-    name: "Tree",
-    layout: Layout::Fixed {
+static TREE: TypeInfo = TypeInfo::new(
+    "Tree",
+    Layout::Fixed {
         size: HEADER_SIZE + 24,
         ref_offsets: &[HEADER_SIZE, HEADER_SIZE + 8],
     },
-    user: 1,
-};
+    1,
+);
 const TREE_LEFT: usize = HEADER_SIZE;
 const TREE_RIGHT: usize = HEADER_SIZE + 8;
 const TREE_DEPTH: usize = HEADER_SIZE + 16;
 
 /// `[ref]`
-static REFS: TypeInfo = TypeInfo {
-    name: "[ref]",
-    layout: Layout::Array {
+static REFS: TypeInfo = TypeInfo::new(
+    "[ref]",
+    Layout::Array {
         elem_size: 8,
         elem_is_ref: true,
     },
-    user: 2,
-};
+    2,
+);
 /// `[int]`
-static INTS: TypeInfo = TypeInfo {
-    name: "[int]",
-    layout: Layout::Array {
+static INTS: TypeInfo = TypeInfo::new(
+    "[int]",
+    Layout::Array {
         elem_size: 8,
         elem_is_ref: false,
     },
-    user: 3,
-};
+    3,
+);
 
 /// The test personality: one global slot, plus a per-thread root slot reported
 /// through `scan_thread_roots` (as an interpreter's frame would be).
@@ -218,16 +218,16 @@ fn scenario_structures(plan: Plan) {
     let mut round = 0usize;
     while allocated < 20 * HEAP {
         let garbage = make_list(&t, round, 500);
-        allocated += 500 * 32;
+        allocated += 500 * (HEADER_SIZE + 16);
         if round.is_multiple_of(7) {
             let i = round % 64;
             let l = make_list(&t, i * 100, 50);
             t.write_ref(arr.obj(), array_slot(i), Some(l));
-            allocated += 50 * 32;
+            allocated += 50 * (HEADER_SIZE + 16);
         }
         if round.is_multiple_of(50) {
             check_tree(make_tree(&t, 6), 6);
-            allocated += 127 * 40;
+            allocated += 127 * (HEADER_SIZE + 24);
         }
         let _ = garbage;
         round += 1;
@@ -386,7 +386,7 @@ fn scenario_oom(plan: Plan) {
             "no OOM after {n} nodes"
         );
     };
-    assert_eq!(err.requested, 32);
+    assert_eq!(err.requested, HEADER_SIZE + 16);
     assert!(n > 50_000, "OOM too early, after {n} nodes");
     // The retained list is intact.
     let mut cur = keep.get();
@@ -409,7 +409,7 @@ fn scenario_oom(plan: Plan) {
     println!("oom after {n} nodes: {err}");
 }
 
-/// The growing heap: starts at 4 MiB, grows past it to hold a 12 MiB live list,
+/// The growing heap: starts at 4 MiB, grows past it to hold a 9.6 MB live list,
 /// reports exhaustion at its 48 MiB maximum, and shrinks again once the list dies.
 fn scenario_growing(plan: Plan) {
     if plan == Plan::NoGC {
@@ -435,8 +435,8 @@ fn scenario_growing(plan: Plan) {
         }
         Ok(())
     };
-    // 400k nodes of 32 bytes: 12.8 MB live.
-    grow(400_000, &keep).expect("the heap must grow to hold 12.8 MB");
+    // 400k nodes of 24 bytes: 9.6 MB live.
+    grow(400_000, &keep).expect("the heap must grow to hold 9.6 MB");
     let grown = gc::trigger::current_heap_size().unwrap();
     assert!(grown > 4 << 20, "the heap did not grow: {grown}");
     let mut cur = keep.get();
@@ -447,7 +447,7 @@ fn scenario_growing(plan: Plan) {
     }
     // Retain until exhaustion: the maximum holds.
     let err = grow(10_000_000, &keep).expect_err("no OOM at the 48 MiB maximum");
-    assert_eq!(err.requested, 32);
+    assert_eq!(err.requested, HEADER_SIZE + 16);
     assert!(gc::trigger::peak_heap_size().unwrap() <= 48 << 20);
     // Let go: allocation works again and the heap shrinks back.
     keep.set(None);
@@ -558,7 +558,7 @@ fn scenario_background(plan: Plan) {
                 go.wait();
                 let s = t.scope();
                 let keep = s.handle(Some(make_list(&t, k * 100_000, 1000)));
-                for r in 0..100 {
+                for r in 0..150 {
                     make_list(&t, r, 2000);
                 }
                 check_list(keep.get(), k * 100_000, 1000);
@@ -758,6 +758,83 @@ fn scenario_lazy(plan: Plan) {
     println!("early objects {objects} ({bytes} bytes) before MMTk started");
 }
 
+/// The one-word header: the type id and the status word (a personality's lock
+/// word) survive moving collections, and the old copy's header, which held the
+/// forwarding pointer, is not what the program sees. Then the type table: past
+/// [`object::MAX_TYPES`] types, allocating an object of a new type fails with
+/// OutOfMemory (no panic), and known types still allocate.
+fn scenario_header(plan: Plan) {
+    const N: usize = 20_000;
+    init(plan, 24 << 20);
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    let arr = s.handle(Some(t.alloc_array(&REFS, N).unwrap()));
+    for i in 0..N {
+        let o = if i % 2 == 0 {
+            new_node(&t, i, None)
+        } else {
+            t.alloc(&TREE, HEADER_SIZE + 24).unwrap()
+        };
+        let status = (i as u32).wrapping_mul(2_654_435_761) | 1;
+        assert_eq!(object::cas_status(o, 0, status), Ok(0));
+        t.write_ref(arr.obj(), array_slot(i), Some(o));
+    }
+    // Garbage in between, then a collection that moves every object (SemiSpace,
+    // GenCopy, and Immix with forced defragmentation).
+    for k in 0..2_000 {
+        make_list(&t, k, 100);
+    }
+    let addr = |i| read_ref(arr.obj(), array_slot(i)).map(|o| o.to_raw_address().as_usize());
+    let before: Vec<_> = (0..N).map(addr).collect();
+    t.collect();
+    let mut moved = 0;
+    for (i, &was) in before.iter().enumerate() {
+        let o = read_ref(arr.obj(), array_slot(i)).expect("lost object");
+        moved += usize::from(Some(o.to_raw_address().as_usize()) != was);
+        let want: &TypeInfo = if i % 2 == 0 { &NODE } else { &TREE };
+        assert!(
+            std::ptr::eq(object::type_info(o), want),
+            "object {i}: type {}",
+            object::type_info(o).name
+        );
+        let status = (i as u32).wrapping_mul(2_654_435_761) | 1;
+        assert_eq!(
+            object::status_word(o).load(Ordering::Acquire),
+            status,
+            "object {i}: status word"
+        );
+        if i % 2 == 0 {
+            assert_eq!(read_word(o, NODE_VALUE), i);
+        }
+    }
+    if matches!(plan, Plan::SemiSpace | Plan::GenCopy | Plan::Immix) {
+        assert_eq!(moved, N, "only {moved} of {N} objects moved");
+    }
+    if plan == Plan::Immix {
+        // Fill the type table (one process is enough: it is plan-independent).
+        let fixed = Layout::Fixed {
+            size: HEADER_SIZE + 8,
+            ref_offsets: &[],
+        };
+        let mut registered = 0;
+        loop {
+            let ti = TypeInfo::leak("Filler", fixed, 0);
+            if ti.header().is_none() {
+                let err = t
+                    .alloc(ti, HEADER_SIZE + 8)
+                    .expect_err("a type past the table");
+                assert_eq!(err.requested, HEADER_SIZE + 8);
+                break;
+            }
+            registered += 1;
+            assert!(registered < object::MAX_TYPES, "the type table never fills");
+        }
+        assert!(registered > object::MAX_TYPES - 100, "{registered} types");
+        check_list(Some(make_list(&t, 7, 1000)), 7, 1000);
+    }
+    println!("{moved} of {N} objects moved");
+}
+
 // ---------------------------------------------------------------- driver
 
 type Scenario = (&'static str, fn(Plan));
@@ -773,6 +850,7 @@ const SCENARIOS: &[Scenario] = &[
     ("weak", scenario_weak),
     ("stress", scenario_stress),
     ("rejected", scenario_rejected),
+    ("header", scenario_header),
 ];
 /// Weak references are cleared when their referent dies and follow it when it
 /// moves; finalizable objects are queued, intact, once unreachable; under every

@@ -13,14 +13,14 @@ use vmkit::{
     gc, GcOptions, Layout, Plan, SlotVisitor, Thread, TypeInfo, VirtualMachine, HEADER_SIZE,
 };
 
-static NODE: TypeInfo = TypeInfo {
-    name: "Node",
-    layout: Layout::Fixed {
+static NODE: TypeInfo = TypeInfo::new(
+    "Node",
+    Layout::Fixed {
         size: HEADER_SIZE + 16,
         ref_offsets: &[HEADER_SIZE + 8],
     },
-    user: 0,
-};
+    0,
+);
 const VALUE: i32 = HEADER_SIZE as i32;
 const NEXT: i32 = HEADER_SIZE as i32 + 8;
 

@@ -30,14 +30,15 @@ impl VMBinding for VMKitBinding {
     const MIN_ALIGNMENT: usize = OBJECT_ALIGN;
 }
 
-/// Object model: two-word header, forwarding pointer in the status word, every
-/// other piece of GC metadata on the side.
+/// Object model: one-word header (type id, status word), written over by the
+/// forwarding pointer in the old copy of a moved object; every other piece of GC
+/// metadata on the side.
 pub struct ObjectModelImpl;
 
 impl ObjectModel<VMKitBinding> for ObjectModelImpl {
     const GLOBAL_LOG_BIT_SPEC: VMGlobalLogBitSpec = VMGlobalLogBitSpec::side_first();
     const LOCAL_FORWARDING_POINTER_SPEC: VMLocalForwardingPointerSpec =
-        VMLocalForwardingPointerSpec::in_header((object::STATUS_OFFSET * 8) as isize);
+        VMLocalForwardingPointerSpec::in_header((object::TYPE_OFFSET * 8) as isize);
     const LOCAL_FORWARDING_BITS_SPEC: VMLocalForwardingBitsSpec =
         VMLocalForwardingBitsSpec::side_first();
     const LOCAL_MARK_BIT_SPEC: VMLocalMarkBitSpec =

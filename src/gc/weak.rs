@@ -24,14 +24,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub const WEAK_REFERENT_OFFSET: usize = HEADER_SIZE;
 
 /// The type of weak-reference objects: one untraced reference field.
-pub static WEAK_REF: TypeInfo = TypeInfo {
-    name: "WeakRef",
-    layout: Layout::Fixed {
+pub static WEAK_REF: TypeInfo = TypeInfo::new(
+    "WeakRef",
+    Layout::Fixed {
         size: HEADER_SIZE + 8,
         ref_offsets: &[],
     },
-    user: usize::MAX,
-};
+    usize::MAX,
+);
 
 static WEAK: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static FINALIZABLE: Mutex<Vec<usize>> = Mutex::new(Vec::new());

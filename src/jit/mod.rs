@@ -1439,13 +1439,13 @@ impl FnCtx<'_, '_> {
     }
 
     /// Allocates a fixed-size object of type `ti` (its layout's size), zeroed
-    /// but for its type word: inline bump pointer when the plan has one, runtime
+    /// but for its header: inline bump pointer when the plan has one, runtime
     /// call otherwise. The result is a reference. On failure (only the runtime
     /// call fails: null, with an `OutOfMemory` exception pending) the code
     /// branches to `handler` if one is given, from the slow path only; without
     /// one, the caller checks.
     ///
-    /// The inline path stores only the type word: MMTk hands out zeroed memory
+    /// The inline path stores only the header word: MMTk hands out zeroed memory
     /// (every space of every plan is created `zeroed`: fresh blocks are cleared
     /// when acquired, and Immix clears recycled lines before it bumps into them).
     pub fn alloc_fixed(&mut self, ti: &'static TypeInfo, handler: Option<ir::Block>) -> Value {
@@ -1456,12 +1456,18 @@ impl FnCtx<'_, '_> {
             .iconst(types::I64, ti as *const TypeInfo as i64);
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
-        if crate::gc::inline_alloc_supported() && size <= crate::gc::max_non_los_bytes() {
+        // Without a type id (the type table is full) only the runtime call is
+        // emitted; it fails with OutOfMemory.
+        let header = ti.header().filter(|_| {
+            crate::gc::inline_alloc_supported() && size <= crate::gc::max_non_los_bytes()
+        });
+        if let Some(header) = header {
             let sizev = self.b.ins().iconst(types::I64, size as i64);
             let slow = self.b.create_block();
             self.b.set_cold_block(slow);
             let cursor = self.bump(sizev, slow);
-            self.b.ins().store(MemFlagsData::trusted(), tiv, cursor, 0);
+            let hv = self.b.ins().iconst(types::I64, header as i64);
+            self.b.ins().store(MemFlagsData::trusted(), hv, cursor, 0);
             self.b.ins().jump(done, &[cursor.into()]);
             self.b.switch_to_block(slow);
         }
@@ -1481,7 +1487,7 @@ impl FnCtx<'_, '_> {
     /// Allocates an array of type `ti` (an [`crate::Layout::Array`] of 8-byte
     /// elements) with `len` zeroed elements. Small arrays (at most
     /// [`INLINE_ARRAY_MAX`] elements) are bump-allocated inline when the plan
-    /// allows (storing only the type and length words: see
+    /// allows (storing only the header and length words: see
     /// [`FnCtx::alloc_fixed`] on zeroed memory); others, and a `len` that is
     /// negative, take the personality's `slow` path, which must return the array
     /// (or null with an exception pending). The result is a reference; with a
@@ -1500,7 +1506,10 @@ impl FnCtx<'_, '_> {
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
         let size_max = crate::object::array_size(8, INLINE_ARRAY_MAX);
-        if crate::gc::inline_alloc_supported() && size_max <= crate::gc::max_non_los_bytes() {
+        let header = ti.header().filter(|_| {
+            crate::gc::inline_alloc_supported() && size_max <= crate::gc::max_non_los_bytes()
+        });
+        if let Some(header) = header {
             let slow_b = self.b.create_block();
             let try_b = self.b.create_block();
             self.b.set_cold_block(slow_b);
@@ -1517,12 +1526,9 @@ impl FnCtx<'_, '_> {
                 .ins()
                 .iadd_imm_s(bytes, crate::object::ARRAY_DATA_OFFSET as i64);
             let cursor = self.bump(size, slow_b);
-            let tiv = self
-                .b
-                .ins()
-                .iconst(types::I64, ti as *const TypeInfo as i64);
+            let hv = self.b.ins().iconst(types::I64, header as i64);
             let fl = MemFlagsData::trusted();
-            self.b.ins().store(fl, tiv, cursor, 0);
+            self.b.ins().store(fl, hv, cursor, 0);
             self.b
                 .ins()
                 .store(fl, len, cursor, crate::object::ARRAY_LENGTH_OFFSET as i32);

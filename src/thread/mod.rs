@@ -507,8 +507,9 @@ impl Thread {
         ty: &'static TypeInfo,
         size: usize,
     ) -> Result<ObjectReference, OutOfMemory> {
+        let header = ty.header().ok_or(OutOfMemory { requested: size })?;
         let obj = self.alloc_raw(size)?;
-        object::write_word(obj, object::TYPE_OFFSET, ty as *const TypeInfo as usize);
+        object::write_word(obj, object::TYPE_OFFSET, header);
         Ok(obj)
     }
 
@@ -529,9 +530,10 @@ impl Thread {
                 requested: usize::MAX,
             })?
             & !(OBJECT_ALIGN - 1);
+        let header = ty.header().ok_or(OutOfMemory { requested: size })?;
         let obj = self.alloc_raw(size)?;
         object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len);
-        object::write_word(obj, object::TYPE_OFFSET, ty as *const TypeInfo as usize);
+        object::write_word(obj, object::TYPE_OFFSET, header);
         Ok(obj)
     }
 

@@ -30,68 +30,68 @@ pub enum ElemKind {
 }
 
 /// `str`
-pub static STR: TypeInfo = TypeInfo {
-    name: "str",
-    layout: Layout::Array {
+pub static STR: TypeInfo = TypeInfo::new(
+    "str",
+    Layout::Array {
         elem_size: 1,
         elem_is_ref: false,
     },
-    user: 100,
-};
+    100,
+);
 /// `[int]`
-pub static ARR_INT: TypeInfo = TypeInfo {
-    name: "[int]",
-    layout: Layout::Array {
+pub static ARR_INT: TypeInfo = TypeInfo::new(
+    "[int]",
+    Layout::Array {
         elem_size: 8,
         elem_is_ref: false,
     },
-    user: ElemKind::Int as usize,
-};
+    ElemKind::Int as usize,
+);
 /// `[float]`
-pub static ARR_FLOAT: TypeInfo = TypeInfo {
-    name: "[float]",
-    layout: Layout::Array {
+pub static ARR_FLOAT: TypeInfo = TypeInfo::new(
+    "[float]",
+    Layout::Array {
         elem_size: 8,
         elem_is_ref: false,
     },
-    user: ElemKind::Float as usize,
-};
+    ElemKind::Float as usize,
+);
 /// `[bool]`
-pub static ARR_BOOL: TypeInfo = TypeInfo {
-    name: "[bool]",
-    layout: Layout::Array {
+pub static ARR_BOOL: TypeInfo = TypeInfo::new(
+    "[bool]",
+    Layout::Array {
         elem_size: 8,
         elem_is_ref: false,
     },
-    user: ElemKind::Bool as usize,
-};
+    ElemKind::Bool as usize,
+);
 /// `[str]`
-pub static ARR_STR: TypeInfo = TypeInfo {
-    name: "[str]",
-    layout: Layout::Array {
+pub static ARR_STR: TypeInfo = TypeInfo::new(
+    "[str]",
+    Layout::Array {
         elem_size: 8,
         elem_is_ref: true,
     },
-    user: ElemKind::Str as usize,
-};
+    ElemKind::Str as usize,
+);
 /// arrays of arrays, structs or threads
-pub static ARR_REF: TypeInfo = TypeInfo {
-    name: "[ref]",
-    layout: Layout::Array {
+pub static ARR_REF: TypeInfo = TypeInfo::new(
+    "[ref]",
+    Layout::Array {
         elem_size: 8,
         elem_is_ref: true,
     },
-    user: ElemKind::Ref as usize,
-};
+    ElemKind::Ref as usize,
+);
 /// `thread`
-pub static THREAD: TypeInfo = TypeInfo {
-    name: "thread",
-    layout: Layout::Fixed {
+pub static THREAD: TypeInfo = TypeInfo::new(
+    "thread",
+    Layout::Fixed {
         size: HEADER_SIZE + 8,
         ref_offsets: &[],
     },
-    user: 101,
-};
+    101,
+);
 
 /// Offset of field `i` of a struct.
 pub const fn field_offset(i: usize) -> usize {

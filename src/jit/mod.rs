@@ -517,8 +517,9 @@ impl Materializer {
         file: &str,
         kind: CodeKind,
         positions: (Vec<(u32, u32)>, Vec<codemap::InlineScope>),
+        declared: Option<cranelift_module::FuncId>,
     ) -> Result<usize, CompileError> {
-        let (id, mut info) = self.define(g, name, file, kind, positions)?;
+        let (id, mut info) = self.define(g, name, file, kind, positions, declared)?;
         // Anything deferred is made executable in the same step.
         self.finalize_all(g)?;
         info.start = g.module.get_finalized_function(id) as usize;
@@ -538,7 +539,7 @@ impl Materializer {
         kind: CodeKind,
         dest: Dest,
     ) -> Result<(), CompileError> {
-        let (id, info) = self.define(g, name, "", kind, (Vec::new(), Vec::new()))?;
+        let (id, info) = self.define(g, name, "", kind, (Vec::new(), Vec::new()), None)?;
         g.pending.push(Pending { id, info, dest });
         Ok(())
     }
@@ -577,23 +578,17 @@ impl Materializer {
         file: &str,
         kind: CodeKind,
         (locs, scopes): (Vec<(u32, u32)>, Vec<codemap::InlineScope>),
+        declared: Option<cranelift_module::FuncId>,
     ) -> Result<(cranelift_module::FuncId, CodeInfo), CompileError> {
         let start = Instant::now();
         let insts = g.ctx.func.dfg.num_insts() as u64;
         if self.options.dump_clif && kind == CodeKind::Function {
             eprintln!("; function {name} ({file})\n{}", g.ctx.func.display());
         }
-        let sig = g.ctx.func.signature.clone();
-        let id = g
-            .module
-            // Named (uniquely), so that cranelift-jit's perf map (written when
-            // running under `perf record`) names the code.
-            .declare_function(
-                &format!("{name}#{}", inner_count(&mut g.stats)),
-                cranelift_module::Linkage::Local,
-                &sig,
-            )
-            .map_err(|e| CompileError(format!("{name}: {e}")))?;
+        let id = match declared {
+            Some(id) => id,
+            None => self.declare_code(g, name)?,
+        };
         let inner = &mut *g;
         let dump_asm = self.options.dump_asm && kind == CodeKind::Function;
         inner.ctx.set_disasm(dump_asm);
@@ -657,6 +652,24 @@ impl Materializer {
         Ok((id, info))
     }
 
+    /// Declares the function being built in `g.ctx` in the module. Named
+    /// (uniquely), so that cranelift-jit's perf map (written when running under
+    /// `perf record`) names the code.
+    fn declare_code(
+        &self,
+        g: &mut Inner,
+        name: &str,
+    ) -> Result<cranelift_module::FuncId, CompileError> {
+        let sig = g.ctx.func.signature.clone();
+        g.module
+            .declare_function(
+                &format!("{name}#{}", inner_count(&mut g.stats)),
+                cranelift_module::Linkage::Local,
+                &sig,
+            )
+            .map_err(|e| CompileError(format!("{name}: {e}")))
+    }
+
     fn compile_locked(&self, g: &mut Inner, f: FuncId) -> Result<usize, CompileError> {
         // The helpers below read trampoline addresses.
         self.flush(g)?;
@@ -669,6 +682,11 @@ impl Materializer {
         let cc = Self::call_conv(g);
         g.ctx.func.signature = clif_sig(cc, &sig);
         let helpers = self.helpers(g);
+        // Declared before its body is built, so that its calls to itself are
+        // direct (`call rel32`, resolved when the module is finalized) rather
+        // than through its table slot.
+        let declared = self.declare_code(g, &name)?;
+        let self_ref = g.module.declare_func_in_func(declared, &mut g.ctx.func);
         let result = {
             let inner = &mut *g;
             let frontend_config = inner.module.isa().frontend_config();
@@ -707,6 +725,7 @@ impl Materializer {
                 safepoints: 0,
                 null_checks: Vec::new(),
                 lazy_hosts: Vec::new(),
+                self_call: Some((f, self_ref)),
                 _m: std::marker::PhantomData,
             };
             if line != 0 {
@@ -748,7 +767,14 @@ impl Materializer {
                 return Err(e);
             }
         }
-        let addr = self.finish(g, &name, &file, CodeKind::Function, positions)?;
+        let addr = self.finish(
+            g,
+            &name,
+            &file,
+            CodeKind::Function,
+            positions,
+            Some(declared),
+        )?;
         let fe = &mut g.funcs[f.0 as usize];
         fe.compiled = true;
         fe.slot.store(addr, Ordering::SeqCst);
@@ -807,6 +833,7 @@ impl Materializer {
             "<vmkit>",
             CodeKind::Trampoline,
             Default::default(),
+            None,
         )
     }
 
@@ -886,6 +913,7 @@ impl Materializer {
             "<vmkit>",
             CodeKind::Trampoline,
             Default::default(),
+            None,
         )
     }
 
@@ -971,6 +999,9 @@ pub struct FnCtx<'a, 'b> {
     /// Calls to hosts whose trampoline is not built yet: the placeholder
     /// address's `iconst` and the host (see `patch_lazy_hosts`).
     lazy_hosts: Vec<(ir::Inst, usize)>,
+    /// The function being built and its reference to itself, for direct
+    /// recursive calls.
+    self_call: Option<(FuncId, ir::FuncRef)>,
     #[allow(dead_code)]
     _m: std::marker::PhantomData<&'b ()>,
 }
@@ -1153,8 +1184,14 @@ impl FnCtx<'_, '_> {
         let sref = self.b.import_signature(clif_sig(cc, sig));
         let mut all = vec![self.thread];
         all.extend_from_slice(args);
-        self.safepoints += 1;
         let call = self.b.ins().call_indirect(sref, callee, &all);
+        self.call_results(call, sig)
+    }
+
+    /// The results of `call` (a call of a function of signature `sig`), reference
+    /// results declared for stack maps.
+    fn call_results(&mut self, call: ir::Inst, sig: &Sig) -> Vec<Value> {
+        self.safepoints += 1;
         let rets = self.b.inst_results(call).to_vec();
         for (r, t) in rets.iter().zip(&sig.results) {
             if *t == ValType::Ref {
@@ -1180,6 +1217,13 @@ impl FnCtx<'_, '_> {
     /// first call compiles it, its code afterwards).
     pub fn call_function(&mut self, f: FuncId, args: &[Value]) -> Vec<Value> {
         let (slot, sig) = self.helpers.funcs[f.0 as usize].clone();
+        if let Some((me, fref)) = self.self_call.filter(|(me, _)| *me == f) {
+            debug_assert_eq!(me, f);
+            let mut all = vec![self.thread];
+            all.extend_from_slice(args);
+            let call = self.b.ins().call(fref, &all);
+            return self.call_results(call, &sig);
+        }
         let slot_addr = self.b.ins().iconst(self.ptr, slot as i64);
         let code = self
             .b

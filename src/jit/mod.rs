@@ -723,7 +723,7 @@ impl Materializer {
                 results: sig.results.clone(),
                 inl: InlineState::default(),
                 safepoints: 0,
-                null_checks: Vec::new(),
+                checks: Vec::new(),
                 lazy_hosts: Vec::new(),
                 self_call: Some((f, self_ref)),
                 _m: std::marker::PhantomData,
@@ -740,7 +740,7 @@ impl Materializer {
                     )));
                 }
                 seal_in_order(&mut cx.b);
-                cx.elide_null_checks();
+                cx.elide_checks();
                 cx.b.finalize(frontend_config);
             }
             r.map(|()| {
@@ -994,8 +994,9 @@ pub struct FnCtx<'a, 'b> {
     /// Calls emitted so far that return to the code after them (see
     /// [`FnCtx::raising_call`]): what [`FnCtx::loop_poll_end`] compares.
     safepoints: usize,
-    /// Null checks made with [`FnCtx::null_branch`], for `elide_null_checks`.
-    null_checks: Vec<NullCheck>,
+    /// Checks made with [`FnCtx::null_branch`] and [`FnCtx::bounds_branch`] (and
+    /// facts from [`FnCtx::assume_nonnull`]), for `elide_checks`.
+    checks: Vec<Check>,
     /// Calls to hosts whose trampoline is not built yet: the placeholder
     /// address's `iconst` and the host (see `patch_lazy_hosts`).
     lazy_hosts: Vec<(ir::Inst, usize)>,
@@ -1073,13 +1074,87 @@ fn same_values(
     same
 }
 
-/// A block reached only when `obj` is not null: the `ok` block of a null check
+/// A block reached only when a condition holds: the `ok` block of a check
 /// (`branch`, which may be elided) or one the personality vouches for
 /// ([`FnCtx::assume_nonnull`]; no branch).
-struct NullCheck {
-    obj: Value,
+struct Check {
+    key: CheckKey,
     branch: Option<ir::Inst>,
     ok: ir::Block,
+}
+
+/// What a [`Check`] establishes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum CheckKey {
+    /// The reference is not null.
+    NonNull(Value),
+    /// `index < len`, unsigned.
+    InBounds(Value, Value),
+}
+
+/// Value numbering of pure integer arithmetic, for comparing checks: two values
+/// computed by the same operation on the same (numbered) operands are one.
+#[derive(Default)]
+struct PureExprs {
+    memo: HashMap<Value, Value>,
+    table: HashMap<(ir::InstructionData, ir::Type), Value>,
+}
+
+impl PureExprs {
+    fn canon(
+        &mut self,
+        func: &ir::Function,
+        same: &HashMap<Value, Value>,
+        v: Value,
+        depth: u32,
+    ) -> Value {
+        let mut v = func.dfg.resolve_aliases(v);
+        while let Some(&w) = same.get(&v) {
+            v = w;
+        }
+        if let Some(&c) = self.memo.get(&v) {
+            return c;
+        }
+        let Some(inst) = func.dfg.value_def(v).inst() else {
+            return v;
+        };
+        use ir::{InstructionData as D, Opcode as O};
+        let mut data = func.dfg.insts[inst];
+        let pure = match &mut data {
+            D::Binary { opcode, args } => {
+                matches!(
+                    opcode,
+                    O::Iadd
+                        | O::Isub
+                        | O::Imul
+                        | O::Band
+                        | O::Bor
+                        | O::Bxor
+                        | O::Ishl
+                        | O::Ushr
+                        | O::Sshr
+                ) && depth < 16
+                    && {
+                        for a in args.iter_mut() {
+                            *a = self.canon(func, same, *a, depth + 1);
+                        }
+                        true
+                    }
+            }
+            D::UnaryImm {
+                opcode: O::Iconst, ..
+            } => true,
+            _ => false,
+        };
+        let c = if pure {
+            let ty = func.dfg.value_type(v);
+            *self.table.entry((data, ty)).or_insert(v)
+        } else {
+            v
+        };
+        self.memo.insert(v, c);
+        c
+    }
 }
 
 /// A loop poll whose slow path is built once the loop body is known
@@ -1284,10 +1359,33 @@ impl FnCtx<'_, '_> {
         let bad = self.b.create_block();
         let ok = self.b.create_block();
         self.b.set_cold_block(bad);
-        let is_null = self.b.ins().icmp_imm_s(ir::condcodes::IntCC::Equal, obj, 0);
-        let branch = self.b.ins().brif(is_null, bad, &[], ok, &[]);
-        self.null_checks.push(NullCheck {
-            obj,
+        let branch = self.b.ins().brif(obj, ok, &[], bad, &[]);
+        self.checks.push(Check {
+            key: CheckKey::NonNull(obj),
+            branch: Some(branch),
+            ok,
+        });
+        (bad, ok)
+    }
+
+    /// Tests `index < len` (unsigned, so a negative index fails too): branches to
+    /// the first block returned (new, cold, empty) when it does not hold, else to
+    /// the second (new, empty). Like [`FnCtx::null_branch`], a test is dropped
+    /// before compilation when the same test succeeded on every path to it: same
+    /// `index` and `len`, values computed by the same pure arithmetic on the same
+    /// operands counting as the same (`a[i]` read then written, or `a[k - i]`
+    /// twice).
+    pub fn bounds_branch(&mut self, index: Value, len: Value) -> (ir::Block, ir::Block) {
+        let bad = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(bad);
+        let inb = self
+            .b
+            .ins()
+            .icmp(ir::condcodes::IntCC::UnsignedLessThan, index, len);
+        let branch = self.b.ins().brif(inb, ok, &[], bad, &[]);
+        self.checks.push(Check {
+            key: CheckKey::InBounds(index, len),
             branch: Some(branch),
             ok,
         });
@@ -1300,40 +1398,44 @@ impl FnCtx<'_, '_> {
     /// predecessor). The null checks of `obj` it dominates are then dropped
     /// ([`FnCtx::null_branch`]).
     pub fn assume_nonnull(&mut self, obj: Value, block: ir::Block) {
-        self.null_checks.push(NullCheck {
-            obj,
+        self.checks.push(Check {
+            key: CheckKey::NonNull(obj),
             branch: None,
             ok: block,
         });
     }
 
-    /// Turns each null check whose value is known not to be null (see
-    /// [`FnCtx::null_branch`]) into a jump to its `ok` block. Runs on the sealed
-    /// function, before the safepoint spiller gives each use of a reference its
-    /// own reload: a value's checks are found by (alias-resolved) value.
-    fn elide_null_checks(&mut self) {
-        if self.null_checks.len() < 2 || self.null_checks.iter().all(|c| c.branch.is_none()) {
+    /// Turns each check whose condition is known to hold (see
+    /// [`FnCtx::null_branch`], [`FnCtx::bounds_branch`]) into a jump to its `ok`
+    /// block. Runs on the sealed function, before the safepoint spiller gives
+    /// each use of a reference its own reload: a check's values are compared
+    /// after resolving aliases, block parameters that carry one value, and
+    /// pure arithmetic (`same_values`, `PureExprs`).
+    fn elide_checks(&mut self) {
+        if self.checks.len() < 2 || self.checks.iter().all(|c| c.branch.is_none()) {
             return;
         }
         let func = &mut self.b.func;
         let cfg = cranelift_codegen::flowgraph::ControlFlowGraph::with_function(func);
         let same = same_values(func, &cfg);
-        let canon = |v: Value| {
-            let v = func.dfg.resolve_aliases(v);
-            same.get(&v).copied().unwrap_or(v)
-        };
-        let mut by_obj: HashMap<Value, Vec<usize>> = HashMap::new();
-        for (i, c) in self.null_checks.iter().enumerate() {
-            by_obj.entry(canon(c.obj)).or_default().push(i);
+        let mut exprs = PureExprs::default();
+        let mut by_key: HashMap<CheckKey, Vec<usize>> = HashMap::new();
+        for (i, c) in self.checks.iter().enumerate() {
+            let mut canon = |v| exprs.canon(func, &same, v, 0);
+            let key = match c.key {
+                CheckKey::NonNull(v) => CheckKey::NonNull(canon(v)),
+                CheckKey::InBounds(i, l) => CheckKey::InBounds(canon(i), canon(l)),
+            };
+            by_key.entry(key).or_default().push(i);
         }
-        if by_obj.values().all(|v| v.len() < 2) {
+        if by_key.values().all(|v| v.len() < 2) {
             return;
         }
         let dt = cranelift_codegen::dominator_tree::DominatorTree::with_function(func, &cfg);
         let mut redundant = Vec::new();
-        for checks in by_obj.values().filter(|v| v.len() > 1) {
+        for checks in by_key.values().filter(|v| v.len() > 1) {
             for &c in checks {
-                let Some(branch) = self.null_checks[c].branch else {
+                let Some(branch) = self.checks[c].branch else {
                     continue;
                 };
                 let Some(at) = func.layout.inst_block(branch) else {
@@ -1341,18 +1443,18 @@ impl FnCtx<'_, '_> {
                 };
                 if checks
                     .iter()
-                    .any(|&p| p != c && dt.dominates(self.null_checks[p].ok, at, &func.layout))
+                    .any(|&p| p != c && dt.dominates(self.checks[p].ok, at, &func.layout))
                 {
                     redundant.push(c);
                 }
             }
         }
         for c in redundant {
-            if let NullCheck {
+            if let Check {
                 branch: Some(branch),
                 ok,
                 ..
-            } = self.null_checks[c]
+            } = self.checks[c]
             {
                 func.replace(branch).jump(ok, &[]);
             }

@@ -1065,15 +1065,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             // The length is 0 for null: one compare; the cold path tells null from
             // out of bounds.
             let len = self.cx.b.use_var(lv);
-            let oob = self
-                .cx
-                .b
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
-            let bad = self.cx.b.create_block();
-            let ok = self.cx.b.create_block();
-            self.cx.b.set_cold_block(bad);
-            self.cx.b.ins().brif(oob, bad, &[], ok, &[]);
+            let (bad, ok) = self.cx.bounds_branch(i, len);
             self.cx.b.switch_to_block(bad);
             self.filled = false;
             self.null_check(arr, null_code);
@@ -1094,12 +1086,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 ARRAY_LENGTH_OFFSET as i32,
             ),
         };
-        let oob = self
-            .cx
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
-        self.error_if(oob, err::INDEX, i, len);
+        let (bad, ok) = self.cx.bounds_branch(i, len);
+        self.raise_then_continue(bad, ok, err::INDEX, i, len);
     }
 
     fn elem_addr(&mut self, arr: Value, i: Value) -> Value {

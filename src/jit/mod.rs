@@ -725,7 +725,7 @@ impl Materializer {
                 safepoints: 0,
                 checks: Vec::new(),
                 lazy_hosts: Vec::new(),
-                self_call: Some((f, self_ref)),
+                self_call: (f, self_ref),
                 _m: std::marker::PhantomData,
             };
             if line != 0 {
@@ -1002,7 +1002,7 @@ pub struct FnCtx<'a, 'b> {
     lazy_hosts: Vec<(ir::Inst, usize)>,
     /// The function being built and its reference to itself, for direct
     /// recursive calls.
-    self_call: Option<(FuncId, ir::FuncRef)>,
+    self_call: (FuncId, ir::FuncRef),
     #[allow(dead_code)]
     _m: std::marker::PhantomData<&'b ()>,
 }
@@ -1018,13 +1018,7 @@ fn same_values(
     cfg: &cranelift_codegen::flowgraph::ControlFlowGraph,
 ) -> HashMap<Value, Value> {
     let mut same: HashMap<Value, Value> = HashMap::new();
-    let find = |same: &HashMap<Value, Value>, mut v: Value| {
-        v = func.dfg.resolve_aliases(v);
-        while let Some(&w) = same.get(&v) {
-            v = w;
-        }
-        v
-    };
+    let find = |same: &HashMap<Value, Value>, v: Value| resolve_same(func, same, v);
     for _round in 0..8 {
         let mut changed = false;
         for block in func.layout.blocks() {
@@ -1074,6 +1068,26 @@ fn same_values(
     same
 }
 
+/// `v` with aliases resolved and followed through `same` ([`same_values`]).
+fn resolve_same(func: &ir::Function, same: &HashMap<Value, Value>, v: Value) -> Value {
+    let mut v = func.dfg.resolve_aliases(v);
+    while let Some(&w) = same.get(&v) {
+        v = w;
+    }
+    v
+}
+
+/// The header word to store when bump-allocating objects of `ti` of up to
+/// `size` bytes inline, if the plan allows it. Without a type id (the type table
+/// is full) there is no inline path: the runtime call fails with OutOfMemory.
+fn inline_header(ti: &'static TypeInfo, size: usize) -> Option<usize> {
+    if crate::gc::inline_alloc_supported() && size <= crate::gc::max_non_los_bytes() {
+        ti.header()
+    } else {
+        None
+    }
+}
+
 /// A block reached only when a condition holds: the `ok` block of a check
 /// (`branch`, which may be elided) or one the personality vouches for
 /// ([`FnCtx::assume_nonnull`]; no branch).
@@ -1108,10 +1122,7 @@ impl PureExprs {
         v: Value,
         depth: u32,
     ) -> Value {
-        let mut v = func.dfg.resolve_aliases(v);
-        while let Some(&w) = same.get(&v) {
-            v = w;
-        }
+        let v = resolve_same(func, same, v);
         if let Some(&c) = self.memo.get(&v) {
             return c;
         }
@@ -1292,7 +1303,8 @@ impl FnCtx<'_, '_> {
     /// first call compiles it, its code afterwards).
     pub fn call_function(&mut self, f: FuncId, args: &[Value]) -> Vec<Value> {
         let (slot, sig) = self.helpers.funcs[f.0 as usize].clone();
-        if let Some((_, fref)) = self.self_call.filter(|(me, _)| *me == f) {
+        let (me, fref) = self.self_call;
+        if me == f {
             let mut all = vec![self.thread];
             all.extend_from_slice(args);
             let call = self.b.ins().call(fref, &all);
@@ -1604,12 +1616,7 @@ impl FnCtx<'_, '_> {
             .iconst(types::I64, ti as *const TypeInfo as i64);
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
-        // Without a type id (the type table is full) only the runtime call is
-        // emitted; it fails with OutOfMemory.
-        let header = ti.header().filter(|_| {
-            crate::gc::inline_alloc_supported() && size <= crate::gc::max_non_los_bytes()
-        });
-        if let Some(header) = header {
+        if let Some(header) = inline_header(ti, size) {
             let sizev = self.b.ins().iconst(types::I64, size as i64);
             let slow = self.b.create_block();
             self.b.set_cold_block(slow);
@@ -1654,10 +1661,7 @@ impl FnCtx<'_, '_> {
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
         let size_max = crate::object::array_size(8, INLINE_ARRAY_MAX);
-        let header = ti.header().filter(|_| {
-            crate::gc::inline_alloc_supported() && size_max <= crate::gc::max_non_los_bytes()
-        });
-        if let Some(header) = header {
+        if let Some(header) = inline_header(ti, size_max) {
             let slow_b = self.b.create_block();
             let try_b = self.b.create_block();
             self.b.set_cold_block(slow_b);

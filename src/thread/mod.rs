@@ -530,10 +530,8 @@ impl Thread {
                 requested: usize::MAX,
             })?
             & !(OBJECT_ALIGN - 1);
-        let header = ty.header().ok_or(OutOfMemory { requested: size })?;
-        let obj = self.alloc_raw(size)?;
+        let obj = self.alloc(ty, size)?;
         object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len);
-        object::write_word(obj, object::TYPE_OFFSET, header);
         Ok(obj)
     }
 

@@ -83,6 +83,7 @@ impl ObjectModel<VMKitBinding> for ObjectModelImpl {
                     bytes,
                 );
             }
+            stats::record_copy(bytes);
         }
         let start = to.to_raw_address();
         debug_assert!(region.is_zero() || start >= region);
@@ -189,6 +190,10 @@ impl Scanning<VMKitBinding> for ScanningImpl {
         object: ObjectReference,
         slot_visitor: &mut SV,
     ) {
+        if !registry::STOP.load(std::sync::atomic::Ordering::Relaxed) {
+            // The world runs: a concurrent plan marks beside the mutators.
+            stats::record_concurrent_scan();
+        }
         visit_fields(object, &mut |a| {
             slot_visitor.visit_slot(SimpleSlot::from_address(a))
         });

@@ -11,6 +11,7 @@ static TTSP_TOTAL_NS: AtomicU64 = AtomicU64::new(0);
 static BYTES_COPIED: AtomicU64 = AtomicU64::new(0);
 static BYTES_ALLOCATED: AtomicU64 = AtomicU64::new(0);
 static HEAP_PEAK: AtomicU64 = AtomicU64::new(0);
+static SCANNED_CONCURRENTLY: AtomicU64 = AtomicU64::new(0);
 
 /// A snapshot of the collector's statistics.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,6 +33,9 @@ pub struct GcStats {
     pub bytes_allocated: u64,
     /// Largest heap occupancy seen at the start of a collection.
     pub heap_peak: u64,
+    /// Objects the collector scanned while mutators ran (concurrent marking):
+    /// non-zero only when a concurrent plan really marked beside the program.
+    pub scanned_concurrently: u64,
 }
 
 impl GcStats {
@@ -57,6 +61,7 @@ pub fn snapshot() -> GcStats {
         bytes_allocated: BYTES_ALLOCATED.load(Relaxed)
             + crate::thread::registry::allocated_by_attached(),
         heap_peak: HEAP_PEAK.load(Relaxed),
+        scanned_concurrently: SCANNED_CONCURRENTLY.load(Relaxed),
     }
 }
 
@@ -72,6 +77,11 @@ pub(crate) fn record_pause(pause: Duration) {
     COLLECTIONS.fetch_add(1, Relaxed);
     PAUSE_TOTAL_NS.fetch_add(ns, Relaxed);
     PAUSE_MAX_NS.fetch_max(ns, Relaxed);
+}
+
+/// Counts an object scanned outside a pause.
+pub(crate) fn record_concurrent_scan() {
+    SCANNED_CONCURRENTLY.fetch_add(1, Relaxed);
 }
 
 pub(crate) fn record_copy(bytes: usize) {

@@ -24,6 +24,9 @@ pub(crate) static LIMITS: OnceLock<(usize, usize)> = OnceLock::new();
 static CURRENT_PAGES: AtomicUsize = AtomicUsize::new(0);
 /// The largest size it reached, in pages.
 static PEAK_PAGES: AtomicUsize = AtomicUsize::new(0);
+/// Pages that allocations blocked for the collection under way asked for (MMTk's
+/// `on_pending_allocation`), cleared when it ends.
+static PENDING_PAGES: AtomicUsize = AtomicUsize::new(0);
 
 /// The current heap size in bytes, if the heap is a growing one.
 pub fn current_heap_size() -> Option<usize> {
@@ -55,11 +58,18 @@ impl GrowingHeap {
         }
     }
 
-    /// The heap size after a collection that left `used` pages in use: three
-    /// times that, within the limits; shrinking only when that is under a quarter of
-    /// the current size (so that sizes do not oscillate).
-    fn resize(&self, used: usize, current: usize) -> usize {
-        let target = used.saturating_mul(3).clamp(self.min_pages, self.max_pages);
+    /// The heap size after a collection that left `used` pages in use while
+    /// allocations of `pending` pages wait for it: three times what is used,
+    /// and always room for what waits (with the same two thirds free around
+    /// it), within the limits; shrinking only when that is under a quarter of the
+    /// current size (so that sizes do not oscillate). An allocation that does not
+    /// fit even at the maximum fails again after the collection, and MMTk's
+    /// emergency collection then reports it out of memory.
+    fn resize(&self, used: usize, pending: usize, current: usize) -> usize {
+        let target = used
+            .saturating_add(pending)
+            .saturating_mul(3)
+            .clamp(self.min_pages, self.max_pages);
         if target > current || target < current / 4 {
             target
         } else {
@@ -69,10 +79,15 @@ impl GrowingHeap {
 }
 
 impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
+    fn on_pending_allocation(&self, pages: usize) {
+        PENDING_PAGES.fetch_add(pages, Relaxed);
+    }
+
     fn on_gc_end(&self, mmtk: &'static MMTK<VMKitBinding>) {
         let used = mmtk.get_plan().get_used_pages();
+        let pending = PENDING_PAGES.swap(0, Relaxed);
         let cur = CURRENT_PAGES.load(Relaxed);
-        let new = self.resize(used, cur);
+        let new = self.resize(used, pending, cur);
         CURRENT_PAGES.store(new, Relaxed);
         PEAK_PAGES.fetch_max(new, Relaxed);
     }
@@ -113,14 +128,32 @@ mod tests {
             min_pages: 100,
             max_pages: 1000,
         };
-        assert_eq!(h.resize(10, 100), 100, "never below the minimum");
-        assert_eq!(h.resize(80, 100), 240, "grows to three times what is used");
-        assert_eq!(h.resize(700, 400), 1000, "never above the maximum");
+        assert_eq!(h.resize(10, 0, 100), 100, "never below the minimum");
         assert_eq!(
-            h.resize(100, 400),
+            h.resize(80, 0, 100),
+            240,
+            "grows to three times what is used"
+        );
+        assert_eq!(h.resize(700, 0, 400), 1000, "never above the maximum");
+        assert_eq!(
+            h.resize(100, 0, 400),
             400,
             "keeps its size for a moderate drop"
         );
-        assert_eq!(h.resize(40, 800), 120, "shrinks after a large drop");
+        assert_eq!(h.resize(40, 0, 800), 120, "shrinks after a large drop");
+    }
+
+    #[test]
+    fn makes_room_for_the_allocation_that_waits() {
+        let h = GrowingHeap {
+            min_pages: 100,
+            max_pages: 100_000,
+        };
+        // A 300-page allocation waits on a nearly empty minimum heap: the heap
+        // grows past it (a trigger sized from what is live alone stays at 100,
+        // the allocation never fits, and the collections never end).
+        assert_eq!(h.resize(10, 300, 100), 930);
+        // Never past the maximum: the allocation then fails with OutOfMemory.
+        assert_eq!(h.resize(10, 200_000, 100), 100_000);
     }
 }

@@ -19,8 +19,8 @@
 pub mod codemap;
 pub mod frames;
 
-use crate::object::{TypeInfo, HEADER_SIZE};
-use crate::thread::Thread;
+use crate::object::{self, TypeInfo, HEADER_SIZE};
+use crate::thread::{Handle, Thread};
 use crate::ErrorKind;
 use codemap::{CodeInfo, CodeKind};
 use cranelift_codegen::entity::EntityRef;
@@ -30,7 +30,7 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::Module;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -223,6 +223,9 @@ struct Pending {
 /// The JIT compiler of a VM: one per process is typical, shared by all threads.
 pub struct Materializer {
     inner: Mutex<Inner>,
+    /// Each function's signature, also readable without `inner` (whose holder may
+    /// be compiling for a long time).
+    sigs: RwLock<Vec<Sig>>,
     options: JitOptions,
     ptr: ir::Type,
     compiled_insts: AtomicU64,
@@ -283,6 +286,7 @@ impl Materializer {
                 stats: JitStats::default(),
                 pending: Vec::new(),
             }),
+            sigs: RwLock::new(Vec::new()),
             options,
             ptr,
             compiled_insts: AtomicU64::new(0),
@@ -418,6 +422,7 @@ impl Materializer {
         let mut g = self.inner.lock();
         let id = FuncId(g.funcs.len() as u32);
         let slot: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+        self.sigs.write().push(sig.clone());
         g.funcs.push(FuncEntry {
             name: name.to_owned(),
             file: file.to_owned(),
@@ -464,9 +469,8 @@ impl Materializer {
     /// with `args` as raw 64-bit words (floats as their bits, references as
     /// addresses); returns the results the same way.
     pub fn invoke(&self, thread: &Thread, f: FuncId, args: &[u64]) -> Vec<u64> {
-        let (entry, code, nres) = {
-            let mut g = self.inner.lock();
-            self.flush(&mut g).expect("cannot finalize stubs");
+        let prepare = |g: &mut Inner| -> (usize, usize, usize) {
+            self.flush(g).expect("cannot finalize stubs");
             let fe = &g.funcs[f.0 as usize];
             assert_eq!(
                 fe.sig.params.len(),
@@ -480,13 +484,43 @@ impl Materializer {
                 Some(&e) => e,
                 None => {
                     let e = self
-                        .build_entry_trampoline(&mut g, &sig)
+                        .build_entry_trampoline(g, &sig)
                         .expect("cannot build an entry trampoline");
                     g.entries.insert(sig.clone(), e);
                     e
                 }
             };
             (entry, code, sig.results.len())
+        };
+        let (entry, code, nres, args) = match self.inner.try_lock() {
+            // No safepoint between the caller's reading `args` and the call.
+            Some(mut g) => {
+                let (e, c, n) = prepare(&mut g);
+                (e, c, n, args.to_vec())
+            }
+            // Another thread holds the lock, maybe for a whole compilation: wait
+            // for it in native state, so that a collection does not wait for this
+            // thread, with the reference arguments in handles (it may move them).
+            None => {
+                let is_ref: Vec<bool> = self.sigs.read()[f.0 as usize]
+                    .params
+                    .iter()
+                    .map(|t| *t == ValType::Ref)
+                    .collect();
+                let scope = thread.scope();
+                let handles: Vec<Option<Handle<'_>>> = args
+                    .iter()
+                    .zip(&is_ref)
+                    .map(|(&w, &r)| r.then(|| scope.handle(object::word_to_ref(w as usize))))
+                    .collect();
+                let (e, c, n) = thread.native(|| prepare(&mut self.inner.lock()));
+                let args = args
+                    .iter()
+                    .zip(&handles)
+                    .map(|(&w, h)| h.map_or(w, |h| object::ref_to_word(h.get()) as u64))
+                    .collect();
+                (e, c, n, args)
+            }
         };
         let mut results = vec![0u64; nres.max(1)];
         let saved = thread.frame_anchor[0].swap(0, Ordering::SeqCst);
@@ -1726,23 +1760,32 @@ impl FnCtx<'_, '_> {
     /// Stores reference `value` into field `offset` of `obj`, with the plan's write
     /// barrier.
     pub fn store_ref(&mut self, obj: Value, offset: i32, value: Value) {
-        self.b
-            .ins()
-            .store(MemFlagsData::trusted(), value, obj, offset);
         if crate::gc::needs_write_barrier() {
             let slot = self.b.ins().iadd_imm_s(obj, offset as i64);
-            let (addr, sig) = self.helpers.barrier.clone();
-            self.call_addr(addr, &sig, &[obj, slot, value]);
+            self.barriered_store(obj, slot, value);
+        } else {
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), value, obj, offset);
         }
     }
 
     /// Stores reference `value` at address `slot` inside `obj` (array elements).
     pub fn store_ref_at(&mut self, obj: Value, slot: Value, value: Value) {
-        self.b.ins().store(MemFlagsData::trusted(), value, slot, 0);
         if crate::gc::needs_write_barrier() {
-            let (addr, sig) = self.helpers.barrier.clone();
-            self.call_addr(addr, &sig, &[obj, slot, value]);
+            self.barriered_store(obj, slot, value);
+        } else {
+            self.b.ins().store(MemFlagsData::trusted(), value, slot, 0);
         }
+    }
+
+    /// A reference store under the plan's barrier: the runtime's
+    /// [`Thread::write_ref_at`] does the store itself, in the order the plan needs
+    /// (a snapshot-at-the-beginning pre-barrier sees the old value before the
+    /// store overwrites it; a generational post-barrier runs after it).
+    fn barriered_store(&mut self, obj: Value, slot: Value, value: Value) {
+        let (addr, sig) = self.helpers.barrier.clone();
+        self.call_addr(addr, &sig, &[obj, slot, value]);
     }
 
     /// The object header size, for field offsets.

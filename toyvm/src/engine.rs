@@ -123,15 +123,18 @@ pub fn run(
             let status = match result {
                 Ok(v) => v as i32,
                 Err((msg, trace)) => {
-                    threads::report_uncaught(&msg, &trace);
+                    t.native(|| threads::report_uncaught(&msg, &trace));
                     EXIT_UNCAUGHT
                 }
             };
-            let deaths = t.native(threads::wait_all_unjoined);
-            for (m, tr) in &deaths {
-                threads::report_uncaught(m, tr);
-            }
-            threads::flush_out();
+            let deaths = t.native(|| {
+                let deaths = threads::wait_all_unjoined();
+                for (m, tr) in &deaths {
+                    threads::report_uncaught(m, tr);
+                }
+                threads::flush_out();
+                deaths
+            });
             let status = if deaths.is_empty() {
                 status
             } else {
@@ -170,7 +173,7 @@ fn report_gc_stats() {
         None => format!("heap {} MiB", vmkit::gc::total_bytes() >> 20),
     };
     eprintln!(
-        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes",
+        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes, {} objects marked while the program ran",
         vmkit::gc::plan(),
         st.collections,
         st.pause_total.as_secs_f64() * 1e3,
@@ -179,7 +182,8 @@ fn report_gc_stats() {
         st.ttsp_max.as_secs_f64() * 1e3,
         st.bytes_allocated,
         st.bytes_copied,
-        st.heap_peak
+        st.heap_peak,
+        st.scanned_concurrently
     );
 }
 
@@ -230,7 +234,8 @@ pub fn spawn_thread(
                 })
                 .collect();
             let outcome = match engine {
-                Engine::Interp | Engine::Jit => {
+                Engine::Jit => crate::jit::jit().run(&t, f, &words),
+                Engine::Interp => {
                     let mut it = Interp::new(sh, &t);
                     match it.call_with(f, &words) {
                         Ok(v) => {

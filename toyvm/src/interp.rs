@@ -765,7 +765,7 @@ impl<'a> Interp<'a> {
             }
             EK::Builtin(b, args) => {
                 if let Some((k, nl)) = self.sh.printed_constant(b, args) {
-                    threads::out_line(&self.sh.literals[k], nl);
+                    threads::out_line(self.t, &self.sh.literals[k], nl);
                     return Ok(());
                 }
                 for a in args {
@@ -808,7 +808,7 @@ impl<'a> Interp<'a> {
                     out.push(b'\n');
                 }
                 self.pop();
-                threads::out(&out);
+                threads::out(self.t, &out);
             }
             Builtin::ToStr(t) => {
                 let mut out = Vec::new();

@@ -176,8 +176,10 @@ impl ToyJit {
             catch: reg("catch", &[], &[Ref], h_catch as *const u8, false)?,
             concat: reg("concat", &[Ref, Ref], &[Ref], h_concat as *const u8, true)?,
             str_eq: reg("str_eq", &[Ref, Ref], &[I64], h_str_eq as *const u8, false)?,
-            print: reg("print", &[I64, I64, I64], &[], h_print as *const u8, false)?,
-            print_f: reg("print_f", &[F64, I64], &[], h_print_f as *const u8, false)?,
+            // Printing may write to stdout in native state (`threads::out_line`),
+            // so it goes through an exit trampoline like a call that collects.
+            print: reg("print", &[I64, I64, I64], &[], h_print as *const u8, true)?,
+            print_f: reg("print_f", &[F64, I64], &[], h_print_f as *const u8, true)?,
             to_str: reg("to_str", &[I64, I64], &[Ref], h_to_str as *const u8, true)?,
             to_str_f: reg("to_str_f", &[F64], &[Ref], h_to_str_f as *const u8, true)?,
             fmt: reg("fmt", &[F64, I64], &[Ref], h_fmt as *const u8, true)?,
@@ -196,7 +198,7 @@ impl ToyJit {
                 &[I64, I64],
                 &[],
                 h_print_literal as *const u8,
-                false,
+                true,
             )?,
             substr: reg(
                 "substr",
@@ -1823,24 +1825,24 @@ fn kind(k: i64) -> ElemKind {
     }
 }
 
-extern "C" fn h_print(_t: &Thread, k: i64, w: u64, nl: i64) {
+extern "C" fn h_print(t: &Thread, k: i64, w: u64, nl: i64) {
     host_guard(|| {
         let mut out = Vec::new();
         write_word(&mut out, kind(k), w, false);
         if nl != 0 {
             out.push(b'\n');
         }
-        threads::out(&out);
+        threads::out(t, &out);
     })
 }
 
-extern "C" fn h_print_f(_t: &Thread, x: f64, nl: i64) {
+extern "C" fn h_print_f(t: &Thread, x: f64, nl: i64) {
     host_guard(|| {
         let mut out = float_repr(x).into_bytes();
         if nl != 0 {
             out.push(b'\n');
         }
-        threads::out(&out);
+        threads::out(t, &out);
     })
 }
 
@@ -1899,8 +1901,8 @@ extern "C" fn h_to_int(t: &Thread, x: f64) -> i64 {
     })
 }
 
-extern "C" fn h_print_literal(_t: &Thread, k: i64, nl: i64) {
-    host_guard(|| threads::out_line(&shared().literals[k as usize], nl != 0))
+extern "C" fn h_print_literal(t: &Thread, k: i64, nl: i64) {
+    host_guard(|| threads::out_line(t, &shared().literals[k as usize], nl != 0))
 }
 
 /// String constant `k`, allocated on its first use.

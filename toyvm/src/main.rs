@@ -50,6 +50,11 @@ struct Cli {
     /// Make every Immix collection move objects (defragment every block).
     #[arg(long)]
     gc_move: bool,
+    /// Collect each time SIZE bytes have been allocated (testing: makes a program
+    /// that allocates collect, whatever the heap size; every allocation then takes
+    /// the slow path).
+    #[arg(long, value_name = "SIZE", value_parser = vmkit::gc::parse_size)]
+    gc_every: Option<usize>,
     /// Print the Cranelift IR of every compiled function to stderr.
     #[arg(long)]
     dump_clif: bool,
@@ -116,6 +121,7 @@ fn main() {
         stress_gc: cli.stress_gc,
         transparent_huge_pages: !cli.no_huge_pages,
         early_objects: !cli.no_early_objects,
+        stress_factor: cli.gc_every.unwrap_or(0),
         ..GcOptions::default()
     };
     if cli.gc_move {

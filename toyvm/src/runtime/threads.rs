@@ -2,6 +2,7 @@
 
 use parking_lot::{Condvar, Mutex};
 use std::io::Write;
+use vmkit::Thread;
 
 /// How a Toy thread ended.
 #[derive(Debug, Clone)]
@@ -82,34 +83,43 @@ pub fn wait_all_unjoined() -> Vec<(Vec<u8>, Vec<String>)> {
     out
 }
 
+/// Program output not written yet. It is only ever held to append or take bytes,
+/// never across a write, so a thread in managed state waits on it only for a
+/// copy.
 static OUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Held across each write to stdout, in native state: a reader that stops reading
+/// blocks the writer here (and threads that flush after it), never a collection.
+static WRITER: Mutex<()> = Mutex::new(());
 
 /// Appends program output (stdout), flushing when the buffer is large.
-pub fn out(bytes: &[u8]) {
-    out_line(bytes, false)
+pub fn out(t: &Thread, bytes: &[u8]) {
+    out_line(t, bytes, false)
 }
 
-/// Appends `bytes`, and a newline if `nl`, to the program's output (flushing
-/// when the buffer is large).
-pub fn out_line(bytes: &[u8], nl: bool) {
-    let mut o = OUT.lock();
-    o.extend_from_slice(bytes);
-    if nl {
-        o.push(b'\n');
-    }
-    if o.len() > 1 << 16 {
-        let _ = std::io::stdout().write_all(&o);
-        o.clear();
+/// Appends `bytes`, and a newline if `nl`, to the program's output; flushes (in
+/// native state) when the buffer is large. `t` is the calling thread, managed.
+pub fn out_line(t: &Thread, bytes: &[u8], nl: bool) {
+    let full = {
+        let mut o = OUT.lock();
+        o.extend_from_slice(bytes);
+        if nl {
+            o.push(b'\n');
+        }
+        o.len() > 1 << 16
+    };
+    if full {
+        t.native(flush_out);
     }
 }
 
-/// Flushes program output.
+/// Writes out the program output buffered so far. It may block on the reader:
+/// call it in native state (or from a thread that is not attached).
 pub fn flush_out() {
-    let mut o = OUT.lock();
-    let mut so = std::io::stdout();
+    let _w = WRITER.lock();
+    let o = std::mem::take(&mut *OUT.lock());
+    let mut so = std::io::stdout().lock();
     let _ = so.write_all(&o);
     let _ = so.flush();
-    o.clear();
 }
 
 /// Prints an uncaught exception report to stderr.

@@ -712,6 +712,83 @@ fn scenario_measure(plan: Plan) {
     );
 }
 
+/// Ends the (child) process if a scenario that could deadlock has not finished
+/// within a minute.
+fn watchdog(what: &'static str) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        eprintln!("{what}: still running after 60 s (deadlock?)");
+        std::process::exit(3);
+    });
+}
+
+static COMPILING: AtomicBool = AtomicBool::new(false);
+static RELEASE: AtomicBool = AtomicBool::new(false);
+
+/// One thread compiles a function (lazily, through its stub) whose body builder
+/// waits; meanwhile another collects (the compiler holds the materializer in
+/// native state, so the collection does not wait for it), then calls into JIT
+/// code with a reference argument: it waits for the materializer in native state
+/// while a third thread's collection moves the argument, and the call sees the
+/// moved object.
+fn scenario_compile_contention(plan: Plan) {
+    watchdog("compile_contention");
+    let m = init(plan);
+    let f = declare(m);
+    let slow = m
+        .declare(
+            "slow",
+            "test.clif",
+            Sig::new(&[ValType::I64], &[ValType::I64]),
+            Box::new(|cx: &mut FnCtx| {
+                COMPILING.store(true, Ordering::SeqCst);
+                while !RELEASE.load(Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                let x = cx.params()[0];
+                let r = cx.b.ins().iadd_imm_s(x, 1);
+                cx.b.ins().return_(&[r]);
+                Ok(())
+            }),
+        )
+        .unwrap();
+    let t = thread::attach("main").unwrap();
+    let s = t.scope();
+    let list = s.handle(Some(as_ref(m.invoke(&t, f.build, &[200])[0])));
+    let compiler = std::thread::spawn(move || {
+        let t = thread::attach("compiler").unwrap();
+        m.invoke(&t, slow, &[41])[0]
+    });
+    t.native(|| {
+        while !COMPILING.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+    let before = stats::snapshot().collections;
+    t.collect();
+    assert!(stats::snapshot().collections > before);
+    let collector = std::thread::spawn(move || {
+        let t = thread::attach("collector").unwrap();
+        // Main waits for the materializer by now (its next safepoint is there).
+        t.native(|| std::thread::sleep(std::time::Duration::from_millis(200)));
+        t.collect();
+        RELEASE.store(true, Ordering::SeqCst);
+    });
+    let old = list.obj();
+    // churn(list, 0) returns its argument.
+    let back = as_ref(m.invoke(&t, f.churn, &[old.to_raw_address().as_usize() as u64, 0])[0]);
+    assert_ne!(
+        old,
+        list.obj(),
+        "the collection during the wait moved nothing"
+    );
+    assert_eq!(back, list.obj(), "the call saw the argument's old address");
+    check_list(Some(back), 200);
+    t.native(|| collector.join().unwrap());
+    assert_eq!(t.native(|| compiler.join().unwrap()), 42);
+    println!("collections={}", stats::snapshot().collections);
+}
+
 type Scenario = (&'static str, fn(Plan), &'static [Plan]);
 const SCENARIOS: &[Scenario] = &[
     (
@@ -730,6 +807,11 @@ const SCENARIOS: &[Scenario] = &[
     ("reentry", scenario_reentry, &[Plan::Immix, Plan::SemiSpace]),
     ("overflow", scenario_overflow, &[Plan::Immix]),
     ("measure", scenario_measure, &[Plan::Immix]),
+    (
+        "compile_contention",
+        scenario_compile_contention,
+        &[Plan::Immix, Plan::SemiSpace],
+    ),
 ];
 
 fn main() {

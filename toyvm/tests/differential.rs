@@ -1,8 +1,14 @@
 //! Differential testing on generated programs (`toyvm::gen`): for a few hundred
 //! fixed seeds, the interpreter and the JIT must print the same stdout and stderr
 //! and exit with the same status, under a small heap where every collection moves
-//! objects. The same generator drives the `codegen` cargo-fuzz target.
+//! objects, and each run must have moved objects (collections and bytes copied
+//! in its `--gc-stats`, with `--gc-every` making a program collect however
+//! little it allocates). The same generator drives the `codegen` cargo-fuzz
+//! target.
 
+mod common;
+
+use common::{check_moved, split_stats, Moved};
 use std::process::Command;
 
 fn bytes(seed: u64, n: usize) -> Vec<u8> {
@@ -17,17 +23,35 @@ fn bytes(seed: u64, n: usize) -> Vec<u8> {
         .collect()
 }
 
-fn run(flags: &[&str], file: &std::path::Path) -> (Option<i32>, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_toyvm"))
-        .args(flags)
-        .arg(file)
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+/// Runs toyvm with `flags` and `--gc-stats`: exit status, stdout, stderr without
+/// the statistics, and the statistics. A run that did not collect (the program
+/// allocates less than 64 KiB) runs again, collecting at every allocation.
+fn run(flags: &[&str], file: &std::path::Path) -> ((Option<i32>, String, String), Option<Moved>) {
+    let once = |every: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_toyvm"))
+            .args(flags)
+            .args(["--gc-stats", "--gc-every", every])
+            .arg(file)
+            .output()
+            .unwrap();
+        let (err, moved) = split_stats(&String::from_utf8_lossy(&o.stderr));
+        (
+            (
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                err,
+            ),
+            moved,
+        )
+    };
+    let r = once("64K");
+    if r.1
+        .as_ref()
+        .is_some_and(|m| m.heap_started && m.collections == 0)
+    {
+        return once("1");
+    }
+    r
 }
 
 #[test]
@@ -45,14 +69,19 @@ fn interpreter_and_jit_agree_on_generated_programs() {
         } else {
             ["--plan", "SemiSpace", "--gc-move"]
         };
-        let i = run(
+        let (i, im) = run(
             &["--interp", "--heap", "16M", plan[0], plan[1], plan[2]],
             &file,
         );
-        let j = run(
+        let (j, jm) = run(
             &["--verify-clif", "--heap", "16M", plan[0], plan[1], plan[2]],
             &file,
         );
+        for (engine, m, status) in [("interp", &im, i.0), ("jit", &jm, j.0)] {
+            if let Err(e) = check_moved(m, status.unwrap_or(-1)) {
+                failures.push(format!("seed {seed}, {engine}: {e}\n{src}"));
+            }
+        }
         assert!(
             matches!(i.0, Some(0) | Some(1)),
             "seed {seed}: interpreter exit {:?}\n{}\n{src}",

@@ -7,51 +7,87 @@
 //! - `NAME.flags`: extra toyvm options, `NAME.args`: program arguments.
 //!
 //! Expected files of `examples/NAME.toy` live in `tests/examples/`.
+//!
+//! The moving configurations (every collection moves objects) also check that
+//! the run moved something: `--gc-stats` must report collections and bytes
+//! copied, which `--gc-every` (a collection every 64 KiB allocated, or at every
+//! allocation for a program that allocates less) makes happen in every program
+//! that allocates at all.
 
+mod common;
+
+use common::{check_moved, split_stats};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// (name, toyvm options): every program runs under each.
-const CONFIGS: &[(&str, &[&str])] = &[
-    ("interp/Immix", &["--interp"]),
-    ("interp/Immix-move", &["--interp", "--gc-move"]),
+/// (name, toyvm options, moving): every program runs under each. In a moving
+/// configuration every collection moves objects; the run adds `--gc-stats` and
+/// `--gc-every`, and fails unless it collected and copied bytes (see
+/// [`check_moved`]).
+const CONFIGS: &[(&str, &[&str], bool)] = &[
+    ("interp/Immix", &["--interp"], false),
+    ("interp/Immix-move", &["--interp", "--gc-move"], true),
     (
         "interp/SemiSpace",
         &["--interp", "--plan", "SemiSpace", "--no-early-objects"],
+        true,
     ),
-    ("jit/Immix", &[]),
-    ("jit/Immix-move", &["--gc-move"]),
+    ("jit/Immix", &[], false),
+    ("jit/Immix-move", &["--gc-move"], true),
     (
         "jit/SemiSpace",
         &["--plan", "SemiSpace", "--no-early-objects"],
+        true,
     ),
-    ("jit/StickyImmix", &["--plan", "StickyImmix"]),
-    ("jit/GenImmix", &["--plan", "GenImmix"]),
-    ("jit/GenCopy", &["--plan", "GenCopy", "--no-early-objects"]),
-    ("jit/MarkSweep", &["--plan", "MarkSweep"]),
+    ("jit/StickyImmix", &["--plan", "StickyImmix"], false),
+    ("jit/GenImmix", &["--plan", "GenImmix"], false),
+    (
+        "jit/GenCopy",
+        &["--plan", "GenCopy", "--no-early-objects"],
+        true,
+    ),
+    ("jit/MarkSweep", &["--plan", "MarkSweep"], false),
+    // A compactor moves an object only when garbage lies below it: a program
+    // with little garbage may legitimately copy nothing.
     (
         "jit/Compressor",
         &["--plan", "Compressor", "--no-early-objects"],
+        false,
     ),
-    ("jit/ConcurrentImmix", &["--plan", "ConcurrentImmix"]),
-    ("interp/StickyImmix", &["--interp", "--plan", "StickyImmix"]),
-    ("interp/GenCopy", &["--interp", "--plan", "GenCopy"]),
+    ("jit/ConcurrentImmix", &["--plan", "ConcurrentImmix"], false),
+    (
+        "interp/StickyImmix",
+        &["--interp", "--plan", "StickyImmix"],
+        false,
+    ),
+    (
+        "interp/GenCopy",
+        &["--interp", "--plan", "GenCopy", "--no-early-objects"],
+        true,
+    ),
 ];
 
 /// Extra configurations for programs marked with a `NAME.stress` file: a
 /// collection before every allocation, on a moving plan.
-const STRESS_CONFIGS: &[(&str, &[&str])] = &[
+const STRESS_CONFIGS: &[(&str, &[&str], bool)] = &[
     (
         "interp/SemiSpace-stress",
         &["--interp", "--plan", "SemiSpace", "--stress-gc"],
+        true,
     ),
     (
         "jit/SemiSpace-stress",
         &["--plan", "SemiSpace", "--stress-gc"],
+        true,
     ),
-    ("jit/Immix-move-stress", &["--gc-move", "--stress-gc"]),
+    ("jit/Immix-move-stress", &["--gc-move", "--stress-gc"], true),
 ];
+
+/// How often a moving configuration collects: every 64 KiB allocated, and for a
+/// program that allocates less than that, every allocation (a second run).
+const GC_EVERY: &str = "64K";
+const GC_EVERY_SMALL: &str = "1";
 
 struct Case {
     program: PathBuf,
@@ -110,23 +146,43 @@ fn main() {
         let configs = CONFIGS
             .iter()
             .chain(STRESS_CONFIGS.iter().filter(|_| stress));
-        for (cname, copts) in configs {
+        for (cname, copts, moving) in configs {
             let id = format!("{} [{cname}]", case.program.display());
             if filter.as_ref().is_some_and(|f| !id.contains(f.as_str())) {
                 continue;
             }
             let start = Instant::now();
-            let out = Command::new(exe)
-                .current_dir(&root)
-                .args(*copts)
-                .args(&flags)
-                .arg(&case.program)
-                .args(&args)
-                .output()
-                .expect("cannot run toyvm");
+            let run = |every: &str| {
+                let mut extra: Vec<&str> = Vec::new();
+                if *moving {
+                    extra.push("--gc-stats");
+                    // A stress configuration collects at every allocation already.
+                    if !copts.contains(&"--stress-gc") {
+                        extra.extend(["--gc-every", every]);
+                    }
+                }
+                Command::new(exe)
+                    .current_dir(&root)
+                    .args(*copts)
+                    .args(&extra)
+                    .args(&flags)
+                    .arg(&case.program)
+                    .args(&args)
+                    .output()
+                    .expect("cannot run toyvm")
+            };
+            let mut out = run(GC_EVERY);
+            let (mut got_err, mut moved) = split_stats(&String::from_utf8_lossy(&out.stderr));
+            if *moving
+                && moved
+                    .as_ref()
+                    .is_some_and(|m| m.heap_started && m.collections == 0)
+            {
+                out = run(GC_EVERY_SMALL);
+                (got_err, moved) = split_stats(&String::from_utf8_lossy(&out.stderr));
+            }
             let secs = start.elapsed().as_secs_f64();
             let got_out = String::from_utf8_lossy(&out.stdout);
-            let got_err = String::from_utf8_lossy(&out.stderr);
             let code = out.status.code().unwrap_or(-1);
             let mut problems = Vec::new();
             if got_out != want_out {
@@ -144,6 +200,11 @@ fn main() {
                     "exit status {code}, want {want_code} ({})",
                     out.status
                 ));
+            }
+            if *moving {
+                if let Err(e) = check_moved(&moved, code) {
+                    problems.push(e);
+                }
             }
             if problems.is_empty() {
                 passed += 1;

@@ -1,0 +1,61 @@
+//! What the program tests share: reading `--gc-stats`' figures and checking
+//! that a moving configuration moved something.
+
+// Each test crate that includes this module uses a part of it.
+#![allow(dead_code)]
+
+/// What `--gc-stats` said: collections, bytes copied, whether the heap started.
+pub struct Moved {
+    /// Completed collections.
+    pub collections: u64,
+    /// Bytes copied by moving collections.
+    pub copied: u64,
+    /// Objects scanned while the program ran (concurrent marking).
+    pub concurrent: u64,
+    /// Whether the heap started (a program that allocates nothing never starts it).
+    pub heap_started: bool,
+}
+
+/// Splits `--gc-stats`' lines (at the end of stderr) from the program's stderr.
+pub fn split_stats(stderr: &str) -> (String, Option<Moved>) {
+    let mut moved = None;
+    let mut kept = String::new();
+    for line in stderr.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("gc: plan ") {
+            let number_before = |suffix: &str| -> u64 {
+                let end = rest.find(suffix).expect("a --gc-stats figure");
+                let start = rest[..end]
+                    .rfind(|c: char| !c.is_ascii_digit())
+                    .map_or(0, |i| i + 1);
+                rest[start..end].parse().expect("a number")
+            };
+            moved = Some(Moved {
+                collections: number_before(" collections"),
+                copied: number_before(" bytes copied"),
+                concurrent: number_before(" objects marked while the program ran"),
+                heap_started: !rest.contains("heap not started"),
+            });
+        } else if !line.starts_with("jit: ") {
+            kept.push_str(line);
+        }
+    }
+    (kept, moved)
+}
+
+/// A moving configuration proves something only if the run moved objects: it
+/// must have collected and copied bytes. A program that never starts the heap
+/// (it allocates nothing at all: no object exists to move) is the one exception,
+/// and `--gc-stats` must say so.
+pub fn check_moved(moved: &Option<Moved>, code: i32) -> Result<(), String> {
+    match moved {
+        // A program that does not compile never runs.
+        None if code == 2 => Ok(()),
+        None => Err("no --gc-stats line".into()),
+        Some(m) if !m.heap_started && m.collections == 0 => Ok(()),
+        Some(m) if m.collections > 0 && m.copied > 0 => Ok(()),
+        Some(m) => Err(format!(
+            "a moving configuration that moved nothing: {} collections, {} bytes copied",
+            m.collections, m.copied
+        )),
+    }
+}

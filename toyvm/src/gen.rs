@@ -151,7 +151,11 @@ impl Gen<'_> {
             let cost = self.cost;
             self.funcs.push(Func { params, cost });
         }
-        self.out.push_str("fn main() {\n");
+        // Every program has an object live across a collection, so that a moving
+        // configuration always has something to move (and the program reads it
+        // back after the move).
+        self.out
+            .push_str("fn main() {\n  let moved = [1, 2, 3];\n  gc();\n  print(moved);\n");
         self.scopes = vec![Vec::new()];
         self.cost = 1;
         self.loop_mult = 1;

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{check_moved, split_stats, Moved};
+use common::{check_moved, needs_more_collections, split_stats, Moved};
 use std::process::Command;
 
 fn bytes(seed: u64, n: usize) -> Vec<u8> {
@@ -45,10 +45,7 @@ fn run(flags: &[&str], file: &std::path::Path) -> ((Option<i32>, String, String)
         )
     };
     let r = once("64K");
-    if r.1
-        .as_ref()
-        .is_some_and(|m| m.heap_started && m.collections == 0)
-    {
+    if r.1.as_ref().is_some_and(needs_more_collections) {
         return once("1");
     }
     r

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{check_moved, split_stats};
+use common::{check_moved, needs_more_collections, split_stats};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -173,11 +173,7 @@ fn main() {
             };
             let mut out = run(GC_EVERY);
             let (mut got_err, mut moved) = split_stats(&String::from_utf8_lossy(&out.stderr));
-            if *moving
-                && moved
-                    .as_ref()
-                    .is_some_and(|m| m.heap_started && m.collections == 0)
-            {
+            if *moving && moved.as_ref().is_some_and(needs_more_collections) {
                 out = run(GC_EVERY_SMALL);
                 (got_err, moved) = split_stats(&String::from_utf8_lossy(&out.stderr));
             }

@@ -42,6 +42,12 @@ pub fn split_stats(stderr: &str) -> (String, Option<Moved>) {
     (kept, moved)
 }
 
+/// Whether a run in a moving configuration started the heap but moved nothing:
+/// it then runs again, collecting at every allocation.
+pub fn needs_more_collections(m: &Moved) -> bool {
+    m.heap_started && (m.collections == 0 || m.copied == 0)
+}
+
 /// A moving configuration proves something only if the run moved objects: it
 /// must have collected and copied bytes. A program that never starts the heap
 /// (it allocates nothing at all: no object exists to move) is the one exception,

@@ -169,7 +169,6 @@ pub struct JitStats {
 struct FuncEntry {
     name: String,
     file: String,
-    sig: Sig,
     body: Option<BodyBuilder>,
     /// The code every call goes through: the stub, then the compiled code.
     slot: &'static AtomicUsize,
@@ -223,8 +222,8 @@ struct Pending {
 /// The JIT compiler of a VM: one per process is typical, shared by all threads.
 pub struct Materializer {
     inner: Mutex<Inner>,
-    /// Each function's signature, also readable without `inner` (whose holder may
-    /// be compiling for a long time).
+    /// Each function's signature, by `FuncId`: kept outside `inner` so that a
+    /// thread can read it while another holds `inner` for a whole compilation.
     sigs: RwLock<Vec<Sig>>,
     options: JitOptions,
     ptr: ir::Type,
@@ -422,11 +421,10 @@ impl Materializer {
         let mut g = self.inner.lock();
         let id = FuncId(g.funcs.len() as u32);
         let slot: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
-        self.sigs.write().push(sig.clone());
+        self.sigs.write().push(sig);
         g.funcs.push(FuncEntry {
             name: name.to_owned(),
             file: file.to_owned(),
-            sig,
             body: Some(body),
             slot,
             compiled: false,
@@ -472,13 +470,13 @@ impl Materializer {
         let prepare = |g: &mut Inner| -> (usize, usize, usize) {
             self.flush(g).expect("cannot finalize stubs");
             let fe = &g.funcs[f.0 as usize];
+            let sig = self.sigs.read()[f.0 as usize].clone();
             assert_eq!(
-                fe.sig.params.len(),
+                sig.params.len(),
                 args.len(),
                 "wrong argument count for {}",
                 fe.name
             );
-            let sig = fe.sig.clone();
             let code = fe.slot.load(Ordering::SeqCst);
             let entry = match g.entries.get(&sig) {
                 Some(&e) => e,
@@ -712,7 +710,8 @@ impl Materializer {
             return Ok(fe.slot.load(Ordering::SeqCst));
         }
         let body = fe.body.take().expect("function body already taken");
-        let (name, file, sig, line) = (fe.name.clone(), fe.file.clone(), fe.sig.clone(), fe.line);
+        let (name, file, line) = (fe.name.clone(), fe.file.clone(), fe.line);
+        let sig = self.sigs.read()[f.0 as usize].clone();
         let cc = Self::call_conv(g);
         g.ctx.func.signature = clif_sig(cc, &sig);
         let helpers = self.helpers(g);
@@ -837,7 +836,8 @@ impl Materializer {
             funcs: g
                 .funcs
                 .iter()
-                .map(|f| (f.slot as *const AtomicUsize as usize, f.sig.clone()))
+                .zip(self.sigs.read().iter())
+                .map(|(f, sig)| (f.slot as *const AtomicUsize as usize, sig.clone()))
                 .collect(),
             poll: (g.poll_preserving, Sig::new(&[], &[])),
             overflow: h(g.overflow_host),
@@ -954,10 +954,11 @@ impl Materializer {
     /// The lazy-compilation stub of `f`: compiles `f` (the runtime patches the slot),
     /// then calls it with the same arguments.
     fn build_stub(&self, g: &mut Inner, f: FuncId) -> Result<(), CompileError> {
-        let (name, file, sig, slot) = {
+        let (name, file, slot) = {
             let fe = &g.funcs[f.0 as usize];
-            (fe.name.clone(), fe.file.clone(), fe.sig.clone(), fe.slot)
+            (fe.name.clone(), fe.file.clone(), fe.slot)
         };
+        let sig = self.sigs.read()[f.0 as usize].clone();
         let cc = Self::call_conv(g);
         let compile_host = g.compile_host.expect("compile host").0 as usize;
         if g.hosts[compile_host].trampoline.is_none() {

@@ -1867,7 +1867,13 @@ extern "C" fn h_to_str_f(t: &Thread, x: f64) -> u64 {
 }
 
 extern "C" fn h_fmt(t: &Thread, x: f64, d: i64) -> u64 {
-    host_guard(|| new_str_or_raise(t, fmt_fixed(x, d).as_bytes()))
+    host_guard(|| match fmt_fixed(x, d) {
+        Ok(s) => new_str_or_raise(t, s.as_bytes()),
+        Err(m) => {
+            raise_msg(t, &m);
+            0
+        }
+    })
 }
 
 extern "C" fn h_new_array(t: &Thread, k: i64, n: i64) -> u64 {
@@ -2003,14 +2009,14 @@ extern "C" fn h_write_bytes(t: &Thread, p: u64, d: u64) -> i64 {
             raise_msg(t, "NullError: write_bytes with null");
             return 0;
         };
-        let path = String::from_utf8_lossy(tobj::str_bytes(po)).into_owned();
+        let (path, shown) = crate::runtime::file_path(tobj::str_bytes(po));
         let data: Vec<u8> = (0..array_len(dobj))
             .map(|i| read_word(dobj, tobj::elem_offset(i)) as u8)
             .collect();
         match t.native(|| std::fs::write(&path, &data)) {
             Ok(()) => data.len() as i64,
             Err(err) => {
-                raise_msg(t, &format!("IOError: cannot write '{path}': {err}"));
+                raise_msg(t, &format!("IOError: cannot write '{shown}': {err}"));
                 0
             }
         }
@@ -2023,8 +2029,8 @@ extern "C" fn h_join(t: &Thread, th: u64) -> i64 {
             raise_msg(t, "NullError: join of null");
             return 0;
         };
-        let rec = threads::record(read_word(tho, tobj::field_offset(0)));
-        match t.native(|| rec.join()) {
+        let ix = read_word(tho, tobj::field_offset(0));
+        match t.native(|| threads::join(ix)) {
             Outcome::Value(v) => v,
             Outcome::Died(msg, _) => {
                 let exc = tobj::new_str(t, &msg)
@@ -2074,15 +2080,20 @@ extern "C" fn h_spawn(t: &Thread, f: i64) -> u64 {
                 None => (*w, false),
             })
             .collect();
-        crate::engine::spawn_thread(
+        match crate::engine::spawn_thread(
             shared(),
             t,
             f as usize,
             args,
             idx,
             crate::interp::Engine::Jit,
-        );
-        rword(th)
+        ) {
+            Ok(()) => rword(th),
+            Err(m) => {
+                raise_msg(t, &m);
+                0
+            }
+        }
     })
 }
 

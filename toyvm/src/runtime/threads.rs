@@ -1,7 +1,9 @@
 //! Toy threads: the record behind a `thread` value, and program output.
 
 use parking_lot::{Condvar, Mutex};
+use std::cell::Cell;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How a Toy thread ended.
 #[derive(Debug, Clone)]
@@ -17,6 +19,23 @@ pub struct Record {
     outcome: Mutex<Option<Outcome>>,
     cv: Condvar,
     joined: Mutex<bool>,
+    /// The record this thread is joining (`NONE` when it is not in `join`).
+    joining: AtomicUsize,
+}
+
+const NONE: usize = usize::MAX;
+
+thread_local! {
+    /// The record of the Toy thread running on this OS thread (`NONE` on main).
+    static CURRENT: Cell<usize> = const { Cell::new(NONE) };
+}
+
+/// Held while a join checks the wait-for chain and adds its edge to it.
+static JOINS: Mutex<()> = Mutex::new(());
+
+/// Says that this OS thread runs the Toy thread of record `index` (for `join`).
+pub fn set_current(index: usize) {
+    CURRENT.with(|c| c.set(index));
 }
 
 static RECORDS: Mutex<Vec<&'static Record>> = Mutex::new(Vec::new());
@@ -27,6 +46,7 @@ pub fn new_record() -> usize {
         outcome: Mutex::new(None),
         cv: Condvar::new(),
         joined: Mutex::new(false),
+        joining: AtomicUsize::new(NONE),
     }));
     let mut rs = RECORDS.lock();
     rs.push(r);
@@ -45,6 +65,13 @@ impl Record {
         self.cv.notify_all();
     }
 
+    /// Finishes the record of a thread that could not start: nobody waits for
+    /// it and it reports nothing.
+    pub fn finish_unstarted(&self) {
+        *self.joined.lock() = true;
+        self.finish(Outcome::Value(0));
+    }
+
     /// Waits for the outcome (call in native state) and marks the thread joined.
     pub fn join(&self) -> Outcome {
         *self.joined.lock() = true;
@@ -54,6 +81,37 @@ impl Record {
         }
         g.clone().expect("outcome")
     }
+}
+
+/// `join(t)` for the thread of record `index`, called from the thread running
+/// it (in native state): its outcome, or a `ThreadError` when waiting would
+/// never end because the joined thread is this one or is (through a chain of
+/// joins) waiting for it.
+pub fn join(index: usize) -> Outcome {
+    let me = CURRENT.with(Cell::get);
+    if me != NONE {
+        let _g = JOINS.lock();
+        let mut r = index;
+        // Every edge was added without closing a cycle, so the chain ends.
+        while r != NONE {
+            if r == me {
+                let msg: &[u8] = if index == me {
+                    b"ThreadError: deadlock: a thread cannot join itself"
+                } else {
+                    b"ThreadError: deadlock: the joined thread is waiting (through joins) for this one"
+                };
+                return Outcome::Died(msg.to_vec(), Vec::new());
+            }
+            r = record(r).joining.load(Ordering::SeqCst);
+        }
+        record(me).joining.store(index, Ordering::SeqCst);
+    }
+    let o = record(index).join();
+    if me != NONE {
+        let _g = JOINS.lock();
+        record(me).joining.store(NONE, Ordering::SeqCst);
+    }
+    o
 }
 
 /// Waits for every spawned thread; returns the deaths of the threads nobody
@@ -98,18 +156,38 @@ pub fn out_line(bytes: &[u8], nl: bool) {
         o.push(b'\n');
     }
     if o.len() > 1 << 16 {
-        let _ = std::io::stdout().write_all(&o);
-        o.clear();
+        write_out(&mut o, false);
     }
+}
+
+/// The first error writing the program's output (later output is dropped).
+static OUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
+
+/// Writes and empties the output buffer `o` (the locked `OUT`), recording the
+/// first write error.
+fn write_out(o: &mut Vec<u8>, flush: bool) {
+    let mut err = OUT_ERROR.lock();
+    if err.is_none() {
+        let mut so = std::io::stdout().lock();
+        let r = so
+            .write_all(o)
+            .and_then(|()| if flush { so.flush() } else { Ok(()) });
+        if let Err(e) = r {
+            *err = Some(e.to_string());
+        }
+    }
+    o.clear();
 }
 
 /// Flushes program output.
 pub fn flush_out() {
-    let mut o = OUT.lock();
-    let mut so = std::io::stdout();
-    let _ = so.write_all(&o);
-    let _ = so.flush();
-    o.clear();
+    write_out(&mut OUT.lock(), true);
+}
+
+/// Why the program's output could not be written, if it could not (after
+/// [`flush_out`]): the program ends with a status of 1 and this said once.
+pub fn output_error() -> Option<String> {
+    OUT_ERROR.lock().clone()
 }
 
 /// Prints an uncaught exception report to stderr.

@@ -321,8 +321,12 @@ struct Gen<'c, 'a, 'b> {
     cx: &'c mut FnCtx<'a, 'b>,
     vars: Vec<Variable>,
     locals: Vec<Ty>,
-    /// Where an exception goes: innermost last.
+    /// Where an exception goes: innermost last. The first is only a marker for
+    /// "leave the function": see [`Gen::handler`].
     handlers: Vec<Block>,
+    /// The blocks that leave the function with an exception, one per place that
+    /// may throw outside any `try` (filled at the end).
+    exits: Vec<Block>,
     scopes: Vec<Scope>,
     ret: Ty,
     filled: bool,
@@ -481,6 +485,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             vars: Vec::new(),
             locals: def.locals.clone(),
             handlers: vec![unwind],
+            exits: Vec::new(),
             scopes: Vec::new(),
             ret: def.ret.clone(),
             filled: false,
@@ -510,10 +515,12 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             let d = g.cx.default_results();
             g.cx.b.ins().return_(&d);
         }
-        g.cx.b.switch_to_block(unwind);
-        g.cx.b.set_cold_block(unwind);
-        let d = g.cx.default_results();
-        g.cx.b.ins().return_(&d);
+        for b in std::iter::once(unwind).chain(std::mem::take(&mut g.exits)) {
+            g.cx.b.switch_to_block(b);
+            g.cx.b.set_cold_block(b);
+            let d = g.cx.default_results();
+            g.cx.b.ins().return_(&d);
+        }
         Ok(())
     }
 
@@ -525,6 +532,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             vars: Vec::new(),
             locals: Vec::new(),
             handlers: vec![unwind],
+            exits: Vec::new(),
             scopes: Vec::new(),
             ret: Ty::Void,
             filled: false,
@@ -543,8 +551,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             }
         }
         g.cx.b.ins().return_(&[]);
-        g.cx.b.switch_to_block(unwind);
-        g.cx.b.ins().return_(&[]);
+        for b in std::iter::once(unwind).chain(std::mem::take(&mut g.exits)) {
+            g.cx.b.switch_to_block(b);
+            g.cx.b.set_cold_block(b);
+            g.cx.b.ins().return_(&[]);
+        }
         Ok(())
     }
 
@@ -603,8 +614,17 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         self.filled = true;
     }
 
-    fn handler(&self) -> Block {
-        *self.handlers.last().expect("handler")
+    /// Where an exception raised here goes. Outside any `try`, a block of its
+    /// own that returns: a single exit block shared by every call of a long
+    /// function would have thousands of predecessors, and register allocation
+    /// time grows with their square (issue 21).
+    fn handler(&mut self) -> Block {
+        if self.handlers.len() > 1 {
+            return *self.handlers.last().expect("handler");
+        }
+        let b = self.cx.b.create_block();
+        self.exits.push(b);
+        b
     }
 
     fn check_exc(&mut self) {
@@ -1379,21 +1399,24 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     v
                 } else {
                     // Made on first use: a cold call while the slot is null.
-                    let var = self.cx.var(ValType::Ref);
-                    self.cx.b.def_var(var, v);
+                    // The two values meet in a block parameter: a variable
+                    // per literal would cost cranelift-frontend a map as
+                    // large as the function's block count (quadratic memory
+                    // in a long function of literals, issue 21).
                     let is_null = self.cx.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
                     let slow = self.cx.b.create_block();
                     let done = self.cx.b.create_block();
+                    let r = self.cx.b.append_block_param(done, types::I64);
+                    self.cx.declare_ref(r);
                     self.cx.b.set_cold_block(slow);
-                    self.cx.b.ins().brif(is_null, slow, &[], done, &[]);
+                    self.cx.b.ins().brif(is_null, slow, &[], done, &[v.into()]);
                     self.cx.b.switch_to_block(slow);
                     let kv = self.iconst(k as i64);
                     let h = jit().h.literal;
                     let made = self.host_t(h, &[kv]).expect("literal returns a value");
-                    self.cx.b.def_var(var, made);
-                    self.cx.b.ins().jump(done, &[]);
+                    self.cx.b.ins().jump(done, &[made.into()]);
                     self.cx.b.switch_to_block(done);
-                    self.cx.b.use_var(var)
+                    r
                 }
             }
             EK::Local(l) => self.cx.b.use_var(self.vars[*l]),

@@ -558,3 +558,53 @@ fn write_bytes_path_is_the_bytes_given() {
         );
     }
 }
+
+/// A long straight-line `main` compiles in time linear in its size (8,000
+/// calls took over 60 s and 4.1 GB; 20,000 string literals 14.5 GB): not a
+/// timing test, a bound 100 times what it takes now, to catch a quadratic
+/// blow-up coming back. bench/compile_scaling measures the scaling.
+#[test]
+fn long_functions_compile_in_linear_time() {
+    let d = TempDir::new("long");
+    let n = 8000;
+    let mut calls =
+        String::from("fn id(x: int) -> int { return x; }\nfn main() {\n  let total = 0;\n");
+    let mut lits = String::from("fn main() {\n  let total = 0;\n");
+    for k in 0..n {
+        calls += &format!("  total += id({k});\n");
+        lits += &format!("  total += len(\"lit{k}\");\n");
+    }
+    calls += "  print(total);\n}\n";
+    lits += "  print(total);\n}\n";
+    let digits: usize = (0..n).map(|k| 3 + k.to_string().len()).sum();
+    for (name, src, want) in [
+        ("calls.toy", calls, format!("{}\n", n * (n - 1) / 2)),
+        ("lits.toy", lits, format!("{digits}\n")),
+    ] {
+        let p = d.program(name, &src);
+        for engine in ENGINES {
+            let mut a = engine.to_vec();
+            a.extend(["--verify-clif", &p]);
+            let mut child = Command::new(env!("CARGO_BIN_EXE_toyvm"))
+                .args(&a)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let start = std::time::Instant::now();
+            while child.try_wait().unwrap().is_none() {
+                if start.elapsed() > std::time::Duration::from_secs(30) {
+                    child.kill().ok();
+                    panic!("{engine:?} {name}: still compiling after 30 s");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{engine:?} {name}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                want,
+                "{engine:?} {name}"
+            );
+        }
+    }
+}

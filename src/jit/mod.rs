@@ -610,6 +610,7 @@ impl Materializer {
         let dump_asm = self.options.dump_asm && kind == CodeKind::Function;
         inner.ctx.set_disasm(dump_asm);
         if insts as usize > self.options.big_function_insts {
+            reload_thread_pointer(&mut inner.ctx.func);
             // As `define_function`, with the ISA that skips the e-graph pass.
             inner
                 .ctx
@@ -1048,6 +1049,47 @@ pub struct FnCtx<'a, 'b> {
     self_call: (FuncId, ir::FuncRef),
     #[allow(dead_code)]
     _m: std::marker::PhantomData<&'b ()>,
+}
+
+/// In a big function (see `JitOptions::big_function_insts`), stores the thread
+/// pointer (the first parameter) in a stack slot on entry and reloads it before
+/// each use: otherwise it is one value live in every block, and regalloc2 clears
+/// a map per value sized by the blocks of the largest one, a cost in
+/// values x blocks (issue 21).
+fn reload_thread_pointer(func: &mut ir::Function) {
+    use cranelift_codegen::cursor::{Cursor, FuncCursor};
+    let Some(entry) = func.layout.entry_block() else {
+        return;
+    };
+    let Some(&thread) = func.dfg.block_params(entry).first() else {
+        return;
+    };
+    let Some(first) = func.layout.first_inst(entry) else {
+        return;
+    };
+    let ty = func.dfg.value_type(thread);
+    let mut uses = Vec::new();
+    for block in func.layout.blocks() {
+        for inst in func.layout.block_insts(block) {
+            if func.dfg.inst_values(inst).any(|v| v == thread) {
+                uses.push(inst);
+            }
+        }
+    }
+    let slot = func.create_sized_stack_slot(ir::StackSlotData::new(
+        ir::StackSlotKind::ExplicitSlot,
+        ty.bytes(),
+        ty.bytes().trailing_zeros() as u8,
+    ));
+    let mut pos = FuncCursor::new(func).at_inst(first);
+    pos.ins().stack_store(ty, thread, slot, 0);
+    for inst in uses {
+        pos.goto_inst(inst);
+        let t = pos.ins().stack_load(ty, ty, slot, 0);
+        pos.func
+            .dfg
+            .map_inst_values(inst, |v| if v == thread { t } else { v });
+    }
 }
 
 /// The block parameters that always hold one other value (every incoming edge

@@ -112,27 +112,7 @@ fn parse_plan(s: &str) -> Result<Plan, String> {
     }
 }
 
-/// Whether stdout was closed when toyvm started: Rust's runtime then opens
-/// /dev/null read-write in its place (a shell's `>/dev/null` opens it
-/// write-only), and the program's output would vanish without an error.
-fn stdout_was_closed() -> bool {
-    if std::fs::read_link("/proc/self/fd/1").ok().as_deref() != Some("/dev/null".as_ref()) {
-        return false;
-    }
-    std::fs::read_to_string("/proc/self/fdinfo/1")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("flags:"))
-                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-        })
-        .is_some_and(|flags| flags & 3 == 2)
-}
-
 fn main() {
-    if stdout_was_closed() {
-        toyvm::runtime::threads::stdout_closed();
-    }
     std::panic::set_hook(Box::new(|info| {
         eprintln!("toyvm: internal error: {info}\nThis is a bug in toyvm; please file a bug report with the program that triggered it.");
         exit(EXIT_INTERNAL);

@@ -163,22 +163,10 @@ pub fn out_line(bytes: &[u8], nl: bool) {
 /// The first error writing the program's output (later output is dropped).
 static OUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
 
-/// Set when toyvm started with its stdout closed (see [`stdout_closed`]).
-static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Says that stdout was closed when toyvm started: Rust's runtime put
-/// /dev/null in its place, and writing the program's output is an error.
-pub fn stdout_closed() {
-    STDOUT_CLOSED.store(true, Ordering::SeqCst);
-}
-
 /// Writes and empties the output buffer `o` (the locked `OUT`), recording the
 /// first write error.
 fn write_out(o: &mut Vec<u8>, flush: bool) {
     let mut err = OUT_ERROR.lock();
-    if err.is_none() && !o.is_empty() && STDOUT_CLOSED.load(Ordering::SeqCst) {
-        *err = Some("stdout is closed".into());
-    }
     if err.is_none() {
         let mut so = std::io::stdout().lock();
         let r = so

@@ -223,6 +223,27 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("bad size '{s}': out of range"))
 }
 
+/// The smallest heap the substrate accepts: every plan starts in it (and runs
+/// a small program).
+pub const MIN_HEAP_SIZE: usize = 1 << 20;
+
+/// The largest heap the substrate accepts: MMTk 0.33 gives each space 2 TiB of
+/// address space on 64-bit, and a copying plan needs two spaces' worth.
+pub const MAX_HEAP_SIZE: usize = 1 << 40;
+
+/// Checks that `size` is a heap size the substrate accepts.
+pub fn check_heap_size(size: usize) -> Result<(), String> {
+    if (MIN_HEAP_SIZE..=MAX_HEAP_SIZE).contains(&size) {
+        Ok(())
+    } else {
+        Err(format!(
+            "heap size {size} bytes out of range: from {}M to {}G",
+            MIN_HEAP_SIZE >> 20,
+            MAX_HEAP_SIZE >> 30
+        ))
+    }
+}
+
 /// Why [`init`] failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitError {
@@ -552,6 +573,12 @@ fn check(options: &GcOptions) -> Result<(), InitError> {
         return Err(InitError::BadOption(
             "the heap size and the GC thread count must be positive".into(),
         ));
+    }
+    for size in [Some(options.heap_size), options.min_heap_size]
+        .into_iter()
+        .flatten()
+    {
+        check_heap_size(size).map_err(InitError::BadOption)?;
     }
     Ok(())
 }

@@ -101,6 +101,13 @@ pub struct JitOptions {
     /// Print the machine code (Cranelift's disassembly) of every compiled function
     /// to stderr.
     pub dump_asm: bool,
+    /// Functions of more CLIF instructions than this are compiled with
+    /// `opt_level` `none`: Cranelift's e-graph pass places each pure value at
+    /// its first use, so in a long straight-line function (`total += f(k);`
+    /// thousands of times) every call's result stays live until the end, and
+    /// register allocation is quadratic in the function's size (issue 21).
+    /// Without the pass, compile time and memory are linear in it.
+    pub big_function_insts: usize,
 }
 
 impl Default for JitOptions {
@@ -110,6 +117,7 @@ impl Default for JitOptions {
             verify: cfg!(debug_assertions),
             dump_clif: false,
             dump_asm: false,
+            big_function_insts: 5000,
         }
     }
 }
@@ -201,6 +209,9 @@ struct Inner {
     overflow_host: Option<HostId>,
     alloc_host: Option<HostId>,
     barrier_host: Option<HostId>,
+    /// The ISA for functions over `JitOptions::big_function_insts` (no e-graph
+    /// optimization).
+    big_isa: cranelift_codegen::isa::OwnedTargetIsa,
     stats: JitStats,
     /// Trampolines and stubs defined but not finalized yet (see `flush`).
     pending: Vec<Pending>,
@@ -245,24 +256,29 @@ impl Materializer {
     /// runtime functions (safepoint, stack overflow, allocation, write barrier, lazy
     /// compilation).
     pub fn new(options: JitOptions) -> Result<&'static Materializer, CompileError> {
-        let mut flags = settings::builder();
-        let set = |f: &mut settings::Builder, k: &str, v: &str| {
-            f.set(k, v)
-                .map_err(|e| CompileError(format!("cranelift setting {k}={v}: {e}")))
+        let make_isa = |opt_level: &str, regalloc: &str| {
+            let mut flags = settings::builder();
+            let set = |f: &mut settings::Builder, k: &str, v: &str| {
+                f.set(k, v)
+                    .map_err(|e| CompileError(format!("cranelift setting {k}={v}: {e}")))
+            };
+            set(&mut flags, "opt_level", opt_level)?;
+            set(&mut flags, "preserve_frame_pointers", "true")?;
+            set(
+                &mut flags,
+                "enable_verifier",
+                if options.verify { "true" } else { "false" },
+            )?;
+            set(&mut flags, "is_pic", "false")?;
+            set(&mut flags, "use_colocated_libcalls", "false")?;
+            set(&mut flags, "regalloc_algorithm", regalloc)?;
+            cranelift_native::builder()
+                .map_err(|e| CompileError(format!("host machine not supported: {e}")))?
+                .finish(settings::Flags::new(flags))
+                .map_err(|e| CompileError(format!("cannot build the ISA: {e}")))
         };
-        set(&mut flags, "opt_level", options.opt_level)?;
-        set(&mut flags, "preserve_frame_pointers", "true")?;
-        set(
-            &mut flags,
-            "enable_verifier",
-            if options.verify { "true" } else { "false" },
-        )?;
-        set(&mut flags, "is_pic", "false")?;
-        set(&mut flags, "use_colocated_libcalls", "false")?;
-        let isa = cranelift_native::builder()
-            .map_err(|e| CompileError(format!("host machine not supported: {e}")))?
-            .finish(settings::Flags::new(flags))
-            .map_err(|e| CompileError(format!("cannot build the ISA: {e}")))?;
+        let isa = make_isa(options.opt_level, "backtracking")?;
+        let big_isa = make_isa("none", "backtracking")?;
         let ptr = isa.pointer_type();
         let module = JITModule::new(JITBuilder::with_isa(
             isa,
@@ -282,6 +298,7 @@ impl Materializer {
                 overflow_host: None,
                 alloc_host: None,
                 barrier_host: None,
+                big_isa,
                 stats: JitStats::default(),
                 pending: Vec::new(),
             }),
@@ -624,10 +641,37 @@ impl Materializer {
         let inner = &mut *g;
         let dump_asm = self.options.dump_asm && kind == CodeKind::Function;
         inner.ctx.set_disasm(dump_asm);
-        inner
-            .module
-            .define_function(id, &mut inner.ctx)
-            .map_err(|e| CompileError(format!("{name}: {e:?}")))?;
+        if insts as usize > self.options.big_function_insts {
+            reload_thread_pointer(&mut inner.ctx.func);
+            // As `define_function`, with the ISA that skips the e-graph pass.
+            inner
+                .ctx
+                .compile(
+                    &*inner.big_isa,
+                    &mut cranelift_codegen::control::ControlPlane::default(),
+                )
+                .map_err(|e| CompileError(format!("{name}: {:?}", e.inner)))?;
+            let res = inner.ctx.compiled_code().expect("compiled");
+            let align = (res.buffer.alignment as u64)
+                .max(inner.big_isa.function_alignment().minimum as u64)
+                .max(inner.big_isa.symbol_alignment());
+            let relocs: Vec<_> = res
+                .buffer
+                .relocs()
+                .iter()
+                .map(|r| cranelift_module::ModuleReloc::from_mach_reloc(r, &inner.ctx.func, id))
+                .collect();
+            let bytes = res.buffer.data().to_vec();
+            inner
+                .module
+                .define_function_bytes(id, align, &bytes, &relocs)
+                .map_err(|e| CompileError(format!("{name}: {e:?}")))?;
+        } else {
+            inner
+                .module
+                .define_function(id, &mut inner.ctx)
+                .map_err(|e| CompileError(format!("{name}: {e:?}")))?;
+        }
         let (stack_maps, lines, len) = {
             let code = inner.ctx.compiled_code().expect("compiled");
             if dump_asm {
@@ -1040,6 +1084,47 @@ pub struct FnCtx<'a, 'b> {
     self_call: (FuncId, ir::FuncRef),
     #[allow(dead_code)]
     _m: std::marker::PhantomData<&'b ()>,
+}
+
+/// In a big function (see `JitOptions::big_function_insts`), stores the thread
+/// pointer (the first parameter) in a stack slot on entry and reloads it before
+/// each use: otherwise it is one value live in every block, and regalloc2 clears
+/// a map per value sized by the blocks of the largest one, a cost in
+/// values x blocks (issue 21).
+fn reload_thread_pointer(func: &mut ir::Function) {
+    use cranelift_codegen::cursor::{Cursor, FuncCursor};
+    let Some(entry) = func.layout.entry_block() else {
+        return;
+    };
+    let Some(&thread) = func.dfg.block_params(entry).first() else {
+        return;
+    };
+    let Some(first) = func.layout.first_inst(entry) else {
+        return;
+    };
+    let ty = func.dfg.value_type(thread);
+    let mut uses = Vec::new();
+    for block in func.layout.blocks() {
+        for inst in func.layout.block_insts(block) {
+            if func.dfg.inst_values(inst).any(|v| v == thread) {
+                uses.push(inst);
+            }
+        }
+    }
+    let slot = func.create_sized_stack_slot(ir::StackSlotData::new(
+        ir::StackSlotKind::ExplicitSlot,
+        ty.bytes(),
+        ty.bytes().trailing_zeros() as u8,
+    ));
+    let mut pos = FuncCursor::new(func).at_inst(first);
+    pos.ins().stack_store(ty, thread, slot, 0);
+    for inst in uses {
+        pos.goto_inst(inst);
+        let t = pos.ins().stack_load(ty, ty, slot, 0);
+        pos.func
+            .dfg
+            .map_inst_values(inst, |v| if v == thread { t } else { v });
+    }
 }
 
 /// The block parameters that always hold one other value (every incoming edge

@@ -10,6 +10,9 @@ use vmkit::Thread;
 /// Exit status for an uncaught exception.
 pub const EXIT_UNCAUGHT: i32 = 1;
 
+/// Exit status for a bad command line (or a program that does not compile).
+pub const EXIT_USAGE: i32 = 2;
+
 /// How to run a program.
 pub struct RunOptions {
     /// GC settings.
@@ -18,10 +21,15 @@ pub struct RunOptions {
     pub engine: Engine,
     /// Print GC statistics at exit.
     pub gc_stats: bool,
-    /// Stack size of the main thread.
+    /// Stack size of the main thread, besides its Toy stack: room for the
+    /// runtime and the JIT compiler below the deepest Toy call.
     pub main_stack: usize,
-    /// Stack size of spawned threads.
+    /// Stack size of spawned threads, besides their Toy stack.
     pub thread_stack: usize,
+    /// The stack Toy calls may use on each thread (the JIT's frames; the
+    /// interpreter, whose frames are larger, gets [`INTERP_STACK_FACTOR`]
+    /// times it): past it, calls throw StackOverflowError.
+    pub toy_stack: usize,
     /// JIT settings.
     pub jit: vmkit::jit::JitOptions,
 }
@@ -80,11 +88,13 @@ pub fn run(
         args,
         vm: &VM,
         thread_stack: opts.thread_stack,
+        toy_stack: opts.toy_stack,
         const_ix,
         literals,
     });
     let engine = opts.engine;
-    let main_stack = opts.main_stack;
+    let toy_stack = toy_stack(opts.toy_stack, engine);
+    let main_stack = opts.main_stack.saturating_add(toy_stack);
     // Nothing here needs the heap: this overlaps with MMTk's initialization.
     let jit = match engine {
         Engine::Interp => None,
@@ -96,7 +106,7 @@ pub fn run(
         .stack_size(main_stack)
         .spawn(move || -> std::convert::Infallible {
             let t = vmkit::attach("main").expect("attach main thread");
-            t.set_stack_size_from_here(main_stack);
+            set_stack_limit(&t, toy_stack);
             let _roots = ToyVm::install_root_stack(&t);
             // String constants are allocated when first used, and what the
             // runtime preallocates when the heap comes up (`ToyVm::heap_ready`).
@@ -140,6 +150,17 @@ pub fn run(
             } else {
                 EXIT_UNCAUGHT
             };
+            let status = match threads::output_error() {
+                Some(e) => {
+                    eprintln!("toyvm: error writing the program's output: {e}");
+                    if status == 0 {
+                        EXIT_UNCAUGHT
+                    } else {
+                        status
+                    }
+                }
+                None => status,
+            };
             if gc_stats {
                 report_gc_stats();
             }
@@ -154,6 +175,26 @@ pub fn run(
         Ok(never) => match never {},
         Err(_) => Err("internal error: the main thread panicked".to_string()),
     }
+}
+
+/// How many times the JIT's stack the interpreter gets: one Toy call takes
+/// about 850 bytes of its (native, recursive) stack, 25 to 40 in JIT code.
+pub const INTERP_STACK_FACTOR: usize = 16;
+
+/// The stack Toy calls may use on `engine` for a `--stack` of `size`.
+fn toy_stack(size: usize, engine: Engine) -> usize {
+    match engine {
+        Engine::Jit => size,
+        Engine::Interp => size.saturating_mul(INTERP_STACK_FACTOR),
+    }
+}
+
+/// Lets Toy calls on `t` use `size` bytes of stack below the caller's frame:
+/// past it, they throw StackOverflowError (so the stack a collection scans and
+/// the time to overflow it stay small, as with Java's default 1 MiB stacks).
+fn set_stack_limit(t: &Thread, size: usize) {
+    let here = &size as *const usize as usize;
+    t.set_stack_limit(here.saturating_sub(size));
 }
 
 /// Prints `--gc-stats`' collector line.
@@ -187,7 +228,14 @@ fn report_gc_stats() {
     );
 }
 
+/// The most Toy threads that may run at once: each takes an OS thread, its
+/// stacks and a mutator, and the kernel's limits (memory maps, threads) end
+/// the process if they are reached while a thread starts.
+pub const MAX_LIVE_THREADS: usize = 4096;
+
 /// Starts a Toy thread running `f(args)`; its outcome goes to record `idx`.
+/// A `ThreadError` message if it cannot start (the record is then finished,
+/// as if the thread had been joined).
 pub fn spawn_thread(
     sh: &'static Shared,
     _parent: &Thread,
@@ -195,7 +243,14 @@ pub fn spawn_thread(
     args: Vec<(u64, bool)>,
     idx: usize,
     engine: Engine,
-) {
+) -> Result<(), String> {
+    if VM.live_threads.fetch_add(1, Ordering::SeqCst) >= MAX_LIVE_THREADS {
+        VM.live_threads.fetch_sub(1, Ordering::SeqCst);
+        threads::record(idx).finish_unstarted();
+        return Err(format!(
+            "ThreadError: too many threads: at most {MAX_LIVE_THREADS} may run at once"
+        ));
+    }
     // Reference arguments stay rooted (and updated) until the thread takes them.
     let roots: Vec<(Option<vmkit::gc::global_roots::GlobalRoot>, u64)> = args
         .into_iter()
@@ -212,15 +267,16 @@ pub fn spawn_thread(
             }
         })
         .collect();
-    VM.live_threads.fetch_add(1, Ordering::SeqCst);
-    let stack = sh.thread_stack;
+    let toy_stack = toy_stack(sh.toy_stack, engine);
+    let stack = sh.thread_stack.saturating_add(toy_stack);
     let name = sh.prog.funcs[f].name.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("toy-{name}"))
         .stack_size(stack)
         .spawn(move || {
+            threads::set_current(idx);
             let t = vmkit::attach(&name).expect("attach spawned thread");
-            t.set_stack_size_from_here(stack);
+            set_stack_limit(&t, toy_stack);
             let _roots = ToyVm::install_root_stack(&t);
             let words: Vec<u64> = roots
                 .into_iter()
@@ -257,10 +313,12 @@ pub fn spawn_thread(
             threads::record(idx).finish(outcome);
             VM.live_threads.fetch_sub(1, Ordering::SeqCst);
         });
-    if let Err(e) = spawned {
-        threads::record(idx).finish(Outcome::Died(
-            format!("ThreadError: cannot start thread: {e}").into_bytes(),
-            Vec::new(),
-        ));
+    match spawned {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            VM.live_threads.fetch_sub(1, Ordering::SeqCst);
+            threads::record(idx).finish_unstarted();
+            Err(format!("ThreadError: cannot start a thread: {e}"))
+        }
     }
 }

@@ -22,8 +22,10 @@ pub struct Shared {
     pub args: Vec<String>,
     /// The personality (globals live there).
     pub vm: &'static ToyVm,
-    /// Stack size of spawned threads.
+    /// Stack size of spawned threads (besides their Toy stack).
     pub thread_stack: usize,
+    /// The stack Toy calls may use on each thread (`--stack`).
+    pub toy_stack: usize,
     /// Index of each string literal's interned constant, by the literal's address.
     pub const_ix: std::collections::HashMap<usize, usize>,
     /// The bytes of each string constant, by index.
@@ -283,6 +285,12 @@ impl<'a> Interp<'a> {
     }
 
     fn block(&mut self, stmts: &[Stmt]) -> R<Flow> {
+        let r = self.block_stmts(stmts);
+        self.end_scope(stmts);
+        r
+    }
+
+    fn block_stmts(&mut self, stmts: &[Stmt]) -> R<Flow> {
         for s in stmts {
             match self.stmt(s)? {
                 Flow::Normal => {}
@@ -290,6 +298,24 @@ impl<'a> Interp<'a> {
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// Clears the reference locals a block declared, however it ended: what
+    /// they held is dead once their scope ends (the JIT's liveness frees it as
+    /// well), as in each iteration of a loop whose body declares them.
+    fn end_scope(&mut self, stmts: &[Stmt]) {
+        let Some(fr) = self.frames.last() else { return };
+        let Some(def) = self.sh.prog.funcs.get(fr.func) else {
+            return;
+        };
+        let base = fr.base;
+        for s in stmts {
+            if let SK::Let(slot, _) = s.kind {
+                if def.locals[slot].is_ref() {
+                    self.rs().words[base + slot] = 0;
+                }
+            }
+        }
     }
 
     fn local_set(&mut self, slot: usize, w: u64) {
@@ -402,7 +428,9 @@ impl<'a> Interp<'a> {
                         let exc = self.t.take_pending_exception();
                         self.trace.clear();
                         self.local_set(*var, exc.map_or(0, rword));
-                        return self.block(handler);
+                        let r = self.block(handler);
+                        self.local_set(*var, 0);
+                        return r;
                     }
                 }
             }
@@ -418,6 +446,7 @@ impl<'a> Interp<'a> {
                 let r = self.block(body);
                 let o = oref(self.local_get(*slot)).expect("monitor object");
                 monitor::exit(self.t, o);
+                self.local_set(*slot, 0);
                 return r;
             }
             SK::Block(b) => return self.block(b),
@@ -828,7 +857,10 @@ impl<'a> Interp<'a> {
             Builtin::Fmt => {
                 let s = fmt_fixed(w2f(arg(self, 0)), arg(self, 1) as i64);
                 self.truncate(self.rs().words.len() - 2);
-                self.new_str_push(s.as_bytes())?;
+                match s {
+                    Ok(s) => self.new_str_push(s.as_bytes())?,
+                    Err(m) => return Err(self.throw(&m)),
+                }
             }
             Builtin::LenStr | Builtin::LenArray => {
                 let w = self.pop();
@@ -967,7 +999,7 @@ impl<'a> Interp<'a> {
                     self.truncate(self.rs().words.len() - 2);
                     return Err(self.throw("NullError: write_bytes with null"));
                 };
-                let path = String::from_utf8_lossy(tobj::str_bytes(p)).into_owned();
+                let (path, shown) = crate::runtime::file_path(tobj::str_bytes(p));
                 let data: Vec<u8> = (0..array_len(d))
                     .map(|i| read_word(d, tobj::elem_offset(i)) as u8)
                     .collect();
@@ -976,7 +1008,7 @@ impl<'a> Interp<'a> {
                 match r {
                     Ok(()) => self.push(data.len() as u64, false),
                     Err(err) => {
-                        return Err(self.throw(&format!("IOError: cannot write '{path}': {err}")))
+                        return Err(self.throw(&format!("IOError: cannot write '{shown}': {err}")))
                     }
                 }
             }
@@ -985,8 +1017,8 @@ impl<'a> Interp<'a> {
                 let Some(th) = oref(w) else {
                     return Err(self.throw("NullError: join of null"));
                 };
-                let rec = threads::record(read_word(th, tobj::field_offset(0)));
-                match self.t.native(|| rec.join()) {
+                let ix = read_word(th, tobj::field_offset(0));
+                match self.t.native(|| threads::join(ix)) {
                     Outcome::Value(v) => self.push(v as u64, false),
                     Outcome::Died(msg, _) => {
                         let s = match tobj::new_str(self.t, &msg) {
@@ -1019,7 +1051,10 @@ impl<'a> Interp<'a> {
             .collect();
         self.truncate(self.rs().words.len() - n);
         self.push(rword(th), true);
-        crate::engine::spawn_thread(self.sh, self.t, f, args, idx, Engine::Interp);
+        if let Err(m) = crate::engine::spawn_thread(self.sh, self.t, f, args, idx, Engine::Interp) {
+            self.pop();
+            return Err(self.throw(&m));
+        }
         Ok(())
     }
 

@@ -323,8 +323,12 @@ struct Gen<'c, 'a, 'b> {
     cx: &'c mut FnCtx<'a, 'b>,
     vars: Vec<Variable>,
     locals: Vec<Ty>,
-    /// Where an exception goes: innermost last.
+    /// Where an exception goes: innermost last. The first is only a marker for
+    /// "leave the function": see [`Gen::handler`].
     handlers: Vec<Block>,
+    /// The blocks that leave the function with an exception, one per place that
+    /// may throw outside any `try` (filled at the end).
+    exits: Vec<Block>,
     scopes: Vec<Scope>,
     ret: Ty,
     filled: bool,
@@ -483,6 +487,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             vars: Vec::new(),
             locals: def.locals.clone(),
             handlers: vec![unwind],
+            exits: Vec::new(),
             scopes: Vec::new(),
             ret: def.ret.clone(),
             filled: false,
@@ -512,10 +517,12 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             let d = g.cx.default_results();
             g.cx.b.ins().return_(&d);
         }
-        g.cx.b.switch_to_block(unwind);
-        g.cx.b.set_cold_block(unwind);
-        let d = g.cx.default_results();
-        g.cx.b.ins().return_(&d);
+        for b in std::iter::once(unwind).chain(std::mem::take(&mut g.exits)) {
+            g.cx.b.switch_to_block(b);
+            g.cx.b.set_cold_block(b);
+            let d = g.cx.default_results();
+            g.cx.b.ins().return_(&d);
+        }
         Ok(())
     }
 
@@ -527,6 +534,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             vars: Vec::new(),
             locals: Vec::new(),
             handlers: vec![unwind],
+            exits: Vec::new(),
             scopes: Vec::new(),
             ret: Ty::Void,
             filled: false,
@@ -545,8 +553,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             }
         }
         g.cx.b.ins().return_(&[]);
-        g.cx.b.switch_to_block(unwind);
-        g.cx.b.ins().return_(&[]);
+        for b in std::iter::once(unwind).chain(std::mem::take(&mut g.exits)) {
+            g.cx.b.switch_to_block(b);
+            g.cx.b.set_cold_block(b);
+            g.cx.b.ins().return_(&[]);
+        }
         Ok(())
     }
 
@@ -605,8 +616,17 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         self.filled = true;
     }
 
-    fn handler(&self) -> Block {
-        *self.handlers.last().expect("handler")
+    /// Where an exception raised here goes. Outside any `try`, a block of its
+    /// own that returns: a single exit block shared by every call of a long
+    /// function would have thousands of predecessors, and register allocation
+    /// time grows with their square (issue 21).
+    fn handler(&mut self) -> Block {
+        if self.handlers.len() > 1 {
+            return *self.handlers.last().expect("handler");
+        }
+        let b = self.cx.b.create_block();
+        self.exits.push(b);
+        b
     }
 
     fn check_exc(&mut self) {
@@ -1381,21 +1401,24 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     v
                 } else {
                     // Made on first use: a cold call while the slot is null.
-                    let var = self.cx.var(ValType::Ref);
-                    self.cx.b.def_var(var, v);
+                    // The two values meet in a block parameter: a variable
+                    // per literal would cost cranelift-frontend a map as
+                    // large as the function's block count (quadratic memory
+                    // in a long function of literals, issue 21).
                     let is_null = self.cx.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
                     let slow = self.cx.b.create_block();
                     let done = self.cx.b.create_block();
+                    let r = self.cx.b.append_block_param(done, types::I64);
+                    self.cx.declare_ref(r);
                     self.cx.b.set_cold_block(slow);
-                    self.cx.b.ins().brif(is_null, slow, &[], done, &[]);
+                    self.cx.b.ins().brif(is_null, slow, &[], done, &[v.into()]);
                     self.cx.b.switch_to_block(slow);
                     let kv = self.iconst(k as i64);
                     let h = jit().h.literal;
                     let made = self.host_t(h, &[kv]).expect("literal returns a value");
-                    self.cx.b.def_var(var, made);
-                    self.cx.b.ins().jump(done, &[]);
+                    self.cx.b.ins().jump(done, &[made.into()]);
                     self.cx.b.switch_to_block(done);
-                    self.cx.b.use_var(var)
+                    r
                 }
             }
             EK::Local(l) => self.cx.b.use_var(self.vars[*l]),
@@ -1869,7 +1892,13 @@ extern "C" fn h_to_str_f(t: &Thread, x: f64) -> u64 {
 }
 
 extern "C" fn h_fmt(t: &Thread, x: f64, d: i64) -> u64 {
-    host_guard(|| new_str_or_raise(t, fmt_fixed(x, d).as_bytes()))
+    host_guard(|| match fmt_fixed(x, d) {
+        Ok(s) => new_str_or_raise(t, s.as_bytes()),
+        Err(m) => {
+            raise_msg(t, &m);
+            0
+        }
+    })
 }
 
 extern "C" fn h_new_array(t: &Thread, k: i64, n: i64) -> u64 {
@@ -2005,14 +2034,14 @@ extern "C" fn h_write_bytes(t: &Thread, p: u64, d: u64) -> i64 {
             raise_msg(t, "NullError: write_bytes with null");
             return 0;
         };
-        let path = String::from_utf8_lossy(tobj::str_bytes(po)).into_owned();
+        let (path, shown) = crate::runtime::file_path(tobj::str_bytes(po));
         let data: Vec<u8> = (0..array_len(dobj))
             .map(|i| read_word(dobj, tobj::elem_offset(i)) as u8)
             .collect();
         match t.native(|| std::fs::write(&path, &data)) {
             Ok(()) => data.len() as i64,
             Err(err) => {
-                raise_msg(t, &format!("IOError: cannot write '{path}': {err}"));
+                raise_msg(t, &format!("IOError: cannot write '{shown}': {err}"));
                 0
             }
         }
@@ -2025,8 +2054,8 @@ extern "C" fn h_join(t: &Thread, th: u64) -> i64 {
             raise_msg(t, "NullError: join of null");
             return 0;
         };
-        let rec = threads::record(read_word(tho, tobj::field_offset(0)));
-        match t.native(|| rec.join()) {
+        let ix = read_word(tho, tobj::field_offset(0));
+        match t.native(|| threads::join(ix)) {
             Outcome::Value(v) => v,
             Outcome::Died(msg, _) => {
                 let exc = tobj::new_str(t, &msg)
@@ -2076,15 +2105,20 @@ extern "C" fn h_spawn(t: &Thread, f: i64) -> u64 {
                 None => (*w, false),
             })
             .collect();
-        crate::engine::spawn_thread(
+        match crate::engine::spawn_thread(
             shared(),
             t,
             f as usize,
             args,
             idx,
             crate::interp::Engine::Jit,
-        );
-        rword(th)
+        ) {
+            Ok(()) => rword(th),
+            Err(m) => {
+                raise_msg(t, &m);
+                0
+            }
+        }
     })
 }
 

@@ -24,14 +24,18 @@ struct Cli {
     plan: Plan,
     /// Fixed heap size, e.g. 64M, 2G. Without it the heap starts at --min-heap and
     /// grows (and shrinks) as the program needs, up to --max-heap.
-    #[arg(long, value_name = "SIZE", value_parser = vmkit::gc::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_heap)]
     heap: Option<usize>,
     /// Where the heap starts when --heap is not given (it grows from there).
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = vmkit::gc::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_heap)]
     min_heap: usize,
     /// The most the heap may grow to when --heap is not given.
-    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = vmkit::gc::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_heap)]
     max_heap: usize,
+    /// The stack each thread's Toy calls may use before StackOverflowError (as
+    /// Java's -Xss; the interpreter gets 16 times it: its frames are larger).
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_stack)]
+    stack: usize,
     /// Do not ask the kernel for transparent huge pages on the heap (by default the
     /// heap asks for them where Linux offers them: fewer page faults).
     #[arg(long)]
@@ -72,6 +76,32 @@ struct Cli {
     args: Vec<String>,
 }
 
+/// The most `--stack` may be (the interpreter's is 16 times it).
+const MAX_STACK: usize = 1 << 30;
+
+fn parse_heap(s: &str) -> Result<usize, String> {
+    let n = vmkit::gc::parse_size(s)?;
+    if vmkit::gc::check_heap_size(n).is_err() {
+        return Err(format!(
+            "heap size '{s}' out of range: from {}M to {}G",
+            vmkit::gc::MIN_HEAP_SIZE >> 20,
+            vmkit::gc::MAX_HEAP_SIZE >> 30
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_stack(s: &str) -> Result<usize, String> {
+    let n = vmkit::gc::parse_size(s)?;
+    if !(64 << 10..=MAX_STACK).contains(&n) {
+        return Err(format!(
+            "stack size '{s}' out of range: from 64K to {}G",
+            MAX_STACK >> 30
+        ));
+    }
+    Ok(n)
+}
+
 fn parse_plan(s: &str) -> Result<Plan, String> {
     let p: Plan = s.parse()?;
     if p == Plan::NoGC {
@@ -96,16 +126,52 @@ fn main() {
         Ok(c) => c,
         Err(e) => {
             if e.use_stderr() {
+                // clap's message is a paragraph (for a missing argument, a line
+                // ending in ':' and the arguments on the next lines), then usage:
+                // say the whole paragraph on one line.
                 let msg = e.to_string();
-                let first = msg.lines().next().unwrap_or("bad command line");
-                eprintln!("toyvm: {}", first.trim_start_matches("error: "));
-                eprintln!("Usage: toyvm [OPTIONS] FILE [ARGS]... (try 'toyvm --help')");
+                let para: Vec<&str> = msg
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                let line = if para.is_empty() {
+                    "bad command line".to_string()
+                } else {
+                    para.join(" ")
+                };
+                eprintln!("toyvm: {}", line.trim_start_matches("error: "));
+                // A bad value names its option and the accepted range: one line.
+                if e.kind() != clap::error::ErrorKind::ValueValidation {
+                    eprintln!("Usage: toyvm [OPTIONS] FILE [ARGS]... (try 'toyvm --help')");
+                }
                 exit(EXIT_USAGE);
             }
             let _ = e.print();
             exit(0);
         }
     };
+    // The front end recurses over the program's trees (at most
+    // `parser::MAX_TREE_DEPTH` deep): it runs on a thread with room for that.
+    let front = std::thread::Builder::new()
+        .name("toyvm".into())
+        .stack_size(FRONT_END_STACK)
+        .spawn(move || run(cli));
+    match front.map(|h| h.join()) {
+        Ok(Ok(never)) => match never {},
+        Ok(Err(_)) => exit(EXIT_INTERNAL),
+        Err(e) => {
+            eprintln!("toyvm: cannot start: {e}");
+            exit(EXIT_INTERNAL)
+        }
+    }
+}
+
+/// Stack of the thread that reads, checks and starts the program.
+const FRONT_END_STACK: usize = 256 << 20;
+
+/// Runs the program of the command line `cli`; never returns.
+fn run(cli: Cli) -> std::convert::Infallible {
     // Test hook for the internal-error path (a bug in toyvm must be reported as
     // one, with exit status 70, never as a crash).
     if std::env::var_os("TOYVM_TEST_INTERNAL_PANIC").is_some() {
@@ -160,6 +226,7 @@ fn main() {
         gc_stats: cli.gc_stats,
         main_stack: 256 << 20,
         thread_stack: 64 << 20,
+        toy_stack: cli.stack,
         jit: vmkit::jit::JitOptions {
             dump_clif: cli.dump_clif,
             dump_asm: cli.dump_asm,
@@ -169,5 +236,5 @@ fn main() {
     };
     let Err(e) = engine::run(prog, cli.args, opts);
     eprintln!("toyvm: {e}");
-    exit(EXIT_USAGE);
+    exit(EXIT_USAGE)
 }

@@ -42,6 +42,8 @@ struct Checker<'a> {
     struct_ix: HashMap<String, usize>,
     globals: Vec<GlobalDef>,
     global_ix: HashMap<String, usize>,
+    /// Every global's declaration line, known before any initializer is checked.
+    global_lines: HashMap<String, u32>,
     sigs: Vec<Sig>,
     func_ix: HashMap<String, usize>,
     // per function
@@ -75,6 +77,7 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
         struct_ix: HashMap::new(),
         globals: Vec::new(),
         global_ix: HashMap::new(),
+        global_lines: HashMap::new(),
         sigs: Vec::new(),
         func_ix: HashMap::new(),
         locals: Vec::new(),
@@ -117,7 +120,9 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
                 c.func_ix.insert(name.clone(), fn_items.len());
                 fn_items.push(it);
             }
-            Item::Global { .. } => {}
+            Item::Global { name, pos, .. } => {
+                c.global_lines.insert(name.clone(), pos.line);
+            }
         }
     }
     // Pass 2: struct fields and function signatures.
@@ -376,7 +381,8 @@ impl Checker<'_> {
         if Self::assignable(to, &e.ty) || e.ty == Ty::Void && *to == Ty::Void {
             return true;
         }
-        if e.ty != Ty::Void || *to != Ty::Void {
+        // An erroneous expression was reported where it is: no follow-on error.
+        if !Self::is_bad(e) {
             let msg = format!(
                 "type mismatch in {what}: expected {}, found {}",
                 self.tn(to),
@@ -645,6 +651,11 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether `e` is [`Checker::bad`]'s (an `Int` is never typed `Void` otherwise).
+    fn is_bad(e: &Expr) -> bool {
+        e.ty == Ty::Void && matches!(e.kind, EK::Int(_))
+    }
+
     fn bad(p: Pos) -> Expr {
         // An erroneous expression: typed as Void so that it produces no cascade
         // of mismatch errors (assignable() rejects it silently).
@@ -670,7 +681,18 @@ impl Checker<'_> {
                 if let Some(&g) = self.global_ix.get(n) {
                     return Self::mk(EK::Global(g), self.globals[g].ty.clone(), p);
                 }
-                self.err(p, format!("undefined variable '{n}'"));
+                match self.global_lines.get(n) {
+                    // Only a global initializer gets here: function bodies are
+                    // checked once every global is.
+                    Some(line) => self.err(
+                        p,
+                        format!(
+                            "global '{n}' is used before it is initialized: globals are \
+                             initialized in file order, and '{n}' is declared at line {line}"
+                        ),
+                    ),
+                    None => self.err(p, format!("undefined variable '{n}'")),
+                }
                 Self::bad(p)
             }
             ExprKind::Neg(x) => {

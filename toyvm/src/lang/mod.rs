@@ -136,6 +136,82 @@ mod tests {
         assert!(compile("b.toy", blocks.as_bytes()).is_err());
     }
 
+    /// Runs `f` on a thread with the stack the `toyvm` command gives the
+    /// front end (its trees are up to `parser::MAX_TREE_DEPTH` deep).
+    fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn operator_chains_up_to_the_limit_compile() {
+        let n = parser::MAX_TREE_DEPTH as usize;
+        on_big_stack(move || {
+            // `n` operands: n - 1 operators under the call.
+            let src = format!("fn main() {{ print({}); }}", vec!["1"; n].join(" + "));
+            assert!(compile("c.toy", src.as_bytes()).is_ok());
+            let src = format!("fn main() {{ print({}); }}", vec!["1"; n + 2].join(" - "));
+            let e = compile("c.toy", src.as_bytes()).unwrap_err();
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert!(e[0].message.starts_with("expression too deep"), "{e:?}");
+            // Field and index chains are as deep as they are long.
+            let src = format!(
+                "struct N {{ n: N }}\nfn main() {{ let x: N; print(x{}); }}",
+                ".n".repeat(n + 1)
+            );
+            let e = compile("c.toy", src.as_bytes()).unwrap_err();
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert!(e[0].message.starts_with("expression too deep"), "{e:?}");
+        });
+    }
+
+    #[test]
+    fn else_if_chains_up_to_the_limit_compile() {
+        let n = parser::MAX_TREE_DEPTH as usize;
+        let chain = |branches: usize| {
+            let mut s = String::from("fn f(x: int) -> int {\n  if x == 0 { return 0; }\n");
+            for i in 1..branches {
+                s += &format!("  else if x == {i} {{ return {i}; }}\n");
+            }
+            s + "  else { return -1; }\n}\nfn main() { print(f(3)); }\n"
+        };
+        on_big_stack(move || {
+            assert!(compile("e.toy", chain(n).as_bytes()).is_ok());
+            let e = compile("e.toy", chain(n + 5).as_bytes()).unwrap_err();
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert_eq!((e[0].line, e[0].col), (n as u32 + 2, 8), "{e:?}");
+            assert!(e[0].message.starts_with("statements nested too deeply"));
+        });
+    }
+
+    #[test]
+    fn forward_global_reference_is_one_error() {
+        let e = compile(
+            "g.toy",
+            b"global a: int = b + 1;\nglobal b: int = 5;\nfn main() { print(a); }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].line, e[0].col), (1, 17));
+        assert!(e[0]
+            .message
+            .starts_with("global 'b' is used before it is initialized"));
+        // An undefined name in an initializer: no follow-on type mismatch.
+        let e = compile("g.toy", b"global a: int = zz + 1;\nfn main() { }\n").unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].message, "undefined variable 'zz'");
+        // Functions see every global.
+        assert!(compile(
+            "g.toy",
+            b"fn main() { print(late); }\nglobal late: int = 3;\n"
+        )
+        .is_ok());
+    }
+
     #[test]
     fn errors_carry_positions() {
         let e = compile("p.toy", b"fn main() {\n  let x: int = 1.5;\n}\n").unwrap_err();

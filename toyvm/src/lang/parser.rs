@@ -6,13 +6,30 @@ use super::Diag;
 
 type P<T> = Result<T, ()>;
 
+/// How deeply the parser itself may recurse: parentheses, unary operators,
+/// blocks and array types nested in one another.
 const MAX_DEPTH: u32 = 200;
+
+/// The deepest tree the parser builds: an expression's operators, calls,
+/// indexing and field accesses nested in one another (`1+1+...+1` is a
+/// left-deep tree as deep as it has operators), and statements nested in
+/// blocks and `else if` chains. Every pass after the parser (checker,
+/// interpreter, code generator) recurses over these trees, so this bounds their
+/// stack use; a deeper program gets a positioned error.
+pub const MAX_TREE_DEPTH: u32 = 10_000;
 
 struct Parser<'a> {
     toks: &'a [Token],
     i: usize,
     diags: &'a mut Vec<Diag>,
     depth: u32,
+    /// The depth of the expression tree returned last (0 for a leaf).
+    built: u32,
+    /// How deeply the statement being parsed is nested (blocks, `else if`).
+    stmt_depth: u32,
+    /// A tree of the current statement reached [`MAX_TREE_DEPTH`]: reported
+    /// once, and the rest of the chain parsed but left out of the tree.
+    too_deep: bool,
 }
 
 /// Parses a whole program; errors go to `diags`.
@@ -22,6 +39,9 @@ pub fn parse(toks: &[Token], diags: &mut Vec<Diag>) -> Vec<Item> {
         i: 0,
         diags,
         depth: 0,
+        built: 0,
+        stmt_depth: 0,
+        too_deep: false,
     };
     let mut items = Vec::new();
     while !p.at_eof() {
@@ -150,6 +170,7 @@ impl Parser<'_> {
     }
 
     fn item(&mut self) -> P<Item> {
+        self.too_deep = false;
         match self.peek() {
             Tok::Kw("struct") => {
                 self.bump();
@@ -260,10 +281,11 @@ impl Parser<'_> {
     fn block(&mut self) -> P<Vec<Stmt>> {
         self.expect_p("{")?;
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_DEPTH || self.stmt_depth > MAX_TREE_DEPTH {
             self.depth -= 1;
             return self.error("blocks nested too deeply".into());
         }
+        self.stmt_depth += 1;
         let mut stmts = Vec::new();
         while !self.is_p("}") && !self.at_eof() {
             if self.is_kw("fn") || self.is_kw("struct") || self.is_kw("global") {
@@ -275,12 +297,14 @@ impl Parser<'_> {
             }
         }
         self.depth -= 1;
+        self.stmt_depth -= 1;
         self.expect_p("}")?;
         Ok(stmts)
     }
 
     fn stmt(&mut self) -> P<Stmt> {
         let pos = self.pos();
+        self.too_deep = false;
         let kind = match self.peek() {
             Tok::Kw("let") => {
                 self.bump();
@@ -394,25 +418,98 @@ impl Parser<'_> {
         Ok(Stmt { kind, pos })
     }
 
+    /// `if c {..} else if d {..} ... else {..}`: the chain is parsed in a loop
+    /// (each `else if` is a statement nested in the previous `else`), and is
+    /// as deep as it has branches.
     fn if_stmt(&mut self) -> P<Stmt> {
-        let pos = self.pos();
-        self.bump();
-        let c = self.expr(true)?;
-        let then = self.block()?;
-        let els = if self.is_kw("else") {
+        let saved = self.stmt_depth;
+        let r = self.if_chain();
+        self.stmt_depth = saved;
+        r
+    }
+
+    fn if_chain(&mut self) -> P<Stmt> {
+        let mut branches = Vec::new();
+        let mut last = None;
+        // Past the depth limit, the rest of the chain's conditions and blocks are
+        // parsed (at the limit) and left out; its final `else` is kept.
+        let mut truncated = false;
+        loop {
+            let pos = self.pos();
             self.bump();
-            if self.is_kw("if") {
-                Some(vec![self.if_stmt()?])
-            } else {
-                Some(self.block()?)
+            let c = self.expr(true)?;
+            let then = self.block()?;
+            if !truncated {
+                branches.push((c, then, pos));
             }
+            if !self.is_kw("else") {
+                break;
+            }
+            self.bump();
+            if !self.is_kw("if") {
+                last = Some(self.block()?);
+                break;
+            }
+            if self.stmt_depth < MAX_TREE_DEPTH {
+                self.stmt_depth += 1;
+            } else if !truncated {
+                truncated = true;
+                let p = self.pos();
+                self.diags.push(Diag::new(
+                    p.line,
+                    p.col,
+                    &format!(
+                        "statements nested too deeply: more than {MAX_TREE_DEPTH} levels of \
+                         blocks and 'else if' (use a lookup table, or split the chain)"
+                    ),
+                ));
+            }
+        }
+        let mut els = last;
+        let mut stmt = None;
+        while let Some((c, then, pos)) = branches.pop() {
+            let s = Stmt {
+                kind: StmtKind::If(c, then, els.take()),
+                pos,
+            };
+            if branches.is_empty() {
+                stmt = Some(s);
+            } else {
+                els = Some(vec![s]);
+            }
+        }
+        Ok(stmt.expect("an if statement has a branch"))
+    }
+
+    /// Whether an expression tree of depth `d` may be built at `pos`; past
+    /// [`MAX_TREE_DEPTH`], an error (once per statement), and the caller leaves
+    /// the node out.
+    fn fits(&mut self, d: u32, pos: Pos) -> bool {
+        if d <= MAX_TREE_DEPTH {
+            self.built = d;
+            return true;
+        }
+        if !self.too_deep {
+            self.too_deep = true;
+            self.diags.push(Diag::new(
+                pos.line,
+                pos.col,
+                &format!(
+                    "expression too deep: more than {MAX_TREE_DEPTH} operators, calls or \
+                     accesses nested in one another (split it with local variables)"
+                ),
+            ));
+        }
+        false
+    }
+
+    /// [`Parser::fits`] where the node cannot be left out: an error result.
+    fn grew(&mut self, d: u32, pos: Pos) -> P<()> {
+        if self.fits(d, pos) {
+            Ok(())
         } else {
-            None
-        };
-        Ok(Stmt {
-            kind: StmtKind::If(c, then, els),
-            pos,
-        })
+            Err(())
+        }
     }
 
     /// An expression; `no_struct` forbids a struct literal at this level (the
@@ -450,15 +547,23 @@ impl Parser<'_> {
             return self.unary(ns);
         }
         let mut lhs = self.binary(level + 1, ns)?;
+        let mut d = self.built;
         loop {
             let op = match self.peek() {
                 Tok::P(p) => LEVELS[level].iter().find(|(s, _)| s == p).map(|(_, o)| *o),
                 _ => None,
             };
-            let Some(op) = op else { return Ok(lhs) };
+            let Some(op) = op else {
+                self.built = d;
+                return Ok(lhs);
+            };
             let pos = self.pos();
             self.bump();
             let rhs = self.binary(level + 1, ns)?;
+            if !self.fits(d.max(self.built) + 1, pos) {
+                continue;
+            }
+            d = self.built;
             lhs = Expr {
                 kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
                 pos,
@@ -472,6 +577,7 @@ impl Parser<'_> {
             if let Tok::Int(v) = *self.peek() {
                 if !matches!(self.peek_at(1), Tok::P("(") | Tok::P("[") | Tok::P(".")) {
                     self.bump();
+                    self.built = 0;
                     return Ok(Expr {
                         kind: ExprKind::Int((v as i64).wrapping_neg()),
                         pos,
@@ -479,6 +585,7 @@ impl Parser<'_> {
                 }
             }
             let e = self.nested(|p| p.unary(ns))?;
+            self.grew(self.built + 1, pos)?;
             return Ok(Expr {
                 kind: ExprKind::Neg(Box::new(e)),
                 pos,
@@ -486,6 +593,7 @@ impl Parser<'_> {
         }
         if self.eat_p("!") {
             let e = self.nested(|p| p.unary(ns))?;
+            self.grew(self.built + 1, pos)?;
             return Ok(Expr {
                 kind: ExprKind::Not(Box::new(e)),
                 pos,
@@ -508,24 +616,33 @@ impl Parser<'_> {
     fn args(&mut self) -> P<Vec<Expr>> {
         self.expect_p("(")?;
         let mut args = Vec::new();
+        let mut d = 0;
         while !self.is_p(")") {
             args.push(self.expr(false)?);
+            d = d.max(self.built);
             if !self.eat_p(",") {
                 break;
             }
         }
         self.expect_p(")")?;
+        self.built = d;
         Ok(args)
     }
 
     fn postfix(&mut self, ns: bool) -> P<Expr> {
         let mut e = self.primary(ns)?;
+        let mut d = self.built;
         loop {
             let pos = self.pos();
             if self.is_p("[") {
                 self.bump();
                 let i = self.expr(false)?;
+                let fits = self.fits(d.max(self.built) + 1, pos);
                 self.expect_p("]")?;
+                if !fits {
+                    continue;
+                }
+                d = self.built;
                 e = Expr {
                     kind: ExprKind::Index(Box::new(e), Box::new(i)),
                     pos,
@@ -533,6 +650,10 @@ impl Parser<'_> {
             } else if self.is_p(".") {
                 self.bump();
                 let (f, _) = self.ident("a field name")?;
+                if !self.fits(d + 1, pos) {
+                    continue;
+                }
+                d += 1;
                 e = Expr {
                     kind: ExprKind::Field(Box::new(e), f),
                     pos,
@@ -540,6 +661,7 @@ impl Parser<'_> {
             } else if self.is_p("(") {
                 return self.error("only named functions can be called".into());
             } else {
+                self.built = d;
                 return Ok(e);
             }
         }
@@ -547,6 +669,8 @@ impl Parser<'_> {
 
     fn primary(&mut self, ns: bool) -> P<Expr> {
         let pos = self.pos();
+        // Leaves are depth 0; a node with children sets `built` itself.
+        self.built = 0;
         let kind = match self.bump() {
             Tok::Int(v) => {
                 if v > i64::MAX as u64 {
@@ -567,13 +691,16 @@ impl Parser<'_> {
             }
             Tok::P("[") => {
                 let mut elems = Vec::new();
+                let mut d = 0;
                 while !self.is_p("]") {
                     elems.push(self.expr(false)?);
+                    d = d.max(self.built);
                     if !self.eat_p(",") {
                         break;
                     }
                 }
                 self.expect_p("]")?;
+                self.grew(d + 1, pos)?;
                 ExprKind::ArrayLit(elems)
             }
             Tok::Kw("new") => {
@@ -584,30 +711,36 @@ impl Parser<'_> {
                 self.expect_p("(")?;
                 let n = self.expr(false)?;
                 self.expect_p(")")?;
+                self.grew(self.built + 1, pos)?;
                 ExprKind::NewArray(*elem, Box::new(n))
             }
             Tok::Kw("spawn") => {
                 let (f, _) = self.ident("a function name after 'spawn'")?;
                 let args = self.args()?;
+                self.grew(self.built + 1, pos)?;
                 ExprKind::Spawn(f, args)
             }
             Tok::Ident(name) => {
                 if self.is_p("(") {
                     let args = self.args()?;
+                    self.grew(self.built + 1, pos)?;
                     ExprKind::Call(name, args)
                 } else if self.is_p("{") && !ns {
                     self.bump();
                     let mut fields = Vec::new();
+                    let mut d = 0;
                     while !self.is_p("}") {
                         let (f, fpos) = self.ident("a field name")?;
                         self.expect_p(":")?;
                         let e = self.expr(false)?;
+                        d = d.max(self.built);
                         fields.push((f, fpos, e));
                         if !self.eat_p(",") {
                             break;
                         }
                     }
                     self.expect_p("}")?;
+                    self.grew(d + 1, pos)?;
                     ExprKind::StructLit(name, fields)
                 } else {
                     ExprKind::Var(name)

@@ -62,21 +62,39 @@ pub fn float_repr(x: f64) -> String {
     out
 }
 
+/// The most digits `fmt` writes after the point (a megabyte of text).
+pub const MAX_FMT_DIGITS: i64 = 1 << 20;
+
 /// `fmt(x, d)`: `x` with exactly `d` digits after the point, like C's `%.*f`
-/// (exact decimal value, ties to even). A negative `d` counts as 0.
-pub fn fmt_fixed(x: f64, d: i64) -> String {
+/// (exact decimal value, ties to even); a `ValueError` message for a `d` that
+/// is negative or more than [`MAX_FMT_DIGITS`].
+pub fn fmt_fixed(x: f64, d: i64) -> Result<String, String> {
+    if !(0..=MAX_FMT_DIGITS).contains(&d) {
+        return Err(format!(
+            "ValueError: fmt: digit count {d} out of range 0..{MAX_FMT_DIGITS}"
+        ));
+    }
     if x.is_nan() {
-        return if x.is_sign_negative() {
+        return Ok(if x.is_sign_negative() {
             "-nan".into()
         } else {
             "nan".into()
-        };
+        });
     }
     if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+        return Ok(if x > 0.0 { "inf".into() } else { "-inf".into() });
     }
-    let d = d.clamp(0, 1000) as usize;
-    format!("{x:.d$}")
+    // A double's exact decimal value ends within 1074 digits after the point
+    // (2^-1074): past that, the digits are zeros (and Rust's precision stops
+    // at 65535).
+    const EXACT: usize = 1100;
+    let d = d as usize;
+    if d <= EXACT {
+        return Ok(format!("{x:.d$}"));
+    }
+    let mut s = format!("{x:.EXACT$}");
+    s.extend(std::iter::repeat_n('0', d - EXACT));
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -132,7 +150,33 @@ mod tests {
             (-0.0, 1, "-0.0"),
         ];
         for (x, d, want) in cases {
-            assert_eq!(fmt_fixed(*x, *d), *want, "fmt({x}, {d})");
+            assert_eq!(fmt_fixed(*x, *d).unwrap(), *want, "fmt({x}, {d})");
         }
+    }
+
+    #[test]
+    fn fixed_gives_every_digit_asked_or_an_error() {
+        let s = fmt_fixed(1.0, 100_000).unwrap();
+        assert_eq!(s.len(), 2 + 100_000);
+        assert!(s.starts_with("1.000") && s.ends_with('0'));
+        assert_eq!(
+            fmt_fixed(1.0, MAX_FMT_DIGITS).unwrap().len() as i64,
+            2 + MAX_FMT_DIGITS
+        );
+        for d in [-1, i64::MIN, MAX_FMT_DIGITS + 1, i64::MAX] {
+            let e = fmt_fixed(1.0, d).unwrap_err();
+            assert!(e.starts_with("ValueError: "), "{e}");
+        }
+        assert!(fmt_fixed(f64::NAN, -1).is_err());
+        // The exact value of the smallest subnormal, then zeros.
+        let tiny = fmt_fixed(f64::from_bits(1), 5000).unwrap();
+        assert_eq!(tiny.len(), 5002);
+        assert!(tiny[2..].starts_with(&"0".repeat(323)));
+        assert!(tiny[2 + 1074..].bytes().all(|b| b == b'0'));
+        assert!(tiny.as_bytes()[2 + 1073] != b'0');
+        assert_eq!(
+            fmt_fixed(f64::from_bits(1), 1074).unwrap(),
+            tiny[..2 + 1074]
+        );
     }
 }

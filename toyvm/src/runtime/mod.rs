@@ -23,6 +23,16 @@ pub fn clock() -> f64 {
         .as_secs_f64()
 }
 
+/// The path a Toy string names (`write_bytes`): its bytes as given, not
+/// decoded (a file name need not be UTF-8), and how to show it in a message.
+pub fn file_path(bytes: &[u8]) -> (std::path::PathBuf, String) {
+    use std::os::unix::ffi::OsStrExt;
+    (
+        std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes)),
+        bytes.escape_ascii().to_string(),
+    )
+}
+
 /// Per-thread root stack of the interpreter (and of runtime code that must hold
 /// references across allocations): words and whether each is a reference.
 #[derive(Default)]
@@ -62,14 +72,15 @@ impl ToyVm {
     }
 
     /// Preallocates what the runtime needs to report heap exhaustion (see
-    /// `heap_ready`). A heap too small even for that ends the process.
+    /// `heap_ready`). A heap too small even for that (below the smallest heap
+    /// the command line accepts) ends the process as a bad command line would.
     fn prepare(&self, t: &Thread) {
         match object::new_str(t, b"OutOfMemoryError: heap exhausted") {
             Ok(s) => *self.oom_message.lock() = Some(GlobalRoot::new(Some(s))),
             Err(_) => {
                 threads::flush_out();
                 eprintln!("toyvm: the heap is too small to start");
-                std::process::exit(crate::engine::EXIT_UNCAUGHT);
+                std::process::exit(crate::engine::EXIT_USAGE);
             }
         }
     }

@@ -1,7 +1,9 @@
 //! Toy threads: the record behind a `thread` value, and program output.
 
 use parking_lot::{Condvar, Mutex};
+use std::cell::Cell;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use vmkit::Thread;
 
 /// How a Toy thread ended.
@@ -18,6 +20,23 @@ pub struct Record {
     outcome: Mutex<Option<Outcome>>,
     cv: Condvar,
     joined: Mutex<bool>,
+    /// The record this thread is joining (`NONE` when it is not in `join`).
+    joining: AtomicUsize,
+}
+
+const NONE: usize = usize::MAX;
+
+thread_local! {
+    /// The record of the Toy thread running on this OS thread (`NONE` on main).
+    static CURRENT: Cell<usize> = const { Cell::new(NONE) };
+}
+
+/// Held while a join checks the wait-for chain and adds its edge to it.
+static JOINS: Mutex<()> = Mutex::new(());
+
+/// Says that this OS thread runs the Toy thread of record `index` (for `join`).
+pub fn set_current(index: usize) {
+    CURRENT.with(|c| c.set(index));
 }
 
 static RECORDS: Mutex<Vec<&'static Record>> = Mutex::new(Vec::new());
@@ -28,6 +47,7 @@ pub fn new_record() -> usize {
         outcome: Mutex::new(None),
         cv: Condvar::new(),
         joined: Mutex::new(false),
+        joining: AtomicUsize::new(NONE),
     }));
     let mut rs = RECORDS.lock();
     rs.push(r);
@@ -46,6 +66,13 @@ impl Record {
         self.cv.notify_all();
     }
 
+    /// Finishes the record of a thread that could not start: nobody waits for
+    /// it and it reports nothing.
+    pub fn finish_unstarted(&self) {
+        *self.joined.lock() = true;
+        self.finish(Outcome::Value(0));
+    }
+
     /// Waits for the outcome (call in native state) and marks the thread joined.
     pub fn join(&self) -> Outcome {
         *self.joined.lock() = true;
@@ -55,6 +82,37 @@ impl Record {
         }
         g.clone().expect("outcome")
     }
+}
+
+/// `join(t)` for the thread of record `index`, called from the thread running
+/// it (in native state): its outcome, or a `ThreadError` when waiting would
+/// never end because the joined thread is this one or is (through a chain of
+/// joins) waiting for it.
+pub fn join(index: usize) -> Outcome {
+    let me = CURRENT.with(Cell::get);
+    if me != NONE {
+        let _g = JOINS.lock();
+        let mut r = index;
+        // Every edge was added without closing a cycle, so the chain ends.
+        while r != NONE {
+            if r == me {
+                let msg: &[u8] = if index == me {
+                    b"ThreadError: deadlock: a thread cannot join itself"
+                } else {
+                    b"ThreadError: deadlock: the joined thread is waiting (through joins) for this one"
+                };
+                return Outcome::Died(msg.to_vec(), Vec::new());
+            }
+            r = record(r).joining.load(Ordering::SeqCst);
+        }
+        record(me).joining.store(index, Ordering::SeqCst);
+    }
+    let o = record(index).join();
+    if me != NONE {
+        let _g = JOINS.lock();
+        record(me).joining.store(NONE, Ordering::SeqCst);
+    }
+    o
 }
 
 /// Waits for every spawned thread; returns the deaths of the threads nobody
@@ -112,14 +170,28 @@ pub fn out_line(t: &Thread, bytes: &[u8], nl: bool) {
     }
 }
 
-/// Writes out the program output buffered so far. It may block on the reader:
-/// call it in native state (or from a thread that is not attached).
+/// The first error writing the program's output (later output is dropped).
+static OUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
+
+/// Writes out the program output buffered so far, recording the first write
+/// error. It may block on the reader: call it in native state (or from a
+/// thread that is not attached).
 pub fn flush_out() {
     let _w = WRITER.lock();
     let o = std::mem::take(&mut *OUT.lock());
+    if OUT_ERROR.lock().is_some() {
+        return;
+    }
     let mut so = std::io::stdout().lock();
-    let _ = so.write_all(&o);
-    let _ = so.flush();
+    if let Err(e) = so.write_all(&o).and_then(|()| so.flush()) {
+        *OUT_ERROR.lock() = Some(e.to_string());
+    }
+}
+
+/// Why the program's output could not be written, if it could not (after
+/// [`flush_out`]): the program ends with a status of 1 and this said once.
+pub fn output_error() -> Option<String> {
+    OUT_ERROR.lock().clone()
 }
 
 /// Prints an uncaught exception report to stderr.

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use std::process::exit;
+use std::sync::atomic::{AtomicBool, Ordering};
 use toyvm::engine::{self, RunOptions};
 use toyvm::interp::Engine;
 use vmkit::gc::{GcOptions, Plan};
@@ -10,6 +11,23 @@ use vmkit::gc::{GcOptions, Plan};
 const EXIT_USAGE: i32 = 2;
 /// Exit status for a bug in toyvm.
 const EXIT_INTERNAL: i32 = 70;
+
+/// Whether file descriptor 1 was open when the process started. Rust's runtime
+/// reopens a closed standard descriptor on /dev/null before `main`, which then
+/// cannot be told from a /dev/null the caller chose: this is read earlier, by a
+/// constructor in `.init_array` (run by the C runtime before Rust's start-up).
+static STDOUT_OPEN_AT_START: AtomicBool = AtomicBool::new(true);
+
+extern "C" fn record_stdout_state() {
+    // SAFETY: `fcntl(F_GETFD)` only reads the flags of a descriptor number; on a
+    // closed one it fails with EBADF and touches nothing.
+    let open = unsafe { libc::fcntl(1, libc::F_GETFD) } != -1;
+    STDOUT_OPEN_AT_START.store(open, Ordering::Relaxed);
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_STDOUT_STATE: extern "C" fn() = record_stdout_state;
 
 /// Runs a Toy program (see the Toy language reference).
 #[derive(Parser, Debug)]
@@ -118,6 +136,9 @@ fn parse_plan(s: &str) -> Result<Plan, String> {
 }
 
 fn main() {
+    if !STDOUT_OPEN_AT_START.load(Ordering::Relaxed) {
+        toyvm::runtime::threads::stdout_closed_at_start();
+    }
     std::panic::set_hook(Box::new(|info| {
         eprintln!("toyvm: internal error: {info}\nThis is a bug in toyvm; please file a bug report with the program that triggered it.");
         exit(EXIT_INTERNAL);

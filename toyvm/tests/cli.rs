@@ -517,6 +517,25 @@ fn output_errors_are_reported() {
             "{err}"
         );
         assert!(err.contains("Broken pipe"), "{err}");
+        // A stdout closed before toyvm starts (Rust's runtime puts /dev/null
+        // there): the program learns of it too, and a /dev/null the caller
+        // opened is no error.
+        let mut closed = vec!["-c", "exec \"$0\" \"$@\" >&-", env!("CARGO_BIN_EXE_toyvm")];
+        closed.extend(&a);
+        let out = Command::new("sh").args(&closed).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{engine:?}: {err}");
+        assert_eq!(
+            err,
+            "toyvm: error writing the program's output: stdout was closed when toyvm started\n"
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_toyvm"))
+            .args(&a)
+            .stdout(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{engine:?}");
+        assert!(out.stderr.is_empty());
     }
 }
 

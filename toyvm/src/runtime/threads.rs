@@ -3,7 +3,7 @@
 use parking_lot::{Condvar, Mutex};
 use std::cell::Cell;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use vmkit::Thread;
 
 /// How a Toy thread ended.
@@ -170,6 +170,17 @@ pub fn out_line(t: &Thread, bytes: &[u8], nl: bool) {
     }
 }
 
+/// Whether stdout was closed when the process started (see
+/// [`stdout_closed_at_start`]).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Says that file descriptor 1 was closed when the process started (Rust's
+/// runtime has since opened /dev/null there): the program's first output is
+/// then an output error.
+pub fn stdout_closed_at_start() {
+    STDOUT_CLOSED.store(true, Ordering::Relaxed);
+}
+
 /// The first error writing the program's output (later output is dropped).
 static OUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
 
@@ -179,7 +190,11 @@ static OUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
 pub fn flush_out() {
     let _w = WRITER.lock();
     let o = std::mem::take(&mut *OUT.lock());
-    if OUT_ERROR.lock().is_some() {
+    if OUT_ERROR.lock().is_some() || o.is_empty() {
+        return;
+    }
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        *OUT_ERROR.lock() = Some("stdout was closed when toyvm started".into());
         return;
     }
     let mut so = std::io::stdout().lock();

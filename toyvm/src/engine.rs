@@ -21,9 +21,6 @@ pub struct RunOptions {
     pub engine: Engine,
     /// Print GC statistics at exit.
     pub gc_stats: bool,
-    /// Stack size of the main thread, besides its Toy stack: room for the
-    /// runtime and the JIT compiler below the deepest Toy call.
-    pub main_stack: usize,
     /// Stack size of spawned threads, besides their Toy stack.
     pub thread_stack: usize,
     /// The stack Toy calls may use on each thread (the JIT's frames; the
@@ -45,9 +42,11 @@ pub fn start_gc(gc: &GcOptions) -> Result<(), String> {
     vmkit::gc::start(&VM, gc).map_err(|e| e.to_string())
 }
 
-/// Runs a checked program and exits the process with its status (from the main
-/// Toy thread, once the program is over); returns only an error that kept it
-/// from running. Starts the collector with `opts.gc` unless [`start_gc`] did.
+/// Runs a checked program on the calling thread, which becomes the main Toy
+/// thread, and exits the process with its status once the program is over;
+/// returns only an error that kept it from running. The calling thread needs
+/// [`main_thread_stack`] bytes of stack. Starts the collector with `opts.gc`
+/// unless [`start_gc`] did.
 pub fn run(
     prog: crate::lang::ir::Program,
     args: Vec<String>,
@@ -94,87 +93,82 @@ pub fn run(
     });
     let engine = opts.engine;
     let toy_stack = toy_stack(opts.toy_stack, engine);
-    let main_stack = opts.main_stack.saturating_add(toy_stack);
     // Nothing here needs the heap: this overlaps with MMTk's initialization.
     let jit = match engine {
         Engine::Interp => None,
         Engine::Jit => Some(crate::jit::ToyJit::setup(opts.jit.clone())),
     };
     let gc_stats = opts.gc_stats;
-    let h = std::thread::Builder::new()
-        .name("toy-main".into())
-        .stack_size(main_stack)
-        .spawn(move || -> std::convert::Infallible {
-            let t = vmkit::attach("main").expect("attach main thread");
-            set_stack_limit(&t, toy_stack);
-            let _roots = ToyVm::install_root_stack(&t);
-            // String constants are allocated when first used, and what the
-            // runtime preallocates when the heap comes up (`ToyVm::heap_ready`).
-            let result = match engine {
-                Engine::Interp => Interp::new(sh, &t).run_main(),
-                Engine::Jit => match jit.expect("JIT set up") {
-                    Ok(j) => {
-                        let r = j.run_main(&t);
-                        if gc_stats {
-                            let js = j.stats();
-                            eprintln!(
-                                "jit: {} functions, {} CLIF instructions, {} bytes of code, compiled in {:.3} ms",
-                                js.functions,
-                                js.clif_insts,
-                                js.code_bytes,
-                                js.compile_time.as_secs_f64() * 1e3
-                            );
-                        }
-                        r
-                    }
-                    Err(e) => Err((format!("JIT setup failed: {e}").into_bytes(), Vec::new())),
-                },
-            };
-            let status = match result {
-                Ok(v) => v as i32,
-                Err((msg, trace)) => {
-                    t.native(|| threads::report_uncaught(&msg, &trace));
-                    EXIT_UNCAUGHT
+    let t = vmkit::attach("main").expect("attach main thread");
+    set_stack_limit(&t, toy_stack);
+    let _roots = ToyVm::install_root_stack(&t);
+    // String constants are allocated when first used, and what the
+    // runtime preallocates when the heap comes up (`ToyVm::heap_ready`).
+    let result = match engine {
+        Engine::Interp => Interp::new(sh, &t).run_main(),
+        Engine::Jit => match jit.expect("JIT set up") {
+            Ok(j) => {
+                let r = j.run_main(&t);
+                if gc_stats {
+                    let js = j.stats();
+                    eprintln!(
+                            "jit: {} functions, {} CLIF instructions, {} bytes of code, compiled in {:.3} ms",
+                            js.functions,
+                            js.clif_insts,
+                            js.code_bytes,
+                            js.compile_time.as_secs_f64() * 1e3
+                        );
                 }
-            };
-            let deaths = t.native(|| {
-                let deaths = threads::wait_all_unjoined();
-                for (m, tr) in &deaths {
-                    threads::report_uncaught(m, tr);
-                }
-                threads::flush_out();
-                deaths
-            });
-            let status = if deaths.is_empty() {
-                status
-            } else {
-                EXIT_UNCAUGHT
-            };
-            let status = match threads::output_error() {
-                Some(e) => {
-                    eprintln!("toyvm: error writing the program's output: {e}");
-                    if status == 0 {
-                        EXIT_UNCAUGHT
-                    } else {
-                        status
-                    }
-                }
-                None => status,
-            };
-            if gc_stats {
-                report_gc_stats();
+                r
             }
-            // Exit from here: detaching, unmapping this thread's large stack and
-            // joining cost more than the rest of a short program (the unmap
-            // waits for MMTk's initialization, still mapping, when the program
-            // never needed the heap).
-            std::process::exit(status)
-        })
-        .map_err(|e| format!("cannot start the main thread: {e}"))?;
-    match h.join() {
-        Ok(never) => match never {},
-        Err(_) => Err("internal error: the main thread panicked".to_string()),
+            Err(e) => Err((format!("JIT setup failed: {e}").into_bytes(), Vec::new())),
+        },
+    };
+    let status = match result {
+        Ok(v) => v as i32,
+        Err((msg, trace)) => {
+            t.native(|| threads::report_uncaught(&msg, &trace));
+            EXIT_UNCAUGHT
+        }
+    };
+    let deaths = t.native(|| {
+        let deaths = threads::wait_all_unjoined();
+        for (m, tr) in &deaths {
+            threads::report_uncaught(m, tr);
+        }
+        threads::flush_out();
+        deaths
+    });
+    let status = if deaths.is_empty() {
+        status
+    } else {
+        EXIT_UNCAUGHT
+    };
+    let status = match threads::output_error() {
+        Some(e) => {
+            eprintln!("toyvm: error writing the program's output: {e}");
+            if status == 0 {
+                EXIT_UNCAUGHT
+            } else {
+                status
+            }
+        }
+        None => status,
+    };
+    if gc_stats {
+        report_gc_stats();
     }
+    // Exit from here: detaching, unmapping this thread's large stack and
+    // joining cost more than the rest of a short program (the unmap
+    // waits for MMTk's initialization, still mapping, when the program
+    // never needed the heap).
+    std::process::exit(status)
+}
+
+/// The stack the thread that calls [`run`] needs: `main_stack` for the runtime
+/// and the JIT compiler, plus the Toy stack of the engine for `--stack`.
+pub fn main_thread_stack(main_stack: usize, toy_stack_size: usize, engine: Engine) -> usize {
+    main_stack.saturating_add(toy_stack(toy_stack_size, engine))
 }
 
 /// How many times the JIT's stack the interpreter gets: one Toy call takes

@@ -172,12 +172,22 @@ fn main() {
             exit(0);
         }
     };
-    // The front end recurses over the program's trees (at most
-    // `parser::MAX_TREE_DEPTH` deep): it runs on a thread with room for that.
+    // One thread reads and checks the program, then runs it as the main Toy
+    // thread: the front end recurses over the program's trees (at most
+    // `parser::MAX_TREE_DEPTH` deep), and the program needs the runtime's and
+    // the JIT's room below its Toy stack. (A second thread with a large stack
+    // cost 0.6 ms of start-up: the first touch of its stack faults in a huge
+    // page.)
+    let engine = if cli.interp {
+        Engine::Interp
+    } else {
+        Engine::Jit
+    };
+    let stack = engine::main_thread_stack(MAIN_STACK, cli.stack, engine);
     let front = std::thread::Builder::new()
-        .name("toyvm".into())
-        .stack_size(FRONT_END_STACK)
-        .spawn(move || run(cli));
+        .name("toy-main".into())
+        .stack_size(stack)
+        .spawn(move || run(cli, engine));
     match front.map(|h| h.join()) {
         Ok(Ok(never)) => match never {},
         Ok(Err(_)) => exit(EXIT_INTERNAL),
@@ -188,11 +198,12 @@ fn main() {
     }
 }
 
-/// Stack of the thread that reads, checks and starts the program.
-const FRONT_END_STACK: usize = 256 << 20;
+/// Stack of the main thread besides its Toy stack: room for the front end
+/// (deep trees), the runtime and the JIT compiler.
+const MAIN_STACK: usize = 256 << 20;
 
-/// Runs the program of the command line `cli`; never returns.
-fn run(cli: Cli) -> std::convert::Infallible {
+/// Runs the program of the command line `cli` on `engine`; never returns.
+fn run(cli: Cli, engine: Engine) -> std::convert::Infallible {
     // Test hook for the internal-error path (a bug in toyvm must be reported as
     // one, with exit status 70, never as a crash).
     if std::env::var_os("TOYVM_TEST_INTERNAL_PANIC").is_some() {
@@ -239,13 +250,8 @@ fn run(cli: Cli) -> std::convert::Infallible {
     };
     let opts = RunOptions {
         gc,
-        engine: if cli.interp {
-            Engine::Interp
-        } else {
-            Engine::Jit
-        },
+        engine,
         gc_stats: cli.gc_stats,
-        main_stack: 256 << 20,
         thread_stack: 64 << 20,
         toy_stack: cli.stack,
         jit: vmkit::jit::JitOptions {

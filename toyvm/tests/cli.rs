@@ -371,6 +371,19 @@ fn long_chains_have_a_value_or_one_error() {
             d.program("chain30000.toy", &chain(30_000)),
             ":10002:8: error: statements nested too deeply",
         ),
+        // 10,000 nested parentheses: one error where they pass 200, none for the
+        // closing ones that follow it.
+        (
+            d.program(
+                "parens.toy",
+                &format!(
+                    "fn main() {{ print({}1{}); }}\n",
+                    "(".repeat(10_000),
+                    ")".repeat(10_000)
+                ),
+            ),
+            ":1:217: error: expression nested too deeply",
+        ),
     ];
     for engine in ENGINES {
         for (p, want) in &ok {

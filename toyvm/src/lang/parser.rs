@@ -144,9 +144,8 @@ impl Parser<'_> {
                 Tok::Eof => return,
                 Tok::P("{") | Tok::P("(") | Tok::P("[") => depth += 1,
                 Tok::P(")") | Tok::P("]") if depth == 0 => {
-                    // A stray closer: skip it so that the caller makes progress.
-                    self.bump();
-                    return;
+                    // A stray closer (the rest of a bad expression, say after
+                    // one nested too deeply): part of the bad statement.
                 }
                 Tok::P("}") | Tok::P(")") | Tok::P("]") => {
                     if depth == 0 {

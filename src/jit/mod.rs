@@ -1462,6 +1462,11 @@ impl FnCtx<'_, '_> {
         let cont = self.b.create_block();
         self.b.ins().brif(exc, handler, &[], cont, &[]);
         self.b.switch_to_block(cont);
+        // Its only predecessor is known: sealed now, a variable read after the
+        // call is looked up through it instead of becoming a block parameter
+        // here (and in every block before it, back to the definition, when the
+        // blocks are sealed at the end: quadratic in a long function).
+        self.b.seal_block(cont);
     }
 
     /// A safepoint poll: one load and a branch to a cold call. Emit it on loop

@@ -12,6 +12,14 @@ use std::sync::OnceLock;
 use vmkit::object::{array_len, read_u8, read_word, word_to_ref, write_word as wword};
 use vmkit::{ObjectReference, Thread, TypeInfo};
 
+/// An array or struct literal of more elements than this is allocated before
+/// its elements are computed, and each is stored as soon as it is (in both
+/// engines, so that both do things in the same order): computing them all
+/// first keeps each one live across the computation of the next, and register
+/// allocation over thousands of values live at once takes time quadratic in
+/// their number (issue 21). A small literal's values stay in registers.
+pub const ALLOC_FIRST: usize = 64;
+
 /// Program-wide state shared by all interpreter threads.
 pub struct Shared {
     /// The program.
@@ -734,6 +742,22 @@ impl<'a> Interp<'a> {
                 let o = oref(arr).expect("array");
                 self.push(read_word(o, off) as u64, e.ty.is_ref());
             }
+            EK::NewStruct(si, fields) if fields.len() > ALLOC_FIRST => {
+                let ti = self.sh.struct_types[*si];
+                self.set_line(e.line);
+                let o = match self.t.alloc(ti, ti.instance_size(0)) {
+                    Ok(o) => o,
+                    Err(_) => return Err(self.oom()),
+                };
+                self.push(rword(o), true);
+                for (fi, fe) in fields {
+                    self.eval(fe)?;
+                    let w = self.pop();
+                    let o = oref(self.peek(0)).expect("struct");
+                    let is_ref = self.sh.prog.structs[*si].fields[*fi].1.is_ref();
+                    self.store(o, tobj::field_offset(*fi), w, is_ref);
+                }
+            }
             EK::NewStruct(si, fields) => {
                 for (_, fe) in fields {
                     self.eval(fe)?;
@@ -771,6 +795,25 @@ impl<'a> Interp<'a> {
                     Err(_) => return Err(self.oom()),
                 };
                 self.push(rword(o), true);
+            }
+            EK::ArrayLit(et, elems) if elems.len() > ALLOC_FIRST => {
+                // Allocated first, each element stored as it is computed (both
+                // engines: see ALLOC_FIRST).
+                self.set_line(e.line);
+                let o = match self
+                    .t
+                    .alloc_array(tobj::array_type(kind_of(et)), elems.len())
+                {
+                    Ok(o) => o,
+                    Err(_) => return Err(self.oom()),
+                };
+                self.push(rword(o), true);
+                for (k, x) in elems.iter().enumerate() {
+                    self.eval(x)?;
+                    let w = self.pop();
+                    let o = oref(self.peek(0)).expect("array");
+                    self.store(o, tobj::elem_offset(k), w, et.is_ref());
+                }
             }
             EK::ArrayLit(et, elems) => {
                 for x in elems {

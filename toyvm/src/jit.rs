@@ -10,7 +10,7 @@
 //! through the materializer's exit trampolines, so backtraces and stack maps see
 //! every JIT frame. Line rules mirror the interpreter's exactly.
 
-use crate::interp::{float_to_int, parse_int, Shared};
+use crate::interp::{float_to_int, parse_int, Shared, ALLOC_FIRST};
 use crate::lang::ir::*;
 use crate::runtime::format::{float_repr, fmt_fixed};
 use crate::runtime::monitor;
@@ -1501,6 +1501,23 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let addr = self.elem_addr(av, iv);
                 self.load(&e.ty, addr, 0)
             }
+            EK::NewStruct(si, fields) if fields.len() > ALLOC_FIRST => {
+                self.cx.set_line(e.line);
+                let ti = shared().struct_types[*si];
+                let h = self.handler();
+                let o = self.cx.alloc_fixed(ti, Some(h));
+                for (fi, fe) in fields {
+                    let v = self.expr(fe)?;
+                    let off = tobj::field_offset(*fi) as i32;
+                    if shared().prog.structs[*si].fields[*fi].1.is_ref() {
+                        // A collection may have aged the object meanwhile.
+                        self.cx.store_ref(o, off, v);
+                    } else {
+                        self.cx.b.ins().store(MemFlagsData::trusted(), v, o, off);
+                    }
+                }
+                o
+            }
             EK::NewStruct(si, fields) => {
                 let mut vs = Vec::new();
                 for (fi, fe) in fields {
@@ -1524,6 +1541,29 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             EK::NewArray(et, n) => {
                 let nv = self.expr(n)?;
                 self.new_array(et, nv, e.line)
+            }
+            EK::ArrayLit(et, elems) if elems.len() > ALLOC_FIRST => {
+                self.cx.set_line(e.line);
+                let k = self.iconst(kind_of(et) as i64);
+                let n = self.iconst(elems.len() as i64);
+                let h = jit().h.new_array;
+                let a = self.host_t(h, &[k, n]).expect("array");
+                self.cx.declare_ref(a);
+                for (i, x) in elems.iter().enumerate() {
+                    let v = self.expr(x)?;
+                    let off = tobj::elem_offset(i) as i64;
+                    if et.is_ref() {
+                        // A collection may have aged the array meanwhile.
+                        let slot = self.cx.b.ins().iadd_imm_s(a, off);
+                        self.cx.store_ref_at(a, slot, v);
+                    } else {
+                        self.cx
+                            .b
+                            .ins()
+                            .store(MemFlagsData::trusted(), v, a, off as i32);
+                    }
+                }
+                a
             }
             EK::ArrayLit(et, elems) => {
                 let mut vs = Vec::new();

@@ -592,7 +592,8 @@ fn write_bytes_path_is_the_bytes_given() {
 }
 
 /// A long straight-line `main` compiles in time linear in its size (8,000
-/// calls took over 60 s and 4.1 GB; 20,000 string literals 14.5 GB): not a
+/// calls took over 60 s and 4.1 GB; 20,000 string literals 14.5 GB; an array
+/// literal of 20,000 calls about a minute): not a
 /// timing test, a bound 100 times what it takes now, to catch a quadratic
 /// blow-up coming back. bench/compile_scaling measures the scaling.
 #[test]
@@ -609,9 +610,32 @@ fn long_functions_compile_in_linear_time() {
     calls += "  print(total);\n}\n";
     lits += "  print(total);\n}\n";
     let digits: usize = (0..n).map(|k| 3 + k.to_string().len()).sum();
+    // An array literal of 20,000 calls: computing every element before the
+    // array kept them all live at once (10,000: 13.5 s).
+    let m = 20_000;
+    let elems: Vec<String> = (0..m).map(|k| format!("id({k})")).collect();
+    let array = format!(
+        "fn id(x: int) -> int {{ return x; }}\nfn main() {{\n  let a = [{}];\n  let t = 0;\n  for i in 0..len(a) {{ t += a[i]; }}\n  print(t);\n}}\n",
+        elems.join(", ")
+    );
+    // 3,000 locals, each read after every later call: with the blocks after
+    // the calls sealed only at the end of the function, each read made a block
+    // parameter in every block back to the definition (2,500: 25 s).
+    let l = 3000;
+    let mut locals = String::from("fn id(x: int) -> int { return x; }\nfn main() {\n");
+    for k in 0..l {
+        locals += &format!("  let x{k} = id({k});\n");
+    }
+    locals += "  let t = 0;\n";
+    for k in 0..l {
+        locals += &format!("  t += x{k};\n");
+    }
+    locals += "  print(t);\n}\n";
     for (name, src, want) in [
         ("calls.toy", calls, format!("{}\n", n * (n - 1) / 2)),
         ("lits.toy", lits, format!("{digits}\n")),
+        ("array.toy", array, format!("{}\n", m * (m - 1) / 2)),
+        ("locals.toy", locals, format!("{}\n", l * (l - 1) / 2)),
     ] {
         let p = d.program(name, &src);
         for engine in ENGINES {

@@ -1508,13 +1508,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let o = self.cx.alloc_fixed(ti, Some(h));
                 for (fi, fe) in fields {
                     let v = self.expr(fe)?;
-                    let off = tobj::field_offset(*fi) as i32;
-                    if shared().prog.structs[*si].fields[*fi].1.is_ref() {
-                        // A collection may have aged the object meanwhile.
-                        self.cx.store_ref(o, off, v);
-                    } else {
-                        self.cx.b.ins().store(MemFlagsData::trusted(), v, o, off);
-                    }
+                    let is_ref = shared().prog.structs[*si].fields[*fi].1.is_ref();
+                    self.store_filled(o, tobj::field_offset(*fi) as i32, v, is_ref);
                 }
                 o
             }
@@ -1544,24 +1539,10 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             }
             EK::ArrayLit(et, elems) if elems.len() > ALLOC_FIRST => {
                 self.cx.set_line(e.line);
-                let k = self.iconst(kind_of(et) as i64);
-                let n = self.iconst(elems.len() as i64);
-                let h = jit().h.new_array;
-                let a = self.host_t(h, &[k, n]).expect("array");
-                self.cx.declare_ref(a);
+                let a = self.literal_array(et, elems.len());
                 for (i, x) in elems.iter().enumerate() {
                     let v = self.expr(x)?;
-                    let off = tobj::elem_offset(i) as i64;
-                    if et.is_ref() {
-                        // A collection may have aged the array meanwhile.
-                        let slot = self.cx.b.ins().iadd_imm_s(a, off);
-                        self.cx.store_ref_at(a, slot, v);
-                    } else {
-                        self.cx
-                            .b
-                            .ins()
-                            .store(MemFlagsData::trusted(), v, a, off as i32);
-                    }
+                    self.store_filled(a, tobj::elem_offset(i) as i32, v, et.is_ref());
                 }
                 a
             }
@@ -1571,11 +1552,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     vs.push(self.expr(x)?);
                 }
                 self.cx.set_line(e.line);
-                let k = self.iconst(kind_of(et) as i64);
-                let n = self.iconst(vs.len() as i64);
-                let h = jit().h.new_array;
-                let a = self.host_t(h, &[k, n]).expect("array");
-                self.cx.declare_ref(a);
+                let a = self.literal_array(et, vs.len());
                 for (i, v) in vs.into_iter().enumerate() {
                     self.cx.b.ins().store(
                         MemFlagsData::trusted(),
@@ -1588,6 +1565,27 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             }
         };
         Ok(v)
+    }
+
+    /// The array of a literal of `n` elements of type `et` (by the runtime).
+    fn literal_array(&mut self, et: &Ty, n: usize) -> Value {
+        let k = self.iconst(kind_of(et) as i64);
+        let n = self.iconst(n as i64);
+        let h = jit().h.new_array;
+        let a = self.host_t(h, &[k, n]).expect("array");
+        self.cx.declare_ref(a);
+        a
+    }
+
+    /// Stores element or field `v` at `off` of the object a big literal is
+    /// filling: computing the elements may have collected and aged the object,
+    /// so a reference goes through the write barrier.
+    fn store_filled(&mut self, obj: Value, off: i32, v: Value, is_ref: bool) {
+        if is_ref {
+            self.cx.store_ref(obj, off, v);
+        } else {
+            self.cx.b.ins().store(MemFlagsData::trusted(), v, obj, off);
+        }
     }
 
     /// A new zeroed array: inline for small ones, else (and for a negative size,

@@ -384,6 +384,18 @@ fn long_chains_have_a_value_or_one_error() {
             ),
             ":1:217: error: expression nested too deeply",
         ),
+        // 10,000 nested blocks: one error, none for the closing braces.
+        (
+            d.program(
+                "blocks.toy",
+                &format!(
+                    "fn main() {{ {}{} }}\n",
+                    "{".repeat(10_000),
+                    "}".repeat(10_000)
+                ),
+            ),
+            ":1:212: error: blocks nested too deeply",
+        ),
     ];
     for engine in ENGINES {
         for (p, want) in &ok {

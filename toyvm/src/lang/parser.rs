@@ -278,12 +278,13 @@ impl Parser<'_> {
     }
 
     fn block(&mut self) -> P<Vec<Stmt>> {
-        self.expect_p("{")?;
-        self.depth += 1;
-        if self.depth > MAX_DEPTH || self.stmt_depth > MAX_TREE_DEPTH {
-            self.depth -= 1;
+        if self.is_p("{") && (self.depth >= MAX_DEPTH || self.stmt_depth > MAX_TREE_DEPTH) {
+            // Reported at the `{`, left in place: recovery skips the whole
+            // block with it, so its closing braces cause no further errors.
             return self.error("blocks nested too deeply".into());
         }
+        self.expect_p("{")?;
+        self.depth += 1;
         self.stmt_depth += 1;
         let mut stmts = Vec::new();
         while !self.is_p("}") && !self.at_eof() {

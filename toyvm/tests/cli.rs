@@ -273,6 +273,22 @@ fn run_on(engine: &[&str], args: &[&str]) -> (i32, String, String) {
     toyvm(&a)
 }
 
+/// A syntax error inside `main` is not followed by "no 'main' function"; a
+/// program that parses and has no `main` gets that error.
+#[test]
+fn no_main_is_not_a_follow_on_error() {
+    let d = TempDir::new("nomain");
+    let bad = d.program("bad.toy", "fn main() { let x = ; print(x); }\n");
+    let (code, _, err) = run_on(&[], &[&bad]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expected an expression"), "{err}");
+    assert!(!err.contains("no 'main'"), "{err}");
+    let none = d.program("none.toy", "fn f() { }\n");
+    let (code, _, err) = run_on(&[], &[&none]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.ends_with(":1:1: error: no 'main' function\n"), "{err}");
+}
+
 /// `toyvm --interp` without a program names what is missing.
 #[test]
 fn missing_program_is_named() {

@@ -269,6 +269,9 @@ pub fn check(file: &str, items: &[Item], diags: &mut Vec<Diag>) -> Option<Progra
             }
             m
         }
+        // After a syntax error, `main` may be the item that did not parse:
+        // saying it is missing would be a follow-on error.
+        None if before > 0 => 0,
         None => {
             c.err(Pos { line: 1, col: 1 }, "no 'main' function".into());
             0

@@ -120,17 +120,17 @@ fn satb_barrier_sees_the_old_value_before_the_store() {
 #[test]
 fn jit_threads_under_concurrent_marking() {
     // tests/toy/jit_threads.toy without gc() calls, in a heap small enough that
-    // ConcurrentImmix starts concurrent marking cycles while the 8 JIT threads
-    // allocate, lock and throw.
+    // ConcurrentImmix starts concurrent marking cycles (two, here) while the 8
+    // JIT threads allocate, lock and throw.
     let (code, out, err) = toyvm(
         &[
             "--plan",
             "ConcurrentImmix",
             "--heap",
-            "32M",
+            "64M",
             "--gc-stats",
             "tests/toy/jit_threads.toy",
-            "4000",
+            "20000",
             "0",
         ],
         2 * MINUTE,

@@ -210,8 +210,8 @@ struct Inner {
     alloc_host: Option<HostId>,
     barrier_host: Option<HostId>,
     /// The ISA for functions over `JitOptions::big_function_insts` (no e-graph
-    /// optimization).
-    big_isa: cranelift_codegen::isa::OwnedTargetIsa,
+    /// optimization), built when the first such function is compiled.
+    big_isa: Option<cranelift_codegen::isa::OwnedTargetIsa>,
     stats: JitStats,
     /// Trampolines and stubs defined but not finalized yet (see `flush`).
     pending: Vec<Pending>,
@@ -241,6 +241,31 @@ pub struct Materializer {
     compiled_insts: AtomicU64,
 }
 
+/// The host ISA with the materializer's settings at `opt_level`.
+fn build_isa(
+    options: &JitOptions,
+    opt_level: &str,
+) -> Result<cranelift_codegen::isa::OwnedTargetIsa, CompileError> {
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| {
+        f.set(k, v)
+            .map_err(|e| CompileError(format!("cranelift setting {k}={v}: {e}")))
+    };
+    set(&mut flags, "opt_level", opt_level)?;
+    set(&mut flags, "preserve_frame_pointers", "true")?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if options.verify { "true" } else { "false" },
+    )?;
+    set(&mut flags, "is_pic", "false")?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    cranelift_native::builder()
+        .map_err(|e| CompileError(format!("host machine not supported: {e}")))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| CompileError(format!("cannot build the ISA: {e}")))
+}
+
 fn clif_sig(call_conv: cranelift_codegen::isa::CallConv, sig: &Sig) -> Signature {
     let mut s = Signature::new(call_conv);
     s.params.push(AbiParam::new(types::I64));
@@ -256,29 +281,7 @@ impl Materializer {
     /// runtime functions (safepoint, stack overflow, allocation, write barrier, lazy
     /// compilation).
     pub fn new(options: JitOptions) -> Result<&'static Materializer, CompileError> {
-        let make_isa = |opt_level: &str, regalloc: &str| {
-            let mut flags = settings::builder();
-            let set = |f: &mut settings::Builder, k: &str, v: &str| {
-                f.set(k, v)
-                    .map_err(|e| CompileError(format!("cranelift setting {k}={v}: {e}")))
-            };
-            set(&mut flags, "opt_level", opt_level)?;
-            set(&mut flags, "preserve_frame_pointers", "true")?;
-            set(
-                &mut flags,
-                "enable_verifier",
-                if options.verify { "true" } else { "false" },
-            )?;
-            set(&mut flags, "is_pic", "false")?;
-            set(&mut flags, "use_colocated_libcalls", "false")?;
-            set(&mut flags, "regalloc_algorithm", regalloc)?;
-            cranelift_native::builder()
-                .map_err(|e| CompileError(format!("host machine not supported: {e}")))?
-                .finish(settings::Flags::new(flags))
-                .map_err(|e| CompileError(format!("cannot build the ISA: {e}")))
-        };
-        let isa = make_isa(options.opt_level, "backtracking")?;
-        let big_isa = make_isa("none", "backtracking")?;
+        let isa = build_isa(&options, options.opt_level)?;
         let ptr = isa.pointer_type();
         let module = JITModule::new(JITBuilder::with_isa(
             isa,
@@ -298,7 +301,7 @@ impl Materializer {
                 overflow_host: None,
                 alloc_host: None,
                 barrier_host: None,
-                big_isa,
+                big_isa: None,
                 stats: JitStats::default(),
                 pending: Vec::new(),
             }),
@@ -643,18 +646,22 @@ impl Materializer {
         inner.ctx.set_disasm(dump_asm);
         if insts as usize > self.options.big_function_insts {
             reload_thread_pointer(&mut inner.ctx.func);
+            if inner.big_isa.is_none() {
+                inner.big_isa = Some(build_isa(&self.options, "none")?);
+            }
+            let big_isa = inner.big_isa.as_deref().expect("built above");
             // As `define_function`, with the ISA that skips the e-graph pass.
             inner
                 .ctx
                 .compile(
-                    &*inner.big_isa,
+                    big_isa,
                     &mut cranelift_codegen::control::ControlPlane::default(),
                 )
                 .map_err(|e| CompileError(format!("{name}: {:?}", e.inner)))?;
             let res = inner.ctx.compiled_code().expect("compiled");
             let align = (res.buffer.alignment as u64)
-                .max(inner.big_isa.function_alignment().minimum as u64)
-                .max(inner.big_isa.symbol_alignment());
+                .max(big_isa.function_alignment().minimum as u64)
+                .max(big_isa.symbol_alignment());
             let relocs: Vec<_> = res
                 .buffer
                 .relocs()

@@ -3,12 +3,10 @@
 use clap::Parser;
 use std::process::exit;
 use std::sync::atomic::{AtomicBool, Ordering};
-use toyvm::engine::{self, RunOptions};
+use toyvm::engine::{self, RunOptions, EXIT_USAGE};
 use toyvm::interp::Engine;
 use vmkit::gc::{GcOptions, Plan};
 
-/// Exit status for errors of the command itself and for programs that do not compile.
-const EXIT_USAGE: i32 = 2;
 /// Exit status for a bug in toyvm.
 const EXIT_INTERNAL: i32 = 70;
 

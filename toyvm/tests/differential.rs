@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{check_moved, needs_more_collections, split_stats, Moved};
+use common::{check_moved, run_moving, Moved};
 use std::process::Command;
 
 fn bytes(seed: u64, n: usize) -> Vec<u8> {
@@ -24,31 +24,25 @@ fn bytes(seed: u64, n: usize) -> Vec<u8> {
 }
 
 /// Runs toyvm with `flags` and `--gc-stats`: exit status, stdout, stderr without
-/// the statistics, and the statistics. A run that did not collect (the program
-/// allocates less than 64 KiB) runs again, collecting at every allocation.
+/// the statistics, and the statistics (see [`run_moving`]: a run that moved
+/// nothing runs again, collecting at every allocation).
 fn run(flags: &[&str], file: &std::path::Path) -> ((Option<i32>, String, String), Option<Moved>) {
-    let once = |every: &str| {
-        let o = Command::new(env!("CARGO_BIN_EXE_toyvm"))
+    let (o, err, moved) = run_moving(|every| {
+        Command::new(env!("CARGO_BIN_EXE_toyvm"))
             .args(flags)
             .args(["--gc-stats", "--gc-every", every])
             .arg(file)
             .output()
-            .unwrap();
-        let (err, moved) = split_stats(&String::from_utf8_lossy(&o.stderr));
+            .unwrap()
+    });
+    (
         (
-            (
-                o.status.code(),
-                String::from_utf8_lossy(&o.stdout).into_owned(),
-                err,
-            ),
-            moved,
-        )
-    };
-    let r = once("64K");
-    if r.1.as_ref().is_some_and(needs_more_collections) {
-        return once("1");
-    }
-    r
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            err,
+        ),
+        moved,
+    )
 }
 
 #[test]

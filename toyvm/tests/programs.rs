@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{check_moved, needs_more_collections, split_stats};
+use common::{check_moved, run_moving, split_stats};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -83,11 +83,6 @@ const STRESS_CONFIGS: &[(&str, &[&str], bool)] = &[
     ),
     ("jit/Immix-move-stress", &["--gc-move", "--stress-gc"], true),
 ];
-
-/// How often a moving configuration collects: every 64 KiB allocated, and for a
-/// program that allocates less than that, every allocation (a second run).
-const GC_EVERY: &str = "64K";
-const GC_EVERY_SMALL: &str = "1";
 
 struct Case {
     program: PathBuf,
@@ -171,12 +166,13 @@ fn main() {
                     .output()
                     .expect("cannot run toyvm")
             };
-            let mut out = run(GC_EVERY);
-            let (mut got_err, mut moved) = split_stats(&String::from_utf8_lossy(&out.stderr));
-            if *moving && moved.as_ref().is_some_and(needs_more_collections) {
-                out = run(GC_EVERY_SMALL);
-                (got_err, moved) = split_stats(&String::from_utf8_lossy(&out.stderr));
-            }
+            let (out, got_err, moved) = if *moving {
+                run_moving(run)
+            } else {
+                let out = run("");
+                let (err, moved) = split_stats(&String::from_utf8_lossy(&out.stderr));
+                (out, err, moved)
+            };
             let secs = start.elapsed().as_secs_f64();
             let got_out = String::from_utf8_lossy(&out.stdout);
             let code = out.status.code().unwrap_or(-1);

@@ -42,10 +42,24 @@ pub fn split_stats(stderr: &str) -> (String, Option<Moved>) {
     (kept, moved)
 }
 
-/// Whether a run in a moving configuration started the heap but moved nothing:
-/// it then runs again, collecting at every allocation.
-pub fn needs_more_collections(m: &Moved) -> bool {
-    m.heap_started && (m.collections == 0 || m.copied == 0)
+/// Runs toyvm in a moving configuration: `run` does one run with `--gc-stats`
+/// and `--gc-every` set to the size it is given. First every 64 KiB allocated;
+/// when that run started the heap but moved nothing (a program that allocates
+/// little), again collecting at every allocation. Returns the last run's output
+/// and its stderr split from the statistics.
+pub fn run_moving(
+    run: impl Fn(&str) -> std::process::Output,
+) -> (std::process::Output, String, Option<Moved>) {
+    let once = |every: &str| {
+        let out = run(every);
+        let (err, moved) = split_stats(&String::from_utf8_lossy(&out.stderr));
+        (out, err, moved)
+    };
+    let first = once("64K");
+    match &first.2 {
+        Some(m) if m.heap_started && (m.collections == 0 || m.copied == 0) => once("1"),
+        _ => first,
+    }
 }
 
 /// A moving configuration proves something only if the run moved objects: it

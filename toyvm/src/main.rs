@@ -64,6 +64,9 @@ struct Cli {
     /// Print collection count, pause times and heap use to stderr at exit.
     #[arg(long)]
     gc_stats: bool,
+    /// GC worker threads (by default chosen from the CPUs the process may run on).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    gc_threads: Option<u16>,
     /// Collect at every safepoint that allocates (slow; finds root bugs).
     #[arg(long)]
     stress_gc: bool,
@@ -218,6 +221,7 @@ fn run(cli: Cli, engine: Engine) -> std::convert::Infallible {
         transparent_huge_pages: !cli.no_huge_pages,
         early_objects: !cli.no_early_objects,
         stress_factor: cli.gc_every.unwrap_or(0),
+        gc_threads: cli.gc_threads.map(usize::from),
         ..GcOptions::default()
     };
     if cli.gc_move {

@@ -1,0 +1,52 @@
+pub(super) use super::super::ALLOCATOR_MAPPING;
+use crate::plan::barriers::ObjectBarrier;
+use crate::plan::generational::barrier::GenObjectBarrierSemantics;
+use crate::plan::generational::create_gen_space_mapping;
+use crate::plan::generational::immix::GenImmix;
+use crate::plan::mutator_context::common_prepare_func;
+use crate::plan::mutator_context::common_release_func;
+use crate::plan::mutator_context::Mutator;
+use crate::plan::mutator_context::MutatorBuilder;
+use crate::plan::mutator_context::MutatorConfig;
+use crate::plan::AllocationSemantics;
+use crate::util::alloc::BumpAllocator;
+use crate::util::{VMMutatorThread, VMWorkerThread};
+use crate::vm::VMBinding;
+use crate::MMTK;
+
+pub fn genimmix_mutator_release<VM: VMBinding>(mutator: &mut Mutator<VM>, tls: VMWorkerThread) {
+    // reset nursery allocator
+    let bump_allocator = unsafe {
+        mutator
+            .allocators
+            .get_allocator_mut(mutator.config.allocator_mapping[AllocationSemantics::Default])
+    }
+    .downcast_mut::<BumpAllocator<VM>>()
+    .unwrap();
+    bump_allocator.reset();
+
+    common_release_func(mutator, tls);
+}
+
+pub fn create_genimmix_mutator<VM: VMBinding>(
+    mutator_tls: VMMutatorThread,
+    mmtk: &'static MMTK<VM>,
+) -> Mutator<VM> {
+    let genimmix = mmtk.get_plan().downcast_ref::<GenImmix<VM>>().unwrap();
+    let config = MutatorConfig {
+        allocator_mapping: &ALLOCATOR_MAPPING,
+        space_mapping: Box::new(create_gen_space_mapping(
+            mmtk.get_plan(),
+            &genimmix.gen.nursery,
+        )),
+        prepare_func: &common_prepare_func,
+        release_func: &genimmix_mutator_release,
+    };
+
+    let builder = MutatorBuilder::new(mutator_tls, mmtk, config);
+    builder
+        .barrier(Box::new(ObjectBarrier::new(
+            GenObjectBarrierSemantics::new(mmtk, genimmix),
+        )))
+        .build()
+}

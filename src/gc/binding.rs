@@ -266,12 +266,14 @@ impl Collection<VMKitBinding> for CollectionImpl {
         F: FnMut(&'static mut Mutator<VMKitBinding>),
     {
         registry::stop_the_world();
+        super::workers::before_collection(super::mmtk());
         for t in registry::snapshot() {
             mutator_visitor(t.mutator_mut());
         }
     }
 
     fn resume_mutators(_tls: VMWorkerThread) {
+        super::workers::record_live(mmtk::memory_manager::used_bytes(super::mmtk()));
         registry::resume_the_world();
         super::weak::after_collection();
     }

@@ -7,6 +7,7 @@ pub mod global_roots;
 pub mod stats;
 pub mod trigger;
 pub mod weak;
+pub mod workers;
 
 pub use binding::VMKitBinding;
 
@@ -137,11 +138,9 @@ pub struct GcOptions {
     /// pages it has already touched, and Immix's sweep (proportional to the heap
     /// size) short.
     pub min_heap_size: Option<usize>,
-    /// GC worker threads (default: twice the number of CPUs up to 4 CPUs, the
-    /// number of CPUs beyond. On the 2-vCPU machine the benchmarks run on,
-    /// binary-trees 18 collects in 110 ms with 4 workers against 185 ms with 2,
-    /// and runs in 0.75 s against 0.80-0.90 s: with a worker per CPU, one that
-    /// parks leaves its CPU idle until it is woken, which is slow on a VM).
+    /// GC worker threads, all of them active in every collection. By default one
+    /// per CPU the process may run on, and each collection activates only as many
+    /// as its work and the CPUs free at that moment call for (see [`workers`]).
     pub gc_threads: Option<usize>,
     /// Immix: make every collection a defragmenting one (moves objects; for testing).
     pub immix_always_defrag: bool,
@@ -629,14 +628,7 @@ fn mmtk_builder(options: &GcOptions) -> Result<MMTKBuilder, InitError> {
         _ => format!("FixedHeapSize:{mmtk_heap}"),
     };
     set(&mut builder, "gc_trigger", &trigger)?;
-    let threads = options.gc_threads.unwrap_or_else(|| {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if cpus <= 4 {
-            2 * cpus
-        } else {
-            cpus
-        }
-    });
+    let threads = workers::spawn_count(options.gc_threads);
     set(&mut builder, "threads", &threads.to_string())?;
     if options.immix_always_defrag {
         set(&mut builder, "immix_always_defrag", "true")?;

@@ -976,6 +976,16 @@ pub fn get_finalizers_for<VM: VMBinding>(
 ///
 /// Arguments:
 /// * `mmtk`: A reference to an MMTk instance.
+/// vmkit patch: sets how many GC workers the next stop-the-world collections use
+/// (clamped to `1..=num_of_workers`). The other workers stay parked and take no part
+/// in the barriers between work-bucket stages, so a collection never waits for a
+/// worker the OS has not scheduled. Takes effect at the next collection request and
+/// at the start of each pause; safe to call at any time, from any thread, e.g. from
+/// `Collection::stop_all_mutators` to choose the count for the collection starting.
+pub fn set_gc_worker_limit<VM: VMBinding>(mmtk: &MMTK<VM>, limit: usize) {
+    mmtk.scheduler.set_stw_worker_limit(limit);
+}
+
 pub fn num_of_workers<VM: VMBinding>(mmtk: &'static MMTK<VM>) -> usize {
     mmtk.scheduler.num_workers()
 }

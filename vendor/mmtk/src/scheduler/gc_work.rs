@@ -66,7 +66,11 @@ impl<C: GCWorkContext> GCWork<C::VM> for Prepare<C> {
             mmtk.scheduler.work_buckets[WorkBucketStage::Prepare].bulk_add(prepare_mutator_packets);
         }
 
-        for w in &mmtk.scheduler.worker_group.workers_shared {
+        // vmkit patch: only the workers active in this pause (the first
+        // `num_active_workers` ordinals) get designated work; an inactive worker
+        // would never run it, and the pause would never end.
+        let active = mmtk.scheduler.num_active_workers();
+        for w in mmtk.scheduler.worker_group.workers_shared.iter().take(active) {
             let result = w.designated_work.push(Box::new(PrepareCollector));
             debug_assert!(result.is_ok());
         }
@@ -144,7 +148,11 @@ impl<C: GCWorkContext + 'static> GCWork<C::VM> for Release<C> {
         );
         mmtk.scheduler.work_buckets[WorkBucketStage::Release].bulk_add(release_mutator_packets);
 
-        for w in &mmtk.scheduler.worker_group.workers_shared {
+        // vmkit patch: only the workers active in this pause (the first
+        // `num_active_workers` ordinals) get designated work; an inactive worker
+        // would never run it, and the pause would never end.
+        let active = mmtk.scheduler.num_active_workers();
+        for w in mmtk.scheduler.worker_group.workers_shared.iter().take(active) {
             let result = w.designated_work.push(Box::new(ReleaseCollector));
             debug_assert!(result.is_ok());
         }

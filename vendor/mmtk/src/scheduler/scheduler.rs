@@ -87,6 +87,11 @@ impl<VM: VMBinding> GCWorkScheduler<VM> {
         self.worker_monitor.set_active_workers(active_workers);
     }
 
+    /// vmkit patch: see `memory_manager::set_gc_worker_limit`.
+    pub fn set_stw_worker_limit(&self, limit: usize) {
+        self.worker_monitor.set_stw_limit(limit);
+    }
+
     pub fn num_active_workers(&self) -> usize {
         self.worker_monitor.active_workers()
     }
@@ -680,13 +685,10 @@ impl<VM: VMBinding> GCWorkScheduler<VM> {
 
     pub fn notify_mutators_paused(&self, mmtk: &'static MMTK<VM>) {
         mmtk.state.gc_status.set_in_pause();
-        // The number of active workers should be either the configured number of threads or the configured number of concurrent threads.
-        assert!(
-            mmtk.scheduler.num_active_workers() == *mmtk.options.threads
-                || mmtk.scheduler.num_active_workers() == *mmtk.options.concurrent_threads
-        );
-        // Pause started, use all GC threads.
-        mmtk.scheduler.set_active_workers(*mmtk.options.threads);
+        // Pause started: use the workers of the binding's stop-the-world limit (vmkit
+        // patch; all GC threads unless the binding set one).
+        mmtk.scheduler
+            .set_active_workers(self.worker_monitor.stw_limit());
 
         let first_stw_bucket = &self.work_buckets[WorkBucketStage::FIRST_STW_STAGE];
         debug_assert!(!first_stw_bucket.is_open());

@@ -37,6 +37,9 @@ pub(crate) struct WorkerMonitor {
     sync: Mutex<WorkerMonitorSync>,
     /// The number of workers that are allowed to execute work after being notified.
     active_workers: AtomicUsize,
+    /// vmkit patch: how many workers a stop-the-world collection uses, set by the
+    /// binding (`memory_manager::set_gc_worker_limit`); `worker_count` by default.
+    stw_limit: AtomicUsize,
     /// Active workers wait on this when idle.  A parked *active* worker is notified if workers
     /// have things to do.  That includes:
     /// -   any work packets available, and
@@ -102,6 +105,7 @@ impl WorkerMonitor {
                 goals: Default::default(),
             }),
             active_workers: AtomicUsize::new(worker_count),
+            stw_limit: AtomicUsize::new(worker_count),
             workers_have_anything_to_do: Default::default(),
             active_worker_number_changed: Default::default(),
         }
@@ -133,12 +137,29 @@ impl WorkerMonitor {
         );
     }
 
+    /// vmkit patch: sets how many workers the next stop-the-world collections use
+    /// (clamped to `1..=worker_count`); the others stay parked on
+    /// `active_worker_number_changed` and take no part in the stage barriers.
+    pub fn set_stw_limit(&self, limit: usize) {
+        self.stw_limit
+            .store(limit.clamp(1, self.worker_count), Ordering::SeqCst);
+    }
+
+    /// vmkit patch: the number of workers a stop-the-world collection uses.
+    pub fn stw_limit(&self) -> usize {
+        self.stw_limit.load(Ordering::SeqCst)
+    }
+
     /// Make a request.  Can be called by a mutator to request the workers to work towards the
     /// given `goal`.
     pub fn make_request(&self, goal: WorkerGoal) {
-        // A request always needs all workers, including currently inactive ones, to make
-        // progress.
-        self.set_active_workers(self.worker_count);
+        // A request needs active workers to make progress: a GC request the workers of
+        // the stop-the-world limit (vmkit patch), any other (shutdown, fork) all of them.
+        let active = match goal {
+            WorkerGoal::Gc => self.stw_limit(),
+            _ => self.worker_count,
+        };
+        self.set_active_workers(active);
         let mut guard = self.sync.lock().unwrap();
         let newly_requested = guard.goals.set_request(goal);
         if newly_requested {

@@ -1,7 +1,12 @@
 //! Collection statistics: counts, pause times, time-to-safepoint, bytes.
 
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+/// Every pause, in nanoseconds, to 3 significant digits (created at the first).
+static PAUSES: Mutex<Option<Histogram<u64>>> = Mutex::new(None);
 
 static COLLECTIONS: AtomicU64 = AtomicU64::new(0);
 static PAUSE_TOTAL_NS: AtomicU64 = AtomicU64::new(0);
@@ -22,6 +27,10 @@ pub struct GcStats {
     pub pause_total: Duration,
     /// Longest pause.
     pub pause_max: Duration,
+    /// Median pause (to 3 significant digits; zero without collections).
+    pub pause_p50: Duration,
+    /// 99th-percentile pause (to 3 significant digits; zero without collections).
+    pub pause_p99: Duration,
     /// Sum of times-to-safepoint (stop request until every mutator is parked).
     pub ttsp_total: Duration,
     /// Longest time-to-safepoint.
@@ -51,7 +60,13 @@ impl GcStats {
 
 /// Reads the statistics so far.
 pub fn snapshot() -> GcStats {
+    let (p50, p99) = match &*PAUSES.lock() {
+        Some(h) => (h.value_at_quantile(0.5), h.value_at_quantile(0.99)),
+        None => (0, 0),
+    };
     GcStats {
+        pause_p50: Duration::from_nanos(p50),
+        pause_p99: Duration::from_nanos(p99),
         collections: COLLECTIONS.load(Relaxed),
         pause_total: Duration::from_nanos(PAUSE_TOTAL_NS.load(Relaxed)),
         pause_max: Duration::from_nanos(PAUSE_MAX_NS.load(Relaxed)),
@@ -77,6 +92,12 @@ pub(crate) fn record_pause(pause: Duration) {
     COLLECTIONS.fetch_add(1, Relaxed);
     PAUSE_TOTAL_NS.fetch_add(ns, Relaxed);
     PAUSE_MAX_NS.fetch_max(ns, Relaxed);
+    let mut pauses = PAUSES.lock();
+    let h = pauses.get_or_insert_with(|| Histogram::new(3).expect("3 significant digits"));
+    // It grows to any pause (auto-resizing); clamped only if that ever failed.
+    if h.record(ns.max(1)).is_err() {
+        h.saturating_record(ns.max(1));
+    }
 }
 
 /// Counts an object scanned outside a pause.
@@ -91,4 +112,24 @@ pub(crate) fn record_copy(bytes: usize) {
 /// Adds the count of a detaching thread.
 pub(crate) fn record_alloc(bytes: u64) {
     BYTES_ALLOCATED.fetch_add(bytes, Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_the_recorded_pauses() {
+        // The only test of this binary that records pauses.
+        for ms in 1..=100u64 {
+            record_pause(Duration::from_millis(ms));
+        }
+        let st = snapshot();
+        assert_eq!(st.collections, 100);
+        let near = |d: Duration, ms: f64| (d.as_secs_f64() * 1e3 - ms).abs() < ms * 0.002;
+        assert!(near(st.pause_p50, 50.0), "{:?}", st.pause_p50);
+        assert!(near(st.pause_p99, 99.0), "{:?}", st.pause_p99);
+        assert_eq!(st.pause_max, Duration::from_millis(100));
+        assert!(near(st.pause_mean(), 50.5), "{:?}", st.pause_mean());
+    }
 }

@@ -208,11 +208,13 @@ fn report_gc_stats() {
         None => format!("heap {} MiB", vmkit::gc::total_bytes() >> 20),
     };
     eprintln!(
-        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes, {} objects marked while the program ran",
+        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes, {} objects marked while the program ran",
         vmkit::gc::plan(),
         st.collections,
         st.pause_total.as_secs_f64() * 1e3,
         st.pause_mean().as_secs_f64() * 1e3,
+        st.pause_p50.as_secs_f64() * 1e3,
+        st.pause_p99.as_secs_f64() * 1e3,
         st.pause_max.as_secs_f64() * 1e3,
         st.ttsp_max.as_secs_f64() * 1e3,
         st.bytes_allocated,

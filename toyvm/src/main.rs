@@ -42,8 +42,9 @@ struct Cli {
     /// grows (and shrinks) as the program needs, up to --max-heap.
     #[arg(long, value_name = "SIZE", value_parser = parse_heap)]
     heap: Option<usize>,
-    /// Where the heap starts when --heap is not given (it grows from there).
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_heap)]
+    /// Where the heap starts when --heap is not given (it grows from there, and
+    /// never shrinks below it).
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_heap)]
     min_heap: usize,
     /// The most the heap may grow to when --heap is not given.
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_heap)]

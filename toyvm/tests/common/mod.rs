@@ -14,6 +14,10 @@ pub struct Moved {
     pub concurrent: u64,
     /// Whether the heap started (a program that allocates nothing never starts it).
     pub heap_started: bool,
+    /// Immix chunks (4 MiB) whose mark table and block states were reset.
+    pub chunks_prepared: u64,
+    /// Immix chunks swept.
+    pub chunks_swept: u64,
 }
 
 /// Splits `--gc-stats`' lines (at the end of stderr) from the program's stderr.
@@ -34,6 +38,8 @@ pub fn split_stats(stderr: &str) -> (String, Option<Moved>) {
                 copied: number_before(" bytes copied"),
                 concurrent: number_before(" objects marked while the program ran"),
                 heap_started: !rest.contains("heap not started"),
+                chunks_prepared: number_before(" chunks prepared"),
+                chunks_swept: number_before(" swept"),
             });
         } else if !line.starts_with("jit: ") {
             kept.push_str(line);

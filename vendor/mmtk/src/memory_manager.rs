@@ -986,6 +986,41 @@ pub fn set_gc_worker_limit<VM: VMBinding>(mmtk: &MMTK<VM>, limit: usize) {
     mmtk.scheduler.set_stw_worker_limit(limit);
 }
 
+/// vmkit patch: returns to the OS the memory of free heap blocks beyond the first
+/// `keep_bytes` of them (Immix spaces; other spaces keep theirs). Call it only while
+/// no mutator or GC worker allocates or frees, e.g. from
+/// `GCTriggerPolicy::on_gc_end`. Returns the bytes decommitted.
+pub fn decommit_free_memory<VM: VMBinding>(mmtk: &MMTK<VM>, keep_bytes: usize) -> usize {
+    let mut total = 0;
+    mmtk.get_plan().for_each_space(&mut |space| {
+        total += space.decommit_free_memory(keep_bytes);
+    });
+    total
+}
+
+/// vmkit patch: counters of the collector's work over the heap, over the life of
+/// the process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeapWorkCounters {
+    /// Immix chunks (4 MiB) whose block states and mark table were reset.
+    pub chunks_prepared: usize,
+    /// Immix chunks swept.
+    pub chunks_swept: usize,
+    /// Bytes of large-object releases given back to the OS.
+    pub large_bytes_decommitted: usize,
+}
+
+/// vmkit patch: reads the [`HeapWorkCounters`].
+pub fn heap_work_counters() -> HeapWorkCounters {
+    use std::sync::atomic::Ordering::Relaxed;
+    HeapWorkCounters {
+        chunks_prepared: crate::policy::immix::immixspace::CHUNKS_PREPARED.load(Relaxed),
+        chunks_swept: crate::policy::immix::immixspace::CHUNKS_SWEPT.load(Relaxed),
+        large_bytes_decommitted: crate::util::heap::freelistpageresource::DECOMMITTED_BYTES
+            .load(Relaxed),
+    }
+}
+
 pub fn num_of_workers<VM: VMBinding>(mmtk: &'static MMTK<VM>) -> usize {
     mmtk.scheduler.num_workers()
 }

@@ -379,6 +379,14 @@ pub trait Space<VM: VMBinding>: 'static + SFT + Sync + Downcast {
 
     fn release_multiple_pages(&mut self, start: Address);
 
+    /// vmkit patch: returns to the OS the memory of this space's free blocks beyond
+    /// the first `keep_bytes` of them (their contents are free; they read as zero when
+    /// reused). Returns the bytes decommitted. Only call it while no mutator or GC
+    /// worker allocates or frees (at the end of a collection). No-op by default.
+    fn decommit_free_memory(&self, _keep_bytes: usize) -> usize {
+        0
+    }
+
     /// What copy semantic we should use for this space if we copy objects from this space.
     /// This is only needed for plans that use [`crate::plan::tracing::SFTTrace`].
     fn set_copy_for_sft_trace(&mut self, _semantics: Option<CopySemantics>) {

@@ -179,9 +179,20 @@ impl<VM: VMBinding> SFT for ImmixSpace<VM> {
     }
 }
 
+/// vmkit patch: chunks whose block states and mark table a `PrepareBlockState` reset,
+/// over the life of the process.
+pub(crate) static CHUNKS_PREPARED: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+/// vmkit patch: chunks a `SweepChunk` swept, over the life of the process.
+pub(crate) static CHUNKS_SWEPT: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
 impl<VM: VMBinding> Space<VM> for ImmixSpace<VM> {
     fn as_space(&self) -> &dyn Space<VM> {
         self
+    }
+    fn decommit_free_memory(&self, keep_bytes: usize) -> usize {
+        self.pr.decommit_free_blocks(keep_bytes / Block::BYTES)
     }
     fn as_sft(&self) -> &(dyn SFT + Sync + 'static) {
         self
@@ -949,6 +960,7 @@ impl<VM: VMBinding> PrepareBlockState<VM> {
 
 impl<VM: VMBinding> GCWork<VM> for PrepareBlockState<VM> {
     fn do_work(&mut self, _worker: &mut GCWorker<VM>, mmtk: &'static MMTK<VM>) {
+        CHUNKS_PREPARED.fetch_add(1, Ordering::Relaxed);
         // Clear object mark table for this chunk
         self.reset_object_mark();
         // Iterate over all blocks in this chunk
@@ -996,6 +1008,7 @@ struct SweepChunk<VM: VMBinding> {
 impl<VM: VMBinding> GCWork<VM> for SweepChunk<VM> {
     fn do_work(&mut self, _worker: &mut GCWorker<VM>, mmtk: &'static MMTK<VM>) {
         assert!(self.space.chunk_map.get(self.chunk).unwrap().is_allocated());
+        CHUNKS_SWEPT.fetch_add(1, Ordering::Relaxed);
 
         let mut histogram = self.space.defrag.new_histogram();
         let line_mark_state = if super::BLOCK_ONLY {

@@ -177,6 +177,52 @@ impl<VM: VMBinding, B: Region> BlockPageResource<VM, B> {
         self.block_queue.flush_all()
         // TODO: For 32-bit space, we may want to free some contiguous chunks.
     }
+
+    /// vmkit patch: returns to the OS (`madvise(MADV_DONTNEED)`) the memory of the
+    /// free blocks after the first `keep` of the pool, in runs of adjacent blocks.
+    /// A decommitted block stays in the pool and reads as zero when it is reused.
+    /// Returns the bytes of the blocks decommitted (some may have been decommitted
+    /// before). Only while nothing pops or pushes blocks (end of a collection).
+    pub fn decommit_free_blocks(&self, keep: usize) -> usize {
+        self.block_queue.flush_all();
+        let mut starts = Vec::new();
+        let mut seen = 0;
+        self.block_queue.iterate_blocks(&mut |b: B| {
+            if seen >= keep {
+                starts.push(b.start());
+            }
+            seen += 1;
+        });
+        starts.sort_unstable();
+        let mut run: Option<(Address, Address)> = None;
+        for start in starts.iter().copied() {
+            run = match run {
+                Some((s, e)) if e == start => Some((s, start + B::BYTES)),
+                other => {
+                    if let Some((s, e)) = other {
+                        decommit(s, e - s);
+                    }
+                    Some((start, start + B::BYTES))
+                }
+            };
+        }
+        if let Some((s, e)) = run {
+            decommit(s, e - s);
+        }
+        starts.len() * B::BYTES
+    }
+}
+
+/// vmkit patch: gives the pages of `[start, start + bytes)` back to the OS; the
+/// range stays mapped and reads as zero when next touched.
+pub(crate) fn decommit(start: Address, bytes: usize) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: the range is free memory of a mapped space that nothing references.
+    unsafe {
+        libc::madvise(start.to_mut_ptr(), bytes, libc::MADV_DONTNEED);
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (start, bytes);
 }
 
 /// A block list that supports fast lock-free push/pop operations

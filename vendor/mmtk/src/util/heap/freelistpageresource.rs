@@ -22,6 +22,13 @@ use std::marker::PhantomData;
 
 const UNINITIALIZED_WATER_MARK: i32 = -1;
 
+
+/// vmkit patch: releases of at least this many bytes are decommitted.
+pub(crate) const DECOMMIT_RELEASE_BYTES: usize = 128 << 10;
+/// vmkit patch: bytes decommitted by large releases, over the life of the process.
+pub(crate) static DECOMMITTED_BYTES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
 pub struct FreeListPageResource<VM: VMBinding> {
     common: CommonPageResource,
     sync: Mutex<FreeListPageResourceSync>,
@@ -347,6 +354,14 @@ impl<VM: VMBinding> FreeListPageResource<VM> {
             self.mprotect(first, pages as _);
         }
 
+        // vmkit patch: the pages of a large release (a large object) go back to
+        // the OS, as a malloc unmaps a large chunk on free; they read as zero when
+        // reused. Small releases keep their pages.
+        let bytes = conversions::pages_to_bytes(pages as usize);
+        if bytes >= DECOMMIT_RELEASE_BYTES {
+            super::blockpageresource::decommit(first, bytes);
+            DECOMMITTED_BYTES.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+        }
         self.common.accounting.release(pages as _);
         let freed = sync.free_list.free(page_offset as _, true);
         sync.pages_currently_on_freelist += pages as usize;

@@ -283,6 +283,7 @@ impl Collection<VMKitBinding> for CollectionImpl {
         F: FnMut(&'static mut Mutator<VMKitBinding>),
     {
         registry::stop_the_world();
+        super::early::begin_collection();
         super::workers::before_collection(super::mmtk());
         for t in registry::snapshot() {
             mutator_visitor(t.mutator_mut());
@@ -349,9 +350,10 @@ impl ActivePlan<VMKitBinding> for ActivePlanImpl {
     }
 
     /// Objects outside MMTk's spaces are early objects ([`super::early`]):
-    /// immortal, not moving, their fields reported as roots by every collection.
+    /// immortal, not moving; queued for scanning the first time a collection
+    /// reaches them (unless the plan reports their fields as roots).
     fn vm_trace_object<Q: mmtk::ObjectQueue>(
-        _queue: &mut Q,
+        queue: &mut Q,
         object: ObjectReference,
         _worker: &mut mmtk::scheduler::GCWorker<VMKitBinding>,
     ) -> ObjectReference {
@@ -359,6 +361,9 @@ impl ActivePlan<VMKitBinding> for ActivePlanImpl {
             super::early::contains(object),
             "vmkit: traced {object}, which is neither in MMTk's spaces nor an early object"
         );
+        if super::early::mark(object) {
+            queue.enqueue(object);
+        }
         object
     }
 }

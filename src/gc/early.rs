@@ -6,14 +6,20 @@
 //! in it. A thread that allocates meanwhile does not wait: its objects go to
 //! the early region, a small bump-allocated block of memory outside MMTk's spaces
 //! (as a boot image's objects are in JikesRVM). Early objects are immortal and
-//! never move: every collection reports their reference fields as roots (so they
-//! need no write barrier, and the objects they point to may move), and MMTk's
-//! tracing hands them back to the binding (`vm_trace_object`), which leaves them
-//! where they are. Once the heap is up nothing more is allocated here.
+//! never move, and MMTk's tracing hands them back to the binding
+//! (`vm_trace_object`), which leaves them where they are. Under a plan with a
+//! write barrier (generational, sticky, concurrent) every collection reports
+//! their reference fields as roots, so that stores into them need no barrier.
+//! Under the others a collection traces through them instead: the first time it
+//! reaches an early object it marks it (a bit per object, cleared when the world
+//! stops) and queues it for scanning, so an early object the program dropped
+//! costs a collection nothing (a region full of early garbage used to cost every
+//! collection of a small heap a millisecond). Once the heap is up nothing more is
+//! allocated here.
 
 use mmtk::util::{Address, ObjectReference};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Bytes of early objects at most (only what is used is backed). Early objects
 /// are immortal and scanned by every collection: the region is for what a
@@ -103,9 +109,62 @@ pub(crate) fn alloc(size: usize) -> Option<ObjectReference> {
     Some(obj)
 }
 
-/// Reports the non-null reference fields of every early object: roots of every
-/// collection.
+/// Whether early objects are roots (their fields reported by every collection)
+/// rather than traced through: under plans with a write barrier.
+fn as_roots() -> bool {
+    super::needs_write_barrier()
+}
+
+/// The early objects in address order, and a mark bit for each: fixed at the
+/// first collection (the heap is up, nothing more is allocated here).
+struct Frozen {
+    objects: Vec<ObjectReference>,
+    marks: Box<[AtomicU64]>,
+}
+
+static FROZEN: std::sync::OnceLock<Frozen> = std::sync::OnceLock::new();
+
+fn frozen() -> &'static Frozen {
+    FROZEN.get_or_init(|| {
+        let objects = REGION.lock().objects.clone();
+        let marks = (0..objects.len().div_ceil(64))
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        Frozen { objects, marks }
+    })
+}
+
+/// Called when the world has stopped for a collection, before any tracing:
+/// clears the marks of the last one.
+pub(crate) fn begin_collection() {
+    if BASE.load(Ordering::Acquire) == 0 || as_roots() {
+        return;
+    }
+    for m in frozen().marks.iter() {
+        m.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Marks early object `o` for the collection under way; true the first time.
+pub(crate) fn mark(o: ObjectReference) -> bool {
+    if as_roots() {
+        return false;
+    }
+    let f = frozen();
+    let Ok(i) = f.objects.binary_search(&o) else {
+        panic!("vmkit: {o} is inside the early region but is no early object");
+    };
+    let bit = 1u64 << (i % 64);
+    f.marks[i / 64].fetch_or(bit, Ordering::Relaxed) & bit == 0
+}
+
+/// Under a plan with a write barrier, reports the non-null reference fields of
+/// every early object: roots of every collection. Otherwise nothing (they are
+/// traced through).
 pub(crate) fn scan(visit: &mut dyn FnMut(Address)) {
+    if !as_roots() {
+        return;
+    }
     let r = REGION.lock();
     for &o in &r.objects {
         super::binding::visit_fields(o, &mut |a| visit(a));

@@ -73,7 +73,13 @@ pub(crate) fn choose(live: usize, spawned: usize, cpus: usize, others_running: u
 /// fourth field (`running/total`); `None` where that file cannot be read.
 fn others_running() -> Option<usize> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    let running: usize = text.split_whitespace().nth(3)?.split('/').next()?.parse().ok()?;
+    let running: usize = text
+        .split_whitespace()
+        .nth(3)?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()?;
     Some(running.saturating_sub(1))
 }
 

@@ -314,7 +314,7 @@ fn a_small_live_set_on_a_large_heap_collects_without_touching_it_all() {
         &["--min-heap", "4G", "--max-heap", "4G"],
     ] {
         let mut args = heap.to_vec();
-        args.extend(["--gc-stats", "tests/toy/gc_small_live.toy"]);
+        args.extend(["--gc-stats", "tests/toy/gc_small_live.toy", "50", "80000"]);
         let (code, out, err) = toyvm(&args, MINUTE);
         assert_eq!(code, 0, "{args:?}: {err}");
         assert_eq!(out, "ok\n", "{args:?}: {err}");

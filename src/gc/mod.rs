@@ -423,6 +423,56 @@ pub fn needs_write_barrier() -> bool {
     config().facts.needs_barrier
 }
 
+/// What compiled code reads to test a reference store's barrier inline. MMTk's
+/// barriers (the object-remembering post-barrier of generational and sticky plans,
+/// the snapshot-at-the-beginning pre-barrier of concurrent ones) take their slow
+/// path only when the *unlog bit* of the object written into is set: bit
+/// `(o >> 3) & 7` of the byte at `unlog_table + (o >> 6)` (global side metadata,
+/// one bit per 8 bytes of heap). Objects outside `heap_start..heap_start +
+/// heap_size` (early objects) have no unlog bit and need no barrier. All three
+/// words are 0 until MMTk is up: no object is in the heap before then, and code
+/// compiled before then must still work after, so the words are read when the
+/// store runs ([`BARRIER_FACTS`]).
+#[repr(C)]
+#[derive(Debug)]
+pub struct BarrierFacts {
+    /// Start of MMTk's heap range.
+    pub heap_start: std::sync::atomic::AtomicUsize,
+    /// Its size in bytes.
+    pub heap_size: std::sync::atomic::AtomicUsize,
+    /// Address of the unlog bit table.
+    pub unlog_table: std::sync::atomic::AtomicUsize,
+}
+
+/// This process's [`BarrierFacts`], set when MMTk comes up.
+pub static BARRIER_FACTS: BarrierFacts = BarrierFacts {
+    heap_start: std::sync::atomic::AtomicUsize::new(0),
+    heap_size: std::sync::atomic::AtomicUsize::new(0),
+    unlog_table: std::sync::atomic::AtomicUsize::new(0),
+};
+
+/// Fills [`BARRIER_FACTS`] (MMTk is initialized, nothing allocated in it yet).
+fn set_barrier_facts() {
+    use mmtk::vm::ObjectModel;
+    use std::sync::atomic::Ordering::Release;
+    let spec =
+        <binding::ObjectModelImpl as ObjectModel<binding::VMKitBinding>>::GLOBAL_LOG_BIT_SPEC
+            .as_spec()
+            .extract_side_spec();
+    // The inline test hard-codes one bit per 8-byte region.
+    assert!(
+        spec.log_num_of_bits == 0 && spec.log_bytes_in_region == 3,
+        "unexpected unlog bit layout: {spec:?}"
+    );
+    let start = mmtk::memory_manager::starting_heap_address().as_usize();
+    let end = mmtk::memory_manager::last_heap_address().as_usize();
+    BARRIER_FACTS
+        .unlog_table
+        .store(spec.get_starting_address().as_usize(), Release);
+    BARRIER_FACTS.heap_start.store(start, Release);
+    BARRIER_FACTS.heap_size.store(end - start, Release);
+}
+
 /// Whether the plan's barrier is a snapshot-at-the-beginning pre-write barrier
 /// (otherwise an object-remembering post-write barrier, when there is one).
 pub(crate) fn satb_barrier() -> bool {
@@ -691,6 +741,7 @@ fn bring_up(builder: MMTKBuilder) {
         config().plan
     );
     let heap = Heap { mmtk };
+    set_barrier_facts();
     // The workers wait in `heap()` until it is published below.
     mmtk::memory_manager::initialize_collection(
         mmtk,

@@ -1877,13 +1877,54 @@ impl FnCtx<'_, '_> {
         }
     }
 
-    /// A reference store under the plan's barrier: the runtime's
-    /// [`Thread::write_ref_at`] does the store itself, in the order the plan needs
-    /// (a snapshot-at-the-beginning pre-barrier sees the old value before the
-    /// store overwrites it; a generational post-barrier runs after it).
+    /// A reference store under the plan's barrier. Inline, the store itself when
+    /// `obj` is outside the heap (an early object, or the heap is not up) or its
+    /// unlog bit is clear (see [`crate::gc::BarrierFacts`]: a young object, or no
+    /// concurrent marking under way); otherwise the runtime's
+    /// [`Thread::write_ref_at`] does the store, in the order the plan needs (a
+    /// snapshot-at-the-beginning pre-barrier sees the old value before the store
+    /// overwrites it; a generational post-barrier runs after it). No safepoint lies
+    /// between the test and the store, so a collection cannot set the bit between.
     fn barriered_store(&mut self, obj: Value, slot: Value, value: Value) {
+        let ty = self.ptr;
+        let facts = &crate::gc::BARRIER_FACTS as *const crate::gc::BarrierFacts as i64;
+        let slow = self.b.create_block();
+        let check = self.b.create_block();
+        let fast = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let fl = MemFlagsData::trusted();
+        let facts = self.b.ins().iconst(ty, facts);
+        let start = self.b.ins().load(ty, fl, facts, 0);
+        let size = self.b.ins().load(ty, fl, facts, 8);
+        let off = self.b.ins().isub(obj, start);
+        let in_heap = self
+            .b
+            .ins()
+            .icmp(ir::condcodes::IntCC::UnsignedLessThan, off, size);
+        self.b.ins().brif(in_heap, check, &[], fast, &[]);
+        self.b.switch_to_block(check);
+        self.b.seal_block(check);
+        let table = self.b.ins().load(ty, fl, facts, 16);
+        let idx = self.b.ins().ushr_imm_u(obj, 6i64);
+        let byte_addr = self.b.ins().iadd(idx, table);
+        let byte = self.b.ins().uload8(ty, fl, byte_addr, 0);
+        let shift = self.b.ins().ushr_imm_u(obj, 3i64);
+        let shift = self.b.ins().band_imm_u(shift, 7i64);
+        let bits = self.b.ins().ushr(byte, shift);
+        let bit = self.b.ins().band_imm_u(bits, 1i64);
+        self.b.ins().brif(bit, slow, &[], fast, &[]);
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
         let (addr, sig) = self.helpers.barrier.clone();
         self.call_addr(addr, &sig, &[obj, slot, value]);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        self.b.ins().store(fl, value, slot, 0);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
     }
 
     /// The object header size, for field offsets.

@@ -85,6 +85,11 @@ fn process_cpu_seconds() -> f64 {
 /// the heap.
 pub const PAUSES_OF_ALLOCATION: f64 = 1.0;
 
+/// The room kept free for the collections' cost is at most this many times what
+/// is in use: a small live set keeps a small heap however noisy the timings (a
+/// collection's work grows with what is live, so this still bounds its share).
+pub const COST_CAP: usize = 8;
+
 impl GrowingHeap {
     pub(crate) fn new() -> Self {
         let (min, max) = *LIMITS.get().expect("growing heap limits");
@@ -109,7 +114,8 @@ impl GrowingHeap {
     /// The heap size after a collection that left `used` pages in use while
     /// allocations of `pending` pages wait for it, when the mutator allocates
     /// `cost` pages in [`PAUSES_OF_ALLOCATION`] pause-lengths: three times what is
-    /// used, and at least `cost` pages free, and always room for what waits (with
+    /// used, and at least `cost` pages free (at most [`COST_CAP`] times what is
+    /// used), and always room for what waits (with
     /// the same two thirds free around it), within the limits; shrinking only when
     /// that is under a quarter of the current size (so that sizes do not
     /// oscillate). An allocation that does not fit even at the maximum fails again
@@ -117,6 +123,7 @@ impl GrowingHeap {
     /// of memory.
     fn resize(&self, used: usize, pending: usize, current: usize, cost: usize) -> usize {
         let need = used.saturating_add(pending);
+        let cost = cost.min(used.saturating_mul(COST_CAP));
         let target = need
             .saturating_mul(3)
             .max(need.saturating_add(cost))
@@ -229,7 +236,8 @@ mod tests {
         assert_eq!(h.resize(3_000, 0, 100, 20_000), 23_000);
         // A cheap collection: three times what is used.
         assert_eq!(h.resize(3_000, 0, 100, 10), 9_000);
-        assert_eq!(h.resize(3_000, 0, 100, 200_000), 100_000, "the maximum");
+        assert_eq!(h.resize(3_000, 0, 100, 200_000), 27_000, "at most 8x used");
+        assert_eq!(h.resize(30_000, 0, 100, 200_000), 100_000, "the maximum");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! A random well-typed Toy program (from `toyvm::gen`) must compile, and run with
+//! A random well-typed Toy program (from `toyvm-gen`) must compile, and run with
 //! the same stdout, stderr and exit status on the JIT (every function compiled
 //! through the materializer with the Cranelift verifier on) and on the reference
 //! interpreter, under a small heap where every collection moves objects.
@@ -64,7 +64,7 @@ fn run(flags: &[&str], file: &std::path::Path) -> (Option<i32>, Vec<u8>, Vec<u8>
 }
 
 fuzz_target!(|data: &[u8]| {
-    let src = toyvm::gen::program(data);
+    let src = toyvm_gen::program(data);
     if let Err(d) = toyvm::lang::compile("gen.toy", src.as_bytes()) {
         panic!("generated program does not compile: {d:?}\n{src}");
     }

@@ -1,7 +1,6 @@
 //! ToyVM: the Toy language personality built on the vmkit substrate.
 
 pub mod engine;
-pub mod gen;
 pub mod interp;
 pub mod jit;
 pub mod lang;

@@ -1,4 +1,4 @@
-//! Differential testing on generated programs (`toyvm::gen`): for a few hundred
+//! Differential testing on generated programs (`toyvm-gen`): for a few hundred
 //! fixed seeds, the interpreter and the JIT must print the same stdout and stderr
 //! and exit with the same status, under a small heap where every collection moves
 //! objects, and each run must have moved objects (collections and bytes copied
@@ -52,7 +52,7 @@ fn interpreter_and_jit_agree_on_generated_programs() {
     let mut failures = Vec::new();
     let mut uncaught = 0;
     for seed in 0..250u64 {
-        let src = toyvm::gen::program(&bytes(seed, 4096));
+        let src = toyvm_gen::program(&bytes(seed, 4096));
         let file = dir.join(format!("g{seed}.toy"));
         std::fs::write(&file, &src).unwrap();
         let plan = if seed % 2 == 0 {

@@ -6,6 +6,9 @@
 //!
 //! Termination: functions only call functions declared before them (no recursion),
 //! loops have small constant bounds, and a cost budget caps calls inside loops.
+//!
+//! A crate of its own, so that `arbitrary` stays out of toyvm's production build:
+//! `toyvm/tests/differential.rs` and the `codegen` fuzz target use it.
 
 use arbitrary::Unstructured;
 
@@ -573,7 +576,7 @@ mod tests {
                 })
                 .collect();
             let src = super::program(&bytes);
-            if let Err(d) = crate::lang::compile("gen.toy", src.as_bytes()) {
+            if let Err(d) = toyvm::lang::compile("gen.toy", src.as_bytes()) {
                 panic!("seed {i}: generated program does not compile: {d:?}\n{src}");
             }
         }

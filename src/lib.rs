@@ -59,15 +59,16 @@
 //!
 //! ## Materializing a function
 //!
-//! A personality's code generator builds each function with Cranelift through
-//! [`jit::FnCtx`]; the [`jit::Materializer`] compiles it on first call, records its
+//! A personality's code generator builds each function with Cranelift (re-exported
+//! as [`jit::cranelift_codegen`] and [`jit::cranelift_frontend`]: no version of
+//! its own to pin) through [`jit::FnCtx`]; the [`jit::Materializer`] compiles it on first call, records its
 //! stack maps and source lines, and lets the collector find (and move) every
 //! reference held in its frames. Here `sum(list)` walks the cons list of the example
 //! above, with a safepoint poll on its back-edge, under a collector that moves every
 //! object at every collection:
 //!
 //! ```
-//! use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData};
+//! use vmkit::jit::cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData};
 //! use vmkit::jit::{FnCtx, JitOptions, Materializer, Sig, ValType};
 //! use vmkit::{gc, thread, GcOptions, Layout, Plan, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};
 //!

@@ -6,7 +6,9 @@
 //! pointer in the thread's anchor. From that frame, `[fp]` is the caller's frame
 //! pointer and `[fp + 8]` the return address into the caller; the caller's stack
 //! pointer at that return address (what stack-map offsets are relative to) is
-//! `fp + 16`. Each entry into JIT code from the host ([`super::Materializer::invoke`])
+//! `fp + 16` (the [`arch`] facts). A return address in no compiled code is a
+//! broken chain: reported as an internal error, never skipped. With
+//! `VMKIT_TRACE_FRAMES` set in the environment, every walk prints its frames. Each entry into JIT code from the host ([`super::Materializer::invoke`])
 //! saves the previous anchor, so stretches of JIT code separated by host frames are
 //! walked one after the other.
 
@@ -27,6 +29,26 @@ pub struct FrameInfo {
     pub line: Option<u32>,
 }
 
+/// Frame-record facts of the target. Cranelift, with frame pointers preserved,
+/// gives every JIT function a frame record at its frame pointer: the caller's
+/// frame pointer, then the return address into the caller; the caller's stack
+/// pointer at that return address (what stack-map offsets are relative to) is
+/// just above the record.
+pub mod arch {
+    /// Offset from a frame pointer of the saved caller's frame pointer.
+    pub const SAVED_FP: usize = 0;
+    /// Offset from a frame pointer of the return address into the caller.
+    pub const RETURN_PC: usize = 8;
+    /// Offset from a callee's frame pointer of the caller's stack pointer at the
+    /// return address.
+    pub const CALLER_SP: usize = 16;
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    compile_error!(
+        "vmkit's frame walker knows the frame records of x86-64 and AArch64 only \
+         (fp, then return address, caller's SP = fp + 16)"
+    );
+}
+
 fn read(addr: usize) -> usize {
     // SAFETY: `addr` is a frame-pointer-relative slot of a JIT frame that is live
     // on a stopped (or the current) thread: frame pointers are preserved in all JIT
@@ -34,23 +56,104 @@ fn read(addr: usize) -> usize {
     unsafe { *(addr as *const usize) }
 }
 
+/// A return address in the frame chain of JIT code that is in no code the
+/// materializer emitted: the chain is broken (a bug of vmkit's or of the
+/// personality's host functions). The walk stops there; the frames beyond it
+/// would be missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownPc {
+    /// The return address.
+    pub pc: usize,
+    /// The frame pointer of the frame whose record held it.
+    pub frame_pointer: usize,
+    /// How many managed frames the walk had passed in this stretch of JIT code.
+    pub depth: usize,
+}
+
+/// What the walker needs to know of a return address: not JIT code, an entry
+/// trampoline (the end of a stretch of JIT frames), or a managed frame.
+#[derive(Debug)]
+enum Code<T> {
+    Unknown,
+    Trampoline,
+    Managed(T),
+}
+
+/// Walks the frame chains starting at each anchor (a frame pointer whose record
+/// returns into JIT code), calling `f(frame_pointer_of_callee, return_pc, code)`
+/// for each managed frame, innermost first, until an entry trampoline. `read`
+/// reads a stack word, `lookup` classifies a return address.
+fn walk_chains<T>(
+    anchors: impl IntoIterator<Item = usize>,
+    read: impl Fn(usize) -> usize,
+    lookup: impl Fn(usize) -> Code<T>,
+    mut f: impl FnMut(usize, usize, &T),
+) -> Result<(), UnknownPc> {
+    for mut callee_fp in anchors {
+        let mut depth = 0;
+        while callee_fp != 0 {
+            let pc = read(callee_fp + arch::RETURN_PC);
+            match lookup(pc) {
+                Code::Trampoline => break,
+                Code::Unknown => {
+                    return Err(UnknownPc {
+                        pc,
+                        frame_pointer: callee_fp,
+                        depth,
+                    })
+                }
+                Code::Managed(code) => f(callee_fp, pc, &code),
+            }
+            depth += 1;
+            callee_fp = read(callee_fp + arch::SAVED_FP);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `VMKIT_TRACE_FRAMES` is set: every walk prints its frames to stderr.
+fn tracing() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("VMKIT_TRACE_FRAMES").is_some())
+}
+
 /// Calls `f(frame_pointer_of_callee, return_pc)` for each managed frame, innermost
-/// first; the managed frame's SP at `return_pc` is `callee_fp + 16`.
+/// first; the managed frame's SP at `return_pc` is `callee_fp + arch::CALLER_SP`.
+/// A return address in no JIT code is a broken chain: the roots of the frames
+/// beyond it would be missed, so it is reported as an internal error and the
+/// process exits with status 70.
 fn walk(thread: &Thread, mut f: impl FnMut(usize, usize, &Arc<CodeInfo>)) {
     let mut anchors = vec![thread.frame_anchor[0].load(std::sync::atomic::Ordering::SeqCst)];
     anchors.extend(thread.jit_segments().iter().rev().copied());
-    for mut callee_fp in anchors {
-        while callee_fp != 0 {
-            let pc = read(callee_fp + 8);
-            let Some(info) = codemap::lookup(pc) else {
-                break;
-            };
-            if info.kind == CodeKind::Trampoline {
-                break;
-            }
-            f(callee_fp, pc, &info);
-            callee_fp = read(callee_fp);
+    let trace = tracing();
+    let lookup = |pc| match codemap::lookup(pc) {
+        None => Code::Unknown,
+        Some(info) if info.kind == CodeKind::Trampoline => Code::Trampoline,
+        Some(info) => Code::Managed(info),
+    };
+    let r = walk_chains(anchors, read, lookup, |fp, pc, info| {
+        if trace {
+            eprintln!(
+                "vmkit frames: thread {} fp {fp:#x} pc {pc:#x} {} +{:#x} ({:?})",
+                thread.name(),
+                info.name,
+                pc - info.start,
+                info.kind
+            );
         }
+        f(fp, pc, info)
+    });
+    if let Err(e) = r {
+        eprintln!(
+            "internal error: vmkit's frame walker met return address {:#x} (frame \
+             pointer {:#x}, {} JIT frames in) in no compiled code on thread {}; \
+             please file a bug",
+            e.pc,
+            e.frame_pointer,
+            e.depth,
+            thread.name()
+        );
+        std::process::exit(70);
     }
 }
 
@@ -59,7 +162,7 @@ pub(crate) fn scan_frames(thread: &Thread, visit: &mut dyn FnMut(Address)) {
     walk(thread, |callee_fp, pc, info| {
         let off = (pc - info.start) as u32;
         if let Some(slots) = info.stack_maps.get(&off) {
-            let sp = callee_fp + 16;
+            let sp = callee_fp + arch::CALLER_SP;
             for &s in slots {
                 // SAFETY: an Address is only a number; the collector dereferences it
                 // as the live stack slot the stack map says it is.
@@ -134,5 +237,71 @@ pub fn backtrace_bounded(thread: &Thread, head: usize, tail: usize) -> BoundedBa
         head: first,
         omitted,
         tail: kept,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A fake stack: frame records at fake frame pointers.
+    fn stack(records: &[(usize, usize, usize)]) -> HashMap<usize, usize> {
+        let mut m = HashMap::new();
+        for &(fp, saved, pc) in records {
+            m.insert(fp + arch::SAVED_FP, saved);
+            m.insert(fp + arch::RETURN_PC, pc);
+        }
+        m
+    }
+
+    fn classify(pc: usize) -> Code<&'static str> {
+        match pc {
+            0x1000..=0x1fff => Code::Managed("f"),
+            0x2000..=0x2fff => Code::Managed("g"),
+            0x9000..=0x9fff => Code::Trampoline,
+            _ => Code::Unknown,
+        }
+    }
+
+    #[test]
+    fn walks_each_stretch_to_its_entry_trampoline() {
+        // Stretch 1: f <- g <- entry; stretch 2: g <- entry.
+        let m = stack(&[
+            (100, 200, 0x1010),
+            (200, 300, 0x2020),
+            (300, 0, 0x9000),
+            (500, 600, 0x2030),
+            (600, 0, 0x9010),
+        ]);
+        let mut seen = Vec::new();
+        let r = walk_chains(
+            [100, 0, 500],
+            |a| m[&a],
+            classify,
+            |fp, pc, name| seen.push((fp, pc, *name)),
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            seen,
+            [(100, 0x1010, "f"), (200, 0x2020, "g"), (500, 0x2030, "g")]
+        );
+    }
+
+    #[test]
+    fn reports_a_return_address_in_no_code() {
+        // f <- g <- (a pc in no code): the walk must not stop silently there.
+        let m = stack(&[(100, 200, 0x1010), (200, 300, 0x2020), (300, 0, 0x5555)]);
+        let mut seen = 0;
+        let r = walk_chains([100], |a| m[&a], classify, |_, _, _| seen += 1);
+        assert_eq!(
+            r,
+            Err(UnknownPc {
+                pc: 0x5555,
+                frame_pointer: 300,
+                depth: 2
+            })
+        );
+        assert_eq!(seen, 2);
     }
 }

@@ -38,6 +38,12 @@ use std::time::{Duration, Instant};
 
 pub use frames::{backtrace, backtrace_bounded, BoundedBacktrace, FrameInfo};
 
+/// The Cranelift crates the materializer builds with, re-exported so that a
+/// personality emits IR with exactly these versions (`vmkit::jit::cranelift_codegen::ir`,
+/// `vmkit::jit::cranelift_frontend::Variable`) instead of pinning its own.
+pub use cranelift_codegen;
+pub use cranelift_frontend;
+
 /// Machine type of a JIT value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValType {

@@ -17,11 +17,11 @@ use crate::runtime::monitor;
 use crate::runtime::object::{self as tobj, ElemKind};
 use crate::runtime::print::{kind_of, write_word};
 use crate::runtime::threads::{self, Outcome};
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
-use cranelift_frontend::Variable;
 use std::cell::RefCell;
 use std::sync::OnceLock;
+use vmkit::jit::cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use vmkit::jit::cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
+use vmkit::jit::cranelift_frontend::Variable;
 use vmkit::jit::{host_guard, FnCtx, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
 use vmkit::object::{array_len, read_word, word_to_ref, ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET};
 use vmkit::{ObjectReference, Thread};
@@ -909,7 +909,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 };
                 self.exit_syncs_to(self.scope_base);
                 if let Some(cont) = self.ret_target {
-                    let args: Vec<cranelift_codegen::ir::BlockArg> = match v {
+                    let args: Vec<vmkit::jit::cranelift_codegen::ir::BlockArg> = match v {
                         Some(v) if self.ret != Ty::Void => vec![v.into()],
                         _ => vec![],
                     };
@@ -1354,7 +1354,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         if r.is_ok() && !self.filled {
             // Falling off the end: no value (a checked function with a result
             // returns on every path, but stay safe).
-            let args: Vec<cranelift_codegen::ir::BlockArg> = match &result {
+            let args: Vec<vmkit::jit::cranelift_codegen::ir::BlockArg> = match &result {
                 Some(_) => {
                     let z = self.zero(&def.ret);
                     vec![z.into()]

@@ -58,8 +58,8 @@ static INTS: TypeInfo = TypeInfo::new(
     3,
 );
 
-/// The test personality: one global slot, plus a per-thread root slot reported
-/// through `scan_thread_roots` (as an interpreter's frame would be).
+/// The test personality: one global slot, plus a per-thread root slot (its typed
+/// per-thread data, `Thread::set_data`) reported through `scan_thread_roots`.
 struct TestVm {
     global: AtomicUsize,
 }
@@ -69,7 +69,9 @@ impl VirtualMachine for TestVm {
         visit(vmkit::Address::from_ptr(self.global.as_ptr()));
     }
     fn scan_thread_roots(&self, thread: &Thread, visit: &mut SlotVisitor<'_>) {
-        visit(vmkit::Address::from_ptr(thread.user.as_ptr()));
+        if let Some(slot) = thread.data::<AtomicUsize>() {
+            visit(vmkit::Address::from_ptr(slot.as_ptr()));
+        }
     }
 }
 
@@ -202,10 +204,24 @@ fn scenario_structures(plan: Plan) {
         make_list(&t, 7, 300).to_raw_address().as_usize(),
         Ordering::SeqCst,
     );
-    t.user.store(
-        make_list(&t, 9, 300).to_raw_address().as_usize(),
-        Ordering::SeqCst,
-    );
+    let slot = AtomicUsize::new(make_list(&t, 9, 300).to_raw_address().as_usize());
+    assert!(t.set_data(slot).is_ok());
+    assert!(t.set_data(AtomicUsize::new(0)).is_err(), "data is set once");
+    assert!(t.data::<u32>().is_none(), "data of another type");
+    // The interpreter root stack: a reference between two integers, one of them
+    // the very address of an object (it must be left alone).
+    let decoy = make_list(&t, 5, 10);
+    {
+        // SAFETY: this thread's own root stack, one reference at a time.
+        let rs = unsafe { t.root_stack() };
+        rs.push(decoy.to_raw_address().as_usize() as u64, false);
+        rs.push(
+            make_list(&t, 11, 300).to_raw_address().as_usize() as u64,
+            true,
+        );
+        rs.push(12_345, false);
+    }
+    let decoy_word = decoy.to_raw_address().as_usize() as u64;
     let groot = GlobalRoot::new(Some(make_tree(&t, 8)));
 
     let before = list.obj();
@@ -247,7 +263,17 @@ fn scenario_structures(plan: Plan) {
         7,
         300,
     );
-    check_list(object::word_to_ref(t.user.load(Ordering::SeqCst)), 9, 300);
+    let slot = t.data::<AtomicUsize>().expect("data");
+    check_list(object::word_to_ref(slot.load(Ordering::SeqCst)), 9, 300);
+    {
+        // SAFETY: as above.
+        let rs = unsafe { t.root_stack() };
+        assert_eq!(rs.len(), 3);
+        assert_eq!(rs.words[0], decoy_word, "a non-reference word was changed");
+        check_list(object::word_to_ref(rs.words[1] as usize), 11, 300);
+        assert_eq!(rs.words[2], 12_345);
+        rs.truncate(0);
+    }
     assert_eq!(check_tree(groot.get().unwrap(), 8), (1 << 9) - 1);
     groot.release();
 

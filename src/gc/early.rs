@@ -9,7 +9,9 @@
 //! never move, and MMTk's tracing hands them back to the binding
 //! (`vm_trace_object`), which leaves them where they are. Under a plan with a
 //! write barrier (generational, sticky, concurrent) every collection reports
-//! their reference fields as roots, so that stores into them need no barrier.
+//! their reference fields as roots, so that stores into them need no barrier;
+//! so does a plan that updates references in a second closure (MarkCompact,
+//! Compressor).
 //! Under the others a collection traces through them instead: the first time it
 //! reaches an early object it marks it (a bit per object, cleared when the world
 //! stops) and queues it for scanning, so an early object the program dropped
@@ -110,9 +112,12 @@ pub(crate) fn alloc(size: usize) -> Option<ObjectReference> {
 }
 
 /// Whether early objects are roots (their fields reported by every collection)
-/// rather than traced through: under plans with a write barrier.
+/// rather than traced through: under plans with a write barrier, and under plans
+/// that update references in a second closure after marking (MarkCompact,
+/// Compressor: the marks of the first would keep the second from scanning them).
 fn as_roots() -> bool {
-    super::needs_write_barrier()
+    let c = &super::config().facts;
+    c.needs_barrier || c.forward_after_liveness
 }
 
 /// The early objects in address order, and a mark bit for each: fixed at the

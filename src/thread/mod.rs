@@ -8,8 +8,10 @@
 
 mod handles;
 pub mod registry;
+mod root_stack;
 
 pub use handles::{Handle, HandleScope};
+pub use root_stack::RootStack;
 
 use crate::gc::{self, stats, VMKitBinding};
 use crate::object::{self, TypeInfo, HEADER_SIZE, OBJECT_ALIGN};
@@ -107,8 +109,10 @@ pub struct Thread {
     /// by the owner, with a plain load and store: a locked add on a shared counter
     /// cost 10% of an allocation-heavy program (it waits for the store buffer).
     allocated: AtomicU64,
-    /// An opaque word owned by the personality (its per-thread state).
-    pub user: AtomicUsize,
+    /// The interpreter root stack (see [`RootStack`]).
+    root_stack: UnsafeCell<RootStack>,
+    /// The personality's own per-thread data (see [`Thread::set_data`]).
+    data: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
     /// References a JIT loop poll hands over while it parks (see
     /// `jit::FnCtx::loop_poll_end`): roots while `poll_root_count` is nonzero.
     poll_roots: [UnsafeCell<usize>; POLL_ROOTS],
@@ -208,7 +212,8 @@ pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
         allocated: AtomicU64::new(0),
         poll_roots: std::array::from_fn(|_| UnsafeCell::new(0)),
         poll_root_count: UnsafeCell::new(0),
-        user: AtomicUsize::new(0),
+        root_stack: UnsafeCell::new(RootStack::default()),
+        data: std::sync::OnceLock::new(),
     });
     let ptr: *const Thread = Box::into_raw(t);
     // SAFETY: just leaked; freed only by `AttachedThread::drop`.
@@ -716,7 +721,43 @@ impl Thread {
         for r in &self.poll_roots[..n] {
             visit(Address::from_ptr(r.get() as *const usize));
         }
+        // SAFETY: as above: the owner does not touch its root stack while stopped.
+        let rs = unsafe { &*self.root_stack.get() };
+        rs.for_each_ref_slot(&mut |p| visit(Address::from_ptr(p)));
         crate::jit::frames::scan_frames(self, visit);
+    }
+
+    /// This thread's interpreter root stack: its reference words are roots of
+    /// every collection (updated in place when objects move).
+    ///
+    /// # Safety
+    /// Only the thread itself may call it (the collector reads the stack only while
+    /// the thread is stopped at a safepoint or in native code), and no other
+    /// reference obtained from it may be alive: keep the `&mut` for a stretch of
+    /// interpreter code, not across a call that could take it again.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn root_stack(&self) -> &mut RootStack {
+        // SAFETY: the caller's promise: the owner, one reference at a time.
+        unsafe { &mut *self.root_stack.get() }
+    }
+
+    /// Gives the thread the personality's own per-thread data, once; `Err(data)`
+    /// if it already has some.
+    pub fn set_data<T: std::any::Any + Send + Sync>(&self, data: T) -> Result<(), T> {
+        let mut data = Some(data);
+        let r = self
+            .data
+            .get_or_init(|| Box::new(data.take().expect("the value, taken once")));
+        let _ = r;
+        match data {
+            None => Ok(()),
+            Some(d) => Err(d),
+        }
+    }
+
+    /// The personality's per-thread data, if it was set and is a `T`.
+    pub fn data<T: std::any::Any>(&self) -> Option<&T> {
+        self.data.get()?.downcast_ref::<T>()
     }
 
     #[allow(clippy::mut_from_ref)]

@@ -101,7 +101,6 @@ pub fn run(
     let gc_stats = opts.gc_stats;
     let t = vmkit::attach("main").expect("attach main thread");
     set_stack_limit(&t, toy_stack);
-    let _roots = ToyVm::install_root_stack(&t);
     // String constants are allocated when first used, and what the
     // runtime preallocates when the heap comes up (`ToyVm::heap_ready`).
     let result = match engine {
@@ -276,7 +275,6 @@ pub fn spawn_thread(
             threads::set_current(idx);
             let t = vmkit::attach(&name).expect("attach spawned thread");
             set_stack_limit(&t, toy_stack);
-            let _roots = ToyVm::install_root_stack(&t);
             let words: Vec<u64> = roots
                 .into_iter()
                 .map(|(r, w)| match r {
@@ -307,7 +305,6 @@ pub fn spawn_thread(
                     }
                 }
             };
-            t.user.store(0, Ordering::SeqCst);
             drop(t);
             threads::record(idx).finish(outcome);
             VM.live_threads.fetch_sub(1, Ordering::SeqCst);

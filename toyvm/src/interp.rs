@@ -176,8 +176,12 @@ impl<'a> Interp<'a> {
         }
     }
 
+    #[allow(clippy::mut_from_ref)]
     fn rs(&self) -> &mut RootStack {
-        ToyVm::roots(self.t)
+        // SAFETY: `self.t` is the thread running this interpreter, and every use of
+        // the reference ends within the helper that took it (none calls `rs` again
+        // while holding one).
+        unsafe { ToyVm::roots(self.t) }
     }
     fn push(&mut self, w: u64, is_ref: bool) {
         let rs = self.rs();

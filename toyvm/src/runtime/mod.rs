@@ -33,15 +33,8 @@ pub fn file_path(bytes: &[u8]) -> (std::path::PathBuf, String) {
     )
 }
 
-/// Per-thread root stack of the interpreter (and of runtime code that must hold
-/// references across allocations): words and whether each is a reference.
-#[derive(Default)]
-pub struct RootStack {
-    /// Values.
-    pub words: Vec<u64>,
-    /// `true` where `words` holds a reference.
-    pub is_ref: Vec<bool>,
-}
+/// The interpreter's root stack is the substrate's ([`vmkit::thread::RootStack`]).
+pub use vmkit::thread::RootStack;
 
 /// The Toy personality.
 pub struct ToyVm {
@@ -100,23 +93,15 @@ impl ToyVm {
         self.oom_message.lock().as_ref().and_then(|r| r.get())
     }
 
-    /// The root stack of a thread (installed by [`ToyVm::root_stack`]).
+    /// The root stack of the calling thread `t` (the substrate scans it).
+    ///
+    /// # Safety
+    /// As [`Thread::root_stack`]: `t` is the calling thread, and no other
+    /// reference from this function is alive.
     #[allow(clippy::mut_from_ref)]
-    pub fn roots(t: &Thread) -> &mut RootStack {
-        let p = t.user.load(Ordering::Relaxed) as *mut RootStack;
-        assert!(!p.is_null(), "thread has no root stack");
-        // SAFETY: `user` points to the thread's own boxed RootStack, installed by
-        // `install_root_stack` and freed only after the thread detaches; only the
-        // owning thread mutates it, the collector reads it while the thread is stopped.
-        unsafe { &mut *p }
-    }
-
-    /// Gives thread `t` a root stack; returns the box to keep alive until detach.
-    pub fn install_root_stack(t: &Thread) -> Box<RootStack> {
-        let mut b = Box::<RootStack>::default();
-        t.user
-            .store(&mut *b as *mut RootStack as usize, Ordering::SeqCst);
-        b
+    pub unsafe fn roots(t: &Thread) -> &mut RootStack {
+        // SAFETY: the caller's promise.
+        unsafe { t.root_stack() }
     }
 }
 
@@ -142,18 +127,6 @@ impl VirtualMachine for ToyVm {
         for w in self.consts.get().map_or(&[][..], |c| &c[..]) {
             if w.load(Ordering::Relaxed) != 0 {
                 visit(Address::from_ptr(w.as_ptr()));
-            }
-        }
-    }
-
-    fn scan_thread_roots(&self, thread: &Thread, visit: &mut SlotVisitor<'_>) {
-        if thread.user.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        let rs = ToyVm::roots(thread);
-        for (w, r) in rs.words.iter().zip(rs.is_ref.iter()) {
-            if *r && *w != 0 {
-                visit(Address::from_ptr(w as *const u64));
             }
         }
     }

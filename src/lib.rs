@@ -25,6 +25,13 @@
 //!    that must survive an allocation in [`HandleScope`] handles, store references
 //!    with [`Thread::write_ref`] (it runs the plan's write barrier), poll
 //!    [`Thread::safepoint`] in loops, and wrap blocking calls in [`Thread::native`].
+//! 5. An interpreter keeps its frames' values on the thread's
+//!    [`thread::RootStack`] ([`Thread::root_stack`]): each word marked as a
+//!    reference or not; the substrate scans the reference words and updates them
+//!    when objects move, so the interpreter needs no root scanner of its own.
+//!    Anything else a personality keeps per thread goes in [`Thread::set_data`]
+//!    (typed; read back with [`Thread::data`]) and, if it holds references, is
+//!    reported by [`VirtualMachine::scan_thread_roots`].
 //!
 //! ```
 //! use vmkit::{gc, thread, GcOptions, Layout, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};

@@ -97,6 +97,11 @@ impl GrowingHeap {
         let max_pages = (max >> LOG_BYTES_IN_PAGE).max(min_pages);
         CURRENT_PAGES.store(min_pages, Relaxed);
         PEAK_PAGES.store(min_pages, Relaxed);
+        Self::with_limits(min_pages, max_pages)
+    }
+
+    /// A policy between `min_pages` and `max_pages`, nothing measured yet.
+    fn with_limits(min_pages: usize, max_pages: usize) -> Self {
         let now = Instant::now();
         GrowingHeap {
             min_pages,
@@ -214,18 +219,7 @@ mod tests {
     use super::*;
 
     fn heap(min_pages: usize, max_pages: usize) -> GrowingHeap {
-        let now = Instant::now();
-        GrowingHeap {
-            min_pages,
-            max_pages,
-            cycle: parking_lot::Mutex::new(Cycle {
-                last_end: now,
-                used_after_last: 0,
-                start: now,
-                cpu_at_start: 0.0,
-                used_at_start: 0,
-            }),
-        }
+        GrowingHeap::with_limits(min_pages, max_pages)
     }
 
     #[test]

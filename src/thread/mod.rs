@@ -745,10 +745,8 @@ impl Thread {
     /// if it already has some.
     pub fn set_data<T: std::any::Any + Send + Sync>(&self, data: T) -> Result<(), T> {
         let mut data = Some(data);
-        let r = self
-            .data
+        self.data
             .get_or_init(|| Box::new(data.take().expect("the value, taken once")));
-        let _ = r;
         match data {
             None => Ok(()),
             Some(d) => Err(d),

@@ -181,26 +181,20 @@ impl<'a> Interp<'a> {
         // SAFETY: `self.t` is the thread running this interpreter, and every use of
         // the reference ends within the helper that took it (none calls `rs` again
         // while holding one).
-        unsafe { ToyVm::roots(self.t) }
+        unsafe { self.t.root_stack() }
     }
     fn push(&mut self, w: u64, is_ref: bool) {
-        let rs = self.rs();
-        rs.words.push(w);
-        rs.is_ref.push(is_ref);
+        self.rs().push(w, is_ref);
     }
     fn pop(&mut self) -> u64 {
-        let rs = self.rs();
-        rs.is_ref.pop();
-        rs.words.pop().expect("operand stack underflow")
+        self.rs().pop().expect("operand stack underflow")
     }
     fn peek(&self, k: usize) -> u64 {
         let rs = self.rs();
         rs.words[rs.words.len() - 1 - k]
     }
     fn truncate(&mut self, n: usize) {
-        let rs = self.rs();
-        rs.words.truncate(n);
-        rs.is_ref.truncate(n);
+        self.rs().truncate(n);
     }
     fn base(&self) -> usize {
         self.frames.last().map_or(0, |f| f.base)
@@ -259,7 +253,7 @@ impl<'a> Interp<'a> {
         let def = &sh.prog.funcs[f];
         let marker = 0u8;
         let sp = &marker as *const u8 as usize;
-        let base = self.rs().words.len() - def.nparams;
+        let base = self.rs().len() - def.nparams;
         if sp < self.t.stack_limit() + 64 * 1024 {
             // Reported in the callee's frame at its declaration line, as the JIT's
             // prologue check does.
@@ -430,7 +424,7 @@ impl<'a> Interp<'a> {
                 };
             }
             SK::Try(body, var, handler) => {
-                let depth = self.rs().words.len();
+                let depth = self.rs().len();
                 let frames = self.frames.len();
                 match self.block(body) {
                     Ok(f) => return Ok(f),
@@ -771,7 +765,7 @@ impl<'a> Interp<'a> {
                 let o = match self.t.alloc(ti, ti.instance_size(0)) {
                     Ok(o) => o,
                     Err(_) => {
-                        self.truncate(self.rs().words.len() - fields.len());
+                        self.truncate(self.rs().len() - fields.len());
                         return Err(self.oom());
                     }
                 };
@@ -781,7 +775,7 @@ impl<'a> Interp<'a> {
                     let is_ref = self.sh.prog.structs[*si].fields[*fi].1.is_ref();
                     self.store(o, tobj::field_offset(*fi), w, is_ref);
                 }
-                self.truncate(self.rs().words.len() - n);
+                self.truncate(self.rs().len() - n);
                 self.push(rword(o), true);
             }
             EK::NewArray(et, n) => {
@@ -828,7 +822,7 @@ impl<'a> Interp<'a> {
                 let o = match self.t.alloc_array(tobj::array_type(kind_of(et)), n) {
                     Ok(o) => o,
                     Err(_) => {
-                        self.truncate(self.rs().words.len() - n);
+                        self.truncate(self.rs().len() - n);
                         return Err(self.oom());
                     }
                 };
@@ -836,7 +830,7 @@ impl<'a> Interp<'a> {
                     let w = self.peek(n - 1 - k);
                     self.store(o, tobj::elem_offset(k), w, et.is_ref());
                 }
-                self.truncate(self.rs().words.len() - n);
+                self.truncate(self.rs().len() - n);
                 self.push(rword(o), true);
             }
             EK::Builtin(b, args) => {
@@ -903,7 +897,7 @@ impl<'a> Interp<'a> {
             }
             Builtin::Fmt => {
                 let s = fmt_fixed(w2f(arg(self, 0)), arg(self, 1) as i64);
-                self.truncate(self.rs().words.len() - 2);
+                self.truncate(self.rs().len() - 2);
                 match s {
                     Ok(s) => self.new_str_push(s.as_bytes())?,
                     Err(m) => return Err(self.throw(&m)),
@@ -1043,14 +1037,14 @@ impl<'a> Interp<'a> {
                 let dw = self.peek(0);
                 let pw = self.peek(1);
                 let (Some(p), Some(d)) = (oref(pw), oref(dw)) else {
-                    self.truncate(self.rs().words.len() - 2);
+                    self.truncate(self.rs().len() - 2);
                     return Err(self.throw("NullError: write_bytes with null"));
                 };
                 let (path, shown) = crate::runtime::file_path(tobj::str_bytes(p));
                 let data: Vec<u8> = (0..array_len(d))
                     .map(|i| read_word(d, tobj::elem_offset(i)) as u8)
                     .collect();
-                self.truncate(self.rs().words.len() - 2);
+                self.truncate(self.rs().len() - 2);
                 let r = self.t.native(|| std::fs::write(&path, &data));
                 match r {
                     Ok(()) => self.push(data.len() as u64, false),
@@ -1086,7 +1080,7 @@ impl<'a> Interp<'a> {
         let th = match self.t.alloc(&tobj::THREAD, tobj::THREAD.instance_size(0)) {
             Ok(o) => o,
             Err(_) => {
-                self.truncate(self.rs().words.len() - n);
+                self.truncate(self.rs().len() - n);
                 return Err(self.oom());
             }
         };
@@ -1096,7 +1090,7 @@ impl<'a> Interp<'a> {
         let args: Vec<(u64, bool)> = (0..n)
             .map(|i| (self.peek(n - 1 - i), def.locals[i].is_ref()))
             .collect();
-        self.truncate(self.rs().words.len() - n);
+        self.truncate(self.rs().len() - n);
         self.push(rword(th), true);
         if let Err(m) = crate::engine::spawn_thread(self.sh, self.t, f, args, idx, Engine::Interp) {
             self.pop();
@@ -1112,7 +1106,7 @@ impl<'a> Interp<'a> {
             if let Some(init) = &def.init {
                 self.frames.push(Frame {
                     func: usize::MAX,
-                    base: self.rs().words.len(),
+                    base: self.rs().len(),
                     line: def.line,
                 });
                 let r = self.eval(init);

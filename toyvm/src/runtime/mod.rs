@@ -92,17 +92,6 @@ impl ToyVm {
     pub fn new_exception_oom(&self) -> Option<ObjectReference> {
         self.oom_message.lock().as_ref().and_then(|r| r.get())
     }
-
-    /// The root stack of the calling thread `t` (the substrate scans it).
-    ///
-    /// # Safety
-    /// As [`Thread::root_stack`]: `t` is the calling thread, and no other
-    /// reference from this function is alive.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn roots(t: &Thread) -> &mut RootStack {
-        // SAFETY: the caller's promise.
-        unsafe { t.root_stack() }
-    }
 }
 
 impl Default for ToyVm {

@@ -149,10 +149,10 @@ pub mod gc;
 pub mod jit;
 pub mod object;
 pub mod thread;
-mod vm;
+pub mod vm;
 
 pub use gc::{GcOptions, Plan};
 pub use mmtk::util::{Address, ObjectReference};
-pub use object::{Layout, TypeInfo, HEADER_SIZE};
+pub use object::{Layout, ObjectModel, SlotVisitor, TypeInfo, ValueEncoding, HEADER_SIZE};
 pub use thread::{attach, AttachedThread, Handle, HandleScope, OutOfMemory, Thread, ThreadState};
-pub use vm::{ErrorKind, SlotVisitor, VirtualMachine};
+pub use vm::{ErrorKind, VirtualMachine};

@@ -2,16 +2,18 @@
 //!
 //! Everything here is called by MMTk; the personality never sees these types.
 
-use super::{stats, vm};
-use crate::object::{self, Layout, ARRAY_DATA_OFFSET, HEADER_SIZE, OBJECT_ALIGN};
-use crate::thread::{registry, Thread};
+use super::mutators::mutators;
+use super::roots::{self, VmSlot};
+use super::stats;
+use crate::object::{self, Layout, ValueEncoding, ARRAY_DATA_OFFSET, HEADER_SIZE, OBJECT_ALIGN};
 use mmtk::util::alloc::AllocationError;
 use mmtk::util::copy::{CopySemantics, GCWorkerCopyContext};
 use mmtk::util::opaque_pointer::{VMMutatorThread, VMThread, VMWorkerThread};
 use mmtk::util::{Address, ObjectReference};
-use mmtk::vm::slot::{SimpleSlot, UnimplementedMemorySlice};
+use mmtk::vm::slot::UnimplementedMemorySlice;
 use mmtk::vm::*;
 use mmtk::Mutator;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// The substrate's MMTk binding type.
 #[derive(Default)]
@@ -23,8 +25,8 @@ impl VMBinding for VMKitBinding {
     type VMCollection = CollectionImpl;
     type VMActivePlan = ActivePlanImpl;
     type VMReferenceGlue = ReferenceGlueImpl;
-    type VMSlot = SimpleSlot;
-    type VMMemorySlice = UnimplementedMemorySlice;
+    type VMSlot = VmSlot;
+    type VMMemorySlice = UnimplementedMemorySlice<VmSlot>;
 
     const MAX_ALIGNMENT: usize = OBJECT_ALIGN;
     const MIN_ALIGNMENT: usize = OBJECT_ALIGN;
@@ -123,7 +125,8 @@ impl ObjectModel<VMKitBinding> for ObjectModelImpl {
     }
 
     fn dump_object(object: ObjectReference) {
-        let ti = object::type_info(object);
+        // SAFETY: MMTk dumps live objects.
+        let ti = unsafe { object::type_info(object) };
         eprintln!(
             "object {} of type {} ({} bytes)",
             object,
@@ -133,23 +136,30 @@ impl ObjectModel<VMKitBinding> for ObjectModelImpl {
     }
 }
 
+/// Whether the world is stopped for a collection (a scan while it runs is a
+/// concurrent plan's marking, counted in the statistics).
+static WORLD_STOPPED: AtomicBool = AtomicBool::new(false);
+
 /// Root and object scanning.
 pub struct ScanningImpl;
 
-/// Calls `visit` on each reference field of `object` that is not null (a null
-/// slot needs neither tracing nor updating: skipping it here spares MMTk a queue
-/// entry and a load; half the fields of a binary tree's nodes are null).
+/// Calls `visit` on each reference field of `object` that holds a reference (a
+/// null or a tagged non-reference needs neither tracing nor updating: skipping it
+/// here spares MMTk a queue entry and a load; half the fields of a binary tree's
+/// nodes are null). Fields hold values in the personality's encoding.
 #[inline]
 pub(crate) fn visit_fields<F: FnMut(Address)>(object: ObjectReference, visit: &mut F) {
+    let encoding = ValueEncoding::current();
     let mut visit = |a: Address| {
         // SAFETY: `a` is a reference field of a live object: word-aligned and readable.
-        let child = unsafe { a.load::<usize>() };
-        if child != 0 {
-            prefetch(child);
+        let word = unsafe { a.load::<u64>() };
+        if let Some(child) = encoding.decode(word) {
+            prefetch(child.to_raw_address().as_usize());
             visit(a)
         }
     };
-    let ti = object::type_info(object);
+    // SAFETY: the collector scans live objects only.
+    let ti = unsafe { object::type_info(object) };
     let base = object.to_raw_address();
     match ti.layout {
         Layout::Fixed { ref_offsets, .. } => {
@@ -160,13 +170,14 @@ pub(crate) fn visit_fields<F: FnMut(Address)>(object: ObjectReference, visit: &m
         Layout::Array {
             elem_is_ref: true, ..
         } => {
-            let len = object::array_len(object);
+            // SAFETY: a live array of references.
+            let len = unsafe { object::array_len(object) };
             for i in 0..len {
                 visit(base + ARRAY_DATA_OFFSET + i * 8);
             }
         }
         Layout::Array { .. } => {}
-        Layout::Custom => vm().scan_object(object, &mut visit),
+        Layout::Custom => object::model().scan_object(object, &mut visit),
     }
 }
 
@@ -185,35 +196,17 @@ fn prefetch(addr: usize) {
     let _ = addr;
 }
 
-/// Collects the root slots of one thread: handles, the pending exception, JIT frames
-/// and the personality's own thread roots.
-pub(crate) fn thread_root_slots(thread: &Thread) -> Vec<SimpleSlot> {
-    let mut slots = Vec::new();
-    let mut push = |a: Address| {
-        // SAFETY: every reported slot is a word-aligned, readable root location
-        // of a stopped thread.
-        if unsafe { a.load::<usize>() } != 0 {
-            slots.push(SimpleSlot::from_address(a));
-        }
-    };
-    thread.scan_substrate_roots(&mut push);
-    vm().scan_thread_roots(thread, &mut push);
-    slots
-}
-
 impl Scanning<VMKitBinding> for ScanningImpl {
-    fn scan_object<SV: SlotVisitor<SimpleSlot>>(
+    fn scan_object<SV: SlotVisitor<VmSlot>>(
         _tls: VMWorkerThread,
         object: ObjectReference,
         slot_visitor: &mut SV,
     ) {
-        if !registry::STOP.load(std::sync::atomic::Ordering::Relaxed) {
+        if !WORLD_STOPPED.load(Relaxed) {
             // The world runs: a concurrent plan marks beside the mutators.
             stats::record_concurrent_scan();
         }
-        visit_fields(object, &mut |a| {
-            slot_visitor.visit_slot(SimpleSlot::from_address(a))
-        });
+        visit_fields(object, &mut |a| slot_visitor.visit_slot(VmSlot::value(a)));
     }
 
     fn notify_initial_thread_scan_complete(_partial_scan: bool, _tls: VMWorkerThread) {}
@@ -221,29 +214,16 @@ impl Scanning<VMKitBinding> for ScanningImpl {
     fn scan_roots_in_mutator_thread(
         _tls: VMWorkerThread,
         mutator: &'static mut Mutator<VMKitBinding>,
-        mut factory: impl RootsWorkFactory<SimpleSlot>,
+        mut factory: impl RootsWorkFactory<VmSlot>,
     ) {
-        let thread = Thread::from_mutator_tls(mutator.mutator_tls);
-        let slots = thread_root_slots(thread);
+        let slots = roots::thread_slots(mutator.mutator_tls);
         if !slots.is_empty() {
             factory.create_process_roots_work(slots);
         }
     }
 
-    fn scan_vm_specific_roots(
-        _tls: VMWorkerThread,
-        mut factory: impl RootsWorkFactory<SimpleSlot>,
-    ) {
-        let mut slots = Vec::new();
-        vm().scan_globals(&mut |a: Address| {
-            // SAFETY: the personality reports readable, word-aligned root slots.
-            if unsafe { a.load::<usize>() } != 0 {
-                slots.push(SimpleSlot::from_address(a));
-            }
-        });
-        super::global_roots::scan(&mut |a| slots.push(SimpleSlot::from_address(a)));
-        super::early::scan(&mut |a| slots.push(SimpleSlot::from_address(a)));
-        super::weak::scan_ready(&mut |a| slots.push(SimpleSlot::from_address(a)));
+    fn scan_vm_specific_roots(_tls: VMWorkerThread, mut factory: impl RootsWorkFactory<VmSlot>) {
+        let slots = roots::global_slots();
         if !slots.is_empty() {
             factory.create_process_roots_work(slots);
         }
@@ -282,22 +262,22 @@ impl Collection<VMKitBinding> for CollectionImpl {
     where
         F: FnMut(&'static mut Mutator<VMKitBinding>),
     {
-        registry::stop_the_world();
+        mutators().stop_all();
+        WORLD_STOPPED.store(true, Relaxed);
         super::early::begin_collection();
         super::workers::before_collection(super::mmtk());
-        for t in registry::snapshot() {
-            mutator_visitor(t.mutator_mut());
-        }
+        mutators().for_each(&mut |m| mutator_visitor(m));
     }
 
     fn resume_mutators(_tls: VMWorkerThread) {
         super::workers::record_live(mmtk::memory_manager::used_bytes(super::mmtk()));
-        registry::resume_the_world();
+        WORLD_STOPPED.store(false, Relaxed);
+        mutators().resume_all();
         super::weak::after_collection();
     }
 
     fn block_for_gc(tls: VMMutatorThread) {
-        Thread::from_mutator_tls(tls).block_for_gc();
+        mutators().block_for_gc(tls);
     }
 
     fn spawn_gc_thread(_tls: VMThread, ctx: GCThreadContext<VMKitBinding>) {
@@ -314,11 +294,7 @@ impl Collection<VMKitBinding> for CollectionImpl {
 
     fn out_of_memory(tls: VMThread, err_kind: AllocationError) {
         match err_kind {
-            AllocationError::HeapOutOfMemory => {
-                if let Some(t) = Thread::from_vm_tls(tls) {
-                    t.set_out_of_memory();
-                }
-            }
+            AllocationError::HeapOutOfMemory => mutators().out_of_memory(tls),
             AllocationError::MmapOutOfMemory => {
                 eprintln!(
                     "vmkit: fatal: the operating system refused memory to the heap (mmap failed)"
@@ -334,19 +310,21 @@ pub struct ActivePlanImpl;
 
 impl ActivePlan<VMKitBinding> for ActivePlanImpl {
     fn is_mutator(tls: VMThread) -> bool {
-        Thread::from_vm_tls(tls).is_some()
+        mutators().is_mutator(tls)
     }
 
     fn mutator(tls: VMMutatorThread) -> &'static mut Mutator<VMKitBinding> {
-        Thread::from_mutator_tls(tls).mutator_mut()
+        mutators().mutator(tls)
     }
 
     fn mutators<'a>() -> Box<dyn Iterator<Item = &'a mut Mutator<VMKitBinding>> + 'a> {
-        Box::new(registry::snapshot().into_iter().map(|t| t.mutator_mut()))
+        let mut all = Vec::new();
+        mutators().for_each(&mut |m| all.push(m));
+        Box::new(all.into_iter())
     }
 
     fn number_of_mutators() -> usize {
-        registry::count()
+        mutators().count()
     }
 
     /// Objects outside MMTk's spaces are early objects ([`super::early`]):
@@ -376,15 +354,18 @@ impl ReferenceGlue<VMKitBinding> for ReferenceGlueImpl {
     type FinalizableType = ObjectReference;
 
     fn clear_referent(new_reference: ObjectReference) {
-        object::write_word(new_reference, HEADER_SIZE, 0);
+        // SAFETY: a live reference object has its referent word after the header.
+        unsafe { object::write_word(new_reference, HEADER_SIZE, 0) };
     }
 
     fn get_referent(object: ObjectReference) -> Option<ObjectReference> {
-        object::read_ref(object, HEADER_SIZE)
+        // SAFETY: as above.
+        unsafe { object::read_ref(object, HEADER_SIZE) }
     }
 
     fn set_referent(reff: ObjectReference, referent: ObjectReference) {
-        object::write_word(reff, HEADER_SIZE, referent.to_raw_address().as_usize());
+        // SAFETY: as above.
+        unsafe { object::write_word(reff, HEADER_SIZE, referent.to_raw_address().as_usize()) };
     }
 
     fn enqueue_references(_references: &[ObjectReference], _tls: VMWorkerThread) {}

@@ -4,6 +4,8 @@
 mod binding;
 pub mod early;
 pub mod global_roots;
+pub(crate) mod mutators;
+pub mod roots;
 pub mod stats;
 pub mod trigger;
 pub mod weak;
@@ -11,7 +13,8 @@ pub mod workers;
 
 pub use binding::VMKitBinding;
 
-use crate::vm::VirtualMachine;
+use crate::object::ObjectModel;
+use mutators::Mutators;
 use mmtk::util::options::PlanSelector;
 use mmtk::{MMTKBuilder, MMTK};
 use std::cell::Cell;
@@ -77,7 +80,7 @@ impl Plan {
         }
     }
 
-    /// The plans [`init`] accepts.
+    /// The plans [`crate::vm::init`] accepts.
     pub fn supported() -> impl Iterator<Item = Plan> {
         Plan::ALL
             .into_iter()
@@ -156,7 +159,7 @@ pub struct GcOptions {
     /// then faults in 2 MiB at a time instead of 4 KiB. On by default; it costs
     /// up to one huge page of resident memory per space in use.
     pub transparent_huge_pages: bool,
-    /// Whether allocations made before MMTk is up ([`start`]) go to the early
+    /// Whether allocations made before MMTk is up ([`crate::vm::start`]) go to the early
     /// region ([`early`]) instead of waiting for it. Early objects never move:
     /// turn this off to test that a program's objects survive being moved.
     /// (There is no early region below a 64 MiB heap, nor in stress mode.)
@@ -243,7 +246,7 @@ pub fn check_heap_size(size: usize) -> Result<(), String> {
     }
 }
 
-/// Why [`init`] failed.
+/// Why [`crate::vm::init`] failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitError {
     /// The substrate is already running in this process (MMTk allows one instance).
@@ -268,12 +271,10 @@ impl fmt::Display for InitError {
 
 impl std::error::Error for InitError {}
 
-/// What [`start`] knows at once: the personality, the options and the plan's
-/// constraints.
+/// What [`crate::vm::start`] knows at once: the options and the plan's constraints.
 struct Config {
     heap_size: usize,
     stress_gc: bool,
-    vm: &'static dyn VirtualMachine,
     plan: Plan,
     facts: PlanFacts,
     /// Whether threads allocate in the early region while MMTk comes up.
@@ -343,11 +344,11 @@ static HEAP: OnceLock<Heap> = OnceLock::new();
 static HEAP_WAIT: parking_lot::Mutex<Option<String>> = parking_lot::Mutex::new(None);
 static HEAP_READY: parking_lot::Condvar = parking_lot::Condvar::new();
 
-/// The options of [`start`] while its initializer is not spawned yet (with early
+/// The options of [`crate::vm::start`] while its initializer is not spawned yet (with early
 /// objects, it is spawned when the heap is first wanted).
 static PENDING_START: parking_lot::Mutex<Option<GcOptions>> = parking_lot::Mutex::new(None);
 
-/// Says that the heap is needed now: spawns [`start`]'s initializer if it is
+/// Says that the heap is needed now: spawns [`crate::vm::start`]'s initializer if it is
 /// still pending.
 pub(crate) fn want_heap() {
     let pending = PENDING_START.lock().take();
@@ -368,7 +369,7 @@ fn config() -> &'static Config {
     CONFIG.get().expect("vmkit::gc::init has not been called")
 }
 
-/// The heap, waiting for a background initialization ([`start`]) to finish.
+/// The heap, waiting for a background initialization ([`crate::vm::start`]) to finish.
 fn heap() -> &'static Heap {
     if let Some(h) = HEAP.get() {
         return h;
@@ -391,12 +392,7 @@ pub(crate) fn mmtk() -> &'static MMTK<VMKitBinding> {
     heap().mmtk
 }
 
-/// The personality installed by [`init`].
-pub fn vm() -> &'static dyn VirtualMachine {
-    config().vm
-}
-
-/// Whether [`init`] or [`start`] has run (the heap may still be coming up: see
+/// Whether [`crate::vm::init`] or [`crate::vm::start`] has run (the heap may still be coming up: see
 /// [`is_heap_ready`]).
 pub fn is_initialized() -> bool {
     CONFIG.get().is_some()
@@ -407,12 +403,12 @@ pub fn is_heap_ready() -> bool {
     HEAP.get().is_some()
 }
 
-/// Waits until MMTk is up (returns at once after [`init`]).
+/// Waits until MMTk is up (returns at once after [`crate::vm::init`]).
 pub fn wait_heap_ready() {
     heap();
 }
 
-/// The plan chosen at [`init`].
+/// The plan chosen at [`crate::vm::init`].
 pub fn plan() -> Plan {
     config().plan
 }
@@ -506,6 +502,31 @@ pub fn inline_alloc_supported() -> bool {
         )
 }
 
+/// What compiled code needs of the plan, handed to the JIT when it builds a
+/// materializer (not read while compiling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeFacts {
+    /// Reference stores into the heap need the write barrier.
+    pub write_barrier: bool,
+    /// The barrier is a snapshot-at-the-beginning pre-write barrier (else an
+    /// object-remembering post-write barrier).
+    pub satb_barrier: bool,
+    /// Code may bump-allocate inline ([`inline_alloc_supported`]).
+    pub inline_alloc: bool,
+    /// Largest object the default space takes ([`max_non_los_bytes`]).
+    pub max_non_los: usize,
+}
+
+/// The [`CodeFacts`] of the plan chosen at start-up.
+pub fn code_facts() -> CodeFacts {
+    CodeFacts {
+        write_barrier: needs_write_barrier(),
+        satb_barrier: satb_barrier(),
+        inline_alloc: inline_alloc_supported(),
+        max_non_los: max_non_los_bytes(),
+    }
+}
+
 /// Largest object the default space takes; larger ones go to the large-object space.
 pub fn max_non_los_bytes() -> usize {
     config().facts.max_non_los
@@ -539,17 +560,21 @@ fn install_panic_hook() {
     }));
 }
 
-/// Starts the memory manager with the personality `vm` and waits until it is up.
-/// Call once per process, before attaching any thread.
-pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
+/// Starts the memory manager with the personality's object model and the thread
+/// manager above it, and waits until it is up ([`crate::vm::init`]).
+pub(crate) fn init(
+    model: &'static dyn ObjectModel,
+    threads: &'static dyn Mutators,
+    options: &GcOptions,
+) -> Result<(), InitError> {
     check(options)?;
     let builder = mmtk_builder(options)?;
-    claim(vm, options)?;
+    claim(model, threads, options)?;
     bring_up(builder);
     Ok(())
 }
 
-/// Like [`init`], but MMTk comes up on a helper thread (MMTk 0.33 takes about
+/// Like [`crate::vm::init`], but MMTk comes up on a helper thread (MMTk 0.33 takes about
 /// 5 ms to set up its side-metadata address space, and building its options
 /// most of a millisecond): threads may attach and run at once. Until it is up,
 /// their allocations go to the early region ([`early`]; not with a heap under
@@ -562,9 +587,13 @@ pub fn init(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), 
 /// never pays for it (a thread, about 6 ms of CPU, tearing its mappings down at
 /// exit) nor shares a CPU with it. The options a caller controls are checked
 /// before this returns.
-pub fn start(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
+pub(crate) fn start(
+    model: &'static dyn ObjectModel,
+    threads: &'static dyn Mutators,
+    options: &GcOptions,
+) -> Result<(), InitError> {
     check(options)?;
-    claim(vm, options)?;
+    claim(model, threads, options)?;
     if early_allocation() {
         *PENDING_START.lock() = Some(options.clone());
         return Ok(());
@@ -610,7 +639,7 @@ fn lower_priority() {
     }
 }
 
-/// The checks of [`init`] and [`start`] on what the caller chose.
+/// The checks of [`crate::vm::init`] and [`crate::vm::start`] on what the caller chose.
 fn check(options: &GcOptions) -> Result<(), InitError> {
     if CONFIG.get().is_some() {
         return Err(InitError::AlreadyInitialized);
@@ -633,11 +662,17 @@ fn check(options: &GcOptions) -> Result<(), InitError> {
 }
 
 /// Records the configuration: the substrate is initialized from here on.
-fn claim(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), InitError> {
+fn claim(
+    model: &'static dyn ObjectModel,
+    threads: &'static dyn Mutators,
+    options: &GcOptions,
+) -> Result<(), InitError> {
+    if let Err(why) = model.value_encoding().check() {
+        return Err(InitError::BadOption(format!("value encoding: {why}")));
+    }
     let config = Config {
         heap_size: options.heap_size,
         stress_gc: options.stress_gc,
-        vm,
         plan: options.plan,
         facts: PlanFacts::of_plan(options.plan),
         early: options.early_objects && !options.stress_gc && options.heap_size >= early::MIN_HEAP,
@@ -645,6 +680,9 @@ fn claim(vm: &'static dyn VirtualMachine, options: &GcOptions) -> Result<(), Ini
     if CONFIG.set(config).is_err() {
         return Err(InitError::AlreadyInitialized);
     }
+    mutators::install(threads);
+    crate::object::set_model(model).expect("the object model is installed once, with CONFIG");
+    roots::set_encoding(model.value_encoding());
     install_panic_hook();
     Ok(())
 }
@@ -716,13 +754,13 @@ fn mmtk_builder(options: &GcOptions) -> Result<MMTKBuilder, InitError> {
     Ok(builder)
 }
 
-/// Held while the heap started by [`start`] must not be published.
+/// Held while the heap started by [`crate::vm::start`] must not be published.
 static START_GATE: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
-/// Keeps the heap that [`start`] brings up from being published (threads keep
+/// Keeps the heap that [`crate::vm::start`] brings up from being published (threads keep
 /// running without it, allocating early objects: see [`early`]) until the guard
 /// is dropped. For tests and embedders that need a deterministic start-up; take
-/// it before calling [`start`]. Whatever needs the heap meanwhile (a collection,
+/// it before calling [`crate::vm::start`]. Whatever needs the heap meanwhile (a collection,
 /// an allocation that does not fit in the early region) waits for the guard to
 /// go: do not hold it on a thread that allocates past the early region.
 pub fn hold_heap_start() -> parking_lot::MutexGuard<'static, ()> {
@@ -748,8 +786,9 @@ fn bring_up(builder: MMTKBuilder) {
         mmtk::util::opaque_pointer::VMThread::UNINITIALIZED,
     );
     drop(START_GATE.lock());
-    crate::thread::publish_heap(mmtk, || {
-        let first = HEAP.set(heap).is_ok();
+    let mut heap = Some(heap);
+    mutators::mutators().bind_all(mmtk, &mut || {
+        let first = heap.take().is_some_and(|h| HEAP.set(h).is_ok());
         assert!(first, "the heap is brought up once (CONFIG is set once)");
     });
     let _guard = HEAP_WAIT.lock();
@@ -761,7 +800,7 @@ pub fn used_bytes() -> usize {
     mmtk::memory_manager::used_bytes(mmtk())
 }
 
-/// Total heap size in bytes (as requested at [`init`]).
+/// Total heap size in bytes (as requested at [`crate::vm::init`]).
 pub fn total_bytes() -> usize {
     config().heap_size
 }

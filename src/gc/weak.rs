@@ -14,7 +14,6 @@
 //!   collection that queued some.
 
 use crate::object::{self, Layout, TypeInfo, HEADER_SIZE};
-use crate::thread::{OutOfMemory, Thread};
 use mmtk::util::{Address, ObjectReference};
 use mmtk::vm::{ObjectTracer, ObjectTracerContext};
 use parking_lot::Mutex;
@@ -38,22 +37,24 @@ static FINALIZABLE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static READY: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static QUEUED: AtomicBool = AtomicBool::new(false);
 
-/// Allocates a weak reference to `referent`.
-pub fn new_weak_ref(
-    t: &Thread,
-    referent: Option<ObjectReference>,
-) -> Result<ObjectReference, OutOfMemory> {
-    let s = t.scope();
-    let r = s.handle(referent);
-    let w = t.alloc(&WEAK_REF, HEADER_SIZE + 8)?;
-    object::write_word(w, WEAK_REFERENT_OFFSET, object::ref_to_word(r.get()));
-    WEAK.lock().push(w.to_raw_address().as_usize());
-    Ok(w)
+/// Makes `weak`, a fresh object of type [`WEAK_REF`], a weak reference to
+/// `referent` ([`crate::Thread::new_weak_ref`] allocates and registers one).
+///
+/// # Safety
+/// `weak` is a live object of type [`WEAK_REF`], registered once.
+pub unsafe fn register_weak_ref(weak: ObjectReference, referent: Option<ObjectReference>) {
+    // SAFETY: the caller's promise: the referent word is inside `weak`.
+    unsafe { object::write_word(weak, WEAK_REFERENT_OFFSET, object::ref_to_word(referent)) };
+    WEAK.lock().push(weak.to_raw_address().as_usize());
 }
 
 /// The referent of a weak reference: `None` once the collector cleared it.
-pub fn weak_get(weak: ObjectReference) -> Option<ObjectReference> {
-    object::read_ref(weak, WEAK_REFERENT_OFFSET)
+///
+/// # Safety
+/// `weak` is a live object of type [`WEAK_REF`].
+pub unsafe fn weak_get(weak: ObjectReference) -> Option<ObjectReference> {
+    // SAFETY: the caller's promise.
+    unsafe { object::read_ref(weak, WEAK_REFERENT_OFFSET) }
 }
 
 /// Registers `obj` for finalization: when it becomes unreachable it is queued for
@@ -112,12 +113,12 @@ pub(crate) fn forward() {
         let Some(wo) = object::word_to_ref(*w) else {
             continue;
         };
-        if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
-            object::write_word(
-                wo,
-                WEAK_REFERENT_OFFSET,
-                object::ref_to_word(Some(moved(r))),
-            );
+        // SAFETY: a registered weak reference that survived the closure: a live
+        // object of type WEAK_REF (its old copy, not overwritten before forwarding).
+        unsafe {
+            if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
+                object::write_word(wo, WEAK_REFERENT_OFFSET, object::ref_to_word(Some(moved(r))));
+            }
         }
         *w = moved(wo).to_raw_address().as_usize();
     }
@@ -147,13 +148,17 @@ pub(crate) fn process<C: ObjectTracerContext<super::VMKitBinding>>(
             }
             let wo = forwarded(wo);
             *w = wo.to_raw_address().as_usize();
-            if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
-                let new = if reachable(r) {
-                    object::ref_to_word(Some(forwarded(r)))
-                } else {
-                    0
-                };
-                object::write_word(wo, WEAK_REFERENT_OFFSET, new);
+            // SAFETY: `wo` is the reachable (forwarded) copy of a registered
+            // weak reference: a live object of type WEAK_REF.
+            unsafe {
+                if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
+                    let new = if reachable(r) {
+                        object::ref_to_word(Some(forwarded(r)))
+                    } else {
+                        0
+                    };
+                    object::write_word(wo, WEAK_REFERENT_OFFSET, new);
+                }
             }
             true
         });
@@ -190,6 +195,6 @@ pub(crate) fn process<C: ObjectTracerContext<super::VMKitBinding>>(
 /// At the end of a collection: tell the personality if finalizers are pending.
 pub(crate) fn after_collection() {
     if QUEUED.swap(false, Ordering::SeqCst) {
-        super::vm().finalizers_pending();
+        crate::object::model().finalizers_pending();
     }
 }

@@ -20,6 +20,7 @@ pub mod codemap;
 pub mod frames;
 
 use crate::object::{self, TypeInfo, HEADER_SIZE};
+use crate::gc::CodeFacts;
 use crate::thread::{Handle, Thread};
 use crate::ErrorKind;
 use codemap::{CodeInfo, CodeKind};
@@ -243,6 +244,8 @@ pub struct Materializer {
     /// thread can read it while another holds `inner` for a whole compilation.
     sigs: RwLock<Vec<Sig>>,
     options: JitOptions,
+    /// What code needs of the plan, handed in when the materializer is built.
+    plan: CodeFacts,
     ptr: ir::Type,
     compiled_insts: AtomicU64,
 }
@@ -286,7 +289,27 @@ impl Materializer {
     /// Creates a materializer for the host machine and registers the substrate's own
     /// runtime functions (safepoint, stack overflow, allocation, write barrier, lazy
     /// compilation).
+    ///
+    /// What compiled code needs of the collector (write barrier, inline allocation)
+    /// is taken from the plan now ([`crate::gc::code_facts`]): the substrate must be
+    /// initialized ([`crate::vm::init`]). [`Materializer::with_plan`] takes it from
+    /// the caller.
     pub fn new(options: JitOptions) -> Result<&'static Materializer, CompileError> {
+        if !crate::gc::is_initialized() {
+            return Err(CompileError(
+                "vmkit is not initialized: call vmkit::vm::init before building a materializer"
+                    .into(),
+            ));
+        }
+        Self::with_plan(options, crate::gc::code_facts())
+    }
+
+    /// A materializer for code that runs under a plan with the facts `plan`.
+    pub fn with_plan(
+        options: JitOptions,
+        plan: CodeFacts,
+    ) -> Result<&'static Materializer, CompileError> {
+        crate::thread::manager::set_frame_scanner(frames::scan_frames);
         let isa = build_isa(&options, options.opt_level)?;
         let ptr = isa.pointer_type();
         let module = JITModule::new(JITBuilder::with_isa(
@@ -313,6 +336,7 @@ impl Materializer {
             }),
             sigs: RwLock::new(Vec::new()),
             options,
+            plan,
             ptr,
             compiled_insts: AtomicU64::new(0),
         }));
@@ -900,6 +924,7 @@ impl Materializer {
             overflow: h(g.overflow_host),
             alloc: h(g.alloc_host),
             barrier: h(g.barrier_host),
+            plan: self.plan,
         }
     }
 
@@ -1068,6 +1093,7 @@ struct Helpers {
     overflow: (usize, Sig),
     alloc: (usize, Sig),
     barrier: (usize, Sig),
+    plan: CodeFacts,
 }
 
 /// The context a [`BodyBuilder`] builds a function in: the Cranelift
@@ -1213,8 +1239,8 @@ fn resolve_same(func: &ir::Function, same: &HashMap<Value, Value>, v: Value) -> 
 /// The header word to store when bump-allocating objects of `ti` of up to
 /// `size` bytes inline, if the plan allows it. Without a type id (the type table
 /// is full) there is no inline path: the runtime call fails with OutOfMemory.
-fn inline_header(ti: &'static TypeInfo, size: usize) -> Option<usize> {
-    if crate::gc::inline_alloc_supported() && size <= crate::gc::max_non_los_bytes() {
+fn inline_header(plan: &CodeFacts, ti: &'static TypeInfo, size: usize) -> Option<usize> {
+    if plan.inline_alloc && size <= plan.max_non_los {
         ti.header()
     } else {
         None
@@ -1754,7 +1780,7 @@ impl FnCtx<'_, '_> {
             .iconst(types::I64, ti as *const TypeInfo as i64);
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
-        if let Some(header) = inline_header(ti, size) {
+        if let Some(header) = inline_header(&self.helpers.plan, ti, size) {
             let sizev = self.b.ins().iconst(types::I64, size as i64);
             let slow = self.b.create_block();
             self.b.set_cold_block(slow);
@@ -1799,7 +1825,7 @@ impl FnCtx<'_, '_> {
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
         let size_max = crate::object::array_size(8, INLINE_ARRAY_MAX);
-        if let Some(header) = inline_header(ti, size_max) {
+        if let Some(header) = inline_header(&self.helpers.plan, ti, size_max) {
             let slow_b = self.b.create_block();
             let try_b = self.b.create_block();
             self.b.set_cold_block(slow_b);
@@ -1864,7 +1890,7 @@ impl FnCtx<'_, '_> {
     /// Stores reference `value` into field `offset` of `obj`, with the plan's write
     /// barrier.
     pub fn store_ref(&mut self, obj: Value, offset: i32, value: Value) {
-        if crate::gc::needs_write_barrier() {
+        if self.helpers.plan.write_barrier {
             let slot = self.b.ins().iadd_imm_s(obj, offset as i64);
             self.barriered_store(obj, slot, value);
         } else {
@@ -1876,7 +1902,7 @@ impl FnCtx<'_, '_> {
 
     /// Stores reference `value` at address `slot` inside `obj` (array elements).
     pub fn store_ref_at(&mut self, obj: Value, slot: Value, value: Value) {
-        if crate::gc::needs_write_barrier() {
+        if self.helpers.plan.write_barrier {
             self.barriered_store(obj, slot, value);
         } else {
             self.b.ins().store(MemFlagsData::trusted(), value, slot, 0);
@@ -1977,7 +2003,7 @@ extern "C" fn rt_stack_check(thread: &Thread, sp: usize) -> u64 {
         if sp >= thread.stack_limit() {
             return 0;
         }
-        let exc = crate::gc::vm().new_exception(thread, ErrorKind::StackOverflow, "stack overflow");
+        let exc = crate::vm::vm().new_exception(thread, ErrorKind::StackOverflow, "stack overflow");
         thread.set_pending_exception(exc);
         1
     })
@@ -1987,19 +2013,21 @@ extern "C" fn rt_alloc(thread: &Thread, ti: &'static TypeInfo, size: usize) -> u
     host_guard(|| match thread.alloc(ti, size) {
         Ok(o) => o.to_raw_address().as_usize(),
         Err(e) => {
-            let exc = crate::gc::vm().new_exception(thread, ErrorKind::OutOfMemory, &e.to_string());
+            let exc = crate::vm::vm().new_exception(thread, ErrorKind::OutOfMemory, &e.to_string());
             thread.set_pending_exception(exc);
             0
         }
     })
 }
 
+/// The barrier's slow path: the store of the value `target` (in the personality's
+/// encoding) into `slot` of `src`, with the plan's barrier.
 extern "C" fn rt_write_barrier(thread: &Thread, src: usize, slot: usize, target: usize) {
     host_guard(|| {
         if let Some(src) = crate::object::word_to_ref(src) {
             // SAFETY: `slot` is the address of a reference field of `src`.
             let slot = unsafe { mmtk::util::Address::from_usize(slot) };
-            thread.write_ref_at(src, slot, crate::object::word_to_ref(target));
+            thread.write_value_at(src, slot, target as u64);
         }
     })
 }

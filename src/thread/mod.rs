@@ -7,17 +7,19 @@
 //! the blocking call in [`Thread::native`].
 
 mod handles;
+pub(crate) mod manager;
 pub mod registry;
 mod root_stack;
 
 pub use handles::{Handle, HandleScope};
+pub(crate) use manager::MANAGER;
 pub use root_stack::RootStack;
 
 use crate::gc::{self, stats, VMKitBinding};
-use crate::object::{self, TypeInfo, HEADER_SIZE, OBJECT_ALIGN};
+use crate::gc::roots::VmSlot;
+use crate::object::{self, TypeInfo, ValueEncoding, HEADER_SIZE, OBJECT_ALIGN};
 use mmtk::util::opaque_pointer::{OpaquePointer, VMMutatorThread, VMThread};
 use mmtk::util::{Address, ObjectReference};
-use mmtk::vm::slot::SimpleSlot;
 use mmtk::{AllocationSemantics, Mutator};
 use registry::{ThreadPtr, CV, STOP, SYNC};
 use std::cell::{Cell, UnsafeCell};
@@ -174,7 +176,7 @@ static EMPTY_BUMP: [usize; 2] = [0, 0];
 /// Under the registry lock, with MMTk built: every thread that attached meanwhile
 /// gets its mutator, then `publish` makes the heap visible (so a thread that sees
 /// the heap up allocates in it from then on, never in the early region).
-pub(crate) fn publish_heap(mmtk: &'static mmtk::MMTK<VMKitBinding>, publish: impl FnOnce()) {
+pub(crate) fn publish_heap(mmtk: &'static mmtk::MMTK<VMKitBinding>, publish: &mut dyn FnMut()) {
     let g = SYNC.lock();
     for t in &g.threads {
         // SAFETY: registered threads stay alive while SYNC is held.
@@ -189,7 +191,7 @@ pub(crate) fn publish_heap(mmtk: &'static mmtk::MMTK<VMKitBinding>, publish: imp
 /// Attaches the calling OS thread to the VM and returns the guard that detaches it
 /// (also when the thread unwinds from a panic).
 pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
-    if !gc::is_initialized() {
+    if !crate::vm::is_initialized() {
         return Err(AttachError::NotInitialized);
     }
     if !CURRENT.with(|c| c.get()).is_null() {
@@ -232,7 +234,7 @@ pub fn attach(name: &str) -> Result<AttachedThread, AttachError> {
         thread.state.store(ThreadState::Managed as u8, SeqCst);
     }
     CURRENT.with(|c| c.set(ptr));
-    gc::vm().thread_started(thread);
+    crate::vm::vm().thread_started(thread);
     Ok(AttachedThread { thread })
 }
 
@@ -253,7 +255,7 @@ impl Drop for AttachedThread {
     fn drop(&mut self) {
         let t = self.thread;
         if t.state() == ThreadState::Managed {
-            gc::vm().thread_exited(t);
+            crate::vm::vm().thread_exited(t);
         }
         {
             let mut g = SYNC.lock();
@@ -344,7 +346,7 @@ impl Thread {
             .compare_exchange(HOOK_NOT_RUN, HOOK_RUNNING, AcqRel, Acquire)
             .is_ok()
         {
-            gc::vm().heap_ready(self);
+            crate::vm::vm().heap_ready(self);
             HEAP_HOOK.store(HOOK_DONE, Release);
         }
     }
@@ -514,7 +516,8 @@ impl Thread {
     ) -> Result<ObjectReference, OutOfMemory> {
         let header = ty.header().ok_or(OutOfMemory { requested: size })?;
         let obj = self.alloc_raw(size)?;
-        object::write_word(obj, object::TYPE_OFFSET, header);
+        // SAFETY: a fresh object of `size` >= HEADER_SIZE bytes.
+        unsafe { object::write_word(obj, object::TYPE_OFFSET, header) };
         Ok(obj)
     }
 
@@ -536,7 +539,8 @@ impl Thread {
             })?
             & !(OBJECT_ALIGN - 1);
         let obj = self.alloc(ty, size)?;
-        object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len);
+        // SAFETY: a fresh array: its length word is inside it.
+        unsafe { object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len) };
         Ok(obj)
     }
 
@@ -629,10 +633,13 @@ impl Thread {
         self.out_of_memory.store(true, SeqCst);
     }
 
-    /// Stores a reference into field `offset` of `obj`, with the plan's write barrier.
+    /// Stores a reference into field `offset` of `obj`, with the plan's write
+    /// barrier. The field gets the reference as a value of the personality's
+    /// [`ValueEncoding`] (its reference tag added; 0 for `None`).
     #[inline]
     pub fn write_ref(&self, obj: ObjectReference, offset: usize, value: Option<ObjectReference>) {
-        self.write_ref_at(obj, obj.to_raw_address() + offset, value);
+        let word = value.map_or(0, |o| ValueEncoding::current().reference(o));
+        self.write_value_at(obj, obj.to_raw_address() + offset, word);
     }
 
     /// Stores `target` into `slot` (a reference field of `src`) with the plan's
@@ -645,24 +652,53 @@ impl Thread {
         slot: Address,
         target: Option<ObjectReference>,
     ) {
+        let word = target.map_or(0, |o| ValueEncoding::current().reference(o));
+        self.write_value_at(src, slot, word);
+    }
+
+    /// Stores the value `word` (in the personality's [`ValueEncoding`]: a tagged
+    /// integer or a reference) into field `offset` of `obj`, with the plan's write
+    /// barrier when it is a reference.
+    #[inline]
+    pub fn write_value(&self, obj: ObjectReference, offset: usize, word: u64) {
+        self.write_value_at(obj, obj.to_raw_address() + offset, word);
+    }
+
+    /// The store of [`Thread::write_value`] at an address.
+    #[inline]
+    pub(crate) fn write_value_at(&self, src: ObjectReference, slot: Address, word: u64) {
         // Early objects are roots of every collection: stores into them need no
         // barrier (and MMTk has no metadata for them).
         if gc::needs_write_barrier() && !gc::early::contains(src) {
-            let s = SimpleSlot::from_address(slot);
+            let s = VmSlot::value(slot);
             let m = self.mutator_mut();
+            let target = ValueEncoding::current().decode(word);
             if gc::satb_barrier() {
                 mmtk::memory_manager::object_reference_write_pre(m, src, s, target);
                 // SAFETY: `slot` is a reference field of the live object `src`.
-                unsafe { slot.store(object::ref_to_word(target)) };
+                unsafe { slot.store(word) };
             } else {
                 // SAFETY: as above.
-                unsafe { slot.store(object::ref_to_word(target)) };
+                unsafe { slot.store(word) };
                 mmtk::memory_manager::object_reference_write_post(m, src, s, target);
             }
         } else {
             // SAFETY: as above.
-            unsafe { slot.store(object::ref_to_word(target)) };
+            unsafe { slot.store(word) };
         }
+    }
+
+    /// Allocates a weak reference to `referent` ([`gc::weak`]).
+    pub fn new_weak_ref(
+        &self,
+        referent: Option<ObjectReference>,
+    ) -> Result<ObjectReference, OutOfMemory> {
+        let s = self.scope();
+        let r = s.handle(referent);
+        let w = self.alloc(&gc::weak::WEAK_REF, HEADER_SIZE + 8)?;
+        // SAFETY: `w` is a fresh WEAK_REF, registered once here.
+        unsafe { gc::weak::register_weak_ref(w, r.get()) };
+        Ok(w)
     }
 
     /// Requests a full collection now and waits for it (a no-op under NoGC).
@@ -707,24 +743,23 @@ impl Thread {
     }
 
     /// Reports the substrate's roots of this thread: handles, the pending exception.
-    pub(crate) fn scan_substrate_roots(&self, visit: &mut dyn FnMut(Address)) {
+    pub(crate) fn scan_substrate_roots(&self, visit: &mut dyn FnMut(VmSlot)) {
         // SAFETY: called by the collector while this thread is stopped.
         let handles = unsafe { &*self.handles.get() };
         for h in handles {
-            visit(Address::from_ptr(h as *const usize));
+            visit(VmSlot::plain(Address::from_ptr(h as *const usize)));
         }
-        visit(Address::from_ptr(
-            self.pending_exception.get() as *const usize
-        ));
+        visit(VmSlot::plain(Address::from_ptr(
+            self.pending_exception.get() as *const usize,
+        )));
         // SAFETY: as above; JIT code sets the count with the roots before it parks.
         let n = unsafe { *self.poll_root_count.get() }.min(POLL_ROOTS);
         for r in &self.poll_roots[..n] {
-            visit(Address::from_ptr(r.get() as *const usize));
+            visit(VmSlot::value(Address::from_ptr(r.get() as *const usize)));
         }
         // SAFETY: as above: the owner does not touch its root stack while stopped.
         let rs = unsafe { &*self.root_stack.get() };
-        rs.for_each_ref_slot(&mut |p| visit(Address::from_ptr(p)));
-        crate::jit::frames::scan_frames(self, visit);
+        rs.for_each_ref_slot(&mut |p| visit(VmSlot::value(Address::from_ptr(p))));
     }
 
     /// This thread's interpreter root stack: its reference words are roots of

@@ -34,7 +34,7 @@
 //!    reported by [`VirtualMachine::scan_thread_roots`].
 //!
 //! ```
-//! use vmkit::{gc, thread, GcOptions, Layout, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};
+//! use vmkit::{thread, GcOptions, Layout, ObjectModel, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};
 //!
 //! // A cons cell: header, then `car` (an integer) and `cdr` (a reference).
 //! static CONS: TypeInfo = TypeInfo::new(
@@ -44,23 +44,26 @@
 //! );
 //!
 //! struct Lisp;
-//! impl VirtualMachine for Lisp {
+//! impl ObjectModel for Lisp {
 //!     fn scan_globals(&self, _visit: &mut SlotVisitor<'_>) {}
 //! }
+//! impl VirtualMachine for Lisp {}
 //!
-//! gc::init(&Lisp, &GcOptions { heap_size: 8 << 20, ..GcOptions::default() }).unwrap();
+//! vmkit::vm::init(&Lisp, &GcOptions { heap_size: 8 << 20, ..GcOptions::default() }).unwrap();
 //! let t = thread::attach("main").unwrap();
 //! let scope = t.scope();
 //! let list = scope.handle(None);
 //! for i in 0..100_000usize {
 //!     let cell = t.alloc(&CONS, HEADER_SIZE + 16).expect("heap");
-//!     vmkit::object::write_word(cell, HEADER_SIZE, i);
+//!     // SAFETY: `cell` is a fresh Cons; its `car` word is inside it.
+//!     unsafe { vmkit::object::write_word(cell, HEADER_SIZE, i) };
 //!     // Keep only the last 10 cells: the rest is garbage for the collector.
 //!     let keep = if i % 10 == 0 { None } else { list.get() };
 //!     t.write_ref(cell, HEADER_SIZE + 8, keep);
 //!     list.set(Some(cell));
 //! }
-//! assert_eq!(vmkit::object::read_word(list.obj(), HEADER_SIZE), 99_999);
+//! // SAFETY: the handle holds a live Cons.
+//! assert_eq!(unsafe { vmkit::object::read_word(list.obj(), HEADER_SIZE) }, 99_999);
 //! ```
 
 //!
@@ -77,7 +80,7 @@
 //! ```
 //! use vmkit::jit::cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData};
 //! use vmkit::jit::{FnCtx, JitOptions, Materializer, Sig, ValType};
-//! use vmkit::{gc, thread, GcOptions, Layout, Plan, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};
+//! use vmkit::{thread, GcOptions, Layout, ObjectModel, Plan, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};
 //!
 //! static CONS: TypeInfo = TypeInfo::new(
 //!     "Cons",
@@ -85,11 +88,12 @@
 //!     0,
 //! );
 //! struct Lisp;
-//! impl VirtualMachine for Lisp {
+//! impl ObjectModel for Lisp {
 //!     fn scan_globals(&self, _visit: &mut SlotVisitor<'_>) {}
 //! }
+//! impl VirtualMachine for Lisp {}
 //!
-//! gc::init(&Lisp, &GcOptions { plan: Plan::SemiSpace, heap_size: 16 << 20, ..GcOptions::default() }).unwrap();
+//! vmkit::vm::init(&Lisp, &GcOptions { plan: Plan::SemiSpace, heap_size: 16 << 20, ..GcOptions::default() }).unwrap();
 //! let jit = Materializer::new(JitOptions { verify: true, ..JitOptions::default() }).unwrap();
 //! let car = HEADER_SIZE as i32;
 //! let cdr = car + 8;
@@ -133,13 +137,16 @@
 //! let list = scope.handle(None);
 //! for i in 1..=100usize {
 //!     let cell = t.alloc(&CONS, HEADER_SIZE + 16).unwrap();
-//!     vmkit::object::write_word(cell, HEADER_SIZE, i);
+//!     // SAFETY: a fresh Cons.
+//!     unsafe { vmkit::object::write_word(cell, HEADER_SIZE, i) };
 //!     t.write_ref(cell, HEADER_SIZE + 8, list.get());
 //!     list.set(Some(cell));
 //! }
 //! t.collect(); // SemiSpace: the list moves
 //! let arg = list.obj().to_raw_address().as_usize() as u64;
-//! assert_eq!(jit.invoke(&t, sum, &[arg]), vec![5050]); // compiled on this first call
+//! // SAFETY: `sum` takes a Cons list (or null), and `arg` is one, read after
+//! // the last safepoint.
+//! assert_eq!(unsafe { jit.invoke(&t, sum, &[arg]) }, vec![5050]); // compiled on this first call
 //! assert!(jit.is_compiled(sum));
 //! ```
 

@@ -349,7 +349,9 @@ pub(crate) fn set_model(model: &'static dyn ObjectModel) -> Result<(), ()> {
 /// # Panics
 /// Before the substrate is initialized.
 pub fn model() -> &'static dyn ObjectModel {
-    *MODEL.get().expect("vmkit is not initialized (vmkit::vm::init)")
+    *MODEL
+        .get()
+        .expect("vmkit is not initialized (vmkit::vm::init)")
 }
 
 static ENCODING_TAG_MASK: AtomicU64 = AtomicU64::new(0);

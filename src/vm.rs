@@ -71,7 +71,8 @@ static VM: OnceLock<&'static dyn VirtualMachine> = OnceLock::new();
 /// # Panics
 /// Before either ran.
 pub fn vm() -> &'static dyn VirtualMachine {
-    *VM.get().expect("vmkit is not initialized (vmkit::vm::init)")
+    *VM.get()
+        .expect("vmkit is not initialized (vmkit::vm::init)")
 }
 
 /// Whether [`init`] or [`start`] has run.

@@ -8,11 +8,11 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
-use vmkit::gc::{self, stats, GcOptions, Plan};
+use vmkit::gc::{stats, GcOptions, Plan};
 use vmkit::jit::{FnCtx, FrameInfo, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
-use vmkit::object::{read_ref, read_word};
 use vmkit::{
-    thread, Layout, ObjectReference, SlotVisitor, Thread, TypeInfo, VirtualMachine, HEADER_SIZE,
+    thread, Layout, ObjectModel, ObjectReference, SlotVisitor, Thread, TypeInfo, VirtualMachine,
+    HEADER_SIZE,
 };
 
 static NODE: TypeInfo = TypeInfo::new(
@@ -26,9 +26,34 @@ static NODE: TypeInfo = TypeInfo::new(
 const VALUE: i32 = HEADER_SIZE as i32;
 const NEXT: i32 = HEADER_SIZE as i32 + 8;
 
+// The raw accessors are `unsafe fn`s; every object this test touches is live (in a
+// handle or just allocated, nothing collected since) and every offset is inside it.
+fn read_word(o: ObjectReference, off: usize) -> usize {
+    // SAFETY: see above.
+    unsafe { vmkit::object::read_word(o, off) }
+}
+fn write_word(o: ObjectReference, off: usize, v: usize) {
+    // SAFETY: see above.
+    unsafe { vmkit::object::write_word(o, off, v) }
+}
+fn read_ref(o: ObjectReference, off: usize) -> Option<ObjectReference> {
+    // SAFETY: see above.
+    unsafe { vmkit::object::read_ref(o, off) }
+}
+
+/// `Materializer::invoke`, whose promise every call here keeps: the test's
+/// functions take integers, or lists the test built and holds in handles, passed
+/// right after they were read.
+fn call(m: &Materializer, t: &Thread, f: FuncId, args: &[u64]) -> Vec<u64> {
+    // SAFETY: see above.
+    unsafe { m.invoke(t, f, args) }
+}
+
 struct TestVm;
-impl VirtualMachine for TestVm {
+impl ObjectModel for TestVm {
     fn scan_globals(&self, _visit: &mut SlotVisitor<'_>) {}
+}
+impl VirtualMachine for TestVm {
     fn new_exception(
         &self,
         t: &Thread,
@@ -37,7 +62,7 @@ impl VirtualMachine for TestVm {
     ) -> Option<ObjectReference> {
         // The exception object is a node whose value tells the kind.
         let e = t.alloc(&NODE, HEADER_SIZE + 16).ok()?;
-        vmkit::object::write_word(e, VALUE as usize, 1000 + kind as usize);
+        write_word(e, VALUE as usize, 1000 + kind as usize);
         Some(e)
     }
 }
@@ -54,7 +79,7 @@ fn init(plan: Plan) -> &'static Materializer {
     } else {
         o
     };
-    gc::init(&TestVm, &o).unwrap();
+    vmkit::vm::init(&TestVm, &o).unwrap();
     Materializer::new(JitOptions {
         verify: true,
         ..JitOptions::default()
@@ -87,7 +112,7 @@ static BUILD: OnceLock<FuncId> = OnceLock::new();
 extern "C" fn host_reenter(t: &Thread) -> u64 {
     vmkit::jit::host_guard(|| {
         let m = MAT.get().unwrap();
-        let l = m.invoke(t, *BUILD.get().unwrap(), &[300])[0];
+        let l = call(m, t, *BUILD.get().unwrap(), &[300])[0];
         check_list(Some(as_ref(l)), 300);
         l
     })
@@ -433,7 +458,7 @@ fn scenario_moving(plan: Plan) {
     let s = t.scope();
     assert!(!m.is_compiled(f.build));
     let before = stats::snapshot().collections;
-    let list = s.handle(Some(as_ref(m.invoke(&t, f.build, &[2000])[0])));
+    let list = s.handle(Some(as_ref(call(m, &t, f.build, &[2000])[0])));
     assert!(
         m.is_compiled(f.build),
         "lazy compilation did not patch the slot"
@@ -444,12 +469,18 @@ fn scenario_moving(plan: Plan) {
         "only {during_build} collections while building"
     );
     check_list(list.get(), 2000);
-    let sum = m.invoke(&t, f.sum, &[list.obj().to_raw_address().as_usize() as u64])[0];
+    let sum = call(
+        m,
+        &t,
+        f.sum,
+        &[list.obj().to_raw_address().as_usize() as u64],
+    )[0];
     assert_eq!(sum, 2000 * 2001 / 2);
     // Churn allocates ~30x the heap while the list is live in a JIT variable.
     let addr_before = list.obj();
     let k = 30_000_000u64;
-    let back = m.invoke(
+    let back = call(
+        m,
         &t,
         f.churn,
         &[list.obj().to_raw_address().as_usize() as u64, k],
@@ -490,7 +521,7 @@ fn scenario_threads(plan: Plan) {
                 let t = thread::attach("spinner").unwrap();
                 let mut rounds = 0u64;
                 while !stop.load(Ordering::SeqCst) {
-                    let r = m.invoke(&t, spin, &[5_000_000])[0];
+                    let r = call(m, &t, spin, &[5_000_000])[0];
                     assert_ne!(r, 0);
                     rounds += 1;
                 }
@@ -502,9 +533,10 @@ fn scenario_threads(plan: Plan) {
     let s = t.scope();
     COLLECT_EVERY.store(64, Ordering::Relaxed);
     for round in 0..20 {
-        let l = s.handle(Some(as_ref(m.invoke(&t, f.build, &[500])[0])));
+        let l = s.handle(Some(as_ref(call(m, &t, f.build, &[500])[0])));
         let back = as_ref(
-            m.invoke(
+            call(
+                m,
                 &t,
                 f.churn,
                 &[l.obj().to_raw_address().as_usize() as u64, 200_000],
@@ -568,7 +600,7 @@ fn scenario_entry_poll(plan: Plan) {
         let t = thread::attach("fib").unwrap();
         m.compile(fib).unwrap();
         STARTED.store(true, Ordering::SeqCst);
-        let r = m.invoke(&t, fib, &[40])[0];
+        let r = call(m, &t, fib, &[40])[0];
         DONE.store(true, Ordering::SeqCst);
         r
     });
@@ -598,7 +630,7 @@ fn scenario_backtrace(plan: Plan) {
     let m = init(plan);
     let f = declare(m);
     let t = thread::attach("main").unwrap();
-    let r = m.invoke(&t, f.f1, &[40])[0];
+    let r = call(m, &t, f.f1, &[40])[0];
     assert_eq!(r, 42);
     let trace = TRACE.lock().unwrap().clone();
     let got: Vec<(String, String, Option<u32>)> = trace
@@ -612,7 +644,7 @@ fn scenario_backtrace(plan: Plan) {
     assert_eq!(got, want);
     println!("backtrace ok: {got:?}");
     // With inlined bodies: one frame per inline scope, lines of the calls.
-    assert_eq!(m.invoke(&t, f.fi, &[1])[0], 2);
+    assert_eq!(call(m, &t, f.fi, &[1])[0], 2);
     let got: Vec<(String, String, Option<u32>)> = TRACE
         .lock()
         .unwrap()
@@ -639,7 +671,7 @@ fn scenario_reentry(plan: Plan) {
     let f = declare(m);
     let t = thread::attach("main").unwrap();
     COLLECT_EVERY.store(8, Ordering::Relaxed);
-    let r = m.invoke(&t, f.outer, &[1000])[0];
+    let r = call(m, &t, f.outer, &[1000])[0];
     assert_eq!(r, 1000 * 1001 / 2 + 300 * 301 / 2);
     let st = stats::snapshot();
     assert!(st.collections > 100);
@@ -656,7 +688,7 @@ fn scenario_overflow(plan: Plan) {
         .spawn(move || {
             let t = thread::attach("deep").unwrap();
             t.set_stack_size_from_here(8 << 20);
-            m.invoke(&t, f.deep, &[100_000_000]);
+            call(m, &t, f.deep, &[100_000_000]);
             let e = t
                 .take_pending_exception()
                 .expect("no StackOverflow exception");
@@ -665,9 +697,9 @@ fn scenario_overflow(plan: Plan) {
                 1000 + vmkit::ErrorKind::StackOverflow as usize
             );
             // Recursing again works, to a depth that fits.
-            assert_eq!(m.invoke(&t, f.deep, &[10_000])[0], 10_000);
+            assert_eq!(call(m, &t, f.deep, &[10_000])[0], 10_000);
             assert!(!t.has_pending_exception());
-            m.invoke(&t, f.deep, &[100_000_000]);
+            call(m, &t, f.deep, &[100_000_000]);
             assert!(t.take_pending_exception().is_some());
         })
         .unwrap();
@@ -686,18 +718,18 @@ fn scenario_measure(plan: Plan) {
     let js = m.stats();
     let n = 200_000_000u64;
     let time = |id| {
-        m.invoke(&t, id, &[1000]);
+        call(m, &t, id, &[1000]);
         let s = Instant::now();
-        let r = m.invoke(&t, id, &[n])[0];
+        let r = call(m, &t, id, &[n])[0];
         (s.elapsed().as_secs_f64() * 1e9 / n as f64, r)
     };
     let (with_poll, r1) = time(f.spin);
     let (without, r2) = time(f.spin_nopoll);
     assert_eq!(r1, r2);
     let k = 50_000_000u64;
-    let l = m.invoke(&t, f.build, &[10])[0];
+    let l = call(m, &t, f.build, &[10])[0];
     let s = Instant::now();
-    m.invoke(&t, f.churn, &[l, k]);
+    call(m, &t, f.churn, &[l, k]);
     let alloc_ns = s.elapsed().as_secs_f64() * 1e9 / k as f64;
     println!(
         "compile: {} functions, {} CLIF insts in {:?} = {:.0} insts/s; loop: {:.3} ns/iter with poll, {:.3} without (poll {:+.3} ns); alloc: {:.2} ns/object",
@@ -754,10 +786,10 @@ fn scenario_compile_contention(plan: Plan) {
         .unwrap();
     let t = thread::attach("main").unwrap();
     let s = t.scope();
-    let list = s.handle(Some(as_ref(m.invoke(&t, f.build, &[200])[0])));
+    let list = s.handle(Some(as_ref(call(m, &t, f.build, &[200])[0])));
     let compiler = std::thread::spawn(move || {
         let t = thread::attach("compiler").unwrap();
-        m.invoke(&t, slow, &[41])[0]
+        call(m, &t, slow, &[41])[0]
     });
     t.native(|| {
         while !COMPILING.load(Ordering::SeqCst) {
@@ -776,7 +808,7 @@ fn scenario_compile_contention(plan: Plan) {
     });
     let old = list.obj();
     // churn(list, 0) returns its argument.
-    let back = as_ref(m.invoke(&t, f.churn, &[old.to_raw_address().as_usize() as u64, 0])[0]);
+    let back = as_ref(call(m, &t, f.churn, &[old.to_raw_address().as_usize() as u64, 0])[0]);
     assert_ne!(
         old,
         list.obj(),

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vmkit::gc::{self, global_roots::GlobalRoot, stats, GcOptions, Plan};
-use vmkit::object::{self, read_ref, read_word, write_word, ARRAY_DATA_OFFSET};
+use vmkit::object::{self, ARRAY_DATA_OFFSET};
 use vmkit::{
-    thread, Layout, ObjectReference, SlotVisitor, Thread, TypeInfo, VirtualMachine, HEADER_SIZE,
+    thread, Layout, ObjectModel, ObjectReference, SlotVisitor, Thread, TypeInfo, VirtualMachine,
+    HEADER_SIZE,
 };
 
 // ---------------------------------------------------------------- personality
@@ -58,16 +59,50 @@ static INTS: TypeInfo = TypeInfo::new(
     3,
 );
 
+// The raw accessors are `unsafe fn`s; every object this test touches is live (in a
+// handle or just allocated, nothing collected since) and every offset is inside it.
+fn read_word(o: ObjectReference, off: usize) -> usize {
+    // SAFETY: see above.
+    unsafe { vmkit::object::read_word(o, off) }
+}
+fn write_word(o: ObjectReference, off: usize, v: usize) {
+    // SAFETY: see above.
+    unsafe { vmkit::object::write_word(o, off, v) }
+}
+fn read_ref(o: ObjectReference, off: usize) -> Option<ObjectReference> {
+    // SAFETY: see above.
+    unsafe { vmkit::object::read_ref(o, off) }
+}
+fn type_info(o: ObjectReference) -> &'static TypeInfo {
+    // SAFETY: see above.
+    unsafe { vmkit::object::type_info(o) }
+}
+fn cas_status(o: ObjectReference, old: u32, new: u32) -> Result<u32, u32> {
+    // SAFETY: see above.
+    unsafe { vmkit::object::cas_status(o, old, new) }
+}
+fn status_of(o: ObjectReference) -> u32 {
+    // SAFETY: see above; the reference does not outlive the load.
+    unsafe { vmkit::object::status_word(o) }.load(Ordering::Acquire)
+}
+fn weak_get(w: ObjectReference) -> Option<ObjectReference> {
+    // SAFETY: see above; `w` is a weak reference object.
+    unsafe { vmkit::gc::weak::weak_get(w) }
+}
+
 /// The test personality: one global slot, plus a per-thread root slot (its typed
 /// per-thread data, `Thread::set_data`) reported through `scan_thread_roots`.
 struct TestVm {
     global: AtomicUsize,
 }
 
-impl VirtualMachine for TestVm {
+impl ObjectModel for TestVm {
     fn scan_globals(&self, visit: &mut SlotVisitor<'_>) {
         visit(vmkit::Address::from_ptr(self.global.as_ptr()));
     }
+}
+
+impl VirtualMachine for TestVm {
     fn scan_thread_roots(&self, thread: &Thread, visit: &mut SlotVisitor<'_>) {
         if let Some(slot) = thread.data::<AtomicUsize>() {
             visit(vmkit::Address::from_ptr(slot.as_ptr()));
@@ -102,7 +137,7 @@ fn make_list(t: &Thread, seed: usize, len: usize) -> ObjectReference {
 fn check_list(mut n: Option<ObjectReference>, seed: usize, len: usize) {
     for i in 0..len {
         let node = n.unwrap_or_else(|| panic!("list {seed} cut at {i}"));
-        assert!(std::ptr::eq(object::type_info(node), &NODE), "not a node");
+        assert!(std::ptr::eq(type_info(node), &NODE), "not a node");
         assert_eq!(
             read_word(node, NODE_VALUE),
             seed + i,
@@ -166,7 +201,7 @@ fn init(plan: Plan, heap: usize) {
     } else {
         heap
     };
-    gc::init(&VM, &options(plan, heap)).expect("init");
+    vmkit::vm::init(&VM, &options(plan, heap)).expect("init");
 }
 
 /// Collections expected of a scenario that allocates well beyond its heap.
@@ -391,7 +426,7 @@ fn scenario_threads(plan: Plan) {
 /// Exhausting the heap is an error returned to the caller, after which the program
 /// drops its data and allocates again.
 fn scenario_oom(plan: Plan) {
-    gc::init(&VM, &options(plan, 8 << 20)).expect("init");
+    vmkit::vm::init(&VM, &options(plan, 8 << 20)).expect("init");
     let t = thread::attach("main").unwrap();
     let s = t.scope();
     let keep = s.handle(None);
@@ -447,7 +482,7 @@ fn scenario_growing(plan: Plan) {
         min_heap_size: Some(4 << 20),
         ..options(plan, 48 << 20)
     };
-    gc::init(&VM, &o).expect("init");
+    vmkit::vm::init(&VM, &o).expect("init");
     assert_eq!(gc::trigger::current_heap_size(), Some(4 << 20));
     let t = thread::attach("main").unwrap();
     let s = t.scope();
@@ -567,11 +602,11 @@ fn scenario_background(plan: Plan) {
     } else {
         24 << 20
     };
-    gc::start(&VM, &options(plan, heap)).expect("start");
+    vmkit::vm::start(&VM, &options(plan, heap)).expect("start");
     assert!(gc::is_initialized());
     let ready_at_start = gc::is_heap_ready();
     assert_eq!(
-        gc::start(&VM, &options(plan, heap)),
+        vmkit::vm::start(&VM, &options(plan, heap)),
         Err(gc::InitError::AlreadyInitialized)
     );
     let idle = std::thread::spawn(|| drop(thread::attach("idle").unwrap()));
@@ -616,7 +651,7 @@ fn start_with_early_objects(plan: Plan) {
         early_objects: true,
         ..options(plan, heap)
     };
-    gc::start(&VM, &opts).expect("start");
+    vmkit::vm::start(&VM, &opts).expect("start");
 }
 
 /// Objects allocated before the heap is up (held back with
@@ -625,7 +660,6 @@ fn start_with_early_objects(plan: Plan) {
 /// when they move (nursery and full collections), and a weak reference to one
 /// stays set.
 fn scenario_early(plan: Plan) {
-    use vmkit::gc::weak;
     const N: usize = 64;
     let gate = gc::hold_heap_start();
     start_with_early_objects(plan);
@@ -685,7 +719,9 @@ fn scenario_early(plan: Plan) {
     gc::wait_heap_ready();
     // Heap objects stored into the early array (no barrier needed: early objects
     // are roots), young ones included.
-    let w = weak::new_weak_ref(&t, read_ref(holder.obj(), array_slot(0))).unwrap();
+    let w = t
+        .new_weak_ref(read_ref(holder.obj(), array_slot(0)))
+        .unwrap();
     let weak_h = s.handle(Some(w));
     for i in 1..N {
         let l = make_list(&t, i * 1000, 20);
@@ -713,7 +749,7 @@ fn scenario_early(plan: Plan) {
         assert_eq!(read_word(ints.obj(), array_slot(i)), i * 3);
     }
     assert_eq!(
-        weak::weak_get(weak_h.obj()),
+        weak_get(weak_h.obj()),
         read_ref(holder.obj(), array_slot(0)),
         "weak reference to an early object cleared"
     );
@@ -802,7 +838,7 @@ fn scenario_header(plan: Plan) {
             t.alloc(&TREE, HEADER_SIZE + 24).unwrap()
         };
         let status = (i as u32).wrapping_mul(2_654_435_761) | 1;
-        assert_eq!(object::cas_status(o, 0, status), Ok(0));
+        assert_eq!(cas_status(o, 0, status), Ok(0));
         t.write_ref(arr.obj(), array_slot(i), Some(o));
     }
     // Garbage in between, then a collection that moves every object (SemiSpace,
@@ -819,16 +855,12 @@ fn scenario_header(plan: Plan) {
         moved += usize::from(Some(o.to_raw_address().as_usize()) != was);
         let want: &TypeInfo = if i % 2 == 0 { &NODE } else { &TREE };
         assert!(
-            std::ptr::eq(object::type_info(o), want),
+            std::ptr::eq(type_info(o), want),
             "object {i}: type {}",
-            object::type_info(o).name
+            type_info(o).name
         );
         let status = (i as u32).wrapping_mul(2_654_435_761) | 1;
-        assert_eq!(
-            object::status_word(o).load(Ordering::Acquire),
-            status,
-            "object {i}: status word"
-        );
+        assert_eq!(status_of(o), status, "object {i}: status word");
         if i % 2 == 0 {
             assert_eq!(read_word(o, NODE_VALUE), i);
         }
@@ -894,7 +926,7 @@ fn scenario_weak(plan: Plan) {
         if i % 2 == 0 {
             t.write_ref(keep.obj(), array_slot(i), Some(l));
         }
-        let w = weak::new_weak_ref(&t, Some(l)).unwrap();
+        let w = t.new_weak_ref(Some(l)).unwrap();
         t.write_ref(weaks.obj(), array_slot(i), Some(w));
     }
     // Finalizable: odd ones unreachable, even ones kept.
@@ -914,7 +946,7 @@ fn scenario_weak(plan: Plan) {
     t.collect();
     for i in 0..N {
         let w = read_ref(weaks.obj(), array_slot(i)).unwrap();
-        let referent = weak::weak_get(w);
+        let referent = weak_get(w);
         if i % 2 == 0 {
             let kept = read_ref(keep.obj(), array_slot(i));
             assert_eq!(referent, kept, "weak ref {i} does not follow its referent");
@@ -959,7 +991,7 @@ fn scenario_stress(plan: Plan) {
         stress_gc: true,
         ..options(plan, 32 << 20)
     };
-    gc::init(&VM, &o).expect("init");
+    vmkit::vm::init(&VM, &o).expect("init");
     let t = thread::attach("main").unwrap();
     let s = t.scope();
     let l = s.handle(Some(make_list(&t, 3, 200)));
@@ -972,7 +1004,7 @@ fn scenario_stress(plan: Plan) {
 
 /// Plans the substrate refuses must be refused with their reason, not crash.
 fn scenario_rejected(plan: Plan) {
-    match gc::init(&VM, &options(plan, 32 << 20)) {
+    match vmkit::vm::init(&VM, &options(plan, 32 << 20)) {
         Err(gc::InitError::UnsupportedPlan(p, why)) => {
             assert_eq!(p, plan);
             assert!(!why.is_empty());

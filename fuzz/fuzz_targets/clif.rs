@@ -10,7 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use vmkit::jit::{FnCtx, HostId, JitOptions, Materializer, Sig, ValType};
 use vmkit::{
-    gc, GcOptions, Layout, Plan, SlotVisitor, Thread, TypeInfo, VirtualMachine, HEADER_SIZE,
+    gc, GcOptions, Layout, ObjectModel, Plan, SlotVisitor, Thread, TypeInfo, VirtualMachine,
+    HEADER_SIZE,
 };
 
 static NODE: TypeInfo = TypeInfo::new(
@@ -25,9 +26,10 @@ const VALUE: i32 = HEADER_SIZE as i32;
 const NEXT: i32 = HEADER_SIZE as i32 + 8;
 
 struct Vm;
-impl VirtualMachine for Vm {
+impl ObjectModel for Vm {
     fn scan_globals(&self, _visit: &mut SlotVisitor<'_>) {}
 }
+impl VirtualMachine for Vm {}
 
 #[derive(Arbitrary, Debug, Clone)]
 enum Op {
@@ -54,7 +56,7 @@ struct Env {
 fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        gc::init(
+        vmkit::vm::init(
             &Vm,
             &GcOptions {
                 plan: Plan::SemiSpace,

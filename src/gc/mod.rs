@@ -14,9 +14,9 @@ pub mod workers;
 pub use binding::VMKitBinding;
 
 use crate::object::ObjectModel;
-use mutators::Mutators;
 use mmtk::util::options::PlanSelector;
 use mmtk::{MMTKBuilder, MMTK};
+use mutators::Mutators;
 use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;

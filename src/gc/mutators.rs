@@ -56,29 +56,6 @@ pub(crate) fn mutators() -> &'static dyn Mutators {
         .expect("the thread manager is handed to the heap at start-up")
 }
 
-/// Bytes allocated by attached threads not yet added to the statistics.
-    fn allocated_by_attached(&self) -> u64;
-}
-
-static MUTATORS: OnceLock<&'static dyn Mutators> = OnceLock::new();
-
-/// Hands the thread manager to the heap (once, at start-up).
-pub(crate) fn install(m: &'static dyn Mutators) {
-    let _ = MUTATORS.set(m);
-}
-
-/// The thread manager.
-pub(crate) fn mutators() -> &'static dyn Mutators {
-    *MUTATORS
-        .get()
-        .expect("the thread manager is handed to the heap at start-up")
-}
-
-/// Whether the thread manager has been handed in (a thread may have attached).
-pub(crate) fn installed() -> bool {
-    MUTATORS.get().is_some()
-}
-
 /// Bytes allocated by attached threads not yet in the statistics (0 before a
 /// thread manager is handed in).
 pub(crate) fn allocated_by_attached() -> u64 {

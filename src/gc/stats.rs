@@ -86,8 +86,7 @@ pub fn snapshot() -> GcStats {
         ttsp_total: Duration::from_nanos(TTSP_TOTAL_NS.load(Relaxed)),
         ttsp_max: Duration::from_nanos(TTSP_MAX_NS.load(Relaxed)),
         bytes_copied: BYTES_COPIED.load(Relaxed),
-        bytes_allocated: BYTES_ALLOCATED.load(Relaxed)
-            + super::mutators::allocated_by_attached(),
+        bytes_allocated: BYTES_ALLOCATED.load(Relaxed) + super::mutators::allocated_by_attached(),
         heap_peak: HEAP_PEAK.load(Relaxed),
         scanned_concurrently: SCANNED_CONCURRENTLY.load(Relaxed),
         bytes_returned_to_os: DECOMMITTED.load(Relaxed) + work.large_bytes_decommitted as u64,

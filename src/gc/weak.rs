@@ -117,7 +117,11 @@ pub(crate) fn forward() {
         // object of type WEAK_REF (its old copy, not overwritten before forwarding).
         unsafe {
             if let Some(r) = object::read_ref(wo, WEAK_REFERENT_OFFSET) {
-                object::write_word(wo, WEAK_REFERENT_OFFSET, object::ref_to_word(Some(moved(r))));
+                object::write_word(
+                    wo,
+                    WEAK_REFERENT_OFFSET,
+                    object::ref_to_word(Some(moved(r))),
+                );
             }
         }
         *w = moved(wo).to_raw_address().as_usize();

@@ -19,8 +19,8 @@
 pub mod codemap;
 pub mod frames;
 
-use crate::object::{self, TypeInfo, HEADER_SIZE};
 use crate::gc::CodeFacts;
+use crate::object::{self, TypeInfo, HEADER_SIZE};
 use crate::thread::{Handle, Thread};
 use crate::ErrorKind;
 use codemap::{CodeInfo, CodeKind};
@@ -515,8 +515,15 @@ impl Materializer {
 
     /// Calls `f` from Rust on `thread` (which must be the current, managed thread)
     /// with `args` as raw 64-bit words (floats as their bits, references as
-    /// addresses); returns the results the same way.
-    pub fn invoke(&self, thread: &Thread, f: FuncId, args: &[u64]) -> Vec<u64> {
+    /// values of the personality's encoding); returns the results the same way.
+    ///
+    /// # Safety
+    /// Every argument is a word of the type `f`'s signature declares: a
+    /// [`ValType::Ref`] argument is 0 or a live object's reference (as the
+    /// compiled code will load its fields without checking), taken after the last
+    /// safepoint (the call keeps it in a handle from here on). The compiled body
+    /// must itself be sound for such arguments.
+    pub unsafe fn invoke(&self, thread: &Thread, f: FuncId, args: &[u64]) -> Vec<u64> {
         let prepare = |g: &mut Inner| -> (usize, usize, usize) {
             self.flush(g).expect("cannot finalize stubs");
             let fe = &g.funcs[f.0 as usize];

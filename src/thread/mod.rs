@@ -15,8 +15,8 @@ pub use handles::{Handle, HandleScope};
 pub(crate) use manager::MANAGER;
 pub use root_stack::RootStack;
 
-use crate::gc::{self, stats, VMKitBinding};
 use crate::gc::roots::VmSlot;
+use crate::gc::{self, stats, VMKitBinding};
 use crate::object::{self, TypeInfo, ValueEncoding, HEADER_SIZE, OBJECT_ALIGN};
 use mmtk::util::opaque_pointer::{OpaquePointer, VMMutatorThread, VMThread};
 use mmtk::util::{Address, ObjectReference};

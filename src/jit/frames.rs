@@ -29,25 +29,7 @@ pub struct FrameInfo {
     pub line: Option<u32>,
 }
 
-/// Frame-record facts of the target. Cranelift, with frame pointers preserved,
-/// gives every JIT function a frame record at its frame pointer: the caller's
-/// frame pointer, then the return address into the caller; the caller's stack
-/// pointer at that return address (what stack-map offsets are relative to) is
-/// just above the record.
-pub mod arch {
-    /// Offset from a frame pointer of the saved caller's frame pointer.
-    pub const SAVED_FP: usize = 0;
-    /// Offset from a frame pointer of the return address into the caller.
-    pub const RETURN_PC: usize = 8;
-    /// Offset from a callee's frame pointer of the caller's stack pointer at the
-    /// return address.
-    pub const CALLER_SP: usize = 16;
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    compile_error!(
-        "vmkit's frame walker knows the frame records of x86-64 and AArch64 only \
-         (fp, then return address, caller's SP = fp + 16)"
-    );
-}
+pub use super::arch;
 
 fn read(addr: usize) -> usize {
     // SAFETY: `addr` is a frame-pointer-relative slot of a JIT frame that is live

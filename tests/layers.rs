@@ -124,14 +124,20 @@ fn no_module_names_a_layer_above_its_own() {
         let own = layer(&top).unwrap_or_else(|| panic!("{} is in no layer", rel.display()));
         let text = std::fs::read_to_string(f).expect("readable source");
         // Comments stripped, lines kept (a `use` group may span lines).
-        let code: Vec<&str> = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect();
+        let code: Vec<&str> = text
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or(""))
+            .collect();
         let joined = code.join("\n");
         let mut at = 0;
         while let Some(i) = joined[at..].find("crate::") {
             let start = at + i;
             at = start + "crate::".len();
             let line = joined[..start].matches('\n').count();
-            for m in named_modules(&joined[start..]).into_iter().take(group_len(&joined[start..])) {
+            for m in named_modules(&joined[start..])
+                .into_iter()
+                .take(group_len(&joined[start..]))
+            {
                 let Some(l) = layer(&m) else {
                     continue; // an item of lib.rs re-exported at the root
                 };
@@ -147,7 +153,10 @@ fn no_module_names_a_layer_above_its_own() {
             }
         }
     }
-    assert!(checked > 40, "only {checked} crate:: paths seen: the scan is broken");
+    assert!(
+        checked > 40,
+        "only {checked} crate:: paths seen: the scan is broken"
+    );
     assert!(
         violations.is_empty(),
         "arrows running back up:\n{}",
@@ -161,6 +170,9 @@ fn the_scanner_sees_grouped_and_plain_paths() {
         named_modules("use crate::{gc::{self, stats}, thread::Thread, object};"),
         ["gc", "thread", "object"]
     );
-    assert_eq!(named_modules("let x = crate::jit::frames::scan(t);"), ["jit"]);
+    assert_eq!(
+        named_modules("let x = crate::jit::frames::scan(t);"),
+        ["jit"]
+    );
     assert!(named_modules("let y = 1;").is_empty());
 }

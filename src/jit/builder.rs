@@ -299,7 +299,7 @@ impl FnCtx<'_, '_> {
     /// after resolving aliases, block parameters that carry one value, and
     /// pure arithmetic (`same_values`, `PureExprs`).
     pub(super) fn elide_checks(&mut self) {
-        elide::elide(&mut self.b.func, &self.checks);
+        elide::elide(self.b.func, &self.checks);
     }
 
     /// The safepoint poll at the head of a loop: the test of the yieldpoint flag

@@ -156,7 +156,6 @@ impl PureExprs {
     }
 }
 
-
 /// Turns each check in `checks` whose condition is known to hold into a jump to
 /// its `ok` block (see the [module docs](self)). Runs on the sealed function.
 pub(super) fn elide(func: &mut ir::Function, checks: &[Check]) {
@@ -279,7 +278,6 @@ mod tests {
             });
             self.checks.len() - 1
         }
-
     }
 
     /// Builds a function with `body` (which returns its result), then elides its
@@ -338,7 +336,11 @@ mod tests {
             c.null_check(p[0]);
             p[0]
         });
-        assert_eq!(elided, [false, false], "the join is reached without the check");
+        assert_eq!(
+            elided,
+            [false, false],
+            "the join is reached without the check"
+        );
     }
 
     #[test]

@@ -656,5 +656,4 @@ impl Materializer {
             plan: self.plan,
         }
     }
-
 }

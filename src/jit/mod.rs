@@ -43,9 +43,9 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use elide::Check;
 pub use frames::{backtrace, backtrace_bounded, BoundedBacktrace, FrameInfo};
 pub use runtime::host_guard;
-use elide::Check;
 
 /// The Cranelift crates the materializer builds with, re-exported so that a
 /// personality emits IR with exactly these versions (`vmkit::jit::cranelift_codegen::ir`,

@@ -71,4 +71,3 @@ pub(super) extern "C" fn rt_write_barrier(thread: &Thread, src: usize, slot: usi
         }
     })
 }
-

@@ -67,7 +67,11 @@ impl Materializer {
 
     /// `entry(thread, code, args, results)`: calls `code` with arguments loaded from
     /// `args` and stores its results in `results`.
-    pub(super) fn build_entry_trampoline(&self, g: &mut Inner, sig: &Sig) -> Result<usize, CompileError> {
+    pub(super) fn build_entry_trampoline(
+        &self,
+        g: &mut Inner,
+        sig: &Sig,
+    ) -> Result<usize, CompileError> {
         let cc = Self::call_conv(g);
         let mut s = Signature::new(cc);
         for _ in 0..4 {

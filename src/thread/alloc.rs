@@ -1,0 +1,219 @@
+//! A thread's allocation and stores into the heap: its MMTk mutator's allocators
+//! (with the early region while the heap comes up), out-of-memory, and the plan's
+//! write barriers.
+
+use super::*;
+
+impl Thread {
+    /// Allocates an object of `size` bytes (header included) with type `ty`.
+    /// Its fields are zero (null). May collect: hold other references in handles.
+    pub fn alloc(
+        &self,
+        ty: &'static TypeInfo,
+        size: usize,
+    ) -> Result<ObjectReference, OutOfMemory> {
+        let header = ty.header().ok_or(OutOfMemory { requested: size })?;
+        let obj = self.alloc_raw(size)?;
+        // SAFETY: a fresh object of `size` >= HEADER_SIZE bytes.
+        unsafe { object::write_word(obj, object::TYPE_OFFSET, header) };
+        Ok(obj)
+    }
+
+    /// Allocates an array of `len` elements of an [`object::Layout::Array`] type.
+    pub fn alloc_array(
+        &self,
+        ty: &'static TypeInfo,
+        len: usize,
+    ) -> Result<ObjectReference, OutOfMemory> {
+        let elem_size = match ty.layout {
+            object::Layout::Array { elem_size, .. } => elem_size,
+            _ => panic!("alloc_array on non-array type {}", ty.name),
+        };
+        let size = elem_size
+            .checked_mul(len)
+            .and_then(|b| b.checked_add(object::ARRAY_DATA_OFFSET + OBJECT_ALIGN))
+            .ok_or(OutOfMemory {
+                requested: usize::MAX,
+            })?
+            & !(OBJECT_ALIGN - 1);
+        let obj = self.alloc(ty, size)?;
+        // SAFETY: a fresh array: its length word is inside it.
+        unsafe { object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len) };
+        Ok(obj)
+    }
+
+    fn alloc_raw(&self, size: usize) -> Result<ObjectReference, OutOfMemory> {
+        debug_assert_eq!(
+            self.state(),
+            ThreadState::Managed,
+            "allocation outside managed state"
+        );
+        let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
+        if !self.bound.load(Acquire) {
+            if gc::early_allocation() {
+                if let Some(obj) = gc::early::alloc(size) {
+                    self.count_alloc(size);
+                    return Ok(obj);
+                }
+            }
+            self.wait_bound();
+        }
+        if HEAP_HOOK.load(Acquire) != HOOK_DONE {
+            self.run_heap_hook();
+        }
+        if size > gc::total_bytes() {
+            return Err(OutOfMemory { requested: size });
+        }
+        if gc::stress_gc() {
+            self.collect();
+        }
+        if gc::plan() == gc::Plan::NoGC && gc::used_bytes() + size > gc::total_bytes() {
+            // NoGC cannot collect: report exhaustion before MMTk tries to.
+            return Err(OutOfMemory { requested: size });
+        }
+        // The JIT's fast path, for the runtime's own allocations (strings,
+        // arrays): bump the thread's allocation buffer when the object fits.
+        if gc::inline_alloc_supported() && size <= gc::max_non_los_bytes() {
+            let bp = self.frame_anchor[1].load(std::sync::atomic::Ordering::Relaxed);
+            if bp != 0 {
+                // SAFETY: `bp` is the address of this thread's MMTk bump pointer
+                // `[cursor, limit]` (see `bump_pointer_address`); only the owning
+                // thread, which is managed here, reads or writes it.
+                unsafe {
+                    let cursor = *(bp as *const usize);
+                    let limit = *((bp + 8) as *const usize);
+                    if cursor != 0 && cursor + size <= limit {
+                        *(bp as *mut usize) = cursor + size;
+                        std::ptr::write_bytes(cursor as *mut u8, 0, size);
+                        self.count_alloc(size);
+                        return Ok(ObjectReference::from_raw_address_unchecked(
+                            Address::from_usize(cursor),
+                        ));
+                    }
+                }
+            }
+        }
+        let semantics = if size > gc::max_non_los_bytes() {
+            AllocationSemantics::Los
+        } else {
+            AllocationSemantics::Default
+        };
+        let m = self.mutator_mut();
+        let addr = mmtk::memory_manager::alloc(m, size, OBJECT_ALIGN, 0, semantics);
+        // Load first: the flag is almost never set, and a swap is a locked RMW.
+        let oom = self.out_of_memory.load(SeqCst) && self.out_of_memory.swap(false, SeqCst);
+        if addr.is_zero() || oom {
+            return Err(OutOfMemory { requested: size });
+        }
+        // Every plan's large-object space takes fresh pages for each object and
+        // zeroes them (`zeroed` space); other spaces may hand out used memory.
+        if semantics != AllocationSemantics::Los {
+            // SAFETY: MMTk returned `size` writable bytes at `addr`.
+            unsafe { std::ptr::write_bytes(addr.to_mut_ptr::<u8>(), 0, size) };
+        }
+        let obj = ObjectReference::from_raw_address(addr).expect("nonzero address");
+        mmtk::memory_manager::post_alloc(m, obj, size, semantics);
+        self.count_alloc(size);
+        Ok(obj)
+    }
+
+    fn count_alloc(&self, size: usize) {
+        let n = self.allocated.load(Relaxed) + size as u64;
+        self.allocated.store(n, Relaxed);
+    }
+
+    /// Bytes allocated through the runtime by this thread.
+    pub(crate) fn allocated_bytes(&self) -> u64 {
+        self.allocated.load(Relaxed)
+    }
+
+    pub(crate) fn set_out_of_memory(&self) {
+        self.out_of_memory.store(true, SeqCst);
+    }
+
+    /// Stores a reference into field `offset` of `obj`, with the plan's write
+    /// barrier. The field gets the reference as a value of the personality's
+    /// [`ValueEncoding`] (its reference tag added; 0 for `None`).
+    #[inline]
+    pub fn write_ref(&self, obj: ObjectReference, offset: usize, value: Option<ObjectReference>) {
+        let word = value.map_or(0, |o| ValueEncoding::current().reference(o));
+        self.write_value_at(obj, obj.to_raw_address() + offset, word);
+    }
+
+    /// Stores `target` into `slot` (a reference field of `src`) with the plan's
+    /// write barriers: the pre-write barrier (snapshot-at-the-beginning plans) before
+    /// the store, the post-write barrier (generational and sticky plans) after it.
+    #[inline]
+    pub fn write_ref_at(
+        &self,
+        src: ObjectReference,
+        slot: Address,
+        target: Option<ObjectReference>,
+    ) {
+        let word = target.map_or(0, |o| ValueEncoding::current().reference(o));
+        self.write_value_at(src, slot, word);
+    }
+
+    /// Stores the value `word` (in the personality's [`ValueEncoding`]: a tagged
+    /// integer or a reference) into field `offset` of `obj`, with the plan's write
+    /// barrier when it is a reference.
+    #[inline]
+    pub fn write_value(&self, obj: ObjectReference, offset: usize, word: u64) {
+        self.write_value_at(obj, obj.to_raw_address() + offset, word);
+    }
+
+    /// The store of [`Thread::write_value`] at an address.
+    #[inline]
+    pub(crate) fn write_value_at(&self, src: ObjectReference, slot: Address, word: u64) {
+        // Early objects are roots of every collection: stores into them need no
+        // barrier (and MMTk has no metadata for them).
+        if gc::needs_write_barrier() && !gc::early::contains(src) {
+            let s = VmSlot::value(slot);
+            let m = self.mutator_mut();
+            let target = ValueEncoding::current().decode(word);
+            if gc::satb_barrier() {
+                mmtk::memory_manager::object_reference_write_pre(m, src, s, target);
+                // SAFETY: `slot` is a reference field of the live object `src`.
+                unsafe { slot.store(word) };
+            } else {
+                // SAFETY: as above.
+                unsafe { slot.store(word) };
+                mmtk::memory_manager::object_reference_write_post(m, src, s, target);
+            }
+        } else {
+            // SAFETY: as above.
+            unsafe { slot.store(word) };
+        }
+    }
+
+    /// Allocates a weak reference to `referent` ([`gc::weak`]).
+    pub fn new_weak_ref(
+        &self,
+        referent: Option<ObjectReference>,
+    ) -> Result<ObjectReference, OutOfMemory> {
+        let s = self.scope();
+        let r = s.handle(referent);
+        let w = self.alloc(&gc::weak::WEAK_REF, HEADER_SIZE + 8)?;
+        // SAFETY: `w` is a fresh WEAK_REF, registered once here.
+        unsafe { gc::weak::register_weak_ref(w, r.get()) };
+        Ok(w)
+    }
+
+    /// Requests a full collection now and waits for it (a no-op under NoGC).
+    pub fn collect(&self) {
+        if gc::plan() == gc::Plan::NoGC {
+            return;
+        }
+        if !self.bound.load(Acquire) {
+            self.wait_bound();
+        }
+        gc::mmtk().handle_user_collection_request(self.tls(), true, true);
+    }
+
+    /// The addresses `[cursor, limit]` of the bump-pointer allocation buffer of the
+    /// default space, for an inline allocation fast path; `None` for plans whose
+    /// default allocator is not a bump pointer (MarkSweep).
+    pub fn bump_pointer_address(&self) -> Option<usize> {
+        bump_pointer_of(gc::mmtk(), self.mutator_mut())
+    }
+}

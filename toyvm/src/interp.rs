@@ -676,7 +676,8 @@ impl<'a> Interp<'a> {
                     self.eval(a)?;
                 }
                 self.set_line(e.line);
-                // The arguments, popped: a builtin roots what it needs itself.
+                // The arguments, popped (no builtin takes more than three): a
+                // builtin roots what it needs itself.
                 let mut a = [0u64; 3];
                 for w in a[..args.len()].iter_mut().rev() {
                     *w = self.pop();
@@ -739,11 +740,7 @@ impl<'a> Interp<'a> {
 
     /// Takes the propagating exception as (message, formatted backtrace).
     pub fn take_death(&mut self) -> (Vec<u8>, Vec<String>) {
-        let msg = self
-            .t
-            .take_pending_exception()
-            .map(|o| tobj::str_bytes(o).to_vec())
-            .unwrap_or_default();
+        let msg = errors::take_pending_message(self.t);
         let trace = threads::format_trace(&self.sh.prog.file, &std::mem::take(&mut self.trace));
         (msg, trace)
     }

@@ -4,11 +4,11 @@
 //! backtrace of the JIT frames recorded; the code checks the pending
 //! exception after the call.
 
-use super::{capture_trace, take_trace};
 use crate::engine::Engine;
 use crate::runtime::builtins::{self, R};
 use crate::runtime::errors::{self, RuntimeError};
 use crate::runtime::object::{rword, ElemKind};
+use crate::runtime::trace::{capture_trace, take_trace};
 use std::cell::RefCell;
 use vmkit::jit::{host_guard, HostId, Materializer, Sig, ValType};
 use vmkit::{ObjectReference, Thread};

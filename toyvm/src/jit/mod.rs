@@ -17,9 +17,9 @@ use crate::runtime::errors::code as err;
 use crate::runtime::object as tobj;
 use crate::runtime::print::kind_of;
 use crate::runtime::program::{shared, ALLOC_FIRST};
-use crate::runtime::threads::{self, Outcome};
+use crate::runtime::threads::Outcome;
+use crate::runtime::trace::take_trace;
 use hosts::Hosts;
-use std::cell::RefCell;
 use std::sync::OnceLock;
 use vmkit::jit::cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use vmkit::jit::cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
@@ -27,50 +27,6 @@ use vmkit::jit::cranelift_frontend::Variable;
 use vmkit::jit::{FnCtx, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
 use vmkit::object::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET};
 use vmkit::Thread;
-
-/// A backtrace as kept for an exception: the innermost frames, how many were
-/// left out, the outermost frames (`(function, line)` each).
-#[derive(Default)]
-pub struct Trace {
-    head: Vec<(String, u32)>,
-    omitted: usize,
-    tail: Vec<(String, u32)>,
-}
-
-impl Trace {
-    /// The lines `toyvm` prints for it.
-    pub fn format(&self, file: &str) -> Vec<String> {
-        threads::format_trace_parts(file, &self.head, self.omitted, &self.tail)
-    }
-}
-
-thread_local! {
-    /// Backtrace of the exception propagating on this thread.
-    static TRACE: RefCell<Trace> = RefCell::new(Trace::default());
-}
-
-/// Records the JIT backtrace of the calling thread as the propagating exception's
-/// (only the frames that will be printed: a stack overflow leaves millions).
-pub fn capture_trace(t: &Thread) {
-    let keep = threads::TRACE_KEEP;
-    let b = vmkit::jit::backtrace_bounded(t, keep, keep);
-    let conv = |v: Vec<vmkit::jit::FrameInfo>| -> Vec<(String, u32)> {
-        v.into_iter()
-            .map(|f| (f.function, f.line.unwrap_or(0)))
-            .collect()
-    };
-    let trace = Trace {
-        head: conv(b.head),
-        omitted: b.omitted,
-        tail: conv(b.tail),
-    };
-    TRACE.with(|tr| *tr.borrow_mut() = trace);
-}
-
-/// Takes the propagating exception's backtrace.
-pub fn take_trace() -> Trace {
-    TRACE.with(|tr| std::mem::take(&mut *tr.borrow_mut()))
-}
 
 /// The compiled program.
 pub struct ToyJit {
@@ -181,10 +137,7 @@ impl ToyJit {
 }
 
 fn death(t: &Thread) -> (Vec<u8>, Vec<String>) {
-    let msg = t
-        .take_pending_exception()
-        .map(|o| tobj::str_bytes(o).to_vec())
-        .unwrap_or_default();
+    let msg = crate::runtime::errors::take_pending_message(t);
     (msg, take_trace().format(&shared().prog.file))
 }
 

@@ -61,6 +61,14 @@ impl std::fmt::Display for RuntimeError {
     }
 }
 
+/// Takes the exception propagating on `t`: its message, as an uncaught
+/// exception reports it (empty when there is none).
+pub fn take_pending_message(t: &Thread) -> Vec<u8> {
+    t.take_pending_exception()
+        .map(|o| tobj::str_bytes(o).to_vec())
+        .unwrap_or_default()
+}
+
 fn msg(m: impl Into<Vec<u8>>) -> RuntimeError {
     RuntimeError::Message(m.into())
 }

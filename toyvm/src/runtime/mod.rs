@@ -10,6 +10,7 @@ pub mod object;
 pub mod print;
 pub mod program;
 pub mod threads;
+pub mod trace;
 
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -132,7 +133,7 @@ impl VirtualMachine for ToyVm {
     ) -> Option<ObjectReference> {
         // The substrate raises these from JIT code (allocation slow path, prologue
         // stack check), through an exit trampoline: the backtrace is walkable.
-        crate::jit::capture_trace(thread);
+        trace::capture_trace(thread);
         match kind {
             ErrorKind::OutOfMemory => self.oom_message.lock().as_ref().and_then(|r| r.get()),
             ErrorKind::StackOverflow => object::new_str(thread, errors::STACK_OVERFLOW.as_bytes())

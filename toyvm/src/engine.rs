@@ -1,11 +1,22 @@
 //! Running a program: VM start-up, the main thread, spawned threads, exit status.
 
-use crate::interp::{Engine, Interp, Shared};
+use crate::interp::Interp;
+use crate::runtime::errors::{self, RuntimeError};
+use crate::runtime::program::{self, Shared};
 use crate::runtime::threads::{self, Outcome};
 use crate::runtime::{object as tobj, print, ToyVm};
 use std::sync::atomic::{AtomicU64, Ordering};
 use vmkit::gc::GcOptions;
 use vmkit::Thread;
+
+/// Which engine runs a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// the reference interpreter
+    Interp,
+    /// the JIT
+    Jit,
+}
 
 /// Exit status for an uncaught exception.
 pub const EXIT_UNCAUGHT: i32 = 1;
@@ -63,7 +74,7 @@ pub fn run(
     let _ = VM
         .global_is_ref
         .set(prog.globals.iter().map(|d| d.ty.is_ref()).collect());
-    let literals = crate::interp::string_literals(&prog);
+    let literals = program::string_literals(&prog);
     let const_ix = literals
         .iter()
         .enumerate()
@@ -81,7 +92,7 @@ pub fn run(
             tobj::struct_type(&s.name, i, &refs)
         })
         .collect();
-    let sh = crate::interp::install(Shared {
+    let sh = program::install(Shared {
         prog,
         struct_types,
         args,
@@ -232,8 +243,8 @@ fn report_gc_stats() {
 pub const MAX_LIVE_THREADS: usize = 4096;
 
 /// Starts a Toy thread running `f(args)`; its outcome goes to record `idx`.
-/// A `ThreadError` message if it cannot start (the record is then finished,
-/// as if the thread had been joined).
+/// A `ThreadError` if it cannot start (the record is then finished, as if
+/// the thread had been joined).
 pub fn spawn_thread(
     sh: &'static Shared,
     _parent: &Thread,
@@ -241,13 +252,11 @@ pub fn spawn_thread(
     args: Vec<(u64, bool)>,
     idx: usize,
     engine: Engine,
-) -> Result<(), String> {
+) -> Result<(), RuntimeError> {
     if VM.live_threads.fetch_add(1, Ordering::SeqCst) >= MAX_LIVE_THREADS {
         VM.live_threads.fetch_sub(1, Ordering::SeqCst);
         threads::record(idx).finish_unstarted();
-        return Err(format!(
-            "ThreadError: too many threads: at most {MAX_LIVE_THREADS} may run at once"
-        ));
+        return Err(errors::too_many_threads(MAX_LIVE_THREADS));
     }
     // Reference arguments stay rooted (and updated) until the thread takes them.
     let roots: Vec<(Option<vmkit::gc::global_roots::GlobalRoot>, u64)> = args
@@ -314,7 +323,7 @@ pub fn spawn_thread(
         Err(e) => {
             VM.live_threads.fetch_sub(1, Ordering::SeqCst);
             threads::record(idx).finish_unstarted();
-            Err(format!("ThreadError: cannot start a thread: {e}"))
+            Err(errors::cannot_start_thread(&e))
         }
     }
 }

@@ -2,126 +2,17 @@
 //! thread's root stack ([`RootStack`]), so every reference it holds is a precise
 //! GC root that moving collectors update.
 
+use crate::engine::Engine;
 use crate::lang::ir::*;
-use crate::runtime::format::{float_repr, fmt_fixed};
-use crate::runtime::object::{self as tobj, ElemKind};
-use crate::runtime::print::{kind_of, write_word};
-use crate::runtime::threads::{self, Outcome};
-use crate::runtime::{monitor, RootStack, ToyVm};
-use std::sync::OnceLock;
-use vmkit::object::{array_len, read_u8, read_word, word_to_ref, write_word as wword};
-use vmkit::{ObjectReference, Thread, TypeInfo};
-
-/// An array or struct literal of more elements than this is allocated before
-/// its elements are computed, and each is stored as soon as it is (in both
-/// engines, so that both do things in the same order): computing them all
-/// first keeps each one live across the computation of the next, and register
-/// allocation over thousands of values live at once takes time quadratic in
-/// their number (issue 21). A small literal's values stay in registers.
-pub const ALLOC_FIRST: usize = 64;
-
-/// Program-wide state shared by all interpreter threads.
-pub struct Shared {
-    /// The program.
-    pub prog: Program,
-    /// Struct descriptors, by struct index.
-    pub struct_types: Vec<&'static TypeInfo>,
-    /// Command-line arguments of the program.
-    pub args: Vec<String>,
-    /// The personality (globals live there).
-    pub vm: &'static ToyVm,
-    /// Stack size of spawned threads (besides their Toy stack).
-    pub thread_stack: usize,
-    /// The stack Toy calls may use on each thread (`--stack`).
-    pub toy_stack: usize,
-    /// Index of each string literal's interned constant, by the literal's address.
-    pub const_ix: std::collections::HashMap<usize, usize>,
-    /// The bytes of each string constant, by index.
-    pub literals: Vec<std::sync::Arc<[u8]>>,
-}
-
-impl Shared {
-    /// String constant `k` as a word: allocated on first use (a program that
-    /// never uses its constants never needs the heap for them), then kept in the
-    /// constant table, a root.
-    pub fn constant(&self, t: &Thread, k: usize) -> Result<u64, vmkit::OutOfMemory> {
-        let slot = &self.vm.consts.get().expect("constants")[k];
-        let w = slot.load(std::sync::atomic::Ordering::Acquire);
-        if w != 0 {
-            return Ok(w);
-        }
-        let s = rword(tobj::new_str(t, &self.literals[k])?);
-        // Another thread may have made it meanwhile (no safepoint between the
-        // allocation and this exchange, so `s` cannot have moved): keep theirs.
-        Ok(
-            match slot.compare_exchange(
-                0,
-                s,
-                std::sync::atomic::Ordering::AcqRel,
-                std::sync::atomic::Ordering::Acquire,
-            ) {
-                Ok(_) => s,
-                Err(theirs) => theirs,
-            },
-        )
-    }
-
-    /// For `print(c)` / `write(c)` of a string constant: its index and whether a
-    /// newline follows. Both engines write such a constant's bytes directly, with
-    /// no string object (so such a call never needs the heap).
-    pub fn printed_constant(&self, b: &Builtin, args: &[Expr]) -> Option<(usize, bool)> {
-        match (b, args) {
-            (
-                Builtin::Print(_) | Builtin::Write(_),
-                [Expr {
-                    kind: EK::Str(s), ..
-                }],
-            ) => Some((self.const_index(s), matches!(b, Builtin::Print(_)))),
-            _ => None,
-        }
-    }
-
-    /// The constant index of a string literal of the program.
-    pub fn const_index(&self, s: &std::sync::Arc<[u8]>) -> usize {
-        self.const_ix[&(s.as_ptr() as usize)]
-    }
-}
-
-/// Collects the string literals of a program, in a fixed order.
-pub fn string_literals(p: &Program) -> Vec<std::sync::Arc<[u8]>> {
-    let mut out = Vec::new();
-    let mut f = |n: Node<'_>| {
-        if let Node::Expr(Expr {
-            kind: EK::Str(s), ..
-        }) = n
-        {
-            out.push(s.clone());
-        }
-    };
-    for g in &p.globals {
-        if let Some(x) = &g.init {
-            crate::lang::ir::visit_expr(x, &mut f);
-        }
-    }
-    for func in &p.funcs {
-        crate::lang::ir::visit(&func.body, &mut f);
-    }
-    out
-}
-
-static SHARED: OnceLock<&'static Shared> = OnceLock::new();
-
-/// The shared state installed by [`install`].
-pub fn shared() -> &'static Shared {
-    SHARED.get().expect("program not installed")
-}
-
-/// Installs the shared state (once per process).
-pub fn install(s: Shared) -> &'static Shared {
-    let s: &'static Shared = Box::leak(Box::new(s));
-    let _ = SHARED.set(s);
-    s
-}
+use crate::runtime::builtins;
+use crate::runtime::errors::{self, RuntimeError};
+use crate::runtime::object::{self as tobj, oref, rword};
+use crate::runtime::print::kind_of;
+use crate::runtime::program::{Shared, ALLOC_FIRST};
+use crate::runtime::threads;
+use crate::runtime::RootStack;
+use vmkit::object::{read_word, write_word as wword};
+use vmkit::{ObjectReference, Thread};
 
 /// Marker: an exception is propagating (its value is the thread's pending
 /// exception; its backtrace is in [`Interp::trace`]).
@@ -157,12 +48,6 @@ fn f2w(x: f64) -> u64 {
 }
 fn w2f(w: u64) -> f64 {
     f64::from_bits(w)
-}
-fn oref(w: u64) -> Option<ObjectReference> {
-    word_to_ref(w as usize)
-}
-fn rword(o: ObjectReference) -> u64 {
-    o.to_raw_address().as_usize() as u64
 }
 
 impl<'a> Interp<'a> {
@@ -205,12 +90,9 @@ impl<'a> Interp<'a> {
         }
     }
 
-    /// Throws a runtime error with message `msg` (e.g. `IndexError: ...`).
-    fn throw(&mut self, msg: &str) -> Unwind {
-        let exc = match tobj::new_str(self.t, msg.as_bytes()) {
-            Ok(s) => Some(s),
-            Err(_) => self.sh.vm.new_exception_oom(),
-        };
+    /// Throws runtime error `e`.
+    fn fail(&mut self, e: RuntimeError) -> Unwind {
+        let exc = e.exception(self.t);
         self.raise(exc)
     }
 
@@ -231,11 +113,6 @@ impl<'a> Interp<'a> {
             })
             .collect();
         Unwind
-    }
-
-    fn oom(&mut self) -> Unwind {
-        let e = self.sh.vm.new_exception_oom();
-        self.raise(e)
     }
 
     /// Runs function `f` with `args` (already typed words); returns its result word.
@@ -262,7 +139,7 @@ impl<'a> Interp<'a> {
                 base,
                 line: def.line,
             });
-            let u = self.throw("StackOverflowError: recursion too deep");
+            let u = self.fail(errors::stack_overflow());
             self.frames.pop();
             self.truncate(base);
             return Err(u);
@@ -418,9 +295,9 @@ impl<'a> Interp<'a> {
                 self.eval(e)?;
                 let w = self.pop();
                 self.set_line(s.line);
-                return match oref(w) {
-                    Some(o) => Err(self.raise(Some(o))),
-                    None => Err(self.throw("NullError: throw of null")),
+                return match builtins::thrown(w) {
+                    Ok(o) => Err(self.raise(Some(o))),
+                    Err(e) => Err(self.fail(e)),
                 };
             }
             SK::Try(body, var, handler) => {
@@ -444,14 +321,12 @@ impl<'a> Interp<'a> {
                 self.eval(e)?;
                 self.set_line(s.line);
                 let w = self.pop();
-                let Some(o) = oref(w) else {
-                    return Err(self.throw("NullError: sync on null"));
-                };
                 self.local_set(*slot, w);
-                monitor::enter(self.t, o);
+                if let Err(e) = builtins::monitor_enter(self.t, w) {
+                    return Err(self.fail(e));
+                }
                 let r = self.block(body);
-                let o = oref(self.local_get(*slot)).expect("monitor object");
-                monitor::exit(self.t, o);
+                builtins::monitor_exit(self.t, self.local_get(*slot));
                 self.local_set(*slot, 0);
                 return r;
             }
@@ -494,7 +369,7 @@ impl<'a> Interp<'a> {
                 if oref(self.peek(0)).is_none() {
                     self.pop();
                     self.set_line(obj.line);
-                    return Err(self.throw("NullError: field access on null"));
+                    return Err(self.fail(errors::null_field()));
                 }
                 let is_ref = self.sh.prog.structs[*si].fields[*fi].1.is_ref();
                 if let Some(op) = op {
@@ -546,18 +421,10 @@ impl<'a> Interp<'a> {
 
     /// Checks `arr[i]`; returns the element's offset.
     fn check_index(&mut self, arr: u64, i: i64, line: u32) -> R<usize> {
-        let Some(a) = oref(arr) else {
+        builtins::index_offset(arr, i).map_err(|e| {
             self.set_line(line);
-            return Err(self.throw("NullError: index into null"));
-        };
-        let n = array_len(a);
-        if i < 0 || i as u64 >= n as u64 {
-            self.set_line(line);
-            return Err(self.throw(&format!(
-                "IndexError: index {i} out of bounds for length {n}"
-            )));
-        }
-        Ok(tobj::elem_offset(i as usize))
+            self.fail(e)
+        })
     }
 
     /// Applies `op` to the two top words, leaving the result.
@@ -571,15 +438,18 @@ impl<'a> Interp<'a> {
             Op::ISub => ai.wrapping_sub(bi) as u64,
             Op::IMul => ai.wrapping_mul(bi) as u64,
             Op::IDiv | Op::IRem => {
-                if bi == 0 {
-                    self.pop();
-                    self.pop();
-                    return Err(self.throw("ArithmeticError: division by zero"));
-                }
-                if op == Op::IDiv {
-                    ai.wrapping_div(bi) as u64
+                let r = if op == Op::IDiv {
+                    builtins::div_int(ai, bi)
                 } else {
-                    ai.wrapping_rem(bi) as u64
+                    builtins::rem_int(ai, bi)
+                };
+                match r {
+                    Ok(v) => v as u64,
+                    Err(e) => {
+                        self.pop();
+                        self.pop();
+                        return Err(self.fail(e));
+                    }
                 }
             }
             Op::IShl => ai.wrapping_shl((bi & 63) as u32) as u64,
@@ -603,39 +473,16 @@ impl<'a> Interp<'a> {
             Op::FLe => (af <= bf) as u64,
             Op::FGt => (af > bf) as u64,
             Op::FGe => (af >= bf) as u64,
-            Op::SEq | Op::SNe => {
-                let eq = match (oref(a), oref(b)) {
-                    (None, None) => true,
-                    (Some(x), Some(y)) => tobj::str_bytes(x) == tobj::str_bytes(y),
-                    _ => false,
-                };
-                (eq == (op == Op::SEq)) as u64
-            }
+            Op::SEq | Op::SNe => (builtins::str_eq(a, b) == (op == Op::SEq)) as u64,
             Op::Concat => {
-                let (Some(x), Some(y)) = (oref(a), oref(b)) else {
-                    self.pop();
-                    self.pop();
-                    return Err(self.throw("NullError: string concatenation with null"));
-                };
-                let (lx, ly) = (array_len(x), array_len(y));
-                let s = match self.t.alloc_array(&tobj::STR, lx + ly) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        self.pop();
-                        self.pop();
-                        return Err(self.oom());
-                    }
-                };
-                // The operands may have moved: re-read them from the stack.
-                let x = oref(self.peek(1)).expect("lhs");
-                let y = oref(self.peek(0)).expect("rhs");
-                let mut bytes = Vec::with_capacity(lx + ly);
-                bytes.extend_from_slice(tobj::str_bytes(x));
-                bytes.extend_from_slice(tobj::str_bytes(y));
-                tobj::fill_str(s, &bytes);
+                // The operands stay on the stack (roots) while it allocates.
+                let r = builtins::concat(self.t, a, b);
                 self.pop();
                 self.pop();
-                self.push(rword(s), true);
+                match r {
+                    Ok(s) => self.push(s, true),
+                    Err(e) => return Err(self.fail(e)),
+                }
                 return Ok(());
             }
         };
@@ -654,9 +501,9 @@ impl<'a> Interp<'a> {
             EK::Null => self.push(0, true),
             EK::Str(s) => {
                 let k = self.sh.const_index(s);
-                match self.sh.constant(self.t, k) {
+                match builtins::literal(self.t, k) {
                     Ok(w) => self.push(w, true),
-                    Err(_) => return Err(self.oom()),
+                    Err(e) => return Err(self.fail(e)),
                 }
             }
             EK::Local(l) => {
@@ -724,7 +571,7 @@ impl<'a> Interp<'a> {
                 let w = self.pop();
                 let Some(obj) = oref(w) else {
                     self.set_line(e.line);
-                    return Err(self.throw("NullError: field access on null"));
+                    return Err(self.fail(errors::null_field()));
                 };
                 self.push(
                     read_word(obj, tobj::field_offset(*fi)) as u64,
@@ -741,13 +588,12 @@ impl<'a> Interp<'a> {
                 self.push(read_word(o, off) as u64, e.ty.is_ref());
             }
             EK::NewStruct(si, fields) if fields.len() > ALLOC_FIRST => {
-                let ti = self.sh.struct_types[*si];
                 self.set_line(e.line);
-                let o = match self.t.alloc(ti, ti.instance_size(0)) {
+                let o = match builtins::new_struct(self.t, *si) {
                     Ok(o) => o,
-                    Err(_) => return Err(self.oom()),
+                    Err(e) => return Err(self.fail(e)),
                 };
-                self.push(rword(o), true);
+                self.push(o, true);
                 for (fi, fe) in fields {
                     self.eval(fe)?;
                     let w = self.pop();
@@ -760,16 +606,15 @@ impl<'a> Interp<'a> {
                 for (_, fe) in fields {
                     self.eval(fe)?;
                 }
-                let ti = self.sh.struct_types[*si];
                 self.set_line(e.line);
-                let o = match self.t.alloc(ti, ti.instance_size(0)) {
-                    Ok(o) => o,
-                    Err(_) => {
-                        self.truncate(self.rs().len() - fields.len());
-                        return Err(self.oom());
+                let n = fields.len();
+                let o = match builtins::new_struct(self.t, *si) {
+                    Ok(o) => oref(o).expect("struct"),
+                    Err(e) => {
+                        self.truncate(self.rs().len() - n);
+                        return Err(self.fail(e));
                     }
                 };
-                let n = fields.len();
                 for (k, (fi, _)) in fields.iter().enumerate() {
                     let w = self.peek(n - 1 - k);
                     let is_ref = self.sh.prog.structs[*si].fields[*fi].1.is_ref();
@@ -782,30 +627,19 @@ impl<'a> Interp<'a> {
                 self.eval(n)?;
                 let n = self.pop() as i64;
                 self.set_line(e.line);
-                if n < 0 {
-                    return Err(self.throw(&format!("IndexError: negative array size {n}")));
+                match builtins::new_array(self.t, kind_of(et), n) {
+                    Ok(o) => self.push(o, true),
+                    Err(e) => return Err(self.fail(e)),
                 }
-                let o = match self
-                    .t
-                    .alloc_array(tobj::array_type(kind_of(et)), n as usize)
-                {
-                    Ok(o) => o,
-                    Err(_) => return Err(self.oom()),
-                };
-                self.push(rword(o), true);
             }
             EK::ArrayLit(et, elems) if elems.len() > ALLOC_FIRST => {
                 // Allocated first, each element stored as it is computed (both
                 // engines: see ALLOC_FIRST).
                 self.set_line(e.line);
-                let o = match self
-                    .t
-                    .alloc_array(tobj::array_type(kind_of(et)), elems.len())
-                {
-                    Ok(o) => o,
-                    Err(_) => return Err(self.oom()),
-                };
-                self.push(rword(o), true);
+                match builtins::new_array(self.t, kind_of(et), elems.len() as i64) {
+                    Ok(o) => self.push(o, true),
+                    Err(e) => return Err(self.fail(e)),
+                }
                 for (k, x) in elems.iter().enumerate() {
                     self.eval(x)?;
                     let w = self.pop();
@@ -819,11 +653,11 @@ impl<'a> Interp<'a> {
                 }
                 let n = elems.len();
                 self.set_line(e.line);
-                let o = match self.t.alloc_array(tobj::array_type(kind_of(et)), n) {
-                    Ok(o) => o,
-                    Err(_) => {
+                let o = match builtins::new_array(self.t, kind_of(et), n as i64) {
+                    Ok(o) => oref(o).expect("array"),
+                    Err(e) => {
                         self.truncate(self.rs().len() - n);
-                        return Err(self.oom());
+                        return Err(self.fail(e));
                     }
                 };
                 for k in 0..n {
@@ -835,268 +669,44 @@ impl<'a> Interp<'a> {
             }
             EK::Builtin(b, args) => {
                 if let Some((k, nl)) = self.sh.printed_constant(b, args) {
-                    threads::out_line(self.t, &self.sh.literals[k], nl);
+                    builtins::print_literal(self.t, k, nl);
                     return Ok(());
                 }
                 for a in args {
                     self.eval(a)?;
                 }
                 self.set_line(e.line);
-                self.builtin(b, args.len())?;
-            }
-        }
-        Ok(())
-    }
-
-    fn new_str_push(&mut self, bytes: &[u8]) -> R<()> {
-        match tobj::new_str(self.t, bytes) {
-            Ok(s) => {
-                self.push(rword(s), true);
-                Ok(())
-            }
-            Err(_) => Err(self.oom()),
-        }
-    }
-
-    /// Runs a built-in whose `n` arguments are on the stack.
-    fn builtin(&mut self, b: &Builtin, n: usize) -> R<()> {
-        let arg = |s: &Self, i: usize| s.peek(n - 1 - i);
-        match b {
-            Builtin::Print(t) | Builtin::Write(t) => {
-                let mut out = Vec::new();
-                write_word(
-                    &mut out,
-                    if *t == Ty::Null {
-                        ElemKind::Ref
-                    } else {
-                        kind_of(t)
-                    },
-                    arg(self, 0),
-                    false,
-                );
-                if matches!(b, Builtin::Print(_)) {
-                    out.push(b'\n');
+                // The arguments, popped (no builtin takes more than three): a
+                // builtin roots what it needs itself.
+                let mut a = [0u64; 3];
+                for w in a[..args.len()].iter_mut().rev() {
+                    *w = self.pop();
                 }
-                self.pop();
-                threads::out(self.t, &out);
-            }
-            Builtin::ToStr(t) => {
-                let mut out = Vec::new();
-                write_word(
-                    &mut out,
-                    if *t == Ty::Null {
-                        ElemKind::Ref
-                    } else {
-                        kind_of(t)
-                    },
-                    arg(self, 0),
-                    false,
-                );
-                self.pop();
-                self.new_str_push(&out)?;
-            }
-            Builtin::Fmt => {
-                let s = fmt_fixed(w2f(arg(self, 0)), arg(self, 1) as i64);
-                self.truncate(self.rs().len() - 2);
-                match s {
-                    Ok(s) => self.new_str_push(s.as_bytes())?,
-                    Err(m) => return Err(self.throw(&m)),
+                match call_builtin(self.t, b, &a[..args.len()]) {
+                    Ok(Some((w, is_ref))) => self.push(w, is_ref),
+                    Ok(None) => {}
+                    Err(e) => return Err(self.fail(e)),
                 }
             }
-            Builtin::LenStr | Builtin::LenArray => {
-                let w = self.pop();
-                let Some(o) = oref(w) else {
-                    return Err(self.throw("NullError: len of null"));
-                };
-                self.push(array_len(o) as u64, false);
-            }
-            Builtin::ToFloat => {
-                let v = self.pop() as i64;
-                self.push(f2w(v as f64), false);
-            }
-            Builtin::ToInt => {
-                let x = w2f(self.pop());
-                match float_to_int(x) {
-                    Some(v) => self.push(v as u64, false),
-                    None => {
-                        return Err(self.throw(&format!(
-                            "ValueError: cannot convert {} to int",
-                            float_repr(x)
-                        )))
-                    }
-                }
-            }
-            Builtin::Sqrt => {
-                let x = w2f(self.pop());
-                self.push(f2w(x.sqrt()), false);
-            }
-            Builtin::AbsInt => {
-                let x = self.pop() as i64;
-                self.push(x.wrapping_abs() as u64, false);
-            }
-            Builtin::AbsFloat => {
-                let x = w2f(self.pop());
-                self.push(f2w(x.abs()), false);
-            }
-            Builtin::Floor => {
-                let x = w2f(self.pop());
-                self.push(f2w(x.floor()), false);
-            }
-            Builtin::MinInt | Builtin::MaxInt => {
-                let y = self.pop() as i64;
-                let x = self.pop() as i64;
-                let r = if matches!(b, Builtin::MinInt) {
-                    x.min(y)
-                } else {
-                    x.max(y)
-                };
-                self.push(r as u64, false);
-            }
-            Builtin::MinFloat | Builtin::MaxFloat => {
-                let y = w2f(self.pop());
-                let x = w2f(self.pop());
-                let r = if matches!(b, Builtin::MinFloat) {
-                    fmin(x, y)
-                } else {
-                    fmax(x, y)
-                };
-                self.push(f2w(r), false);
-            }
-            Builtin::Byte => {
-                let i = self.pop() as i64;
-                let w = self.pop();
-                let Some(s) = oref(w) else {
-                    return Err(self.throw("NullError: byte of null"));
-                };
-                let n = array_len(s);
-                if i < 0 || i as u64 >= n as u64 {
-                    return Err(self.throw(&format!(
-                        "IndexError: index {i} out of bounds for length {n}"
-                    )));
-                }
-                self.push(
-                    read_u8(s, vmkit::object::ARRAY_DATA_OFFSET + i as usize) as u64,
-                    false,
-                );
-            }
-            Builtin::Chr => {
-                let v = self.pop() as i64;
-                if !(0..=255).contains(&v) {
-                    return Err(
-                        self.throw(&format!("ValueError: byte value {v} out of range 0..255"))
-                    );
-                }
-                self.new_str_push(&[v as u8])?;
-            }
-            Builtin::Substr => {
-                let to = self.pop() as i64;
-                let from = self.pop() as i64;
-                let w = self.pop();
-                let Some(s) = oref(w) else {
-                    return Err(self.throw("NullError: substr of null"));
-                };
-                let n = array_len(s) as i64;
-                if from < 0 || to > n || from > to {
-                    return Err(self.throw(&format!(
-                        "IndexError: substring {from}..{to} out of bounds for length {n}"
-                    )));
-                }
-                let bytes = tobj::str_bytes(s)[from as usize..to as usize].to_vec();
-                self.new_str_push(&bytes)?;
-            }
-            Builtin::ParseInt => {
-                let w = self.pop();
-                let Some(s) = oref(w) else {
-                    return Err(self.throw("NullError: parse_int of null"));
-                };
-                let bytes = tobj::str_bytes(s).to_vec();
-                match parse_int(&bytes) {
-                    Some(v) => self.push(v as u64, false),
-                    None => {
-                        let shown = String::from_utf8_lossy(&bytes).into_owned();
-                        return Err(self.throw(&format!("ValueError: invalid integer '{shown}'")));
-                    }
-                }
-            }
-            Builtin::Args => {
-                let args = self.sh.args.clone();
-                let a = match self.t.alloc_array(&tobj::ARR_STR, args.len()) {
-                    Ok(a) => a,
-                    Err(_) => return Err(self.oom()),
-                };
-                self.push(rword(a), true);
-                for (i, s) in args.iter().enumerate() {
-                    self.new_str_push(s.as_bytes())?;
-                    let so = oref(self.pop());
-                    let a = oref(self.peek(0)).expect("args array");
-                    self.t.write_ref(a, tobj::elem_offset(i), so);
-                }
-            }
-            Builtin::Clock => self.push(f2w(crate::runtime::clock()), false),
-            Builtin::WriteBytes => {
-                let dw = self.peek(0);
-                let pw = self.peek(1);
-                let (Some(p), Some(d)) = (oref(pw), oref(dw)) else {
-                    self.truncate(self.rs().len() - 2);
-                    return Err(self.throw("NullError: write_bytes with null"));
-                };
-                let (path, shown) = crate::runtime::file_path(tobj::str_bytes(p));
-                let data: Vec<u8> = (0..array_len(d))
-                    .map(|i| read_word(d, tobj::elem_offset(i)) as u8)
-                    .collect();
-                self.truncate(self.rs().len() - 2);
-                let r = self.t.native(|| std::fs::write(&path, &data));
-                match r {
-                    Ok(()) => self.push(data.len() as u64, false),
-                    Err(err) => {
-                        return Err(self.throw(&format!("IOError: cannot write '{shown}': {err}")))
-                    }
-                }
-            }
-            Builtin::Join => {
-                let w = self.pop();
-                let Some(th) = oref(w) else {
-                    return Err(self.throw("NullError: join of null"));
-                };
-                let ix = read_word(th, tobj::field_offset(0));
-                match self.t.native(|| threads::join(ix)) {
-                    Outcome::Value(v) => self.push(v as u64, false),
-                    Outcome::Died(msg, _) => {
-                        let s = match tobj::new_str(self.t, &msg) {
-                            Ok(s) => Some(s),
-                            Err(_) => self.sh.vm.new_exception_oom(),
-                        };
-                        return Err(self.raise(s));
-                    }
-                }
-            }
-            Builtin::Gc => self.t.collect(),
         }
         Ok(())
     }
 
     /// `spawn f(args)` with the `n` arguments on the stack; pushes the thread.
     fn spawn(&mut self, f: usize, n: usize) -> R<()> {
-        let th = match self.t.alloc(&tobj::THREAD, tobj::THREAD.instance_size(0)) {
-            Ok(o) => o,
-            Err(_) => {
-                self.truncate(self.rs().len() - n);
-                return Err(self.oom());
-            }
-        };
-        let idx = threads::new_record();
-        wword(th, tobj::field_offset(0), idx);
         let def = &self.sh.prog.funcs[f];
         let args: Vec<(u64, bool)> = (0..n)
             .map(|i| (self.peek(n - 1 - i), def.locals[i].is_ref()))
             .collect();
+        let r = builtins::spawn(self.t, f, args, Engine::Interp);
         self.truncate(self.rs().len() - n);
-        self.push(rword(th), true);
-        if let Err(m) = crate::engine::spawn_thread(self.sh, self.t, f, args, idx, Engine::Interp) {
-            self.pop();
-            return Err(self.throw(&m));
+        match r {
+            Ok(th) => {
+                self.push(th, true);
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
         }
-        Ok(())
     }
 
     /// Runs `main` (after the globals' initializers): the exit status.
@@ -1130,58 +740,49 @@ impl<'a> Interp<'a> {
 
     /// Takes the propagating exception as (message, formatted backtrace).
     pub fn take_death(&mut self) -> (Vec<u8>, Vec<String>) {
-        let msg = self
-            .t
-            .take_pending_exception()
-            .map(|o| tobj::str_bytes(o).to_vec())
-            .unwrap_or_default();
+        let msg = errors::take_pending_message(self.t);
         let trace = threads::format_trace(&self.sh.prog.file, &std::mem::take(&mut self.trace));
         (msg, trace)
     }
 }
 
-/// Which engine runs a thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// the reference interpreter
-    Interp,
-    /// the JIT
-    Jit,
-}
-
-/// `int(x)`: truncation toward zero; `None` for NaN or out of range.
-pub fn float_to_int(x: f64) -> Option<i64> {
-    if x.is_nan() || !(-9223372036854775808.0..9223372036854775808.0).contains(&x) {
-        None
-    } else {
-        Some(x.trunc() as i64)
-    }
-}
-
-/// `parse_int(s)`: optional sign and decimal digits, in range.
-pub fn parse_int(b: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(b).ok()?;
-    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<i64>().ok()
-}
-
-/// `min` on floats as C's `fmin`-like: NaN-propagating like `a < b ? a : b`.
-pub fn fmin(a: f64, b: f64) -> f64 {
-    if a < b || a.is_nan() {
-        a
-    } else {
-        b
-    }
-}
-
-/// `max` on floats.
-pub fn fmax(a: f64, b: f64) -> f64 {
-    if a > b || a.is_nan() {
-        a
-    } else {
-        b
-    }
+/// Runs builtin `b` on its argument words `a`: its result word and whether it
+/// is a reference (`None` for a builtin without a result).
+fn call_builtin(t: &Thread, b: &Builtin, a: &[u64]) -> Result<Option<(u64, bool)>, RuntimeError> {
+    use builtins as bi;
+    let f = |x: f64| Some((x.to_bits(), false));
+    let i = |v: i64| Some((v as u64, false));
+    let r = |w: u64| Some((w, true));
+    let x = |k: usize| f64::from_bits(a[k]);
+    Ok(match b {
+        Builtin::Print(ty) | Builtin::Write(ty) => {
+            bi::print(t, kind_of(ty), a[0], matches!(b, Builtin::Print(_)));
+            None
+        }
+        Builtin::ToStr(ty) => r(bi::to_str(t, kind_of(ty), a[0])?),
+        Builtin::Fmt => r(bi::fmt(t, x(0), a[1] as i64)?),
+        Builtin::LenStr | Builtin::LenArray => i(bi::len(a[0])?),
+        Builtin::ToFloat => f(bi::to_float(a[0] as i64)),
+        Builtin::ToInt => i(bi::to_int(x(0))?),
+        Builtin::Sqrt => f(bi::sqrt(x(0))),
+        Builtin::AbsInt => i(bi::abs_int(a[0] as i64)),
+        Builtin::AbsFloat => f(bi::abs_float(x(0))),
+        Builtin::Floor => f(bi::floor(x(0))),
+        Builtin::MinInt => i(bi::min_int(a[0] as i64, a[1] as i64)),
+        Builtin::MaxInt => i(bi::max_int(a[0] as i64, a[1] as i64)),
+        Builtin::MinFloat => f(bi::min_float(x(0), x(1))),
+        Builtin::MaxFloat => f(bi::max_float(x(0), x(1))),
+        Builtin::Byte => i(bi::byte(a[0], a[1] as i64)?),
+        Builtin::Chr => r(bi::chr(t, a[0] as i64)?),
+        Builtin::Substr => r(bi::substr(t, a[0], a[1] as i64, a[2] as i64)?),
+        Builtin::ParseInt => i(bi::parse_int(a[0])?),
+        Builtin::Args => r(bi::args(t)?),
+        Builtin::Clock => f(bi::clock()),
+        Builtin::WriteBytes => i(bi::write_bytes(t, a[0], a[1])?),
+        Builtin::Join => i(bi::join(t, a[0])?),
+        Builtin::Gc => {
+            bi::gc(t);
+            None
+        }
+    })
 }

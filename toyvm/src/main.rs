@@ -3,8 +3,7 @@
 use clap::Parser;
 use std::process::exit;
 use std::sync::atomic::{AtomicBool, Ordering};
-use toyvm::engine::{self, RunOptions, EXIT_USAGE};
-use toyvm::interp::Engine;
+use toyvm::engine::{self, Engine, RunOptions, EXIT_USAGE};
 use vmkit::gc::{GcOptions, Plan};
 
 /// Exit status for a bug in toyvm.

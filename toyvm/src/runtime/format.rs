@@ -66,13 +66,11 @@ pub fn float_repr(x: f64) -> String {
 pub const MAX_FMT_DIGITS: i64 = 1 << 20;
 
 /// `fmt(x, d)`: `x` with exactly `d` digits after the point, like C's `%.*f`
-/// (exact decimal value, ties to even); a `ValueError` message for a `d` that
-/// is negative or more than [`MAX_FMT_DIGITS`].
-pub fn fmt_fixed(x: f64, d: i64) -> Result<String, String> {
+/// (exact decimal value, ties to even); a `ValueError` for a `d` that is
+/// negative or more than [`MAX_FMT_DIGITS`].
+pub fn fmt_fixed(x: f64, d: i64) -> Result<String, super::errors::RuntimeError> {
     if !(0..=MAX_FMT_DIGITS).contains(&d) {
-        return Err(format!(
-            "ValueError: fmt: digit count {d} out of range 0..{MAX_FMT_DIGITS}"
-        ));
+        return Err(super::errors::fmt_digit_count(d, MAX_FMT_DIGITS));
     }
     if x.is_nan() {
         return Ok(if x.is_sign_negative() {
@@ -164,7 +162,7 @@ mod tests {
             2 + MAX_FMT_DIGITS
         );
         for d in [-1, i64::MIN, MAX_FMT_DIGITS + 1, i64::MAX] {
-            let e = fmt_fixed(1.0, d).unwrap_err();
+            let e = fmt_fixed(1.0, d).unwrap_err().to_string();
             assert!(e.starts_with("ValueError: "), "{e}");
         }
         assert!(fmt_fixed(f64::NAN, -1).is_err());

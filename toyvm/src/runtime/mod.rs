@@ -1,11 +1,16 @@
 //! The Toy runtime shared by the interpreter and the JIT: object model, the
-//! personality's [`VirtualMachine`] implementation, formatting, monitors.
+//! personality's [`VirtualMachine`] implementation, the installed program,
+//! the builtins and runtime errors, formatting, monitors.
 
+pub mod builtins;
+pub mod errors;
 pub mod format;
 pub mod monitor;
 pub mod object;
 pub mod print;
+pub mod program;
 pub mod threads;
+pub mod trace;
 
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -68,7 +73,7 @@ impl ToyVm {
     /// `heap_ready`). A heap too small even for that (below the smallest heap
     /// the command line accepts) ends the process as a bad command line would.
     fn prepare(&self, t: &Thread) {
-        match object::new_str(t, b"OutOfMemoryError: heap exhausted") {
+        match object::new_str(t, errors::OUT_OF_MEMORY.as_bytes()) {
             Ok(s) => *self.oom_message.lock() = Some(GlobalRoot::new(Some(s))),
             Err(_) => {
                 threads::flush_out();
@@ -128,17 +133,15 @@ impl VirtualMachine for ToyVm {
     ) -> Option<ObjectReference> {
         // The substrate raises these from JIT code (allocation slow path, prologue
         // stack check), through an exit trampoline: the backtrace is walkable.
-        crate::jit::capture_trace(thread);
+        trace::capture_trace(thread);
         match kind {
             ErrorKind::OutOfMemory => self.oom_message.lock().as_ref().and_then(|r| r.get()),
-            ErrorKind::StackOverflow => {
-                object::new_str(thread, b"StackOverflowError: recursion too deep")
-                    .ok()
-                    .or_else(|| {
-                        let _ = message;
-                        self.oom_message.lock().as_ref().and_then(|r| r.get())
-                    })
-            }
+            ErrorKind::StackOverflow => object::new_str(thread, errors::STACK_OVERFLOW.as_bytes())
+                .ok()
+                .or_else(|| {
+                    let _ = message;
+                    self.oom_message.lock().as_ref().and_then(|r| r.get())
+                }),
         }
     }
 }

@@ -29,6 +29,20 @@ pub enum ElemKind {
     Ref = 4,
 }
 
+impl ElemKind {
+    /// The kind numbered `k` (`ElemKind::X as usize`); [`ElemKind::Ref`] for
+    /// any number past the others.
+    pub fn from_index(k: usize) -> ElemKind {
+        match k {
+            0 => ElemKind::Int,
+            1 => ElemKind::Float,
+            2 => ElemKind::Bool,
+            3 => ElemKind::Str,
+            _ => ElemKind::Ref,
+        }
+    }
+}
+
 /// `str`
 pub static STR: TypeInfo = TypeInfo::new(
     "str",
@@ -176,4 +190,14 @@ pub fn new_str(t: &Thread, bytes: &[u8]) -> Result<ObjectReference, vmkit::OutOf
         );
     }
     Ok(s)
+}
+
+/// The reference a value word holds (`None` for null).
+pub fn oref(w: u64) -> Option<ObjectReference> {
+    object::word_to_ref(w as usize)
+}
+
+/// The value word of a reference.
+pub fn rword(o: ObjectReference) -> u64 {
+    o.to_raw_address().as_usize() as u64
 }

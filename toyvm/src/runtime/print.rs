@@ -95,13 +95,7 @@ fn write_obj(out: &mut Vec<u8>, o: ObjectReference, nested: bool) {
             out.extend_from_slice(b"[...]");
             return;
         }
-        let k = match ti.user {
-            0 => ElemKind::Int,
-            1 => ElemKind::Float,
-            2 => ElemKind::Bool,
-            3 => ElemKind::Str,
-            _ => ElemKind::Ref,
-        };
+        let k = ElemKind::from_index(ti.user);
         out.push(b'[');
         for i in 0..array_len(o) {
             if i > 0 {

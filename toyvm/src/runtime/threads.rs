@@ -96,12 +96,12 @@ pub fn join(index: usize) -> Outcome {
         // Every edge was added without closing a cycle, so the chain ends.
         while r != NONE {
             if r == me {
-                let msg: &[u8] = if index == me {
-                    b"ThreadError: deadlock: a thread cannot join itself"
+                let e = if index == me {
+                    super::errors::join_self()
                 } else {
-                    b"ThreadError: deadlock: the joined thread is waiting (through joins) for this one"
+                    super::errors::join_cycle()
                 };
-                return Outcome::Died(msg.to_vec(), Vec::new());
+                return Outcome::Died(e.into_message(), Vec::new());
             }
             r = record(r).joining.load(Ordering::SeqCst);
         }

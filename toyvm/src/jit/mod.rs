@@ -10,96 +10,23 @@
 //! through the materializer's exit trampolines, so backtraces and stack maps see
 //! every JIT frame. Line rules mirror the interpreter's exactly.
 
-use crate::interp::{float_to_int, parse_int, Shared, ALLOC_FIRST};
+mod hosts;
+
 use crate::lang::ir::*;
-use crate::runtime::format::{float_repr, fmt_fixed};
-use crate::runtime::monitor;
-use crate::runtime::object::{self as tobj, ElemKind};
-use crate::runtime::print::{kind_of, write_word};
-use crate::runtime::threads::{self, Outcome};
-use std::cell::RefCell;
+use crate::runtime::errors::code as err;
+use crate::runtime::object as tobj;
+use crate::runtime::print::kind_of;
+use crate::runtime::program::{shared, ALLOC_FIRST};
+use crate::runtime::threads::Outcome;
+use crate::runtime::trace::take_trace;
+use hosts::Hosts;
 use std::sync::OnceLock;
 use vmkit::jit::cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use vmkit::jit::cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use vmkit::jit::cranelift_frontend::Variable;
-use vmkit::jit::{host_guard, FnCtx, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
-use vmkit::object::{array_len, read_word, word_to_ref, ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET};
-use vmkit::{ObjectReference, Thread};
-
-/// A backtrace as kept for an exception: the innermost frames, how many were
-/// left out, the outermost frames (`(function, line)` each).
-#[derive(Default)]
-pub struct Trace {
-    head: Vec<(String, u32)>,
-    omitted: usize,
-    tail: Vec<(String, u32)>,
-}
-
-impl Trace {
-    /// The lines `toyvm` prints for it.
-    pub fn format(&self, file: &str) -> Vec<String> {
-        threads::format_trace_parts(file, &self.head, self.omitted, &self.tail)
-    }
-}
-
-thread_local! {
-    /// Backtrace of the exception propagating on this thread.
-    static TRACE: RefCell<Trace> = RefCell::new(Trace::default());
-}
-
-/// Records the JIT backtrace of the calling thread as the propagating exception's
-/// (only the frames that will be printed: a stack overflow leaves millions).
-pub fn capture_trace(t: &Thread) {
-    let keep = threads::TRACE_KEEP;
-    let b = vmkit::jit::backtrace_bounded(t, keep, keep);
-    let conv = |v: Vec<vmkit::jit::FrameInfo>| -> Vec<(String, u32)> {
-        v.into_iter()
-            .map(|f| (f.function, f.line.unwrap_or(0)))
-            .collect()
-    };
-    let trace = Trace {
-        head: conv(b.head),
-        omitted: b.omitted,
-        tail: conv(b.tail),
-    };
-    TRACE.with(|tr| *tr.borrow_mut() = trace);
-}
-
-/// Takes the propagating exception's backtrace.
-pub fn take_trace() -> Trace {
-    TRACE.with(|tr| std::mem::take(&mut *tr.borrow_mut()))
-}
-
-fn raise(t: &Thread, exc: Option<ObjectReference>) {
-    t.set_pending_exception(exc);
-    capture_trace(t);
-}
-
-fn raise_msg(t: &Thread, msg: &str) {
-    let sh = shared();
-    let exc = tobj::new_str(t, msg.as_bytes())
-        .ok()
-        .or_else(|| sh.vm.new_exception_oom());
-    raise(t, exc);
-}
-
-fn oref(w: u64) -> Option<ObjectReference> {
-    word_to_ref(w as usize)
-}
-fn rword(o: ObjectReference) -> u64 {
-    o.to_raw_address().as_usize() as u64
-}
-
-/// Error codes of `h_error`.
-mod err {
-    pub const DIV_ZERO: i64 = 0;
-    pub const INDEX: i64 = 1;
-    pub const NULL_FIELD: i64 = 2;
-    pub const NULL_INDEX: i64 = 3;
-    pub const NULL_LEN: i64 = 4;
-    pub const NULL_SYNC: i64 = 5;
-    pub const NULL_BYTE: i64 = 6;
-}
+use vmkit::jit::{FnCtx, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
+use vmkit::object::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET};
+use vmkit::Thread;
 
 /// The compiled program.
 pub struct ToyJit {
@@ -111,40 +38,7 @@ pub struct ToyJit {
     h: Hosts,
 }
 
-struct Hosts {
-    error: HostId,
-    throw: HostId,
-    catch: HostId,
-    concat: HostId,
-    str_eq: HostId,
-    print: HostId,
-    print_f: HostId,
-    to_str: HostId,
-    to_str_f: HostId,
-    fmt: HostId,
-    new_array: HostId,
-    to_int: HostId,
-    chr: HostId,
-    literal: HostId,
-    print_literal: HostId,
-    substr: HostId,
-    parse_int: HostId,
-    args: HostId,
-    clock: HostId,
-    write_bytes: HostId,
-    join: HostId,
-    gc: HostId,
-    spawn_arg: HostId,
-    spawn: HostId,
-    enter: HostId,
-    exit: HostId,
-}
-
 static JIT: OnceLock<&'static ToyJit> = OnceLock::new();
-
-fn shared() -> &'static Shared {
-    crate::interp::shared()
-}
 
 /// The JIT set up by [`ToyJit::setup`].
 pub fn jit() -> &'static ToyJit {
@@ -165,71 +59,7 @@ impl ToyJit {
     pub fn setup(options: JitOptions) -> Result<&'static ToyJit, String> {
         let sh = shared();
         let mat = Materializer::new(options).map_err(|e| e.to_string())?;
-        use ValType::{Ref, F64, I64};
-        let reg = |name: &str, p: &[ValType], r: &[ValType], f: *const u8, gc: bool| {
-            mat.register_host(name, Sig::new(p, r), f, gc)
-                .map_err(|e| e.to_string())
-        };
-        let h = Hosts {
-            error: reg("error", &[I64, I64, I64], &[], h_error as *const u8, true)?,
-            throw: reg("throw", &[Ref], &[], h_throw as *const u8, true)?,
-            catch: reg("catch", &[], &[Ref], h_catch as *const u8, false)?,
-            concat: reg("concat", &[Ref, Ref], &[Ref], h_concat as *const u8, true)?,
-            str_eq: reg("str_eq", &[Ref, Ref], &[I64], h_str_eq as *const u8, false)?,
-            // Printing may write to stdout in native state (`threads::out_line`),
-            // so it goes through an exit trampoline like a call that collects.
-            print: reg("print", &[I64, I64, I64], &[], h_print as *const u8, true)?,
-            print_f: reg("print_f", &[F64, I64], &[], h_print_f as *const u8, true)?,
-            to_str: reg("to_str", &[I64, I64], &[Ref], h_to_str as *const u8, true)?,
-            to_str_f: reg("to_str_f", &[F64], &[Ref], h_to_str_f as *const u8, true)?,
-            fmt: reg("fmt", &[F64, I64], &[Ref], h_fmt as *const u8, true)?,
-            new_array: reg(
-                "new_array",
-                &[I64, I64],
-                &[Ref],
-                h_new_array as *const u8,
-                true,
-            )?,
-            to_int: reg("to_int", &[F64], &[I64], h_to_int as *const u8, true)?,
-            chr: reg("chr", &[I64], &[Ref], h_chr as *const u8, true)?,
-            literal: reg("literal", &[I64], &[Ref], h_literal as *const u8, true)?,
-            print_literal: reg(
-                "print_literal",
-                &[I64, I64],
-                &[],
-                h_print_literal as *const u8,
-                true,
-            )?,
-            substr: reg(
-                "substr",
-                &[Ref, I64, I64],
-                &[Ref],
-                h_substr as *const u8,
-                true,
-            )?,
-            parse_int: reg("parse_int", &[Ref], &[I64], h_parse_int as *const u8, true)?,
-            args: reg("args", &[], &[Ref], h_args as *const u8, true)?,
-            clock: reg("clock", &[], &[F64], h_clock as *const u8, false)?,
-            write_bytes: reg(
-                "write_bytes",
-                &[Ref, Ref],
-                &[I64],
-                h_write_bytes as *const u8,
-                true,
-            )?,
-            join: reg("join", &[Ref], &[I64], h_join as *const u8, true)?,
-            gc: reg("gc", &[], &[], h_gc as *const u8, true)?,
-            spawn_arg: reg(
-                "spawn_arg",
-                &[I64, I64],
-                &[],
-                h_spawn_arg as *const u8,
-                false,
-            )?,
-            spawn: reg("spawn", &[I64], &[Ref], h_spawn as *const u8, true)?,
-            enter: reg("monitor_enter", &[Ref], &[], h_enter as *const u8, true)?,
-            exit: reg("monitor_exit", &[Ref], &[], h_exit as *const u8, false)?,
-        };
+        let h = hosts::register(mat)?;
         let mut funcs = Vec::new();
         for (i, f) in sh.prog.funcs.iter().enumerate() {
             let params: Vec<ValType> = f.locals[..f.nparams].iter().map(vt).collect();
@@ -307,10 +137,7 @@ impl ToyJit {
 }
 
 fn death(t: &Thread) -> (Vec<u8>, Vec<String>) {
-    let msg = t
-        .take_pending_exception()
-        .map(|o| tobj::str_bytes(o).to_vec())
-        .unwrap_or_default();
+    let msg = crate::runtime::errors::take_pending_message(t);
     (msg, take_trace().format(&shared().prog.file))
 }
 
@@ -1709,14 +1536,13 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         }
         self.cx.set_line(e.line);
         let h = &jit().h;
-        let kind_for = |t: &Ty| if *t == Ty::Null { ElemKind::Ref } else { kind_of(t) } as i64;
         let r = match bi {
             Builtin::Print(t) | Builtin::Write(t) => {
                 let nl = self.iconst(matches!(bi, Builtin::Print(_)) as i64);
                 if *t == Ty::Float {
                     self.host(h.print_f, &[vs[0], nl]);
                 } else {
-                    let k = self.iconst(kind_for(t));
+                    let k = self.iconst(kind_of(t) as i64);
                     self.host(h.print, &[k, vs[0], nl]);
                 }
                 None
@@ -1725,7 +1551,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 if *t == Ty::Float {
                     self.host_t(h.to_str_f, &[vs[0]])
                 } else {
-                    let k = self.iconst(kind_for(t));
+                    let k = self.iconst(kind_of(t) as i64);
                     self.host_t(h.to_str, &[k, vs[0]])
                 }
             }
@@ -1808,370 +1634,4 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         }
         Ok(r)
     }
-}
-
-// ---------------------------------------------------------------- runtime (host functions)
-
-extern "C" fn h_error(t: &Thread, code: i64, a: i64, b: i64) {
-    host_guard(|| {
-        let msg = match code {
-            err::DIV_ZERO => "ArithmeticError: division by zero".to_string(),
-            err::INDEX => format!("IndexError: index {a} out of bounds for length {b}"),
-            err::NULL_FIELD => "NullError: field access on null".into(),
-            err::NULL_INDEX => "NullError: index into null".into(),
-            err::NULL_LEN => "NullError: len of null".into(),
-            err::NULL_SYNC => "NullError: sync on null".into(),
-            err::NULL_BYTE => "NullError: byte of null".into(),
-            _ => format!("InternalError: unknown error code {code}"),
-        };
-        raise_msg(t, &msg);
-    })
-}
-
-extern "C" fn h_throw(t: &Thread, exc: u64) {
-    host_guard(|| match oref(exc) {
-        Some(o) => raise(t, Some(o)),
-        None => raise_msg(t, "NullError: throw of null"),
-    })
-}
-
-extern "C" fn h_catch(t: &Thread) -> u64 {
-    host_guard(|| {
-        take_trace();
-        t.take_pending_exception().map_or(0, rword)
-    })
-}
-
-extern "C" fn h_concat(t: &Thread, a: u64, b: u64) -> u64 {
-    host_guard(|| {
-        let (Some(_), Some(_)) = (oref(a), oref(b)) else {
-            raise_msg(t, "NullError: string concatenation with null");
-            return 0;
-        };
-        let s = t.scope();
-        let ha = s.handle(oref(a));
-        let hb = s.handle(oref(b));
-        let (la, lb) = (array_len(ha.obj()), array_len(hb.obj()));
-        match t.alloc_array(&tobj::STR, la + lb) {
-            Ok(r) => {
-                let mut bytes = Vec::with_capacity(la + lb);
-                bytes.extend_from_slice(tobj::str_bytes(ha.obj()));
-                bytes.extend_from_slice(tobj::str_bytes(hb.obj()));
-                tobj::fill_str(r, &bytes);
-                rword(r)
-            }
-            Err(_) => {
-                raise(t, shared().vm.new_exception_oom());
-                0
-            }
-        }
-    })
-}
-
-extern "C" fn h_str_eq(_t: &Thread, a: u64, b: u64) -> u64 {
-    host_guard(|| match (oref(a), oref(b)) {
-        (None, None) => 1,
-        (Some(x), Some(y)) => (tobj::str_bytes(x) == tobj::str_bytes(y)) as u64,
-        _ => 0,
-    })
-}
-
-fn kind(k: i64) -> ElemKind {
-    match k {
-        0 => ElemKind::Int,
-        1 => ElemKind::Float,
-        2 => ElemKind::Bool,
-        3 => ElemKind::Str,
-        _ => ElemKind::Ref,
-    }
-}
-
-extern "C" fn h_print(t: &Thread, k: i64, w: u64, nl: i64) {
-    host_guard(|| {
-        let mut out = Vec::new();
-        write_word(&mut out, kind(k), w, false);
-        if nl != 0 {
-            out.push(b'\n');
-        }
-        threads::out(t, &out);
-    })
-}
-
-extern "C" fn h_print_f(t: &Thread, x: f64, nl: i64) {
-    host_guard(|| {
-        let mut out = float_repr(x).into_bytes();
-        if nl != 0 {
-            out.push(b'\n');
-        }
-        threads::out(t, &out);
-    })
-}
-
-fn new_str_or_raise(t: &Thread, bytes: &[u8]) -> u64 {
-    match tobj::new_str(t, bytes) {
-        Ok(s) => rword(s),
-        Err(_) => {
-            raise(t, shared().vm.new_exception_oom());
-            0
-        }
-    }
-}
-
-extern "C" fn h_to_str(t: &Thread, k: i64, w: u64) -> u64 {
-    host_guard(|| {
-        let mut out = Vec::new();
-        write_word(&mut out, kind(k), w, false);
-        new_str_or_raise(t, &out)
-    })
-}
-
-extern "C" fn h_to_str_f(t: &Thread, x: f64) -> u64 {
-    host_guard(|| new_str_or_raise(t, float_repr(x).as_bytes()))
-}
-
-extern "C" fn h_fmt(t: &Thread, x: f64, d: i64) -> u64 {
-    host_guard(|| match fmt_fixed(x, d) {
-        Ok(s) => new_str_or_raise(t, s.as_bytes()),
-        Err(m) => {
-            raise_msg(t, &m);
-            0
-        }
-    })
-}
-
-extern "C" fn h_new_array(t: &Thread, k: i64, n: i64) -> u64 {
-    host_guard(|| {
-        if n < 0 {
-            raise_msg(t, &format!("IndexError: negative array size {n}"));
-            return 0;
-        }
-        match t.alloc_array(tobj::array_type(kind(k)), n as usize) {
-            Ok(a) => rword(a),
-            Err(_) => {
-                raise(t, shared().vm.new_exception_oom());
-                0
-            }
-        }
-    })
-}
-
-extern "C" fn h_to_int(t: &Thread, x: f64) -> i64 {
-    host_guard(|| match float_to_int(x) {
-        Some(v) => v,
-        None => {
-            raise_msg(
-                t,
-                &format!("ValueError: cannot convert {} to int", float_repr(x)),
-            );
-            0
-        }
-    })
-}
-
-extern "C" fn h_print_literal(t: &Thread, k: i64, nl: i64) {
-    host_guard(|| threads::out_line(t, &shared().literals[k as usize], nl != 0))
-}
-
-/// String constant `k`, allocated on its first use.
-extern "C" fn h_literal(t: &Thread, k: i64) -> u64 {
-    host_guard(|| match shared().constant(t, k as usize) {
-        Ok(w) => w,
-        Err(_) => {
-            raise(t, shared().vm.new_exception_oom());
-            0
-        }
-    })
-}
-
-extern "C" fn h_chr(t: &Thread, v: i64) -> u64 {
-    host_guard(|| {
-        if !(0..=255).contains(&v) {
-            raise_msg(
-                t,
-                &format!("ValueError: byte value {v} out of range 0..255"),
-            );
-            return 0;
-        }
-        new_str_or_raise(t, &[v as u8])
-    })
-}
-
-extern "C" fn h_substr(t: &Thread, s: u64, from: i64, to: i64) -> u64 {
-    host_guard(|| {
-        let Some(so) = oref(s) else {
-            raise_msg(t, "NullError: substr of null");
-            return 0;
-        };
-        let n = array_len(so) as i64;
-        if from < 0 || to > n || from > to {
-            raise_msg(
-                t,
-                &format!("IndexError: substring {from}..{to} out of bounds for length {n}"),
-            );
-            return 0;
-        }
-        let bytes = tobj::str_bytes(so)[from as usize..to as usize].to_vec();
-        new_str_or_raise(t, &bytes)
-    })
-}
-
-extern "C" fn h_parse_int(t: &Thread, s: u64) -> i64 {
-    host_guard(|| {
-        let Some(so) = oref(s) else {
-            raise_msg(t, "NullError: parse_int of null");
-            return 0;
-        };
-        let bytes = tobj::str_bytes(so).to_vec();
-        match parse_int(&bytes) {
-            Some(v) => v,
-            None => {
-                raise_msg(
-                    t,
-                    &format!(
-                        "ValueError: invalid integer '{}'",
-                        String::from_utf8_lossy(&bytes)
-                    ),
-                );
-                0
-            }
-        }
-    })
-}
-
-extern "C" fn h_args(t: &Thread) -> u64 {
-    host_guard(|| {
-        let args = &shared().args;
-        let s = t.scope();
-        let arr = match t.alloc_array(&tobj::ARR_STR, args.len()) {
-            Ok(a) => s.handle(Some(a)),
-            Err(_) => {
-                raise(t, shared().vm.new_exception_oom());
-                return 0;
-            }
-        };
-        for (i, a) in args.iter().enumerate() {
-            match tobj::new_str(t, a.as_bytes()) {
-                Ok(so) => t.write_ref(arr.obj(), tobj::elem_offset(i), Some(so)),
-                Err(_) => {
-                    raise(t, shared().vm.new_exception_oom());
-                    return 0;
-                }
-            }
-        }
-        rword(arr.obj())
-    })
-}
-
-extern "C" fn h_clock(_t: &Thread) -> f64 {
-    host_guard(crate::runtime::clock)
-}
-
-extern "C" fn h_write_bytes(t: &Thread, p: u64, d: u64) -> i64 {
-    host_guard(|| {
-        let (Some(po), Some(dobj)) = (oref(p), oref(d)) else {
-            raise_msg(t, "NullError: write_bytes with null");
-            return 0;
-        };
-        let (path, shown) = crate::runtime::file_path(tobj::str_bytes(po));
-        let data: Vec<u8> = (0..array_len(dobj))
-            .map(|i| read_word(dobj, tobj::elem_offset(i)) as u8)
-            .collect();
-        match t.native(|| std::fs::write(&path, &data)) {
-            Ok(()) => data.len() as i64,
-            Err(err) => {
-                raise_msg(t, &format!("IOError: cannot write '{shown}': {err}"));
-                0
-            }
-        }
-    })
-}
-
-extern "C" fn h_join(t: &Thread, th: u64) -> i64 {
-    host_guard(|| {
-        let Some(tho) = oref(th) else {
-            raise_msg(t, "NullError: join of null");
-            return 0;
-        };
-        let ix = read_word(tho, tobj::field_offset(0));
-        match t.native(|| threads::join(ix)) {
-            Outcome::Value(v) => v,
-            Outcome::Died(msg, _) => {
-                let exc = tobj::new_str(t, &msg)
-                    .ok()
-                    .or_else(|| shared().vm.new_exception_oom());
-                raise(t, exc);
-                0
-            }
-        }
-    })
-}
-
-extern "C" fn h_gc(t: &Thread) {
-    host_guard(|| t.collect())
-}
-
-thread_local! {
-    static SPAWN_ARGS: RefCell<Vec<(u64, bool)>> = const { RefCell::new(Vec::new()) };
-}
-
-extern "C" fn h_spawn_arg(_t: &Thread, w: u64, is_ref: i64) {
-    host_guard(|| SPAWN_ARGS.with(|a| a.borrow_mut().push((w, is_ref != 0))))
-}
-
-extern "C" fn h_spawn(t: &Thread, f: i64) -> u64 {
-    host_guard(|| {
-        let args = SPAWN_ARGS.with(|a| std::mem::take(&mut *a.borrow_mut()));
-        // Root the reference arguments across the allocation of the thread object.
-        let s = t.scope();
-        let handles: Vec<_> = args
-            .iter()
-            .map(|(w, r)| (if *r { Some(s.handle(oref(*w))) } else { None }, *w))
-            .collect();
-        let th = match t.alloc(&tobj::THREAD, tobj::THREAD.instance_size(0)) {
-            Ok(o) => o,
-            Err(_) => {
-                raise(t, shared().vm.new_exception_oom());
-                return 0;
-            }
-        };
-        let idx = threads::new_record();
-        vmkit::object::write_word(th, tobj::field_offset(0), idx);
-        let args: Vec<(u64, bool)> = handles
-            .iter()
-            .map(|(h, w)| match h {
-                Some(h) => (vmkit::object::ref_to_word(h.get()) as u64, true),
-                None => (*w, false),
-            })
-            .collect();
-        match crate::engine::spawn_thread(
-            shared(),
-            t,
-            f as usize,
-            args,
-            idx,
-            crate::interp::Engine::Jit,
-        ) {
-            Ok(()) => rword(th),
-            Err(m) => {
-                raise_msg(t, &m);
-                0
-            }
-        }
-    })
-}
-
-extern "C" fn h_enter(t: &Thread, o: u64) {
-    host_guard(|| {
-        if let Some(obj) = oref(o) {
-            monitor::enter(t, obj);
-        }
-    })
-}
-
-extern "C" fn h_exit(t: &Thread, o: u64) {
-    host_guard(|| {
-        if let Some(obj) = oref(o) {
-            monitor::exit(t, obj);
-        }
-    })
 }

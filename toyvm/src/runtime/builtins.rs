@@ -1,0 +1,362 @@
+//! Toy's built-in functions and the runtime operations of the language, each
+//! implemented once for both engines.
+//!
+//! Every function takes the calling thread and value words (`u64` for ints,
+//! bools and references, `f64` for floats) and returns its result or the
+//! [`RuntimeError`] to throw. The interpreter calls them with the words it pops;
+//! the JIT's hosts are `extern "C"` wrappers around them. A function that
+//! allocates keeps the references it still needs in handles, so its callers
+//! need not root its arguments. Where the JIT compiles a builtin to inline
+//! code (`sqrt`, `abs`, `min`, `len`, `byte`, ...), these functions are the
+//! interpreter's, and the inline code's error paths raise the errors of
+//! [`super::errors`].
+
+use super::errors::{self, RuntimeError};
+use super::format::fmt_fixed;
+use super::monitor;
+use super::object::{self as tobj, oref, rword, ElemKind};
+use super::print::write_word;
+use super::program::shared;
+use super::threads::{self, Outcome};
+use crate::engine::Engine;
+use vmkit::object::{array_len, read_u8, read_word, ARRAY_DATA_OFFSET};
+use vmkit::{ObjectReference, Thread};
+
+/// What a runtime function returns.
+pub type R<T> = Result<T, RuntimeError>;
+
+fn new_str(t: &Thread, bytes: &[u8]) -> R<u64> {
+    Ok(rword(tobj::new_str(t, bytes)?))
+}
+
+/// The text `print` writes for a value of kind `k` (without the newline).
+fn text(k: ElemKind, w: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_word(&mut out, k, w, false);
+    out
+}
+
+/// `print(v)` (`nl`) or `write(v)` of a value of kind `k`.
+pub fn print(t: &Thread, k: ElemKind, w: u64, nl: bool) {
+    let mut out = text(k, w);
+    if nl {
+        out.push(b'\n');
+    }
+    threads::out(t, &out);
+}
+
+/// `print(c)` (`nl`) or `write(c)` of string constant `k`: its bytes, written
+/// with no string object (so it never needs the heap).
+pub fn print_literal(t: &Thread, k: usize, nl: bool) {
+    threads::out_line(t, &shared().literals[k], nl)
+}
+
+/// `str(v)` of a value of kind `k`.
+pub fn to_str(t: &Thread, k: ElemKind, w: u64) -> R<u64> {
+    new_str(t, &text(k, w))
+}
+
+/// `fmt(x, d)`.
+pub fn fmt(t: &Thread, x: f64, d: i64) -> R<u64> {
+    new_str(t, fmt_fixed(x, d)?.as_bytes())
+}
+
+/// String constant `k`, allocated on its first use.
+pub fn literal(t: &Thread, k: usize) -> R<u64> {
+    Ok(shared().constant(t, k)?)
+}
+
+/// `len(s)` of a string or array.
+pub fn len(w: u64) -> R<i64> {
+    match oref(w) {
+        Some(o) => Ok(array_len(o) as i64),
+        None => Err(errors::null_len()),
+    }
+}
+
+/// `float(v)`.
+pub fn to_float(v: i64) -> f64 {
+    v as f64
+}
+
+/// `int(x)`: truncation toward zero; `None` for NaN or out of range.
+pub fn float_to_int(x: f64) -> Option<i64> {
+    if x.is_nan() || !(-9223372036854775808.0..9223372036854775808.0).contains(&x) {
+        None
+    } else {
+        Some(x.trunc() as i64)
+    }
+}
+
+/// `int(x)`.
+pub fn to_int(x: f64) -> R<i64> {
+    float_to_int(x).ok_or_else(|| errors::cannot_convert_to_int(x))
+}
+
+/// `sqrt(x)`.
+pub fn sqrt(x: f64) -> f64 {
+    x.sqrt()
+}
+
+/// `abs(v)` of an int (wrapping: `abs` of the most negative int is itself).
+pub fn abs_int(v: i64) -> i64 {
+    v.wrapping_abs()
+}
+
+/// `abs(x)` of a float.
+pub fn abs_float(x: f64) -> f64 {
+    x.abs()
+}
+
+/// `floor(x)`.
+pub fn floor(x: f64) -> f64 {
+    x.floor()
+}
+
+/// `min(a, b)` of ints.
+pub fn min_int(a: i64, b: i64) -> i64 {
+    a.min(b)
+}
+
+/// `max(a, b)` of ints.
+pub fn max_int(a: i64, b: i64) -> i64 {
+    a.max(b)
+}
+
+/// `min` on floats as C's `fmin`-like: NaN-propagating like `a < b ? a : b`.
+pub fn min_float(a: f64, b: f64) -> f64 {
+    if a < b || a.is_nan() {
+        a
+    } else {
+        b
+    }
+}
+
+/// `max` on floats.
+pub fn max_float(a: f64, b: f64) -> f64 {
+    if a > b || a.is_nan() {
+        a
+    } else {
+        b
+    }
+}
+
+/// `byte(s, i)`: byte `i` of string `s`.
+pub fn byte(s: u64, i: i64) -> R<i64> {
+    let Some(so) = oref(s) else {
+        return Err(errors::null_byte());
+    };
+    let n = array_len(so);
+    if i < 0 || i as u64 >= n as u64 {
+        return Err(errors::index_out_of_bounds(i, n as i64));
+    }
+    Ok(read_u8(so, ARRAY_DATA_OFFSET + i as usize) as i64)
+}
+
+/// `chr(v)`: the one-byte string of byte `v`.
+pub fn chr(t: &Thread, v: i64) -> R<u64> {
+    if !(0..=255).contains(&v) {
+        return Err(errors::byte_out_of_range(v));
+    }
+    new_str(t, &[v as u8])
+}
+
+/// `substr(s, from, to)`: bytes `from..to` of `s`.
+pub fn substr(t: &Thread, s: u64, from: i64, to: i64) -> R<u64> {
+    let Some(so) = oref(s) else {
+        return Err(errors::null_substr());
+    };
+    let n = array_len(so) as i64;
+    if from < 0 || to > n || from > to {
+        return Err(errors::substring_out_of_bounds(from, to, n));
+    }
+    let bytes = tobj::str_bytes(so)[from as usize..to as usize].to_vec();
+    new_str(t, &bytes)
+}
+
+/// The value of decimal text: an optional sign and decimal digits, in range.
+pub fn parse_decimal(b: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(b).ok()?;
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i64>().ok()
+}
+
+/// `parse_int(s)`.
+pub fn parse_int(s: u64) -> R<i64> {
+    let Some(so) = oref(s) else {
+        return Err(errors::null_parse_int());
+    };
+    let bytes = tobj::str_bytes(so);
+    parse_decimal(bytes).ok_or_else(|| errors::invalid_integer(bytes))
+}
+
+/// `args()`: a new array of the program's command-line arguments.
+pub fn args(t: &Thread) -> R<u64> {
+    let args = &shared().args;
+    let s = t.scope();
+    let arr = s.handle(Some(t.alloc_array(&tobj::ARR_STR, args.len())?));
+    for (i, a) in args.iter().enumerate() {
+        let so = tobj::new_str(t, a.as_bytes())?;
+        t.write_ref(arr.obj(), tobj::elem_offset(i), Some(so));
+    }
+    Ok(rword(arr.obj()))
+}
+
+/// `clock()`: monotonic seconds since the program started.
+pub fn clock() -> f64 {
+    super::clock()
+}
+
+/// `write_bytes(path, data)`: writes the low byte of each element of `data`
+/// to the file `path`; the number of bytes written.
+pub fn write_bytes(t: &Thread, p: u64, d: u64) -> R<i64> {
+    let (Some(po), Some(dobj)) = (oref(p), oref(d)) else {
+        return Err(errors::null_write_bytes());
+    };
+    let (path, shown) = super::file_path(tobj::str_bytes(po));
+    let data: Vec<u8> = (0..array_len(dobj))
+        .map(|i| read_word(dobj, tobj::elem_offset(i)) as u8)
+        .collect();
+    match t.native(|| std::fs::write(&path, &data)) {
+        Ok(()) => Ok(data.len() as i64),
+        Err(err) => Err(errors::cannot_write(&shown, &err)),
+    }
+}
+
+/// `join(th)`: waits for thread `th`; its result, or its death rethrown here.
+pub fn join(t: &Thread, th: u64) -> R<i64> {
+    let Some(tho) = oref(th) else {
+        return Err(errors::null_join());
+    };
+    let ix = read_word(tho, tobj::field_offset(0));
+    match t.native(|| threads::join(ix)) {
+        Outcome::Value(v) => Ok(v),
+        Outcome::Died(msg, _) => Err(RuntimeError::Message(msg)),
+    }
+}
+
+/// `gc()`: a full collection.
+pub fn gc(t: &Thread) {
+    t.collect()
+}
+
+/// `a + b` of strings: a new string.
+pub fn concat(t: &Thread, a: u64, b: u64) -> R<u64> {
+    let (Some(_), Some(_)) = (oref(a), oref(b)) else {
+        return Err(errors::null_concat());
+    };
+    let s = t.scope();
+    let ha = s.handle(oref(a));
+    let hb = s.handle(oref(b));
+    let (la, lb) = (array_len(ha.obj()), array_len(hb.obj()));
+    let r = t.alloc_array(&tobj::STR, la + lb)?;
+    let mut bytes = Vec::with_capacity(la + lb);
+    bytes.extend_from_slice(tobj::str_bytes(ha.obj()));
+    bytes.extend_from_slice(tobj::str_bytes(hb.obj()));
+    tobj::fill_str(r, &bytes);
+    Ok(rword(r))
+}
+
+/// `a == b` of strings (or `null`s): the same bytes, or both `null`.
+pub fn str_eq(a: u64, b: u64) -> bool {
+    match (oref(a), oref(b)) {
+        (None, None) => true,
+        (Some(x), Some(y)) => tobj::str_bytes(x) == tobj::str_bytes(y),
+        _ => false,
+    }
+}
+
+/// `a / b` of ints (wrapping: the most negative int divided by -1 is itself).
+pub fn div_int(a: i64, b: i64) -> R<i64> {
+    if b == 0 {
+        return Err(errors::division_by_zero());
+    }
+    Ok(a.wrapping_div(b))
+}
+
+/// `a % b` of ints.
+pub fn rem_int(a: i64, b: i64) -> R<i64> {
+    if b == 0 {
+        return Err(errors::division_by_zero());
+    }
+    Ok(a.wrapping_rem(b))
+}
+
+/// Checks `arr[i]`: the offset of the element.
+pub fn index_offset(arr: u64, i: i64) -> R<usize> {
+    let Some(a) = oref(arr) else {
+        return Err(errors::null_index());
+    };
+    let n = array_len(a);
+    if i < 0 || i as u64 >= n as u64 {
+        return Err(errors::index_out_of_bounds(i, n as i64));
+    }
+    Ok(tobj::elem_offset(i as usize))
+}
+
+/// The object whose field is accessed: `o` unless it is null.
+pub fn field_object(o: u64) -> R<ObjectReference> {
+    oref(o).ok_or_else(errors::null_field)
+}
+
+/// `new [T](n)` (and the array of a literal of `n` elements): a new zeroed
+/// array of element kind `k`.
+pub fn new_array(t: &Thread, k: ElemKind, n: i64) -> R<u64> {
+    if n < 0 {
+        return Err(errors::negative_array_size(n));
+    }
+    Ok(rword(t.alloc_array(tobj::array_type(k), n as usize)?))
+}
+
+/// A new zeroed instance of struct `si`.
+pub fn new_struct(t: &Thread, si: usize) -> R<u64> {
+    let ti = shared().struct_types[si];
+    Ok(rword(t.alloc(ti, ti.instance_size(0))?))
+}
+
+/// `spawn f(args)` from thread `t`, the new thread running on `engine`: the
+/// new `thread` value. `args` are the arguments' words, each with whether
+/// it is a reference.
+pub fn spawn(t: &Thread, f: usize, args: Vec<(u64, bool)>, engine: Engine) -> R<u64> {
+    // Root the reference arguments across the allocation of the thread object.
+    let s = t.scope();
+    let handles: Vec<_> = args
+        .iter()
+        .map(|(w, r)| (if *r { Some(s.handle(oref(*w))) } else { None }, *w))
+        .collect();
+    let th = t.alloc(&tobj::THREAD, tobj::THREAD.instance_size(0))?;
+    let idx = threads::new_record();
+    vmkit::object::write_word(th, tobj::field_offset(0), idx);
+    let args: Vec<(u64, bool)> = handles
+        .iter()
+        .map(|(h, w)| match h {
+            Some(h) => (vmkit::object::ref_to_word(h.get()) as u64, true),
+            None => (*w, false),
+        })
+        .collect();
+    crate::engine::spawn_thread(shared(), t, f, args, idx, engine)?;
+    Ok(rword(th))
+}
+
+/// The start of `sync (o)`: the monitor of `o` is entered.
+pub fn monitor_enter(t: &Thread, o: u64) -> R<()> {
+    let obj = oref(o).ok_or_else(errors::null_sync)?;
+    monitor::enter(t, obj);
+    Ok(())
+}
+
+/// The end of `sync (o)` (however the block ends): the monitor of `o`, which
+/// `t` holds, is left.
+pub fn monitor_exit(t: &Thread, o: u64) {
+    if let Some(obj) = oref(o) {
+        monitor::exit(t, obj);
+    }
+}
+
+/// `throw v`: the exception thrown, `v` itself unless it is null.
+pub fn thrown(v: u64) -> R<ObjectReference> {
+    oref(v).ok_or_else(errors::null_throw)
+}

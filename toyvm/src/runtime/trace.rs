@@ -1,0 +1,51 @@
+//! Backtraces of exceptions raised in JIT code: recorded when the exception is
+//! raised (from the JIT frames on the stack, walked by the substrate), kept
+//! per thread until it is caught or reported.
+
+use super::threads;
+use std::cell::RefCell;
+use vmkit::Thread;
+
+/// A backtrace as kept for an exception: the innermost frames, how many were
+/// left out, the outermost frames (`(function, line)` each).
+#[derive(Default)]
+pub struct Trace {
+    head: Vec<(String, u32)>,
+    omitted: usize,
+    tail: Vec<(String, u32)>,
+}
+
+impl Trace {
+    /// The lines `toyvm` prints for it.
+    pub fn format(&self, file: &str) -> Vec<String> {
+        threads::format_trace_parts(file, &self.head, self.omitted, &self.tail)
+    }
+}
+
+thread_local! {
+    /// Backtrace of the exception propagating on this thread.
+    static TRACE: RefCell<Trace> = RefCell::new(Trace::default());
+}
+
+/// Records the JIT backtrace of the calling thread as the propagating exception's
+/// (only the frames that will be printed: a stack overflow leaves millions).
+pub fn capture_trace(t: &Thread) {
+    let keep = threads::TRACE_KEEP;
+    let b = vmkit::jit::backtrace_bounded(t, keep, keep);
+    let conv = |v: Vec<vmkit::jit::FrameInfo>| -> Vec<(String, u32)> {
+        v.into_iter()
+            .map(|f| (f.function, f.line.unwrap_or(0)))
+            .collect()
+    };
+    let trace = Trace {
+        head: conv(b.head),
+        omitted: b.omitted,
+        tail: conv(b.tail),
+    };
+    TRACE.with(|tr| *tr.borrow_mut() = trace);
+}
+
+/// Takes the propagating exception's backtrace.
+pub fn take_trace() -> Trace {
+    TRACE.with(|tr| std::mem::take(&mut *tr.borrow_mut()))
+}

@@ -20,7 +20,9 @@ use mutators::Mutators;
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-pub use options::{check_heap_size, parse_size, GcOptions, InitError, Plan};
+pub use options::{
+    check_heap_size, parse_size, GcOptions, InitError, Plan, MAX_HEAP_SIZE, MIN_HEAP_SIZE,
+};
 
 /// What [`crate::vm::start`] knows at once: the options and the plan's constraints.
 struct Config {

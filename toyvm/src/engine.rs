@@ -50,7 +50,7 @@ static VM: ToyVm = ToyVm::new();
 /// JIT and runs it: the program's first allocation waits for it, and a program
 /// that allocates nothing never does.
 pub fn start_gc(gc: &GcOptions) -> Result<(), String> {
-    vmkit::gc::start(&VM, gc).map_err(|e| e.to_string())
+    vmkit::vm::start(&VM, gc).map_err(|e| e.to_string())
 }
 
 /// Runs a checked program on the calling thread, which becomes the main Toy

@@ -101,11 +101,13 @@ impl ToyJit {
     /// Runs the globals' initializers, then `main`: the exit status, or the death.
     pub fn run_main(&self, t: &Thread) -> Result<i64, (Vec<u8>, Vec<String>)> {
         let sh = shared();
-        self.mat.invoke(t, self.globals_init, &[]);
+        // SAFETY: the initializer and `main` take no argument.
+        unsafe { self.mat.invoke(t, self.globals_init, &[]) };
         if t.has_pending_exception() {
             return Err(death(t));
         }
-        let r = self.mat.invoke(t, self.funcs[sh.prog.main], &[]);
+        // SAFETY: as above.
+        let r = unsafe { self.mat.invoke(t, self.funcs[sh.prog.main], &[]) };
         if t.has_pending_exception() {
             return Err(death(t));
         }
@@ -118,7 +120,10 @@ impl ToyJit {
 
     /// Runs function `f` with `args` on thread `t` (a spawned thread's body).
     pub fn run(&self, t: &Thread, f: usize, args: &[u64]) -> Outcome {
-        let r = self.mat.invoke(t, self.funcs[f], args);
+        // SAFETY: the spawn checked `args` against `f`'s parameter types (the
+        // checker typed the call), and its references were taken from the
+        // handles that held them, after the thread's last safepoint.
+        let r = unsafe { self.mat.invoke(t, self.funcs[f], args) };
         if t.has_pending_exception() {
             let (m, tr) = death(t);
             return Outcome::Died(m, tr);

@@ -19,7 +19,8 @@ use super::print::write_word;
 use super::program::shared;
 use super::threads::{self, Outcome};
 use crate::engine::Engine;
-use vmkit::object::{array_len, read_u8, read_word, ARRAY_DATA_OFFSET};
+use crate::runtime::object::{array_len, read_u8, read_word};
+use vmkit::object::ARRAY_DATA_OFFSET;
 use vmkit::{ObjectReference, Thread};
 
 /// What a runtime function returns.
@@ -329,7 +330,7 @@ pub fn spawn(t: &Thread, f: usize, args: Vec<(u64, bool)>, engine: Engine) -> R<
         .collect();
     let th = t.alloc(&tobj::THREAD, tobj::THREAD.instance_size(0))?;
     let idx = threads::new_record();
-    vmkit::object::write_word(th, tobj::field_offset(0), idx);
+    tobj::write_word(th, tobj::field_offset(0), idx);
     let args: Vec<(u64, bool)> = handles
         .iter()
         .map(|(h, w)| match h {

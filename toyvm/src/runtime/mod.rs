@@ -16,7 +16,9 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use vmkit::gc::global_roots::GlobalRoot;
-use vmkit::{Address, ErrorKind, ObjectReference, SlotVisitor, Thread, VirtualMachine};
+use vmkit::{
+    Address, ErrorKind, ObjectModel, ObjectReference, SlotVisitor, Thread, VirtualMachine,
+};
 
 static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -105,11 +107,7 @@ impl Default for ToyVm {
     }
 }
 
-impl VirtualMachine for ToyVm {
-    fn heap_ready(&self, thread: &Thread) {
-        self.prepare(thread);
-    }
-
+impl ObjectModel for ToyVm {
     fn scan_globals(&self, visit: &mut SlotVisitor<'_>) {
         if let (Some(g), Some(is_ref)) = (self.globals.get(), self.global_is_ref.get()) {
             for (w, r) in g.iter().zip(is_ref.iter()) {
@@ -123,6 +121,12 @@ impl VirtualMachine for ToyVm {
                 visit(Address::from_ptr(w.as_ptr()));
             }
         }
+    }
+}
+
+impl VirtualMachine for ToyVm {
+    fn heap_ready(&self, thread: &Thread) {
+        self.prepare(thread);
     }
 
     fn new_exception(

@@ -13,7 +13,7 @@
 //! never holds up a collection.
 
 use parking_lot::{Condvar, Mutex, RwLock};
-use vmkit::object::{cas_status, status_word};
+use crate::runtime::object::{cas_status, status_word};
 use vmkit::{ObjectReference, Thread};
 
 const THIN: u32 = 1;

@@ -9,8 +9,72 @@
 //! | struct | fixed: one 8-byte word per field, reference fields listed |
 //! | `thread` | fixed: one word, the index of the thread's record |
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use vmkit::object::{self, ARRAY_DATA_OFFSET};
 use vmkit::{Layout, ObjectReference, Thread, TypeInfo, HEADER_SIZE};
+
+// ---------------------------------------------------------------- heap access
+//
+// vmkit's raw accessors are `unsafe fn`s: the substrate cannot know that a
+// reference is live or an offset in bounds. Toy knows: its checker types every
+// value, so a reference used as a string, array or struct is one (or null,
+// which both engines test before any access), and every offset here comes from
+// that type's layout (a field index the checker resolved, or an index the
+// engine bounds-checked against `array_len`). Both engines read references from
+// a root (the interpreter's root stack, a JIT frame's stack map, a handle) after
+// the last safepoint, so the object is live and at the address used. These
+// wrappers state that promise once; every caller in toyvm keeps it.
+
+/// The word at `offset` of `o` (see the heap-access note above).
+#[inline]
+pub fn read_word(o: ObjectReference, offset: usize) -> usize {
+    // SAFETY: the heap-access promise above.
+    unsafe { object::read_word(o, offset) }
+}
+
+/// Writes a non-reference word at `offset` of `o` (a reference goes through
+/// `Thread::write_ref`, which runs the write barrier).
+#[inline]
+pub fn write_word(o: ObjectReference, offset: usize, value: usize) {
+    // SAFETY: the heap-access promise above; the word is an int, float or bool
+    // field or element (a reference is stored with `Thread::write_ref`).
+    unsafe { object::write_word(o, offset, value) }
+}
+
+/// The byte at `offset` of `o`.
+#[inline]
+pub fn read_u8(o: ObjectReference, offset: usize) -> u8 {
+    // SAFETY: the heap-access promise above.
+    unsafe { object::read_u8(o, offset) }
+}
+
+/// The length of the array (or string) `o`.
+#[inline]
+pub fn array_len(o: ObjectReference) -> usize {
+    // SAFETY: the heap-access promise above: `o` is an array or a string.
+    unsafe { object::array_len(o) }
+}
+
+/// The type descriptor of `o`.
+#[inline]
+pub fn type_info(o: ObjectReference) -> &'static TypeInfo {
+    // SAFETY: the heap-access promise above.
+    unsafe { object::type_info(o) }
+}
+
+/// The status word of `o` (its monitor's lock word), for one atomic operation
+/// now: not to be kept across a safepoint.
+#[inline]
+pub fn status_word<'a>(o: ObjectReference) -> &'a AtomicU32 {
+    // SAFETY: the heap-access promise above; callers use it at once.
+    unsafe { object::status_word(o) }
+}
+
+/// Compares-and-swaps the status word of `o`.
+#[inline]
+pub fn cas_status(o: ObjectReference, old: u32, new: u32) -> Result<u32, u32> {
+    status_word(o).compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
+}
 
 /// Element kind of an array, recorded in its `TypeInfo::user` so that printing an
 /// element needs no static type.
@@ -151,12 +215,12 @@ pub fn array_type(kind: ElemKind) -> &'static TypeInfo {
 
 /// Whether `obj` is a Toy string.
 pub fn is_str(obj: ObjectReference) -> bool {
-    std::ptr::eq(object::type_info(obj), &STR)
+    std::ptr::eq(type_info(obj), &STR)
 }
 
 /// The bytes of a string. Valid until the next safepoint (the string may move).
 pub fn str_bytes<'a>(s: ObjectReference) -> &'a [u8] {
-    let len = object::array_len(s);
+    let len = array_len(s);
     // SAFETY: a str object holds `len` bytes from ARRAY_DATA_OFFSET; the slice is
     // used before any allocation or safepoint can move the object.
     unsafe {
@@ -166,7 +230,7 @@ pub fn str_bytes<'a>(s: ObjectReference) -> &'a [u8] {
 
 /// Copies `bytes` into the freshly allocated string `s` of the same length.
 pub fn fill_str(s: ObjectReference, bytes: &[u8]) {
-    debug_assert_eq!(object::array_len(s), bytes.len());
+    debug_assert_eq!(array_len(s), bytes.len());
     // SAFETY: `s` is a string of `bytes.len()` bytes; `bytes` is Rust memory.
     unsafe {
         std::ptr::copy_nonoverlapping(

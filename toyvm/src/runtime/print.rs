@@ -4,7 +4,8 @@ use super::format::float_repr;
 use super::object::{self as tobj, ElemKind, STRUCT_BASE};
 use crate::lang::ir::{Program, Ty};
 use std::sync::OnceLock;
-use vmkit::object::{self, array_len, read_word};
+use crate::runtime::object::{array_len, read_word};
+use vmkit::object;
 use vmkit::ObjectReference;
 
 /// What printing needs to know about a struct.
@@ -64,7 +65,7 @@ pub fn write_word(out: &mut Vec<u8>, k: ElemKind, w: u64, nested: bool) {
 }
 
 fn write_obj(out: &mut Vec<u8>, o: ObjectReference, nested: bool) {
-    let ti = object::type_info(o);
+    let ti = tobj::type_info(o);
     if tobj::is_str(o) {
         out.extend_from_slice(tobj::str_bytes(o));
     } else if std::ptr::eq(ti, &tobj::THREAD) {

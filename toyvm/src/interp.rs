@@ -7,11 +7,11 @@ use crate::lang::ir::*;
 use crate::runtime::builtins;
 use crate::runtime::errors::{self, RuntimeError};
 use crate::runtime::object::{self as tobj, oref, rword};
+use crate::runtime::object::{read_word, write_word as wword};
 use crate::runtime::print::kind_of;
 use crate::runtime::program::{Shared, ALLOC_FIRST};
 use crate::runtime::threads;
 use crate::runtime::RootStack;
-use crate::runtime::object::{read_word, write_word as wword};
 use vmkit::{ObjectReference, Thread};
 
 /// Marker: an exception is propagating (its value is the thread's pending

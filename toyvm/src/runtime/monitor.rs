@@ -12,8 +12,8 @@
 //! moving collections. A thread waiting for a fat monitor is in native state: it
 //! never holds up a collection.
 
-use parking_lot::{Condvar, Mutex, RwLock};
 use crate::runtime::object::{cas_status, status_word};
+use parking_lot::{Condvar, Mutex, RwLock};
 use vmkit::{ObjectReference, Thread};
 
 const THIN: u32 = 1;

@@ -3,8 +3,8 @@
 use super::format::float_repr;
 use super::object::{self as tobj, ElemKind, STRUCT_BASE};
 use crate::lang::ir::{Program, Ty};
-use std::sync::OnceLock;
 use crate::runtime::object::{array_len, read_word};
+use std::sync::OnceLock;
 use vmkit::object;
 use vmkit::ObjectReference;
 

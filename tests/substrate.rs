@@ -909,7 +909,72 @@ const SCENARIOS: &[Scenario] = &[
     ("stress", scenario_stress),
     ("rejected", scenario_rejected),
     ("header", scenario_header),
+    ("spawn", scenario_spawn),
 ];
+
+/// Managed threads (`thread::spawn`): each gets a list (a value argument, rooted
+/// while the thread starts and updated if a collection moves it) and an integer
+/// word, and reports back through `finish`; a body that panics is reported as a
+/// death, not lost.
+fn scenario_spawn(plan: Plan) {
+    use vmkit::thread::{spawn, SpawnArg};
+    init(plan, 32 << 20);
+    let t = thread::attach("main").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    const N: usize = 24;
+    for i in 0..N {
+        let list = make_list(&t, i * 100, 50);
+        let arg = list.to_raw_address().as_usize() as u64;
+        let tx = tx.clone();
+        spawn(
+            &format!("worker-{i}"),
+            None,
+            vec![SpawnArg::Value(arg), SpawnArg::Word(i as u64 * 7)],
+            move |t, words| {
+                if i == N - 1 {
+                    panic!("worker {i} fails on purpose");
+                }
+                let list = vmkit::object::word_to_ref(words[0] as usize);
+                // A collection here moves the list under the worker's handle.
+                let s = t.scope();
+                let h = s.handle(list);
+                t.collect();
+                check_list(h.get(), i * 100, 50);
+                (words[1], h.get().is_some())
+            },
+            move |outcome| tx.send((i, outcome)).expect("the parent waits"),
+        )
+        .expect("the OS starts the thread");
+        // The new thread may still be starting: this collection moves its list
+        // while only the spawn's root holds it.
+        t.collect();
+    }
+    drop(tx);
+    let mut seen = 0;
+    t.native(|| {
+        for (i, outcome) in rx.iter() {
+            seen += 1;
+            match outcome {
+                Ok((word, had_list)) => {
+                    assert!(i < N - 1, "worker {i} should have died");
+                    assert_eq!(word, i as u64 * 7, "worker {i}'s word argument");
+                    assert!(had_list);
+                }
+                Err(died) => {
+                    assert_eq!(i, N - 1, "worker {i} died: {died}");
+                    assert!(died.reason.contains("fails on purpose"), "{died}");
+                }
+            }
+        }
+    });
+    assert_eq!(seen, N, "every worker reported");
+    assert_collected(plan, N as u64);
+    let st = stats::snapshot();
+    if plan == Plan::SemiSpace {
+        assert!(st.bytes_copied > 0, "nothing moved");
+    }
+    println!("collections={} copied={}", st.collections, st.bytes_copied);
+}
 /// Weak references are cleared when their referent dies and follow it when it
 /// moves; finalizable objects are queued, intact, once unreachable; under every
 /// plan (nursery collections included).

@@ -3,7 +3,8 @@
 //!
 //! Roots not tied to a thread (one work packet, [`global_slots`]):
 //! 1. the personality's globals ([`crate::ObjectModel::scan_globals`]): values;
-//! 2. the substrate's global roots ([`super::global_roots`]): plain references;
+//! 2. the substrate's global roots ([`super::global_roots`]): plain references,
+//!    or values (the arguments of a managed thread not started yet);
 //! 3. the fields of early objects, under plans that cannot trace through them
 //!    ([`super::early`]): values;
 //! 4. objects queued for finalization and not yet taken ([`super::weak`]): plain.
@@ -121,7 +122,14 @@ fn keep(push: &mut Vec<VmSlot>, s: VmSlot) {
 pub(crate) fn global_slots() -> Vec<VmSlot> {
     let mut slots = Vec::new();
     crate::object::model().scan_globals(&mut |a| keep(&mut slots, VmSlot::value(a)));
-    super::global_roots::scan(&mut |a| keep(&mut slots, VmSlot::plain(a)));
+    super::global_roots::scan(&mut |a, value| {
+        let s = if value {
+            VmSlot::value(a)
+        } else {
+            VmSlot::plain(a)
+        };
+        keep(&mut slots, s)
+    });
     super::early::scan(&mut |a| keep(&mut slots, VmSlot::value(a)));
     super::weak::scan_ready(&mut |a| keep(&mut slots, VmSlot::plain(a)));
     slots

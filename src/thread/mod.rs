@@ -11,10 +11,12 @@ mod handles;
 pub(crate) mod manager;
 pub mod registry;
 mod root_stack;
+mod spawn;
 
 pub use handles::{Handle, HandleScope};
 pub(crate) use manager::MANAGER;
 pub use root_stack::RootStack;
+pub use spawn::{spawn, SpawnArg, ThreadDied};
 
 use crate::gc::roots::VmSlot;
 use crate::gc::{self, stats, VMKitBinding};

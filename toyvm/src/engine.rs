@@ -7,6 +7,7 @@ use crate::runtime::threads::{self, Outcome};
 use crate::runtime::{object as tobj, print, ToyVm};
 use std::sync::atomic::{AtomicU64, Ordering};
 use vmkit::gc::GcOptions;
+use vmkit::thread::SpawnArg;
 use vmkit::Thread;
 
 /// Which engine runs a thread.
@@ -259,46 +260,30 @@ pub fn spawn_thread(
         return Err(errors::too_many_threads(MAX_LIVE_THREADS));
     }
     // Reference arguments stay rooted (and updated) until the thread takes them.
-    let roots: Vec<(Option<vmkit::gc::global_roots::GlobalRoot>, u64)> = args
+    let args = args
         .into_iter()
         .map(|(w, r)| {
             if r {
-                (
-                    Some(vmkit::gc::global_roots::GlobalRoot::new(
-                        vmkit::object::word_to_ref(w as usize),
-                    )),
-                    0,
-                )
+                SpawnArg::Value(w)
             } else {
-                (None, w)
+                SpawnArg::Word(w)
             }
         })
         .collect();
     let toy_stack = toy_stack(sh.toy_stack, engine);
     let stack = sh.thread_stack.saturating_add(toy_stack);
     let name = sh.prog.funcs[f].name.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("toy-{name}"))
-        .stack_size(stack)
-        .spawn(move || {
+    let spawned = vmkit::thread::spawn(
+        &format!("toy-{name}"),
+        Some(stack),
+        args,
+        move |t, words| {
             threads::set_current(idx);
-            let t = vmkit::attach(&name).expect("attach spawned thread");
-            set_stack_limit(&t, toy_stack);
-            let words: Vec<u64> = roots
-                .into_iter()
-                .map(|(r, w)| match r {
-                    Some(g) => {
-                        let v = vmkit::object::ref_to_word(g.get()) as u64;
-                        g.release();
-                        v
-                    }
-                    None => w,
-                })
-                .collect();
-            let outcome = match engine {
-                Engine::Jit => crate::jit::jit().run(&t, f, &words),
+            set_stack_limit(t, toy_stack);
+            match engine {
+                Engine::Jit => crate::jit::jit().run(t, f, &words),
                 Engine::Interp => {
-                    let mut it = Interp::new(sh, &t);
+                    let mut it = Interp::new(sh, t);
                     match it.call_with(f, &words) {
                         Ok(v) => {
                             Outcome::Value(if sh.prog.funcs[f].ret == crate::lang::ir::Ty::Int {
@@ -313,11 +298,16 @@ pub fn spawn_thread(
                         }
                     }
                 }
-            };
-            drop(t);
+            }
+        },
+        move |outcome| {
+            let outcome = outcome.unwrap_or_else(|died| {
+                Outcome::Died(format!("internal error: {died}").into_bytes(), Vec::new())
+            });
             threads::record(idx).finish(outcome);
             VM.live_threads.fetch_sub(1, Ordering::SeqCst);
-        });
+        },
+    );
     match spawned {
         Ok(_) => Ok(()),
         Err(e) => {

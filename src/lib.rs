@@ -5,33 +5,70 @@
 //! (parking_lot), and the glue between them; a language ("personality") supplies its
 //! object model hooks, front end and runtime through [`VirtualMachine`].
 //!
+//! ## Layers
+//!
+//! The substrate is four layers, each using only those below it (checked by
+//! `tests/layers.rs`):
+//!
+//! 1. [`object`]: the object model: headers, [`TypeInfo`] and [`Layout`], the
+//!    [`ValueEncoding`] of the personality's values, and [`ObjectModel`], what the
+//!    heap asks of the personality.
+//! 2. [`gc`]: the heap: MMTk and its binding, every root source in order
+//!    ([`gc::roots`]), the heap-size policy, weak references, statistics. It
+//!    reaches the threads above only through what the thread manager hands it at
+//!    start-up.
+//! 3. [`thread`] and [`vm`]: attached threads, the stop-the-world rendezvous,
+//!    handles, the interpreter root stack, managed-thread spawn, allocation and
+//!    barriers; [`VirtualMachine`], what threads ask of the personality.
+//! 4. [`jit`]: the materializer (Cranelift), its stack maps and frame walker; it
+//!    hands its frame walker to the threads and gets the plan's
+//!    [`gc::CodeFacts`] when it is built.
+//!
 //! ## Writing a personality
 //!
 //! 1. Describe each type of object with a [`TypeInfo`]: fixed-size objects list the
 //!    byte offsets of their reference fields, arrays say whether their elements are
 //!    references; anything else is [`Layout::Custom`] and is sized and scanned by the
 //!    personality.
-//! 2. Implement [`VirtualMachine`]: at least `scan_globals`, reporting the address
-//!    of every global slot that holds a reference.
-//! 3. Call [`gc::init`] once with the personality and the [`GcOptions`], then
+//! 2. Say how values hold references: [`ObjectModel::value_encoding`]. A
+//!    statically typed language keeps the default, [`ValueEncoding::POINTERS`]
+//!    (every non-zero word of a reference slot is an object). A dynamically typed
+//!    one tags its values ([`ValueEncoding::low_tags`] for tagged integers,
+//!    [`ValueEncoding::high_tags`] for NaN-boxing): every slot it declares or
+//!    reports (reference fields, globals, root-stack words, JIT stack-map slots)
+//!    is then read through the encoding; the collector traces and updates only
+//!    the words that are references, keeping their tag bits, and never touches
+//!    the others (`tests/dynamic.rs` is such a personality).
+//! 3. Implement [`ObjectModel`] (at least `scan_globals`, reporting the address
+//!    of every global slot that may hold a reference) and [`VirtualMachine`]
+//!    (every method has a default).
+//! 4. Call [`vm::init`] once with the personality and the [`GcOptions`], then
 //!    [`thread::attach`] on every thread that touches the heap. For a quick
-//!    start, [`gc::start`] brings MMTk up on a helper thread instead, once the
+//!    start, [`vm::start`] brings MMTk up on a helper thread instead, once the
 //!    heap is wanted: threads attach and run at once, their first objects go to
 //!    the early region ([`gc::early`]: immortal, never moved; MMTk starts when an
 //!    eighth of it is used), and the first allocation that does not fit there
 //!    waits for the heap ([`VirtualMachine::heap_ready`] then runs, to
 //!    preallocate what the runtime needs before the heap can run out).
-//! 4. Allocate with [`Thread::alloc`] / [`Thread::alloc_array`], keep references
+//! 5. Allocate with [`Thread::alloc`] / [`Thread::alloc_array`], keep references
 //!    that must survive an allocation in [`HandleScope`] handles, store references
-//!    with [`Thread::write_ref`] (it runs the plan's write barrier), poll
-//!    [`Thread::safepoint`] in loops, and wrap blocking calls in [`Thread::native`].
-//! 5. An interpreter keeps its frames' values on the thread's
+//!    with [`Thread::write_ref`] (values with [`Thread::write_value`]: both run the
+//!    plan's write barrier), poll [`Thread::safepoint`] in loops, and wrap
+//!    blocking calls in [`Thread::native`]. Fields are read with the `unsafe fn`s
+//!    of [`object`] (`read_word`, `array_len`, ...): the substrate cannot know an
+//!    object is live; a personality states its own promise once (toyvm's
+//!    checker types every reference) and wraps them.
+//! 6. An interpreter keeps its frames' values on the thread's
 //!    [`thread::RootStack`] ([`Thread::root_stack`]): each word marked as a
-//!    reference or not; the substrate scans the reference words and updates them
+//!    possible reference or not; the substrate scans those words and updates them
 //!    when objects move, so the interpreter needs no root scanner of its own.
 //!    Anything else a personality keeps per thread goes in [`Thread::set_data`]
 //!    (typed; read back with [`Thread::data`]) and, if it holds references, is
 //!    reported by [`VirtualMachine::scan_thread_roots`].
+//! 7. Start the language's threads with [`thread::spawn`]: the new thread attaches
+//!    itself, gets the arguments (references among them stay roots until it takes
+//!    them), and the personality gets its outcome (what the body returned, or
+//!    [`thread::ThreadDied`]).
 //!
 //! ```
 //! use vmkit::{thread, GcOptions, Layout, ObjectModel, SlotVisitor, TypeInfo, VirtualMachine, HEADER_SIZE};

@@ -43,7 +43,7 @@ pub const MAX_TYPES: usize = 1 << 20;
 ///
 /// The two built-in shapes cover most languages and let the collector scan objects
 /// without calling into the personality; [`Layout::Custom`] defers to
-/// [`crate::VirtualMachine::object_size`] and [`crate::VirtualMachine::scan_object`].
+/// [`crate::ObjectModel::object_size`] and [`crate::ObjectModel::scan_object`].
 #[derive(Debug, Clone, Copy)]
 pub enum Layout {
     /// A fixed-size object of `size` bytes (header included) whose reference fields

@@ -1,6 +1,6 @@
 //! Objects allocated before MMTk is up.
 //!
-//! With [`super::start`], MMTk comes up on a helper thread (about 5-8 ms, most of
+//! With [`crate::vm::start`], MMTk comes up on a helper thread (about 5-8 ms, most of
 //! it recording the state of 4M chunks of side metadata), and only once the heap
 //! is wanted: when an eighth of this region is used, or something does not fit
 //! in it. A thread that allocates meanwhile does not wait: its objects go to

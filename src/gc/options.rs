@@ -119,14 +119,14 @@ pub struct GcOptions {
     /// set.
     pub heap_size: usize,
     /// Let the heap grow and shrink between this size and `heap_size`: after each
-    /// collection it is resized to twice what is in use (see [`trigger`]); `None`:
+    /// collection it is resized to twice what is in use (see [`super::trigger`]); `None`:
     /// a fixed size. A small heap that grows on demand keeps a program's memory in
     /// pages it has already touched, and Immix's sweep (proportional to the heap
     /// size) short.
     pub min_heap_size: Option<usize>,
     /// GC worker threads, all of them active in every collection. By default one
     /// per CPU the process may run on, and each collection activates only as many
-    /// as its work and the CPUs free at that moment call for (see [`workers`]).
+    /// as its work and the CPUs free at that moment call for (see [`super::workers`]).
     pub gc_threads: Option<usize>,
     /// Immix: make every collection a defragmenting one (moves objects; for testing).
     pub immix_always_defrag: bool,
@@ -143,7 +143,7 @@ pub struct GcOptions {
     /// up to one huge page of resident memory per space in use.
     pub transparent_huge_pages: bool,
     /// Whether allocations made before MMTk is up ([`crate::vm::start`]) go to the early
-    /// region ([`early`]) instead of waiting for it. Early objects never move:
+    /// region ([`super::early`]) instead of waiting for it. Early objects never move:
     /// turn this off to test that a program's objects survive being moved.
     /// (There is no early region below a 64 MiB heap, nor in stress mode.)
     pub early_objects: bool,

@@ -1,7 +1,7 @@
 //! Every root of a collection, in the order the collector reports them, and the
 //! slot type through which MMTk reads and updates them.
 //!
-//! Roots not tied to a thread (one work packet, [`global_slots`]):
+//! Roots not tied to a thread (one work packet, `global_slots`):
 //! 1. the personality's globals ([`crate::ObjectModel::scan_globals`]): values;
 //! 2. the substrate's global roots ([`super::global_roots`]): plain references,
 //!    or values (the arguments of a managed thread not started yet);
@@ -9,8 +9,8 @@
 //!    ([`super::early`]): values;
 //! 4. objects queued for finalization and not yet taken ([`super::weak`]): plain.
 //!
-//! Roots of each stopped thread (a packet per thread, [`thread_slots`]), gathered
-//! by the thread manager through [`super::mutators::Mutators::scan_thread_roots`]:
+//! Roots of each stopped thread (a packet per thread, `thread_slots`), gathered
+//! by the thread manager through the `Mutators::scan_thread_roots` it was handed:
 //! 5. handles ([`crate::HandleScope`]): plain;
 //! 6. the pending exception: plain;
 //! 7. poll roots, the values JIT code hands over at a loop's poll: values;

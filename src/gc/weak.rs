@@ -10,7 +10,7 @@
 //! - A finalizable object registered with [`register_finalizer`] that becomes
 //!   unreachable is kept alive (with everything it references) and queued; the
 //!   personality takes it with [`take_finalizable`] and runs its finalizer.
-//!   [`crate::VirtualMachine::finalizers_pending`] is called at the end of a
+//!   [`crate::ObjectModel::finalizers_pending`] is called at the end of a
 //!   collection that queued some.
 
 use crate::object::{self, Layout, TypeInfo, HEADER_SIZE};

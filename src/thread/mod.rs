@@ -64,7 +64,7 @@ impl std::error::Error for OutOfMemory {}
 /// Why [`attach`] failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttachError {
-    /// [`crate::gc::init`] has not run.
+    /// [`crate::vm::init`] has not run.
     NotInitialized,
     /// The calling OS thread is already attached.
     AlreadyAttached,

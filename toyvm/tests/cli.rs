@@ -125,7 +125,8 @@ fn growing_heap_and_its_maximum() {
     )
     .unwrap();
     let p = prog.to_str().unwrap();
-    // 3M nodes of 32 bytes: 96 MB live, past a 64M heap.
+    // 3M nodes of 24 bytes (a one-word header, two fields): 68.7 MiB live, past
+    // a 64M heap.
     let (code, out, err) = toyvm(&["--gc-stats", "--max-heap", "64M", p, "3000000"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("error: OutOfMemoryError"), "{err}");
@@ -141,7 +142,8 @@ fn growing_heap_and_its_maximum() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "4499998500000\n");
     assert!(err.contains("growing heap"), "{err}");
-    // Starting small (and without huge pages), it grows past the 96 MB live.
+    // Starting small (and without huge pages), it grows past the 68.7 MiB live
+    // (how far past depends on when the collections fell: 72 to 512 MiB seen).
     let (code, out, err) = toyvm(&[
         "--gc-stats",
         "--min-heap",
@@ -160,7 +162,7 @@ fn growing_heap_and_its_maximum() {
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no heap size in {err}"));
-    assert!((96..=512).contains(&peak), "{err}");
+    assert!((69..=512).contains(&peak), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

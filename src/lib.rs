@@ -96,7 +96,8 @@
 //!     unsafe { vmkit::object::write_word(cell, HEADER_SIZE, i) };
 //!     // Keep only the last 10 cells: the rest is garbage for the collector.
 //!     let keep = if i % 10 == 0 { None } else { list.get() };
-//!     t.write_ref(cell, HEADER_SIZE + 8, keep);
+//!     // SAFETY: `cdr` is the reference field of the fresh Cons `cell`.
+//!     unsafe { t.write_ref(cell, HEADER_SIZE + 8, keep) };
 //!     list.set(Some(cell));
 //! }
 //! // SAFETY: the handle holds a live Cons.
@@ -176,7 +177,8 @@
 //!     let cell = t.alloc(&CONS, HEADER_SIZE + 16).unwrap();
 //!     // SAFETY: a fresh Cons.
 //!     unsafe { vmkit::object::write_word(cell, HEADER_SIZE, i) };
-//!     t.write_ref(cell, HEADER_SIZE + 8, list.get());
+//!     // SAFETY: `cdr` is its reference field.
+//!     unsafe { t.write_ref(cell, HEADER_SIZE + 8, list.get()) };
 //!     list.set(Some(cell));
 //! }
 //! t.collect(); // SemiSpace: the list moves

@@ -95,6 +95,14 @@ fn read(o: ObjectReference, off: usize) -> u64 {
     // SAFETY: see above.
     unsafe { vmkit::object::read_word(o, off) as u64 }
 }
+fn write_ref(t: &Thread, o: ObjectReference, off: usize, v: Option<ObjectReference>) {
+    // SAFETY: see above; `off` is a reference field of `o`'s type.
+    unsafe { t.write_ref(o, off, v) }
+}
+fn write_value(t: &Thread, o: ObjectReference, off: usize, v: u64) {
+    // SAFETY: see above; `off` is a value field of `o`'s type.
+    unsafe { t.write_value(o, off, v) }
+}
 fn type_of(o: ObjectReference) -> &'static TypeInfo {
     // SAFETY: see above.
     unsafe { vmkit::object::type_info(o) }
@@ -365,8 +373,8 @@ fn closure(t: &Thread, index: i64, cell: ObjectReference) -> ObjectReference {
     let s = t.scope();
     let cell = s.handle(Some(cell));
     let c = t.alloc(&CLOSURE, H + 16).expect("heap");
-    t.write_value(c, H, int(index));
-    t.write_ref(c, H + 8, cell.get());
+    write_value(t, c, H, int(index));
+    write_ref(t, c, H + 8, cell.get());
     c
 }
 
@@ -439,16 +447,26 @@ fn scenario(plan: Plan) {
     set_global(G_LIST, list);
     set_global(G_ADDRESS_LIKE, list | 1);
     let cell = t.alloc(&CELL, H + 8).expect("heap");
-    t.write_value(cell, H, int(0));
+    write_value(&t, cell, H, int(0));
     let a = closure(&t, 7, cell);
     set_global(G_ADDER_A, word(a));
     let cell = reference(read(reference(global(G_ADDER_A)), H + 8));
     let b = closure(&t, 8, cell);
     set_global(G_ADDER_B, word(b));
     let v = t.alloc_array(&VECTOR, 4).expect("heap");
-    t.write_value(v, vmkit::object::ARRAY_DATA_OFFSET, int(41));
-    t.write_value(v, vmkit::object::ARRAY_DATA_OFFSET + 8, global(G_ADDER_B));
-    t.write_value(v, vmkit::object::ARRAY_DATA_OFFSET + 16, global(G_LIST) | 1);
+    write_value(&t, v, vmkit::object::ARRAY_DATA_OFFSET, int(41));
+    write_value(
+        &t,
+        v,
+        vmkit::object::ARRAY_DATA_OFFSET + 8,
+        global(G_ADDER_B),
+    );
+    write_value(
+        &t,
+        v,
+        vmkit::object::ARRAY_DATA_OFFSET + 16,
+        global(G_LIST) | 1,
+    );
     set_global(G_VECTOR, word(v));
 
     // The interpreter's root stack: an integer and a reference, both marked as

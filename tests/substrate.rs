@@ -73,6 +73,10 @@ fn read_ref(o: ObjectReference, off: usize) -> Option<ObjectReference> {
     // SAFETY: see above.
     unsafe { vmkit::object::read_ref(o, off) }
 }
+fn write_ref(t: &Thread, o: ObjectReference, off: usize, v: Option<ObjectReference>) {
+    // SAFETY: see above; `off` is a reference field of `o`'s type.
+    unsafe { t.write_ref(o, off, v) }
+}
 fn type_info(o: ObjectReference) -> &'static TypeInfo {
     // SAFETY: see above.
     unsafe { vmkit::object::type_info(o) }
@@ -119,7 +123,7 @@ fn new_node(t: &Thread, value: usize, next: Option<ObjectReference>) -> ObjectRe
     let next = s.handle(next);
     let n = t.alloc(&NODE, HEADER_SIZE + 16).expect("out of memory");
     write_word(n, NODE_VALUE, value);
-    t.write_ref(n, NODE_NEXT, next.get());
+    write_ref(t, n, NODE_NEXT, next.get());
     n
 }
 
@@ -157,8 +161,8 @@ fn make_tree(t: &Thread, depth: usize) -> ObjectReference {
         (l, s.handle(Some(make_tree(t, depth - 1))))
     };
     let n = t.alloc(&TREE, HEADER_SIZE + 24).expect("out of memory");
-    t.write_ref(n, TREE_LEFT, l.get());
-    t.write_ref(n, TREE_RIGHT, r.get());
+    write_ref(t, n, TREE_LEFT, l.get());
+    write_ref(t, n, TREE_RIGHT, r.get());
     write_word(n, TREE_DEPTH, depth);
     n
 }
@@ -229,7 +233,7 @@ fn scenario_structures(plan: Plan) {
     let arr = s.handle(Some(t.alloc_array(&REFS, 64).unwrap()));
     for i in 0..64 {
         let l = make_list(&t, i * 100, 50);
-        t.write_ref(arr.obj(), array_slot(i), Some(l));
+        write_ref(&t, arr.obj(), array_slot(i), Some(l));
     }
     let ints = s.handle(Some(t.alloc_array(&INTS, 1000).unwrap()));
     for i in 0..1000 {
@@ -273,7 +277,7 @@ fn scenario_structures(plan: Plan) {
         if round.is_multiple_of(7) {
             let i = round % 64;
             let l = make_list(&t, i * 100, 50);
-            t.write_ref(arr.obj(), array_slot(i), Some(l));
+            write_ref(&t, arr.obj(), array_slot(i), Some(l));
             allocated += 50 * (HEADER_SIZE + 16);
         }
         if round.is_multiple_of(50) {
@@ -344,7 +348,7 @@ fn scenario_threads(plan: Plan) {
     )));
     for i in 0..SLOTS {
         let l = make_list(&main, i * 1000, LEN);
-        main.write_ref(shared.get().unwrap(), array_slot(i), Some(l));
+        write_ref(&main, shared.get().unwrap(), array_slot(i), Some(l));
     }
     let lock = Arc::new(parking_lot::Mutex::new(()));
     let stop_native = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -389,7 +393,7 @@ fn scenario_threads(plan: Plan) {
                             let guard = t.native(|| lock.lock());
                             let arr = shared.get().unwrap();
                             check_list(read_ref(arr, array_slot(slot)), slot * 1000, LEN);
-                            t.write_ref(arr, array_slot(slot), fresh.get());
+                            write_ref(&t, arr, array_slot(slot), fresh.get());
                             drop(guard);
                             if iter.is_multiple_of(500) {
                                 t.collect();
@@ -436,7 +440,7 @@ fn scenario_oom(plan: Plan) {
         match t.alloc(&NODE, HEADER_SIZE + 16) {
             Ok(node) => {
                 write_word(node, NODE_VALUE, n);
-                t.write_ref(node, NODE_NEXT, keep.get());
+                write_ref(&t, node, NODE_NEXT, keep.get());
                 keep.set(Some(node));
                 n += 1;
             }
@@ -491,7 +495,7 @@ fn scenario_growing(plan: Plan) {
         for i in 0..n {
             let node = t.alloc(&NODE, HEADER_SIZE + 16)?;
             write_word(node, NODE_VALUE, i);
-            t.write_ref(node, NODE_NEXT, keep.get());
+            write_ref(&t, node, NODE_NEXT, keep.get());
             keep.set(Some(node));
         }
         Ok(())
@@ -549,7 +553,7 @@ fn scenario_large(plan: Plan) {
         for (b, big) in bigs.iter().enumerate() {
             for i in (round % 10..N).step_by(10) {
                 let l = new_node(&t, b * 1_000_000 + i, None);
-                t.write_ref(big.obj(), array_slot(i), Some(l));
+                write_ref(&t, big.obj(), array_slot(i), Some(l));
             }
         }
         // Garbage to drive nursery collections.
@@ -676,7 +680,7 @@ fn scenario_early(plan: Plan) {
     assert_eq!(gc::early::allocated().0, 102, "early objects");
     // Only the early objects reference each other: drop the handle to the list
     // and keep it through the array.
-    t.write_ref(holder.obj(), array_slot(0), early_list.get());
+    write_ref(&t, holder.obj(), array_slot(0), early_list.get());
     early_list.set(None);
     // Another thread fills the region, then waits for the heap in the middle of
     // building its list.
@@ -725,16 +729,17 @@ fn scenario_early(plan: Plan) {
     let weak_h = s.handle(Some(w));
     for i in 1..N {
         let l = make_list(&t, i * 1000, 20);
-        t.write_ref(holder.obj(), array_slot(i), Some(l));
+        write_ref(&t, holder.obj(), array_slot(i), Some(l));
     }
     for k in 0..40_000 {
         let l = make_list(&t, k, 50);
         if k % 5_000 == 0 {
             // A fresh list replaces an old one in the early array.
             let i = 1 + (k / 5_000) % (N - 1);
-            t.write_ref(holder.obj(), array_slot(i), Some(l));
+            write_ref(&t, holder.obj(), array_slot(i), Some(l));
             check_list(Some(l), k, 50);
-            t.write_ref(
+            write_ref(
+                &t,
                 holder.obj(),
                 array_slot(i),
                 Some(make_list(&t, i * 1000, 20)),
@@ -839,7 +844,7 @@ fn scenario_header(plan: Plan) {
         };
         let status = (i as u32).wrapping_mul(2_654_435_761) | 1;
         assert_eq!(cas_status(o, 0, status), Ok(0));
-        t.write_ref(arr.obj(), array_slot(i), Some(o));
+        write_ref(&t, arr.obj(), array_slot(i), Some(o));
     }
     // Garbage in between, then a collection that moves every object (SemiSpace,
     // GenCopy, and Immix with forced defragmentation).
@@ -989,10 +994,10 @@ fn scenario_weak(plan: Plan) {
     for i in 0..N {
         let l = make_list(&t, i * 10, 5);
         if i % 2 == 0 {
-            t.write_ref(keep.obj(), array_slot(i), Some(l));
+            write_ref(&t, keep.obj(), array_slot(i), Some(l));
         }
         let w = t.new_weak_ref(Some(l)).unwrap();
-        t.write_ref(weaks.obj(), array_slot(i), Some(w));
+        write_ref(&t, weaks.obj(), array_slot(i), Some(w));
     }
     // Finalizable: odd ones unreachable, even ones kept.
     let fin_keep = s.handle(Some(t.alloc_array(&REFS, N).unwrap()));
@@ -1000,7 +1005,7 @@ fn scenario_weak(plan: Plan) {
         let l = make_list(&t, 1_000_000 + i * 10, 3);
         weak::register_finalizer(l);
         if i % 2 == 0 {
-            t.write_ref(fin_keep.obj(), array_slot(i), Some(l));
+            write_ref(&t, fin_keep.obj(), array_slot(i), Some(l));
         }
     }
     // Churn through nursery and full collections.

@@ -134,8 +134,17 @@ impl Thread {
     /// Stores a reference into field `offset` of `obj`, with the plan's write
     /// barrier. The field gets the reference as a value of the personality's
     /// [`ValueEncoding`] (its reference tag added; 0 for `None`).
+    ///
+    /// # Safety
+    /// `obj` is a live object and `offset` one of its reference (value) fields, as
+    /// its [`TypeInfo`]'s layout declares; `value`, if any, is a live object.
     #[inline]
-    pub fn write_ref(&self, obj: ObjectReference, offset: usize, value: Option<ObjectReference>) {
+    pub unsafe fn write_ref(
+        &self,
+        obj: ObjectReference,
+        offset: usize,
+        value: Option<ObjectReference>,
+    ) {
         let word = value.map_or(0, |o| ValueEncoding::current().reference(o));
         self.write_value_at(obj, obj.to_raw_address() + offset, word);
     }
@@ -143,8 +152,11 @@ impl Thread {
     /// Stores `target` into `slot` (a reference field of `src`) with the plan's
     /// write barriers: the pre-write barrier (snapshot-at-the-beginning plans) before
     /// the store, the post-write barrier (generational and sticky plans) after it.
+    ///
+    /// # Safety
+    /// As [`Thread::write_ref`], with `slot` the address of the field.
     #[inline]
-    pub fn write_ref_at(
+    pub unsafe fn write_ref_at(
         &self,
         src: ObjectReference,
         slot: Address,
@@ -157,12 +169,16 @@ impl Thread {
     /// Stores the value `word` (in the personality's [`ValueEncoding`]: a tagged
     /// integer or a reference) into field `offset` of `obj`, with the plan's write
     /// barrier when it is a reference.
+    ///
+    /// # Safety
+    /// As [`Thread::write_ref`]; a reference in `word` is to a live object.
     #[inline]
-    pub fn write_value(&self, obj: ObjectReference, offset: usize, word: u64) {
+    pub unsafe fn write_value(&self, obj: ObjectReference, offset: usize, word: u64) {
         self.write_value_at(obj, obj.to_raw_address() + offset, word);
     }
 
-    /// The store of [`Thread::write_value`] at an address.
+    /// The store of [`Thread::write_value`] at an address (the caller keeps its
+    /// promise).
     #[inline]
     pub(crate) fn write_value_at(&self, src: ObjectReference, slot: Address, word: u64) {
         // Early objects are roots of every collection: stores into them need no

@@ -413,7 +413,7 @@ impl<'a> Interp<'a> {
 
     fn store(&mut self, o: ObjectReference, off: usize, w: u64, is_ref: bool) {
         if is_ref {
-            self.t.write_ref(o, off, oref(w));
+            tobj::write_ref(self.t, o, off, oref(w));
         } else {
             wword(o, off, w as usize);
         }

@@ -201,7 +201,7 @@ pub fn args(t: &Thread) -> R<u64> {
     let arr = s.handle(Some(t.alloc_array(&tobj::ARR_STR, args.len())?));
     for (i, a) in args.iter().enumerate() {
         let so = tobj::new_str(t, a.as_bytes())?;
-        t.write_ref(arr.obj(), tobj::elem_offset(i), Some(so));
+        tobj::write_ref(t, arr.obj(), tobj::elem_offset(i), Some(so));
     }
     Ok(rword(arr.obj()))
 }

@@ -41,6 +41,15 @@ pub fn write_word(o: ObjectReference, offset: usize, value: usize) {
     unsafe { object::write_word(o, offset, value) }
 }
 
+/// Stores the reference `value` into the reference field (or element) at
+/// `offset` of `o`, with the plan's write barrier.
+#[inline]
+pub fn write_ref(t: &Thread, o: ObjectReference, offset: usize, value: Option<ObjectReference>) {
+    // SAFETY: the heap-access promise above; the checker typed the field or
+    // element as a reference.
+    unsafe { t.write_ref(o, offset, value) }
+}
+
 /// The byte at `offset` of `o`.
 #[inline]
 pub fn read_u8(o: ObjectReference, offset: usize) -> u8 {

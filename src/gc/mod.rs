@@ -257,7 +257,7 @@ pub fn inline_alloc_supported() -> bool {
 
 /// What compiled code needs of the plan, handed to the JIT when it builds a
 /// materializer (not read while compiling).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct CodeFacts {
     /// Reference stores into the heap need the write barrier.
     pub write_barrier: bool,
@@ -268,6 +268,10 @@ pub struct CodeFacts {
     pub inline_alloc: bool,
     /// Largest object the default space takes ([`max_non_los_bytes`]).
     pub max_non_los: usize,
+    /// Where compiled code reads the barrier's heap range and unlog table when a
+    /// store runs ([`BARRIER_FACTS`]: filled when MMTk comes up, which may be after
+    /// the code is compiled).
+    pub barrier_facts: &'static BarrierFacts,
 }
 
 /// The [`CodeFacts`] of the plan chosen at start-up.
@@ -277,6 +281,7 @@ pub fn code_facts() -> CodeFacts {
         satb_barrier: satb_barrier(),
         inline_alloc: inline_alloc_supported(),
         max_non_los: max_non_los_bytes(),
+        barrier_facts: &BARRIER_FACTS,
     }
 }
 

@@ -582,7 +582,7 @@ impl FnCtx<'_, '_> {
     /// between the test and the store, so a collection cannot set the bit between.
     fn barriered_store(&mut self, obj: Value, slot: Value, value: Value) {
         let ty = self.ptr;
-        let facts = &crate::gc::BARRIER_FACTS as *const crate::gc::BarrierFacts as i64;
+        let facts = self.helpers.plan.barrier_facts as *const crate::gc::BarrierFacts as i64;
         let slow = self.b.create_block();
         let check = self.b.create_block();
         let fast = self.b.create_block();

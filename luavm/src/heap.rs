@@ -1,0 +1,432 @@
+//! Lua's heap objects on the vmkit heap: strings, boxed integers, tables,
+//! functions and upvalue cells. Every reference slot holds a [`Value`] (the
+//! substrate reads them through [`crate::value::ENCODING`]).
+//!
+//! Values held in Rust locals are valid until the next allocation (which may
+//! collect and move objects): the interpreter keeps what must survive one on the
+//! thread's root stack ([`Roots`]).
+
+use crate::value::Value;
+use vmkit::object::{self, ARRAY_DATA_OFFSET};
+use vmkit::thread::RootStack;
+use vmkit::{Layout, ObjectReference, Thread, TypeInfo, HEADER_SIZE};
+
+const H: usize = HEADER_SIZE;
+
+/// 2^63 as a float: floats in `-TWO63_F..TWO63_F` have an `i64` value.
+pub const TWO63_F: f64 = 9_223_372_036_854_775_808.0;
+
+/// `TypeInfo::user` of each kind of object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Kind {
+    /// A string (bytes).
+    Str = 0,
+    /// An integer outside the inline range.
+    BigInt = 1,
+    /// A table.
+    Table = 2,
+    /// An array of values (a table's array or hash part).
+    Values = 3,
+    /// A Lua function: its prototype's index, then its upvalue cells.
+    Function = 4,
+    /// An upvalue cell.
+    Cell = 5,
+}
+
+/// Strings: byte arrays; the status word caches the hash.
+pub static STRING: TypeInfo = TypeInfo::new(
+    "string",
+    Layout::Array {
+        elem_size: 1,
+        elem_is_ref: false,
+    },
+    Kind::Str as usize,
+);
+/// A boxed 64-bit integer.
+pub static BIGINT: TypeInfo = TypeInfo::new(
+    "integer",
+    Layout::Fixed {
+        size: H + 8,
+        ref_offsets: &[],
+    },
+    Kind::BigInt as usize,
+);
+/// Offsets of a table's fields.
+pub const T_ARRAY: usize = H;
+/// Elements used in the array part (a raw count).
+pub const T_ARRAY_LEN: usize = H + 8;
+/// The hash part: `[key, value]` pairs.
+pub const T_HASH: usize = H + 16;
+/// Keys in the hash part, dead ones included (a raw count).
+pub const T_HASH_USED: usize = H + 24;
+/// The metatable (nil or a table).
+pub const T_META: usize = H + 32;
+/// Tables.
+pub static TABLE: TypeInfo = TypeInfo::new(
+    "table",
+    Layout::Fixed {
+        size: H + 40,
+        ref_offsets: &[T_ARRAY, T_HASH, T_META],
+    },
+    Kind::Table as usize,
+);
+/// Arrays of values.
+pub static VALUES: TypeInfo = TypeInfo::new(
+    "values",
+    Layout::Array {
+        elem_size: 8,
+        elem_is_ref: true,
+    },
+    Kind::Values as usize,
+);
+/// Lua functions: element 0 the prototype index (an integer value), then the
+/// upvalue cells.
+pub static FUNCTION: TypeInfo = TypeInfo::new(
+    "function",
+    Layout::Array {
+        elem_size: 8,
+        elem_is_ref: true,
+    },
+    Kind::Function as usize,
+);
+/// Upvalue cells.
+pub static CELL: TypeInfo = TypeInfo::new(
+    "cell",
+    Layout::Fixed {
+        size: H + 8,
+        ref_offsets: &[H],
+    },
+    Kind::Cell as usize,
+);
+
+/// A Lua error: the error value waits in the interpreter's error slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thrown;
+
+/// The result of anything that may raise a Lua error.
+pub type LResult<T> = Result<T, Thrown>;
+
+// ---------------------------------------------------------------- raw access
+//
+// The accessors below read and write objects the interpreter holds as values:
+// every such value comes from a root (the root stack, a table reached from
+// one) read after the last allocation, so the object is live; offsets come
+// from the object's kind, checked by the caller (`kind`).
+
+/// The kind of a heap object.
+#[inline]
+pub fn kind(o: ObjectReference) -> Kind {
+    // SAFETY: see above.
+    match unsafe { object::type_info(o) }.user {
+        0 => Kind::Str,
+        1 => Kind::BigInt,
+        2 => Kind::Table,
+        3 => Kind::Values,
+        4 => Kind::Function,
+        _ => Kind::Cell,
+    }
+}
+
+/// The word at `off`.
+#[inline]
+pub fn word(o: ObjectReference, off: usize) -> u64 {
+    // SAFETY: see above.
+    unsafe { object::read_word(o, off) as u64 }
+}
+
+/// The value at `off`.
+#[inline]
+pub fn get(o: ObjectReference, off: usize) -> Value {
+    Value(word(o, off))
+}
+
+/// Stores a raw (non-value) word at `off`.
+#[inline]
+pub fn set_word(o: ObjectReference, off: usize, w: u64) {
+    // SAFETY: see above; `off` is a raw field (a count).
+    unsafe { object::write_word(o, off, w as usize) }
+}
+
+/// Stores a value at `off`, with the plan's write barrier.
+#[inline]
+pub fn set(t: &Thread, o: ObjectReference, off: usize, v: Value) {
+    // SAFETY: see above; `off` is a value field or element.
+    unsafe { t.write_value(o, off, v.0) }
+}
+
+/// Elements of an array object.
+#[inline]
+pub fn len(o: ObjectReference) -> usize {
+    // SAFETY: see above; `o` is a string, a value array or a function.
+    unsafe { object::array_len(o) }
+}
+
+/// Offset of element `i` of a value array.
+#[inline]
+pub fn elem(i: usize) -> usize {
+    ARRAY_DATA_OFFSET + 8 * i
+}
+
+/// The bytes of a string, valid until the next allocation.
+#[inline]
+pub fn str_bytes<'a>(o: ObjectReference) -> &'a [u8] {
+    let n = len(o);
+    // SAFETY: see above; a string's `n` bytes follow its length word, and the
+    // slice is used before anything can allocate (the caller's promise).
+    unsafe {
+        std::slice::from_raw_parts((o.to_raw_address() + ARRAY_DATA_OFFSET).to_ptr::<u8>(), n)
+    }
+}
+
+/// The status word (a string's hash, another object's identity hash).
+fn status<'a>(o: ObjectReference) -> &'a std::sync::atomic::AtomicU32 {
+    // SAFETY: see above; used for one atomic operation at once.
+    unsafe { object::status_word(o) }
+}
+
+// ---------------------------------------------------------------- roots
+
+/// The thread's root stack, for a moment (no allocation while it is borrowed).
+#[inline]
+#[allow(clippy::mut_from_ref)]
+pub fn roots(t: &Thread) -> &mut RootStack {
+    // SAFETY: only the interpreter's own thread calls it, one borrow at a time
+    // (never held across a call that takes it again).
+    unsafe { t.root_stack() }
+}
+
+/// Pushes a value on the root stack.
+#[inline]
+pub fn push(t: &Thread, v: Value) {
+    roots(t).push(v.0, true);
+}
+
+/// Pops the top value.
+#[inline]
+pub fn pop(t: &Thread) -> Value {
+    Value(roots(t).pop().expect("the root stack is not empty"))
+}
+
+/// The value at root-stack index `i`.
+#[inline]
+pub fn at(t: &Thread, i: usize) -> Value {
+    Value(roots(t).words[i])
+}
+
+/// Sets root-stack index `i`.
+#[inline]
+pub fn set_at(t: &Thread, i: usize, v: Value) {
+    roots(t).words[i] = v.0;
+}
+
+/// The root stack's height.
+#[inline]
+pub fn top(t: &Thread) -> usize {
+    roots(t).len()
+}
+
+// ---------------------------------------------------------------- allocation
+
+/// Out of memory: the caller raises "not enough memory".
+#[derive(Debug, Clone, Copy)]
+pub struct NoMemory;
+
+/// A new string with these bytes (which must not lie in the heap).
+pub fn new_string(t: &Thread, bytes: &[u8]) -> Result<Value, NoMemory> {
+    let o = t.alloc_array(&STRING, bytes.len()).map_err(|_| NoMemory)?;
+    // SAFETY: `o` is a fresh string of `bytes.len()` bytes; `bytes` is Rust memory.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            (o.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(),
+            bytes.len(),
+        )
+    };
+    Ok(Value::object(o))
+}
+
+/// An integer value (boxed when outside the inline range).
+pub fn new_int(t: &Thread, i: i64) -> Result<Value, NoMemory> {
+    if let Some(v) = Value::small_int(i) {
+        return Ok(v);
+    }
+    let o = t.alloc(&BIGINT, H + 8).map_err(|_| NoMemory)?;
+    set_word(o, H, i as u64);
+    Ok(Value::object(o))
+}
+
+/// The integer a value holds, inline or boxed.
+#[inline]
+pub fn as_int(v: Value) -> Option<i64> {
+    if let Some(i) = v.as_small_int() {
+        return Some(i);
+    }
+    let o = v.as_object()?;
+    (kind(o) == Kind::BigInt).then(|| word(o, H) as i64)
+}
+
+/// A number: integer or float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+}
+
+/// The number a value holds (no string coercion).
+#[inline]
+pub fn as_num(v: Value) -> Option<Num> {
+    if let Some(x) = v.as_float() {
+        return Some(Num::Float(x));
+    }
+    as_int(v).map(Num::Int)
+}
+
+/// The string object a value holds.
+#[inline]
+pub fn as_str(v: Value) -> Option<ObjectReference> {
+    v.as_object().filter(|o| kind(*o) == Kind::Str)
+}
+
+/// The table object a value holds.
+#[inline]
+pub fn as_table(v: Value) -> Option<ObjectReference> {
+    v.as_object().filter(|o| kind(*o) == Kind::Table)
+}
+
+/// A new table with room for `narray` array elements and `nhash` keys.
+pub fn new_table(t: &Thread, narray: usize, nhash: usize) -> Result<Value, NoMemory> {
+    let tab = t.alloc(&TABLE, H + 40).map_err(|_| NoMemory)?;
+    init_table(tab);
+    let base = top(t);
+    push(t, Value::object(tab));
+    let r = (|| {
+        if narray > 0 {
+            let a = new_values(t, narray)?;
+            let tab = at(t, base).as_object().expect("the table");
+            set(t, tab, T_ARRAY, a);
+        }
+        if nhash > 0 {
+            let h = new_values(t, 2 * nhash.next_power_of_two())?;
+            let tab = at(t, base).as_object().expect("the table");
+            set(t, tab, T_HASH, h);
+        }
+        Ok(())
+    })();
+    let v = pop(t);
+    r.map(|_| v)
+}
+
+/// A value array of `n` nils.
+pub fn new_values(t: &Thread, n: usize) -> Result<Value, NoMemory> {
+    let a = t.alloc_array(&VALUES, n).map_err(|_| NoMemory)?;
+    for i in 0..n {
+        set_word(a, elem(i), Value::NIL.0);
+    }
+    Ok(Value::object(a))
+}
+
+/// A new table's fields start as nil (an allocation is zeroed: 0 is the float
+/// 0.0 in this encoding, so nil is written explicitly).
+pub fn init_table(tab: ObjectReference) {
+    set_word(tab, T_ARRAY, Value::NIL.0);
+    set_word(tab, T_HASH, Value::NIL.0);
+    set_word(tab, T_META, Value::NIL.0);
+}
+
+// ---------------------------------------------------------------- hashing
+
+/// The hash of a string's bytes (cached in its status word).
+pub fn str_hash(o: ObjectReference) -> u32 {
+    let s = status(o);
+    let h = s.load(std::sync::atomic::Ordering::Relaxed);
+    if h != 0 {
+        return h;
+    }
+    let mut x: u32 = 0x811c_9dc5;
+    for &b in str_bytes(o) {
+        x = (x ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    let x = x | 1;
+    s.store(x, std::sync::atomic::Ordering::Relaxed);
+    x
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// An object's identity hash (its address changes when it moves; this does not).
+pub fn identity_hash(o: ObjectReference) -> u32 {
+    let s = status(o);
+    let h = s.load(std::sync::atomic::Ordering::Relaxed);
+    if h != 0 {
+        return h;
+    }
+    let id = NEXT_ID
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .wrapping_mul(0x9E37_79B9)
+        | 1;
+    match s.compare_exchange(
+        0,
+        id,
+        std::sync::atomic::Ordering::Relaxed,
+        std::sync::atomic::Ordering::Relaxed,
+    ) {
+        Ok(_) => id,
+        Err(old) => old,
+    }
+}
+
+fn mix(x: u64) -> u32 {
+    let x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> 32) as u32 ^ x as u32
+}
+
+/// The hash of a (normalized) key.
+pub fn key_hash(k: Value) -> u32 {
+    if let Some(o) = k.as_object() {
+        return match kind(o) {
+            Kind::Str => str_hash(o),
+            Kind::BigInt => mix(word(o, H)),
+            _ => identity_hash(o),
+        };
+    }
+    if let Some(i) = k.as_small_int() {
+        return mix(i as u64);
+    }
+    mix(k.0)
+}
+
+/// Raw equality (`rawequal`): numbers by value (1 == 1.0), strings by
+/// contents, everything else by identity.
+pub fn raw_equal(a: Value, b: Value) -> bool {
+    if let (Some(x), Some(y)) = (a.as_float(), b.as_float()) {
+        return x == y;
+    }
+    if a == b {
+        return true;
+    }
+    match (as_num(a), as_num(b)) {
+        (Some(x), Some(y)) => return num_eq(x, y),
+        (None, None) => {}
+        _ => return false,
+    }
+    match (as_str(a), as_str(b)) {
+        (Some(x), Some(y)) => str_bytes(x) == str_bytes(y),
+        _ => false,
+    }
+}
+
+/// Numeric equality across subtypes, exact.
+pub fn num_eq(a: Num, b: Num) -> bool {
+    match (a, b) {
+        (Num::Int(x), Num::Int(y)) => x == y,
+        (Num::Float(x), Num::Float(y)) => x == y,
+        (Num::Int(i), Num::Float(f)) | (Num::Float(f), Num::Int(i)) => {
+            f == f.trunc()
+                && (-TWO63_F..TWO63_F).contains(&f)
+                && f as i64 == i
+        }
+    }
+}

@@ -1,0 +1,1694 @@
+//! The reference interpreter: walks the resolved syntax tree. Frame slots,
+//! varargs and temporaries live on the thread's root stack (every word a value
+//! the collector reads through the encoding), so a collection anywhere finds
+//! and updates every reference the interpreter holds.
+
+use crate::heap::{self, *};
+use crate::lang::ast::*;
+use crate::stdlib;
+use crate::table::{self, KeyError};
+use crate::value::Value;
+use std::rc::Rc;
+use vmkit::{ObjectReference, Thread};
+
+/// Lua functions nested deeper than this raise "stack overflow" (the
+/// interpreter recurses on the Rust stack; the main thread has room for it).
+pub const MAX_DEPTH: u32 = 7_000;
+
+/// Root-stack slots the interpreter keeps for itself.
+const GLOBALS: usize = 0;
+const ERROR: usize = 1;
+const STRING_META: usize = 2;
+/// Slots before the first frame.
+pub const RESERVED: usize = 3;
+
+/// A call in progress: where the caller is (`None` for a built-in) and the
+/// name it used for the callee (and whether as a method).
+pub type CallSite = (Option<String>, Option<(String, bool)>);
+
+/// What running a block did.
+enum Flow {
+    Normal,
+    Break,
+    /// `return`: the values are the top `n` of the root stack.
+    Return(usize),
+    Goto(u32),
+}
+
+/// A running function: where its slots and varargs are.
+struct Frame {
+    /// Root-stack index of the running closure.
+    func: usize,
+    /// Root-stack index of slot 0.
+    base: usize,
+    /// Root-stack index and count of the varargs.
+    varargs: (usize, usize),
+    proto: Rc<Function>,
+    /// The line being run (for messages and tracebacks).
+    line: std::cell::Cell<u32>,
+}
+
+/// The interpreter state of one thread.
+pub struct Interp<'t> {
+    /// The thread.
+    pub t: &'t Thread,
+    /// Function prototypes, by index (a closure holds its index), with which
+    /// of their parameters inner functions capture (those live in cells).
+    protos: Vec<(Rc<Function>, Vec<bool>)>,
+    /// Prototype index by address.
+    proto_ids: std::collections::HashMap<usize, usize>,
+    depth: u32,
+    /// Traceback lines gathered while an error unwinds.
+    pub traceback: Vec<String>,
+    /// Whether the traceback of the current error is complete (caught errors
+    /// drop theirs).
+    tracing: bool,
+    /// Buffered standard output.
+    pub out: Vec<u8>,
+    /// Each call in progress, innermost last: `SOURCE:LINE:` of a call from
+    /// Lua code (`None` for a call made by a built-in), where a built-in's
+    /// error, or `error` at a level, points; and the name the caller used for
+    /// the callee (`rep` for `string.rep(...)`, whether a method call), for
+    /// "bad argument" messages.
+    pub sites: Vec<CallSite>,
+}
+
+/// A description of an expression for messages: `global 'x'`, `local 'x'`, ...
+fn describe(e: &Expr) -> Option<String> {
+    let name = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
+    match e {
+        Expr::Local { name: n, .. } => Some(format!("local '{}'", name(n))),
+        Expr::Upvalue { name: n, .. } => Some(format!("upvalue '{}'", name(n))),
+        Expr::Global(n) => Some(format!("global '{}'", name(n))),
+        Expr::Index { key, .. } => match &**key {
+            Expr::Str(k) => Some(format!("field '{}'", name(k))),
+            _ => None,
+        },
+        Expr::Method { name: n, .. } => Some(format!("method '{}'", name(n))),
+        Expr::Str(_) | Expr::Int(_) | Expr::Float(_) | Expr::Nil | Expr::True | Expr::False => None,
+        _ => None,
+    }
+}
+
+fn with_desc(msg: String, e: &Expr) -> String {
+    match describe(e) {
+        Some(d) => format!("{msg} ({d})"),
+        None => msg,
+    }
+}
+
+impl<'t> Interp<'t> {
+    /// An interpreter on `t`, with the globals table and the string metatable
+    /// made (the standard library installed).
+    pub fn new(t: &'t Thread) -> LResult<Interp<'t>> {
+        let mut it = Interp {
+            t,
+            protos: Vec::new(),
+            proto_ids: std::collections::HashMap::new(),
+            depth: 0,
+            traceback: Vec::new(),
+            tracing: true,
+            out: Vec::new(),
+            sites: Vec::new(),
+        };
+        roots(t).truncate(0);
+        for _ in 0..RESERVED {
+            push(t, Value::NIL);
+        }
+        let g = it.mem(new_table(t, 0, 64))?;
+        set_at(t, GLOBALS, g);
+        stdlib::install(&mut it)?;
+        Ok(it)
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    /// The globals table.
+    pub fn globals(&self) -> Value {
+        at(self.t, GLOBALS)
+    }
+
+    /// Sets the string metatable.
+    pub fn set_string_meta(&self, v: Value) {
+        set_at(self.t, STRING_META, v);
+    }
+
+    /// The value of the pending error.
+    pub fn error_value(&self) -> Value {
+        at(self.t, ERROR)
+    }
+
+    /// Raises `v` as the error value.
+    pub fn throw(&mut self, v: Value) -> Thrown {
+        set_at(self.t, ERROR, v);
+        self.traceback.clear();
+        self.tracing = true;
+        Thrown
+    }
+
+    /// Raises `msg` with the position of the Lua code that called the running
+    /// built-in (`SOURCE:LINE: msg`).
+    pub fn throw_here(&mut self, msg: &str) -> Thrown {
+        let m = match self.sites.last() {
+            Some((Some(w), _)) => format!("{w} {msg}"),
+            _ => msg.to_string(),
+        };
+        self.throw_msg(&m)
+    }
+
+    /// Raises the message `msg` (a string error value, no position added).
+    pub fn throw_msg(&mut self, msg: &str) -> Thrown {
+        match new_string(self.t, msg.as_bytes()) {
+            Ok(v) => self.throw(v),
+            Err(_) => self.throw(Value::NIL),
+        }
+    }
+
+    /// Turns an allocation failure into the Lua error "not enough memory".
+    pub fn mem<T>(&mut self, r: Result<T, NoMemory>) -> LResult<T> {
+        r.map_err(|_| self.throw_msg("not enough memory"))
+    }
+
+    /// A string value.
+    pub fn string(&mut self, b: &[u8]) -> LResult<Value> {
+        let r = new_string(self.t, b);
+        self.mem(r)
+    }
+
+    /// An integer value.
+    pub fn int(&mut self, i: i64) -> LResult<Value> {
+        let r = new_int(self.t, i);
+        self.mem(r)
+    }
+
+    /// A number value.
+    pub fn num(&mut self, n: Num) -> LResult<Value> {
+        match n {
+            Num::Int(i) => self.int(i),
+            Num::Float(x) => Ok(Value::float(x)),
+        }
+    }
+
+    fn where_(&self, f: &Frame) -> String {
+        format!("{}:{}:", f.proto.source, f.line.get())
+    }
+
+    /// Raises `msg` with the position of the running Lua function.
+    fn rt_error(&mut self, f: &Frame, msg: String) -> Thrown {
+        let m = format!("{} {msg}", self.where_(f));
+        self.throw_msg(&m)
+    }
+
+    /// The `type()` name of a value.
+    pub fn type_name(v: Value) -> &'static str {
+        if v.is_nil() {
+            return "nil";
+        }
+        if v.as_bool().is_some() {
+            return "boolean";
+        }
+        if v.as_float().is_some() || v.as_small_int().is_some() {
+            return "number";
+        }
+        if v.as_builtin().is_some() {
+            return "function";
+        }
+        match v.as_object().map(kind) {
+            Some(Kind::Str) => "string",
+            Some(Kind::BigInt) => "number",
+            Some(Kind::Table) => "table",
+            Some(Kind::Function) => "function",
+            _ => "userdata",
+        }
+    }
+
+    /// The metatable of any value (tables' own, the string metatable).
+    pub fn metatable_of(&self, v: Value) -> Option<ObjectReference> {
+        let o = v.as_object()?;
+        match kind(o) {
+            Kind::Table => table::metatable(o),
+            Kind::Str => as_table(at(self.t, STRING_META)),
+            _ => None,
+        }
+    }
+
+    /// `mt[name]` for the value's metatable, if any and not nil.
+    pub fn metamethod(&self, v: Value, name: &[u8]) -> Option<Value> {
+        let mt = self.metatable_of(v)?;
+        let m = table::raw_get_str(mt, name);
+        (!m.is_nil()).then_some(m)
+    }
+
+    // ------------------------------------------------------------ running
+
+    /// Runs the main chunk `main` with `args` as its varargs; returns how many
+    /// values it returned (on the root stack's top).
+    pub fn run_main(&mut self, main: Rc<Function>, args: &[Vec<u8>]) -> LResult<usize> {
+        let fpos = top(self.t);
+        let f = self.closure_of(main, None)?;
+        push(self.t, f);
+        for a in args {
+            let s = self.string(a)?;
+            push(self.t, s);
+        }
+        self.call(fpos, args.len(), 0)
+    }
+
+    /// A function value for a loaded chunk (no upvalues: globals are the
+    /// globals table).
+    pub fn load_function(&mut self, f: Rc<Function>) -> LResult<Value> {
+        self.closure_of(f, None)
+    }
+
+    /// Makes a closure of `proto` (upvalues captured from `frame`); pushes
+    /// nothing, returns it (valid until the next allocation). With no frame
+    /// (the main chunk) it has no upvalues.
+    fn closure_of(&mut self, proto: Rc<Function>, frame: Option<&Frame>) -> LResult<Value> {
+        let index = self.proto_index(&proto);
+        let n = proto.upvalues.len();
+        let caps = proto.upvalues.clone();
+        // Placeholder for the new closure while it is filled.
+        let t = self.t;
+        let slot = top(t);
+        push(t, Value::NIL);
+        let o = t.alloc_array(&FUNCTION, 1 + n).map_err(|_| NoMemory);
+        let o = self.mem(o)?;
+        heap::set_word(
+            o,
+            elem(0),
+            Value::small_int(index as i64).expect("a small index").0,
+        );
+        for i in 0..n {
+            heap::set_word(o, elem(1 + i), Value::NIL.0);
+        }
+        set_at(t, slot, Value::object(o));
+        if let Some(f) = frame {
+            for (i, c) in caps.iter().enumerate() {
+                let cell = match *c {
+                    Capture::Local(s) => at(t, f.base + s as usize),
+                    Capture::Upvalue(u) => {
+                        let cl = at(t, f.func).as_object().expect("a closure");
+                        get(cl, elem(1 + u as usize))
+                    }
+                };
+                let o = at(t, slot).as_object().expect("a closure");
+                heap::set(t, o, elem(1 + i), cell);
+            }
+        }
+        Ok(pop(t))
+    }
+
+    /// Makes the closures of a prototype in a new index only once per
+    /// prototype: prototypes are registered once (by pointer).
+    fn proto_index(&mut self, p: &Rc<Function>) -> usize {
+        let key = Rc::as_ptr(p) as usize;
+        if let Some(&i) = self.proto_ids.get(&key) {
+            return i;
+        }
+        let captured = crate::lang::parser::captured_params(p);
+        self.protos.push((p.clone(), captured));
+        self.proto_ids.insert(key, self.protos.len() - 1);
+        self.protos.len() - 1
+    }
+
+    /// Calls the value at root index `fpos` with the `nargs` values above it;
+    /// leaves its results at `fpos..` (the root stack's new top) and returns
+    /// how many. `line` is the caller's line (for "in function" messages it is
+    /// set on the caller's frame).
+    pub fn call(&mut self, fpos: usize, nargs: usize, _line: u32) -> LResult<usize> {
+        let t = self.t;
+        let fv = at(t, fpos);
+        if let Some(b) = fv.as_builtin() {
+            let n = stdlib::call_builtin(self, b, fpos + 1, nargs)?;
+            // Results are the top n: move them to fpos.
+            let from = top(t) - n;
+            for i in 0..n {
+                let v = at(t, from + i);
+                set_at(t, fpos + i, v);
+            }
+            roots(t).truncate(fpos + n);
+            return Ok(n);
+        }
+        let Some(cl) = fv.as_object().filter(|o| kind(*o) == Kind::Function) else {
+            // __call: the callee becomes the first argument.
+            if let Some(m) = self.metamethod(fv, b"__call") {
+                roots(t).words.insert(fpos, m.0);
+                roots(t).is_ref.insert(fpos, true);
+                return self.call(fpos, nargs + 1, _line);
+            }
+            return Err(self.throw_msg(&format!("attempt to call a {} value", Self::type_name(fv))));
+        };
+        let pi = get(cl, elem(0)).as_small_int().expect("a prototype index") as usize;
+        let (proto, captured) = self.protos[pi].clone();
+        if self.depth >= MAX_DEPTH {
+            return Err(self.throw_msg("stack overflow"));
+        }
+        let params = proto.params as usize;
+        let (base, varargs) = if proto.is_vararg {
+            let nvar = nargs.saturating_sub(params);
+            let vstart = fpos + 1 + params;
+            let base = top(t);
+            for i in 0..params {
+                let v = if i < nargs {
+                    at(t, fpos + 1 + i)
+                } else {
+                    Value::NIL
+                };
+                push(t, v);
+            }
+            (base, (vstart, nvar))
+        } else {
+            let base = fpos + 1;
+            roots(t).truncate(base + nargs.min(params));
+            (base, (0, 0))
+        };
+        let want = base + proto.slots as usize;
+        while top(t) < want {
+            push(t, Value::NIL);
+        }
+        // Parameters captured by inner functions live in cells.
+        for (i, c) in captured.iter().enumerate() {
+            if *c {
+                let v = at(t, base + i);
+                push(t, v);
+                let cell = t.alloc(&CELL, vmkit::HEADER_SIZE + 8).map_err(|_| NoMemory);
+                let cell = self.mem(cell)?;
+                let v = pop(t);
+                heap::set_word(cell, vmkit::HEADER_SIZE, v.0);
+                set_at(t, base + i, Value::object(cell));
+            }
+        }
+        let frame = Frame {
+            func: fpos,
+            base,
+            varargs,
+            proto: proto.clone(),
+            line: std::cell::Cell::new(proto.line),
+        };
+        self.depth += 1;
+        let r = self.exec_block(&frame, &proto.body);
+        self.depth -= 1;
+        match r {
+            Ok(Flow::Return(n)) => {
+                let from = top(t) - n;
+                for i in 0..n {
+                    let v = at(t, from + i);
+                    set_at(t, fpos + i, v);
+                }
+                roots(t).truncate(fpos + n);
+                Ok(n)
+            }
+            Ok(_) => {
+                roots(t).truncate(fpos);
+                Ok(0)
+            }
+            Err(e) => {
+                if self.tracing {
+                    self.traceback.push(format!(
+                        "\t{}:{}: in {}",
+                        proto.source,
+                        frame.line.get(),
+                        proto.name
+                    ));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Calls `f` with `args` in protected mode-free style: pushes f and args,
+    /// calls, returns the number of results on the top.
+    pub fn call_value(&mut self, f: Value, args: &[Value]) -> LResult<usize> {
+        let fpos = top(self.t);
+        push(self.t, f);
+        for a in args {
+            push(self.t, *a);
+        }
+        self.call_from_builtin(fpos, args.len())
+    }
+
+    /// A call made by a built-in (or a metamethod call): no position of its
+    /// own in messages.
+    pub fn call_from_builtin(&mut self, fpos: usize, nargs: usize) -> LResult<usize> {
+        self.sites.push((None, None));
+        let r = self.call(fpos, nargs, 0);
+        self.sites.pop();
+        r
+    }
+
+    /// Stops gathering the traceback (the error is caught).
+    pub fn caught(&mut self) {
+        self.tracing = false;
+        self.traceback.clear();
+    }
+
+    // ------------------------------------------------------------ statements
+
+    fn exec_block(&mut self, f: &Frame, b: &Block) -> LResult<Flow> {
+        let mut i = 0;
+        while i < b.stats.len() {
+            match self.exec(f, &b.stats[i])? {
+                Flow::Normal => i += 1,
+                Flow::Goto(l) => {
+                    // A label in this block: continue after it.
+                    match b
+                        .stats
+                        .iter()
+                        .position(|s| matches!(s, Stat::Label { label } if *label == l))
+                    {
+                        Some(p) => i = p + 1,
+                        None => return Ok(Flow::Goto(l)),
+                    }
+                }
+                other => return Ok(other),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn set_local(&mut self, f: &Frame, d: &LocalDecl, v: Value) -> LResult<()> {
+        let t = self.t;
+        let slot = f.base + d.slot as usize;
+        if d.captured {
+            push(t, v);
+            let c = t.alloc(&CELL, vmkit::HEADER_SIZE + 8).map_err(|_| NoMemory);
+            let c = self.mem(c)?;
+            let v = pop(t);
+            heap::set_word(c, vmkit::HEADER_SIZE, v.0);
+            set_at(t, slot, Value::object(c));
+        } else {
+            set_at(t, slot, v);
+        }
+        Ok(())
+    }
+
+    fn exec(&mut self, f: &Frame, s: &Stat) -> LResult<Flow> {
+        let t = self.t;
+        match s {
+            Stat::Local { decls, exprs, line } => {
+                f.line.set(*line);
+                let base = top(t);
+                let n = self.eval_list(f, exprs)?;
+                for (i, d) in decls.iter().enumerate() {
+                    let v = if i < n { at(t, base + i) } else { Value::NIL };
+                    self.set_local(f, d, v)?;
+                }
+                roots(t).truncate(base);
+            }
+            Stat::LocalFunction { decl, func } => {
+                // The local exists (as nil, in its cell) before the closure
+                // captures it.
+                self.set_local(f, decl, Value::NIL)?;
+                let c = self.closure_of(func.clone(), Some(f))?;
+                self.assign_local(f, decl.slot, decl.captured, c);
+            }
+            Stat::Assign {
+                targets,
+                exprs,
+                line,
+            } => {
+                f.line.set(*line);
+                if targets.len() == 1 && exprs.len() == 1 {
+                    return self
+                        .assign_one(f, &targets[0], &exprs[0])
+                        .map(|_| Flow::Normal);
+                }
+                // Evaluate the places' table and key, then the values, then
+                // assign (right to left, as Lua does).
+                let base = top(t);
+                for p in targets {
+                    if let Place::Index { obj, key, .. } = p {
+                        let o = self.eval(f, obj)?;
+                        push(t, o);
+                        let k = self.eval(f, key)?;
+                        push(t, k);
+                    }
+                }
+                let vbase = top(t);
+                let n = self.eval_list(f, exprs)?;
+                let mut pi = base
+                    + 2 * targets
+                        .iter()
+                        .filter(|p| matches!(p, Place::Index { .. }))
+                        .count();
+                for (i, p) in targets.iter().enumerate().rev() {
+                    let v = if i < n { at(t, vbase + i) } else { Value::NIL };
+                    match p {
+                        Place::Index { obj, line, .. } => {
+                            pi -= 2;
+                            let (o, k) = (at(t, pi), at(t, pi + 1));
+                            f.line.set(*line);
+                            self.set_index(f, o, k, v, obj)?;
+                        }
+                        _ => self.assign_simple(f, p, v)?,
+                    }
+                }
+                roots(t).truncate(base);
+            }
+            Stat::Call(e) => {
+                let base = top(t);
+                self.eval_multi(f, e)?;
+                roots(t).truncate(base);
+            }
+            Stat::Do(b) => return self.exec_block(f, b),
+            Stat::While { cond, body } => loop {
+                let c = self.eval(f, cond)?;
+                if c.is_falsy() {
+                    break;
+                }
+                match self.exec_block(f, body)? {
+                    Flow::Break => break,
+                    Flow::Normal => {}
+                    other => return Ok(other),
+                }
+            },
+            Stat::Repeat { body, cond } => loop {
+                match self.exec_block(f, body)? {
+                    Flow::Break => break,
+                    Flow::Normal => {}
+                    other => return Ok(other),
+                }
+                if !self.eval(f, cond)?.is_falsy() {
+                    break;
+                }
+            },
+            Stat::If { arms, otherwise } => {
+                for (c, b) in arms {
+                    if !self.eval(f, c)?.is_falsy() {
+                        return self.exec_block(f, b);
+                    }
+                }
+                if let Some(b) = otherwise {
+                    return self.exec_block(f, b);
+                }
+            }
+            Stat::NumericFor {
+                var,
+                start,
+                limit,
+                step,
+                body,
+                line,
+            } => {
+                f.line.set(*line);
+                return self.numeric_for(f, var, start, limit, step.as_ref(), body);
+            }
+            Stat::GenericFor {
+                vars,
+                exprs,
+                hidden,
+                body,
+                line,
+            } => {
+                f.line.set(*line);
+                let base = top(t);
+                let n = self.eval_list(f, exprs)?;
+                let h = f.base + *hidden as usize;
+                for i in 0..4 {
+                    let v = if i < n { at(t, base + i) } else { Value::NIL };
+                    set_at(t, h + i, v);
+                }
+                roots(t).truncate(base);
+                loop {
+                    f.line.set(*line);
+                    let fpos = top(t);
+                    push(t, at(t, h));
+                    push(t, at(t, h + 1));
+                    push(t, at(t, h + 2));
+                    let nr = self.call(fpos, 2, *line)?;
+                    let first = if nr > 0 { at(t, fpos) } else { Value::NIL };
+                    if first.is_nil() {
+                        roots(t).truncate(fpos);
+                        break;
+                    }
+                    set_at(t, h + 2, first);
+                    for (i, d) in vars.iter().enumerate() {
+                        let v = if i < nr { at(t, fpos + i) } else { Value::NIL };
+                        self.set_local(f, d, v)?;
+                    }
+                    roots(t).truncate(fpos);
+                    match self.exec_block(f, body)? {
+                        Flow::Break => break,
+                        Flow::Normal => {}
+                        other => return Ok(other),
+                    }
+                }
+            }
+            Stat::Return { exprs, line } => {
+                f.line.set(*line);
+                // A tail call is an ordinary call here (depth permitting).
+                let n = self.eval_list(f, exprs)?;
+                return Ok(Flow::Return(n));
+            }
+            Stat::Break => return Ok(Flow::Break),
+            Stat::Goto { label, .. } => return Ok(Flow::Goto(*label)),
+            Stat::Label { .. } => {}
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn numeric_for(
+        &mut self,
+        f: &Frame,
+        var: &LocalDecl,
+        start: &Expr,
+        limit: &Expr,
+        step: Option<&Expr>,
+        body: &Block,
+    ) -> LResult<Flow> {
+        let t = self.t;
+        let a = self.eval(f, start)?;
+        push(t, a);
+        let b = self.eval(f, limit)?;
+        push(t, b);
+        let c = match step {
+            Some(s) => self.eval(f, s)?,
+            None => Value::small_int(1).expect("1"),
+        };
+        let b = pop(t);
+        let a = pop(t);
+        let (a, b, c) = (
+            self.for_num(f, a, "initial")?,
+            self.for_num(f, b, "limit")?,
+            self.for_num(f, c, "step")?,
+        );
+        match (a, b, c) {
+            (Num::Int(i0), lim, Num::Int(st)) => {
+                if st == 0 {
+                    return Err(self.rt_error(f, "'for' step is zero".into()));
+                }
+                // The limit, clipped to an integer (a float limit is floored or
+                // ceiled toward the loop's direction).
+                let lim = match lim {
+                    Num::Int(l) => l,
+                    Num::Float(x) => {
+                        if x.is_nan() {
+                            return Ok(Flow::Normal);
+                        }
+                        if st > 0 {
+                            let x = x.floor();
+                            if x >= TWO63_F {
+                                i64::MAX
+                            } else if x < -TWO63_F {
+                                return Ok(Flow::Normal);
+                            } else {
+                                x as i64
+                            }
+                        } else {
+                            let x = x.ceil();
+                            if x < -TWO63_F {
+                                i64::MIN
+                            } else if x >= TWO63_F {
+                                return Ok(Flow::Normal);
+                            } else {
+                                x as i64
+                            }
+                        }
+                    }
+                };
+                if (st > 0 && i0 > lim) || (st < 0 && i0 < lim) {
+                    return Ok(Flow::Normal);
+                }
+                // Iterations left, as an unsigned count (no overflow).
+                let mut count = if st > 0 {
+                    ((lim as i128 - i0 as i128) / st as i128) as u64
+                } else {
+                    ((i0 as i128 - lim as i128) / -(st as i128)) as u64
+                };
+                let mut i = i0;
+                loop {
+                    let v = self.int(i)?;
+                    self.set_local(f, var, v)?;
+                    match self.exec_block(f, body)? {
+                        Flow::Break => break,
+                        Flow::Normal => {}
+                        other => return Ok(other),
+                    }
+                    if count == 0 {
+                        break;
+                    }
+                    count -= 1;
+                    i = i.wrapping_add(st);
+                }
+            }
+            (a, b, c) => {
+                let to_f = |n: Num| match n {
+                    Num::Int(i) => i as f64,
+                    Num::Float(x) => x,
+                };
+                let (mut x, lim, st) = (to_f(a), to_f(b), to_f(c));
+                if st == 0.0 {
+                    return Err(self.rt_error(f, "'for' step is zero".into()));
+                }
+                while (st > 0.0 && x <= lim) || (st < 0.0 && x >= lim) {
+                    self.set_local(f, var, Value::float(x))?;
+                    match self.exec_block(f, body)? {
+                        Flow::Break => break,
+                        Flow::Normal => {}
+                        other => return Ok(other),
+                    }
+                    x += st;
+                }
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn for_num(&mut self, f: &Frame, v: Value, what: &str) -> LResult<Num> {
+        match as_num(v) {
+            Some(n) => Ok(n),
+            None => {
+                // Strings are not coerced in a for loop (Lua 5.4).
+                Err(self.rt_error(f, format!("'for' {what} value must be a number")))
+            }
+        }
+    }
+
+    fn assign_local(&mut self, f: &Frame, slot: u32, captured: bool, v: Value) {
+        let t = self.t;
+        let i = f.base + slot as usize;
+        if captured {
+            let c = at(t, i).as_object().expect("a cell");
+            heap::set(t, c, vmkit::HEADER_SIZE, v);
+        } else {
+            set_at(t, i, v);
+        }
+    }
+
+    fn assign_simple(&mut self, f: &Frame, p: &Place, v: Value) -> LResult<()> {
+        let t = self.t;
+        match p {
+            Place::Local { slot, captured } => self.assign_local(f, *slot, *captured, v),
+            Place::Upvalue(u) => {
+                let cl = at(t, f.func).as_object().expect("a closure");
+                let cell = get(cl, elem(1 + *u as usize)).as_object().expect("a cell");
+                heap::set(t, cell, vmkit::HEADER_SIZE, v);
+            }
+            Place::Global(name) => {
+                push(t, v);
+                let k = self.string(name)?;
+                let v = pop(t);
+                let g = self.globals();
+                self.set_index(f, g, k, v, &Expr::Nil)?;
+            }
+            Place::Index { .. } => unreachable!("handled by the caller"),
+        }
+        Ok(())
+    }
+
+    fn assign_one(&mut self, f: &Frame, p: &Place, e: &Expr) -> LResult<()> {
+        let t = self.t;
+        match p {
+            Place::Index { obj, key, line } => {
+                let base = top(t);
+                let o = self.eval(f, obj)?;
+                push(t, o);
+                let k = self.eval(f, key)?;
+                push(t, k);
+                let v = self.eval(f, e)?;
+                let (o, k) = (at(t, base), at(t, base + 1));
+                f.line.set(*line);
+                let r = self.set_index(f, o, k, v, obj);
+                roots(t).truncate(base);
+                r
+            }
+            _ => {
+                let v = self.eval(f, e)?;
+                self.assign_simple(f, p, v)
+            }
+        }
+    }
+
+    /// `o[k] = v` with `__newindex`. `desc` describes `o` for messages.
+    fn set_index(&mut self, f: &Frame, o: Value, k: Value, v: Value, desc: &Expr) -> LResult<()> {
+        let t = self.t;
+        let mut o = o;
+        for _ in 0..2000 {
+            if let Some(tab) = as_table(o) {
+                let existing = table::raw_get(tab, k);
+                let mm = if existing.is_nil() {
+                    table::metatable(tab)
+                        .map(|mt| table::raw_get_str(mt, b"__newindex"))
+                        .filter(|m| !m.is_nil())
+                } else {
+                    None
+                };
+                match mm {
+                    None => {
+                        return match table::raw_set(t, o, k, v) {
+                            Ok(()) => Ok(()),
+                            Err(KeyError::Nil) => {
+                                Err(self.rt_error(f, "table index is nil".into()))
+                            }
+                            Err(KeyError::NaN) => {
+                                Err(self.rt_error(f, "table index is NaN".into()))
+                            }
+                            Err(KeyError::NoMemory) => Err(self.throw_msg("not enough memory")),
+                        };
+                    }
+                    Some(m)
+                        if m.as_builtin().is_some()
+                            || m.as_object().is_some_and(|x| kind(x) == Kind::Function) =>
+                    {
+                        let n = self.call_value(m, &[o, k, v])?;
+                        let top_now = top(t);
+                        roots(t).truncate(top_now - n);
+                        return Ok(());
+                    }
+                    Some(m) => {
+                        o = m;
+                        continue;
+                    }
+                }
+            }
+            match self.metamethod(o, b"__newindex") {
+                Some(m)
+                    if m.as_builtin().is_some()
+                        || m.as_object().is_some_and(|x| kind(x) == Kind::Function) =>
+                {
+                    let n = self.call_value(m, &[o, k, v])?;
+                    let top_now = top(t);
+                    roots(t).truncate(top_now - n);
+                    return Ok(());
+                }
+                Some(m) => o = m,
+                None => {
+                    let msg = with_desc(
+                        format!("attempt to index a {} value", Self::type_name(o)),
+                        desc,
+                    );
+                    return Err(self.rt_error(f, msg));
+                }
+            }
+        }
+        Err(self.rt_error(f, "'__newindex' chain too long; possible loop".into()))
+    }
+
+    /// `o[k]` with `__index`; `desc` describes `o` for messages.
+    fn index(&mut self, f: &Frame, o: Value, k: Value, desc: &Expr) -> LResult<Value> {
+        match self.index_value(o, k) {
+            Ok(v) => Ok(v),
+            Err(IndexError::NotIndexable(tn)) => {
+                let key_desc = match (as_str(k), desc) {
+                    (Some(s), _)
+                        if !matches!(
+                            desc,
+                            Expr::Index { .. }
+                                | Expr::Local { .. }
+                                | Expr::Upvalue { .. }
+                                | Expr::Global(_)
+                                | Expr::Method { .. }
+                        ) =>
+                    {
+                        Some(format!("field '{}'", String::from_utf8_lossy(str_bytes(s))))
+                    }
+                    _ => None,
+                };
+                let mut msg = format!("attempt to index a {tn} value");
+                match describe(desc) {
+                    Some(d) => msg = format!("{msg} ({d})"),
+                    None => {
+                        if let Some(d) = key_desc {
+                            let _ = d;
+                        }
+                    }
+                }
+                Err(self.rt_error(f, msg))
+            }
+            Err(IndexError::Thrown) => Err(Thrown),
+            Err(IndexError::Loop) => {
+                Err(self.rt_error(f, "'__index' chain too long; possible loop".into()))
+            }
+        }
+    }
+
+    /// `o[k]` with `__index`, for the library too.
+    pub fn index_value(&mut self, o: Value, k: Value) -> Result<Value, IndexError> {
+        let mut o = o;
+        for _ in 0..2000 {
+            if let Some(tab) = as_table(o) {
+                let v = table::raw_get(tab, k);
+                if !v.is_nil() {
+                    return Ok(v);
+                }
+                let Some(mt) = table::metatable(tab) else {
+                    return Ok(Value::NIL);
+                };
+                let m = table::raw_get_str(mt, b"__index");
+                if m.is_nil() {
+                    return Ok(Value::NIL);
+                }
+                if as_table(m).is_some() {
+                    o = m;
+                    continue;
+                }
+                return self.call_index(m, o, k);
+            }
+            match self.metamethod(o, b"__index") {
+                None => return Err(IndexError::NotIndexable(Self::type_name(o))),
+                Some(m) if as_table(m).is_some() => o = m,
+                Some(m) => return self.call_index(m, o, k),
+            }
+        }
+        Err(IndexError::Loop)
+    }
+
+    fn call_index(&mut self, m: Value, o: Value, k: Value) -> Result<Value, IndexError> {
+        let t = self.t;
+        let base = top(t);
+        let n = self
+            .call_value(m, &[o, k])
+            .map_err(|_| IndexError::Thrown)?;
+        let v = if n > 0 { at(t, base) } else { Value::NIL };
+        roots(t).truncate(base);
+        Ok(v)
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// Evaluates `e` to one value (valid until the next allocation).
+    fn eval(&mut self, f: &Frame, e: &Expr) -> LResult<Value> {
+        let t = self.t;
+        Ok(match e {
+            Expr::Nil => Value::NIL,
+            Expr::True => Value::TRUE,
+            Expr::False => Value::FALSE,
+            Expr::Int(i) => self.int(*i)?,
+            Expr::Float(x) => Value::float(*x),
+            Expr::Str(s) => self.string(s)?,
+            Expr::Vararg => {
+                if f.varargs.1 > 0 {
+                    at(t, f.varargs.0)
+                } else {
+                    Value::NIL
+                }
+            }
+            Expr::Local { slot, captured, .. } => {
+                let v = at(t, f.base + *slot as usize);
+                if *captured {
+                    get(v.as_object().expect("a cell"), vmkit::HEADER_SIZE)
+                } else {
+                    v
+                }
+            }
+            Expr::Upvalue { index, .. } => {
+                let cl = at(t, f.func).as_object().expect("a closure");
+                let cell = get(cl, elem(1 + *index as usize))
+                    .as_object()
+                    .expect("a cell");
+                get(cell, vmkit::HEADER_SIZE)
+            }
+            Expr::Global(name) if &name[..] == b"_ENV" => self.globals(),
+            Expr::Global(name) => {
+                let g = as_table(self.globals()).expect("the globals table");
+                let v = table::raw_get_str(g, name);
+                if v.is_nil() && table::metatable(g).is_some() {
+                    let k = self.string(name)?;
+                    let g = self.globals();
+                    return self.index(f, g, k, &Expr::Nil);
+                }
+                v
+            }
+            Expr::Index { obj, key, line } => {
+                let o = self.eval(f, obj)?;
+                if let (Some(tab), Expr::Str(k)) = (as_table(o), &**key) {
+                    let v = table::raw_get_str(tab, k);
+                    if !v.is_nil() || table::metatable(tab).is_none() {
+                        return Ok(v);
+                    }
+                }
+                push(t, o);
+                let k = self.eval(f, key)?;
+                let o = pop(t);
+                f.line.set(*line);
+                self.index(f, o, k, obj)?
+            }
+            Expr::Call { .. } | Expr::Method { .. } => {
+                let base = top(t);
+                let n = self.eval_multi(f, e)?;
+                let v = if n > 0 { at(t, base) } else { Value::NIL };
+                roots(t).truncate(base);
+                v
+            }
+            Expr::Function(p) => self.closure_of(p.clone(), Some(f))?,
+            Expr::And(a, b) => {
+                let v = self.eval(f, a)?;
+                if v.is_falsy() {
+                    v
+                } else {
+                    self.eval(f, b)?
+                }
+            }
+            Expr::Or(a, b) => {
+                let v = self.eval(f, a)?;
+                if !v.is_falsy() {
+                    v
+                } else {
+                    self.eval(f, b)?
+                }
+            }
+            Expr::Paren(e) => self.eval(f, e)?,
+            Expr::Unary { op, operand, line } => {
+                let v = self.eval(f, operand)?;
+                f.line.set(*line);
+                self.unary(f, *op, v, operand)?
+            }
+            Expr::Binary { op, lhs, rhs, line } => {
+                let a = self.eval(f, lhs)?;
+                push(t, a);
+                let b = self.eval(f, rhs)?;
+                let a = pop(t);
+                f.line.set(*line);
+                self.binary(f, *op, a, b, lhs, rhs)?
+            }
+            Expr::Table { items, line } => {
+                f.line.set(*line);
+                self.table_constructor(f, items)?
+            }
+        })
+    }
+
+    /// Evaluates `e`, pushing all its values (several for a call or `...`);
+    /// returns how many.
+    fn eval_multi(&mut self, f: &Frame, e: &Expr) -> LResult<usize> {
+        let t = self.t;
+        match e {
+            Expr::Call { func, args, line } => {
+                let fpos = top(t);
+                let fv = self.eval(f, func)?;
+                push(t, fv);
+                let n = self.eval_list(f, args)?;
+                f.line.set(*line);
+                let fv = at(t, fpos);
+                if fv.as_builtin().is_none()
+                    && !fv.as_object().is_some_and(|o| kind(o) == Kind::Function)
+                    && self.metamethod(fv, b"__call").is_none()
+                {
+                    let msg = with_desc(
+                        format!("attempt to call a {} value", Self::type_name(fv)),
+                        func,
+                    );
+                    return Err(self.rt_error(f, msg));
+                }
+                self.call_traced(f, fpos, n, *line, func)
+            }
+            Expr::Method {
+                obj,
+                name,
+                args,
+                line,
+            } => {
+                let fpos = top(t);
+                let o = self.eval(f, obj)?;
+                push(t, o);
+                push(t, o);
+                let k = self.string(name)?;
+                let o = at(t, fpos);
+                f.line.set(*line);
+                let m = self.index(f, o, k, obj)?;
+                set_at(t, fpos, m);
+                let n = self.eval_list(f, args)?;
+                f.line.set(*line);
+                if m.as_builtin().is_none()
+                    && !at(t, fpos)
+                        .as_object()
+                        .is_some_and(|o| kind(o) == Kind::Function)
+                    && self.metamethod(at(t, fpos), b"__call").is_none()
+                {
+                    let msg = with_desc(
+                        format!("attempt to call a {} value", Self::type_name(at(t, fpos))),
+                        e,
+                    );
+                    return Err(self.rt_error(f, msg));
+                }
+                self.call_traced(f, fpos, n + 1, *line, e)
+            }
+            Expr::Vararg => {
+                let (start, n) = f.varargs;
+                for i in 0..n {
+                    push(t, at(t, start + i));
+                }
+                Ok(n)
+            }
+            _ => {
+                let v = self.eval(f, e)?;
+                push(t, v);
+                Ok(1)
+            }
+        }
+    }
+
+    /// A call from Lua code: a built-in's error gets the caller's position.
+    fn call_traced(
+        &mut self,
+        f: &Frame,
+        fpos: usize,
+        nargs: usize,
+        line: u32,
+        callee: &Expr,
+    ) -> LResult<usize> {
+        let is_builtin = at(self.t, fpos).as_builtin();
+        let name = match callee {
+            Expr::Global(n) | Expr::Local { name: n, .. } | Expr::Upvalue { name: n, .. } => {
+                Some((String::from_utf8_lossy(n).into_owned(), false))
+            }
+            Expr::Index { key, .. } => match &**key {
+                Expr::Str(k) => Some((String::from_utf8_lossy(k).into_owned(), false)),
+                _ => None,
+            },
+            Expr::Method { name, .. } => Some((String::from_utf8_lossy(name).into_owned(), true)),
+            _ => None,
+        };
+        self.sites.push((Some(self.where_(f)), name));
+        let r = self.call(fpos, nargs, line);
+        self.sites.pop();
+        match r {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                if let Some(b) = is_builtin {
+                    if self.tracing {
+                        self.traceback
+                            .push(format!("\t[C]: in function '{}'", stdlib::builtin_name(b)));
+                    }
+                }
+                let _ = f;
+                Err(e)
+            }
+        }
+    }
+
+    /// Evaluates a list, the last expression expanded; pushes the values and
+    /// returns how many.
+    fn eval_list(&mut self, f: &Frame, es: &[Expr]) -> LResult<usize> {
+        let t = self.t;
+        let mut n = 0;
+        for (i, e) in es.iter().enumerate() {
+            if i + 1 == es.len() {
+                n += self.eval_multi(f, e)?;
+            } else {
+                let v = self.eval(f, e)?;
+                push(t, v);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn table_constructor(&mut self, f: &Frame, items: &[TableItem]) -> LResult<Value> {
+        let t = self.t;
+        let npos = items
+            .iter()
+            .filter(|i| matches!(i, TableItem::Positional(_)))
+            .count();
+        let tab = new_table(t, npos, items.len() - npos);
+        let tab = self.mem(tab)?;
+        let tpos = top(t);
+        push(t, tab);
+        let mut index = 1i64;
+        for (j, item) in items.iter().enumerate() {
+            match item {
+                TableItem::Positional(e) => {
+                    if j + 1 == items.len() {
+                        let base = top(t);
+                        let n = self.eval_multi(f, e)?;
+                        for k in 0..n {
+                            let v = at(t, base + k);
+                            let key = Value::small_int(index).expect("a small index");
+                            self.raw_set_or_raise(f, at(t, tpos), key, v)?;
+                            index += 1;
+                        }
+                        roots(t).truncate(base);
+                    } else {
+                        let v = self.eval(f, e)?;
+                        let key = Value::small_int(index).expect("a small index");
+                        self.raw_set_or_raise(f, at(t, tpos), key, v)?;
+                        index += 1;
+                    }
+                }
+                TableItem::Keyed(k, v) => {
+                    let kv = self.eval(f, k)?;
+                    push(t, kv);
+                    let vv = self.eval(f, v)?;
+                    let kv = pop(t);
+                    self.raw_set_or_raise(f, at(t, tpos), kv, vv)?;
+                }
+            }
+        }
+        Ok(pop(t))
+    }
+
+    fn raw_set_or_raise(&mut self, f: &Frame, tab: Value, k: Value, v: Value) -> LResult<()> {
+        match table::raw_set(self.t, tab, k, v) {
+            Ok(()) => Ok(()),
+            Err(KeyError::Nil) => Err(self.rt_error(f, "table index is nil".into())),
+            Err(KeyError::NaN) => Err(self.rt_error(f, "table index is NaN".into())),
+            Err(KeyError::NoMemory) => Err(self.throw_msg("not enough memory")),
+        }
+    }
+
+    // ------------------------------------------------------------ operators
+
+    /// The number a value stands for in arithmetic (strings coerced).
+    pub fn arith_num(v: Value) -> Option<Num> {
+        if let Some(n) = as_num(v) {
+            return Some(n);
+        }
+        let s = as_str(v)?;
+        match stdlib::lnum::str_to_number(str_bytes(s))? {
+            stdlib::lnum::Num::Int(i) => Some(Num::Int(i)),
+            stdlib::lnum::Num::Float(x) => Some(Num::Float(x)),
+        }
+    }
+
+    fn unary(&mut self, f: &Frame, op: UnOp, v: Value, operand: &Expr) -> LResult<Value> {
+        match op {
+            UnOp::Not => Ok(Value::boolean(v.is_falsy())),
+            UnOp::Neg => match Self::arith_num(v) {
+                Some(Num::Int(i)) => self.int(i.wrapping_neg()),
+                Some(Num::Float(x)) => Ok(Value::float(-x)),
+                None => self.meta_unary(f, v, b"__unm", "perform arithmetic on", operand),
+            },
+            UnOp::Len => {
+                if let Some(s) = as_str(v) {
+                    return self.int(heap::len(s) as i64);
+                }
+                if let Some(m) = self.metamethod(v, b"__len") {
+                    return self.call_meta1(m, &[v, v]);
+                }
+                if let Some(tab) = as_table(v) {
+                    return self.int(table::length(tab));
+                }
+                let msg = with_desc(
+                    format!("attempt to get length of a {} value", Self::type_name(v)),
+                    operand,
+                );
+                Err(self.rt_error(f, msg))
+            }
+            UnOp::BNot => match self.to_bits(v) {
+                Ok(i) => self.int(!i),
+                Err(true) => Err(self.rt_error(f, "number has no integer representation".into())),
+                Err(false) => {
+                    self.meta_unary(f, v, b"__bnot", "perform bitwise operation on", operand)
+                }
+            },
+        }
+    }
+
+    /// An integer for a bitwise operation: `Err(true)` for a float (or numeric
+    /// string) without one, `Err(false)` for a non-number.
+    fn to_bits(&self, v: Value) -> Result<i64, bool> {
+        match Self::arith_num(v) {
+            Some(Num::Int(i)) => Ok(i),
+            Some(Num::Float(x)) => stdlib::lnum::float_to_int_exact(x).ok_or(true),
+            None => Err(false),
+        }
+    }
+
+    fn meta_unary(
+        &mut self,
+        f: &Frame,
+        v: Value,
+        event: &[u8],
+        what: &str,
+        operand: &Expr,
+    ) -> LResult<Value> {
+        if let Some(m) = self.metamethod(v, event) {
+            return self.call_meta1(m, &[v, v]);
+        }
+        let msg = with_desc(
+            format!("attempt to {what} a {} value", Self::type_name(v)),
+            operand,
+        );
+        Err(self.rt_error(f, msg))
+    }
+
+    /// Calls a metamethod and keeps its first result.
+    fn call_meta1(&mut self, m: Value, args: &[Value]) -> LResult<Value> {
+        let t = self.t;
+        let base = top(t);
+        let n = self.call_value(m, args)?;
+        let v = if n > 0 { at(t, base) } else { Value::NIL };
+        roots(t).truncate(base);
+        Ok(v)
+    }
+
+    fn binary(
+        &mut self,
+        f: &Frame,
+        op: BinOp,
+        a: Value,
+        b: Value,
+        lhs: &Expr,
+        rhs: &Expr,
+    ) -> LResult<Value> {
+        use BinOp::*;
+        match op {
+            Add | Sub | Mul | Div | IDiv | Mod | Pow => {
+                // Fast path: two inline integers or floats.
+                if let (Some(x), Some(y)) = (as_num(a), as_num(b)) {
+                    if let Some(r) = self.arith(f, op, x, y)? {
+                        return Ok(r);
+                    }
+                }
+                match (Self::arith_num(a), Self::arith_num(b)) {
+                    (Some(x), Some(y)) => Ok(self.arith(f, op, x, y)?.expect("numbers")),
+                    _ => {
+                        let ev: &[u8] = match op {
+                            Add => b"__add",
+                            Sub => b"__sub",
+                            Mul => b"__mul",
+                            Div => b"__div",
+                            IDiv => b"__idiv",
+                            Mod => b"__mod",
+                            _ => b"__pow",
+                        };
+                        self.meta_binary(f, ev, a, b, lhs, rhs, "perform arithmetic on")
+                    }
+                }
+            }
+            BAnd | BOr | BXor | Shl | Shr => {
+                let (x, y) = (self.to_bits(a), self.to_bits(b));
+                match (x, y) {
+                    (Ok(x), Ok(y)) => {
+                        let r = match op {
+                            BAnd => x & y,
+                            BOr => x | y,
+                            BXor => x ^ y,
+                            Shl => shift_left(x, y),
+                            _ => shift_left(x, y.wrapping_neg()),
+                        };
+                        self.int(r)
+                    }
+                    _ => {
+                        let ev: &[u8] = match op {
+                            BAnd => b"__band",
+                            BOr => b"__bor",
+                            BXor => b"__bxor",
+                            Shl => b"__shl",
+                            _ => b"__shr",
+                        };
+                        if self.metamethod(a, ev).is_some() || self.metamethod(b, ev).is_some() {
+                            return self.meta_binary(
+                                f,
+                                ev,
+                                a,
+                                b,
+                                lhs,
+                                rhs,
+                                "perform bitwise operation on",
+                            );
+                        }
+                        if matches!(x, Err(true)) || matches!(y, Err(true)) {
+                            return Err(
+                                self.rt_error(f, "number has no integer representation".into())
+                            );
+                        }
+                        self.meta_binary(f, ev, a, b, lhs, rhs, "perform bitwise operation on")
+                    }
+                }
+            }
+            Concat => self.concat(f, a, b, lhs, rhs),
+            Eq => Ok(Value::boolean(self.equals(a, b)?)),
+            Ne => Ok(Value::boolean(!self.equals(a, b)?)),
+            Lt => Ok(Value::boolean(self.less(f, a, b, false)?)),
+            Le => Ok(Value::boolean(self.less(f, a, b, true)?)),
+            Gt => Ok(Value::boolean(self.less(f, b, a, false)?)),
+            Ge => Ok(Value::boolean(self.less(f, b, a, true)?)),
+        }
+    }
+
+    /// Arithmetic on numbers; `None` never (kept for the shape of the fast path).
+    fn arith(&mut self, f: &Frame, op: BinOp, x: Num, y: Num) -> LResult<Option<Value>> {
+        use BinOp::*;
+        let fl = |n: Num| match n {
+            Num::Int(i) => i as f64,
+            Num::Float(x) => x,
+        };
+        let r = match (op, x, y) {
+            (Add, Num::Int(a), Num::Int(b)) => Num::Int(a.wrapping_add(b)),
+            (Sub, Num::Int(a), Num::Int(b)) => Num::Int(a.wrapping_sub(b)),
+            (Mul, Num::Int(a), Num::Int(b)) => Num::Int(a.wrapping_mul(b)),
+            (IDiv, Num::Int(a), Num::Int(b)) => {
+                if b == 0 {
+                    return Err(self.rt_error(f, "attempt to divide by zero".into()));
+                }
+                Num::Int(
+                    a.wrapping_div(b)
+                        - if (a % b != 0) && ((a < 0) != (b < 0)) {
+                            1
+                        } else {
+                            0
+                        },
+                )
+            }
+            (Mod, Num::Int(a), Num::Int(b)) => {
+                if b == 0 {
+                    return Err(self.rt_error(f, "attempt to perform 'n%0'".into()));
+                }
+                let r = a.wrapping_rem(b);
+                Num::Int(if r != 0 && (r ^ b) < 0 { r + b } else { r })
+            }
+            (Add, a, b) => Num::Float(fl(a) + fl(b)),
+            (Sub, a, b) => Num::Float(fl(a) - fl(b)),
+            (Mul, a, b) => Num::Float(fl(a) * fl(b)),
+            (Div, a, b) => Num::Float(fl(a) / fl(b)),
+            (Pow, a, b) => Num::Float(fl(a).powf(fl(b))),
+            (IDiv, a, b) => Num::Float((fl(a) / fl(b)).floor()),
+            (Mod, a, b) => {
+                let (a, b) = (fl(a), fl(b));
+                let m = a % b;
+                Num::Float(if m != 0.0 && (m < 0.0) != (b < 0.0) {
+                    m + b
+                } else {
+                    m
+                })
+            }
+            _ => unreachable!("arithmetic operators only"),
+        };
+        Ok(Some(self.num(r)?))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn meta_binary(
+        &mut self,
+        f: &Frame,
+        ev: &[u8],
+        a: Value,
+        b: Value,
+        lhs: &Expr,
+        rhs: &Expr,
+        what: &str,
+    ) -> LResult<Value> {
+        let m = self.metamethod(a, ev).or_else(|| self.metamethod(b, ev));
+        if let Some(m) = m {
+            return self.call_meta1(m, &[a, b]);
+        }
+        // Blame the operand that is not a number (the second if both are not).
+        let (bad, e) = if Self::arith_num(b).is_none()
+            && (Self::arith_num(a).is_some()
+                || as_str(a).is_some() && what != "perform arithmetic on")
+        {
+            (b, rhs)
+        } else if Self::arith_num(a).is_none() {
+            (a, lhs)
+        } else {
+            (b, rhs)
+        };
+        let msg = with_desc(
+            format!("attempt to {what} a {} value", Self::type_name(bad)),
+            e,
+        );
+        Err(self.rt_error(f, msg))
+    }
+
+    fn concat(&mut self, f: &Frame, a: Value, b: Value, lhs: &Expr, rhs: &Expr) -> LResult<Value> {
+        let sa = self.concat_piece(a);
+        let sb = self.concat_piece(b);
+        match (sa, sb) {
+            (Some(x), Some(y)) => {
+                let mut s = x;
+                s.extend_from_slice(&y);
+                self.string(&s)
+            }
+            (x, _) => {
+                if let Some(m) = self
+                    .metamethod(a, b"__concat")
+                    .or_else(|| self.metamethod(b, b"__concat"))
+                {
+                    return self.call_meta1(m, &[a, b]);
+                }
+                let (bad, e) = if x.is_none() { (a, lhs) } else { (b, rhs) };
+                let msg = with_desc(
+                    format!("attempt to concatenate a {} value", Self::type_name(bad)),
+                    e,
+                );
+                Err(self.rt_error(f, msg))
+            }
+        }
+    }
+
+    /// The bytes a string or number contributes to a concatenation.
+    pub fn concat_piece(&self, v: Value) -> Option<Vec<u8>> {
+        if let Some(s) = as_str(v) {
+            return Some(str_bytes(s).to_vec());
+        }
+        match as_num(v)? {
+            Num::Int(i) => Some(i.to_string().into_bytes()),
+            Num::Float(x) => Some(stdlib::lnum::fmt_float(x).into_bytes()),
+        }
+    }
+
+    /// `a == b` with `__eq`.
+    pub fn equals(&mut self, a: Value, b: Value) -> LResult<bool> {
+        if raw_equal(a, b) {
+            return Ok(true);
+        }
+        if let (Some(x), Some(y)) = (as_table(a), as_table(b)) {
+            let m = table::metatable(x)
+                .map(|mt| table::raw_get_str(mt, b"__eq"))
+                .filter(|m| !m.is_nil())
+                .or_else(|| {
+                    table::metatable(y)
+                        .map(|mt| table::raw_get_str(mt, b"__eq"))
+                        .filter(|m| !m.is_nil())
+                });
+            if let Some(m) = m {
+                return Ok(!self.call_meta1(m, &[a, b])?.is_falsy());
+            }
+        }
+        Ok(false)
+    }
+
+    /// `a < b` (or `a <= b`) with `__lt`/`__le`.
+    fn less(&mut self, f: &Frame, a: Value, b: Value, or_equal: bool) -> LResult<bool> {
+        if let (Some(x), Some(y)) = (as_num(a), as_num(b)) {
+            return Ok(num_less(x, y, or_equal));
+        }
+        if let (Some(x), Some(y)) = (as_str(a), as_str(b)) {
+            let (x, y) = (str_bytes(x), str_bytes(y));
+            return Ok(if or_equal { x <= y } else { x < y });
+        }
+        let ev: &[u8] = if or_equal { b"__le" } else { b"__lt" };
+        if let Some(m) = self.metamethod(a, ev).or_else(|| self.metamethod(b, ev)) {
+            return Ok(!self.call_meta1(m, &[a, b])?.is_falsy());
+        }
+        let (ta, tb) = (Self::type_name(a), Self::type_name(b));
+        let msg = if ta == tb {
+            format!("attempt to compare two {ta} values")
+        } else {
+            format!("attempt to compare {ta} with {tb}")
+        };
+        Err(self.rt_error(f, msg))
+    }
+
+    /// `tostring(v)` with `__tostring` and `__name`.
+    pub fn tostring(&mut self, v: Value) -> LResult<Vec<u8>> {
+        if let Some(m) = self.metamethod(v, b"__tostring") {
+            let r = self.call_meta1(m, &[v])?;
+            return match as_str(r) {
+                Some(s) => Ok(str_bytes(s).to_vec()),
+                None => Err(self.throw_msg("'__tostring' must return a string")),
+            };
+        }
+        Ok(self.tostring_raw(v))
+    }
+
+    /// `tostring` without metamethods.
+    pub fn tostring_raw(&self, v: Value) -> Vec<u8> {
+        if let Some(p) = self.concat_piece(v) {
+            return p;
+        }
+        if v.is_nil() {
+            return b"nil".to_vec();
+        }
+        if let Some(b) = v.as_bool() {
+            return if b {
+                b"true".to_vec()
+            } else {
+                b"false".to_vec()
+            };
+        }
+        if let Some(b) = v.as_builtin() {
+            return format!("builtin: {:#014x}", 0x5000_0000u64 + b as u64).into_bytes();
+        }
+        let o = v.as_object().expect("an object");
+        let name = match self
+            .metatable_of(v)
+            .map(|mt| table::raw_get_str(mt, b"__name"))
+            .and_then(as_str)
+        {
+            Some(s) => String::from_utf8_lossy(str_bytes(s)).into_owned(),
+            None => Self::type_name(v).to_string(),
+        };
+        format!(
+            "{name}: {:#014x}",
+            0x5500_0000_0000u64 + identity_hash(o) as u64
+        )
+        .into_bytes()
+    }
+}
+
+/// Why an index failed.
+#[derive(Debug)]
+pub enum IndexError {
+    /// The value cannot be indexed (its type name).
+    NotIndexable(&'static str),
+    /// A metamethod raised an error.
+    Thrown,
+    /// `__index` chain too long.
+    Loop,
+}
+
+fn shift_left(x: i64, n: i64) -> i64 {
+    if n <= -64 || n >= 64 {
+        0
+    } else if n >= 0 {
+        ((x as u64) << n) as i64
+    } else {
+        ((x as u64) >> (-n)) as i64
+    }
+}
+
+/// `x < y` (or `<=`) across number subtypes, exactly.
+pub fn num_less(x: Num, y: Num, or_equal: bool) -> bool {
+    match (x, y) {
+        (Num::Int(a), Num::Int(b)) => {
+            if or_equal {
+                a <= b
+            } else {
+                a < b
+            }
+        }
+        (Num::Float(a), Num::Float(b)) => {
+            if or_equal {
+                a <= b
+            } else {
+                a < b
+            }
+        }
+        (Num::Int(i), Num::Float(f)) => {
+            if f.is_nan() {
+                false
+            } else if f >= TWO63_F {
+                true
+            } else if f < -TWO63_F {
+                false
+            } else if or_equal {
+                i <= f.floor() as i64
+            } else {
+                i < f.ceil() as i64
+            }
+        }
+        (Num::Float(f), Num::Int(i)) => {
+            if f.is_nan() || f >= TWO63_F {
+                false
+            } else if f < -TWO63_F {
+                true
+            } else if or_equal {
+                (f.ceil() as i64) <= i
+            } else {
+                (f.floor() as i64) < i
+            }
+        }
+    }
+}

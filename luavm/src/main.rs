@@ -1,0 +1,324 @@
+//! `luavm`: run Lua 5.4 programs like `lua`.
+
+use clap::Parser;
+use luavm::heap::{self, Thrown};
+use luavm::interp::Interp;
+use std::io::{BufRead, Write};
+use std::process::exit;
+use vmkit::gc::{GcOptions, Plan};
+
+/// Exit status of a usage error.
+const EXIT_USAGE: i32 = 1;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "luavm",
+    about = "Lua 5.4 on vmkit",
+    override_usage = "luavm [options] [script [args]]"
+)]
+struct Cli {
+    /// Run CODE (may be repeated; before the script).
+    #[arg(short = 'e', value_name = "CODE")]
+    exec: Vec<String>,
+    /// Use the interpreter (the only engine for now: the JIT is not built yet).
+    #[arg(long)]
+    interp: bool,
+    /// Garbage collection plan.
+    #[arg(long, default_value = "Immix")]
+    plan: String,
+    /// Heap size (fixed, or the growing heap's maximum).
+    #[arg(long, value_name = "SIZE")]
+    heap: Option<String>,
+    /// The growing heap's starting size.
+    #[arg(long, value_name = "SIZE")]
+    min_heap: Option<String>,
+    /// The growing heap's maximum.
+    #[arg(long, value_name = "SIZE")]
+    max_heap: Option<String>,
+    /// Print garbage collection statistics to stderr at exit.
+    #[arg(long)]
+    gc_stats: bool,
+    /// Collect before every allocation (slow; for testing).
+    #[arg(long)]
+    stress_gc: bool,
+    /// Make every Immix collection move objects (for testing).
+    #[arg(long)]
+    gc_move: bool,
+    /// Print the Cranelift IR of compiled functions (no JIT yet: rejected).
+    #[arg(long)]
+    dump_clif: bool,
+    /// The script (`-` for standard input) and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("luavm: {msg}");
+    exit(EXIT_USAGE)
+}
+
+fn size(s: &str) -> usize {
+    vmkit::gc::parse_size(s).unwrap_or_else(|e| usage(&format!("bad size '{s}': {e}")))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if cli.dump_clif {
+        usage("--dump-clif: luavm has no JIT yet (the interpreter runs every program)");
+    }
+    let plan: Plan = cli
+        .plan
+        .parse()
+        .unwrap_or_else(|e: <Plan as std::str::FromStr>::Err| usage(&e.to_string()));
+    let mut gc = GcOptions {
+        plan,
+        stress_gc: cli.stress_gc,
+        ..GcOptions::default()
+    };
+    let fixed = cli.heap.as_deref().map(size);
+    let max = cli.max_heap.as_deref().map(size);
+    let min = cli.min_heap.as_deref().map(size);
+    match (fixed, max) {
+        (Some(h), None) => {
+            gc.heap_size = h;
+            gc.min_heap_size = min;
+        }
+        (_, Some(m)) => {
+            gc.heap_size = m;
+            gc.min_heap_size = Some(min.unwrap_or(32 << 20).min(m));
+        }
+        (None, None) => {
+            gc.heap_size = 4 << 30;
+            gc.min_heap_size = Some(min.unwrap_or(32 << 20));
+        }
+    }
+    if cli.gc_move {
+        gc = gc.force_moving();
+    }
+    if let Err(e) = vmkit::vm::start(&luavm::vm::VM, &gc) {
+        usage(&e.to_string());
+    }
+    // The interpreter recurses on the Rust stack: a big one (reserved, not
+    // committed) for deep Lua recursion.
+    let runner = std::thread::Builder::new()
+        .name("lua-main".into())
+        .stack_size(1 << 30)
+        .spawn(move || run(cli))
+        .unwrap_or_else(|e| usage(&format!("cannot start the main thread: {e}")));
+    let code = runner.join().unwrap_or(70);
+    exit(code)
+}
+
+fn run(cli: Cli) -> i32 {
+    let t = match vmkit::attach("lua-main") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("luavm: cannot attach: {e:?}");
+            return 70;
+        }
+    };
+    let mut it = match Interp::new(&t) {
+        Ok(it) => it,
+        Err(Thrown) => {
+            eprintln!("luavm: not enough memory");
+            return 1;
+        }
+    };
+    // `arg`: the script at 0, its arguments from 1, the interpreter at -1.
+    let (script, args) = match cli.rest.split_first() {
+        Some((s, a)) => (Some(s.clone()), a.to_vec()),
+        None => (None, Vec::new()),
+    };
+    if set_arg(&mut it, script.as_deref(), &args).is_err() {
+        eprintln!("luavm: not enough memory");
+        return 1;
+    }
+    for code in &cli.exec {
+        let status = run_chunk(
+            &mut it,
+            "(command line)".into(),
+            code.as_bytes(),
+            &[],
+            false,
+        );
+        if status != 0 {
+            return finish(&mut it, &cli, status);
+        }
+    }
+    let status = match script.as_deref() {
+        Some("-") => {
+            let mut src = Vec::new();
+            if std::io::Read::read_to_end(&mut std::io::stdin(), &mut src).is_err() {
+                eprintln!("luavm: cannot read stdin");
+                return 1;
+            }
+            run_chunk(&mut it, "stdin".into(), &src, &args, true)
+        }
+        Some(path) => match std::fs::read(path) {
+            Ok(src) => run_chunk(&mut it, path.to_string(), &src, &args, true),
+            Err(e) => {
+                eprintln!("luavm: cannot open {path}: {}", io_reason(&e));
+                1
+            }
+        },
+        None if cli.exec.is_empty() => repl(&mut it),
+        None => 0,
+    };
+    finish(&mut it, &cli, status)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn finish(it: &mut Interp<'_>, cli: &Cli, status: i32) -> i32 {
+    luavm::stdlib::flush(it);
+    if cli.gc_stats {
+        let s = vmkit::gc::stats::snapshot();
+        eprintln!(
+            "gc: plan {} collections {} pause total {:?} max {:?} p50 {:?} p99 {:?} copied {} bytes",
+            vmkit::gc::plan(),
+            s.collections,
+            s.pause_total,
+            s.pause_max,
+            s.pause_p50,
+            s.pause_p99,
+            s.bytes_copied
+        );
+    }
+    status
+}
+
+fn set_arg(it: &mut Interp<'_>, script: Option<&str>, args: &[String]) -> Result<(), Thrown> {
+    let t = it.t;
+    let tab = it.mem(heap::new_table(t, args.len() + 1, 2))?;
+    heap::push(t, tab);
+    let mut items: Vec<(i64, &str)> = vec![(-1, "luavm")];
+    if let Some(s) = script {
+        items.push((0, s));
+    }
+    for (i, a) in args.iter().enumerate() {
+        items.push((i as i64 + 1, a));
+    }
+    for (k, v) in items {
+        let v = it.string(v.as_bytes())?;
+        heap::push(t, v);
+        let k = it.int(k)?;
+        let v = heap::pop(t);
+        let tab = heap::at(t, heap::top(t) - 1);
+        luavm::table::raw_set(t, tab, k, v).map_err(|_| it.throw_msg("not enough memory"))?;
+    }
+    let k = it.string(b"arg")?;
+    let tab = heap::pop(t);
+    let g = it.globals();
+    luavm::table::raw_set(t, g, k, tab).map_err(|_| it.throw_msg("not enough memory"))
+}
+
+/// Parses and runs a chunk; prints an error as lua5.4 does. The exit status.
+fn run_chunk(it: &mut Interp<'_>, name: String, src: &[u8], args: &[String], file: bool) -> i32 {
+    let parsed = if file {
+        luavm::lang::parse(&name, src)
+    } else {
+        luavm::lang::parser::parse_chunk(&name, src)
+    };
+    let f = match parsed {
+        Ok(f) => f,
+        Err(e) => {
+            luavm::stdlib::flush(it);
+            eprintln!("luavm: {}", e.message);
+            return 1;
+        }
+    };
+    let base = heap::top(it.t);
+    let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let r = it.run_main(f, &args);
+    match r {
+        Ok(_) => {
+            heap::roots(it.t).truncate(base);
+            0
+        }
+        Err(Thrown) => {
+            luavm::stdlib::flush(it);
+            report(it);
+            heap::roots(it.t).truncate(base);
+            1
+        }
+    }
+}
+
+/// Prints the pending error and its traceback to stderr.
+fn report(it: &mut Interp<'_>) {
+    let e = it.error_value();
+    let msg = if let Some(s) = heap::as_str(e) {
+        String::from_utf8_lossy(heap::str_bytes(s)).into_owned()
+    } else if heap::as_num(e).is_some() {
+        String::from_utf8_lossy(&it.tostring_raw(e)).into_owned()
+    } else if it.metamethod(e, b"__tostring").is_some() {
+        match it.tostring(e) {
+            Ok(s) => String::from_utf8_lossy(&s).into_owned(),
+            Err(_) => "(error object is not a string)".into(),
+        }
+    } else {
+        format!("(error object is a {} value)", Interp::type_name(e))
+    };
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "luavm: {msg}");
+    let _ = writeln!(err, "stack traceback:");
+    for l in &it.traceback {
+        let _ = writeln!(err, "{l}");
+    }
+    let _ = writeln!(err, "\t[C]: in ?");
+}
+
+/// The interactive prompt: each line runs as a statement, or as `return LINE`
+/// to print its values.
+fn repl(it: &mut Interp<'_>) -> i32 {
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "luavm (Lua 5.4 on vmkit)");
+    loop {
+        let _ = write!(out, "> ");
+        let _ = out.flush();
+        let mut line = String::new();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) | Err(_) => {
+                let _ = writeln!(out);
+                return 0;
+            }
+            Ok(_) => {}
+        }
+        let expr = format!("return {line}");
+        let src = match luavm::lang::parser::parse_chunk("stdin", expr.as_bytes()) {
+            Ok(_) => expr,
+            Err(_) => line.clone(),
+        };
+        let f = match luavm::lang::parser::parse_chunk("stdin", src.as_bytes()) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("luavm: {}", e.message);
+                continue;
+            }
+        };
+        let base = heap::top(it.t);
+        match it.run_main(f, &[]) {
+            Ok(n) => {
+                if n > 0 {
+                    let print = luavm::value::Value::builtin(0);
+                    let vals: Vec<luavm::value::Value> =
+                        (0..n).map(|i| heap::at(it.t, base + i)).collect();
+                    let _ = it.call_value(print, &vals);
+                }
+                luavm::stdlib::flush(it);
+            }
+            Err(Thrown) => {
+                luavm::stdlib::flush(it);
+                report(it);
+            }
+        }
+        heap::roots(it.t).truncate(base);
+    }
+}

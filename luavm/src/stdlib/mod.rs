@@ -1,0 +1,1519 @@
+//! The standard library: built-in functions (values tagged with their index in
+//! [`BUILTINS`]) and the tables that hold them.
+
+pub mod lnum;
+pub mod lstr;
+mod string;
+
+use crate::heap::{self, *};
+use crate::interp::Interp;
+use crate::table;
+use crate::value::Value;
+use std::io::Write;
+
+/// A built-in: its arguments are root-stack `base..base + n`; it pushes its
+/// results and returns how many.
+pub type Builtin = fn(&mut Interp<'_>, Args) -> LResult<usize>;
+
+/// Where a built-in's arguments are.
+#[derive(Debug, Clone, Copy)]
+pub struct Args {
+    /// Root-stack index of the first.
+    pub base: usize,
+    /// How many.
+    pub n: usize,
+}
+
+/// Every built-in: the table it goes in (`""` for the globals), its name, its
+/// code.
+pub static BUILTINS: &[(&str, &str, Builtin)] = &[
+    ("", "print", b_print),
+    ("", "type", b_type),
+    ("", "tostring", b_tostring),
+    ("", "tonumber", b_tonumber),
+    ("", "ipairs", b_ipairs),
+    ("", "pairs", b_pairs),
+    ("", "next", b_next),
+    ("", "select", b_select),
+    ("", "error", b_error),
+    ("", "assert", b_assert),
+    ("", "pcall", b_pcall),
+    ("", "xpcall", b_xpcall),
+    ("", "setmetatable", b_setmetatable),
+    ("", "getmetatable", b_getmetatable),
+    ("", "rawget", b_rawget),
+    ("", "rawset", b_rawset),
+    ("", "rawequal", b_rawequal),
+    ("", "rawlen", b_rawlen),
+    ("", "collectgarbage", b_collectgarbage),
+    ("", "load", b_load),
+    ("", "require", b_require),
+    ("", "ipairs_iter", b_ipairs_iter),
+    ("table", "insert", b_tinsert),
+    ("table", "remove", b_tremove),
+    ("table", "concat", b_tconcat),
+    ("table", "unpack", b_tunpack),
+    ("table", "pack", b_tpack),
+    ("table", "sort", b_tsort),
+    ("table", "move", b_tmove),
+    ("math", "floor", b_floor),
+    ("math", "ceil", b_ceil),
+    ("math", "abs", b_abs),
+    ("math", "sqrt", b_sqrt),
+    ("math", "max", b_max),
+    ("math", "min", b_min),
+    ("math", "fmod", b_fmod),
+    ("math", "modf", b_modf),
+    ("math", "log", b_log),
+    ("math", "exp", b_exp),
+    ("math", "sin", b_sin),
+    ("math", "cos", b_cos),
+    ("math", "tan", b_tan),
+    ("math", "asin", b_asin),
+    ("math", "acos", b_acos),
+    ("math", "atan", b_atan),
+    ("math", "type", b_mtype),
+    ("math", "tointeger", b_tointeger),
+    ("math", "ult", b_ult),
+    ("math", "random", b_random),
+    ("math", "randomseed", b_randomseed),
+    ("os", "clock", b_clock),
+    ("os", "time", b_time),
+    ("os", "getenv", b_getenv),
+    ("os", "exit", b_exit),
+    ("io", "write", b_iowrite),
+    ("io", "read", b_ioread),
+    ("string", "len", string::len),
+    ("string", "sub", string::sub),
+    ("string", "upper", string::upper),
+    ("string", "lower", string::lower),
+    ("string", "rep", string::rep),
+    ("string", "reverse", string::reverse),
+    ("string", "byte", string::byte),
+    ("string", "char", string::char),
+    ("string", "format", string::format),
+    ("string", "find", string::find),
+    ("string", "match", string::match_),
+    ("string", "gmatch", string::gmatch),
+    ("string", "gsub", string::gsub),
+    ("", "gmatch_iter", string::gmatch_iter),
+    ("coroutine", "create", b_no_coroutines),
+    ("coroutine", "resume", b_no_coroutines),
+    ("coroutine", "yield", b_no_coroutines),
+    ("coroutine", "wrap", b_no_coroutines),
+    ("coroutine", "status", b_no_coroutines),
+    ("coroutine", "isyieldable", b_no_coroutines),
+    ("coroutine", "running", b_no_coroutines),
+];
+
+fn index_of(name: &str) -> u32 {
+    BUILTINS
+        .iter()
+        .position(|(_, n, _)| *n == name)
+        .expect("a built-in") as u32
+}
+
+/// The name of built-in `b` as tracebacks show it (`string.rep`, `print`).
+pub fn builtin_name(b: u32) -> String {
+    match BUILTINS.get(b as usize) {
+        Some(("", n, _)) => n.to_string(),
+        Some((lib, n, _)) => format!("{lib}.{n}"),
+        None => "?".into(),
+    }
+}
+
+/// Runs built-in `b`.
+pub fn call_builtin(it: &mut Interp<'_>, b: u32, base: usize, n: usize) -> LResult<usize> {
+    let f = BUILTINS[b as usize].2;
+    f(it, Args { base, n })
+}
+
+/// Makes the library tables and the globals.
+pub fn install(it: &mut Interp<'_>) -> LResult<()> {
+    let t = it.t;
+    for lib in [
+        "string",
+        "table",
+        "math",
+        "os",
+        "io",
+        "coroutine",
+        "package",
+    ] {
+        let tab = it.mem(new_table(t, 0, 32))?;
+        push(t, tab);
+        let k = it.string(lib.as_bytes())?;
+        let tab = pop(t);
+        set_raw(it, it.globals(), k, tab)?;
+    }
+    for (i, (lib, name, _)) in BUILTINS.iter().enumerate() {
+        if name.ends_with("_iter") {
+            continue;
+        }
+        let holder = if lib.is_empty() {
+            it.globals()
+        } else {
+            global(it, lib)
+        };
+        push(t, holder);
+        let k = it.string(name.as_bytes())?;
+        let holder = pop(t);
+        set_raw(it, holder, k, Value::builtin(i as u32))?;
+    }
+    let math = global(it, "math");
+    push(t, math);
+    for (name, v) in [
+        ("pi", Value::float(std::f64::consts::PI)),
+        ("huge", Value::float(f64::INFINITY)),
+    ] {
+        let k = it.string(name.as_bytes())?;
+        set_raw(it, heap::at(t, top(t) - 1), k, v)?;
+    }
+    for (name, i) in [("maxinteger", i64::MAX), ("mininteger", i64::MIN)] {
+        let v = it.int(i)?;
+        push(t, v);
+        let k = it.string(name.as_bytes())?;
+        let v = pop(t);
+        set_raw(it, heap::at(t, top(t) - 1), k, v)?;
+    }
+    pop(t);
+    // _G, _VERSION
+    let k = it.string(b"_G")?;
+    set_raw(it, it.globals(), k, it.globals())?;
+    let v = it.string(b"Lua 5.4")?;
+    push(t, v);
+    let k = it.string(b"_VERSION")?;
+    let v = pop(t);
+    set_raw(it, it.globals(), k, v)?;
+    // package.path, package.loaded
+    let package = global(it, "package");
+    push(t, package);
+    let v = it.string(b"./?.lua")?;
+    push(t, v);
+    let k = it.string(b"path")?;
+    let v = pop(t);
+    set_raw(it, heap::at(t, top(t) - 1), k, v)?;
+    let loaded = it.mem(new_table(t, 0, 8))?;
+    push(t, loaded);
+    let k = it.string(b"loaded")?;
+    let loaded = pop(t);
+    set_raw(it, heap::at(t, top(t) - 1), k, loaded)?;
+    pop(t);
+    // The string metatable: __index = string.
+    let mt = it.mem(new_table(t, 0, 4))?;
+    push(t, mt);
+    let k = it.string(b"__index")?;
+    let s = global(it, "string");
+    set_raw(it, heap::at(t, top(t) - 1), k, s)?;
+    let mt = pop(t);
+    it.set_string_meta(mt);
+    Ok(())
+}
+
+fn set_raw(it: &mut Interp<'_>, tab: Value, k: Value, v: Value) -> LResult<()> {
+    table::raw_set(it.t, tab, k, v).map_err(|_| it.throw_msg("not enough memory"))
+}
+
+fn global(it: &Interp<'_>, name: &str) -> Value {
+    let g = as_table(it.globals()).expect("the globals table");
+    table::raw_get_str(g, name.as_bytes())
+}
+
+// ---------------------------------------------------------------- arguments
+
+impl Args {
+    /// Argument `i` (0-based), nil when absent.
+    pub fn get(&self, it: &Interp<'_>, i: usize) -> Value {
+        if i < self.n {
+            heap::at(it.t, self.base + i)
+        } else {
+            Value::NIL
+        }
+    }
+}
+
+/// Raises `bad argument #i to 'NAME' (msg)`, NAME as lua5.4 finds it: the
+/// name the calling Lua code used, else the library's (`string.rep`).
+pub fn arg_error(it: &mut Interp<'_>, i: usize, name: &str, msg: &str) -> Thrown {
+    let (fname, method) = match it.sites.last() {
+        Some((_, Some((n, m)))) => (n.clone(), *m),
+        _ => {
+            let q = BUILTINS
+                .iter()
+                .find(|(_, n, _)| *n == name)
+                .map(|(lib, n, _)| {
+                    if lib.is_empty() {
+                        n.to_string()
+                    } else {
+                        format!("{lib}.{n}")
+                    }
+                })
+                .unwrap_or_else(|| name.to_string());
+            (q, false)
+        }
+    };
+    if method {
+        if i == 0 {
+            return it.throw_here(&format!("calling '{fname}' on bad self ({msg})"));
+        }
+        return it.throw_here(&format!("bad argument #{i} to '{fname}' ({msg})"));
+    }
+    it.throw_here(&format!("bad argument #{} to '{fname}' ({msg})", i + 1))
+}
+
+/// The type name for "X expected, got Y" (`no value` when absent).
+pub fn got(it: &Interp<'_>, a: Args, i: usize) -> String {
+    if i >= a.n {
+        "no value".into()
+    } else {
+        let v = a.get(it, i);
+        match it
+            .metatable_of(v)
+            .map(|mt| table::raw_get_str(mt, b"__name"))
+            .and_then(as_str)
+        {
+            Some(s) => String::from_utf8_lossy(str_bytes(s)).into_owned(),
+            None => Interp::type_name(v).into(),
+        }
+    }
+}
+
+/// A table argument.
+pub fn check_table(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Value> {
+    let v = a.get(it, i);
+    if as_table(v).is_some() {
+        return Ok(v);
+    }
+    let g = got(it, a, i);
+    Err(arg_error(it, i, name, &format!("table expected, got {g}")))
+}
+
+/// An integer argument (floats with an integer value and numeric strings
+/// accepted).
+pub fn check_int(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<i64> {
+    let v = a.get(it, i);
+    match Interp::arith_num(v) {
+        Some(Num::Int(x)) => Ok(x),
+        Some(Num::Float(x)) => match lnum::float_to_int_exact(x) {
+            Some(x) => Ok(x),
+            None => Err(arg_error(
+                it,
+                i,
+                name,
+                "number has no integer representation",
+            )),
+        },
+        None => {
+            let g = got(it, a, i);
+            Err(arg_error(it, i, name, &format!("number expected, got {g}")))
+        }
+    }
+}
+
+/// An optional integer argument.
+pub fn opt_int(it: &mut Interp<'_>, a: Args, i: usize, name: &str, default: i64) -> LResult<i64> {
+    if a.get(it, i).is_nil() {
+        Ok(default)
+    } else {
+        check_int(it, a, i, name)
+    }
+}
+
+/// A number argument.
+pub fn check_num(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Num> {
+    let v = a.get(it, i);
+    match Interp::arith_num(v) {
+        Some(n) => Ok(n),
+        None => {
+            let g = got(it, a, i);
+            Err(arg_error(it, i, name, &format!("number expected, got {g}")))
+        }
+    }
+}
+
+fn to_f(n: Num) -> f64 {
+    match n {
+        Num::Int(i) => i as f64,
+        Num::Float(x) => x,
+    }
+}
+
+/// A string argument (numbers converted), as owned bytes.
+pub fn check_str(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Vec<u8>> {
+    let v = a.get(it, i);
+    if as_str(v).is_some() || as_num(v).is_some() {
+        return Ok(it.concat_piece(v).expect("a string or number"));
+    }
+    let g = got(it, a, i);
+    Err(arg_error(it, i, name, &format!("string expected, got {g}")))
+}
+
+/// Any argument that must be present.
+fn check_any(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Value> {
+    if i >= a.n {
+        return Err(arg_error(it, i, name, "value expected"));
+    }
+    Ok(a.get(it, i))
+}
+
+/// Pushes `v`; returns 1.
+fn ret(it: &mut Interp<'_>, v: Value) -> LResult<usize> {
+    push(it.t, v);
+    Ok(1)
+}
+
+/// Flushes buffered output to stdout.
+pub fn flush(it: &mut Interp<'_>) {
+    if !it.out.is_empty() {
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(&it.out);
+        let _ = so.flush();
+        it.out.clear();
+    }
+}
+
+// ---------------------------------------------------------------- base
+
+fn b_print(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    for i in 0..a.n {
+        if i > 0 {
+            it.out.push(b'\t');
+        }
+        let v = a.get(it, i);
+        let s = it.tostring(v)?;
+        it.out.extend_from_slice(&s);
+    }
+    it.out.push(b'\n');
+    if it.out.len() > 1 << 16 {
+        flush(it);
+    }
+    Ok(0)
+}
+
+fn b_type(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = check_any(it, a, 0, "type")?;
+    let s = it.string(Interp::type_name(v).as_bytes())?;
+    ret(it, s)
+}
+
+fn b_tostring(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = check_any(it, a, 0, "tostring")?;
+    let s = it.tostring(v)?;
+    let s = it.string(&s)?;
+    ret(it, s)
+}
+
+fn b_tonumber(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = a.get(it, 0);
+    if a.get(it, 1).is_nil() {
+        check_any(it, a, 0, "tonumber")?;
+        if as_num(v).is_some() {
+            return ret(it, v);
+        }
+        return match as_str(v).and_then(|s| lnum::str_to_number(str_bytes(s))) {
+            Some(lnum::Num::Int(i)) => {
+                let v = it.int(i)?;
+                ret(it, v)
+            }
+            Some(lnum::Num::Float(x)) => ret(it, Value::float(x)),
+            None => ret(it, Value::NIL),
+        };
+    }
+    let base = check_int(it, a, 1, "tonumber")?;
+    if !(2..=36).contains(&base) {
+        return Err(arg_error(it, 1, "tonumber", "base out of range"));
+    }
+    let Some(s) = as_str(v) else {
+        let g = got(it, a, 0);
+        return Err(arg_error(
+            it,
+            0,
+            "tonumber",
+            &format!("string expected, got {g}"),
+        ));
+    };
+    match lnum::str_to_int_base(str_bytes(s), base as u32) {
+        Some(i) => {
+            let v = it.int(i)?;
+            ret(it, v)
+        }
+        None => ret(it, Value::NIL),
+    }
+}
+
+fn b_ipairs(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = check_any(it, a, 0, "ipairs")?;
+    push(it.t, Value::builtin(index_of("ipairs_iter")));
+    push(it.t, v);
+    push(it.t, Value::small_int(0).expect("0"));
+    Ok(3)
+}
+
+fn b_ipairs_iter(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = a.get(it, 0);
+    let i = as_int(a.get(it, 1)).unwrap_or(0).wrapping_add(1);
+    let k = it.int(i)?;
+    let v = match as_table(t) {
+        Some(tab) if table::metatable(tab).is_none() => table::raw_get_int(tab, i),
+        _ => match it.index_value(t, k) {
+            Ok(v) => v,
+            Err(crate::interp::IndexError::Thrown) => return Err(Thrown),
+            Err(_) => {
+                let tn = Interp::type_name(t);
+                return Err(it.throw_here(&format!("attempt to index a {tn} value")));
+            }
+        },
+    };
+    if v.is_nil() {
+        return ret(it, Value::NIL);
+    }
+    push(it.t, v);
+    let k = it.int(i)?;
+    let v = pop(it.t);
+    push(it.t, k);
+    push(it.t, v);
+    Ok(2)
+}
+
+fn b_pairs(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = check_any(it, a, 0, "pairs")?;
+    if let Some(m) = it.metamethod(v, b"__pairs") {
+        let base = top(it.t);
+        let n = it.call_value(m, &[v])?;
+        for i in n..3 {
+            let _ = i;
+            push(it.t, Value::NIL);
+        }
+        roots(it.t).truncate(base + 3);
+        return Ok(3);
+    }
+    if as_table(v).is_none() {
+        let g = got(it, a, 0);
+        return Err(arg_error(
+            it,
+            0,
+            "pairs",
+            &format!("table expected, got {g}"),
+        ));
+    }
+    push(it.t, Value::builtin(index_of("next")));
+    push(it.t, v);
+    push(it.t, Value::NIL);
+    Ok(3)
+}
+
+fn b_next(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = check_table(it, a, 0, "next")?;
+    let k = a.get(it, 1);
+    match table::next(as_table(t).expect("a table"), k) {
+        Ok(Some((k, v))) => {
+            push(it.t, k);
+            push(it.t, v);
+            Ok(2)
+        }
+        Ok(None) => ret(it, Value::NIL),
+        Err(table::NoSuchKey) => Err(it.throw_here("invalid key to 'next'")),
+    }
+}
+
+fn b_select(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let first = a.get(it, 0);
+    if as_str(first).is_some_and(|s| str_bytes(s) == b"#") {
+        let v = it.int(a.n as i64 - 1)?;
+        return ret(it, v);
+    }
+    let n = check_int(it, a, 0, "select")?;
+    let count = a.n as i64 - 1;
+    let start = if n < 0 {
+        if -n > count {
+            return Err(arg_error(it, 0, "select", "index out of range"));
+        }
+        count + n
+    } else if n == 0 {
+        return Err(arg_error(it, 0, "select", "index out of range"));
+    } else {
+        (n - 1).min(count)
+    };
+    for i in start..count {
+        let v = a.get(it, 1 + i as usize);
+        push(it.t, v);
+    }
+    Ok((count - start) as usize)
+}
+
+fn b_error(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = a.get(it, 0);
+    let level = opt_int(it, a, 1, "error", 1)?;
+    if let (Some(s), true) = (as_str(v), level > 0) {
+        let lvl = level as usize;
+        if let Some((Some(site), _)) = it.sites.len().checked_sub(lvl).map(|k| it.sites[k].clone())
+        {
+            let mut m = site.into_bytes();
+            m.push(b' ');
+            m.extend_from_slice(str_bytes(s));
+            let e = it.string(&m)?;
+            return Err(it.throw(e));
+        }
+    }
+    Err(it.throw(v))
+}
+
+fn b_assert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = check_any(it, a, 0, "assert")?;
+    if !v.is_falsy() {
+        for i in 0..a.n {
+            let v = a.get(it, i);
+            push(it.t, v);
+        }
+        return Ok(a.n);
+    }
+    if a.n >= 2 {
+        let m = a.get(it, 1);
+        return Err(it.throw(m));
+    }
+    Err(it.throw_msg("assertion failed!"))
+}
+
+fn b_pcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    check_any(it, a, 0, "pcall")?;
+    let t = it.t;
+    let fpos = top(t);
+    for i in 0..a.n {
+        let v = a.get(it, i);
+        push(t, v);
+    }
+    let sites = it.sites.len();
+    match it.call_from_builtin(fpos, a.n - 1) {
+        Ok(n) => {
+            // [true, results...]
+            roots(t).words.insert(fpos, Value::TRUE.0);
+            roots(t).is_ref.insert(fpos, true);
+            Ok(n + 1)
+        }
+        Err(Thrown) => {
+            it.caught();
+            it.sites.truncate(sites);
+            roots(t).truncate(fpos);
+            let e = it.error_value();
+            push(t, Value::FALSE);
+            push(t, e);
+            Ok(2)
+        }
+    }
+}
+
+fn b_xpcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    check_any(it, a, 1, "xpcall")?;
+    let t = it.t;
+    let fpos = top(t);
+    let f = a.get(it, 0);
+    push(t, f);
+    for i in 2..a.n {
+        let v = a.get(it, i);
+        push(t, v);
+    }
+    let sites = it.sites.len();
+    match it.call_from_builtin(fpos, a.n.saturating_sub(2)) {
+        Ok(n) => {
+            roots(t).words.insert(fpos, Value::TRUE.0);
+            roots(t).is_ref.insert(fpos, true);
+            Ok(n + 1)
+        }
+        Err(Thrown) => {
+            it.caught();
+            it.sites.truncate(sites);
+            roots(t).truncate(fpos);
+            let e = it.error_value();
+            let h = a.get(it, 1);
+            let base = top(t);
+            push(t, Value::FALSE);
+            let n = it.call_value(h, &[e])?;
+            let v = if n > 0 {
+                heap::at(t, base + 1)
+            } else {
+                Value::NIL
+            };
+            roots(t).truncate(base + 1);
+            push(t, v);
+            Ok(2)
+        }
+    }
+}
+
+fn b_setmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = check_table(it, a, 0, "setmetatable")?;
+    let mt = a.get(it, 1);
+    if !mt.is_nil() && as_table(mt).is_none() {
+        return Err(arg_error(it, 1, "setmetatable", "nil or table expected"));
+    }
+    let tab = as_table(t).expect("a table");
+    if let Some(old) = table::metatable(tab) {
+        if !table::raw_get_str(old, b"__metatable").is_nil() {
+            return Err(it.throw_here("cannot change a protected metatable"));
+        }
+    }
+    heap::set(it.t, tab, T_META, mt);
+    ret(it, t)
+}
+
+fn b_getmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = a.get(it, 0);
+    match it.metatable_of(v) {
+        Some(mt) => {
+            let p = table::raw_get_str(mt, b"__metatable");
+            if !p.is_nil() {
+                return ret(it, p);
+            }
+            ret(it, Value::object(mt))
+        }
+        None => ret(it, Value::NIL),
+    }
+}
+
+fn b_rawget(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = check_table(it, a, 0, "rawget")?;
+    let k = a.get(it, 1);
+    let v = table::raw_get(as_table(t).expect("a table"), k);
+    ret(it, v)
+}
+
+fn b_rawset(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = check_table(it, a, 0, "rawset")?;
+    let (k, v) = (a.get(it, 1), a.get(it, 2));
+    match table::raw_set(it.t, t, k, v) {
+        Ok(()) => ret(it, a.get(it, 0)),
+        Err(table::KeyError::Nil) => Err(it.throw_here("table index is nil")),
+        Err(table::KeyError::NaN) => Err(it.throw_here("table index is NaN")),
+        Err(table::KeyError::NoMemory) => Err(it.throw_msg("not enough memory")),
+    }
+}
+
+fn b_rawequal(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let (x, y) = (a.get(it, 0), a.get(it, 1));
+    ret(it, Value::boolean(raw_equal(x, y)))
+}
+
+fn b_rawlen(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = a.get(it, 0);
+    let n = if let Some(t) = as_table(v) {
+        table::length(t)
+    } else if let Some(s) = as_str(v) {
+        heap::len(s) as i64
+    } else {
+        return Err(arg_error(it, 0, "rawlen", "table or string expected"));
+    };
+    let v = it.int(n)?;
+    ret(it, v)
+}
+
+fn b_collectgarbage(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let opt = if a.get(it, 0).is_nil() {
+        b"collect".to_vec()
+    } else {
+        check_str(it, a, 0, "collectgarbage")?
+    };
+    match &opt[..] {
+        b"collect" | b"step" | b"incremental" | b"generational" => {
+            if &opt[..] == b"collect" {
+                it.t.collect();
+            }
+            let v = it.int(0)?;
+            ret(it, v)
+        }
+        b"count" => {
+            let used = vmkit::gc::used_bytes() as f64 / 1024.0;
+            ret(it, Value::float(used))
+        }
+        b"isrunning" => ret(it, Value::TRUE),
+        b"stop" | b"restart" | b"setpause" | b"setstepmul" => {
+            let v = it.int(0)?;
+            ret(it, v)
+        }
+        _ => {
+            let o = String::from_utf8_lossy(&opt).into_owned();
+            Err(arg_error(
+                it,
+                0,
+                "collectgarbage",
+                &format!("invalid option '{o}'"),
+            ))
+        }
+    }
+}
+
+fn b_load(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let chunk = a.get(it, 0);
+    let Some(s) = as_str(chunk) else {
+        return Err(arg_error(
+            it,
+            0,
+            "load",
+            "string expected (reader functions are not supported)",
+        ));
+    };
+    let src = str_bytes(s).to_vec();
+    let name = if a.get(it, 1).is_nil() {
+        crate::chunkname_for_string(&src)
+    } else {
+        let n = check_str(it, a, 1, "load")?;
+        let n = String::from_utf8_lossy(&n).into_owned();
+        match n.strip_prefix('=').or_else(|| n.strip_prefix('@')) {
+            Some(rest) => rest.to_string(),
+            None => crate::chunkname_for_string(n.as_bytes()),
+        }
+    };
+    match crate::lang::parser::parse_chunk(&name, &src) {
+        Ok(f) => {
+            let c = it.load_function(f)?;
+            ret(it, c)
+        }
+        Err(e) => {
+            push(it.t, Value::NIL);
+            let m = it.string(e.message.as_bytes())?;
+            push(it.t, m);
+            Ok(2)
+        }
+    }
+}
+
+fn b_require(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let name = check_str(it, a, 0, "require")?;
+    let package = global(it, "package");
+    let loaded = as_table(package)
+        .map(|p| table::raw_get_str(p, b"loaded"))
+        .unwrap_or(Value::NIL);
+    if let Some(l) = as_table(loaded) {
+        let v = table::raw_get_str(l, &name);
+        if !v.is_nil() {
+            return ret(it, v);
+        }
+    }
+    let path = as_table(package)
+        .map(|p| table::raw_get_str(p, b"path"))
+        .and_then(as_str)
+        .map(|s| str_bytes(s).to_vec())
+        .unwrap_or_else(|| b"./?.lua".to_vec());
+    let modname = String::from_utf8_lossy(&name).replace('.', "/");
+    let mut tried = String::new();
+    for templ in String::from_utf8_lossy(&path).split(';') {
+        let file = templ.replace('?', &modname);
+        match std::fs::read(&file) {
+            Ok(src) => {
+                let f = match crate::lang::parse(&file, &src) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let n = String::from_utf8_lossy(&name).into_owned();
+                        return Err(it.throw_here(&format!(
+                            "error loading module '{n}' from file '{file}':\n\t{}",
+                            e.message
+                        )));
+                    }
+                };
+                let c = it.load_function(f)?;
+                let base = top(it.t);
+                let nm = it.string(&name)?;
+                push(it.t, nm);
+                let nm = pop(it.t);
+                let file_v = it.string(file.as_bytes())?;
+                let n = it.call_value(c, &[nm, file_v])?;
+                let mut v = if n > 0 {
+                    heap::at(it.t, base)
+                } else {
+                    Value::NIL
+                };
+                roots(it.t).truncate(base);
+                if v.is_nil() {
+                    v = Value::TRUE;
+                }
+                // package.loaded[name] = v (unless the module set it).
+                push(it.t, v);
+                let loaded =
+                    as_table(global(it, "package")).map(|p| table::raw_get_str(p, b"loaded"));
+                if let Some(l) = loaded.filter(|l| as_table(*l).is_some()) {
+                    push(it.t, l);
+                    let k = it.string(&name)?;
+                    let l = pop(it.t);
+                    let existing = table::raw_get(as_table(l).expect("a table"), k);
+                    if existing.is_nil() {
+                        let v = heap::at(it.t, top(it.t) - 1);
+                        set_raw(it, l, k, v)?;
+                    } else {
+                        let top_i = top(it.t) - 1;
+                        heap::set_at(it.t, top_i, existing);
+                    }
+                }
+                let v = pop(it.t);
+                push(it.t, v);
+                let f = it.string(file.as_bytes())?;
+                push(it.t, f);
+                return Ok(2);
+            }
+            Err(_) => tried.push_str(&format!("\n\tno file '{file}'")),
+        }
+    }
+    let n = String::from_utf8_lossy(&name).into_owned();
+    Err(it.throw_here(&format!(
+        "module '{n}' not found:\n\tno field package.preload['{n}']{tried}"
+    )))
+}
+
+fn b_no_coroutines(it: &mut Interp<'_>, _a: Args) -> LResult<usize> {
+    Err(it.throw_here("coroutines are not supported by luavm yet"))
+}
+
+// ---------------------------------------------------------------- table
+
+fn b_tinsert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = check_table(it, a, 0, "insert")?;
+    let n = table::length(as_table(t).expect("a table"));
+    match a.n {
+        2 => {
+            let v = a.get(it, 1);
+            let k = it.int(n + 1)?;
+            let t = a.get(it, 0);
+            set_raw(it, t, k, v)?;
+        }
+        3 => {
+            let pos = check_int(it, a, 1, "insert")?;
+            if (pos as u64).wrapping_sub(1) >= (n as u64).wrapping_add(1) {
+                return Err(arg_error(it, 1, "insert", "position out of bounds"));
+            }
+            let mut i = n;
+            while i >= pos {
+                let tab = as_table(a.get(it, 0)).expect("a table");
+                let v = table::raw_get_int(tab, i);
+                let k = it.int(i + 1)?;
+                set_raw(it, a.get(it, 0), k, v)?;
+                i -= 1;
+            }
+            let v = a.get(it, 2);
+            let k = it.int(pos)?;
+            set_raw(it, a.get(it, 0), k, v)?;
+        }
+        _ => return Err(it.throw_here("wrong number of arguments to 'insert'")),
+    }
+    Ok(0)
+}
+
+fn b_tremove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = check_table(it, a, 0, "remove")?;
+    let n = table::length(as_table(t).expect("a table"));
+    let pos = opt_int(it, a, 1, "remove", n)?;
+    if a.n >= 2 && n + 1 != pos && (pos as u64).wrapping_sub(1) >= (n as u64).wrapping_add(1) {
+        return Err(arg_error(it, 1, "remove", "position out of bounds"));
+    }
+    let tab = as_table(a.get(it, 0)).expect("a table");
+    let v = table::raw_get_int(tab, pos);
+    push(it.t, v);
+    let mut i = pos;
+    while i < n {
+        let tab = as_table(a.get(it, 0)).expect("a table");
+        let nv = table::raw_get_int(tab, i + 1);
+        let k = it.int(i)?;
+        set_raw(it, a.get(it, 0), k, nv)?;
+        i += 1;
+    }
+    if i >= 1 && (a.n < 2 || pos <= n) {
+        let k = it.int(i)?;
+        set_raw(it, a.get(it, 0), k, Value::NIL)?;
+    }
+    Ok(1)
+}
+
+fn b_tconcat(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = check_table(it, a, 0, "concat")?;
+    let sep = if a.get(it, 1).is_nil() {
+        Vec::new()
+    } else {
+        check_str(it, a, 1, "concat")?
+    };
+    let tab = as_table(t).expect("a table");
+    let i = opt_int(it, a, 2, "concat", 1)?;
+    let j = if a.get(it, 3).is_nil() {
+        table::length(tab)
+    } else {
+        check_int(it, a, 3, "concat")?
+    };
+    let mut out = Vec::new();
+    let mut k = i;
+    while k <= j {
+        let tab = as_table(a.get(it, 0)).expect("a table");
+        let v = table::raw_get_int(tab, k);
+        if as_str(v).is_none() && as_num(v).is_none() {
+            return Err(it.throw_here(&format!(
+                "invalid value (at index {k}) in table for 'concat'"
+            )));
+        }
+        out.extend_from_slice(&it.concat_piece(v).expect("a string or number"));
+        if k < j {
+            out.extend_from_slice(&sep);
+        }
+        if k == i64::MAX {
+            break;
+        }
+        k += 1;
+    }
+    let s = it.string(&out)?;
+    ret(it, s)
+}
+
+fn b_tunpack(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = a.get(it, 0);
+    let i = opt_int(it, a, 1, "unpack", 1)?;
+    let j = if a.get(it, 2).is_nil() {
+        match as_table(t) {
+            Some(tab) => table::length(tab),
+            None => {
+                let g = got(it, a, 0);
+                return Err(arg_error(
+                    it,
+                    0,
+                    "unpack",
+                    &format!("table expected, got {g}"),
+                ));
+            }
+        }
+    } else {
+        check_int(it, a, 2, "unpack")?
+    };
+    if i > j {
+        return Ok(0);
+    }
+    let n = (j as i128 - i as i128 + 1) as u128;
+    if n >= 1_000_000 {
+        return Err(it.throw_here("too many results to unpack"));
+    }
+    for k in i..=j {
+        let v = match as_table(a.get(it, 0)) {
+            Some(tab) => table::raw_get_int(tab, k),
+            None => Value::NIL,
+        };
+        push(it.t, v);
+    }
+    Ok(n as usize)
+}
+
+fn b_tpack(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let tab = it.mem(new_table(it.t, a.n, 1))?;
+    push(it.t, tab);
+    for i in 0..a.n {
+        let v = a.get(it, i);
+        let k = it.int(i as i64 + 1)?;
+        set_raw(it, heap::at(it.t, top(it.t) - 1), k, v)?;
+    }
+    let k = it.string(b"n")?;
+    let n = it.int(a.n as i64)?;
+    set_raw(it, heap::at(it.t, top(it.t) - 1), k, n)?;
+    Ok(1)
+}
+
+fn b_tmove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    check_table(it, a, 0, "move")?;
+    let f = check_int(it, a, 1, "move")?;
+    let e = check_int(it, a, 2, "move")?;
+    let tpos = check_int(it, a, 3, "move")?;
+    let dest = if a.get(it, 4).is_nil() { 0 } else { 4 };
+    if dest == 4 {
+        check_table(it, a, 4, "move")?;
+    }
+    if e >= f {
+        let count = e - f;
+        let forward = tpos > e || tpos <= f || dest == 4;
+        for k in 0..=count {
+            let k = if forward { k } else { count - k };
+            let v = table::raw_get_int(as_table(a.get(it, 0)).expect("a table"), f + k);
+            let key = it.int(tpos + k)?;
+            set_raw(it, a.get(it, dest), key, v)?;
+        }
+    }
+    ret(it, a.get(it, dest))
+}
+
+fn b_tsort(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let t = check_table(it, a, 0, "sort")?;
+    let n = table::length(as_table(t).expect("a table"));
+    let cmp = a.get(it, 1);
+    // Copy the elements to the root stack, sort them there (merge sort with
+    // the comparator), write them back.
+    let base = top(it.t);
+    for i in 1..=n {
+        let v = table::raw_get_int(as_table(a.get(it, 0)).expect("a table"), i);
+        push(it.t, v);
+    }
+    let mut idx: Vec<usize> = (0..n as usize).collect();
+    let mut err = None;
+    // Insertion-merge sort on indices (the values stay put; the comparator
+    // may allocate and move them).
+    let mut width = 1;
+    let len = idx.len();
+    let mut buf = idx.clone();
+    while width < len && err.is_none() {
+        let mut i = 0;
+        while i < len {
+            let mid = (i + width).min(len);
+            let hi = (i + 2 * width).min(len);
+            let (mut l, mut r, mut o) = (i, mid, i);
+            while l < mid && r < hi {
+                let (x, y) = (heap::at(it.t, base + idx[r]), heap::at(it.t, base + idx[l]));
+                let lt = match sort_less(it, cmp, x, y) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        err = Some(e);
+                        break;
+                    }
+                };
+                if lt {
+                    buf[o] = idx[r];
+                    r += 1;
+                } else {
+                    buf[o] = idx[l];
+                    l += 1;
+                }
+                o += 1;
+            }
+            if err.is_some() {
+                break;
+            }
+            buf[o..o + (mid - l)].copy_from_slice(&idx[l..mid]);
+            o += mid - l;
+            buf[o..o + (hi - r)].copy_from_slice(&idx[r..hi]);
+            i += 2 * width;
+        }
+        std::mem::swap(&mut idx, &mut buf);
+        width *= 2;
+    }
+    if let Some(e) = err {
+        roots(it.t).truncate(base);
+        return Err(e);
+    }
+    for (k, &j) in idx.iter().enumerate() {
+        let v = heap::at(it.t, base + j);
+        let key = Value::small_int(k as i64 + 1).expect("a small index");
+        set_raw(it, a.get(it, 0), key, v)?;
+    }
+    roots(it.t).truncate(base);
+    Ok(0)
+}
+
+fn sort_less(it: &mut Interp<'_>, cmp: Value, x: Value, y: Value) -> LResult<bool> {
+    if cmp.is_nil() {
+        if let (Some(a), Some(b)) = (as_num(x), as_num(y)) {
+            return Ok(crate::interp::num_less(a, b, false));
+        }
+        if let (Some(a), Some(b)) = (as_str(x), as_str(y)) {
+            return Ok(str_bytes(a) < str_bytes(b));
+        }
+        if let Some(m) = it
+            .metamethod(x, b"__lt")
+            .or_else(|| it.metamethod(y, b"__lt"))
+        {
+            let base = top(it.t);
+            let n = it.call_value(m, &[x, y])?;
+            let r = n > 0 && !heap::at(it.t, base).is_falsy();
+            roots(it.t).truncate(base);
+            return Ok(r);
+        }
+        let (ta, tb) = (Interp::type_name(x), Interp::type_name(y));
+        let msg = if ta == tb {
+            format!("attempt to compare two {ta} values")
+        } else {
+            format!("attempt to compare {ta} with {tb}")
+        };
+        return Err(it.throw_msg(&msg));
+    }
+    let base = top(it.t);
+    let n = it.call_value(cmp, &[x, y])?;
+    let r = n > 0 && !heap::at(it.t, base).is_falsy();
+    roots(it.t).truncate(base);
+    Ok(r)
+}
+
+// ---------------------------------------------------------------- math
+
+fn float_or_int(it: &mut Interp<'_>, x: f64) -> LResult<Value> {
+    match lnum::float_to_int_exact(x) {
+        Some(i) => it.int(i),
+        None => Ok(Value::float(x)),
+    }
+}
+
+fn b_floor(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = match check_num(it, a, 0, "floor")? {
+        Num::Int(i) => it.int(i)?,
+        Num::Float(x) => float_or_int(it, x.floor())?,
+    };
+    ret(it, v)
+}
+
+fn b_ceil(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = match check_num(it, a, 0, "ceil")? {
+        Num::Int(i) => it.int(i)?,
+        Num::Float(x) => float_or_int(it, x.ceil())?,
+    };
+    ret(it, v)
+}
+
+fn b_abs(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = match check_num(it, a, 0, "abs")? {
+        Num::Int(i) => it.int(i.wrapping_abs())?,
+        Num::Float(x) => Value::float(x.abs()),
+    };
+    ret(it, v)
+}
+
+macro_rules! float_fn {
+    ($name:ident, $lua:literal, $f:expr) => {
+        fn $name(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+            let x = to_f(check_num(it, a, 0, $lua)?);
+            let f: fn(f64) -> f64 = $f;
+            ret(it, Value::float(f(x)))
+        }
+    };
+}
+float_fn!(b_sqrt, "sqrt", f64::sqrt);
+float_fn!(b_exp, "exp", f64::exp);
+float_fn!(b_sin, "sin", f64::sin);
+float_fn!(b_cos, "cos", f64::cos);
+float_fn!(b_tan, "tan", f64::tan);
+float_fn!(b_asin, "asin", f64::asin);
+float_fn!(b_acos, "acos", f64::acos);
+
+fn b_atan(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let y = to_f(check_num(it, a, 0, "atan")?);
+    let x = if a.get(it, 1).is_nil() {
+        1.0
+    } else {
+        to_f(check_num(it, a, 1, "atan")?)
+    };
+    ret(it, Value::float(y.atan2(x)))
+}
+
+fn b_log(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let x = to_f(check_num(it, a, 0, "log")?);
+    let r = if a.get(it, 1).is_nil() {
+        x.ln()
+    } else {
+        let b = to_f(check_num(it, a, 1, "log")?);
+        if b == 2.0 {
+            x.log2()
+        } else if b == 10.0 {
+            x.log10()
+        } else {
+            x.ln() / b.ln()
+        }
+    };
+    ret(it, Value::float(r))
+}
+
+fn minmax(it: &mut Interp<'_>, a: Args, name: &str, want_max: bool) -> LResult<usize> {
+    let mut best = check_num(it, a, 0, name)?;
+    let mut bi = 0;
+    for i in 1..a.n {
+        let x = check_num(it, a, i, name)?;
+        let better = if want_max {
+            crate::interp::num_less(best, x, false)
+        } else {
+            crate::interp::num_less(x, best, false)
+        };
+        if better {
+            best = x;
+            bi = i;
+        }
+    }
+    let v = a.get(it, bi);
+    if as_num(v).is_some() {
+        ret(it, v)
+    } else {
+        let v = it.num(best)?;
+        ret(it, v)
+    }
+}
+
+fn b_max(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    minmax(it, a, "max", true)
+}
+
+fn b_min(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    minmax(it, a, "min", false)
+}
+
+fn b_fmod(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let (x, y) = (check_num(it, a, 0, "fmod")?, check_num(it, a, 1, "fmod")?);
+    let v = match (x, y) {
+        (Num::Int(x), Num::Int(y)) => {
+            if y == 0 {
+                return Err(arg_error(it, 1, "fmod", "zero"));
+            }
+            it.int(if y == -1 { 0 } else { x % y })?
+        }
+        (x, y) => Value::float(to_f(x) % to_f(y)),
+    };
+    ret(it, v)
+}
+
+fn b_modf(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let x = to_f(check_num(it, a, 0, "modf")?);
+    let ip = if x.is_infinite() { x } else { x.trunc() };
+    let fp = if x.is_infinite() { 0.0 } else { x - ip };
+    let iv = float_or_int(it, ip).map(|v| {
+        if v.as_float().is_some() {
+            v
+        } else {
+            Value::float(ip)
+        }
+    })?;
+    push(it.t, Value::float(iv.as_float().unwrap_or(ip)));
+    push(it.t, Value::float(fp));
+    Ok(2)
+}
+
+fn b_mtype(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = check_any(it, a, 0, "type")?;
+    let s: &[u8] = match as_num(v) {
+        Some(Num::Int(_)) => b"integer",
+        Some(Num::Float(_)) => b"float",
+        None => return ret(it, Value::NIL),
+    };
+    let s = it.string(s)?;
+    ret(it, s)
+}
+
+fn b_tointeger(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = a.get(it, 0);
+    let r = match as_num(v) {
+        Some(Num::Int(_)) => v,
+        Some(Num::Float(x)) => match lnum::float_to_int_exact(x) {
+            Some(i) => it.int(i)?,
+            None => Value::NIL,
+        },
+        None => match as_str(v).and_then(|s| lnum::str_to_number(str_bytes(s))) {
+            Some(lnum::Num::Int(i)) => it.int(i)?,
+            Some(lnum::Num::Float(x)) => match lnum::float_to_int_exact(x) {
+                Some(i) => it.int(i)?,
+                None => Value::NIL,
+            },
+            None => Value::NIL,
+        },
+    };
+    ret(it, r)
+}
+
+fn b_ult(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let (x, y) = (check_int(it, a, 0, "ult")?, check_int(it, a, 1, "ult")?);
+    ret(it, Value::boolean((x as u64) < (y as u64)))
+}
+
+thread_local! {
+    static RNG: std::cell::Cell<[u64; 4]> = const { std::cell::Cell::new([0x2545F4914F6CDD1D, 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB]) };
+}
+
+/// xoshiro256** (the generator of Lua 5.4's math.random).
+fn next_rand() -> u64 {
+    RNG.with(|c| {
+        let mut s = c.get();
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        c.set(s);
+        result
+    })
+}
+
+fn b_random(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let r = next_rand();
+    let (lo, hi) = match a.n {
+        0 => {
+            return ret(
+                it,
+                Value::float((r >> 11) as f64 * (0.5 / (1u64 << 52) as f64)),
+            )
+        }
+        1 => (1, check_int(it, a, 0, "random")?),
+        _ => (
+            check_int(it, a, 0, "random")?,
+            check_int(it, a, 1, "random")?,
+        ),
+    };
+    if lo > hi {
+        return Err(arg_error(it, a.n.min(2) - 1, "random", "interval is empty"));
+    }
+    // Project into [0, hi - lo] as lua5.4's `project` does.
+    let lim = (hi as u64).wrapping_sub(lo as u64);
+    let mut rv = r;
+    let v = if lim & lim.wrapping_add(1) == 0 {
+        rv & lim
+    } else {
+        let mut m = lim;
+        m |= m >> 1;
+        m |= m >> 2;
+        m |= m >> 4;
+        m |= m >> 8;
+        m |= m >> 16;
+        m |= m >> 32;
+        loop {
+            let x = rv & m;
+            if x <= lim {
+                break x;
+            }
+            rv = next_rand();
+        }
+    };
+    let v = it.int((lo as u64).wrapping_add(v) as i64)?;
+    ret(it, v)
+}
+
+fn b_randomseed(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let n1 = if a.n == 0 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0)
+    } else {
+        match check_num(it, a, 0, "randomseed")? {
+            Num::Int(i) => i,
+            Num::Float(x) => x.to_bits() as i64,
+        }
+    };
+    let n2 = opt_int(it, a, 1, "randomseed", 0)?;
+    RNG.with(|c| c.set([n1 as u64, 0xff, n2 as u64, 0]));
+    for _ in 0..16 {
+        next_rand();
+    }
+    Ok(0)
+}
+
+// ---------------------------------------------------------------- os, io
+
+fn b_clock(it: &mut Interp<'_>, _a: Args) -> LResult<usize> {
+    let mut ts = std::mem::MaybeUninit::<[i64; 2]>::uninit();
+    let _ = &mut ts;
+    let secs = cpu_time();
+    ret(it, Value::float(secs))
+}
+
+/// Process CPU time in seconds.
+fn cpu_time() -> f64 {
+    // /proc/self/stat fields 14 and 15: user and system time in clock ticks.
+    if let Ok(s) = std::fs::read_to_string("/proc/self/stat") {
+        if let Some(rest) = s.rsplit(')').next() {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            if f.len() > 13 {
+                let u: f64 = f[11].parse().unwrap_or(0.0);
+                let sy: f64 = f[12].parse().unwrap_or(0.0);
+                return (u + sy) / 100.0;
+            }
+        }
+    }
+    0.0
+}
+
+fn b_time(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    if !a.get(it, 0).is_nil() {
+        return Err(it.throw_here("os.time with a table is not supported by luavm yet"));
+    }
+    let s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let v = it.int(s)?;
+    ret(it, v)
+}
+
+fn b_getenv(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let k = check_str(it, a, 0, "getenv")?;
+    match std::env::var_os(String::from_utf8_lossy(&k).as_ref()) {
+        Some(v) => {
+            let s = it.string(v.to_string_lossy().as_bytes())?;
+            ret(it, s)
+        }
+        None => ret(it, Value::NIL),
+    }
+}
+
+fn b_exit(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let v = a.get(it, 0);
+    let code = if v.is_nil() || v == Value::TRUE {
+        0
+    } else if v == Value::FALSE {
+        1
+    } else {
+        check_int(it, a, 0, "exit")? as i32
+    };
+    flush(it);
+    std::process::exit(code)
+}
+
+fn b_iowrite(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    for i in 0..a.n {
+        // Floats as "%.14g" (no ".0" added, unlike tostring).
+        if let Some(x) = a.get(it, i).as_float() {
+            let s = lnum::fmt_float(x);
+            let s = match s.strip_suffix(".0") {
+                Some(int) if int.bytes().all(|c| c.is_ascii_digit() || c == b'-') => {
+                    int.to_string()
+                }
+                _ => s,
+            };
+            it.out.extend_from_slice(s.as_bytes());
+            continue;
+        }
+        let s = check_str(it, a, i, "write")?;
+        it.out.extend_from_slice(&s);
+    }
+    if it.out.len() > 1 << 16 {
+        flush(it);
+    }
+    // Returns the file (io.stdout is not modelled: a true value).
+    ret(it, Value::TRUE)
+}
+
+fn b_ioread(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    flush(it);
+    let fmt = if a.get(it, 0).is_nil() {
+        b"l".to_vec()
+    } else {
+        check_str(it, a, 0, "read")?
+    };
+    let fmt: Vec<u8> = fmt.into_iter().filter(|c| *c != b'*').collect();
+    let mut line = Vec::new();
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    use std::io::BufRead;
+    match fmt.first() {
+        Some(b'a') => {
+            let _ = std::io::Read::read_to_end(&mut lock, &mut line);
+            let s = it.string(&line)?;
+            ret(it, s)
+        }
+        Some(b'n') => {
+            let _ = lock.read_until(b'\n', &mut line);
+            match lnum::str_to_number(&line) {
+                Some(lnum::Num::Int(i)) => {
+                    let v = it.int(i)?;
+                    ret(it, v)
+                }
+                Some(lnum::Num::Float(x)) => ret(it, Value::float(x)),
+                None => ret(it, Value::NIL),
+            }
+        }
+        Some(c @ (b'l' | b'L')) => {
+            let keep = *c == b'L';
+            match lock.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => ret(it, Value::NIL),
+                Ok(_) => {
+                    if !keep && line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
+                    let s = it.string(&line)?;
+                    ret(it, s)
+                }
+            }
+        }
+        _ => Err(arg_error(it, 0, "read", "invalid format")),
+    }
+}

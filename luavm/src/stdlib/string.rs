@@ -1,0 +1,468 @@
+//! The `string` library over the algorithms of [`super::lstr`].
+
+use super::lstr::{self, Capture, Match, Piece};
+
+use super::{arg_error, check_int, check_str, got, opt_int, ret, Args};
+use crate::heap::{self, *};
+use crate::interp::Interp;
+use crate::table;
+use crate::value::Value;
+
+/// Lua's `posrelat` for a start index: negative counts from the end, 0 -> 1.
+fn start_index(i: i64, len: usize) -> usize {
+    if i > 0 {
+        i as usize
+    } else if i == 0 || i < -(len as i64) {
+        1
+    } else {
+        (len as i64 + i + 1) as usize
+    }
+}
+
+/// Lua's `getendpos`: negative counts from the end, clipped to the length.
+fn end_index(i: i64, len: usize) -> usize {
+    if i > len as i64 {
+        len
+    } else if i >= 0 {
+        i as usize
+    } else if i < -(len as i64) {
+        0
+    } else {
+        (len as i64 + i + 1) as usize
+    }
+}
+
+pub(super) fn len(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let s = check_str(it, a, 0, "len")?;
+    let v = it.int(s.len() as i64)?;
+    ret(it, v)
+}
+
+pub(super) fn sub(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let s = check_str(it, a, 0, "sub")?;
+    let i = start_index(opt_int(it, a, 1, "sub", 1)?, s.len());
+    let j = end_index(opt_int(it, a, 2, "sub", -1)?, s.len());
+    let r = if i > j { &[][..] } else { &s[i - 1..j] };
+    let v = it.string(r)?;
+    ret(it, v)
+}
+
+pub(super) fn upper(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let s = check_str(it, a, 0, "upper")?;
+    let v = it.string(&s.to_ascii_uppercase())?;
+    ret(it, v)
+}
+
+pub(super) fn lower(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let s = check_str(it, a, 0, "lower")?;
+    let v = it.string(&s.to_ascii_lowercase())?;
+    ret(it, v)
+}
+
+pub(super) fn reverse(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let mut s = check_str(it, a, 0, "reverse")?;
+    s.reverse();
+    let v = it.string(&s)?;
+    ret(it, v)
+}
+
+/// The largest string luavm makes (as lua5.4's MAXSIZE guard, smaller).
+const MAX_STRING: usize = 1 << 31;
+
+pub(super) fn rep(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let s = check_str(it, a, 0, "rep")?;
+    let n = check_int(it, a, 1, "rep")?;
+    let sep = if a.get(it, 2).is_nil() {
+        Vec::new()
+    } else {
+        check_str(it, a, 2, "rep")?
+    };
+    if n <= 0 {
+        let v = it.string(b"")?;
+        return ret(it, v);
+    }
+    let total = (s.len() as u128 + sep.len() as u128) * n as u128;
+    if total >= MAX_STRING as u128 {
+        return Err(it.throw_here("resulting string too large"));
+    }
+    let mut out = Vec::with_capacity(total as usize);
+    for k in 0..n {
+        out.extend_from_slice(&s);
+        if k + 1 < n {
+            out.extend_from_slice(&sep);
+        }
+    }
+    let v = it.string(&out)?;
+    ret(it, v)
+}
+
+pub(super) fn byte(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let s = check_str(it, a, 0, "byte")?;
+    let i0 = opt_int(it, a, 1, "byte", 1)?;
+    let i = start_index(i0, s.len());
+    let j = end_index(opt_int(it, a, 2, "byte", i0)?, s.len());
+    if i > j {
+        return Ok(0);
+    }
+    for k in i..=j {
+        push(it.t, Value::small_int(s[k - 1] as i64).expect("a byte"));
+    }
+    Ok(j - i + 1)
+}
+
+pub(super) fn char(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let mut out = Vec::with_capacity(a.n);
+    for i in 0..a.n {
+        let c = check_int(it, a, i, "char")?;
+        if !(0..=255).contains(&c) {
+            return Err(arg_error(it, i, "char", "value out of range"));
+        }
+        out.push(c as u8);
+    }
+    let v = it.string(&out)?;
+    ret(it, v)
+}
+
+pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let fmt = check_str(it, a, 0, "format")?;
+    let pieces = match lstr::parse_format(&fmt) {
+        Ok(p) => p,
+        Err(m) => return Err(it.throw_here(&m)),
+    };
+    let mut out = Vec::new();
+    let mut arg = 1;
+    for p in pieces {
+        match p {
+            Piece::Lit(l) => out.extend_from_slice(&l),
+            Piece::Spec(spec) => {
+                if arg >= a.n && spec.conv != b'%' {
+                    return Err(arg_error(it, arg, "format", "no value"));
+                }
+                match spec.conv {
+                    b'd' | b'i' | b'c' | b'x' | b'X' | b'o' => {
+                        let v = a.get(it, arg);
+                        let i = match Interp::arith_num(v) {
+                            Some(Num::Int(i)) => i,
+                            Some(Num::Float(x)) => match super::lnum::float_to_int_exact(x) {
+                                Some(i) => i,
+                                None => {
+                                    return Err(arg_error(
+                                        it,
+                                        arg,
+                                        "format",
+                                        "number has no integer representation",
+                                    ))
+                                }
+                            },
+                            None => {
+                                let g = got(it, a, arg);
+                                return Err(arg_error(
+                                    it,
+                                    arg,
+                                    "format",
+                                    &format!("number expected, got {g}"),
+                                ));
+                            }
+                        };
+                        out.extend_from_slice(&lstr::format_int(&spec, i));
+                    }
+                    b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => {
+                        let v = a.get(it, arg);
+                        let x = match Interp::arith_num(v) {
+                            Some(Num::Int(i)) => i as f64,
+                            Some(Num::Float(x)) => x,
+                            None => {
+                                let g = got(it, a, arg);
+                                return Err(arg_error(
+                                    it,
+                                    arg,
+                                    "format",
+                                    &format!("number expected, got {g}"),
+                                ));
+                            }
+                        };
+                        out.extend_from_slice(&lstr::format_float(&spec, x));
+                    }
+                    b's' => {
+                        let v = a.get(it, arg);
+                        let s = it.tostring(v)?;
+                        out.extend_from_slice(&lstr::format_str(&spec, &s));
+                    }
+                    b'q' => {
+                        let v = a.get(it, arg);
+                        if let Some(s) = as_str(v) {
+                            out.extend_from_slice(&lstr::format_quoted_str(str_bytes(s)));
+                        } else {
+                            match as_num(v) {
+                                Some(Num::Int(i)) => {
+                                    out.extend_from_slice(&lstr::format_quoted_int(i))
+                                }
+                                Some(Num::Float(x)) => {
+                                    out.extend_from_slice(&lstr::format_quoted_float(x))
+                                }
+                                None => {
+                                    if v.is_nil() || v.as_bool().is_some() {
+                                        out.extend_from_slice(&it.tostring_raw(v));
+                                    } else {
+                                        return Err(arg_error(
+                                            it,
+                                            arg,
+                                            "format",
+                                            "value has no literal form",
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        let c = spec.conv as char;
+                        return Err(
+                            it.throw_here(&format!("invalid conversion '%{c}' to 'format'"))
+                        );
+                    }
+                }
+                arg += 1;
+            }
+        }
+    }
+    let v = it.string(&out)?;
+    ret(it, v)
+}
+
+/// Pushes the captures of `m` in `s` (the whole match when the pattern has
+/// none); returns how many.
+fn push_captures(it: &mut Interp<'_>, s: &[u8], m: &Match, whole_if_none: bool) -> LResult<usize> {
+    if m.captures.is_empty() && whole_if_none {
+        let v = it.string(&s[m.start..m.end])?;
+        push(it.t, v);
+        return Ok(1);
+    }
+    for c in &m.captures {
+        let v = match c {
+            Capture::Str(r) => it.string(&s[r.clone()])?,
+            Capture::Pos(p) => it.int(*p as i64)?,
+        };
+        push(it.t, v);
+    }
+    Ok(m.captures.len())
+}
+
+fn find_aux(it: &mut Interp<'_>, a: Args, find: bool) -> LResult<usize> {
+    let name = if find { "find" } else { "match" };
+    let s = check_str(it, a, 0, name)?;
+    let pat = check_str(it, a, 1, name)?;
+    let init = start_index(opt_int(it, a, 2, name, 1)?, s.len());
+    if init > s.len() + 1 {
+        return ret(it, Value::NIL);
+    }
+    let plain = find && (!a.get(it, 3).is_falsy() || !lstr::has_specials(&pat));
+    if plain {
+        return match lstr::plain_find(&s, &pat, init - 1) {
+            Some(p) => {
+                let b = it.int(p as i64 + 1)?;
+                push(it.t, b);
+                let e = it.int((p + pat.len()) as i64)?;
+                push(it.t, e);
+                Ok(2)
+            }
+            None => ret(it, Value::NIL),
+        };
+    }
+    match lstr::pattern_find(&s, &pat, init - 1, true) {
+        Err(m) => Err(it.throw_here(&m)),
+        Ok(None) => ret(it, Value::NIL),
+        Ok(Some(m)) => {
+            if find {
+                let b = it.int(m.start as i64 + 1)?;
+                push(it.t, b);
+                let e = it.int(m.end as i64)?;
+                push(it.t, e);
+                Ok(2 + push_captures(it, &s, &m, false)?)
+            } else {
+                push_captures(it, &s, &m, true)
+            }
+        }
+    }
+}
+
+pub(super) fn find(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    find_aux(it, a, true)
+}
+
+pub(super) fn match_(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    find_aux(it, a, false)
+}
+
+/// `gmatch(s, p)`: an iterator over a state table `{s, p, position}`.
+pub(super) fn gmatch(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let s = check_str(it, a, 0, "gmatch")?;
+    let p = check_str(it, a, 1, "gmatch")?;
+    let t = it.t;
+    let state = it.mem(new_table(t, 4, 0))?;
+    push(t, state);
+    let sv = it.string(&s)?;
+    super::set_raw(
+        it,
+        heap::at(t, top(t) - 1),
+        Value::small_int(1).expect("1"),
+        sv,
+    )?;
+    let pv = it.string(&p)?;
+    super::set_raw(
+        it,
+        heap::at(t, top(t) - 1),
+        Value::small_int(2).expect("2"),
+        pv,
+    )?;
+    super::set_raw(
+        it,
+        heap::at(t, top(t) - 1),
+        Value::small_int(3).expect("3"),
+        Value::small_int(0).expect("0"),
+    )?;
+    // The last match's end, so an empty match is not repeated.
+    super::set_raw(
+        it,
+        heap::at(t, top(t) - 1),
+        Value::small_int(4).expect("4"),
+        Value::small_int(-1).expect("-1"),
+    )?;
+    let state = pop(t);
+    push(t, Value::builtin(super::index_of("gmatch_iter")));
+    push(t, state);
+    Ok(2)
+}
+
+pub(super) fn gmatch_iter(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let st = as_table(a.get(it, 0)).expect("the gmatch state");
+    let s = str_bytes(as_str(table::raw_get_int(st, 1)).expect("a string")).to_vec();
+    let p = str_bytes(as_str(table::raw_get_int(st, 2)).expect("a string")).to_vec();
+    let mut pos = as_int(table::raw_get_int(st, 3)).unwrap_or(0) as usize;
+    let last = as_int(table::raw_get_int(st, 4)).unwrap_or(-1);
+    while pos <= s.len() {
+        match lstr::pattern_find(&s, &p, pos, false) {
+            Err(m) => return Err(it.throw_here(&m)),
+            Ok(None) => break,
+            Ok(Some(m)) => {
+                if m.end == m.start && m.end as i64 == last {
+                    pos = m.start + 1;
+                    continue;
+                }
+                let next = m.end;
+                let np = it.int(next as i64)?;
+                super::set_raw(it, a.get(it, 0), Value::small_int(3).expect("3"), np)?;
+                let ne = it.int(m.end as i64)?;
+                super::set_raw(it, a.get(it, 0), Value::small_int(4).expect("4"), ne)?;
+                return push_captures(it, &s, &m, true);
+            }
+        }
+    }
+    let end = it.int(s.len() as i64 + 1)?;
+    super::set_raw(it, a.get(it, 0), Value::small_int(3).expect("3"), end)?;
+    ret(it, Value::NIL)
+}
+
+pub(super) fn gsub(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let s = check_str(it, a, 0, "gsub")?;
+    let p = check_str(it, a, 1, "gsub")?;
+    let repl = a.get(it, 2);
+    let rkind = if as_str(repl).is_some() || as_num(repl).is_some() {
+        0
+    } else if as_table(repl).is_some() {
+        1
+    } else if repl.as_builtin().is_some()
+        || repl.as_object().is_some_and(|o| kind(o) == Kind::Function)
+    {
+        2
+    } else {
+        let g = got(it, a, 2);
+        return Err(arg_error(
+            it,
+            2,
+            "gsub",
+            &format!("string/function/table expected, got {g}"),
+        ));
+    };
+    let max_n = if a.get(it, 3).is_nil() {
+        i64::MAX
+    } else {
+        check_int(it, a, 3, "gsub")?
+    };
+    let repl_str = if rkind == 0 {
+        it.concat_piece(repl).expect("a string")
+    } else {
+        Vec::new()
+    };
+    let anchor = p.first() == Some(&b'^');
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut n = 0i64;
+    while n < max_n {
+        let m = match lstr::pattern_find(&s, &p, pos, true) {
+            Err(msg) => return Err(it.throw_here(&msg)),
+            Ok(None) => break,
+            Ok(Some(m)) => m,
+        };
+        out.extend_from_slice(&s[pos..m.start]);
+        n += 1;
+        match rkind {
+            0 => {
+                if let Err(msg) = lstr::expand_replacement(&repl_str, &s, &m, &mut out) {
+                    return Err(it.throw_here(&msg));
+                }
+            }
+            _ => {
+                let base = top(it.t);
+                let k = push_captures(it, &s, &m, true)?;
+                let first = heap::at(it.t, base);
+                let r = if rkind == 1 {
+                    let tab = a.get(it, 2);
+                    match it.index_value(tab, first) {
+                        Ok(v) => v,
+                        Err(_) => return Err(Thrown),
+                    }
+                } else {
+                    let f = a.get(it, 2);
+                    let args: Vec<Value> = (0..k).map(|i| heap::at(it.t, base + i)).collect();
+                    roots(it.t).truncate(base);
+                    let rb = top(it.t);
+                    let nr = it.call_value(f, &args)?;
+                    if nr > 0 {
+                        heap::at(it.t, rb)
+                    } else {
+                        Value::NIL
+                    }
+                };
+                roots(it.t).truncate(base);
+                if r.is_falsy() {
+                    out.extend_from_slice(&s[m.start..m.end]);
+                } else if as_str(r).is_some() || as_num(r).is_some() {
+                    out.extend_from_slice(&it.concat_piece(r).expect("a string"));
+                } else {
+                    let tn = Interp::type_name(r);
+                    return Err(it.throw_here(&format!("invalid replacement value (a {tn})")));
+                }
+            }
+        }
+        if m.end > m.start {
+            pos = m.end;
+        } else {
+            if m.start < s.len() {
+                out.push(s[m.start]);
+            }
+            pos = m.start + 1;
+        }
+        if pos > s.len() || anchor {
+            break;
+        }
+    }
+    if pos <= s.len() {
+        out.extend_from_slice(&s[pos..]);
+    }
+    let v = it.string(&out)?;
+    push(it.t, v);
+    let c = it.int(n)?;
+    push(it.t, c);
+    Ok(2)
+}

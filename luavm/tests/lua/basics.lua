@@ -1,0 +1,18 @@
+-- numbers, strings, coercions, printing
+print(1, 1.0, -0.0, 1e15, 1e16, 2^53, 2^63, 10 // 3, 10.0 // 3, -7 // 2, -7 % 3, 7 % -3, 5.5 % 2)
+print(3 / 2, 1 / 0, -1 / 0, math.maxinteger + 1 == math.mininteger, math.mininteger, 0x7fffffffffffffff)
+print(0xff, 0x10p2, 1e2, .5, 3., 0xA.8p0, 100000000000000000000)
+print("10" + 5, "3.5" * 2, 10 .. 20, "0x10" + 0, "1e1" + 1)
+print(1 == 1.0, "1" == 1, 2^2, 7 // 0.0, -7 // 0.0, 0/0 ~= 0/0)
+print(math.type(1), math.type(1.0), math.type("1"), math.tointeger(3.0), math.tointeger(3.5))
+print(8 & 5, 8 | 5, 8 ~ 5, ~0, 1 << 62, 1 << 63, 1 << 64, -1 >> 1, 3.0 | 0)
+print(#"hello", ("x"):rep(3), ("abc"):upper(), string.len("\0\1\2"))
+print(tostring(nil), tostring(true), tostring(12), tostring(1.5), type(print), type({}), type("s"))
+print(tonumber("  12  "), tonumber("0x1p4"), tonumber("z", 36), tonumber("10", 2), tonumber("abc"), tonumber("1e"))
+print(string.format("%d %5.2f %s %q %x %5s|%-5s|", 42, 3.14159, "hi", "a\nb", 255, "r", "l"))
+print(string.format("%g %g %g %.3g", 1e20, 0.1, 100, 2/3))
+print(math.floor(3.7), math.ceil(3.2), math.abs(-4), math.max(1, 5, 3), math.min(2.5, 1), math.huge, -math.huge)
+print(math.floor(-3.5), math.fmod(7, 3), math.fmod(-7, 3), math.sqrt(16), math.pi)
+print(select("#", 1, 2, 3), select(2, "a", "b", "c"), select(-1, "a", "b"))
+local a <const> = 5
+print(a * 2)

@@ -424,9 +424,7 @@ pub fn num_eq(a: Num, b: Num) -> bool {
         (Num::Int(x), Num::Int(y)) => x == y,
         (Num::Float(x), Num::Float(y)) => x == y,
         (Num::Int(i), Num::Float(f)) | (Num::Float(f), Num::Int(i)) => {
-            f == f.trunc()
-                && (-TWO63_F..TWO63_F).contains(&f)
-                && f as i64 == i
+            f == f.trunc() && (-TWO63_F..TWO63_F).contains(&f) && f as i64 == i
         }
     }
 }

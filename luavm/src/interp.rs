@@ -19,8 +19,10 @@ pub const MAX_DEPTH: u32 = 7_000;
 const GLOBALS: usize = 0;
 const ERROR: usize = 1;
 const STRING_META: usize = 2;
+/// The string constants of the loaded code (a value array).
+const CONSTS: usize = 3;
 /// Slots before the first frame.
-pub const RESERVED: usize = 3;
+pub const RESERVED: usize = 4;
 
 /// A call in progress: where the caller is (`None` for a built-in) and the
 /// name it used for the callee (and whether as a method).
@@ -57,6 +59,10 @@ pub struct Interp<'t> {
     protos: Vec<(Rc<Function>, Vec<bool>)>,
     /// Prototype index by address.
     proto_ids: std::collections::HashMap<usize, usize>,
+    /// String constants of the syntax tree (by the address and length of their
+    /// bytes) -> their index in the constants array: a literal or a field name
+    /// is made a string once.
+    consts: std::collections::HashMap<(usize, usize), usize>,
     depth: u32,
     /// Traceback lines gathered while an error unwinds.
     pub traceback: Vec<String>,
@@ -105,6 +111,7 @@ impl<'t> Interp<'t> {
             t,
             protos: Vec::new(),
             proto_ids: std::collections::HashMap::new(),
+            consts: std::collections::HashMap::new(),
             depth: 0,
             traceback: Vec::new(),
             tracing: true,
@@ -173,6 +180,35 @@ impl<'t> Interp<'t> {
     pub fn string(&mut self, b: &[u8]) -> LResult<Value> {
         let r = new_string(self.t, b);
         self.mem(r)
+    }
+
+    /// The string value of a constant of the syntax tree (made once).
+    fn constant(&mut self, b: &Bytes) -> LResult<Value> {
+        let t = self.t;
+        let key = (b.as_ptr() as usize, b.len());
+        if let Some(&i) = self.consts.get(&key) {
+            let arr = at(t, CONSTS).as_object().expect("the constants");
+            return Ok(get(arr, elem(i)));
+        }
+        let v = self.string(b)?;
+        push(t, v);
+        let n = self.consts.len();
+        let cap = at(t, CONSTS).as_object().map_or(0, heap::len);
+        if n == cap {
+            let bigger = new_values(t, (cap * 2).max(64));
+            let bigger = self.mem(bigger)?.as_object().expect("an array");
+            if let Some(old) = at(t, CONSTS).as_object() {
+                for i in 0..n {
+                    heap::set(t, bigger, elem(i), get(old, elem(i)));
+                }
+            }
+            set_at(t, CONSTS, Value::object(bigger));
+        }
+        let v = pop(t);
+        let arr = at(t, CONSTS).as_object().expect("the constants");
+        heap::set(t, arr, elem(n), v);
+        self.consts.insert(key, n);
+        Ok(v)
     }
 
     /// An integer value.
@@ -786,7 +822,7 @@ impl<'t> Interp<'t> {
             }
             Place::Global(name) => {
                 push(t, v);
-                let k = self.string(name)?;
+                let k = self.constant(name)?;
                 let v = pop(t);
                 let g = self.globals();
                 self.set_index(f, g, k, v, &Expr::Nil)?;
@@ -975,7 +1011,7 @@ impl<'t> Interp<'t> {
             Expr::False => Value::FALSE,
             Expr::Int(i) => self.int(*i)?,
             Expr::Float(x) => Value::float(*x),
-            Expr::Str(s) => self.string(s)?,
+            Expr::Str(s) => self.constant(s)?,
             Expr::Vararg => {
                 if f.varargs.1 > 0 {
                     at(t, f.varargs.0)
@@ -1003,7 +1039,7 @@ impl<'t> Interp<'t> {
                 let g = as_table(self.globals()).expect("the globals table");
                 let v = table::raw_get_str(g, name);
                 if v.is_nil() && table::metatable(g).is_some() {
-                    let k = self.string(name)?;
+                    let k = self.constant(name)?;
                     let g = self.globals();
                     return self.index(f, g, k, &Expr::Nil);
                 }
@@ -1102,7 +1138,7 @@ impl<'t> Interp<'t> {
                 let o = self.eval(f, obj)?;
                 push(t, o);
                 push(t, o);
-                let k = self.string(name)?;
+                let k = self.constant(name)?;
                 let o = at(t, fpos);
                 f.line.set(*line);
                 let m = self.index(f, o, k, obj)?;

@@ -114,17 +114,41 @@ pub type LResult<T> = Result<T, Thrown>;
 // one) read after the last allocation, so the object is live; offsets come
 // from the object's kind, checked by the caller (`kind`).
 
+/// The type ids of the kinds, by `Kind` (known once each type has one: every
+/// type is registered when the interpreter starts, see [`register_types`]).
+static KIND_IDS: [std::sync::atomic::AtomicU32; 6] =
+    [const { std::sync::atomic::AtomicU32::new(0) }; 6];
+
+/// Gives every luavm type its id now, so [`kind`] reads one header word.
+pub fn register_types() -> Result<(), NoMemory> {
+    for (k, ti) in [&STRING, &BIGINT, &TABLE, &VALUES, &FUNCTION, &CELL]
+        .iter()
+        .enumerate()
+    {
+        let id = ti.header().ok_or(NoMemory)?;
+        KIND_IDS[k].store(id as u32, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(())
+}
+
 /// The kind of a heap object.
 #[inline]
 pub fn kind(o: ObjectReference) -> Kind {
-    // SAFETY: see above.
-    match unsafe { object::type_info(o) }.user {
-        0 => Kind::Str,
-        1 => Kind::BigInt,
-        2 => Kind::Table,
-        3 => Kind::Values,
-        4 => Kind::Function,
-        _ => Kind::Cell,
+    // The type id: the header's low half.
+    let id = word(o, 0) as u32;
+    let is = |k: Kind| KIND_IDS[k as usize].load(std::sync::atomic::Ordering::Relaxed) == id;
+    if is(Kind::Str) {
+        Kind::Str
+    } else if is(Kind::Table) {
+        Kind::Table
+    } else if is(Kind::Function) {
+        Kind::Function
+    } else if is(Kind::Cell) {
+        Kind::Cell
+    } else if is(Kind::BigInt) {
+        Kind::BigInt
+    } else {
+        Kind::Values
     }
 }
 

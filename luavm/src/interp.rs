@@ -24,9 +24,15 @@ const CONSTS: usize = 3;
 /// Slots before the first frame.
 pub const RESERVED: usize = 4;
 
-/// A call in progress: where the caller is (`None` for a built-in) and the
-/// name it used for the callee (and whether as a method).
-pub type CallSite = (Option<String>, Option<(String, bool)>);
+/// A call in progress: where the caller is (source and line; `None` for a
+/// built-in) and the name it used for the callee (and whether as a method).
+/// Kept unformatted: a message is made only when an error needs it.
+pub type CallSite = (Option<(Rc<str>, u32)>, Option<(Bytes, bool)>);
+
+/// `SOURCE:LINE:` of a call site.
+pub fn site_text(site: &(Rc<str>, u32)) -> String {
+    format!("{}:{}:", site.0, site.1)
+}
 
 /// What running a block did.
 enum Flow {
@@ -58,11 +64,14 @@ pub struct Interp<'t> {
     /// of their parameters inner functions capture (those live in cells).
     protos: Vec<(Rc<Function>, Vec<bool>)>,
     /// Prototype index by address.
-    proto_ids: std::collections::HashMap<usize, usize>,
+    proto_ids: std::collections::HashMap<usize, usize, FastHash>,
     /// String constants of the syntax tree (by the address and length of their
     /// bytes) -> their index in the constants array: a literal or a field name
     /// is made a string once.
-    consts: std::collections::HashMap<(usize, usize), usize>,
+    consts: std::collections::HashMap<(usize, usize), usize, FastHash>,
+    /// The same by contents: equal names are one string object, so table
+    /// lookups by a constant key find it by identity.
+    const_by_bytes: std::collections::HashMap<Vec<u8>, usize>,
     depth: u32,
     /// Traceback lines gathered while an error unwinds.
     pub traceback: Vec<String>,
@@ -110,14 +119,16 @@ impl<'t> Interp<'t> {
         let mut it = Interp {
             t,
             protos: Vec::new(),
-            proto_ids: std::collections::HashMap::new(),
-            consts: std::collections::HashMap::new(),
+            proto_ids: std::collections::HashMap::default(),
+            consts: std::collections::HashMap::default(),
+            const_by_bytes: std::collections::HashMap::new(),
             depth: 0,
             traceback: Vec::new(),
             tracing: true,
             out: Vec::new(),
             sites: Vec::new(),
         };
+        register_types().map_err(|_| Thrown)?;
         roots(t).truncate(0);
         for _ in 0..RESERVED {
             push(t, Value::NIL);
@@ -157,7 +168,7 @@ impl<'t> Interp<'t> {
     /// built-in (`SOURCE:LINE: msg`).
     pub fn throw_here(&mut self, msg: &str) -> Thrown {
         let m = match self.sites.last() {
-            Some((Some(w), _)) => format!("{w} {msg}"),
+            Some((Some(w), _)) => format!("{} {msg}", site_text(w)),
             _ => msg.to_string(),
         };
         self.throw_msg(&m)
@@ -190,9 +201,14 @@ impl<'t> Interp<'t> {
             let arr = at(t, CONSTS).as_object().expect("the constants");
             return Ok(get(arr, elem(i)));
         }
+        if let Some(&i) = self.const_by_bytes.get(&b[..]) {
+            self.consts.insert(key, i);
+            let arr = at(t, CONSTS).as_object().expect("the constants");
+            return Ok(get(arr, elem(i)));
+        }
         let v = self.string(b)?;
         push(t, v);
-        let n = self.consts.len();
+        let n = self.const_by_bytes.len();
         let cap = at(t, CONSTS).as_object().map_or(0, heap::len);
         if n == cap {
             let bigger = new_values(t, (cap * 2).max(64));
@@ -208,6 +224,7 @@ impl<'t> Interp<'t> {
         let arr = at(t, CONSTS).as_object().expect("the constants");
         heap::set(t, arr, elem(n), v);
         self.consts.insert(key, n);
+        self.const_by_bytes.insert(b.to_vec(), n);
         Ok(v)
     }
 
@@ -1036,8 +1053,9 @@ impl<'t> Interp<'t> {
             }
             Expr::Global(name) if &name[..] == b"_ENV" => self.globals(),
             Expr::Global(name) => {
+                let k = self.constant(name)?;
                 let g = as_table(self.globals()).expect("the globals table");
-                let v = table::raw_get_str(g, name);
+                let v = table::raw_get(g, k);
                 if v.is_nil() && table::metatable(g).is_some() {
                     let k = self.constant(name)?;
                     let g = self.globals();
@@ -1047,8 +1065,12 @@ impl<'t> Interp<'t> {
             }
             Expr::Index { obj, key, line } => {
                 let o = self.eval(f, obj)?;
-                if let (Some(tab), Expr::Str(k)) = (as_table(o), &**key) {
-                    let v = table::raw_get_str(tab, k);
+                if let (Some(_), Expr::Str(k)) = (as_table(o), &**key) {
+                    push(t, o);
+                    let kv = self.constant(k)?;
+                    let o = pop(t);
+                    let tab = as_table(o).expect("a table");
+                    let v = table::raw_get(tab, kv);
                     if !v.is_nil() || table::metatable(tab).is_none() {
                         return Ok(v);
                     }
@@ -1186,16 +1208,17 @@ impl<'t> Interp<'t> {
         let is_builtin = at(self.t, fpos).as_builtin();
         let name = match callee {
             Expr::Global(n) | Expr::Local { name: n, .. } | Expr::Upvalue { name: n, .. } => {
-                Some((String::from_utf8_lossy(n).into_owned(), false))
+                Some((n.clone(), false))
             }
             Expr::Index { key, .. } => match &**key {
-                Expr::Str(k) => Some((String::from_utf8_lossy(k).into_owned(), false)),
+                Expr::Str(k) => Some((k.clone(), false)),
                 _ => None,
             },
-            Expr::Method { name, .. } => Some((String::from_utf8_lossy(name).into_owned(), true)),
+            Expr::Method { name, .. } => Some((name.clone(), true)),
             _ => None,
         };
-        self.sites.push((Some(self.where_(f)), name));
+        self.sites
+            .push((Some((f.proto.source.clone(), f.line.get())), name));
         let r = self.call(fpos, nargs, line);
         self.sites.pop();
         match r {
@@ -1726,5 +1749,37 @@ pub fn num_less(x: Num, y: Num, or_equal: bool) -> bool {
                 (f.floor() as i64) < i
             }
         }
+    }
+}
+
+/// A hasher for the interpreter's address-keyed maps (not exposed to input:
+/// the keys are addresses of its own syntax tree).
+#[derive(Default, Clone, Copy)]
+pub struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+/// The hasher of [`FastHash`]: multiply-rotate over the words written.
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
     }
 }

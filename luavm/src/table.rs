@@ -54,7 +54,16 @@ fn find_slot(h: ObjectReference, k: Value) -> (usize, bool) {
         if key.is_nil() {
             return (i, false);
         }
-        if key == k || raw_equal(key, k) {
+        if key == k {
+            return (i, true);
+        }
+        let same = match (as_str(key), as_str(k)) {
+            // Two strings: their cached hashes first, then the bytes.
+            (Some(a), Some(b)) => str_hash(a) == str_hash(b) && str_bytes(a) == str_bytes(b),
+            (Some(_), None) | (None, Some(_)) => false,
+            _ => raw_equal(key, k),
+        };
+        if same {
             return (i, true);
         }
         i = (i + 1) & mask;
@@ -133,7 +142,7 @@ pub fn raw_get_str(tab: ObjectReference, name: &[u8]) -> Value {
             return Value::NIL;
         }
         if let Some(s) = as_str(key) {
-            if str_bytes(s) == name {
+            if str_hash(s) == x | 1 && str_bytes(s) == name {
                 return get(h, elem(2 * i + 1));
             }
         }

@@ -128,6 +128,38 @@ fn match_class(c: u8, cl: u8) -> bool {
     }
 }
 
+/// Pattern errors found by the matcher (kept small so that the
+/// recursive matcher's stack frames stay small).
+#[derive(Debug, Clone, Copy)]
+enum PatError {
+    EndsWithPercent,
+    MissingBracket,
+    BalanceArgs,
+    FrontierBracket,
+    CaptureIndex(i32),
+    PatternCapture,
+    TooManyCaptures,
+    TooComplex,
+}
+
+impl From<PatError> for String {
+    #[cold]
+    fn from(e: PatError) -> String {
+        match e {
+            PatError::EndsWithPercent => "malformed pattern (ends with '%')".to_string(),
+            PatError::MissingBracket => "malformed pattern (missing ']')".to_string(),
+            PatError::BalanceArgs => "malformed pattern (missing arguments to '%b')".to_string(),
+            PatError::FrontierBracket => "missing '[' after '%f' in pattern".to_string(),
+            PatError::CaptureIndex(l) => format!("invalid capture index %{}", l),
+            PatError::PatternCapture => "invalid pattern capture".to_string(),
+            PatError::TooManyCaptures => "too many captures".to_string(),
+            PatError::TooComplex => "pattern too complex".to_string(),
+        }
+    }
+}
+
+type PResult = Result<Option<usize>, PatError>;
+
 struct MatchState<'a> {
     src: &'a [u8],
     pat: &'a [u8],
@@ -185,30 +217,30 @@ impl<'a> MatchState<'a> {
         }
     }
 
-    fn check_capture(&self, l: u8) -> Result<usize, String> {
+    fn check_capture(&self, l: u8) -> Result<usize, PatError> {
         let l = i32::from(l) - i32::from(b'1');
         if l < 0 || l as usize >= self.level || self.capture[l as usize].1 == CAP_UNFINISHED {
-            return Err(format!("invalid capture index %{}", l + 1));
+            return Err(PatError::CaptureIndex(l + 1));
         }
         Ok(l as usize)
     }
 
-    fn capture_to_close(&self) -> Result<usize, String> {
+    fn capture_to_close(&self) -> Result<usize, PatError> {
         (0..self.level)
             .rev()
             .find(|&l| self.capture[l].1 == CAP_UNFINISHED)
-            .ok_or_else(|| "invalid pattern capture".to_string())
+            .ok_or(PatError::PatternCapture)
     }
 
     /// Index just past the single-character class starting at `p`.
-    fn classend(&self, mut p: usize) -> Result<usize, String> {
+    fn classend(&self, mut p: usize) -> Result<usize, PatError> {
         let plen = self.pat.len();
         let c = self.pat[p];
         p += 1;
         match c {
             b'%' => {
                 if p >= plen {
-                    return Err("malformed pattern (ends with '%')".to_string());
+                    return Err(PatError::EndsWithPercent);
                 }
                 Ok(p + 1)
             }
@@ -218,7 +250,7 @@ impl<'a> MatchState<'a> {
                 }
                 loop {
                     if p >= plen {
-                        return Err("malformed pattern (missing ']')".to_string());
+                        return Err(PatError::MissingBracket);
                     }
                     let cc = self.pat[p];
                     p += 1;
@@ -278,9 +310,9 @@ impl<'a> MatchState<'a> {
         }
     }
 
-    fn matchbalance(&self, s: usize, p: usize) -> Result<Option<usize>, String> {
+    fn matchbalance(&self, s: usize, p: usize) -> PResult {
         if p + 1 >= self.pat.len() {
-            return Err("malformed pattern (missing arguments to '%b')".to_string());
+            return Err(PatError::BalanceArgs);
         }
         if s >= self.src.len() || self.src[s] != self.pat[p] {
             return Ok(None);
@@ -304,7 +336,7 @@ impl<'a> MatchState<'a> {
         Ok(None)
     }
 
-    fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> Result<Option<usize>, String> {
+    fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> PResult {
         let mut i = 0usize;
         while self.singlematch(s + i, p, ep) {
             i += 1;
@@ -320,7 +352,7 @@ impl<'a> MatchState<'a> {
         }
     }
 
-    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Result<Option<usize>, String> {
+    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> PResult {
         loop {
             if let Some(r) = self.do_match(s, ep + 1)? {
                 return Ok(Some(r));
@@ -333,10 +365,10 @@ impl<'a> MatchState<'a> {
         }
     }
 
-    fn start_capture(&mut self, s: usize, p: usize, what: isize) -> Result<Option<usize>, String> {
+    fn start_capture(&mut self, s: usize, p: usize, what: isize) -> PResult {
         let level = self.level;
         if level >= MAXCAPTURES {
-            return Err("too many captures".to_string());
+            return Err(PatError::TooManyCaptures);
         }
         self.capture[level] = (s, what);
         self.level = level + 1;
@@ -347,7 +379,7 @@ impl<'a> MatchState<'a> {
         Ok(res)
     }
 
-    fn end_capture(&mut self, s: usize, p: usize) -> Result<Option<usize>, String> {
+    fn end_capture(&mut self, s: usize, p: usize) -> PResult {
         let l = self.capture_to_close()?;
         self.capture[l].1 = (s - self.capture[l].0) as isize;
         let res = self.do_match(s, p)?;
@@ -357,7 +389,7 @@ impl<'a> MatchState<'a> {
         Ok(res)
     }
 
-    fn match_capture(&self, s: usize, l: u8) -> Result<Option<usize>, String> {
+    fn match_capture(&self, s: usize, l: u8) -> PResult {
         let l = self.check_capture(l)?;
         let (init, len) = self.capture[l];
         if len < 0 {
@@ -373,33 +405,30 @@ impl<'a> MatchState<'a> {
         }
     }
 
-    fn do_match(&mut self, s: usize, p: usize) -> Result<Option<usize>, String> {
+    /// The matcher (lstrlib's `match`), with the `matchdepth` control.
+    /// Errors propagate without restoring `depth` (the state is reset
+    /// before each attempt).
+    fn do_match(&mut self, mut s: usize, mut p: usize) -> PResult {
         if self.depth == 0 {
-            return Err("pattern too complex".to_string());
+            return Err(PatError::TooComplex);
         }
         self.depth -= 1;
-        let r = self.match_body(s, p);
-        self.depth += 1;
-        r
-    }
-
-    fn match_body(&mut self, mut s: usize, mut p: usize) -> Result<Option<usize>, String> {
         let plen = self.pat.len();
-        loop {
+        let r = loop {
             if p >= plen {
-                return Ok(Some(s));
+                break Ok(Some(s));
             }
             match self.pat[p] {
                 b'(' => {
-                    return if self.p_at(p + 1) == b')' {
+                    break if self.p_at(p + 1) == b')' {
                         self.start_capture(s, p + 2, CAP_POSITION)
                     } else {
                         self.start_capture(s, p + 1, CAP_UNFINISHED)
                     };
                 }
-                b')' => return self.end_capture(s, p + 1),
+                b')' => break self.end_capture(s, p + 1),
                 b'$' if p + 1 == plen => {
-                    return Ok(if s == self.src.len() { Some(s) } else { None });
+                    break Ok(if s == self.src.len() { Some(s) } else { None });
                 }
                 b'%' => match self.p_at(p + 1) {
                     b'b' => match self.matchbalance(s, p + 2)? {
@@ -408,12 +437,12 @@ impl<'a> MatchState<'a> {
                             p += 4;
                             continue;
                         }
-                        None => return Ok(None),
+                        None => break Ok(None),
                     },
                     b'f' => {
                         p += 2;
                         if self.p_at(p) != b'[' {
-                            return Err("missing '[' after '%f' in pattern".to_string());
+                            return Err(PatError::FrontierBracket);
                         }
                         let ep = self.classend(p)?;
                         let previous = if s == 0 { 0 } else { self.s_at(s - 1) };
@@ -424,7 +453,7 @@ impl<'a> MatchState<'a> {
                             p = ep;
                             continue;
                         }
-                        return Ok(None);
+                        break Ok(None);
                     }
                     d @ b'0'..=b'9' => match self.match_capture(s, d)? {
                         Some(ns) => {
@@ -432,7 +461,7 @@ impl<'a> MatchState<'a> {
                             p += 2;
                             continue;
                         }
-                        None => return Ok(None),
+                        None => break Ok(None),
                     },
                     _ => {}
                 },
@@ -446,28 +475,30 @@ impl<'a> MatchState<'a> {
                     p = ep + 1;
                     continue;
                 }
-                return Ok(None);
+                break Ok(None);
             }
             match suffix {
                 b'?' => {
                     if let Some(r) = self.do_match(s + 1, ep + 1)? {
-                        return Ok(Some(r));
+                        break Ok(Some(r));
                     }
                     p = ep + 1;
                 }
-                b'+' => return self.max_expand(s + 1, p, ep),
-                b'*' => return self.max_expand(s, p, ep),
-                b'-' => return self.min_expand(s, p, ep),
+                b'+' => break self.max_expand(s + 1, p, ep),
+                b'*' => break self.max_expand(s, p, ep),
+                b'-' => break self.min_expand(s, p, ep),
                 _ => {
                     s += 1;
                     p = ep;
                 }
             }
-        }
+        };
+        self.depth += 1;
+        r
     }
 
     /// One anchored attempt at `s` (after resetting the state).
-    fn try_at(&mut self, s: usize) -> Result<Option<usize>, String> {
+    fn try_at(&mut self, s: usize) -> PResult {
         self.reset();
         self.do_match(s, 0)
     }
@@ -637,7 +668,7 @@ pub fn gsub<E: From<String>>(
     let mut lastmatch: Option<usize> = None;
     let mut n: i64 = 0;
     while n < max_n {
-        let e = ms.try_at(src).map_err(E::from)?;
+        let e = ms.try_at(src).map_err(|e| E::from(String::from(e)))?;
         match e {
             Some(e) if Some(e) != lastmatch => {
                 n += 1;

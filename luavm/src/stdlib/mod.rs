@@ -236,7 +236,7 @@ impl Args {
 /// name the calling Lua code used, else the library's (`string.rep`).
 pub fn arg_error(it: &mut Interp<'_>, i: usize, name: &str, msg: &str) -> Thrown {
     let (fname, method) = match it.sites.last() {
-        Some((_, Some((n, m)))) => (n.clone(), *m),
+        Some((_, Some((n, m)))) => (String::from_utf8_lossy(n).into_owned(), *m),
         _ => {
             let q = BUILTINS
                 .iter()
@@ -548,7 +548,7 @@ fn b_error(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         let lvl = level as usize;
         if let Some((Some(site), _)) = it.sites.len().checked_sub(lvl).map(|k| it.sites[k].clone())
         {
-            let mut m = site.into_bytes();
+            let mut m = crate::interp::site_text(&site).into_bytes();
             m.push(b' ');
             m.extend_from_slice(str_bytes(s));
             let e = it.string(&m)?;

@@ -338,29 +338,41 @@ pub(super) fn gmatch_iter(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let st = as_table(a.get(it, 0)).expect("the gmatch state");
     let s = str_bytes(as_str(table::raw_get_int(st, 1)).expect("a string")).to_vec();
     let p = str_bytes(as_str(table::raw_get_int(st, 2)).expect("a string")).to_vec();
-    let mut pos = as_int(table::raw_get_int(st, 3)).unwrap_or(0) as usize;
+    let src = as_int(table::raw_get_int(st, 3)).unwrap_or(0) as usize;
     let last = as_int(table::raw_get_int(st, 4)).unwrap_or(-1);
-    while pos <= s.len() {
-        match lstr::pattern_find(&s, &p, pos, false) {
-            Err(m) => return Err(it.throw_here(&m)),
-            Ok(None) => break,
-            Ok(Some(m)) => {
-                if m.end == m.start && m.end as i64 == last {
-                    pos = m.start + 1;
-                    continue;
-                }
-                let next = m.end;
-                let np = it.int(next as i64)?;
-                super::set_raw(it, a.get(it, 0), Value::small_int(3).expect("3"), np)?;
-                let ne = it.int(m.end as i64)?;
-                super::set_raw(it, a.get(it, 0), Value::small_int(4).expect("4"), ne)?;
-                return push_captures(it, &s, &m, true);
-            }
+    let mut state = lstr::GmatchState {
+        src,
+        lastmatch: (last >= 0).then_some(last as usize),
+    };
+    match lstr::gmatch_next(&s, &p, &mut state) {
+        Err(m) => Err(it.throw_here(&m)),
+        Ok(None) => {
+            let end = it.int(s.len() as i64 + 1)?;
+            super::set_raw(it, a.get(it, 0), Value::small_int(3).expect("3"), end)?;
+            ret(it, Value::NIL)
+        }
+        Ok(Some(m)) => {
+            let np = it.int(state.src as i64)?;
+            super::set_raw(it, a.get(it, 0), Value::small_int(3).expect("3"), np)?;
+            let last = it.int(state.lastmatch.map_or(-1, |l| l as i64))?;
+            super::set_raw(it, a.get(it, 0), Value::small_int(4).expect("4"), last)?;
+            push_captures(it, &s, &m, true)
         }
     }
-    let end = it.int(s.len() as i64 + 1)?;
-    super::set_raw(it, a.get(it, 0), Value::small_int(3).expect("3"), end)?;
-    ret(it, Value::NIL)
+}
+
+/// Why a gsub replacement failed.
+enum GsubError {
+    /// A pattern or replacement-string error (raised with the position).
+    Msg(String),
+    /// A Lua error from the replacement function or `__index`.
+    Thrown,
+}
+
+impl From<String> for GsubError {
+    fn from(m: String) -> Self {
+        GsubError::Msg(m)
+    }
 }
 
 pub(super) fn gsub(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
@@ -385,84 +397,72 @@ pub(super) fn gsub(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         ));
     };
     let max_n = if a.get(it, 3).is_nil() {
-        i64::MAX
+        None
     } else {
-        check_int(it, a, 3, "gsub")?
+        Some(check_int(it, a, 3, "gsub")?)
     };
     let repl_str = if rkind == 0 {
         it.concat_piece(repl).expect("a string")
     } else {
         Vec::new()
     };
-    let anchor = p.first() == Some(&b'^');
-    let mut out = Vec::new();
-    let mut pos = 0;
-    let mut n = 0i64;
-    while n < max_n {
-        let m = match lstr::pattern_find(&s, &p, pos, true) {
-            Err(msg) => return Err(it.throw_here(&msg)),
-            Ok(None) => break,
-            Ok(Some(m)) => m,
-        };
-        out.extend_from_slice(&s[pos..m.start]);
-        n += 1;
-        match rkind {
-            0 => {
-                if let Err(msg) = lstr::expand_replacement(&repl_str, &s, &m, &mut out) {
-                    return Err(it.throw_here(&msg));
-                }
+    let r = lstr::gsub(
+        &s,
+        &p,
+        max_n,
+        |m: &Match, out: &mut Vec<u8>| -> Result<(), GsubError> {
+            if rkind == 0 {
+                return lstr::expand_replacement(&repl_str, &s, m, out).map_err(GsubError::Msg);
             }
-            _ => {
-                let base = top(it.t);
-                let k = push_captures(it, &s, &m, true)?;
-                let first = heap::at(it.t, base);
-                let r = if rkind == 1 {
-                    let tab = a.get(it, 2);
-                    match it.index_value(tab, first) {
-                        Ok(v) => v,
-                        Err(_) => return Err(Thrown),
-                    }
+            let base = top(it.t);
+            let caps = m.values()?;
+            for c in &caps {
+                let v = match c {
+                    Capture::Str(r) => it.string(&s[r.clone()]),
+                    Capture::Pos(p) => it.int(*p as i64),
+                }
+                .map_err(|_| GsubError::Thrown)?;
+                push(it.t, v);
+            }
+            let r = if rkind == 1 {
+                let (tab, key) = (a.get(it, 2), heap::at(it.t, base));
+                it.index_value(tab, key).map_err(|_| GsubError::Thrown)?
+            } else {
+                let f = a.get(it, 2);
+                let args: Vec<Value> = (0..caps.len()).map(|i| heap::at(it.t, base + i)).collect();
+                let rb = top(it.t);
+                let nr = it.call_value(f, &args).map_err(|_| GsubError::Thrown)?;
+                if nr > 0 {
+                    heap::at(it.t, rb)
                 } else {
-                    let f = a.get(it, 2);
-                    let args: Vec<Value> = (0..k).map(|i| heap::at(it.t, base + i)).collect();
-                    roots(it.t).truncate(base);
-                    let rb = top(it.t);
-                    let nr = it.call_value(f, &args)?;
-                    if nr > 0 {
-                        heap::at(it.t, rb)
-                    } else {
-                        Value::NIL
-                    }
-                };
+                    Value::NIL
+                }
+            };
+            let piece = if r.is_falsy() {
+                s[m.range()].to_vec()
+            } else if as_str(r).is_some() || as_num(r).is_some() {
+                it.concat_piece(r).expect("a string")
+            } else {
                 roots(it.t).truncate(base);
-                if r.is_falsy() {
-                    out.extend_from_slice(&s[m.start..m.end]);
-                } else if as_str(r).is_some() || as_num(r).is_some() {
-                    out.extend_from_slice(&it.concat_piece(r).expect("a string"));
-                } else {
-                    let tn = Interp::type_name(r);
-                    return Err(it.throw_here(&format!("invalid replacement value (a {tn})")));
-                }
-            }
+                let tn = Interp::type_name(r);
+                return Err(GsubError::Msg(format!(
+                    "invalid replacement value (a {tn})"
+                )));
+            };
+            roots(it.t).truncate(base);
+            out.extend_from_slice(&piece);
+            Ok(())
+        },
+    );
+    match r {
+        Ok((out, n)) => {
+            let v = it.string(&out)?;
+            push(it.t, v);
+            let c = it.int(n)?;
+            push(it.t, c);
+            Ok(2)
         }
-        if m.end > m.start {
-            pos = m.end;
-        } else {
-            if m.start < s.len() {
-                out.push(s[m.start]);
-            }
-            pos = m.start + 1;
-        }
-        if pos > s.len() || anchor {
-            break;
-        }
+        Err(GsubError::Msg(m)) => Err(it.throw_here(&m)),
+        Err(GsubError::Thrown) => Err(Thrown),
     }
-    if pos <= s.len() {
-        out.extend_from_slice(&s[pos..]);
-    }
-    let v = it.string(&out)?;
-    push(it.t, v);
-    let c = it.int(n)?;
-    push(it.t, c);
-    Ok(2)
 }

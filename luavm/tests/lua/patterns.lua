@@ -1,0 +1,8 @@
+print(("abc"):gsub("%w*", "-"))
+print(("hello world"):gsub("o", {o = "0"}))
+print(("abc"):gsub("", "-"))
+print(("x y z"):gsub("%a", function(c) return c:upper() end))
+for a, b in ("k1=v1;k2=v2"):gmatch("(%w+)=(%w+)") do io.write(a, b, " ") end print()
+for w in ("abc"):gmatch("") do io.write("[", w, "]") end print()
+print(pcall(string.gsub, "abc", "(", "x"))
+print(("abc"):gsub("(", "x"))

@@ -11,9 +11,20 @@ use crate::value::Value;
 use std::rc::Rc;
 use vmkit::{ObjectReference, Thread};
 
-/// Lua functions nested deeper than this raise "stack overflow" (the
-/// interpreter recurses on the Rust stack; the main thread has room for it).
-pub const MAX_DEPTH: u32 = 7_000;
+/// Lua calls nested deeper than this raise "stack overflow" (about where
+/// lua5.4's 1,000,000-slot stack ends for simple recursion).
+pub const MAX_DEPTH: u32 = 200_000;
+
+/// Stack the interpreter keeps free below its deepest call (for the Rust code
+/// a call runs: built-ins, metamethods, error reporting).
+const STACK_RESERVE: usize = 512 << 10;
+
+/// An address in the current stack frame (the stack grows down).
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
 
 /// Root-stack slots the interpreter keeps for itself.
 const GLOBALS: usize = 0;
@@ -41,6 +52,9 @@ enum Flow {
     /// `return`: the values are the top `n` of the root stack.
     Return(usize),
     Goto(u32),
+    /// `return f(args)` of a Lua function: the callee at this root-stack
+    /// index, its arguments above it; the caller's frame is replaced.
+    TailCall(usize, usize),
 }
 
 /// A running function: where its slots and varargs are.
@@ -80,6 +94,8 @@ pub struct Interp<'t> {
     tracing: bool,
     /// Buffered standard output.
     pub out: Vec<u8>,
+    /// The lowest stack address a call may start at (0: no limit known).
+    stack_floor: usize,
     /// Each call in progress, innermost last: `SOURCE:LINE:` of a call from
     /// Lua code (`None` for a call made by a built-in), where a built-in's
     /// error, or `error` at a level, points; and the name the caller used for
@@ -127,6 +143,7 @@ impl<'t> Interp<'t> {
             tracing: true,
             out: Vec::new(),
             sites: Vec::new(),
+            stack_floor: 0,
         };
         register_types().map_err(|_| Thrown)?;
         roots(t).truncate(0);
@@ -140,6 +157,13 @@ impl<'t> Interp<'t> {
     }
 
     // ------------------------------------------------------------ helpers
+
+    /// Tells the interpreter that the calling thread's stack has `bytes` left
+    /// below this point: deep recursion then raises "stack overflow" instead
+    /// of running out of it.
+    pub fn set_stack_size(&mut self, bytes: usize) {
+        self.stack_floor = stack_pointer().saturating_sub(bytes.saturating_sub(STACK_RESERVE));
+    }
 
     /// The globals table.
     pub fn globals(&self) -> Value {
@@ -368,7 +392,35 @@ impl<'t> Interp<'t> {
     /// leaves its results at `fpos..` (the root stack's new top) and returns
     /// how many. `line` is the caller's line (for "in function" messages it is
     /// set on the caller's frame).
-    pub fn call(&mut self, fpos: usize, nargs: usize, _line: u32) -> LResult<usize> {
+    pub fn call(&mut self, fpos: usize, nargs: usize, line: u32) -> LResult<usize> {
+        let mut nargs = nargs;
+        loop {
+            match self.call_once(fpos, nargs, line)? {
+                Ok(n) => return Ok(n),
+                Err((p, n)) => {
+                    // A tail call: the callee and its arguments replace the
+                    // finished frame at `fpos`.
+                    let t = self.t;
+                    for i in 0..=n {
+                        let v = at(t, p + i);
+                        set_at(t, fpos + i, v);
+                    }
+                    roots(t).truncate(fpos + 1 + n);
+                    nargs = n;
+                }
+            }
+        }
+    }
+
+    /// One call: `Ok(Ok(results))`, or `Ok(Err((callee, nargs)))` when the
+    /// function ended in a tail call.
+    #[allow(clippy::type_complexity)]
+    fn call_once(
+        &mut self,
+        fpos: usize,
+        nargs: usize,
+        _line: u32,
+    ) -> LResult<Result<usize, (usize, usize)>> {
         let t = self.t;
         let fv = at(t, fpos);
         if let Some(b) = fv.as_builtin() {
@@ -380,21 +432,21 @@ impl<'t> Interp<'t> {
                 set_at(t, fpos + i, v);
             }
             roots(t).truncate(fpos + n);
-            return Ok(n);
+            return Ok(Ok(n));
         }
         let Some(cl) = fv.as_object().filter(|o| kind(*o) == Kind::Function) else {
             // __call: the callee becomes the first argument.
             if let Some(m) = self.metamethod(fv, b"__call") {
                 roots(t).words.insert(fpos, m.0);
                 roots(t).is_ref.insert(fpos, true);
-                return self.call(fpos, nargs + 1, _line);
+                return self.call(fpos, nargs + 1, _line).map(Ok);
             }
             return Err(self.throw_msg(&format!("attempt to call a {} value", Self::type_name(fv))));
         };
         let pi = get(cl, elem(0)).as_small_int().expect("a prototype index") as usize;
         let (proto, captured) = self.protos[pi].clone();
-        if self.depth >= MAX_DEPTH {
-            return Err(self.throw_msg("stack overflow"));
+        if self.depth >= MAX_DEPTH || stack_pointer() < self.stack_floor {
+            return Err(self.throw_here("stack overflow"));
         }
         let params = proto.params as usize;
         let (base, varargs) = if proto.is_vararg {
@@ -449,11 +501,12 @@ impl<'t> Interp<'t> {
                     set_at(t, fpos + i, v);
                 }
                 roots(t).truncate(fpos + n);
-                Ok(n)
+                Ok(Ok(n))
             }
+            Ok(Flow::TailCall(p, n)) => Ok(Err((p, n))),
             Ok(_) => {
                 roots(t).truncate(fpos);
-                Ok(0)
+                Ok(Ok(0))
             }
             Err(e) => {
                 if self.tracing {
@@ -689,7 +742,21 @@ impl<'t> Interp<'t> {
             }
             Stat::Return { exprs, line } => {
                 f.line.set(*line);
-                // A tail call is an ordinary call here (depth permitting).
+                if let [e @ (Expr::Call { .. } | Expr::Method { .. })] = &exprs[..] {
+                    // A proper tail call when the callee is a Lua function (a
+                    // built-in runs as an ordinary call: its errors name this
+                    // call site).
+                    let (fpos, n, callee) = self.prepare_call(f, e)?;
+                    if at(t, fpos)
+                        .as_object()
+                        .is_some_and(|o| kind(o) == Kind::Function)
+                    {
+                        return Ok(Flow::TailCall(fpos, n));
+                    }
+                    let line = f.line.get();
+                    let r = self.call_traced(f, fpos, n, line, callee)?;
+                    return Ok(Flow::Return(r));
+                }
                 let n = self.eval_list(f, exprs)?;
                 return Ok(Flow::Return(n));
             }
@@ -1131,6 +1198,37 @@ impl<'t> Interp<'t> {
     fn eval_multi(&mut self, f: &Frame, e: &Expr) -> LResult<usize> {
         let t = self.t;
         match e {
+            Expr::Call { line, .. } | Expr::Method { line, .. } => {
+                let (fpos, n, callee) = self.prepare_call(f, e)?;
+                self.call_traced(f, fpos, n, *line, callee)
+            }
+            Expr::Vararg => {
+                let (start, n) = f.varargs;
+                for i in 0..n {
+                    push(t, at(t, start + i));
+                }
+                Ok(n)
+            }
+            _ => {
+                let v = self.eval(f, e)?;
+                push(t, v);
+                Ok(1)
+            }
+        }
+    }
+
+    /// Evaluates the callee and the arguments of a call (`Expr::Call` or
+    /// `Expr::Method`) onto the root stack and checks the callee can be
+    /// called: its root-stack index, the argument count, and the expression
+    /// that names the callee (for messages).
+    fn prepare_call<'e>(&mut self, f: &Frame, e: &'e Expr) -> LResult<(usize, usize, &'e Expr)> {
+        let t = self.t;
+        let callable = |it: &Self, v: Value| {
+            v.as_builtin().is_some()
+                || v.as_object().is_some_and(|o| kind(o) == Kind::Function)
+                || it.metamethod(v, b"__call").is_some()
+        };
+        match e {
             Expr::Call { func, args, line } => {
                 let fpos = top(t);
                 let fv = self.eval(f, func)?;
@@ -1138,17 +1236,14 @@ impl<'t> Interp<'t> {
                 let n = self.eval_list(f, args)?;
                 f.line.set(*line);
                 let fv = at(t, fpos);
-                if fv.as_builtin().is_none()
-                    && !fv.as_object().is_some_and(|o| kind(o) == Kind::Function)
-                    && self.metamethod(fv, b"__call").is_none()
-                {
+                if !callable(self, fv) {
                     let msg = with_desc(
                         format!("attempt to call a {} value", Self::type_name(fv)),
                         func,
                     );
                     return Err(self.rt_error(f, msg));
                 }
-                self.call_traced(f, fpos, n, *line, func)
+                Ok((fpos, n, func))
             }
             Expr::Method {
                 obj,
@@ -1167,32 +1262,17 @@ impl<'t> Interp<'t> {
                 set_at(t, fpos, m);
                 let n = self.eval_list(f, args)?;
                 f.line.set(*line);
-                if m.as_builtin().is_none()
-                    && !at(t, fpos)
-                        .as_object()
-                        .is_some_and(|o| kind(o) == Kind::Function)
-                    && self.metamethod(at(t, fpos), b"__call").is_none()
-                {
+                let fv = at(t, fpos);
+                if !callable(self, fv) {
                     let msg = with_desc(
-                        format!("attempt to call a {} value", Self::type_name(at(t, fpos))),
+                        format!("attempt to call a {} value", Self::type_name(fv)),
                         e,
                     );
                     return Err(self.rt_error(f, msg));
                 }
-                self.call_traced(f, fpos, n + 1, *line, e)
+                Ok((fpos, n + 1, e))
             }
-            Expr::Vararg => {
-                let (start, n) = f.varargs;
-                for i in 0..n {
-                    push(t, at(t, start + i));
-                }
-                Ok(n)
-            }
-            _ => {
-                let v = self.eval(f, e)?;
-                push(t, v);
-                Ok(1)
-            }
+            _ => unreachable!("calls only"),
         }
     }
 

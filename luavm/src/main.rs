@@ -7,6 +7,9 @@ use std::io::{BufRead, Write};
 use std::process::exit;
 use vmkit::gc::{GcOptions, Plan};
 
+/// The interpreter thread's stack (reserved, committed as used).
+const MAIN_STACK: usize = 1 << 30;
+
 /// Exit status of a usage error.
 const EXIT_USAGE: i32 = 1;
 
@@ -102,7 +105,7 @@ fn main() {
     // committed) for deep Lua recursion.
     let runner = std::thread::Builder::new()
         .name("lua-main".into())
-        .stack_size(1 << 30)
+        .stack_size(MAIN_STACK)
         .spawn(move || run(cli))
         .unwrap_or_else(|e| usage(&format!("cannot start the main thread: {e}")));
     let code = runner.join().unwrap_or(70);
@@ -118,7 +121,11 @@ fn run(cli: Cli) -> i32 {
         }
     };
     let mut it = match Interp::new(&t) {
-        Ok(it) => it,
+        Ok(mut it) => {
+            // Most of the stack (the thread started a few frames up).
+            it.set_stack_size(MAIN_STACK - (64 << 10));
+            it
+        }
         Err(Thrown) => {
             eprintln!("luavm: not enough memory");
             return 1;
@@ -268,10 +275,22 @@ fn report(it: &mut Interp<'_>) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "luavm: {msg}");
     let _ = writeln!(err, "stack traceback:");
-    for l in &it.traceback {
-        let _ = writeln!(err, "{l}");
+    // As luaL_traceback: the first 10 levels and the last 11.
+    let mut lines: Vec<&str> = it.traceback.iter().map(String::as_str).collect();
+    lines.push("\t[C]: in ?");
+    if lines.len() > 21 {
+        for l in &lines[..10] {
+            let _ = writeln!(err, "{l}");
+        }
+        let _ = writeln!(err, "\t...\t(skipping {} levels)", lines.len() - 21);
+        for l in &lines[lines.len() - 11..] {
+            let _ = writeln!(err, "{l}");
+        }
+    } else {
+        for l in &lines {
+            let _ = writeln!(err, "{l}");
+        }
     }
-    let _ = writeln!(err, "\t[C]: in ?");
 }
 
 /// The interactive prompt: each line runs as a statement, or as `return LINE`

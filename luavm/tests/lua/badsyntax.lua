@@ -1,0 +1,5 @@
+local x = 1
+print(x)
+if x then
+  print("unclosed"
+end

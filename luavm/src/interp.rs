@@ -966,15 +966,7 @@ impl<'t> Interp<'t> {
                             Err(KeyError::NoMemory) => Err(self.throw_msg("not enough memory")),
                         };
                     }
-                    Some(m)
-                        if m.as_builtin().is_some()
-                            || m.as_object().is_some_and(|x| kind(x) == Kind::Function) =>
-                    {
-                        let n = self.call_value(m, &[o, k, v])?;
-                        let top_now = top(t);
-                        roots(t).truncate(top_now - n);
-                        return Ok(());
-                    }
+                    Some(m) if is_function(m) => return self.call_discard(m, &[o, k, v]),
                     Some(m) => {
                         o = m;
                         continue;
@@ -982,15 +974,7 @@ impl<'t> Interp<'t> {
                 }
             }
             match self.metamethod(o, b"__newindex") {
-                Some(m)
-                    if m.as_builtin().is_some()
-                        || m.as_object().is_some_and(|x| kind(x) == Kind::Function) =>
-                {
-                    let n = self.call_value(m, &[o, k, v])?;
-                    let top_now = top(t);
-                    roots(t).truncate(top_now - n);
-                    return Ok(());
-                }
+                Some(m) if is_function(m) => return self.call_discard(m, &[o, k, v]),
                 Some(m) => o = m,
                 None => {
                     let msg = with_desc(
@@ -1002,6 +986,14 @@ impl<'t> Interp<'t> {
             }
         }
         Err(self.rt_error(f, "'__newindex' chain too long; possible loop".into()))
+    }
+
+    /// Calls `f` with `args` and drops its results.
+    fn call_discard(&mut self, f: Value, args: &[Value]) -> LResult<()> {
+        let base = top(self.t);
+        self.call_value(f, args)?;
+        roots(self.t).truncate(base);
+        Ok(())
     }
 
     /// `o[k]` with `__index`; `desc` describes `o` for messages.
@@ -1765,6 +1757,11 @@ impl<'t> Interp<'t> {
         )
         .into_bytes()
     }
+}
+
+/// Whether `v` is a function (Lua or built-in).
+fn is_function(v: Value) -> bool {
+    v.as_builtin().is_some() || v.as_object().is_some_and(|o| kind(o) == Kind::Function)
 }
 
 /// Why an index failed.

@@ -140,46 +140,13 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                 }
                 match spec.conv {
                     b'd' | b'i' | b'c' | b'x' | b'X' | b'o' => {
-                        let v = a.get(it, arg);
-                        let i = match Interp::arith_num(v) {
-                            Some(Num::Int(i)) => i,
-                            Some(Num::Float(x)) => match super::lnum::float_to_int_exact(x) {
-                                Some(i) => i,
-                                None => {
-                                    return Err(arg_error(
-                                        it,
-                                        arg,
-                                        "format",
-                                        "number has no integer representation",
-                                    ))
-                                }
-                            },
-                            None => {
-                                let g = got(it, a, arg);
-                                return Err(arg_error(
-                                    it,
-                                    arg,
-                                    "format",
-                                    &format!("number expected, got {g}"),
-                                ));
-                            }
-                        };
+                        let i = check_int(it, a, arg, "format")?;
                         out.extend_from_slice(&lstr::format_int(&spec, i));
                     }
                     b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => {
-                        let v = a.get(it, arg);
-                        let x = match Interp::arith_num(v) {
-                            Some(Num::Int(i)) => i as f64,
-                            Some(Num::Float(x)) => x,
-                            None => {
-                                let g = got(it, a, arg);
-                                return Err(arg_error(
-                                    it,
-                                    arg,
-                                    "format",
-                                    &format!("number expected, got {g}"),
-                                ));
-                            }
+                        let x = match super::check_num(it, a, arg, "format")? {
+                            Num::Int(i) => i as f64,
+                            Num::Float(x) => x,
                         };
                         out.extend_from_slice(&lstr::format_float(&spec, x));
                     }

@@ -32,8 +32,10 @@ const ERROR: usize = 1;
 const STRING_META: usize = 2;
 /// The string constants of the loaded code (a value array).
 const CONSTS: usize = 3;
+/// The message "not enough memory", made before the heap can run out.
+const NO_MEMORY: usize = 4;
 /// Slots before the first frame.
-pub const RESERVED: usize = 4;
+pub const RESERVED: usize = 5;
 
 /// A call in progress: where the caller is (source and line; `None` for a
 /// built-in) and the name it used for the callee (and whether as a method).
@@ -150,6 +152,8 @@ impl<'t> Interp<'t> {
         for _ in 0..RESERVED {
             push(t, Value::NIL);
         }
+        let m = new_string(t, b"not enough memory").map_err(|_| Thrown)?;
+        set_at(t, NO_MEMORY, m);
         let g = it.mem(new_table(t, 0, 64))?;
         set_at(t, GLOBALS, g);
         stdlib::install(&mut it)?;
@@ -202,13 +206,20 @@ impl<'t> Interp<'t> {
     pub fn throw_msg(&mut self, msg: &str) -> Thrown {
         match new_string(self.t, msg.as_bytes()) {
             Ok(v) => self.throw(v),
-            Err(_) => self.throw(Value::NIL),
+            Err(_) => self.no_memory(),
         }
     }
 
-    /// Turns an allocation failure into the Lua error "not enough memory".
+    /// Turns an allocation failure into the Lua error "not enough memory"
+    /// (its message made in advance: nothing can be allocated now).
     pub fn mem<T>(&mut self, r: Result<T, NoMemory>) -> LResult<T> {
-        r.map_err(|_| self.throw_msg("not enough memory"))
+        r.map_err(|_| self.no_memory())
+    }
+
+    /// Raises "not enough memory".
+    pub fn no_memory(&mut self) -> Thrown {
+        let m = at(self.t, NO_MEMORY);
+        self.throw(m)
     }
 
     /// A string value.
@@ -963,7 +974,7 @@ impl<'t> Interp<'t> {
                             Err(KeyError::NaN) => {
                                 Err(self.rt_error(f, "table index is NaN".into()))
                             }
-                            Err(KeyError::NoMemory) => Err(self.throw_msg("not enough memory")),
+                            Err(KeyError::NoMemory) => Err(self.no_memory()),
                         };
                     }
                     Some(m) if is_function(m) => return self.call_discard(m, &[o, k, v]),
@@ -1373,7 +1384,7 @@ impl<'t> Interp<'t> {
             Ok(()) => Ok(()),
             Err(KeyError::Nil) => Err(self.rt_error(f, "table index is nil".into())),
             Err(KeyError::NaN) => Err(self.rt_error(f, "table index is NaN".into())),
-            Err(KeyError::NoMemory) => Err(self.throw_msg("not enough memory")),
+            Err(KeyError::NoMemory) => Err(self.no_memory()),
         }
     }
 

@@ -217,12 +217,12 @@ fn set_arg(it: &mut Interp<'_>, script: Option<&str>, args: &[String]) -> Result
         let k = it.int(k)?;
         let v = heap::pop(t);
         let tab = heap::at(t, heap::top(t) - 1);
-        luavm::table::raw_set(t, tab, k, v).map_err(|_| it.throw_msg("not enough memory"))?;
+        luavm::table::raw_set(t, tab, k, v).map_err(|_| it.no_memory())?;
     }
     let k = it.string(b"arg")?;
     let tab = heap::pop(t);
     let g = it.globals();
-    luavm::table::raw_set(t, g, k, tab).map_err(|_| it.throw_msg("not enough memory"))
+    luavm::table::raw_set(t, g, k, tab).map_err(|_| it.no_memory())
 }
 
 /// Parses and runs a chunk; prints an error as lua5.4 does. The exit status.

@@ -207,3 +207,44 @@ fn every_supported_plan_runs_the_heavy_programs() {
     assert!(plans >= 8, "only {plans} supported plans");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// An exhausted heap is the Lua error "not enough memory": catchable (the
+/// program goes on once the garbage is dropped) and, uncaught, a message and
+/// exit status 1. lua5.4 has no heap limit to compare with.
+#[test]
+fn an_exhausted_heap_raises_not_enough_memory() {
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let caught = run(
+        luavm,
+        &[
+            "--heap",
+            "8M",
+            "-e",
+            "local t = {} print(pcall(function() for i = 1, 1e8 do t[i] = {i} end end)) \
+             t = nil collectgarbage() print('recovered', #({1, 2, 3}))",
+        ],
+        dir,
+    );
+    assert_eq!(caught.status, 0, "{}", caught.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&caught.stdout),
+        "false\tnot enough memory\nrecovered\t3\n"
+    );
+    let uncaught = run(
+        luavm,
+        &[
+            "--heap",
+            "4M",
+            "-e",
+            "local t = {} for i = 1, 1e8 do t[i] = {i} end",
+        ],
+        dir,
+    );
+    assert_eq!(uncaught.status, 1);
+    assert!(
+        uncaught.stderr.starts_with("luavm: not enough memory\n"),
+        "{}",
+        uncaught.stderr
+    );
+}

@@ -211,7 +211,7 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
 }
 
 fn set_raw(it: &mut Interp<'_>, tab: Value, k: Value, v: Value) -> LResult<()> {
-    table::raw_set(it.t, tab, k, v).map_err(|_| it.throw_msg("not enough memory"))
+    table::raw_set(it.t, tab, k, v).map_err(|_| it.no_memory())
 }
 
 fn global(it: &Interp<'_>, name: &str) -> Value {
@@ -684,7 +684,7 @@ fn b_rawset(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         Ok(()) => ret(it, a.get(it, 0)),
         Err(table::KeyError::Nil) => Err(it.throw_here("table index is nil")),
         Err(table::KeyError::NaN) => Err(it.throw_here("table index is NaN")),
-        Err(table::KeyError::NoMemory) => Err(it.throw_msg("not enough memory")),
+        Err(table::KeyError::NoMemory) => Err(it.no_memory()),
     }
 }
 

@@ -82,6 +82,7 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("os", "getenv", b_getenv),
     ("os", "exit", b_exit),
     ("io", "write", b_iowrite),
+    ("", "file_write", b_file_write),
     ("io", "read", b_ioread),
     ("string", "len", string::len),
     ("string", "sub", string::sub),
@@ -147,7 +148,7 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
         set_raw(it, it.globals(), k, tab)?;
     }
     for (i, (lib, name, _)) in BUILTINS.iter().enumerate() {
-        if name.ends_with("_iter") {
+        if name.ends_with("_iter") || name.starts_with("file_") {
             continue;
         }
         let holder = if lib.is_empty() {
@@ -176,6 +177,23 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
         let v = pop(t);
         set_raw(it, heap::at(t, top(t) - 1), k, v)?;
     }
+    pop(t);
+    // io.stdout: a table whose `write` method writes to standard output.
+    let stdout = it.mem(new_table(t, 0, 2))?;
+    push(t, stdout);
+    let k = it.string(b"write")?;
+    set_raw(
+        it,
+        heap::at(t, top(t) - 1),
+        k,
+        Value::builtin(index_of("file_write")),
+    )?;
+    let io = global(it, "io");
+    push(t, io);
+    let k = it.string(b"stdout")?;
+    let io = pop(t);
+    let stdout = heap::at(t, top(t) - 1);
+    set_raw(it, io, k, stdout)?;
     pop(t);
     // _G, _VERSION
     let k = it.string(b"_G")?;
@@ -1449,7 +1467,22 @@ fn b_exit(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_iowrite(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    for i in 0..a.n {
+    write_args(it, a, 0)?;
+    // Returns the file.
+    let io = global(it, "io");
+    let stdout = as_table(io).map_or(Value::NIL, |io| table::raw_get_str(io, b"stdout"));
+    ret(it, stdout)
+}
+
+/// `file:write(...)` on `io.stdout`: returns the file.
+fn b_file_write(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    write_args(it, a, 1)?;
+    ret(it, a.get(it, 0))
+}
+
+/// Writes arguments `from..` to standard output (buffered).
+fn write_args(it: &mut Interp<'_>, a: Args, from: usize) -> LResult<()> {
+    for i in from..a.n {
         // Floats as "%.14g" (no ".0" added, unlike tostring).
         if let Some(x) = a.get(it, i).as_float() {
             let s = lnum::fmt_float(x);
@@ -1468,8 +1501,7 @@ fn b_iowrite(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     if it.out.len() > 1 << 16 {
         flush(it);
     }
-    // Returns the file (io.stdout is not modelled: a true value).
-    ret(it, Value::TRUE)
+    Ok(())
 }
 
 fn b_ioread(it: &mut Interp<'_>, a: Args) -> LResult<usize> {

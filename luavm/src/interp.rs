@@ -68,6 +68,9 @@ struct Frame {
     /// Root-stack index and count of the varargs.
     varargs: (usize, usize),
     proto: Rc<Function>,
+    /// `tbc`'s length when the function started (a `return f()` with
+    /// to-be-closed variables of its own in scope is not a tail call).
+    tbc_base: usize,
     /// The line being run (for messages and tracebacks).
     line: std::cell::Cell<u32>,
 }
@@ -98,6 +101,9 @@ pub struct Interp<'t> {
     pub out: Vec<u8>,
     /// The lowest stack address a call may start at (0: no limit known).
     stack_floor: usize,
+    /// To-be-closed variables in scope (`local x <close>`), innermost last:
+    /// the root-stack index of the slot and whether it holds a cell.
+    tbc: Vec<(usize, bool)>,
     /// Each call in progress, innermost last: `SOURCE:LINE:` of a call from
     /// Lua code (`None` for a call made by a built-in), where a built-in's
     /// error, or `error` at a level, points; and the name the caller used for
@@ -146,6 +152,7 @@ impl<'t> Interp<'t> {
             out: Vec::new(),
             sites: Vec::new(),
             stack_floor: 0,
+            tbc: Vec::new(),
         };
         register_types().map_err(|_| Thrown)?;
         roots(t).truncate(0);
@@ -499,6 +506,7 @@ impl<'t> Interp<'t> {
             base,
             varargs,
             proto: proto.clone(),
+            tbc_base: self.tbc.len(),
             line: std::cell::Cell::new(proto.line),
         };
         self.depth += 1;
@@ -562,6 +570,51 @@ impl<'t> Interp<'t> {
     // ------------------------------------------------------------ statements
 
     fn exec_block(&mut self, f: &Frame, b: &Block) -> LResult<Flow> {
+        let mark = self.tbc.len();
+        let r = self.exec_stats(f, b);
+        if self.tbc.len() > mark {
+            self.close_variables(mark, r)
+        } else {
+            r
+        }
+    }
+
+    /// Runs the `__close` metamethods of the to-be-closed variables above
+    /// `mark`, innermost first, with the error being raised (or nil); an error
+    /// in one replaces the outcome.
+    fn close_variables(&mut self, mark: usize, r: LResult<Flow>) -> LResult<Flow> {
+        let t = self.t;
+        let mut r = r;
+        while self.tbc.len() > mark {
+            let (idx, captured) = self.tbc.pop().expect("a variable");
+            let mut v = at(t, idx);
+            if captured {
+                v = get(v.as_object().expect("a cell"), vmkit::HEADER_SIZE);
+            }
+            let Some(m) = self.metamethod(v, b"__close") else {
+                continue;
+            };
+            let err = if r.is_err() {
+                self.error_value()
+            } else {
+                Value::NIL
+            };
+            let base = top(t);
+            match self.call_value(m, &[v, err]) {
+                Ok(_) => {
+                    roots(t).truncate(base);
+                    if r.is_err() {
+                        // A pcall inside the handler may have replaced it.
+                        set_at(t, ERROR, err);
+                    }
+                }
+                Err(e) => r = Err(e),
+            }
+        }
+        r
+    }
+
+    fn exec_stats(&mut self, f: &Frame, b: &Block) -> LResult<Flow> {
         let mut i = 0;
         while i < b.stats.len() {
             match self.exec(f, &b.stats[i])? {
@@ -609,6 +662,17 @@ impl<'t> Interp<'t> {
                 for (i, d) in decls.iter().enumerate() {
                     let v = if i < n { at(t, base + i) } else { Value::NIL };
                     self.set_local(f, d, v)?;
+                    if d.close && !v.is_falsy() {
+                        if self.metamethod(v, b"__close").is_none() {
+                            let name = String::from_utf8_lossy(&d.name).into_owned();
+                            roots(t).truncate(base);
+                            return Err(self.rt_error(
+                                f,
+                                format!("variable '{name}' got a non-closable value"),
+                            ));
+                        }
+                        self.tbc.push((f.base + d.slot as usize, d.captured));
+                    }
                 }
                 roots(t).truncate(base);
             }
@@ -758,9 +822,10 @@ impl<'t> Interp<'t> {
                     // built-in runs as an ordinary call: its errors name this
                     // call site).
                     let (fpos, n, callee) = self.prepare_call(f, e)?;
-                    if at(t, fpos)
-                        .as_object()
-                        .is_some_and(|o| kind(o) == Kind::Function)
+                    if self.tbc.len() == f.tbc_base
+                        && at(t, fpos)
+                            .as_object()
+                            .is_some_and(|o| kind(o) == Kind::Function)
                     {
                         return Ok(Flow::TailCall(fpos, n));
                     }

@@ -592,16 +592,13 @@ fn b_assert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     Err(it.throw_msg("assertion failed!"))
 }
 
-fn b_pcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    check_any(it, a, 0, "pcall")?;
+/// Calls the function at root-stack `fpos` with the `nargs` values above it,
+/// catching a Lua error: `Ok(n)` with `true` and the `n - 1` results from
+/// `fpos` on, or `Err(error value)` with the stack cut back to `fpos`.
+fn protected_call(it: &mut Interp<'_>, fpos: usize, nargs: usize) -> Result<usize, Value> {
     let t = it.t;
-    let fpos = top(t);
-    for i in 0..a.n {
-        let v = a.get(it, i);
-        push(t, v);
-    }
     let sites = it.sites.len();
-    match it.call_from_builtin(fpos, a.n - 1) {
+    match it.call_from_builtin(fpos, nargs) {
         Ok(n) => {
             // [true, results...]
             roots(t).words.insert(fpos, Value::TRUE.0);
@@ -612,7 +609,22 @@ fn b_pcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             it.caught();
             it.sites.truncate(sites);
             roots(t).truncate(fpos);
-            let e = it.error_value();
+            Err(it.error_value())
+        }
+    }
+}
+
+fn b_pcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    check_any(it, a, 0, "pcall")?;
+    let t = it.t;
+    let fpos = top(t);
+    for i in 0..a.n {
+        let v = a.get(it, i);
+        push(t, v);
+    }
+    match protected_call(it, fpos, a.n - 1) {
+        Ok(n) => Ok(n),
+        Err(e) => {
             push(t, Value::FALSE);
             push(t, e);
             Ok(2)
@@ -630,18 +642,9 @@ fn b_xpcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         let v = a.get(it, i);
         push(t, v);
     }
-    let sites = it.sites.len();
-    match it.call_from_builtin(fpos, a.n.saturating_sub(2)) {
-        Ok(n) => {
-            roots(t).words.insert(fpos, Value::TRUE.0);
-            roots(t).is_ref.insert(fpos, true);
-            Ok(n + 1)
-        }
-        Err(Thrown) => {
-            it.caught();
-            it.sites.truncate(sites);
-            roots(t).truncate(fpos);
-            let e = it.error_value();
+    match protected_call(it, fpos, a.n.saturating_sub(2)) {
+        Ok(n) => Ok(n),
+        Err(e) => {
             let h = a.get(it, 1);
             let base = top(t);
             push(t, Value::FALSE);

@@ -678,6 +678,46 @@ fn scenario_reentry(plan: Plan) {
     println!("collections={} copied={}", st.collections, st.bytes_copied);
 }
 
+/// `Materializer::entry_point` (the lock-free, allocation-free way in for an
+/// interpreter calling compiled code at every call): through the stub before
+/// the first call compiles the function, its code after, with collections that
+/// move objects inside the calls; results agree with `invoke`.
+fn scenario_entry_point(plan: Plan) {
+    let m = init(plan);
+    let f = declare(m);
+    let t = thread::attach("main").unwrap();
+    let build = m.entry_point(f.build).expect("an entry point");
+    let sum = m.entry_point(f.sum).expect("an entry point");
+    assert!(!m.is_compiled(f.build));
+    let before = stats::snapshot();
+    for round in 0..20u64 {
+        let n = 200 + round;
+        let mut out = [0u64; 1];
+        // SAFETY: `build` takes an integer and returns a list; nothing collects
+        // between the call and the handle below.
+        unsafe { build.call(&t, &[n], &mut out) };
+        let s = t.scope();
+        let list = s.handle(Some(as_ref(out[0])));
+        check_list(list.get(), n as usize);
+        let mut total = [0u64; 1];
+        let arg = list.obj().to_raw_address().as_usize() as u64;
+        // SAFETY: `sum` takes a list reference read just now, after the last
+        // safepoint.
+        unsafe { sum.call(&t, &[arg], &mut total) };
+        assert_eq!(total[0], n * (n + 1) / 2);
+        assert_eq!(call(m, &t, f.sum, &[arg])[0], total[0]);
+    }
+    assert!(m.is_compiled(f.build) && m.is_compiled(f.sum));
+    let st = stats::snapshot();
+    assert!(st.collections > before.collections, "nothing collected");
+    assert!(st.bytes_copied > before.bytes_copied, "nothing moved");
+    println!(
+        "collections={} copied={}",
+        st.collections - before.collections,
+        st.bytes_copied - before.bytes_copied
+    );
+}
+
 /// The prologue's stack-limit check turns unbounded recursion into a pending
 /// exception (no SIGSEGV); afterwards the thread can recurse again.
 fn scenario_overflow(plan: Plan) {
@@ -837,6 +877,7 @@ const SCENARIOS: &[Scenario] = &[
     ("backtrace", scenario_backtrace, &[Plan::Immix]),
     ("entry_poll", scenario_entry_poll, &[Plan::Immix]),
     ("reentry", scenario_reentry, &[Plan::Immix, Plan::SemiSpace]),
+    ("entry_point", scenario_entry_point, &[Plan::SemiSpace]),
     ("overflow", scenario_overflow, &[Plan::Immix]),
     ("measure", scenario_measure, &[Plan::Immix]),
     (

@@ -8,7 +8,6 @@
 
 use crate::value::Value;
 use vmkit::object::{self, ARRAY_DATA_OFFSET};
-use vmkit::thread::RootStack;
 use vmkit::{Layout, ObjectReference, Thread, TypeInfo, HEADER_SIZE};
 
 const H: usize = HEADER_SIZE;
@@ -211,19 +210,17 @@ fn status<'a>(o: ObjectReference) -> &'a std::sync::atomic::AtomicU32 {
 
 // ---------------------------------------------------------------- roots
 
-/// The thread's root stack, for a moment (no allocation while it is borrowed).
+/// The value stack ([`crate::stack`]), for a moment (never held across a call
+/// that takes it again). `t` is the Lua thread (the only one that runs Lua).
 #[inline]
-#[allow(clippy::mut_from_ref)]
-pub fn roots(t: &Thread) -> &mut RootStack {
-    // SAFETY: only the interpreter's own thread calls it, one borrow at a time
-    // (never held across a call that takes it again).
-    unsafe { t.root_stack() }
+pub fn roots(_t: &Thread) -> &'static mut crate::stack::Stack {
+    crate::stack::stack()
 }
 
 /// Pushes a value on the root stack.
 #[inline]
 pub fn push(t: &Thread, v: Value) {
-    roots(t).push(v.0, true);
+    roots(t).push(v.0);
 }
 
 /// Pops the top value.
@@ -235,13 +232,13 @@ pub fn pop(t: &Thread) -> Value {
 /// The value at root-stack index `i`.
 #[inline]
 pub fn at(t: &Thread, i: usize) -> Value {
-    Value(roots(t).words[i])
+    Value(roots(t).get(i))
 }
 
 /// Sets root-stack index `i`.
 #[inline]
 pub fn set_at(t: &Thread, i: usize, v: Value) {
-    roots(t).words[i] = v.0;
+    roots(t).set(i, v.0);
 }
 
 /// The root stack's height.

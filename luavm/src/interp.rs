@@ -31,7 +31,7 @@ const GLOBALS: usize = 0;
 const ERROR: usize = 1;
 const STRING_META: usize = 2;
 /// The string constants of the loaded code (a value array).
-const CONSTS: usize = 3;
+pub(crate) const CONSTS: usize = 3;
 /// The message "not enough memory", made before the heap can run out.
 const NO_MEMORY: usize = 4;
 /// Slots before the first frame.
@@ -47,8 +47,18 @@ pub fn site_text(site: &(Rc<str>, u32)) -> String {
     format!("{}:{}:", site.0, site.1)
 }
 
+/// A numeric `for` loop, prepared ([`Interp::for_prep`]).
+pub(crate) enum ForLoop {
+    /// It runs no iteration.
+    Skip,
+    /// Integers from `first`, `count` more iterations after the first.
+    Int { first: i64, count: u64, step: i64 },
+    /// Floats from `first` while not past `limit`.
+    Float { first: f64, limit: f64, step: f64 },
+}
+
 /// What running a block did.
-enum Flow {
+pub(crate) enum Flow {
     Normal,
     Break,
     /// `return`: the values are the top `n` of the root stack.
@@ -60,19 +70,19 @@ enum Flow {
 }
 
 /// A running function: where its slots and varargs are.
-struct Frame {
+pub(crate) struct Frame {
     /// Root-stack index of the running closure.
-    func: usize,
+    pub(crate) func: usize,
     /// Root-stack index of slot 0.
-    base: usize,
+    pub(crate) base: usize,
     /// Root-stack index and count of the varargs.
-    varargs: (usize, usize),
-    proto: Rc<Function>,
+    pub(crate) varargs: (usize, usize),
+    pub(crate) proto: Rc<Function>,
     /// `tbc`'s length when the function started (a `return f()` with
     /// to-be-closed variables of its own in scope is not a tail call).
-    tbc_base: usize,
+    pub(crate) tbc_base: usize,
     /// The line being run (for messages and tracebacks).
-    line: std::cell::Cell<u32>,
+    pub(crate) line: std::cell::Cell<u32>,
 }
 
 /// The interpreter state of one thread.
@@ -81,39 +91,41 @@ pub struct Interp<'t> {
     pub t: &'t Thread,
     /// Function prototypes, by index (a closure holds its index), with which
     /// of their parameters inner functions capture (those live in cells).
-    protos: Vec<(Rc<Function>, Vec<bool>)>,
+    pub(crate) protos: Vec<(Rc<Function>, Vec<bool>)>,
     /// Prototype index by address.
     proto_ids: std::collections::HashMap<usize, usize, FastHash>,
     /// String constants of the syntax tree (by the address and length of their
     /// bytes) -> their index in the constants array: a literal or a field name
     /// is made a string once.
-    consts: std::collections::HashMap<(usize, usize), usize, FastHash>,
+    pub(crate) consts: std::collections::HashMap<(usize, usize), usize, FastHash>,
     /// The same by contents: equal names are one string object, so table
     /// lookups by a constant key find it by identity.
     const_by_bytes: std::collections::HashMap<Vec<u8>, usize>,
-    depth: u32,
+    pub(crate) depth: u32,
     /// Traceback lines gathered while an error unwinds.
     pub traceback: Vec<String>,
     /// Whether the traceback of the current error is complete (caught errors
     /// drop theirs).
-    tracing: bool,
+    pub(crate) tracing: bool,
     /// Buffered standard output.
     pub out: Vec<u8>,
     /// The lowest stack address a call may start at (0: no limit known).
     stack_floor: usize,
     /// To-be-closed variables in scope (`local x <close>`), innermost last:
     /// the root-stack index of the slot and whether it holds a cell.
-    tbc: Vec<(usize, bool)>,
+    pub(crate) tbc: Vec<(usize, bool)>,
     /// Each call in progress, innermost last: `SOURCE:LINE:` of a call from
     /// Lua code (`None` for a call made by a built-in), where a built-in's
     /// error, or `error` at a level, points; and the name the caller used for
     /// the callee (`rep` for `string.rep(...)`, whether a method call), for
     /// "bad argument" messages.
     pub sites: Vec<CallSite>,
+    /// The JIT (`None`: every function runs on the interpreter).
+    pub jit: Option<crate::jit::Jit>,
 }
 
 /// A description of an expression for messages: `global 'x'`, `local 'x'`, ...
-fn describe(e: &Expr) -> Option<String> {
+pub(crate) fn describe(e: &Expr) -> Option<String> {
     let name = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
     match e {
         Expr::Local { name: n, .. } => Some(format!("local '{}'", name(n))),
@@ -129,7 +141,7 @@ fn describe(e: &Expr) -> Option<String> {
     }
 }
 
-fn with_desc(msg: String, e: &Expr) -> String {
+pub(crate) fn with_desc(msg: String, e: &Expr) -> String {
     match describe(e) {
         Some(d) => format!("{msg} ({d})"),
         None => msg,
@@ -153,8 +165,10 @@ impl<'t> Interp<'t> {
             sites: Vec::new(),
             stack_floor: 0,
             tbc: Vec::new(),
+            jit: None,
         };
         register_types().map_err(|_| Thrown)?;
+        crate::stack::init(t);
         roots(t).truncate(0);
         for _ in 0..RESERVED {
             push(t, Value::NIL);
@@ -236,7 +250,7 @@ impl<'t> Interp<'t> {
     }
 
     /// The string value of a constant of the syntax tree (made once).
-    fn constant(&mut self, b: &Bytes) -> LResult<Value> {
+    pub(crate) fn constant(&mut self, b: &Bytes) -> LResult<Value> {
         let t = self.t;
         let key = (b.as_ptr() as usize, b.len());
         if let Some(&i) = self.consts.get(&key) {
@@ -289,7 +303,7 @@ impl<'t> Interp<'t> {
     }
 
     /// Raises `msg` with the position of the running Lua function.
-    fn rt_error(&mut self, f: &Frame, msg: String) -> Thrown {
+    pub(crate) fn rt_error(&mut self, f: &Frame, msg: String) -> Thrown {
         let m = format!("{} {msg}", self.where_(f));
         self.throw_msg(&m)
     }
@@ -358,7 +372,11 @@ impl<'t> Interp<'t> {
     /// Makes a closure of `proto` (upvalues captured from `frame`); pushes
     /// nothing, returns it (valid until the next allocation). With no frame
     /// (the main chunk) it has no upvalues.
-    fn closure_of(&mut self, proto: Rc<Function>, frame: Option<&Frame>) -> LResult<Value> {
+    pub(crate) fn closure_of(
+        &mut self,
+        proto: Rc<Function>,
+        frame: Option<&Frame>,
+    ) -> LResult<Value> {
         let index = self.proto_index(&proto);
         let n = proto.upvalues.len();
         let caps = proto.upvalues.clone();
@@ -395,7 +413,7 @@ impl<'t> Interp<'t> {
 
     /// Makes the closures of a prototype in a new index only once per
     /// prototype: prototypes are registered once (by pointer).
-    fn proto_index(&mut self, p: &Rc<Function>) -> usize {
+    pub(crate) fn proto_index(&mut self, p: &Rc<Function>) -> usize {
         let key = Rc::as_ptr(p) as usize;
         if let Some(&i) = self.proto_ids.get(&key) {
             return i;
@@ -455,8 +473,7 @@ impl<'t> Interp<'t> {
         let Some(cl) = fv.as_object().filter(|o| kind(*o) == Kind::Function) else {
             // __call: the callee becomes the first argument.
             if let Some(m) = self.metamethod(fv, b"__call") {
-                roots(t).words.insert(fpos, m.0);
-                roots(t).is_ref.insert(fpos, true);
+                roots(t).insert(fpos, m.0);
                 return self.call(fpos, nargs + 1, _line).map(Ok);
             }
             return Err(self.throw_msg(&format!("attempt to call a {} value", Self::type_name(fv))));
@@ -465,6 +482,23 @@ impl<'t> Interp<'t> {
         let (proto, captured) = self.protos[pi].clone();
         if self.depth >= MAX_DEPTH || stack_pointer() < self.stack_floor {
             return Err(self.throw_here("stack overflow"));
+        }
+        if let Some(entry) = self.jit_entry(pi) {
+            self.depth += 1;
+            let mut res = [0u64; 1];
+            let args = [self as *mut Self as u64, fpos as u64, nargs as u64];
+            // SAFETY: compiled Lua functions take the interpreter, the callee's
+            // stack index and the argument count (all plain words); the
+            // interpreter is not used while they run except through that
+            // pointer.
+            unsafe { entry.call(t, &args, &mut res) };
+            self.depth -= 1;
+            let r = res[0] as i64;
+            return match r {
+                0 => Err(Thrown),
+                r if r > 0 => Ok(Ok((r - 1) as usize)),
+                r => Ok(Err((fpos, (-r - 1) as usize))),
+            };
         }
         let params = proto.params as usize;
         let (base, varargs) = if proto.is_vararg {
@@ -652,7 +686,7 @@ impl<'t> Interp<'t> {
         Ok(())
     }
 
-    fn exec(&mut self, f: &Frame, s: &Stat) -> LResult<Flow> {
+    pub(crate) fn exec(&mut self, f: &Frame, s: &Stat) -> LResult<Flow> {
         let t = self.t;
         match s {
             Stat::Local { decls, exprs, line } => {
@@ -782,32 +816,12 @@ impl<'t> Interp<'t> {
                 line,
             } => {
                 f.line.set(*line);
-                let base = top(t);
-                let n = self.eval_list(f, exprs)?;
-                let h = f.base + *hidden as usize;
-                for i in 0..4 {
-                    let v = if i < n { at(t, base + i) } else { Value::NIL };
-                    set_at(t, h + i, v);
-                }
-                roots(t).truncate(base);
+                self.for_init(f, exprs, *hidden)?;
                 loop {
                     f.line.set(*line);
-                    let fpos = top(t);
-                    push(t, at(t, h));
-                    push(t, at(t, h + 1));
-                    push(t, at(t, h + 2));
-                    let nr = self.call(fpos, 2, *line)?;
-                    let first = if nr > 0 { at(t, fpos) } else { Value::NIL };
-                    if first.is_nil() {
-                        roots(t).truncate(fpos);
+                    if !self.for_step(f, vars, *hidden)? {
                         break;
                     }
-                    set_at(t, h + 2, first);
-                    for (i, d) in vars.iter().enumerate() {
-                        let v = if i < nr { at(t, fpos + i) } else { Value::NIL };
-                        self.set_local(f, d, v)?;
-                    }
-                    roots(t).truncate(fpos);
                     match self.exec_block(f, body)? {
                         Flow::Break => break,
                         Flow::Normal => {}
@@ -843,7 +857,7 @@ impl<'t> Interp<'t> {
         Ok(Flow::Normal)
     }
 
-    fn numeric_for(
+    pub(crate) fn numeric_for(
         &mut self,
         f: &Frame,
         var: &LocalDecl,
@@ -863,55 +877,14 @@ impl<'t> Interp<'t> {
         };
         let b = pop(t);
         let a = pop(t);
-        let (a, b, c) = (
-            self.for_num(f, a, "initial")?,
-            self.for_num(f, b, "limit")?,
-            self.for_num(f, c, "step")?,
-        );
-        match (a, b, c) {
-            (Num::Int(i0), lim, Num::Int(st)) => {
-                if st == 0 {
-                    return Err(self.rt_error(f, "'for' step is zero".into()));
-                }
-                // The limit, clipped to an integer (a float limit is floored or
-                // ceiled toward the loop's direction).
-                let lim = match lim {
-                    Num::Int(l) => l,
-                    Num::Float(x) => {
-                        if x.is_nan() {
-                            return Ok(Flow::Normal);
-                        }
-                        if st > 0 {
-                            let x = x.floor();
-                            if x >= TWO63_F {
-                                i64::MAX
-                            } else if x < -TWO63_F {
-                                return Ok(Flow::Normal);
-                            } else {
-                                x as i64
-                            }
-                        } else {
-                            let x = x.ceil();
-                            if x < -TWO63_F {
-                                i64::MIN
-                            } else if x >= TWO63_F {
-                                return Ok(Flow::Normal);
-                            } else {
-                                x as i64
-                            }
-                        }
-                    }
-                };
-                if (st > 0 && i0 > lim) || (st < 0 && i0 < lim) {
-                    return Ok(Flow::Normal);
-                }
-                // Iterations left, as an unsigned count (no overflow).
-                let mut count = if st > 0 {
-                    ((lim as i128 - i0 as i128) / st as i128) as u64
-                } else {
-                    ((i0 as i128 - lim as i128) / -(st as i128)) as u64
-                };
-                let mut i = i0;
+        match self.for_prep(f, a, b, c)? {
+            ForLoop::Skip => {}
+            ForLoop::Int {
+                first,
+                mut count,
+                step,
+            } => {
+                let mut i = first;
                 loop {
                     let v = self.int(i)?;
                     self.set_local(f, var, v)?;
@@ -924,18 +897,14 @@ impl<'t> Interp<'t> {
                         break;
                     }
                     count -= 1;
-                    i = i.wrapping_add(st);
+                    i = i.wrapping_add(step);
                 }
             }
-            (a, b, c) => {
-                let to_f = |n: Num| match n {
-                    Num::Int(i) => i as f64,
-                    Num::Float(x) => x,
-                };
-                let (mut x, lim, st) = (to_f(a), to_f(b), to_f(c));
-                if st == 0.0 {
-                    return Err(self.rt_error(f, "'for' step is zero".into()));
-                }
+            ForLoop::Float {
+                first: mut x,
+                limit: lim,
+                step: st,
+            } => {
                 while (st > 0.0 && x <= lim) || (st < 0.0 && x >= lim) {
                     self.set_local(f, var, Value::float(x))?;
                     match self.exec_block(f, body)? {
@@ -950,12 +919,132 @@ impl<'t> Interp<'t> {
         Ok(Flow::Normal)
     }
 
+    /// A numeric `for` loop's start, limit and step, checked and converted as
+    /// Lua 5.4 does (both engines run the loop this describes).
+    pub(crate) fn for_prep(&mut self, f: &Frame, a: Value, b: Value, c: Value) -> LResult<ForLoop> {
+        let (a, b, c) = (
+            self.for_num(f, a, "initial value")?,
+            self.for_num(f, b, "limit")?,
+            self.for_num(f, c, "step")?,
+        );
+        match (a, b, c) {
+            (Num::Int(i0), lim, Num::Int(st)) => {
+                if st == 0 {
+                    return Err(self.rt_error(f, "'for' step is zero".into()));
+                }
+                // The limit, clipped to an integer (a float limit is floored or
+                // ceiled toward the loop's direction).
+                let lim = match lim {
+                    Num::Int(l) => l,
+                    Num::Float(x) => {
+                        if x.is_nan() {
+                            return Ok(ForLoop::Skip);
+                        }
+                        if st > 0 {
+                            let x = x.floor();
+                            if x >= TWO63_F {
+                                i64::MAX
+                            } else if x < -TWO63_F {
+                                return Ok(ForLoop::Skip);
+                            } else {
+                                x as i64
+                            }
+                        } else {
+                            let x = x.ceil();
+                            if x < -TWO63_F {
+                                i64::MIN
+                            } else if x >= TWO63_F {
+                                return Ok(ForLoop::Skip);
+                            } else {
+                                x as i64
+                            }
+                        }
+                    }
+                };
+                if (st > 0 && i0 > lim) || (st < 0 && i0 < lim) {
+                    return Ok(ForLoop::Skip);
+                }
+                // Iterations left, as an unsigned count (no overflow).
+                let count = if st > 0 {
+                    ((lim as i128 - i0 as i128) / st as i128) as u64
+                } else {
+                    ((i0 as i128 - lim as i128) / -(st as i128)) as u64
+                };
+                Ok(ForLoop::Int {
+                    first: i0,
+                    count,
+                    step: st,
+                })
+            }
+            (a, b, c) => {
+                let to_f = |n: Num| match n {
+                    Num::Int(i) => i as f64,
+                    Num::Float(x) => x,
+                };
+                let (x, lim, st) = (to_f(a), to_f(b), to_f(c));
+                if st == 0.0 {
+                    return Err(self.rt_error(f, "'for' step is zero".into()));
+                }
+                if (st > 0.0 && x <= lim) || (st < 0.0 && x >= lim) {
+                    Ok(ForLoop::Float {
+                        first: x,
+                        limit: lim,
+                        step: st,
+                    })
+                } else {
+                    Ok(ForLoop::Skip)
+                }
+            }
+        }
+    }
+
+    /// A generic `for` loop's explist, adjusted to four values in its hidden
+    /// slots `hidden..hidden + 4` (iterator, state, control, closing value).
+    pub(crate) fn for_init(&mut self, f: &Frame, exprs: &[Expr], hidden: u32) -> LResult<()> {
+        let t = self.t;
+        let base = top(t);
+        let n = self.eval_list(f, exprs)?;
+        let h = f.base + hidden as usize;
+        for i in 0..4 {
+            let v = if i < n { at(t, base + i) } else { Value::NIL };
+            set_at(t, h + i, v);
+        }
+        roots(t).truncate(base);
+        Ok(())
+    }
+
+    /// One step of a generic `for`: calls the iterator with the state and
+    /// control variable; false when its first result is nil (the loop ends),
+    /// else the control variable and `vars` are set.
+    pub(crate) fn for_step(&mut self, f: &Frame, vars: &[LocalDecl], hidden: u32) -> LResult<bool> {
+        let t = self.t;
+        let h = f.base + hidden as usize;
+        let fpos = top(t);
+        push(t, at(t, h));
+        push(t, at(t, h + 1));
+        push(t, at(t, h + 2));
+        let nr = self.call(fpos, 2, f.line.get())?;
+        let first = if nr > 0 { at(t, fpos) } else { Value::NIL };
+        if first.is_nil() {
+            roots(t).truncate(fpos);
+            return Ok(false);
+        }
+        set_at(t, h + 2, first);
+        for (i, d) in vars.iter().enumerate() {
+            let v = if i < nr { at(t, fpos + i) } else { Value::NIL };
+            self.set_local(f, d, v)?;
+        }
+        roots(t).truncate(fpos);
+        Ok(true)
+    }
+
     fn for_num(&mut self, f: &Frame, v: Value, what: &str) -> LResult<Num> {
         match as_num(v) {
             Some(n) => Ok(n),
             None => {
                 // Strings are not coerced in a for loop (Lua 5.4).
-                Err(self.rt_error(f, format!("'for' {what} value must be a number")))
+                let got = Self::type_name(v);
+                Err(self.rt_error(f, format!("bad 'for' {what} (number expected, got {got})")))
             }
         }
     }
@@ -1016,7 +1105,14 @@ impl<'t> Interp<'t> {
     }
 
     /// `o[k] = v` with `__newindex`. `desc` describes `o` for messages.
-    fn set_index(&mut self, f: &Frame, o: Value, k: Value, v: Value, desc: &Expr) -> LResult<()> {
+    pub(crate) fn set_index(
+        &mut self,
+        f: &Frame,
+        o: Value,
+        k: Value,
+        v: Value,
+        desc: &Expr,
+    ) -> LResult<()> {
         let t = self.t;
         let mut o = o;
         for _ in 0..2000 {
@@ -1073,7 +1169,7 @@ impl<'t> Interp<'t> {
     }
 
     /// `o[k]` with `__index`; `desc` describes `o` for messages.
-    fn index(&mut self, f: &Frame, o: Value, k: Value, desc: &Expr) -> LResult<Value> {
+    pub(crate) fn index(&mut self, f: &Frame, o: Value, k: Value, desc: &Expr) -> LResult<Value> {
         match self.index_value(o, k) {
             Ok(v) => Ok(v),
             Err(IndexError::NotIndexable(tn)) => {
@@ -1155,7 +1251,7 @@ impl<'t> Interp<'t> {
     // ------------------------------------------------------------ expressions
 
     /// Evaluates `e` to one value (valid until the next allocation).
-    fn eval(&mut self, f: &Frame, e: &Expr) -> LResult<Value> {
+    pub(crate) fn eval(&mut self, f: &Frame, e: &Expr) -> LResult<Value> {
         let t = self.t;
         Ok(match e {
             Expr::Nil => Value::NIL,
@@ -1263,7 +1359,7 @@ impl<'t> Interp<'t> {
 
     /// Evaluates `e`, pushing all its values (several for a call or `...`);
     /// returns how many.
-    fn eval_multi(&mut self, f: &Frame, e: &Expr) -> LResult<usize> {
+    pub(crate) fn eval_multi(&mut self, f: &Frame, e: &Expr) -> LResult<usize> {
         let t = self.t;
         match e {
             Expr::Call { line, .. } | Expr::Method { line, .. } => {
@@ -1289,7 +1385,11 @@ impl<'t> Interp<'t> {
     /// `Expr::Method`) onto the root stack and checks the callee can be
     /// called: its root-stack index, the argument count, and the expression
     /// that names the callee (for messages).
-    fn prepare_call<'e>(&mut self, f: &Frame, e: &'e Expr) -> LResult<(usize, usize, &'e Expr)> {
+    pub(crate) fn prepare_call<'e>(
+        &mut self,
+        f: &Frame,
+        e: &'e Expr,
+    ) -> LResult<(usize, usize, &'e Expr)> {
         let t = self.t;
         let callable = |it: &Self, v: Value| {
             v.as_builtin().is_some()
@@ -1345,7 +1445,7 @@ impl<'t> Interp<'t> {
     }
 
     /// A call from Lua code: a built-in's error gets the caller's position.
-    fn call_traced(
+    pub(crate) fn call_traced(
         &mut self,
         f: &Frame,
         fpos: usize,
@@ -1401,7 +1501,7 @@ impl<'t> Interp<'t> {
         Ok(n)
     }
 
-    fn table_constructor(&mut self, f: &Frame, items: &[TableItem]) -> LResult<Value> {
+    pub(crate) fn table_constructor(&mut self, f: &Frame, items: &[TableItem]) -> LResult<Value> {
         let t = self.t;
         let npos = items
             .iter()
@@ -1467,7 +1567,13 @@ impl<'t> Interp<'t> {
         }
     }
 
-    fn unary(&mut self, f: &Frame, op: UnOp, v: Value, operand: &Expr) -> LResult<Value> {
+    pub(crate) fn unary(
+        &mut self,
+        f: &Frame,
+        op: UnOp,
+        v: Value,
+        operand: &Expr,
+    ) -> LResult<Value> {
         match op {
             UnOp::Not => Ok(Value::boolean(v.is_falsy())),
             UnOp::Neg => match Self::arith_num(v) {
@@ -1539,7 +1645,7 @@ impl<'t> Interp<'t> {
         Ok(v)
     }
 
-    fn binary(
+    pub(crate) fn binary(
         &mut self,
         f: &Frame,
         op: BinOp,
@@ -1641,7 +1747,7 @@ impl<'t> Interp<'t> {
                 }
                 Num::Int(
                     a.wrapping_div(b)
-                        - if (a % b != 0) && ((a < 0) != (b < 0)) {
+                        - if (a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0)) {
                             1
                         } else {
                             0
@@ -1767,7 +1873,7 @@ impl<'t> Interp<'t> {
     }
 
     /// `a < b` (or `a <= b`) with `__lt`/`__le`.
-    fn less(&mut self, f: &Frame, a: Value, b: Value, or_equal: bool) -> LResult<bool> {
+    pub(crate) fn less(&mut self, f: &Frame, a: Value, b: Value, or_equal: bool) -> LResult<bool> {
         if let (Some(x), Some(y)) = (as_num(a), as_num(b)) {
             return Ok(num_less(x, y, or_equal));
         }
@@ -1836,7 +1942,7 @@ impl<'t> Interp<'t> {
 }
 
 /// Whether `v` is a function (Lua or built-in).
-fn is_function(v: Value) -> bool {
+pub(crate) fn is_function(v: Value) -> bool {
     v.as_builtin().is_some() || v.as_object().is_some_and(|o| kind(o) == Kind::Function)
 }
 

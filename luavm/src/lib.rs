@@ -9,7 +9,9 @@
 
 pub mod heap;
 pub mod interp;
+pub mod jit;
 pub mod lang;
+pub mod stack;
 pub mod stdlib;
 pub mod table;
 pub mod value;

@@ -23,9 +23,14 @@ struct Cli {
     /// Run CODE (may be repeated; before the script).
     #[arg(short = 'e', value_name = "CODE")]
     exec: Vec<String>,
-    /// Use the interpreter (the only engine for now: the JIT is not built yet).
+    /// Run every function on the interpreter (the default compiles Lua
+    /// functions with the JIT on their first call).
     #[arg(long)]
     interp: bool,
+    /// Print JIT statistics to stderr at exit (functions compiled, functions
+    /// left to the interpreter and why).
+    #[arg(long)]
+    jit_stats: bool,
     /// Garbage collection plan.
     #[arg(long, default_value = "Immix")]
     plan: String,
@@ -47,7 +52,7 @@ struct Cli {
     /// Make every Immix collection move objects (for testing).
     #[arg(long)]
     gc_move: bool,
-    /// Print the Cranelift IR of compiled functions (no JIT yet: rejected).
+    /// Print the Cranelift IR of every compiled function to stderr.
     #[arg(long)]
     dump_clif: bool,
     /// The script (`-` for standard input) and its arguments.
@@ -66,8 +71,8 @@ fn size(s: &str) -> usize {
 
 fn main() {
     let cli = Cli::parse();
-    if cli.dump_clif {
-        usage("--dump-clif: luavm has no JIT yet (the interpreter runs every program)");
+    if cli.dump_clif && cli.interp {
+        usage("--dump-clif needs the JIT (not --interp)");
     }
     let plan: Plan = cli
         .plan
@@ -124,6 +129,15 @@ fn run(cli: Cli) -> i32 {
         Ok(mut it) => {
             // Most of the stack (the thread started a few frames up).
             it.set_stack_size(MAIN_STACK - (64 << 10));
+            if !cli.interp {
+                match luavm::jit::Jit::new(cli.dump_clif) {
+                    Ok(j) => it.jit = Some(j),
+                    Err(e) => {
+                        eprintln!("luavm: cannot start the JIT: {e}");
+                        return 70;
+                    }
+                }
+            }
             it
         }
         Err(Thrown) => {
@@ -184,6 +198,30 @@ fn io_reason(e: &std::io::Error) -> String {
 
 fn finish(it: &mut Interp<'_>, cli: &Cli, status: i32) -> i32 {
     luavm::stdlib::flush(it);
+    if cli.jit_stats {
+        match &it.jit {
+            Some(j) => {
+                let s = j.stats();
+                eprintln!(
+                    "jit: {} functions compiled ({} CLIF instructions, {} bytes of code, {:?}); on the interpreter: {}",
+                    j.compiled,
+                    s.clif_insts,
+                    s.code_bytes,
+                    s.compile_time,
+                    if j.interpreted.is_empty() {
+                        "none".to_string()
+                    } else {
+                        j.interpreted
+                            .iter()
+                            .map(|(why, n)| format!("{n} ({why})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                );
+            }
+            None => eprintln!("jit: off (--interp)"),
+        }
+    }
     if cli.gc_stats {
         let s = vmkit::gc::stats::snapshot();
         eprintln!(

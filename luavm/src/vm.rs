@@ -1,10 +1,10 @@
 //! The personality: what vmkit asks of luavm.
 
 use crate::value::ENCODING;
-use vmkit::{ObjectModel, SlotVisitor, ValueEncoding, VirtualMachine};
+use vmkit::{ObjectModel, SlotVisitor, Thread, ValueEncoding, VirtualMachine};
 
-/// luavm's personality. Its roots are all on the interpreter's root stack
-/// (the substrate scans it), so it reports no globals of its own.
+/// luavm's personality. Its roots are all on the value stack ([`crate::stack`]),
+/// which it reports as the Lua thread's roots.
 pub struct LuaVm;
 
 impl ObjectModel for LuaVm {
@@ -15,7 +15,12 @@ impl ObjectModel for LuaVm {
     }
 }
 
-impl VirtualMachine for LuaVm {}
+impl VirtualMachine for LuaVm {
+    fn scan_thread_roots(&self, thread: &Thread, visit: &mut SlotVisitor<'_>) {
+        // Only the Lua thread runs Lua code (and so only it has a stack).
+        crate::stack::scan(thread, visit);
+    }
+}
 
 /// The one instance.
 pub static VM: LuaVm = LuaVm;

@@ -1,5 +1,6 @@
-//! Lua programs of our own (`tests/lua/*.lua`), each run by luavm under
-//! several collectors and compared byte for byte with the real `lua5.4`:
+//! Lua programs of our own (`tests/lua/*.lua`), each run by luavm on both
+//! engines (the JIT, the default, and `--interp`) and under several
+//! collectors, and compared byte for byte with the real `lua5.4`:
 //! standard output, the error line on standard error (`lua5.4:` read as
 //! `luavm:`), and the exit status. `.ci/run` installs lua5.4; without it the
 //! test fails when `LUAVM_REQUIRE_LUA` is set and otherwise says loudly that it
@@ -8,10 +9,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Collector configurations every program runs under.
+/// Engine and collector configurations every program runs under.
 const CONFIGS: &[&[&str]] = &[
     &[],
+    &["--interp"],
     &["--plan", "SemiSpace", "--heap", "24M"],
+    &["--interp", "--plan", "SemiSpace", "--heap", "24M"],
     &["--gc-move", "--heap", "24M"],
     &["--plan", "GenCopy", "--heap", "32M"],
 ];
@@ -167,6 +170,55 @@ fn collections_move_objects_and_the_program_sees_the_same_data() {
     }
 }
 
+/// Compiled code under a moving collector: `jit.lua` (its work in functions
+/// the JIT compiles, building and walking lists) on a small SemiSpace heap
+/// collects and copies objects in that very run, with the JIT on, and prints
+/// what the interpreter prints.
+#[test]
+fn compiled_code_sees_the_same_data_when_objects_move() {
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
+    let heap = ["--plan", "SemiSpace", "--heap", "16M"];
+    let mut args = heap.to_vec();
+    args.extend(["--gc-stats", "--jit-stats", "jit.lua"]);
+    let jit = run(luavm, &args, &dir);
+    assert_eq!(jit.status, 0, "{}", jit.stderr);
+    let line = |prefix: &str| -> String {
+        jit.stderr
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line in {}", jit.stderr))
+            .to_string()
+    };
+    let number_after = |l: &str, name: &str| -> u64 {
+        l.split(name)
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {l}"))
+    };
+    let gc = line("gc: ");
+    assert!(number_after(&gc, "collections ") > 0, "{gc}");
+    assert!(number_after(&gc, "copied ") > 0, "{gc}");
+    let stats = line("jit: ");
+    let compiled: u64 = stats
+        .trim_start_matches("jit: ")
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(compiled >= 20, "{stats}");
+    let mut args = heap.to_vec();
+    args.extend(["--interp", "jit.lua"]);
+    let interp = run(luavm, &args, &dir);
+    assert_eq!(interp.status, 0, "{}", interp.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&jit.stdout),
+        String::from_utf8_lossy(&interp.stdout)
+    );
+    assert!(String::from_utf8_lossy(&jit.stdout).contains("gc\t60030000\n"));
+}
+
 /// Every plan the substrate supports runs the programs that exercise the heap
 /// most (moving, generational with barriers, concurrent marking, no GC at all)
 /// with lua5.4's output.
@@ -192,6 +244,7 @@ fn every_supported_plan_runs_the_heavy_programs() {
             "closures.lua",
             "calls.lua",
             "tables.lua",
+            "jit.lua",
         ] {
             let want = run("lua5.4", &[name], &dir);
             let p = plan.to_string();

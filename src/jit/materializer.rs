@@ -316,6 +316,30 @@ impl Materializer {
         results
     }
 
+    /// A prepared way into `f` for a caller that enters it often (a
+    /// personality's interpreter calling compiled code at every call): the
+    /// entry trampoline of its signature and its code slot, looked up once, so
+    /// that [`EntryPoint::call`] takes no lock and allocates nothing.
+    pub fn entry_point(&self, f: FuncId) -> Result<EntryPoint, CompileError> {
+        let mut g = self.inner.lock();
+        self.flush(&mut g)?;
+        let sig = self.sigs.read()[f.0 as usize].clone();
+        let trampoline = match g.entries.get(&sig) {
+            Some(&e) => e,
+            None => {
+                let e = self.build_entry_trampoline(&mut g, &sig)?;
+                g.entries.insert(sig.clone(), e);
+                e
+            }
+        };
+        Ok(EntryPoint {
+            trampoline,
+            slot: g.funcs[f.0 as usize].slot,
+            params: sig.params.len(),
+            results: sig.results.len(),
+        })
+    }
+
     pub(super) fn call_conv(g: &Inner) -> cranelift_codegen::isa::CallConv {
         g.module.isa().default_call_conv()
     }
@@ -655,5 +679,45 @@ impl Materializer {
             barrier: h(g.barrier_host),
             plan: self.plan,
         }
+    }
+}
+
+/// A way into one compiled function from Rust, made by
+/// [`Materializer::entry_point`].
+#[derive(Debug, Clone, Copy)]
+pub struct EntryPoint {
+    trampoline: usize,
+    slot: &'static AtomicUsize,
+    params: usize,
+    results: usize,
+}
+
+impl EntryPoint {
+    /// Calls the function on `thread` like [`Materializer::invoke`], with
+    /// `args` as raw words, writing its results into `results`.
+    ///
+    /// # Safety
+    /// `thread` is the current, managed thread; `args` has exactly the
+    /// function's parameter count and `results` room for its result count;
+    /// every argument is a word of the declared type, a [`ValType::Ref`]
+    /// argument a live reference taken after the last safepoint (nothing
+    /// between here and the call can collect). The compiled body must be sound
+    /// for such arguments.
+    pub unsafe fn call(&self, thread: &Thread, args: &[u64], results: &mut [u64]) {
+        assert!(args.len() == self.params && results.len() >= self.results);
+        let saved = thread.frame_anchor[0].swap(0, Ordering::SeqCst);
+        thread.jit_segments().push(saved);
+        type Entry = unsafe extern "C" fn(*const Thread, usize, *const u64, *mut u64);
+        let code = self.slot.load(Ordering::Acquire);
+        // SAFETY: `trampoline` is the entry trampoline of the function's
+        // signature: it reads `params` words, calls `code` (the function or its
+        // stub) and writes `results` words (the caller's promise covers the
+        // arguments).
+        unsafe {
+            let entry: Entry = std::mem::transmute::<usize, Entry>(self.trampoline);
+            entry(thread, code, args.as_ptr(), results.as_mut_ptr());
+        }
+        let saved = thread.jit_segments().pop().unwrap_or(0);
+        thread.frame_anchor[0].store(saved, Ordering::SeqCst);
     }
 }

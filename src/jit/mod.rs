@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use elide::Check;
 pub use frames::{backtrace, backtrace_bounded, BoundedBacktrace, FrameInfo};
+pub use materializer::EntryPoint;
 pub use runtime::host_guard;
 
 /// The Cranelift crates the materializer builds with, re-exported so that a

@@ -601,8 +601,7 @@ fn protected_call(it: &mut Interp<'_>, fpos: usize, nargs: usize) -> Result<usiz
     match it.call_from_builtin(fpos, nargs) {
         Ok(n) => {
             // [true, results...]
-            roots(t).words.insert(fpos, Value::TRUE.0);
-            roots(t).is_ref.insert(fpos, true);
+            roots(t).insert(fpos, Value::TRUE.0);
             Ok(n + 1)
         }
         Err(Thrown) => {

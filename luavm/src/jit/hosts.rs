@@ -1,0 +1,590 @@
+//! The runtime functions compiled Lua code calls: thin `extern "C"` wrappers
+//! around the interpreter's own operations, run on the compiled function's
+//! frame (same slots on the value stack), so both engines share one
+//! implementation of every slow path, error message and metamethod.
+//!
+//! Every host takes the `Interp` pointer, the frame's position (`fpos`: the
+//! stack index of the running closure), its prototype index and the source
+//! line; on an error it records the frame's traceback line and returns 0 (the
+//! compiled code then returns 0 too: the caller sees `Err(Thrown)`).
+
+use crate::heap::{self, *};
+use crate::interp::{with_desc, Flow, Frame, Interp};
+use crate::lang::ast::*;
+use crate::stack::stack;
+use crate::table;
+use crate::value::Value;
+use std::cell::Cell;
+use std::rc::Rc;
+use vmkit::jit::host_guard;
+use vmkit::Thread;
+
+/// Two words returned in registers: a status (0: an error was raised) and a
+/// value.
+#[repr(C)]
+pub struct Pair(pub u64, pub u64);
+
+const FAIL: Pair = Pair(0, 0);
+
+/// The interpreter behind the pointer compiled code carries.
+///
+/// # Safety
+/// `p` is the `Interp` that entered the compiled code (through
+/// `Interp::call_once`), live and not otherwise borrowed while the host runs.
+unsafe fn interp<'a>(p: u64) -> &'a mut Interp<'static> {
+    // SAFETY: the caller's promise; the lifetime is the host call's.
+    unsafe { &mut *(p as *mut Interp<'static>) }
+}
+
+/// The syntax-tree node behind a pointer compiled code carries.
+///
+/// # Safety
+/// `p` was taken from a node of a prototype the interpreter keeps for the
+/// process's life (`Interp::protos`).
+unsafe fn node<'a, T>(p: u64) -> &'a T {
+    // SAFETY: the caller's promise.
+    unsafe { &*(p as *const T) }
+}
+
+/// The frame of a compiled function, as the interpreter's operations see it.
+fn frame(it: &Interp<'_>, fpos: u64, pi: u64, line: u64) -> Frame {
+    Frame {
+        func: fpos as usize,
+        base: fpos as usize + 1,
+        varargs: (0, 0),
+        proto: it.protos[pi as usize].0.clone(),
+        tbc_base: it.tbc.len(),
+        line: Cell::new(line as u32),
+    }
+}
+
+/// Records the frame's traceback line of an error passing through it.
+fn failed(it: &mut Interp<'_>, f: &Frame) {
+    if it.tracing {
+        it.traceback.push(format!(
+            "\t{}:{}: in {}",
+            f.proto.source,
+            f.line.get(),
+            f.proto.name
+        ));
+    }
+}
+
+fn value_or_fail(it: &mut Interp<'_>, f: &Frame, r: crate::heap::LResult<Value>) -> Pair {
+    match r {
+        Ok(v) => Pair(1, v.0),
+        Err(_) => {
+            failed(it, f);
+            FAIL
+        }
+    }
+}
+
+/// Evaluates any expression with the interpreter (the constructs compiled
+/// code does not handle itself).
+pub extern "C" fn h_eval(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, e: u64) -> Pair {
+    host_guard(|| {
+        // SAFETY: hosts are called by compiled code with its Interp and a node
+        // of its prototype.
+        let (it, e) = unsafe { (interp(it), node::<Expr>(e)) };
+        let f = frame(it, fpos, pi, line);
+        let r = it.eval(&f, e);
+        value_or_fail(it, &f, r)
+    })
+}
+
+/// Runs any statement with the interpreter. Returns (0, _) on an error, (1, _)
+/// when it ended normally, (2, n) when it returned `n` values (now at `fpos..`,
+/// the stack's top) and (3, n) for a tail call (the callee at `fpos`, its `n`
+/// arguments above it).
+pub extern "C" fn h_exec(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, s: u64) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, s) = unsafe { (interp(it), node::<Stat>(s)) };
+        let f = frame(it, fpos, pi, line);
+        match it.exec(&f, s) {
+            Ok(Flow::Normal) | Ok(Flow::Break) | Ok(Flow::Goto(_)) => Pair(1, 0),
+            Ok(Flow::Return(n)) => {
+                let st = stack();
+                let from = st.len() - n;
+                for i in 0..n {
+                    let v = st.get(from + i);
+                    st.set(fpos as usize + i, v);
+                }
+                st.truncate(fpos as usize + n);
+                Pair(2, n as u64)
+            }
+            Ok(Flow::TailCall(p, n)) => {
+                let st = stack();
+                for i in 0..=n {
+                    let v = st.get(p + i);
+                    st.set(fpos as usize + i, v);
+                }
+                st.truncate(fpos as usize + 1 + n);
+                Pair(3, n as u64)
+            }
+            Err(_) => {
+                failed(it, &f);
+                FAIL
+            }
+        }
+    })
+}
+
+fn callable(it: &Interp<'_>, v: Value) -> bool {
+    v.as_builtin().is_some()
+        || v.as_object().is_some_and(|o| kind(o) == Kind::Function)
+        || it.metamethod(v, b"__call").is_some()
+}
+
+/// The expression naming the callee of a call node, for messages.
+fn callee_of(e: &Expr) -> &Expr {
+    match e {
+        Expr::Call { func, .. } => func,
+        _ => e,
+    }
+}
+
+/// Calls the value at stack index `callpos` with the `nargs` values above it
+/// (`call`: the `Expr::Call` or `Expr::Method` node). The results are left at
+/// `callpos..`; the stack then reaches at least `frame_end` again (new slots
+/// nil). Returns results + 1, or 0 on an error.
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn h_call(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    callpos: u64,
+    nargs: u64,
+    frame_end: u64,
+    call: u64,
+) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, e) = unsafe { (interp(it), node::<Expr>(call)) };
+        let f = frame(it, fpos, pi, line);
+        let callee = callee_of(e);
+        let st = stack();
+        st.truncate(callpos as usize + 1 + nargs as usize);
+        let fv = Value(st.get(callpos as usize));
+        if !callable(it, fv) {
+            let msg = with_desc(
+                format!("attempt to call a {} value", Interp::type_name(fv)),
+                callee,
+            );
+            let _ = it.rt_error(&f, msg);
+            failed(it, &f);
+            return 0;
+        }
+        match it.call_traced(&f, callpos as usize, nargs as usize, line as u32, callee) {
+            Ok(n) => {
+                stack().fill_to(frame_end as usize);
+                n as u64 + 1
+            }
+            Err(_) => {
+                failed(it, &f);
+                0
+            }
+        }
+    })
+}
+
+/// `return f(args)`: a proper tail call when the callee is a Lua function
+/// (Pair(2, nargs), the callee and its arguments moved to `fpos..`), else an
+/// ordinary call whose results are returned (Pair(1, n), at `fpos..`).
+pub extern "C" fn h_tail(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    callpos: u64,
+    nargs: u64,
+    call: u64,
+) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, e) = unsafe { (interp(it), node::<Expr>(call)) };
+        let f = frame(it, fpos, pi, line);
+        let callee = callee_of(e);
+        let st = stack();
+        let (callpos, nargs, fpos) = (callpos as usize, nargs as usize, fpos as usize);
+        st.truncate(callpos + 1 + nargs);
+        let fv = Value(st.get(callpos));
+        if !callable(it, fv) {
+            let msg = with_desc(
+                format!("attempt to call a {} value", Interp::type_name(fv)),
+                callee,
+            );
+            let _ = it.rt_error(&f, msg);
+            failed(it, &f);
+            return FAIL;
+        }
+        if fv.as_object().is_some_and(|o| kind(o) == Kind::Function) {
+            for i in 0..=nargs {
+                let v = st.get(callpos + i);
+                st.set(fpos + i, v);
+            }
+            st.truncate(fpos + 1 + nargs);
+            return Pair(2, nargs as u64);
+        }
+        match it.call_traced(&f, callpos, nargs, line as u32, callee) {
+            Ok(n) => {
+                let st = stack();
+                for i in 0..n {
+                    let v = st.get(callpos + i);
+                    st.set(fpos + i, v);
+                }
+                st.truncate(fpos + n);
+                Pair(1, n as u64)
+            }
+            Err(_) => {
+                failed(it, &f);
+                FAIL
+            }
+        }
+    })
+}
+
+/// `return e1, ..., en` with the values at `from..from + n`: moves them to
+/// `fpos..` (the stack's new top).
+pub extern "C" fn h_ret(_t: &Thread, from: u64, fpos: u64, n: u64) {
+    let st = stack();
+    for i in 0..n as usize {
+        let v = st.get(from as usize + i);
+        st.set(fpos as usize + i, v);
+    }
+    st.truncate(fpos as usize + n as usize);
+}
+
+/// A binary operation the inline paths did not finish (`e` the
+/// `Expr::Binary` node: its operands describe values in messages).
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn h_arith(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    a: u64,
+    b: u64,
+    e: u64,
+) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, e) = unsafe { (interp(it), node::<Expr>(e)) };
+        let f = frame(it, fpos, pi, line);
+        let Expr::Binary { op, lhs, rhs, .. } = e else {
+            unreachable!("a binary node")
+        };
+        let r = it.binary(&f, *op, Value(a), Value(b), lhs, rhs);
+        value_or_fail(it, &f, r)
+    })
+}
+
+/// A unary operation (`e` the `Expr::Unary` node).
+pub extern "C" fn h_unary(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    v: u64,
+    e: u64,
+) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, e) = unsafe { (interp(it), node::<Expr>(e)) };
+        let f = frame(it, fpos, pi, line);
+        let Expr::Unary { op, operand, .. } = e else {
+            unreachable!("a unary node")
+        };
+        let r = it.unary(&f, *op, Value(v), operand);
+        value_or_fail(it, &f, r)
+    })
+}
+
+/// `o[k]` (`obj` the expression of `o`, for messages).
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn h_index(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    o: u64,
+    k: u64,
+    obj: u64,
+) -> Pair {
+    let (o, k) = (Value(o), Value(k));
+    if let Some(tab) = as_table(o) {
+        let v = table::raw_get(tab, k);
+        if !v.is_nil() || table::metatable(tab).is_none() {
+            return Pair(1, v.0);
+        }
+    }
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, obj) = unsafe { (interp(it), node::<Expr>(obj)) };
+        let f = frame(it, fpos, pi, line);
+        let r = it.index(&f, o, k, obj);
+        value_or_fail(it, &f, r)
+    })
+}
+
+/// `o[k] = v` (`obj` the expression of `o`, for messages).
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn h_setindex(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    o: u64,
+    k: u64,
+    v: u64,
+    obj: u64,
+) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, obj) = unsafe { (interp(it), node::<Expr>(obj)) };
+        let f = frame(it, fpos, pi, line);
+        match it.set_index(&f, Value(o), Value(k), Value(v), obj) {
+            Ok(()) => 1,
+            Err(_) => {
+                failed(it, &f);
+                0
+            }
+        }
+    })
+}
+
+/// The global `k` (a string constant).
+pub extern "C" fn h_getglobal(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, k: u64) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        let g = it.globals();
+        let tab = as_table(g).expect("the globals table");
+        let v = table::raw_get(tab, Value(k));
+        if !v.is_nil() || table::metatable(tab).is_none() {
+            return Pair(1, v.0);
+        }
+        let f = frame(it, fpos, pi, line);
+        let r = it.index(&f, g, Value(k), &Expr::Nil);
+        value_or_fail(it, &f, r)
+    })
+}
+
+/// Sets the global `k` (a string constant) to `v`.
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn h_setglobal(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    k: u64,
+    v: u64,
+) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        let g = it.globals();
+        let f = frame(it, fpos, pi, line);
+        match it.set_index(&f, g, Value(k), Value(v), &Expr::Nil) {
+            Ok(()) => 1,
+            Err(_) => {
+                failed(it, &f);
+                0
+            }
+        }
+    })
+}
+
+/// A closure of the prototype behind `proto` (a `Rc<Function>` of the syntax
+/// tree), capturing from this frame.
+pub extern "C" fn h_closure(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    proto: u64,
+) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, p) = unsafe { (interp(it), node::<Rc<Function>>(proto)) };
+        let f = frame(it, fpos, pi, line);
+        let r = it.closure_of(p.clone(), Some(&f));
+        value_or_fail(it, &f, r)
+    })
+}
+
+/// A new cell holding `v` (a captured local's declaration).
+pub extern "C" fn h_newcell(t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, v: u64) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        stack().push(v);
+        let c = t.alloc(&CELL, vmkit::HEADER_SIZE + 8);
+        let v = Value(stack().pop().expect("pushed above"));
+        match c {
+            Ok(c) => {
+                heap::set_word(c, vmkit::HEADER_SIZE, v.0);
+                Pair(1, Value::object(c).0)
+            }
+            Err(_) => {
+                let f = frame(it, fpos, pi, line);
+                let _ = it.no_memory();
+                failed(it, &f);
+                FAIL
+            }
+        }
+    })
+}
+
+/// Stores `v` into the cell `c`, with the write barrier.
+pub extern "C" fn h_setcell(t: &Thread, c: u64, v: u64) {
+    let c = Value(c).as_object().expect("a cell");
+    heap::set(t, c, vmkit::HEADER_SIZE, Value(v));
+}
+
+/// An integer that does not fit inline (a boxed one).
+pub extern "C" fn h_bigint(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, i: u64) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        let f = frame(it, fpos, pi, line);
+        let r = it.int(i as i64);
+        value_or_fail(it, &f, r)
+    })
+}
+
+/// The numeric `for` loop's preparation: checks and converts start, limit and
+/// step (`a`, `b`, `c`) as the interpreter does, writing the loop's state to
+/// `out`: for an integer loop [first value, iterations after the first, step],
+/// for a float loop [first value, limit, step] as float bits. Returns 0 on an
+/// error, 1 when the loop does not run, 2 for an integer loop, 3 for a float
+/// loop.
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn h_forprep(
+    _t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    abc: u64,
+    out: u64,
+) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`; `abc` points at three values on the stack
+        // (the loop's temporaries) and `out` at three words of the compiled
+        // frame.
+        let (it, abc, out) = unsafe {
+            (
+                interp(it),
+                std::slice::from_raw_parts(abc as *const u64, 3),
+                std::slice::from_raw_parts_mut(out as *mut u64, 3),
+            )
+        };
+        let f = frame(it, fpos, pi, line);
+        match it.for_prep(&f, Value(abc[0]), Value(abc[1]), Value(abc[2])) {
+            Ok(crate::interp::ForLoop::Skip) => 1,
+            Ok(crate::interp::ForLoop::Int { first, count, step }) => {
+                out[0] = first as u64;
+                out[1] = count;
+                out[2] = step as u64;
+                2
+            }
+            Ok(crate::interp::ForLoop::Float { first, limit, step }) => {
+                out[0] = first.to_bits();
+                out[1] = limit.to_bits();
+                out[2] = step.to_bits();
+                3
+            }
+            Err(_) => {
+                failed(it, &f);
+                0
+            }
+        }
+    })
+}
+
+/// One step of a generic `for` (`s` the `Stat::GenericFor` node): calls the
+/// iterator, sets the control variable and the loop's variables. Returns 0 on
+/// an error, 1 to run the body, 2 when the loop ends.
+pub extern "C" fn h_forcall(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, s: u64) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, s) = unsafe { (interp(it), node::<Stat>(s)) };
+        let f = frame(it, fpos, pi, line);
+        let Stat::GenericFor { vars, hidden, .. } = s else {
+            unreachable!("a generic for")
+        };
+        match it.for_step(&f, vars, *hidden) {
+            Ok(true) => 1,
+            Ok(false) => 2,
+            Err(_) => {
+                failed(it, &f);
+                0
+            }
+        }
+    })
+}
+
+/// The generic `for` loop's explist, adjusted to its hidden slots.
+pub extern "C" fn h_forinit(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, s: u64) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let (it, s) = unsafe { (interp(it), node::<Stat>(s)) };
+        let f = frame(it, fpos, pi, line);
+        let Stat::GenericFor { exprs, hidden, .. } = s else {
+            unreachable!("a generic for")
+        };
+        match it.for_init(&f, exprs, *hidden) {
+            Ok(()) => 1,
+            Err(_) => {
+                failed(it, &f);
+                0
+            }
+        }
+    })
+}
+
+/// The frame does not fit in the value stack: raises "stack overflow".
+pub extern "C" fn h_overflow(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        let f = frame(it, fpos, pi, line);
+        let _ = it.rt_error(&f, "stack overflow".into());
+        failed(it, &f);
+        0
+    })
+}
+
+/// Makes the captured parameter in stack slot `slot` a cell holding its value.
+pub extern "C" fn h_cellparam(t: &Thread, it: u64, fpos: u64, pi: u64, slot: u64) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        let c = t.alloc(&CELL, vmkit::HEADER_SIZE + 8);
+        match c {
+            Ok(c) => {
+                let v = stack().get(slot as usize);
+                heap::set_word(c, vmkit::HEADER_SIZE, v);
+                stack().set(slot as usize, Value::object(c).0);
+                1
+            }
+            Err(_) => {
+                let f = frame(it, fpos, pi, 0);
+                let _ = it.no_memory();
+                failed(it, &f);
+                0
+            }
+        }
+    })
+}

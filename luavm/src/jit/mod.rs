@@ -1,0 +1,1502 @@
+//! luavm's JIT: compiles Lua functions to machine code through vmkit's
+//! materializer (Cranelift).
+//!
+//! A compiled function runs on the same frame as the interpreter would: its
+//! slots are on the value stack ([`crate::stack`]) at `fpos + 1..`, so the
+//! collector finds every value it holds there, and the interpreter's
+//! operations can run on it. The compiled code does itself what is common and
+//! cheap: locals, upvalues and constants, integer and float arithmetic and
+//! comparisons, truth tests, `if`, `while`, `repeat`, numeric and generic `for`,
+//! `break`, `return` (tail calls included). Everything else goes to a runtime
+//! function ([`hosts`]) that runs the interpreter's own code for that operation
+//! on this frame: calls, table access, globals, metamethods, concatenation,
+//! closures, table constructors, multiple assignment. Values in registers
+//! never outlive a call that may collect: what must survive one is kept in a
+//! temporary slot of the frame.
+//!
+//! Functions the compiler does not take run on the interpreter, whole: vararg
+//! functions, functions with `goto` or `<close>` variables (`--jit-stats`
+//! counts them).
+//!
+//! Calling convention: `fn(thread, interp, fpos, nargs) -> r`, the callee at
+//! stack index `fpos` and its arguments above it. `r > 0`: `r - 1` results at
+//! `fpos..` (the stack's top); `r == 0`: an error was raised (the error value
+//! and traceback are on the interpreter); `r < 0`: a tail call, the callee and
+//! its `-r - 1` arguments at `fpos..`.
+
+pub mod hosts;
+
+use crate::interp::{Interp, CONSTS};
+use crate::lang::ast::*;
+use crate::value::Value as LValue;
+use std::rc::Rc;
+use vmkit::jit::cranelift_codegen::ir::{
+    self, condcodes::FloatCC, condcodes::IntCC, types, InstBuilder, MemFlagsData, StackSlotData,
+    StackSlotKind,
+};
+use vmkit::jit::{EntryPoint, FnCtx, HostId, JitOptions, Materializer, Sig, ValType};
+
+type V = ir::Value;
+
+const NIL: i64 = (0xFFF9u64 << 48) as i64;
+const FALSE: i64 = (0xFFFAu64 << 48) as i64;
+const TRUE: i64 = FALSE | 1;
+const INT_TAG: i64 = 0xFFFB;
+const INT_BITS: i64 = (0xFFFBu64 << 48) as i64;
+const PAYLOAD: i64 = (1 << 48) - 1;
+const CANONICAL_NAN: i64 = 0x7FF8 << 48;
+const CANONICAL_NEG_NAN: i64 = (0xFFF8u64 << 48) as i64;
+
+/// What the JIT knows of a prototype.
+#[derive(Clone, Copy)]
+pub enum State {
+    /// Not called yet.
+    Untried,
+    /// Compiled: the way in.
+    Compiled(EntryPoint),
+    /// Runs on the interpreter (why).
+    Interpreted(&'static str),
+}
+
+#[derive(Clone, Copy)]
+struct Hosts {
+    eval: HostId,
+    exec: HostId,
+    call: HostId,
+    tail: HostId,
+    ret: HostId,
+    arith: HostId,
+    unary: HostId,
+    index: HostId,
+    setindex: HostId,
+    getglobal: HostId,
+    setglobal: HostId,
+    closure: HostId,
+    newcell: HostId,
+    setcell: HostId,
+    bigint: HostId,
+    forprep: HostId,
+    forinit: HostId,
+    forcall: HostId,
+    overflow: HostId,
+    cellparam: HostId,
+}
+
+/// The JIT of one interpreter.
+pub struct Jit {
+    m: &'static Materializer,
+    h: Hosts,
+    /// By prototype index.
+    pub state: Vec<State>,
+    /// Functions compiled.
+    pub compiled: usize,
+    /// Functions left to the interpreter, by reason.
+    pub interpreted: Vec<(&'static str, usize)>,
+}
+
+impl Jit {
+    /// A JIT with its runtime functions registered (after `vmkit::vm::start`).
+    pub fn new(dump_clif: bool) -> Result<Jit, String> {
+        let opts = JitOptions {
+            dump_clif,
+            ..JitOptions::default()
+        };
+        let m = Materializer::new(opts).map_err(|e| e.0)?;
+        use ValType::I64;
+        let reg = |name: &str, params: usize, results: usize, ptr: *const u8, gc: bool| {
+            m.register_host(
+                name,
+                Sig::new(&vec![I64; params], &vec![I64; results]),
+                ptr,
+                gc,
+            )
+            .map_err(|e| e.0)
+        };
+        use hosts::*;
+        let h = Hosts {
+            eval: reg("lua_eval", 5, 2, h_eval as *const u8, true)?,
+            exec: reg("lua_exec", 5, 2, h_exec as *const u8, true)?,
+            call: reg("lua_call", 8, 1, h_call as *const u8, true)?,
+            tail: reg("lua_tail", 7, 2, h_tail as *const u8, true)?,
+            ret: reg("lua_ret", 3, 0, h_ret as *const u8, false)?,
+            arith: reg("lua_arith", 7, 2, h_arith as *const u8, true)?,
+            unary: reg("lua_unary", 6, 2, h_unary as *const u8, true)?,
+            index: reg("lua_index", 7, 2, h_index as *const u8, true)?,
+            setindex: reg("lua_setindex", 8, 1, h_setindex as *const u8, true)?,
+            getglobal: reg("lua_getglobal", 5, 2, h_getglobal as *const u8, true)?,
+            setglobal: reg("lua_setglobal", 6, 1, h_setglobal as *const u8, true)?,
+            closure: reg("lua_closure", 5, 2, h_closure as *const u8, true)?,
+            newcell: reg("lua_newcell", 5, 2, h_newcell as *const u8, true)?,
+            setcell: reg("lua_setcell", 2, 0, h_setcell as *const u8, true)?,
+            bigint: reg("lua_bigint", 5, 2, h_bigint as *const u8, true)?,
+            forprep: reg("lua_forprep", 6, 1, h_forprep as *const u8, true)?,
+            forinit: reg("lua_forinit", 5, 1, h_forinit as *const u8, true)?,
+            forcall: reg("lua_forcall", 5, 1, h_forcall as *const u8, true)?,
+            overflow: reg("lua_overflow", 4, 1, h_overflow as *const u8, true)?,
+            cellparam: reg("lua_cellparam", 4, 1, h_cellparam as *const u8, true)?,
+        };
+        Ok(Jit {
+            m,
+            h,
+            state: Vec::new(),
+            compiled: 0,
+            interpreted: Vec::new(),
+        })
+    }
+
+    /// The materializer's statistics.
+    pub fn stats(&self) -> vmkit::jit::JitStats {
+        self.m.stats()
+    }
+
+    fn note_interpreted(&mut self, why: &'static str) {
+        match self.interpreted.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, n)) => *n += 1,
+            None => self.interpreted.push((why, 1)),
+        }
+    }
+}
+
+/// Why a prototype cannot be compiled, if it cannot.
+fn unsupported(p: &Function) -> Option<&'static str> {
+    if p.is_vararg {
+        return Some("vararg function");
+    }
+    fn block(b: &Block) -> Option<&'static str> {
+        b.stats.iter().find_map(stat)
+    }
+    fn stat(s: &Stat) -> Option<&'static str> {
+        match s {
+            Stat::Goto { .. } | Stat::Label { .. } => Some("goto"),
+            Stat::Local { decls, .. } if decls.iter().any(|d| d.close) => Some("<close> variable"),
+            Stat::Do(b) | Stat::While { body: b, .. } | Stat::Repeat { body: b, .. } => block(b),
+            Stat::NumericFor { body, .. } | Stat::GenericFor { body, .. } => block(body),
+            Stat::If { arms, otherwise } => arms
+                .iter()
+                .find_map(|(_, b)| block(b))
+                .or_else(|| otherwise.as_ref().and_then(block)),
+            _ => None,
+        }
+    }
+    block(&p.body)
+}
+
+/// Every string constant a prototype's compiled code loads: literals, global
+/// names, field and method names (the strings are made before compiling).
+fn strings<'a>(p: &'a Function, out: &mut Vec<&'a Bytes>) {
+    fn expr<'a>(e: &'a Expr, out: &mut Vec<&'a Bytes>) {
+        match e {
+            Expr::Str(s) | Expr::Global(s) => out.push(s),
+            Expr::Index { obj, key, .. } => {
+                expr(obj, out);
+                expr(key, out);
+            }
+            Expr::Call { func, args, .. } => {
+                expr(func, out);
+                args.iter().for_each(|a| expr(a, out));
+            }
+            Expr::Method {
+                obj, name, args, ..
+            } => {
+                expr(obj, out);
+                out.push(name);
+                args.iter().for_each(|a| expr(a, out));
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                expr(lhs, out);
+                expr(rhs, out);
+            }
+            Expr::Unary { operand, .. } => expr(operand, out),
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                expr(a, out);
+                expr(b, out);
+            }
+            Expr::Paren(e) => expr(e, out),
+            _ => {}
+        }
+    }
+    fn block<'a>(b: &'a Block, out: &mut Vec<&'a Bytes>) {
+        for s in &b.stats {
+            match s {
+                Stat::Local { exprs, .. } => exprs.iter().for_each(|e| expr(e, out)),
+                Stat::Assign { targets, exprs, .. } => {
+                    for t in targets {
+                        match t {
+                            Place::Global(n) => out.push(n),
+                            Place::Index { obj, key, .. } => {
+                                expr(obj, out);
+                                expr(key, out);
+                            }
+                            _ => {}
+                        }
+                    }
+                    exprs.iter().for_each(|e| expr(e, out));
+                }
+                Stat::Call(e) => expr(e, out),
+                Stat::Do(b) => block(b, out),
+                Stat::While { cond, body } | Stat::Repeat { body, cond } => {
+                    expr(cond, out);
+                    block(body, out);
+                }
+                Stat::If { arms, otherwise } => {
+                    for (c, b) in arms {
+                        expr(c, out);
+                        block(b, out);
+                    }
+                    if let Some(b) = otherwise {
+                        block(b, out);
+                    }
+                }
+                Stat::NumericFor {
+                    start,
+                    limit,
+                    step,
+                    body,
+                    ..
+                } => {
+                    expr(start, out);
+                    expr(limit, out);
+                    if let Some(s) = step {
+                        expr(s, out);
+                    }
+                    block(body, out);
+                }
+                Stat::GenericFor { body, .. } => block(body, out),
+                Stat::Return { exprs, .. } => exprs.iter().for_each(|e| expr(e, out)),
+                _ => {}
+            }
+        }
+    }
+    block(&p.body, out);
+}
+
+struct SendPtr(*const Function, Vec<(usize, usize)>);
+
+impl SendPtr {
+    fn get(&self) -> (&Function, &[(usize, usize)]) {
+        // SAFETY: see below.
+        (unsafe { &*self.0 }, &self.1)
+    }
+}
+// SAFETY: the body builder runs on the Lua thread, synchronously inside
+// `Materializer::compile` called from `entry`; the prototype lives as long as
+// the interpreter keeps it (the whole process).
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+
+impl Interp<'_> {
+    /// The compiled code of prototype `pi`, compiling it on its first call;
+    /// `None` when it runs on the interpreter.
+    pub(crate) fn jit_entry(&mut self, pi: usize) -> Option<EntryPoint> {
+        let jit = self.jit.as_mut()?;
+        if jit.state.len() <= pi {
+            jit.state.resize(pi + 1, State::Untried);
+        }
+        match jit.state[pi] {
+            State::Compiled(e) => return Some(e),
+            State::Interpreted(_) => return None,
+            State::Untried => {}
+        }
+        let proto = self.protos[pi].0.clone();
+        if let Some(why) = unsupported(&proto) {
+            let jit = self.jit.as_mut().expect("checked");
+            jit.state[pi] = State::Interpreted(why);
+            jit.note_interpreted(why);
+            return None;
+        }
+        // The string constants the code loads, made now (compiling must not
+        // allocate): their indices in the constants array.
+        let mut strs = Vec::new();
+        strings(&proto, &mut strs);
+        let mut consts = Vec::new();
+        for s in strs {
+            if self.constant(s).is_err() {
+                // Out of memory: this call runs on the interpreter (which
+                // raises it when it needs the string); the next one tries
+                // again.
+                return None;
+            }
+            let key = (s.as_ptr() as usize, s.len());
+            consts.push((key.0, self.consts[&key]));
+        }
+        let jit = self.jit.as_mut().expect("checked");
+        let hosts = jit.h;
+        let captured = self.protos[pi].1.clone();
+        let data = SendPtr(Rc::as_ptr(&proto), consts);
+        let body = Box::new(move |fx: &mut FnCtx<'_, '_>| {
+            let (p, consts) = data.get();
+            Cg::compile(fx, p, pi, hosts, consts, &captured)
+        });
+        let sig = Sig::new(&[ValType::I64; 3], &[ValType::I64]);
+        let name = format!("{} ({}:{})", proto.name, proto.source, proto.line);
+        let r = (|| {
+            let f = jit
+                .m
+                .declare(&name, &proto.source, sig, body)
+                .map_err(|e| e.0)?;
+            jit.m.set_decl_line(f, proto.line);
+            jit.m.compile(f).map_err(|e| e.0)?;
+            jit.m.entry_point(f).map_err(|e| e.0)
+        })();
+        match r {
+            Ok(e) => {
+                jit.state[pi] = State::Compiled(e);
+                jit.compiled += 1;
+                Some(e)
+            }
+            Err(msg) => {
+                if std::env::var_os("LUAVM_JIT_DEBUG").is_some() {
+                    eprintln!("luavm: JIT: {name}: {msg}");
+                }
+                jit.state[pi] = State::Interpreted("compile error");
+                jit.note_interpreted("compile error");
+                None
+            }
+        }
+    }
+}
+
+/// The code generator of one function.
+struct Cg<'f, 'a, 'b> {
+    fx: &'f mut FnCtx<'a, 'b>,
+    p: &'f Function,
+    pi: i64,
+    h: Hosts,
+    consts: &'f [(usize, usize)],
+    it: V,
+    fpos: V,
+    /// Address of slot 0.
+    bp: V,
+    /// Stack index one past the frame's last slot (patched at the end).
+    frame_end: V,
+    frame_end_inst: ir::Inst,
+    /// Temporaries in use (slots `p.slots + k`) and the most ever.
+    temps: u32,
+    max_temps: u32,
+    /// Exit blocks of the enclosing loops, innermost last.
+    breaks: Vec<ir::Block>,
+    /// The block returning 0 (an error was raised).
+    fail: ir::Block,
+    line: u32,
+    /// Scratch words for the numeric `for` preparation.
+    scratch: ir::StackSlot,
+}
+
+fn fl() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
+    fn compile(
+        fx: &'f mut FnCtx<'a, 'b>,
+        p: &'f Function,
+        pi: usize,
+        h: Hosts,
+        consts: &'f [(usize, usize)],
+        captured: &[bool],
+    ) -> Result<(), String> {
+        let params = fx.params().to_vec();
+        let (it, fpos, nargs) = (params[0], params[1], params[2]);
+        let b = &mut fx.b;
+        let frame_end = b.ins().iconst(types::I64, 0);
+        let frame_end_inst = b.func.dfg.value_def(frame_end).unwrap_inst();
+        let frame_end = b.ins().iadd(fpos, frame_end);
+        let base_addr = b
+            .ins()
+            .iconst(types::I64, crate::stack::base_address() as i64);
+        let off = b.ins().imul_imm_s(fpos, 8);
+        let bp = b.ins().iadd(base_addr, off);
+        let bp = b.ins().iadd_imm_s(bp, 8);
+        let fail = b.create_block();
+        b.set_cold_block(fail);
+        let init = b.create_block();
+        let body = b.create_block();
+        b.ins().jump(init, &[]);
+        let scratch =
+            b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 24, 3));
+        let mut cg = Cg {
+            fx,
+            p,
+            pi: pi as i64,
+            h,
+            consts,
+            it,
+            fpos,
+            bp,
+            frame_end,
+            frame_end_inst,
+            temps: 0,
+            max_temps: 0,
+            breaks: Vec::new(),
+            fail,
+            line: p.line,
+            scratch,
+        };
+        cg.fx.b.switch_to_block(body);
+        cg.block(&p.body)?;
+        if !cg.terminated() {
+            // Falling off the end: no results.
+            cg.set_len(cg.fpos);
+            let one = cg.iconst(1);
+            cg.fx.b.ins().return_(&[one]);
+        }
+        // The error exit.
+        cg.fx.b.switch_to_block(fail);
+        let zero = cg.iconst(0);
+        cg.fx.b.ins().return_(&[zero]);
+        // Frame set-up, now that the frame's size is known.
+        let size = p.slots + cg.max_temps + 1;
+        cg.fx
+            .b
+            .func
+            .replace(cg.frame_end_inst)
+            .iconst(types::I64, size as i64 + 1);
+        cg.fx.b.switch_to_block(init);
+        let limit = cg.iconst(crate::stack::LIMIT as i64);
+        let over = cg
+            .fx
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, cg.frame_end, limit);
+        let overflow = cg.fx.b.create_block();
+        let fill = cg.fx.b.create_block();
+        cg.fx.b.set_cold_block(overflow);
+        cg.fx.b.ins().brif(over, overflow, &[], fill, &[]);
+        cg.fx.b.switch_to_block(overflow);
+        let (it, fpos) = (cg.it, cg.fpos);
+        let pi = cg.iconst(cg.pi);
+        let line = cg.iconst(p.line as i64);
+        cg.fx.call_host(h.overflow, &[it, fpos, pi, line]);
+        cg.fx.b.ins().jump(fail, &[]);
+        cg.fx.b.switch_to_block(fill);
+        // Missing parameters and every other slot start nil.
+        let nil = cg.iconst(NIL);
+        for i in 0..size {
+            let addr_off = (8 * i) as i32;
+            if i < p.params {
+                let have = cg
+                    .fx
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedGreaterThan, nargs, i as i64);
+                let cur = cg.fx.b.ins().load(types::I64, fl(), cg.bp, addr_off);
+                let v = cg.fx.b.ins().select(have, cur, nil);
+                cg.fx.b.ins().store(fl(), v, cg.bp, addr_off);
+            } else {
+                cg.fx.b.ins().store(fl(), nil, cg.bp, addr_off);
+            }
+        }
+        let fe = cg.frame_end;
+        cg.set_len(fe);
+        for (i, c) in captured.iter().enumerate() {
+            if *c {
+                let slot = cg.fx.b.ins().iadd_imm_s(cg.fpos, 1 + i as i64);
+                let pi = cg.iconst(cg.pi);
+                let r = cg.fx.call_host(h.cellparam, &[it, fpos, pi, slot])[0];
+                cg.check(r);
+            }
+        }
+        cg.fx.b.ins().jump(body, &[]);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    fn iconst(&mut self, x: i64) -> V {
+        self.fx.b.ins().iconst(types::I64, x)
+    }
+
+    fn terminated(&self) -> bool {
+        let b = self.fx.b.current_block().expect("a block");
+        self.fx
+            .b
+            .func
+            .layout
+            .last_inst(b)
+            .is_some_and(|i| self.fx.b.func.dfg.insts[i].opcode().is_terminator())
+    }
+
+    /// Starts a new block if the current one ended (code after `break` or
+    /// `return` in the same block is unreachable but still compiled).
+    fn ensure_open(&mut self) {
+        if self.terminated() {
+            let b = self.fx.b.create_block();
+            self.fx.b.switch_to_block(b);
+        }
+    }
+
+    fn set_len(&mut self, len: V) {
+        let addr = self.iconst(crate::stack::len_address() as i64);
+        self.fx.b.ins().store(fl(), len, addr, 0);
+    }
+
+    /// Continues when `r` (a host's status) is not 0, else goes to the error exit.
+    fn check(&mut self, r: V) {
+        let ok = self.fx.b.create_block();
+        self.fx.b.ins().brif(r, ok, &[], self.fail, &[]);
+        self.fx.b.switch_to_block(ok);
+        self.fx.b.seal_block(ok);
+    }
+
+    /// The common leading host arguments: interp, fpos, prototype, line.
+    fn head(&mut self) -> Vec<V> {
+        let pi = self.iconst(self.pi);
+        let line = self.iconst(self.line as i64);
+        vec![self.it, self.fpos, pi, line]
+    }
+
+    fn ptr<T>(&mut self, r: &T) -> V {
+        self.iconst(r as *const T as i64)
+    }
+
+    /// Calls a host returning (status, value); the value, after the check.
+    fn host_value(&mut self, h: HostId, extra: &[V]) -> V {
+        let mut args = self.head();
+        args.extend_from_slice(extra);
+        let r = self.fx.call_host(h, &args);
+        self.check(r[0]);
+        r[1]
+    }
+
+    fn slot_off(slot: u32) -> i32 {
+        (8 * slot) as i32
+    }
+
+    fn load_slot(&mut self, slot: u32) -> V {
+        self.fx
+            .b
+            .ins()
+            .load(types::I64, fl(), self.bp, Self::slot_off(slot))
+    }
+
+    fn store_slot(&mut self, slot: u32, v: V) {
+        self.fx
+            .b
+            .ins()
+            .store(fl(), v, self.bp, Self::slot_off(slot));
+    }
+
+    fn alloc_temp(&mut self) -> u32 {
+        let t = self.temps;
+        self.temps += 1;
+        self.max_temps = self.max_temps.max(self.temps);
+        self.p.slots + t
+    }
+
+    /// Stack index of a frame slot, as a value.
+    fn abs(&mut self, slot: u32) -> V {
+        self.fx.b.ins().iadd_imm_s(self.fpos, 1 + slot as i64)
+    }
+
+    fn unbox_ptr(&mut self, v: V) -> V {
+        self.fx.b.ins().band_imm_s(v, PAYLOAD)
+    }
+
+    fn tag(&mut self, v: V) -> V {
+        self.fx.b.ins().ushr_imm_s(v, 48)
+    }
+
+    fn constant(&mut self, s: &Bytes) -> V {
+        let idx = self
+            .consts
+            .iter()
+            .find(|(p, _)| *p == s.as_ptr() as usize)
+            .map(|(_, i)| *i)
+            .expect("constants made before compiling");
+        let base = self.iconst(crate::stack::base_address() as i64);
+        let arr = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), base, (8 * CONSTS) as i32);
+        let arr = self.unbox_ptr(arr);
+        self.fx
+            .b
+            .ins()
+            .load(types::I64, fl(), arr, crate::heap::elem(idx) as i32)
+    }
+
+    // ------------------------------------------------------------ statements
+
+    fn block(&mut self, b: &Block) -> Result<(), String> {
+        for s in &b.stats {
+            self.ensure_open();
+            self.stat(s)?;
+        }
+        Ok(())
+    }
+
+    fn exec_in_interp(&mut self, s: &Stat) {
+        let sp = self.ptr(s);
+        let mut args = self.head();
+        args.push(sp);
+        let r = self.fx.call_host(self.h.exec, &args);
+        // (1: normal; 2: returned r[1] values; 3: tail call.)
+        self.check(r[0]);
+        let normal = self.fx.b.create_block();
+        let other = self.fx.b.create_block();
+        let is_normal = self.fx.b.ins().icmp_imm_s(IntCC::Equal, r[0], 1);
+        self.fx.b.ins().brif(is_normal, normal, &[], other, &[]);
+        self.fx.b.switch_to_block(other);
+        let is_ret = self.fx.b.ins().icmp_imm_s(IntCC::Equal, r[0], 2);
+        let n1 = self.fx.b.ins().iadd_imm_s(r[1], 1);
+        let neg = self.fx.b.ins().ineg(n1);
+        let code = self.fx.b.ins().select(is_ret, n1, neg);
+        self.fx.b.ins().return_(&[code]);
+        self.fx.b.switch_to_block(normal);
+    }
+
+    fn stat(&mut self, s: &Stat) -> Result<(), String> {
+        match s {
+            Stat::Local { decls, exprs, line } => {
+                self.line = *line;
+                if decls.len() == 1 && exprs.len() <= 1 {
+                    let v = match exprs.first() {
+                        Some(e) => self.eval(e)?,
+                        None => self.iconst(NIL),
+                    };
+                    self.set_local(&decls[0], v);
+                } else {
+                    self.exec_in_interp(s);
+                }
+            }
+            Stat::LocalFunction { .. } => self.exec_in_interp(s),
+            Stat::Assign {
+                targets,
+                exprs,
+                line,
+            } => {
+                self.line = *line;
+                if targets.len() == 1 && exprs.len() == 1 {
+                    self.assign(&targets[0], &exprs[0])?;
+                } else {
+                    self.exec_in_interp(s);
+                }
+            }
+            Stat::Call(e) => {
+                self.call(e, false)?;
+            }
+            Stat::Do(b) => self.block(b)?,
+            Stat::While { cond, body } => {
+                let head = self.fx.b.create_block();
+                let bodyb = self.fx.b.create_block();
+                let exit = self.fx.b.create_block();
+                self.fx.b.ins().jump(head, &[]);
+                self.fx.b.switch_to_block(head);
+                let c = self.cond(cond)?;
+                self.fx.b.ins().brif(c, bodyb, &[], exit, &[]);
+                self.fx.b.switch_to_block(bodyb);
+                self.breaks.push(exit);
+                self.block(body)?;
+                self.breaks.pop();
+                if !self.terminated() {
+                    self.fx.b.ins().jump(head, &[]);
+                }
+                self.fx.b.switch_to_block(exit);
+            }
+            Stat::Repeat { body, cond } => {
+                let head = self.fx.b.create_block();
+                let exit = self.fx.b.create_block();
+                self.fx.b.ins().jump(head, &[]);
+                self.fx.b.switch_to_block(head);
+                self.breaks.push(exit);
+                self.block(body)?;
+                self.breaks.pop();
+                if !self.terminated() {
+                    let c = self.cond(cond)?;
+                    self.fx.b.ins().brif(c, exit, &[], head, &[]);
+                }
+                self.fx.b.switch_to_block(exit);
+            }
+            Stat::If { arms, otherwise } => {
+                let end = self.fx.b.create_block();
+                for (c, b) in arms {
+                    self.ensure_open();
+                    let v = self.cond(c)?;
+                    let then = self.fx.b.create_block();
+                    let next = self.fx.b.create_block();
+                    self.fx.b.ins().brif(v, then, &[], next, &[]);
+                    self.fx.b.switch_to_block(then);
+                    self.block(b)?;
+                    if !self.terminated() {
+                        self.fx.b.ins().jump(end, &[]);
+                    }
+                    self.fx.b.switch_to_block(next);
+                }
+                if let Some(b) = otherwise {
+                    self.block(b)?;
+                }
+                if !self.terminated() {
+                    self.fx.b.ins().jump(end, &[]);
+                }
+                self.fx.b.switch_to_block(end);
+            }
+            Stat::NumericFor {
+                var,
+                start,
+                limit,
+                step,
+                body,
+                line,
+            } => self.numeric_for(var, start, limit, step.as_ref(), body, *line)?,
+            Stat::GenericFor { body, line, .. } => {
+                self.line = *line;
+                let sp = self.ptr(s);
+                let mut args = self.head();
+                args.push(sp);
+                let r = self.fx.call_host(self.h.forinit, &args)[0];
+                self.check(r);
+                let head = self.fx.b.create_block();
+                let bodyb = self.fx.b.create_block();
+                let exit = self.fx.b.create_block();
+                self.fx.b.ins().jump(head, &[]);
+                self.fx.b.switch_to_block(head);
+                self.line = *line;
+                let mut args = self.head();
+                args.push(sp);
+                let r = self.fx.call_host(self.h.forcall, &args)[0];
+                self.check(r);
+                let go = self.fx.b.ins().icmp_imm_s(IntCC::Equal, r, 1);
+                self.fx.b.ins().brif(go, bodyb, &[], exit, &[]);
+                self.fx.b.switch_to_block(bodyb);
+                self.breaks.push(exit);
+                self.block(body)?;
+                self.breaks.pop();
+                if !self.terminated() {
+                    self.fx.b.ins().jump(head, &[]);
+                }
+                self.fx.b.switch_to_block(exit);
+            }
+            Stat::Return { exprs, line } => {
+                self.line = *line;
+                self.ret(exprs)?;
+            }
+            Stat::Break => {
+                let exit = *self.breaks.last().ok_or("break outside a loop")?;
+                self.fx.b.ins().jump(exit, &[]);
+            }
+            Stat::Goto { .. } | Stat::Label { .. } => return Err("goto".into()),
+        }
+        Ok(())
+    }
+
+    fn set_local(&mut self, d: &LocalDecl, v: V) {
+        if d.captured {
+            let c = self.host_value(self.h.newcell, &[v]);
+            self.store_slot(d.slot, c);
+        } else {
+            self.store_slot(d.slot, v);
+        }
+    }
+
+    fn cell_store(&mut self, cell: V, v: V) {
+        self.fx.call_host(self.h.setcell, &[cell, v]);
+    }
+
+    fn assign(&mut self, target: &Place, e: &Expr) -> Result<(), String> {
+        match target {
+            Place::Local { slot, captured } => {
+                let v = self.eval(e)?;
+                if *captured {
+                    let c = self.load_slot(*slot);
+                    self.cell_store(c, v);
+                } else {
+                    self.store_slot(*slot, v);
+                }
+            }
+            Place::Upvalue(u) => {
+                let v = self.eval(e)?;
+                let cell = self.upvalue_cell(*u);
+                self.cell_store(cell, v);
+            }
+            Place::Global(name) => {
+                let v = self.eval(e)?;
+                let k = self.constant(name);
+                let mut args = self.head();
+                args.extend_from_slice(&[k, v]);
+                let r = self.fx.call_host(self.h.setglobal, &args)[0];
+                self.check(r);
+            }
+            Place::Index { obj, key, line } => {
+                let line = *line;
+                let t0 = self.temps;
+                let o = self.eval(obj)?;
+                let (o, k) = if let Expr::Str(s) = key {
+                    let (o, v) = self.keep(o, e)?;
+                    let k = self.constant(s);
+                    (o, (k, v))
+                } else {
+                    let ot = self.alloc_temp();
+                    self.store_slot(ot, o);
+                    let k = self.eval(key)?;
+                    let (k, v) = self.keep(k, e)?;
+                    let o = self.load_slot(ot);
+                    (o, (k, v))
+                };
+                self.temps = t0;
+                self.line = line;
+                let objp = self.ptr(obj);
+                let mut args = self.head();
+                args.extend_from_slice(&[o, k.0, k.1, objp]);
+                let r = self.fx.call_host(self.h.setindex, &args)[0];
+                self.check(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates `e` while `v` stays valid: `v` goes through a temporary slot
+    /// when `e` may collect. Returns (v, value of e).
+    fn keep(&mut self, v: V, e: &Expr) -> Result<(V, V), String> {
+        if !may_collect(e) {
+            let x = self.eval(e)?;
+            return Ok((v, x));
+        }
+        let t = self.alloc_temp();
+        self.store_slot(t, v);
+        let x = self.eval(e)?;
+        let v = self.load_slot(t);
+        self.temps -= 1;
+        Ok((v, x))
+    }
+
+    fn ret(&mut self, exprs: &[Expr]) -> Result<(), String> {
+        match exprs {
+            [] => {
+                let fpos = self.fpos;
+                self.set_len(fpos);
+                let one = self.iconst(1);
+                self.fx.b.ins().return_(&[one]);
+            }
+            [e @ (Expr::Call { .. } | Expr::Method { .. })] => {
+                let t0 = self.temps;
+                let (callpos, nargs) = self.call_setup(e)?;
+                self.temps = t0;
+                let cp = self.abs(callpos);
+                let callp = self.ptr(e);
+                let mut args = self.head();
+                args.extend_from_slice(&[cp, nargs, callp]);
+                let r = self.fx.call_host(self.h.tail, &args);
+                self.check(r[0]);
+                let is_tail = self.fx.b.ins().icmp_imm_s(IntCC::Equal, r[0], 2);
+                let n1 = self.fx.b.ins().iadd_imm_s(r[1], 1);
+                let neg = self.fx.b.ins().ineg(n1);
+                let code = self.fx.b.ins().select(is_tail, neg, n1);
+                self.fx.b.ins().return_(&[code]);
+            }
+            [e] if !matches!(e, Expr::Vararg) => {
+                let v = self.eval(e)?;
+                let base = self.iconst(crate::stack::base_address() as i64);
+                let off = self.fx.b.ins().imul_imm_s(self.fpos, 8);
+                let addr = self.fx.b.ins().iadd(base, off);
+                self.fx.b.ins().store(fl(), v, addr, 0);
+                let len = self.fx.b.ins().iadd_imm_s(self.fpos, 1);
+                self.set_len(len);
+                let two = self.iconst(2);
+                self.fx.b.ins().return_(&[two]);
+            }
+            _ => {
+                let t0 = self.temps;
+                let (first, n) = self.list_to_temps(exprs)?;
+                self.temps = t0;
+                let from = self.abs(first);
+                let fpos = self.fpos;
+                self.fx.call_host(self.h.ret, &[from, fpos, n]);
+                let n1 = self.fx.b.ins().iadd_imm_s(n, 1);
+                self.fx.b.ins().return_(&[n1]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates a list into consecutive temporaries, the last expression
+    /// expanded: (first temporary slot, count as a value). The temporaries stay
+    /// allocated (the caller resets `temps`).
+    fn list_to_temps(&mut self, es: &[Expr]) -> Result<(u32, V), String> {
+        let first = self.p.slots + self.temps;
+        let mut fixed = 0i64;
+        for (i, e) in es.iter().enumerate() {
+            if i + 1 == es.len() && is_multi(e) {
+                let (callpos, nres) = self.call(e, true)?;
+                debug_assert_eq!(callpos, first + fixed as u32);
+                // The results stay where the call was.
+                let n = self.fx.b.ins().iadd_imm_s(nres, fixed);
+                // Reserve the callee's slot so that later temporaries do not
+                // overlap a single result (more results reach past the frame:
+                // the stack keeps them, `h_call` does not cut it).
+                return Ok((first, n));
+            }
+            let v = self.eval(e)?;
+            let t = self.alloc_temp();
+            self.store_slot(t, v);
+            fixed += 1;
+        }
+        let n = self.iconst(fixed);
+        Ok((first, n))
+    }
+
+    fn numeric_for(
+        &mut self,
+        var: &LocalDecl,
+        start: &Expr,
+        limit: &Expr,
+        step: Option<&Expr>,
+        body: &Block,
+        line: u32,
+    ) -> Result<(), String> {
+        self.line = line;
+        let t0 = self.temps;
+        let ta = self.alloc_temp();
+        let tb = self.alloc_temp();
+        let tc = self.alloc_temp();
+        let a = self.eval(start)?;
+        self.store_slot(ta, a);
+        let b = self.eval(limit)?;
+        self.store_slot(tb, b);
+        let c = match step {
+            Some(s) => self.eval(s)?,
+            None => self.iconst(INT_BITS | 1),
+        };
+        self.store_slot(tc, c);
+        self.line = line;
+        // Integers in range inline, the rest by the host (the same rules).
+        let out = self.fx.b.ins().stack_addr(types::I64, self.scratch, 0);
+        let abc = self.fx.b.ins().iadd_imm_s(self.bp, 8 * ta as i64);
+        let mut args = self.head();
+        args.extend_from_slice(&[abc, out]);
+        let kind = self.fx.call_host(self.h.forprep, &args)[0];
+        self.temps = t0;
+        self.check(kind);
+        let exit = self.fx.b.create_block();
+        let go = self.fx.b.create_block();
+        let skip = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kind, 1);
+        self.fx.b.ins().brif(skip, exit, &[], go, &[]);
+        self.fx.b.switch_to_block(go);
+        let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kind, 2);
+        let x0 = self
+            .fx
+            .b
+            .ins()
+            .stack_load(types::I64, types::I64, self.scratch, 0);
+        let lim = self
+            .fx
+            .b
+            .ins()
+            .stack_load(types::I64, types::I64, self.scratch, 8);
+        let st = self
+            .fx
+            .b
+            .ins()
+            .stack_load(types::I64, types::I64, self.scratch, 16);
+        let xv = self.fx.b.declare_var(types::I64);
+        let cv = self.fx.b.declare_var(types::I64);
+        self.fx.b.def_var(xv, x0);
+        self.fx.b.def_var(cv, lim);
+        let head = self.fx.b.create_block();
+        let bodyb = self.fx.b.create_block();
+        let next = self.fx.b.create_block();
+        self.fx.b.ins().jump(head, &[]);
+        // head: the loop variable's value (an int boxed, or a float's bits).
+        self.fx.b.switch_to_block(head);
+        let x = self.fx.b.use_var(xv);
+        let hi = self.fx.b.create_block();
+        let hf = self.fx.b.create_block();
+        let merged = self.fx.b.create_block();
+        self.fx.b.append_block_param(merged, types::I64);
+        self.fx.b.ins().brif(is_int, hi, &[], hf, &[]);
+        self.fx.b.switch_to_block(hi);
+        let boxed = self.box_int(x);
+        self.fx.b.ins().jump(merged, &[boxed.into()]);
+        self.fx.b.switch_to_block(hf);
+        self.fx.b.ins().jump(merged, &[x.into()]);
+        self.fx.b.switch_to_block(merged);
+        let v = self.fx.b.block_params(merged)[0];
+        self.set_local(var, v);
+        self.fx.b.ins().jump(bodyb, &[]);
+        self.fx.b.switch_to_block(bodyb);
+        self.breaks.push(exit);
+        self.block(body)?;
+        self.breaks.pop();
+        if !self.terminated() {
+            self.fx.b.ins().jump(next, &[]);
+        }
+        // next: advance, or leave.
+        self.fx.b.switch_to_block(next);
+        let int_next = self.fx.b.create_block();
+        let float_next = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_int, int_next, &[], float_next, &[]);
+        self.fx.b.switch_to_block(int_next);
+        let count = self.fx.b.use_var(cv);
+        let more = self.fx.b.create_block();
+        self.fx.b.ins().brif(count, more, &[], exit, &[]);
+        self.fx.b.switch_to_block(more);
+        let c1 = self.fx.b.ins().iadd_imm_s(count, -1);
+        self.fx.b.def_var(cv, c1);
+        let x = self.fx.b.use_var(xv);
+        let x1 = self.fx.b.ins().iadd(x, st);
+        self.fx.b.def_var(xv, x1);
+        self.fx.b.ins().jump(head, &[]);
+        self.fx.b.switch_to_block(float_next);
+        let x = self.fx.b.use_var(xv);
+        let xf = self.fx.b.ins().bitcast(types::F64, MemFlagsData::new(), x);
+        let sf = self.fx.b.ins().bitcast(types::F64, MemFlagsData::new(), st);
+        let lf = self
+            .fx
+            .b
+            .ins()
+            .bitcast(types::F64, MemFlagsData::new(), lim);
+        let x1 = self.fx.b.ins().fadd(xf, sf);
+        let zero = self.fx.b.ins().f64const(0.0);
+        let up = self.fx.b.ins().fcmp(FloatCC::GreaterThan, sf, zero);
+        let le = self.fx.b.ins().fcmp(FloatCC::LessThanOrEqual, x1, lf);
+        let ge = self.fx.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x1, lf);
+        let inside = self.fx.b.ins().select(up, le, ge);
+        let x1b = self.fx.b.ins().bitcast(types::I64, MemFlagsData::new(), x1);
+        self.fx.b.def_var(xv, x1b);
+        self.fx.b.ins().brif(inside, head, &[], exit, &[]);
+        self.fx.b.switch_to_block(exit);
+        Ok(())
+    }
+
+    /// An integer as a value: inline when it fits, else a boxed one.
+    fn box_int(&mut self, i: V) -> V {
+        let sh = self.fx.b.ins().ishl_imm_s(i, 16);
+        let back = self.fx.b.ins().sshr_imm_s(sh, 16);
+        let fits = self.fx.b.ins().icmp(IntCC::Equal, back, i);
+        let small = self.fx.b.create_block();
+        let big = self.fx.b.create_block();
+        let done = self.fx.b.create_block();
+        self.fx.b.append_block_param(done, types::I64);
+        self.fx.b.set_cold_block(big);
+        self.fx.b.ins().brif(fits, small, &[], big, &[]);
+        self.fx.b.switch_to_block(small);
+        let p = self.fx.b.ins().band_imm_s(i, PAYLOAD);
+        let v = self.fx.b.ins().bor_imm_s(p, INT_BITS);
+        self.fx.b.ins().jump(done, &[v.into()]);
+        self.fx.b.switch_to_block(big);
+        let v = self.host_value(self.h.bigint, &[i]);
+        self.fx.b.ins().jump(done, &[v.into()]);
+        self.fx.b.switch_to_block(done);
+        self.fx.b.block_params(done)[0]
+    }
+
+    // ------------------------------------------------------------ calls
+
+    /// Evaluates the callee and arguments of a call node into temporaries:
+    /// (callee's slot, argument count as a value). The temporaries stay
+    /// allocated.
+    fn call_setup(&mut self, e: &Expr) -> Result<(u32, V), String> {
+        match e {
+            Expr::Call { func, args, line } => {
+                let fv = self.eval(func)?;
+                let callpos = self.alloc_temp();
+                self.store_slot(callpos, fv);
+                let (_, n) = self.list_to_temps(args)?;
+                self.line = *line;
+                Ok((callpos, n))
+            }
+            Expr::Method {
+                obj,
+                name,
+                line,
+                args,
+            } => {
+                let o = self.eval(obj)?;
+                let callpos = self.alloc_temp();
+                let selfpos = self.alloc_temp();
+                self.store_slot(selfpos, o);
+                self.line = *line;
+                let k = self.constant(name);
+                let objp = self.ptr(&**obj);
+                let m = self.host_value(self.h.index, &[o, k, objp]);
+                self.store_slot(callpos, m);
+                let (_, n) = self.list_to_temps(args)?;
+                let n = self.fx.b.ins().iadd_imm_s(n, 1);
+                self.line = *line;
+                Ok((callpos, n))
+            }
+            _ => Err("not a call".into()),
+        }
+    }
+
+    /// A call: (its slot, results as a value). With `keep`, the callee's slot
+    /// stays allocated (its results are used in place by the caller, which
+    /// resets `temps`); else the temporaries are released.
+    fn call(&mut self, e: &Expr, keep: bool) -> Result<(u32, V), String> {
+        let t0 = self.temps;
+        let (callpos, nargs) = self.call_setup(e)?;
+        let cp = self.abs(callpos);
+        let callp = self.ptr(e);
+        let fe = self.frame_end;
+        let mut args = self.head();
+        args.extend_from_slice(&[cp, nargs, fe, callp]);
+        let r = self.fx.call_host(self.h.call, &args)[0];
+        self.check(r);
+        self.temps = if keep { t0 + 1 } else { t0 };
+        let n = self.fx.b.ins().iadd_imm_s(r, -1);
+        Ok((callpos, n))
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn upvalue_cell(&mut self, u: u32) -> V {
+        let base = self.iconst(crate::stack::base_address() as i64);
+        let off = self.fx.b.ins().imul_imm_s(self.fpos, 8);
+        let addr = self.fx.b.ins().iadd(base, off);
+        let cl = self.fx.b.ins().load(types::I64, fl(), addr, 0);
+        let cl = self.unbox_ptr(cl);
+        self.fx.b.ins().load(
+            types::I64,
+            fl(),
+            cl,
+            crate::heap::elem(1 + u as usize) as i32,
+        )
+    }
+
+    fn cell_load(&mut self, cell: V) -> V {
+        let c = self.unbox_ptr(cell);
+        self.fx
+            .b
+            .ins()
+            .load(types::I64, fl(), c, vmkit::HEADER_SIZE as i32)
+    }
+
+    fn eval(&mut self, e: &Expr) -> Result<V, String> {
+        Ok(match e {
+            Expr::Nil => self.iconst(NIL),
+            Expr::True => self.iconst(TRUE),
+            Expr::False => self.iconst(FALSE),
+            Expr::Int(i) => match LValue::small_int(*i) {
+                Some(v) => self.iconst(v.0 as i64),
+                None => {
+                    let i = self.iconst(*i);
+                    self.host_value(self.h.bigint, &[i])
+                }
+            },
+            Expr::Float(x) => self.iconst(LValue::float(*x).0 as i64),
+            Expr::Str(s) => self.constant(s),
+            Expr::Local { slot, captured, .. } => {
+                let v = self.load_slot(*slot);
+                if *captured {
+                    self.cell_load(v)
+                } else {
+                    v
+                }
+            }
+            Expr::Upvalue { index, .. } => {
+                let c = self.upvalue_cell(*index);
+                self.cell_load(c)
+            }
+            Expr::Global(name) if &name[..] != b"_ENV" => {
+                let k = self.constant(name);
+                self.host_value(self.h.getglobal, &[k])
+            }
+            Expr::Index { obj, key, line } => {
+                let o = self.eval(obj)?;
+                let (o, k) = match &**key {
+                    Expr::Str(s) => {
+                        let k = self.constant(s);
+                        (o, k)
+                    }
+                    _ => self.keep(o, key)?,
+                };
+                self.line = *line;
+                let objp = self.ptr(&**obj);
+                self.host_value(self.h.index, &[o, k, objp])
+            }
+            Expr::Call { .. } | Expr::Method { .. } => {
+                let (callpos, n) = self.call(e, false)?;
+                // The first result, or nil.
+                let v = self.load_slot(callpos);
+                let nil = self.iconst(NIL);
+                self.fx.b.ins().select(n, v, nil)
+            }
+            Expr::Function(p) => {
+                let pp = self.ptr(p);
+                self.host_value(self.h.closure, &[pp])
+            }
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                let is_and = matches!(e, Expr::And(..));
+                let x = self.eval(a)?;
+                let t = self.truthy(x);
+                let rhs = self.fx.b.create_block();
+                let done = self.fx.b.create_block();
+                self.fx.b.append_block_param(done, types::I64);
+                if is_and {
+                    self.fx.b.ins().brif(t, rhs, &[], done, &[x.into()]);
+                } else {
+                    self.fx.b.ins().brif(t, done, &[x.into()], rhs, &[]);
+                }
+                self.fx.b.switch_to_block(rhs);
+                let y = self.eval(b)?;
+                self.fx.b.ins().jump(done, &[y.into()]);
+                self.fx.b.switch_to_block(done);
+                self.fx.b.block_params(done)[0]
+            }
+            Expr::Paren(inner) => self.eval(inner)?,
+            Expr::Unary { op, operand, line } => {
+                let v = self.eval(operand)?;
+                self.line = *line;
+                match op {
+                    UnOp::Not => {
+                        let t = self.truthy(v);
+                        let tr = self.iconst(TRUE);
+                        let fa = self.iconst(FALSE);
+                        self.fx.b.ins().select(t, fa, tr)
+                    }
+                    UnOp::Neg => {
+                        // Floats inline; the rest by the host.
+                        let isf = self.is_float(v);
+                        let fast = self.fx.b.create_block();
+                        let slow = self.fx.b.create_block();
+                        let done = self.fx.b.create_block();
+                        self.fx.b.append_block_param(done, types::I64);
+                        self.fx.b.set_cold_block(slow);
+                        self.fx.b.ins().brif(isf, fast, &[], slow, &[]);
+                        self.fx.b.switch_to_block(fast);
+                        let r = self.fx.b.ins().bxor_imm_s(v, i64::MIN);
+                        self.fx.b.ins().jump(done, &[r.into()]);
+                        self.fx.b.switch_to_block(slow);
+                        let ep = self.ptr(e);
+                        let r = self.host_value(self.h.unary, &[v, ep]);
+                        self.fx.b.ins().jump(done, &[r.into()]);
+                        self.fx.b.switch_to_block(done);
+                        self.fx.b.block_params(done)[0]
+                    }
+                    _ => {
+                        let ep = self.ptr(e);
+                        self.host_value(self.h.unary, &[v, ep])
+                    }
+                }
+            }
+            Expr::Binary { op, lhs, rhs, line } => {
+                let a = self.eval(lhs)?;
+                let (a, b) = self.keep(a, rhs)?;
+                self.line = *line;
+                self.binary(*op, a, b, e)
+            }
+            // `_ENV`, table constructors, `...`: the interpreter.
+            _ => {
+                let ep = self.ptr(e);
+                self.host_value(self.h.eval, &[ep])
+            }
+        })
+    }
+
+    /// Non-zero (an `i8`) when `v` is neither nil nor false.
+    fn truthy(&mut self, v: V) -> V {
+        let n = self.fx.b.ins().icmp_imm_s(IntCC::NotEqual, v, NIL);
+        let f = self.fx.b.ins().icmp_imm_s(IntCC::NotEqual, v, FALSE);
+        self.fx.b.ins().band(n, f)
+    }
+
+    fn is_float(&mut self, v: V) -> V {
+        self.fx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, v, NIL)
+    }
+
+    fn both_int(&mut self, a: V, b: V) -> V {
+        let ta = self.tag(a);
+        let tb = self.tag(b);
+        let x = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ta, INT_TAG);
+        let y = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tb, INT_TAG);
+        self.fx.b.ins().band(x, y)
+    }
+
+    fn both_float(&mut self, a: V, b: V) -> V {
+        let x = self.is_float(a);
+        let y = self.is_float(b);
+        self.fx.b.ins().band(x, y)
+    }
+
+    fn unbox_int(&mut self, v: V) -> V {
+        let s = self.fx.b.ins().ishl_imm_s(v, 16);
+        self.fx.b.ins().sshr_imm_s(s, 16)
+    }
+
+    fn as_f64(&mut self, v: V) -> V {
+        self.fx.b.ins().bitcast(types::F64, MemFlagsData::new(), v)
+    }
+
+    /// A float result as a value (NaN made canonical, keeping its sign).
+    fn box_float(&mut self, x: V) -> V {
+        let bits = self.fx.b.ins().bitcast(types::I64, MemFlagsData::new(), x);
+        let nan = self.fx.b.ins().fcmp(FloatCC::Unordered, x, x);
+        let neg = self.fx.b.ins().icmp_imm_s(IntCC::SignedLessThan, bits, 0);
+        let pn = self.iconst(CANONICAL_NAN);
+        let nn = self.iconst(CANONICAL_NEG_NAN);
+        let canon = self.fx.b.ins().select(neg, nn, pn);
+        self.fx.b.ins().select(nan, canon, bits)
+    }
+
+    fn bool_value(&mut self, c: V) -> V {
+        let c = self.fx.b.ins().uextend(types::I64, c);
+        self.fx.b.ins().bor_imm_s(c, FALSE)
+    }
+
+    /// A binary operation: integer and float fast paths inline where they
+    /// are simple, the host otherwise (and for every other operand type).
+    fn binary(&mut self, op: BinOp, a: V, b: V, e: &Expr) -> V {
+        use BinOp::*;
+        let done = self.fx.b.create_block();
+        self.fx.b.append_block_param(done, types::I64);
+        let slow = self.fx.b.create_block();
+        self.fx.b.set_cold_block(slow);
+        let int_op = matches!(
+            op,
+            Add | Sub | Mul | Mod | IDiv | Eq | Ne | Lt | Le | Gt | Ge | BAnd | BOr | BXor
+        );
+        let float_op = matches!(op, Add | Sub | Mul | Div | Eq | Ne | Lt | Le | Gt | Ge);
+        if int_op {
+            let ii = self.both_int(a, b);
+            let int_b = self.fx.b.create_block();
+            let next = self.fx.b.create_block();
+            self.fx.b.ins().brif(ii, int_b, &[], next, &[]);
+            self.fx.b.switch_to_block(int_b);
+            let x = self.unbox_int(a);
+            let y = self.unbox_int(b);
+            match op {
+                Add | Sub | Mul => {
+                    let r = match op {
+                        Add => self.fx.b.ins().iadd(x, y),
+                        Sub => self.fx.b.ins().isub(x, y),
+                        _ => {
+                            let (r, of) = self.fx.b.ins().smul_overflow(x, y);
+                            let ok = self.fx.b.create_block();
+                            self.fx.b.ins().brif(of, slow, &[], ok, &[]);
+                            self.fx.b.switch_to_block(ok);
+                            r
+                        }
+                    };
+                    let sh = self.fx.b.ins().ishl_imm_s(r, 16);
+                    let back = self.fx.b.ins().sshr_imm_s(sh, 16);
+                    let fits = self.fx.b.ins().icmp(IntCC::Equal, back, r);
+                    let p = self.fx.b.ins().band_imm_s(r, PAYLOAD);
+                    let v = self.fx.b.ins().bor_imm_s(p, INT_BITS);
+                    self.fx.b.ins().brif(fits, done, &[v.into()], slow, &[]);
+                }
+                Mod | IDiv => {
+                    let ok = self.fx.b.create_block();
+                    self.fx.b.ins().brif(y, ok, &[], slow, &[]);
+                    self.fx.b.switch_to_block(ok);
+                    let q = self.fx.b.ins().sdiv(x, y);
+                    let r = self.fx.b.ins().srem(x, y);
+                    // Floor: adjust when the remainder is non-zero and its
+                    // sign differs from the divisor's.
+                    let xr = self.fx.b.ins().bxor(r, y);
+                    let diff = self.fx.b.ins().icmp_imm_s(IntCC::SignedLessThan, xr, 0);
+                    let nz = self.fx.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0);
+                    let adj = self.fx.b.ins().band(diff, nz);
+                    let res = if op == Mod {
+                        let r2 = self.fx.b.ins().iadd(r, y);
+                        self.fx.b.ins().select(adj, r2, r)
+                    } else {
+                        let q2 = self.fx.b.ins().iadd_imm_s(q, -1);
+                        self.fx.b.ins().select(adj, q2, q)
+                    };
+                    let p = self.fx.b.ins().band_imm_s(res, PAYLOAD);
+                    let v = self.fx.b.ins().bor_imm_s(p, INT_BITS);
+                    self.fx.b.ins().jump(done, &[v.into()]);
+                }
+                BAnd | BOr | BXor => {
+                    let r = match op {
+                        BAnd => self.fx.b.ins().band(x, y),
+                        BOr => self.fx.b.ins().bor(x, y),
+                        _ => self.fx.b.ins().bxor(x, y),
+                    };
+                    let p = self.fx.b.ins().band_imm_s(r, PAYLOAD);
+                    let v = self.fx.b.ins().bor_imm_s(p, INT_BITS);
+                    self.fx.b.ins().jump(done, &[v.into()]);
+                }
+                _ => {
+                    let cc = match op {
+                        Eq => IntCC::Equal,
+                        Ne => IntCC::NotEqual,
+                        Lt => IntCC::SignedLessThan,
+                        Le => IntCC::SignedLessThanOrEqual,
+                        Gt => IntCC::SignedGreaterThan,
+                        _ => IntCC::SignedGreaterThanOrEqual,
+                    };
+                    let c = self.fx.b.ins().icmp(cc, x, y);
+                    let v = self.bool_value(c);
+                    self.fx.b.ins().jump(done, &[v.into()]);
+                }
+            }
+            self.fx.b.switch_to_block(next);
+        }
+        if float_op {
+            let ff = self.both_float(a, b);
+            let fb = self.fx.b.create_block();
+            let next = self.fx.b.create_block();
+            self.fx.b.ins().brif(ff, fb, &[], next, &[]);
+            self.fx.b.switch_to_block(fb);
+            let x = self.as_f64(a);
+            let y = self.as_f64(b);
+            let v = match op {
+                Add | Sub | Mul | Div => {
+                    let r = match op {
+                        Add => self.fx.b.ins().fadd(x, y),
+                        Sub => self.fx.b.ins().fsub(x, y),
+                        Mul => self.fx.b.ins().fmul(x, y),
+                        _ => self.fx.b.ins().fdiv(x, y),
+                    };
+                    self.box_float(r)
+                }
+                _ => {
+                    let cc = match op {
+                        Eq => FloatCC::Equal,
+                        Ne => FloatCC::NotEqual,
+                        Lt => FloatCC::LessThan,
+                        Le => FloatCC::LessThanOrEqual,
+                        Gt => FloatCC::GreaterThan,
+                        _ => FloatCC::GreaterThanOrEqual,
+                    };
+                    let c = self.fx.b.ins().fcmp(cc, x, y);
+                    self.bool_value(c)
+                }
+            };
+            self.fx.b.ins().jump(done, &[v.into()]);
+            self.fx.b.switch_to_block(next);
+        }
+        if matches!(op, Eq | Ne) {
+            // Identical words that are not floats (handled above) are equal:
+            // the same object, string, boolean or nil.
+            let same = self.fx.b.ins().icmp(IntCC::Equal, a, b);
+            let yes = self.fx.b.create_block();
+            let next = self.fx.b.create_block();
+            self.fx.b.ins().brif(same, yes, &[], next, &[]);
+            self.fx.b.switch_to_block(yes);
+            let v = self.iconst(if op == Eq { TRUE } else { FALSE });
+            self.fx.b.ins().jump(done, &[v.into()]);
+            self.fx.b.switch_to_block(next);
+        }
+        self.fx.b.ins().jump(slow, &[]);
+        self.fx.b.switch_to_block(slow);
+        let ep = self.ptr(e);
+        let v = self.host_value(self.h.arith, &[a, b, ep]);
+        self.fx.b.ins().jump(done, &[v.into()]);
+        self.fx.b.switch_to_block(done);
+        self.fx.b.block_params(done)[0]
+    }
+
+    /// A condition as an `i8` (comparisons without making a boolean value).
+    fn cond(&mut self, e: &Expr) -> Result<V, String> {
+        let v = self.eval(e)?;
+        Ok(self.truthy(v))
+    }
+}
+
+/// Whether evaluating `e` may allocate or run Lua code (and so collect).
+fn may_collect(e: &Expr) -> bool {
+    match e {
+        Expr::Nil | Expr::True | Expr::False | Expr::Float(_) | Expr::Str(_) => false,
+        Expr::Int(i) => LValue::small_int(*i).is_none(),
+        Expr::Local { .. } | Expr::Upvalue { .. } => false,
+        Expr::Paren(e) => may_collect(e),
+        _ => true,
+    }
+}
+
+fn is_multi(e: &Expr) -> bool {
+    matches!(e, Expr::Call { .. } | Expr::Method { .. } | Expr::Vararg)
+}

@@ -1,0 +1,157 @@
+-- Everything here runs inside functions (the JIT compiles Lua functions; the
+-- main chunk, a vararg function, runs on the interpreter).
+
+local function arith()
+  local out = {}
+  local function add(x) out[#out + 1] = tostring(x) end
+  local a, b = 7, -3
+  add(a + b) add(a - b) add(a * b) add(a / b) add(a // b) add(a % b)
+  add(-a // 2) add(-a % 2) add(a // -2) add(a % -2) add(0 % 5)
+  add(7.5 // 2) add(-7.5 % 2) add(7 // 0.0) add(-7 % math.huge)
+  local big = 140737488355327 -- 2^47 - 1: the largest inline integer
+  add(big + 1) add(big * 2) add(-big - 2) add(big * big)
+  add(math.maxinteger + 1 == math.mininteger)
+  add(math.mininteger // -1) add(math.mininteger % -1)
+  local x, y = 2^53, 0.1
+  add(x + 1) add(y + 0.2) add(1e308 * 10) add(-1e308 * 10)
+  add(0/0 ~= 0/0) add(-(0/0) ~= 0/0)
+  add(-big) add(-(-big - 1)) add(-2.5) add(-"3")
+  add(3 & 5) add(3 | 5) add(3 ~ 5) add(-1 & 0xFF) add(1 << 62) add(-1 >> 60)
+  add("10" + 5) add("0x10" * 2) add(10 .. 20)
+  add(1 == 1.0) add(1 < 1.5) add(-0.0 == 0.0) add("a" < "b") add(2 <= 2)
+  add(big + 1 > big) add(3 > 2.5) add(2.5 >= 3)
+  local ok, e = pcall(function() return 1 // 0 end)
+  add(ok) add(e)
+  ok, e = pcall(function() return 1 % 0 end)
+  add(e)
+  ok, e = pcall(function() local t = {} return t + 1 end)
+  add(e)
+  ok, e = pcall(function() local s = "x" return s < 1 end)
+  add(e)
+  print(table.concat(out, " "))
+end
+
+local function loops()
+  local s = 0
+  for i = 1, 10 do s = s + i end
+  for i = 10, 1, -3 do s = s + i end
+  for i = 1, 0 do s = s + 1000 end
+  for i = 1, 3.9 do s = s + i end
+  for i = 3, 1.1, -1 do s = s + i end
+  for x = 0.5, 2.0, 0.5 do s = s + x end
+  for x = 1, 2, 0.25 do s = s + x end
+  for i = math.maxinteger - 2, math.maxinteger do s = s + 1 end
+  for i = math.mininteger, math.mininteger + 2 do s = s + 1 end
+  for i = 1, math.huge do if i > 5 then break end s = s + i end
+  local n = 0
+  while n < 10 do n = n + 1 if n == 7 then break end end
+  repeat local k = n n = n + 1 until k >= 12
+  print("loops", s, n)
+  print(pcall(function() for i = 1, 10, 0 do end end))
+  print(pcall(function() for i = "a", 2 do end end))
+  print(pcall(function() for i = 1, {} do end end))
+  local fs = {}
+  for i = 1, 3 do fs[i] = function() return i end end
+  print(fs[1](), fs[2](), fs[3]())
+  local t = {10, 20, 30, x = 1}
+  local keys = 0
+  for k, v in pairs(t) do keys = keys + 1 end
+  for i, v in ipairs(t) do s = s + i * v end
+  local function range(n)
+    return function(_, i) if i < n then return i + 1 end end, nil, 0
+  end
+  for i in range(4) do s = s + i end
+  print("iter", keys, s)
+end
+
+local function calls()
+  local function multi() return 1, 2, 3 end
+  local function none() end
+  local function count(...) return select("#", ...) end
+  local a, b, c, d = multi()
+  print(a, b, c, d)
+  print(multi(), multi())
+  print((multi()))
+  print(count(multi()), count(multi(), 1), count(none()), count(nil, none()))
+  local t = {multi(), multi()}
+  print(#t, t[4])
+  local function ret_list(x) return x, multi() end
+  print(ret_list(0))
+  local function deep(n) if n == 0 then return "bottom" end return deep(n - 1) end
+  print(deep(300000))
+  local obj = {v = 1}
+  function obj:get() return self.v end
+  function obj.set(self, v) self.v = v return self end
+  print(obj:set(42):get())
+  local mt = {__index = function(_, k) return k .. "!" end,
+              __call = function(self, x) return x * 2 end,
+              __add = function(x, y) return "added" end,
+              __eq = function() return true end,
+              __lt = function() return true end,
+              __len = function() return 99 end,
+              __concat = function() return "cat" end,
+              __unm = function() return "neg" end}
+  local p = setmetatable({}, mt)
+  local q = setmetatable({}, mt)
+  print(p.foo, p(21), p + 1, 1 + p, p == q, p < q, #p, p .. "x", -p)
+  print(pcall(function() local f = nil; f() end))
+  print(pcall(function() local u = {} ; u.x.y = 1 end))
+  print(pcall(function() undefined_global_fn() end))
+  print(pcall(function() local s = "abc"; return s:nosuch() end))
+  print(select(2, pcall(error, {code = 7})).code)
+end
+
+local counter_calls = 0
+local function closures()
+  local function counter()
+    local n = 0
+    return function() n = n + 1 counter_calls = counter_calls + 1 return n end,
+           function() return n end
+  end
+  local inc, get = counter()
+  inc() inc()
+  print(get(), counter_calls)
+  local function param_captured(x)
+    local function bump() x = x + 1 end
+    bump() bump()
+    return x
+  end
+  print(param_captured(10))
+  local acc = {}
+  for _, w in ipairs({"a", "b", "c"}) do
+    acc[#acc + 1] = function() return w end
+  end
+  print(acc[1](), acc[2](), acc[3]())
+  GLOBAL_SET = "g"
+  print(GLOBAL_SET, rawget(_ENV, "GLOBAL_SET"))
+  local a, b = 1, 2
+  a, b = b, a
+  print(a, b)
+end
+
+local function build(n)
+  local list = nil
+  for i = 1, n do list = {value = i, name = "n" .. i, next = list} end
+  return list
+end
+
+local function gc_work()
+  local total = 0
+  for round = 1, 30 do
+    local l = build(2000)
+    local s = 0
+    while l do
+      s = s + l.value
+      if l.name ~= "n" .. l.value then error("corrupt " .. l.name) end
+      l = l.next
+    end
+    total = total + s
+  end
+  print("gc", total)
+end
+
+arith()
+loops()
+calls()
+closures()
+gc_work()

@@ -118,6 +118,11 @@ pub type LResult<T> = Result<T, Thrown>;
 static KIND_IDS: [std::sync::atomic::AtomicU32; 6] =
     [const { std::sync::atomic::AtomicU32::new(0) }; 6];
 
+/// The type id (a header's low half) of objects of kind `k`.
+pub fn kind_id(k: Kind) -> u32 {
+    KIND_IDS[k as usize].load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Gives every luavm type its id now, so [`kind`] reads one header word.
 pub fn register_types() -> Result<(), NoMemory> {
     for (k, ti) in [&STRING, &BIGINT, &TABLE, &VALUES, &FUNCTION, &CELL]

@@ -122,6 +122,9 @@ pub struct Interp<'t> {
     pub sites: Vec<CallSite>,
     /// The JIT (`None`: every function runs on the interpreter).
     pub jit: Option<crate::jit::Jit>,
+    /// Constants made by the runtime itself (their bytes key the constants
+    /// cache by address, so they must stay allocated).
+    keep_alive: Vec<Bytes>,
 }
 
 /// A description of an expression for messages: `global 'x'`, `local 'x'`, ...
@@ -166,6 +169,7 @@ impl<'t> Interp<'t> {
             stack_floor: 0,
             tbc: Vec::new(),
             jit: None,
+            keep_alive: Vec::new(),
         };
         register_types().map_err(|_| Thrown)?;
         crate::stack::init(t);
@@ -177,6 +181,14 @@ impl<'t> Interp<'t> {
         set_at(t, NO_MEMORY, m);
         let g = it.mem(new_table(t, 0, 64))?;
         set_at(t, GLOBALS, g);
+        // "__index" and "__newindex" are constants 0 and 1: metatables made
+        // by constructors hold the same string objects (constants are one
+        // object per contents), so lookups find them by identity.
+        for name in [&b"__index"[..], &b"__newindex"[..]] {
+            let b: Bytes = Rc::from(name);
+            it.constant(&b)?;
+            it.keep_alive.push(b);
+        }
         stdlib::install(&mut it)?;
         Ok(it)
     }
@@ -341,6 +353,13 @@ impl<'t> Interp<'t> {
         }
     }
 
+    /// The interned string `__index` (`which` 0) or `__newindex` (1).
+    #[inline]
+    fn mm_key(&self, which: usize) -> Value {
+        let arr = at(self.t, CONSTS).as_object().expect("the constants");
+        get(arr, elem(which))
+    }
+
     /// `mt[name]` for the value's metatable, if any and not nil.
     pub fn metamethod(&self, v: Value, name: &[u8]) -> Option<Value> {
         let mt = self.metatable_of(v)?;
@@ -479,7 +498,6 @@ impl<'t> Interp<'t> {
             return Err(self.throw_msg(&format!("attempt to call a {} value", Self::type_name(fv))));
         };
         let pi = get(cl, elem(0)).as_small_int().expect("a prototype index") as usize;
-        let (proto, captured) = self.protos[pi].clone();
         if self.depth >= MAX_DEPTH || stack_pointer() < self.stack_floor {
             return Err(self.throw_here("stack overflow"));
         }
@@ -500,6 +518,7 @@ impl<'t> Interp<'t> {
                 r => Ok(Err((fpos, (-r - 1) as usize))),
             };
         }
+        let (proto, captured) = self.protos[pi].clone();
         let params = proto.params as usize;
         let (base, varargs) = if proto.is_vararg {
             let nvar = nargs.saturating_sub(params);
@@ -1120,7 +1139,7 @@ impl<'t> Interp<'t> {
                 let existing = table::raw_get(tab, k);
                 let mm = if existing.is_nil() {
                     table::metatable(tab)
-                        .map(|mt| table::raw_get_str(mt, b"__newindex"))
+                        .map(|mt| table::raw_get(mt, self.mm_key(1)))
                         .filter(|m| !m.is_nil())
                 } else {
                     None
@@ -1218,7 +1237,7 @@ impl<'t> Interp<'t> {
                 let Some(mt) = table::metatable(tab) else {
                     return Ok(Value::NIL);
                 };
-                let m = table::raw_get_str(mt, b"__index");
+                let m = table::raw_get(mt, self.mm_key(0));
                 if m.is_nil() {
                     return Ok(Value::NIL);
                 }
@@ -1450,6 +1469,19 @@ impl<'t> Interp<'t> {
         f: &Frame,
         fpos: usize,
         nargs: usize,
+        _line: u32,
+        callee: &Expr,
+    ) -> LResult<usize> {
+        self.call_at(&f.proto.source, fpos, nargs, f.line.get(), callee)
+    }
+
+    /// A call from Lua code at `source:line` (the callee at `fpos`, named by
+    /// the expression `callee` in messages).
+    pub(crate) fn call_at(
+        &mut self,
+        source: &Rc<str>,
+        fpos: usize,
+        nargs: usize,
         line: u32,
         callee: &Expr,
     ) -> LResult<usize> {
@@ -1465,8 +1497,7 @@ impl<'t> Interp<'t> {
             Expr::Method { name, .. } => Some((name.clone(), true)),
             _ => None,
         };
-        self.sites
-            .push((Some((f.proto.source.clone(), f.line.get())), name));
+        self.sites.push((Some((source.clone(), line)), name));
         let r = self.call(fpos, nargs, line);
         self.sites.pop();
         match r {
@@ -1478,7 +1509,6 @@ impl<'t> Interp<'t> {
                             .push(format!("\t[C]: in function '{}'", stdlib::builtin_name(b)));
                     }
                 }
-                let _ = f;
                 Err(e)
             }
         }

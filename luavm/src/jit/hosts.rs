@@ -164,12 +164,13 @@ pub extern "C" fn h_call(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let (it, e) = unsafe { (interp(it), node::<Expr>(call)) };
-        let f = frame(it, fpos, pi, line);
         let callee = callee_of(e);
         let st = stack();
         st.truncate(callpos as usize + 1 + nargs as usize);
         let fv = Value(st.get(callpos as usize));
-        if !callable(it, fv) {
+        let is_function = fv.as_object().is_some_and(|o| kind(o) == Kind::Function);
+        if !is_function && !callable(it, fv) {
+            let f = frame(it, fpos, pi, line);
             let msg = with_desc(
                 format!("attempt to call a {} value", Interp::type_name(fv)),
                 callee,
@@ -178,12 +179,20 @@ pub extern "C" fn h_call(
             failed(it, &f);
             return 0;
         }
-        match it.call_traced(&f, callpos as usize, nargs as usize, line as u32, callee) {
+        let source = it.protos[pi as usize].0.source.clone();
+        match it.call_at(
+            &source,
+            callpos as usize,
+            nargs as usize,
+            line as u32,
+            callee,
+        ) {
             Ok(n) => {
                 stack().fill_to(frame_end as usize);
                 n as u64 + 1
             }
             Err(_) => {
+                let f = frame(it, fpos, pi, line);
                 failed(it, &f);
                 0
             }
@@ -328,10 +337,58 @@ pub extern "C" fn h_index(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let (it, obj) = unsafe { (interp(it), node::<Expr>(obj)) };
-        let f = frame(it, fpos, pi, line);
-        let r = it.index(&f, o, k, obj);
-        value_or_fail(it, &f, r)
+        match it.index_value(o, k) {
+            Ok(v) => Pair(1, v.0),
+            Err(crate::interp::IndexError::Thrown) => {
+                let f = frame(it, fpos, pi, line);
+                failed(it, &f);
+                FAIL
+            }
+            // Not indexable, or a loop: no `__index` function ran; the
+            // interpreter's own path makes the message.
+            Err(_) => {
+                let f = frame(it, fpos, pi, line);
+                let r = it.index(&f, o, k, obj);
+                value_or_fail(it, &f, r)
+            }
+        }
     })
+}
+
+/// The interned string `__index` (constant 0, see `Interp::new`).
+fn index_key() -> Value {
+    let consts = Value(stack().get(crate::interp::CONSTS));
+    get(consts.as_object().expect("the constants"), elem(0))
+}
+
+/// `t[k]` for the table at raw address `tp` that has no such key, along its
+/// metatables' `__index` tables: (1, value) when tables alone decide it (nil
+/// when one has no metatable or its metatable no `__index`), (0, _) when an
+/// `__index` function must run (the caller's slow path then does it all).
+/// It neither allocates nor runs Lua code: called without an exit trampoline.
+pub extern "C" fn h_lookup(_t: &Thread, tp: u64, k: u64) -> Pair {
+    let k = Value(k);
+    let Some(mut tab) = vmkit::object::word_to_ref(tp as usize) else {
+        return FAIL;
+    };
+    for _ in 0..2000 {
+        let Some(mt) = table::metatable(tab) else {
+            return Pair(1, Value::NIL.0);
+        };
+        let idx = table::raw_get(mt, index_key());
+        if idx.is_nil() {
+            return Pair(1, Value::NIL.0);
+        }
+        let Some(next) = as_table(idx) else {
+            return FAIL;
+        };
+        tab = next;
+        let v = table::raw_get(tab, k);
+        if !v.is_nil() {
+            return Pair(1, v.0);
+        }
+    }
+    FAIL
 }
 
 /// `o[k] = v` (`obj` the expression of `o`, for messages).

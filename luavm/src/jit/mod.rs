@@ -80,6 +80,7 @@ struct Hosts {
     forcall: HostId,
     overflow: HostId,
     cellparam: HostId,
+    lookup: HostId,
 }
 
 /// The JIT of one interpreter.
@@ -134,6 +135,7 @@ impl Jit {
             forcall: reg("lua_forcall", 5, 1, h_forcall as *const u8, true)?,
             overflow: reg("lua_overflow", 4, 1, h_overflow as *const u8, true)?,
             cellparam: reg("lua_cellparam", 4, 1, h_cellparam as *const u8, true)?,
+            lookup: reg("lua_lookup", 2, 2, h_lookup as *const u8, false)?,
         };
         Ok(Jit {
             m,
@@ -270,10 +272,10 @@ fn strings<'a>(p: &'a Function, out: &mut Vec<&'a Bytes>) {
     block(&p.body, out);
 }
 
-struct SendPtr(*const Function, Vec<(usize, usize)>);
+struct SendPtr(*const Function, Vec<(usize, usize, u32)>);
 
 impl SendPtr {
-    fn get(&self) -> (&Function, &[(usize, usize)]) {
+    fn get(&self) -> (&Function, &[(usize, usize, u32)]) {
         // SAFETY: see below.
         (unsafe { &*self.0 }, &self.1)
     }
@@ -288,7 +290,16 @@ unsafe impl Sync for SendPtr {}
 impl Interp<'_> {
     /// The compiled code of prototype `pi`, compiling it on its first call;
     /// `None` when it runs on the interpreter.
+    #[inline]
     pub(crate) fn jit_entry(&mut self, pi: usize) -> Option<EntryPoint> {
+        let jit = self.jit.as_mut()?;
+        if let Some(State::Compiled(e)) = jit.state.get(pi) {
+            return Some(*e);
+        }
+        self.jit_entry_slow(pi)
+    }
+
+    fn jit_entry_slow(&mut self, pi: usize) -> Option<EntryPoint> {
         let jit = self.jit.as_mut()?;
         if jit.state.len() <= pi {
             jit.state.resize(pi + 1, State::Untried);
@@ -318,7 +329,10 @@ impl Interp<'_> {
                 return None;
             }
             let key = (s.as_ptr() as usize, s.len());
-            consts.push((key.0, self.consts[&key]));
+            let idx = self.consts[&key];
+            let v = self.constant(s).expect("made above");
+            let hash = crate::heap::str_hash(v.as_object().expect("a string"));
+            consts.push((key.0, idx, hash));
         }
         let jit = self.jit.as_mut().expect("checked");
         let hosts = jit.h;
@@ -363,7 +377,7 @@ struct Cg<'f, 'a, 'b> {
     p: &'f Function,
     pi: i64,
     h: Hosts,
-    consts: &'f [(usize, usize)],
+    consts: &'f [(usize, usize, u32)],
     it: V,
     fpos: V,
     /// Address of slot 0.
@@ -393,7 +407,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         p: &'f Function,
         pi: usize,
         h: Hosts,
-        consts: &'f [(usize, usize)],
+        consts: &'f [(usize, usize, u32)],
         captured: &[bool],
     ) -> Result<(), String> {
         let params = fx.params().to_vec();
@@ -597,13 +611,22 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().ushr_imm_s(v, 48)
     }
 
-    fn constant(&mut self, s: &Bytes) -> V {
-        let idx = self
-            .consts
+    /// A string constant's index in the constants array and its hash.
+    fn const_info(&self, s: &Bytes) -> (usize, u32) {
+        self.consts
             .iter()
-            .find(|(p, _)| *p == s.as_ptr() as usize)
-            .map(|(_, i)| *i)
-            .expect("constants made before compiling");
+            .find(|(p, _, _)| *p == s.as_ptr() as usize)
+            .map(|(_, i, h)| (*i, *h))
+            .expect("constants made before compiling")
+    }
+
+    fn constant(&mut self, s: &Bytes) -> V {
+        let idx = self.const_info(s).0;
+        self.const_at(idx)
+    }
+
+    /// Constant `idx` of the constants array.
+    fn const_at(&mut self, idx: usize) -> V {
         let base = self.iconst(crate::stack::base_address() as i64);
         let arr = self
             .fx
@@ -836,11 +859,11 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 };
                 self.temps = t0;
                 self.line = line;
-                let objp = self.ptr(obj);
-                let mut args = self.head();
-                args.extend_from_slice(&[o, k.0, k.1, objp]);
-                let r = self.fx.call_host(self.h.setindex, &args)[0];
-                self.check(r);
+                let hash = match key {
+                    Expr::Str(s) => Some(self.const_info(s).1),
+                    _ => None,
+                };
+                self.set_index(o, k.0, k.1, hash, obj);
             }
         }
         Ok(())
@@ -1081,6 +1104,208 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.block_params(done)[0]
     }
 
+    // ------------------------------------------------------------ tables
+
+    /// The raw address of `v` if it is a table, else a jump to `slow`.
+    fn table_ptr(&mut self, v: V, slow: ir::Block) -> V {
+        let tag = self.tag(v);
+        let is_ref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC);
+        let ok = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_ref, ok, &[], slow, &[]);
+        self.fx.b.switch_to_block(ok);
+        let p = self.unbox_ptr(v);
+        let id = self.fx.b.ins().uload32(fl(), p, 0);
+        let table_id = crate::heap::kind_id(crate::heap::Kind::Table) as i64;
+        let is_tab = self.fx.b.ins().icmp_imm_s(IntCC::Equal, id, table_id);
+        let ok2 = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_tab, ok2, &[], slow, &[]);
+        self.fx.b.switch_to_block(ok2);
+        p
+    }
+
+    /// The first probe for string constant `k` (hash `hash`) in the hash part
+    /// of the table at `tp`: (the hash part's address, the address of the
+    /// key's value word) when the probed slot holds `k`; a jump to `absent`
+    /// when the slot is empty or there is no hash part (the key is not
+    /// there), to `slow` when it holds another key.
+    fn probe(&mut self, tp: V, k: V, hash: u32, absent: ir::Block, slow: ir::Block) -> (V, V) {
+        let h = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
+        let tag = self.tag(h);
+        let is_ref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC);
+        let ok = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_ref, ok, &[], absent, &[]);
+        self.fx.b.switch_to_block(ok);
+        let hp = self.unbox_ptr(h);
+        let n = self.fx.b.ins().load(
+            types::I64,
+            fl(),
+            hp,
+            vmkit::object::ARRAY_LENGTH_OFFSET as i32,
+        );
+        let half = self.fx.b.ins().ushr_imm_s(n, 1);
+        let mask = self.fx.b.ins().iadd_imm_s(half, -1);
+        let i0 = self.fx.b.ins().band_imm_s(mask, hash as i64);
+        // Linear probing until `k` or an empty slot (a hash part is never
+        // full: it grows at three quarters).
+        let head = self.fx.b.create_block();
+        self.fx.b.append_block_param(head, types::I64);
+        self.fx.b.ins().jump(head, &[i0.into()]);
+        self.fx.b.switch_to_block(head);
+        let i = self.fx.b.block_params(head)[0];
+        let off = self.fx.b.ins().ishl_imm_s(i, 4);
+        let pair = self.fx.b.ins().iadd(hp, off);
+        let data = vmkit::object::ARRAY_DATA_OFFSET as i32;
+        let key = self.fx.b.ins().load(types::I64, fl(), pair, data);
+        let same = self.fx.b.ins().icmp(IntCC::Equal, key, k);
+        let found = self.fx.b.create_block();
+        let other = self.fx.b.create_block();
+        let next = self.fx.b.create_block();
+        self.fx.b.ins().brif(same, found, &[], other, &[]);
+        self.fx.b.switch_to_block(other);
+        let empty = self.fx.b.ins().icmp_imm_s(IntCC::Equal, key, NIL);
+        self.fx.b.ins().brif(empty, absent, &[], next, &[]);
+        // Another key. A string with the same contents would be the same key
+        // (only constants are one object per contents): a key object whose
+        // cached hash (the header's status word) is `hash` goes to the host.
+        self.fx.b.switch_to_block(next);
+        let ktag = self.tag(key);
+        let kref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ktag, 0xFFFC);
+        let check = self.fx.b.create_block();
+        let step = self.fx.b.create_block();
+        self.fx.b.ins().brif(kref, check, &[], step, &[]);
+        self.fx.b.switch_to_block(check);
+        let kp = self.unbox_ptr(key);
+        let kh = self.fx.b.ins().uload32(fl(), kp, 4);
+        let same_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kh, hash as i64);
+        self.fx.b.ins().brif(same_hash, slow, &[], step, &[]);
+        self.fx.b.switch_to_block(step);
+        let i1 = self.fx.b.ins().iadd_imm_s(i, 1);
+        let i1 = self.fx.b.ins().band(i1, mask);
+        self.fx.b.ins().jump(head, &[i1.into()]);
+        self.fx.b.switch_to_block(found);
+        let va = self.fx.b.ins().iadd_imm_s(pair, data as i64 + 8);
+        (hp, va)
+    }
+
+    /// The address of element `k` (an integer value) of the array part of the
+    /// table at `tp`, with the part's address; a jump to `slow` when `k` is
+    /// not an integer inside it.
+    fn array_slot(&mut self, tp: V, k: V, slow: ir::Block) -> (V, V) {
+        let tag = self.tag(k);
+        let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, INT_TAG);
+        let ok = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_int, ok, &[], slow, &[]);
+        self.fx.b.switch_to_block(ok);
+        let i = self.unbox_int(k);
+        let idx = self.fx.b.ins().iadd_imm_s(i, -1);
+        let n = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_ARRAY_LEN as i32);
+        let inside = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, idx, n);
+        let ok2 = self.fx.b.create_block();
+        self.fx.b.ins().brif(inside, ok2, &[], slow, &[]);
+        self.fx.b.switch_to_block(ok2);
+        let a = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_ARRAY as i32);
+        let ap = self.unbox_ptr(a);
+        let off = self.fx.b.ins().ishl_imm_s(idx, 3);
+        let e = self.fx.b.ins().iadd(ap, off);
+        let addr = self
+            .fx
+            .b
+            .ins()
+            .iadd_imm_s(e, vmkit::object::ARRAY_DATA_OFFSET as i64);
+        (ap, addr)
+    }
+
+    /// `o[k]`: a string constant key (`hash` given) or an integer key in the
+    /// array part, present and not nil, inline; a string key the table does
+    /// not have is looked up along its metatables' `__index` tables (the way
+    /// classes are made) by a plain call. Everything else (other keys,
+    /// `__index` functions, errors) goes to the host.
+    fn index(&mut self, o: V, k: V, hash: Option<u32>, obj: &Expr) -> V {
+        let slow = self.fx.b.create_block();
+        let done = self.fx.b.create_block();
+        self.fx.b.append_block_param(done, types::I64);
+        self.fx.b.set_cold_block(slow);
+        let tp = self.table_ptr(o, slow);
+        match hash {
+            Some(h) => self.chain(tp, k, h, slow, done),
+            None => {
+                let va = self.array_slot(tp, k, slow).1;
+                let v = self.fx.b.ins().load(types::I64, fl(), va, 0);
+                let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
+                self.fx.b.ins().brif(is_nil, slow, &[], done, &[v.into()]);
+            }
+        }
+        self.fx.b.switch_to_block(slow);
+        let objp = self.ptr(obj);
+        let v = self.host_value(self.h.index, &[o, k, objp]);
+        self.fx.b.ins().jump(done, &[v.into()]);
+        self.fx.b.switch_to_block(done);
+        self.fx.b.block_params(done)[0]
+    }
+
+    /// Looks `k` up in the table at `tp` (inline), then, when the table does
+    /// not have it, along its `__index` tables (a direct call, no exit
+    /// trampoline: [`hosts::h_lookup`] neither allocates nor runs Lua code);
+    /// jumps to `done` with the value or to `slow`.
+    fn chain(&mut self, tp: V, k: V, hash: u32, slow: ir::Block, done: ir::Block) {
+        let absent = self.fx.b.create_block();
+        let va = self.probe(tp, k, hash, absent, slow).1;
+        let v = self.fx.b.ins().load(types::I64, fl(), va, 0);
+        let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
+        self.fx.b.ins().brif(is_nil, slow, &[], done, &[v.into()]);
+        self.fx.b.switch_to_block(absent);
+        let r = self.fx.call_host(self.h.lookup, &[tp, k]);
+        self.fx.b.ins().brif(r[0], done, &[r[1].into()], slow, &[]);
+    }
+
+    /// `o:name`: looked up like `o.name` ([`Cg::index`]).
+    fn method(&mut self, o: V, name: &Bytes, obj: &Expr) -> V {
+        let (ki, kh) = self.const_info(name);
+        let k = self.const_at(ki);
+        self.index(o, k, Some(kh), obj)
+    }
+
+    /// `o[k] = v`: an existing non-nil entry (string constant key at the
+    /// first probe, or integer key in the array part) is overwritten inline,
+    /// with the write barrier; everything else by the host.
+    fn set_index(&mut self, o: V, k: V, v: V, hash: Option<u32>, obj: &Expr) {
+        let slow = self.fx.b.create_block();
+        let done = self.fx.b.create_block();
+        self.fx.b.set_cold_block(slow);
+        let tp = self.table_ptr(o, slow);
+        let (part, va) = match hash {
+            Some(h) => self.probe(tp, k, h, slow, slow),
+            None => self.array_slot(tp, k, slow),
+        };
+        let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
+        let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
+        let store = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_nil, slow, &[], store, &[]);
+        self.fx.b.switch_to_block(store);
+        self.fx.store_ref_at(part, va, v);
+        self.fx.b.ins().jump(done, &[]);
+        self.fx.b.switch_to_block(slow);
+        let objp = self.ptr(obj);
+        let mut args = self.head();
+        args.extend_from_slice(&[o, k, v, objp]);
+        let r = self.fx.call_host(self.h.setindex, &args)[0];
+        self.check(r);
+        self.fx.b.ins().jump(done, &[]);
+        self.fx.b.switch_to_block(done);
+    }
+
     // ------------------------------------------------------------ calls
 
     /// Evaluates the callee and arguments of a call node into temporaries:
@@ -1107,9 +1332,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 let selfpos = self.alloc_temp();
                 self.store_slot(selfpos, o);
                 self.line = *line;
-                let k = self.constant(name);
-                let objp = self.ptr(&**obj);
-                let m = self.host_value(self.h.index, &[o, k, objp]);
+                let m = self.method(o, name, obj);
                 self.store_slot(callpos, m);
                 let (_, n) = self.list_to_temps(args)?;
                 let n = self.fx.b.ins().iadd_imm_s(n, 1);
@@ -1194,16 +1417,18 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             }
             Expr::Index { obj, key, line } => {
                 let o = self.eval(obj)?;
-                let (o, k) = match &**key {
+                let (o, k, hash) = match &**key {
                     Expr::Str(s) => {
                         let k = self.constant(s);
-                        (o, k)
+                        (o, k, Some(self.const_info(s).1))
                     }
-                    _ => self.keep(o, key)?,
+                    _ => {
+                        let (o, k) = self.keep(o, key)?;
+                        (o, k, None)
+                    }
                 };
                 self.line = *line;
-                let objp = self.ptr(&**obj);
-                self.host_value(self.h.index, &[o, k, objp])
+                self.index(o, k, hash, obj)
             }
             Expr::Call { .. } | Expr::Method { .. } => {
                 let (callpos, n) = self.call(e, false)?;

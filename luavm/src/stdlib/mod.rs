@@ -829,13 +829,16 @@ fn b_require(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                         )));
                     }
                 };
-                let c = it.load_function(f)?;
+                // The chunk and its two arguments go on the stack as they are
+                // made (each allocation may move the ones before).
                 let base = top(it.t);
+                let c = it.load_function(f)?;
+                push(it.t, c);
                 let nm = it.string(&name)?;
                 push(it.t, nm);
-                let nm = pop(it.t);
                 let file_v = it.string(file.as_bytes())?;
-                let n = it.call_value(c, &[nm, file_v])?;
+                push(it.t, file_v);
+                let n = it.call_from_builtin(base, 2)?;
                 let mut v = if n > 0 {
                     heap::at(it.t, base)
                 } else {

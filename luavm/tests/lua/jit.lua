@@ -150,7 +150,60 @@ local function gc_work()
   print("gc", total)
 end
 
+local function tables()
+  local out = {}
+  local function add(x) out[#out + 1] = tostring(x) end
+  -- A key made at run time is the same key as the equal constant.
+  local t = {}
+  t["ab" .. "c"] = 1
+  add(t.abc)
+  t.abc = 2
+  add(t["a" .. "bc"])
+  -- Classes three deep; fields that are nil; dead keys.
+  local A = {} A.__index = A
+  function A:who() return "A" end
+  function A:base() return "base" end
+  local B = setmetatable({}, A) B.__index = B
+  function B:who() return "B" end
+  local C = setmetatable({}, B) C.__index = C
+  local o = setmetatable({x = 1}, C)
+  add(o:who()) add(o:base()) add(o.x) add(o.missing)
+  o.x = nil
+  add(o.x)
+  o.x = 5
+  add(o.x)
+  -- __index and __newindex functions; a metatable without __index.
+  local log = {}
+  local p = setmetatable({}, {
+    __index = function(_, k) return "idx:" .. k end,
+    __newindex = function(tt, k, v) rawset(tt, k, v * 10) end})
+  add(p.foo) p.n = 4 add(p.n) p.n = 5 add(p.n)
+  local q = setmetatable({}, {})
+  add(q.nothing)
+  -- Array part: inside, outside, holes, float keys, negative and zero.
+  local a = {1, 2, 3}
+  a[2] = nil add(a[2]) a[2] = 20 add(a[2])
+  a[4] = 4 add(a[4]) add(a[0]) add(a[-1]) add(a[1.0]) add(a[2.5])
+  a[1.0] = 100 add(a[1])
+  for i = 1, 100 do a[i] = i * i end
+  local sum = 0
+  for i = 1, #a do sum = sum + a[i] end
+  add(sum)
+  -- Many keys (long probe sequences), then lookups of each.
+  local big = {}
+  for i = 1, 500 do big["k" .. i] = i end
+  local s2 = 0
+  for i = 1, 500 do s2 = s2 + big["k" .. i] end
+  add(s2) add(big.k250) add(big.k501)
+  -- Indexing a non-table.
+  add(select(2, pcall(function() local n = 5 return n.x end)))
+  add(("abc"):upper())
+  add(select(2, pcall(function() local u = {} u.a.b = 1 end)))
+  print(table.concat(out, " "))
+end
+
 arith()
+tables()
 loops()
 calls()
 closures()

@@ -37,16 +37,6 @@ const NO_MEMORY: usize = 4;
 /// Slots before the first frame.
 pub const RESERVED: usize = 5;
 
-/// A call in progress: where the caller is (source and line; `None` for a
-/// built-in) and the name it used for the callee (and whether as a method).
-/// Kept unformatted: a message is made only when an error needs it.
-pub type CallSite = (Option<(Rc<str>, u32)>, Option<(Bytes, bool)>);
-
-/// `SOURCE:LINE:` of a call site.
-pub fn site_text(site: &(Rc<str>, u32)) -> String {
-    format!("{}:{}:", site.0, site.1)
-}
-
 /// A numeric `for` loop, prepared ([`Interp::for_prep`]).
 pub(crate) enum ForLoop {
     /// It runs no iteration.
@@ -119,7 +109,6 @@ pub struct Interp<'t> {
     /// error, or `error` at a level, points; and the name the caller used for
     /// the callee (`rep` for `string.rep(...)`, whether a method call), for
     /// "bad argument" messages.
-    pub sites: Vec<CallSite>,
     /// The JIT (`None`: every function runs on the interpreter).
     pub jit: Option<crate::jit::Jit>,
     /// Constants made by the runtime itself (their bytes key the constants
@@ -165,7 +154,6 @@ impl<'t> Interp<'t> {
             traceback: Vec::new(),
             tracing: true,
             out: Vec::new(),
-            sites: Vec::new(),
             stack_floor: 0,
             tbc: Vec::new(),
             jit: None,
@@ -173,6 +161,7 @@ impl<'t> Interp<'t> {
         };
         register_types().map_err(|_| Thrown)?;
         crate::stack::init(t);
+        crate::sites::init();
         roots(t).truncate(0);
         for _ in 0..RESERVED {
             push(t, Value::NIL);
@@ -228,9 +217,9 @@ impl<'t> Interp<'t> {
     /// Raises `msg` with the position of the Lua code that called the running
     /// built-in (`SOURCE:LINE: msg`).
     pub fn throw_here(&mut self, msg: &str) -> Thrown {
-        let m = match self.sites.last() {
-            Some((Some(w), _)) => format!("{} {msg}", site_text(w)),
-            _ => msg.to_string(),
+        let m = match crate::sites::last().and_then(|s| s.position()) {
+            Some(w) => format!("{w} {msg}"),
+            None => msg.to_string(),
         };
         self.throw_msg(&m)
     }
@@ -608,9 +597,9 @@ impl<'t> Interp<'t> {
     /// A call made by a built-in (or a metamethod call): no position of its
     /// own in messages.
     pub fn call_from_builtin(&mut self, fpos: usize, nargs: usize) -> LResult<usize> {
-        self.sites.push((None, None));
+        crate::sites::push(crate::sites::Site::NONE);
         let r = self.call(fpos, nargs, 0);
-        self.sites.pop();
+        crate::sites::pop();
         r
     }
 
@@ -1472,34 +1461,24 @@ impl<'t> Interp<'t> {
         _line: u32,
         callee: &Expr,
     ) -> LResult<usize> {
-        self.call_at(&f.proto.source, fpos, nargs, f.line.get(), callee)
+        self.call_at(
+            crate::sites::site(&f.proto, f.line.get(), callee),
+            fpos,
+            nargs,
+        )
     }
 
-    /// A call from Lua code at `source:line` (the callee at `fpos`, named by
-    /// the expression `callee` in messages).
+    /// A call from Lua code (`site` says where; the callee at `fpos`).
     pub(crate) fn call_at(
         &mut self,
-        source: &Rc<str>,
+        site: crate::sites::Site,
         fpos: usize,
         nargs: usize,
-        line: u32,
-        callee: &Expr,
     ) -> LResult<usize> {
         let is_builtin = at(self.t, fpos).as_builtin();
-        let name = match callee {
-            Expr::Global(n) | Expr::Local { name: n, .. } | Expr::Upvalue { name: n, .. } => {
-                Some((n.clone(), false))
-            }
-            Expr::Index { key, .. } => match &**key {
-                Expr::Str(k) => Some((k.clone(), false)),
-                _ => None,
-            },
-            Expr::Method { name, .. } => Some((name.clone(), true)),
-            _ => None,
-        };
-        self.sites.push((Some((source.clone(), line)), name));
-        let r = self.call(fpos, nargs, line);
-        self.sites.pop();
+        crate::sites::push(site);
+        let r = self.call(fpos, nargs, site.line as u32);
+        crate::sites::pop();
         match r {
             Ok(n) => Ok(n),
             Err(e) => {

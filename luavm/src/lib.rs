@@ -11,6 +11,7 @@ pub mod heap;
 pub mod interp;
 pub mod jit;
 pub mod lang;
+pub mod sites;
 pub mod stack;
 pub mod stdlib;
 pub mod table;

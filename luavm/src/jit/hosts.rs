@@ -179,14 +179,8 @@ pub extern "C" fn h_call(
             failed(it, &f);
             return 0;
         }
-        let source = it.protos[pi as usize].0.source.clone();
-        match it.call_at(
-            &source,
-            callpos as usize,
-            nargs as usize,
-            line as u32,
-            callee,
-        ) {
+        let site = crate::sites::site(&it.protos[pi as usize].0, line as u32, callee);
+        match it.call_at(site, callpos as usize, nargs as usize) {
             Ok(n) => {
                 stack().fill_to(frame_end as usize);
                 n as u64 + 1
@@ -644,4 +638,20 @@ pub extern "C" fn h_cellparam(t: &Thread, it: u64, fpos: u64, pi: u64, slot: u64
             }
         }
     })
+}
+
+/// A call made directly from compiled code failed: records this frame's
+/// traceback line.
+pub extern "C" fn h_failed(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64) {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        let f = frame(it, fpos, pi, line);
+        failed(it, &f);
+    })
+}
+
+/// After a direct call: the stack reaches `frame_end` again (new slots nil).
+pub extern "C" fn h_fill(_t: &Thread, frame_end: u64) {
+    stack().fill_to(frame_end as usize);
 }

@@ -47,6 +47,14 @@ const PAYLOAD: i64 = (1 << 48) - 1;
 const CANONICAL_NAN: i64 = 0x7FF8 << 48;
 const CANONICAL_NEG_NAN: i64 = (0xFFF8u64 << 48) as i64;
 
+/// The code of compiled prototypes, by prototype index (0: not compiled),
+/// where compiled code reads it for direct calls: the table's address and
+/// length.
+static CODES: [std::sync::atomic::AtomicUsize; 2] = [
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+];
+
 /// What the JIT knows of a prototype.
 #[derive(Clone, Copy)]
 pub enum State {
@@ -81,6 +89,8 @@ struct Hosts {
     overflow: HostId,
     cellparam: HostId,
     lookup: HostId,
+    failed: HostId,
+    fill: HostId,
 }
 
 /// The JIT of one interpreter.
@@ -93,6 +103,8 @@ pub struct Jit {
     pub compiled: usize,
     /// Functions left to the interpreter, by reason.
     pub interpreted: Vec<(&'static str, usize)>,
+    /// Code addresses by prototype index (see [`CODES`]).
+    codes: Vec<usize>,
 }
 
 impl Jit {
@@ -136,6 +148,8 @@ impl Jit {
             overflow: reg("lua_overflow", 4, 1, h_overflow as *const u8, true)?,
             cellparam: reg("lua_cellparam", 4, 1, h_cellparam as *const u8, true)?,
             lookup: reg("lua_lookup", 2, 2, h_lookup as *const u8, false)?,
+            failed: reg("lua_failed", 4, 0, h_failed as *const u8, true)?,
+            fill: reg("lua_fill", 1, 0, h_fill as *const u8, false)?,
         };
         Ok(Jit {
             m,
@@ -143,6 +157,7 @@ impl Jit {
             state: Vec::new(),
             compiled: 0,
             interpreted: Vec::new(),
+            codes: Vec::new(),
         })
     }
 
@@ -344,18 +359,28 @@ impl Interp<'_> {
         });
         let sig = Sig::new(&[ValType::I64; 3], &[ValType::I64]);
         let name = format!("{} ({}:{})", proto.name, proto.source, proto.line);
-        let r = (|| {
+        let r = (|| -> Result<(EntryPoint, usize), String> {
             let f = jit
                 .m
                 .declare(&name, &proto.source, sig, body)
                 .map_err(|e| e.0)?;
             jit.m.set_decl_line(f, proto.line);
             jit.m.compile(f).map_err(|e| e.0)?;
-            jit.m.entry_point(f).map_err(|e| e.0)
+            Ok((
+                jit.m.entry_point(f).map_err(|e| e.0)?,
+                jit.m.entry_address(f),
+            ))
         })();
         match r {
-            Ok(e) => {
+            Ok((e, code)) => {
                 jit.state[pi] = State::Compiled(e);
+                if jit.codes.len() <= pi {
+                    jit.codes.resize(pi + 1, 0);
+                }
+                jit.codes[pi] = code;
+                use std::sync::atomic::Ordering::Relaxed;
+                CODES[0].store(jit.codes.as_ptr() as usize, Relaxed);
+                CODES[1].store(jit.codes.len(), Relaxed);
                 jit.compiled += 1;
                 Some(e)
             }
@@ -1352,10 +1377,112 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let cp = self.abs(callpos);
         let callp = self.ptr(e);
         let fe = self.frame_end;
+        let fv = self.load_slot(callpos);
+        let slow = self.fx.b.create_block();
+        let join = self.fx.b.create_block();
+        self.fx.b.append_block_param(join, types::I64);
+        // A Lua function with compiled code is called directly.
+        let tag = self.tag(fv);
+        let is_ref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC);
+        let b1 = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_ref, b1, &[], slow, &[]);
+        self.fx.b.switch_to_block(b1);
+        let p = self.unbox_ptr(fv);
+        let id = self.fx.b.ins().uload32(fl(), p, 0);
+        let fid = crate::heap::kind_id(crate::heap::Kind::Function) as i64;
+        let is_fn = self.fx.b.ins().icmp_imm_s(IntCC::Equal, id, fid);
+        let b2 = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_fn, b2, &[], slow, &[]);
+        self.fx.b.switch_to_block(b2);
+        let piv = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), p, crate::heap::elem(0) as i32);
+        let pi = self.unbox_int(piv);
+        let codes = self.iconst(CODES.as_ptr() as i64);
+        let base = self.fx.b.ins().load(types::I64, fl(), codes, 0);
+        let len = self.fx.b.ins().load(types::I64, fl(), codes, 8);
+        let inside = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, pi, len);
+        let b3 = self.fx.b.create_block();
+        self.fx.b.ins().brif(inside, b3, &[], slow, &[]);
+        self.fx.b.switch_to_block(b3);
+        let off = self.fx.b.ins().ishl_imm_s(pi, 3);
+        let slot = self.fx.b.ins().iadd(base, off);
+        let code = self.fx.b.ins().load(types::I64, fl(), slot, 0);
+        let b4 = self.fx.b.create_block();
+        self.fx.b.ins().brif(code, b4, &[], slow, &[]);
+        self.fx.b.switch_to_block(b4);
+        // The call's site record (see `crate::sites`).
+        let sb = self.iconst(crate::sites::base_address() as i64);
+        let sl = self.iconst(crate::sites::len_address() as i64);
+        let n = self.fx.b.ins().load(types::I64, fl(), sl, 0);
+        let so = self
+            .fx
+            .b
+            .ins()
+            .imul_imm_s(n, crate::sites::SITE_SIZE as i64);
+        let rec = self.fx.b.ins().iadd(sb, so);
+        let proto = self.iconst(self.p as *const Function as i64);
+        let line = self.iconst(self.line as i64);
+        self.fx.b.ins().store(fl(), proto, rec, 0);
+        self.fx.b.ins().store(fl(), line, rec, 8);
+        self.fx.b.ins().store(fl(), callp, rec, 16);
+        let n1 = self.fx.b.ins().iadd_imm_s(n, 1);
+        self.fx.b.ins().store(fl(), n1, sl, 0);
+        let cc = self.fx.b.func.signature.call_conv;
+        let mut sig = ir::Signature::new(cc);
+        for _ in 0..4 {
+            sig.params.push(ir::AbiParam::new(types::I64));
+        }
+        sig.returns.push(ir::AbiParam::new(types::I64));
+        let sref = self.fx.b.import_signature(sig);
+        let thread = self.fx.thread();
+        let call = self
+            .fx
+            .b
+            .ins()
+            .call_indirect(sref, code, &[thread, self.it, cp, nargs]);
+        let r = self.fx.b.inst_results(call)[0];
+        let n = self.fx.b.ins().load(types::I64, fl(), sl, 0);
+        let n1 = self.fx.b.ins().iadd_imm_s(n, -1);
+        self.fx.b.ins().store(fl(), n1, sl, 0);
+        let ok = self.fx.b.create_block();
+        let err = self.fx.b.create_block();
+        self.fx.b.set_cold_block(err);
+        self.fx.b.ins().brif(r, ok, &[], err, &[]);
+        self.fx.b.switch_to_block(err);
+        let mut args = self.head();
+        args.truncate(4);
+        self.fx.call_host(self.h.failed, &args);
+        self.fx.b.ins().jump(self.fail, &[]);
+        self.fx.b.switch_to_block(ok);
+        let tail = self.fx.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+        let tailb = self.fx.b.create_block();
+        let fill = self.fx.b.create_block();
+        self.fx.b.ins().brif(tail, tailb, &[], fill, &[]);
+        self.fx.b.switch_to_block(fill);
+        self.fx.call_host(self.h.fill, &[fe]);
+        self.fx.b.ins().jump(join, &[r.into()]);
+        // The callee ended in a tail call: its callee and arguments are at
+        // `callpos`; the host makes that call.
+        self.fx.b.switch_to_block(tailb);
+        let r1 = self.fx.b.ins().iadd_imm_s(r, 1);
+        let targs = self.fx.b.ins().ineg(r1);
+        let mut args = self.head();
+        args.extend_from_slice(&[cp, targs, fe, callp]);
+        let r = self.fx.call_host(self.h.call, &args)[0];
+        self.check(r);
+        self.fx.b.ins().jump(join, &[r.into()]);
+        // Anything else: the host.
+        self.fx.b.switch_to_block(slow);
         let mut args = self.head();
         args.extend_from_slice(&[cp, nargs, fe, callp]);
         let r = self.fx.call_host(self.h.call, &args)[0];
         self.check(r);
+        self.fx.b.ins().jump(join, &[r.into()]);
+        self.fx.b.switch_to_block(join);
+        let r = self.fx.b.block_params(join)[0];
         self.temps = if keep { t0 + 1 } else { t0 };
         let n = self.fx.b.ins().iadd_imm_s(r, -1);
         Ok((callpos, n))

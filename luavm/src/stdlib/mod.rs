@@ -253,8 +253,8 @@ impl Args {
 /// Raises `bad argument #i to 'NAME' (msg)`, NAME as lua5.4 finds it: the
 /// name the calling Lua code used, else the library's (`string.rep`).
 pub fn arg_error(it: &mut Interp<'_>, i: usize, name: &str, msg: &str) -> Thrown {
-    let (fname, method) = match it.sites.last() {
-        Some((_, Some((n, m)))) => (String::from_utf8_lossy(n).into_owned(), *m),
+    let (fname, method) = match crate::sites::last().and_then(|s| s.name()) {
+        Some((n, m)) => (String::from_utf8_lossy(&n).into_owned(), m),
         _ => {
             let q = BUILTINS
                 .iter()
@@ -564,9 +564,12 @@ fn b_error(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let level = opt_int(it, a, 1, "error", 1)?;
     if let (Some(s), true) = (as_str(v), level > 0) {
         let lvl = level as usize;
-        if let Some((Some(site), _)) = it.sites.len().checked_sub(lvl).map(|k| it.sites[k].clone())
+        if let Some(site) = crate::sites::len()
+            .checked_sub(lvl)
+            .and_then(crate::sites::get)
+            .and_then(|s| s.position())
         {
-            let mut m = crate::interp::site_text(&site).into_bytes();
+            let mut m = site.into_bytes();
             m.push(b' ');
             m.extend_from_slice(str_bytes(s));
             let e = it.string(&m)?;
@@ -597,7 +600,7 @@ fn b_assert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// `fpos` on, or `Err(error value)` with the stack cut back to `fpos`.
 fn protected_call(it: &mut Interp<'_>, fpos: usize, nargs: usize) -> Result<usize, Value> {
     let t = it.t;
-    let sites = it.sites.len();
+    let sites = crate::sites::len();
     match it.call_from_builtin(fpos, nargs) {
         Ok(n) => {
             // [true, results...]
@@ -606,7 +609,7 @@ fn protected_call(it: &mut Interp<'_>, fpos: usize, nargs: usize) -> Result<usiz
         }
         Err(Thrown) => {
             it.caught();
-            it.sites.truncate(sites);
+            crate::sites::truncate(sites);
             roots(t).truncate(fpos);
             Err(it.error_value())
         }

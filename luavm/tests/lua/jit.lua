@@ -99,6 +99,18 @@ local function calls()
   print(pcall(function() undefined_global_fn() end))
   print(pcall(function() local s = "abc"; return s:nosuch() end))
   print(select(2, pcall(error, {code = 7})).code)
+  -- error levels and stack overflow through calls between compiled functions
+  local function lvl2() error("up", 2) end
+  local function caller()
+    lvl2()
+  end
+  print(pcall(caller))
+  local function r(n) return 1 + r(n + 1) end
+  print(pcall(r, 1))
+  local function r2(n) local a, b = n, n return r2(n + 1) + a + b end
+  print(pcall(r2, 1))
+  local function arg_err() return ("x"):rep({}) end
+  print(pcall(arg_err))
 end
 
 local counter_calls = 0

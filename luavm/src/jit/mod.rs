@@ -636,6 +636,12 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().ushr_imm_s(v, 48)
     }
 
+    /// The globals table (value stack slot 0).
+    fn global_table(&mut self) -> V {
+        let base = self.iconst(crate::stack::base_address() as i64);
+        self.fx.b.ins().load(types::I64, fl(), base, 0)
+    }
+
     /// A string constant's index in the constants array and its hash.
     fn const_info(&self, s: &Bytes) -> (usize, u32) {
         self.consts
@@ -860,11 +866,29 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             }
             Place::Global(name) => {
                 let v = self.eval(e)?;
-                let k = self.constant(name);
+                let (ki, kh) = self.const_info(name);
+                let k = self.const_at(ki);
+                // An existing global is overwritten inline; the rest by the host.
+                let slow = self.fx.b.create_block();
+                let done = self.fx.b.create_block();
+                self.fx.b.set_cold_block(slow);
+                let g = self.global_table();
+                let gp = self.table_ptr(g, slow);
+                let (hp, va) = self.probe(gp, k, kh, slow, slow);
+                let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
+                let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
+                let store = self.fx.b.create_block();
+                self.fx.b.ins().brif(is_nil, slow, &[], store, &[]);
+                self.fx.b.switch_to_block(store);
+                self.fx.store_ref_at(hp, va, v);
+                self.fx.b.ins().jump(done, &[]);
+                self.fx.b.switch_to_block(slow);
                 let mut args = self.head();
                 args.extend_from_slice(&[k, v]);
                 let r = self.fx.call_host(self.h.setglobal, &args)[0];
                 self.check(r);
+                self.fx.b.ins().jump(done, &[]);
+                self.fx.b.switch_to_block(done);
             }
             Place::Index { obj, key, line } => {
                 let line = *line;
@@ -1539,8 +1563,25 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.cell_load(c)
             }
             Expr::Global(name) if &name[..] != b"_ENV" => {
-                let k = self.constant(name);
-                self.host_value(self.h.getglobal, &[k])
+                // Found in the globals table inline; missing (nil, or
+                // `__index` on the globals' metatable) by the host.
+                let (ki, kh) = self.const_info(name);
+                let k = self.const_at(ki);
+                let slow = self.fx.b.create_block();
+                let done = self.fx.b.create_block();
+                self.fx.b.append_block_param(done, types::I64);
+                self.fx.b.set_cold_block(slow);
+                let g = self.global_table();
+                let gp = self.table_ptr(g, slow);
+                let va = self.probe(gp, k, kh, slow, slow).1;
+                let v = self.fx.b.ins().load(types::I64, fl(), va, 0);
+                let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
+                self.fx.b.ins().brif(is_nil, slow, &[], done, &[v.into()]);
+                self.fx.b.switch_to_block(slow);
+                let v = self.host_value(self.h.getglobal, &[k]);
+                self.fx.b.ins().jump(done, &[v.into()]);
+                self.fx.b.switch_to_block(done);
+                self.fx.b.block_params(done)[0]
             }
             Expr::Index { obj, key, line } => {
                 let o = self.eval(obj)?;

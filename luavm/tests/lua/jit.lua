@@ -220,3 +220,17 @@ loops()
 calls()
 closures()
 gc_work()
+
+-- Globals read and written by compiled code, then through a metatable on _G
+-- (last: it changes every later global access).
+local function globals()
+  G_COUNT = 1
+  for i = 1, 10 do G_COUNT = G_COUNT + i end
+  print("globals", G_COUNT, G_MISSING)
+  setmetatable(_G, {__index = function(_, k) return "dflt:" .. k end,
+                    __newindex = function(t, k, v) rawset(t, k, v .. "!") end})
+  G_NEW = "x"
+  G_COUNT = 7
+  print(G_NEW, G_UNDEF, G_COUNT)
+end
+globals()

@@ -269,8 +269,16 @@ pub fn new_string(t: &Thread, bytes: &[u8]) -> Result<Value, NoMemory> {
             bytes.len(),
         )
     };
+    // Short strings get their hash now: compiled code tells two different
+    // ones apart by it without a call.
+    if bytes.len() <= SHORT_STRING {
+        str_hash(o);
+    }
     Ok(Value::object(o))
 }
+
+/// Strings up to this length are hashed when made.
+pub const SHORT_STRING: usize = 64;
 
 /// An integer value (boxed when outside the inline range).
 pub fn new_int(t: &Thread, i: i64) -> Result<Value, NoMemory> {

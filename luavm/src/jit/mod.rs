@@ -1862,6 +1862,37 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let v = self.iconst(if op == Eq { TRUE } else { FALSE });
             self.fx.b.ins().jump(done, &[v.into()]);
             self.fx.b.switch_to_block(next);
+            // Two different strings whose cached hashes differ.
+            let ta = self.tag(a);
+            let tb = self.tag(b);
+            let ra = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ta, 0xFFFC);
+            let rb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tb, 0xFFFC);
+            let both = self.fx.b.ins().band(ra, rb);
+            let refs = self.fx.b.create_block();
+            self.fx.b.ins().brif(both, refs, &[], slow, &[]);
+            self.fx.b.switch_to_block(refs);
+            let pa = self.unbox_ptr(a);
+            let pb = self.unbox_ptr(b);
+            let ia = self.fx.b.ins().uload32(fl(), pa, 0);
+            let ib = self.fx.b.ins().uload32(fl(), pb, 0);
+            let sid = crate::heap::kind_id(crate::heap::Kind::Str) as i64;
+            let sa = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ia, sid);
+            let sb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ib, sid);
+            let strs = self.fx.b.ins().band(sa, sb);
+            let both_str = self.fx.b.create_block();
+            self.fx.b.ins().brif(strs, both_str, &[], slow, &[]);
+            self.fx.b.switch_to_block(both_str);
+            let ha = self.fx.b.ins().uload32(fl(), pa, 4);
+            let hb = self.fx.b.ins().uload32(fl(), pb, 4);
+            let za = self.fx.b.ins().icmp_imm_s(IntCC::NotEqual, ha, 0);
+            let zb = self.fx.b.ins().icmp_imm_s(IntCC::NotEqual, hb, 0);
+            let differ = self.fx.b.ins().icmp(IntCC::NotEqual, ha, hb);
+            let known = self.fx.b.ins().band(za, zb);
+            let unequal = self.fx.b.ins().band(known, differ);
+            let v = self.iconst(if op == Eq { FALSE } else { TRUE });
+            self.fx.b.ins().brif(unequal, done, &[v.into()], slow, &[]);
+            let after = self.fx.b.create_block();
+            self.fx.b.switch_to_block(after);
         }
         self.fx.b.ins().jump(slow, &[]);
         self.fx.b.switch_to_block(slow);

@@ -33,12 +33,31 @@ fn end_index(i: i64, len: usize) -> usize {
 }
 
 pub(super) fn len(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    if let Some(o) = as_str(a.get(it, 0)) {
+        let v = it.int(crate::heap::len(o) as i64)?;
+        return ret(it, v);
+    }
     let s = check_str(it, a, 0, "len")?;
     let v = it.int(s.len() as i64)?;
     ret(it, v)
 }
 
 pub(super) fn sub(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    if let Some(o) = as_str(a.get(it, 0)) {
+        // A string: only the piece is copied (not the whole subject, which
+        // made a scan with `s:sub(i, i)` quadratic).
+        let n = crate::heap::len(o);
+        let i = start_index(opt_int(it, a, 1, "sub", 1)?, n);
+        let j = end_index(opt_int(it, a, 2, "sub", -1)?, n);
+        let o = as_str(a.get(it, 0)).expect("a string");
+        let piece = if i > j {
+            Vec::new()
+        } else {
+            str_bytes(o)[i - 1..j].to_vec()
+        };
+        let v = it.string(&piece)?;
+        return ret(it, v);
+    }
     let s = check_str(it, a, 0, "sub")?;
     let i = start_index(opt_int(it, a, 1, "sub", 1)?, s.len());
     let j = end_index(opt_int(it, a, 2, "sub", -1)?, s.len());

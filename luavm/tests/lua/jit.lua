@@ -211,6 +211,11 @@ local function tables()
   add(select(2, pcall(function() local n = 5 return n.x end)))
   add(("abc"):upper())
   add(select(2, pcall(function() local u = {} u.a.b = 1 end)))
+  -- String equality: same object, equal contents, different hashes, long.
+  local s1, s2 = "abc", ("ab" .. "c")
+  local l1, l2 = string.rep("x", 100), string.rep("x", 99) .. "x"
+  add(s1 == s2) add(s1 ~= s2) add(s1 == "abd") add(l1 == l2) add(l1 ~= l2)
+  add(s1 == 1) add("1" == 1) add(s1 == l1) add(("x"):sub(1, 1) == "x")
   print(table.concat(out, " "))
 end
 

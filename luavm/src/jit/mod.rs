@@ -711,6 +711,20 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                         None => self.iconst(NIL),
                     };
                     self.set_local(&decls[0], v);
+                } else if decls.len() <= exprs.len() || !exprs.last().is_some_and(is_multi) {
+                    // No call's results to spread: each expression gives one
+                    // value (extra ones are evaluated and dropped; missing
+                    // ones are nil).
+                    let t0 = self.temps;
+                    let slots = self.values_to_temps(exprs)?;
+                    for (i, d) in decls.iter().enumerate() {
+                        let v = match slots.get(i) {
+                            Some(&t) => self.load_slot(t),
+                            None => self.iconst(NIL),
+                        };
+                        self.set_local(d, v);
+                    }
+                    self.temps = t0;
                 } else {
                     self.exec_in_interp(s);
                 }
@@ -724,6 +738,21 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.line = *line;
                 if targets.len() == 1 && exprs.len() == 1 {
                     self.assign(&targets[0], &exprs[0])?;
+                } else if targets.iter().all(|p| !matches!(p, Place::Index { .. }))
+                    && (targets.len() <= exprs.len() || !exprs.last().is_some_and(is_multi))
+                {
+                    // Locals, upvalues and globals: the values first, then
+                    // the stores, right to left (as the interpreter does).
+                    let t0 = self.temps;
+                    let slots = self.values_to_temps(exprs)?;
+                    for (i, p) in targets.iter().enumerate().rev() {
+                        let v = match slots.get(i) {
+                            Some(&t) => self.load_slot(t),
+                            None => self.iconst(NIL),
+                        };
+                        self.store_place(p, v);
+                    }
+                    self.temps = t0;
                 } else {
                     self.exec_in_interp(s);
                 }
@@ -850,45 +879,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
     fn assign(&mut self, target: &Place, e: &Expr) -> Result<(), String> {
         match target {
-            Place::Local { slot, captured } => {
+            Place::Local { .. } | Place::Upvalue(_) | Place::Global(_) => {
                 let v = self.eval(e)?;
-                if *captured {
-                    let c = self.load_slot(*slot);
-                    self.cell_store(c, v);
-                } else {
-                    self.store_slot(*slot, v);
-                }
-            }
-            Place::Upvalue(u) => {
-                let v = self.eval(e)?;
-                let cell = self.upvalue_cell(*u);
-                self.cell_store(cell, v);
-            }
-            Place::Global(name) => {
-                let v = self.eval(e)?;
-                let (ki, kh) = self.const_info(name);
-                let k = self.const_at(ki);
-                // An existing global is overwritten inline; the rest by the host.
-                let slow = self.fx.b.create_block();
-                let done = self.fx.b.create_block();
-                self.fx.b.set_cold_block(slow);
-                let g = self.global_table();
-                let gp = self.table_ptr(g, slow);
-                let (hp, va) = self.probe(gp, k, kh, slow, slow);
-                let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
-                let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
-                let store = self.fx.b.create_block();
-                self.fx.b.ins().brif(is_nil, slow, &[], store, &[]);
-                self.fx.b.switch_to_block(store);
-                self.fx.store_ref_at(hp, va, v);
-                self.fx.b.ins().jump(done, &[]);
-                self.fx.b.switch_to_block(slow);
-                let mut args = self.head();
-                args.extend_from_slice(&[k, v]);
-                let r = self.fx.call_host(self.h.setglobal, &args)[0];
-                self.check(r);
-                self.fx.b.ins().jump(done, &[]);
-                self.fx.b.switch_to_block(done);
+                self.store_place(target, v);
             }
             Place::Index { obj, key, line } => {
                 let line = *line;
@@ -916,6 +909,63 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             }
         }
         Ok(())
+    }
+
+    /// Stores `v` into a local, upvalue or global.
+    fn store_place(&mut self, target: &Place, v: V) {
+        match target {
+            Place::Local { slot, captured } => {
+                if *captured {
+                    let c = self.load_slot(*slot);
+                    self.cell_store(c, v);
+                } else {
+                    self.store_slot(*slot, v);
+                }
+            }
+            Place::Upvalue(u) => {
+                let cell = self.upvalue_cell(*u);
+                self.cell_store(cell, v);
+            }
+            Place::Global(name) => {
+                let (ki, kh) = self.const_info(name);
+                let k = self.const_at(ki);
+                // An existing global is overwritten inline; the rest by the host.
+                let slow = self.fx.b.create_block();
+                let done = self.fx.b.create_block();
+                self.fx.b.set_cold_block(slow);
+                let g = self.global_table();
+                let gp = self.table_ptr(g, slow);
+                let (hp, va) = self.probe(gp, k, kh, slow, slow);
+                let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
+                let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
+                let store = self.fx.b.create_block();
+                self.fx.b.ins().brif(is_nil, slow, &[], store, &[]);
+                self.fx.b.switch_to_block(store);
+                self.fx.store_ref_at(hp, va, v);
+                self.fx.b.ins().jump(done, &[]);
+                self.fx.b.switch_to_block(slow);
+                let mut args = self.head();
+                args.extend_from_slice(&[k, v]);
+                let r = self.fx.call_host(self.h.setglobal, &args)[0];
+                self.check(r);
+                self.fx.b.ins().jump(done, &[]);
+                self.fx.b.switch_to_block(done);
+            }
+            Place::Index { .. } => unreachable!("stored by the caller"),
+        }
+    }
+
+    /// Evaluates every expression (each to one value) into consecutive
+    /// temporaries: their slots (still allocated; the caller resets `temps`).
+    fn values_to_temps(&mut self, es: &[Expr]) -> Result<Vec<u32>, String> {
+        let mut slots = Vec::with_capacity(es.len());
+        for e in es {
+            let v = self.eval(e)?;
+            let t = self.alloc_temp();
+            self.store_slot(t, v);
+            slots.push(t);
+        }
+        Ok(slots)
     }
 
     /// Evaluates `e` while `v` stays valid: `v` goes through a temporary slot

@@ -139,6 +139,19 @@ local function closures()
   local a, b = 1, 2
   a, b = b, a
   print(a, b)
+  local function two() return "t1", "t2" end
+  local p, q, r = 1, two()
+  local u, v, w = two(), 9
+  local x, y = 5
+  local m1, m2 = 1, 2, print("extra evaluated")
+  print(p, q, r, u, v, w, x, y, m1, m2)
+  local cap1, cap2 = 10, 20
+  local function bump() cap1, cap2, G_MULTI = cap2 + 1, cap1 + 1, "gm" end
+  bump()
+  print(cap1, cap2, G_MULTI)
+  local same
+  same, same = 1, 2
+  print(same)
 end
 
 local function build(n)

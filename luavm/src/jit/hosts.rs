@@ -650,8 +650,3 @@ pub extern "C" fn h_failed(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64) 
         failed(it, &f);
     })
 }
-
-/// After a direct call: the stack reaches `frame_end` again (new slots nil).
-pub extern "C" fn h_fill(_t: &Thread, frame_end: u64) {
-    stack().fill_to(frame_end as usize);
-}

@@ -90,7 +90,6 @@ struct Hosts {
     cellparam: HostId,
     lookup: HostId,
     failed: HostId,
-    fill: HostId,
 }
 
 /// The JIT of one interpreter.
@@ -149,7 +148,6 @@ impl Jit {
             cellparam: reg("lua_cellparam", 4, 1, h_cellparam as *const u8, true)?,
             lookup: reg("lua_lookup", 2, 2, h_lookup as *const u8, false)?,
             failed: reg("lua_failed", 4, 0, h_failed as *const u8, true)?,
-            fill: reg("lua_fill", 1, 0, h_fill as *const u8, false)?,
         };
         Ok(Jit {
             m,
@@ -911,6 +909,34 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         Ok(())
     }
 
+    /// After a direct call: the value stack reaches `frame_end` again, the
+    /// slots it grows over set to nil (what the callee left there is not
+    /// scanned while below the length; it must not be seen again).
+    fn refill(&mut self, frame_end: V) {
+        let la = self.iconst(crate::stack::len_address() as i64);
+        let base = self.iconst(crate::stack::base_address() as i64);
+        let len = self.fx.b.ins().load(types::I64, fl(), la, 0);
+        let head = self.fx.b.create_block();
+        let body = self.fx.b.create_block();
+        let out = self.fx.b.create_block();
+        self.fx.b.append_block_param(head, types::I64);
+        self.fx.b.ins().jump(head, &[len.into()]);
+        self.fx.b.switch_to_block(head);
+        let i = self.fx.b.block_params(head)[0];
+        let more = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, i, frame_end);
+        self.fx.b.ins().brif(more, body, &[], out, &[]);
+        self.fx.b.switch_to_block(body);
+        let off = self.fx.b.ins().ishl_imm_s(i, 3);
+        let addr = self.fx.b.ins().iadd(base, off);
+        let nil = self.iconst(NIL);
+        self.fx.b.ins().store(fl(), nil, addr, 0);
+        let i1 = self.fx.b.ins().iadd_imm_s(i, 1);
+        self.fx.b.ins().jump(head, &[i1.into()]);
+        self.fx.b.switch_to_block(out);
+        let fin = self.fx.b.ins().umax(len, frame_end);
+        self.fx.b.ins().store(fl(), fin, la, 0);
+    }
+
     /// Stores `v` into a local, upvalue or global.
     fn store_place(&mut self, target: &Place, v: V) {
         match target {
@@ -1364,8 +1390,50 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let v = self.fx.b.ins().load(types::I64, fl(), va, 0);
         let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
         self.fx.b.ins().brif(is_nil, slow, &[], done, &[v.into()]);
+        // Not in the table: its class (metatable's `__index` table) inline,
+        // further up by a plain call.
         self.fx.b.switch_to_block(absent);
-        let r = self.fx.call_host(self.h.lookup, &[tp, k]);
+        let deeper = self.fx.b.create_block();
+        self.fx.b.append_block_param(deeper, types::I64);
+        let general = self.fx.b.create_block();
+        let mt = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_META as i32);
+        let nil = self.iconst(NIL);
+        let no_mt = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mt, NIL);
+        let has_mt = self.fx.b.create_block();
+        self.fx
+            .b
+            .ins()
+            .brif(no_mt, done, &[nil.into()], has_mt, &[]);
+        self.fx.b.switch_to_block(has_mt);
+        let mtp = self.table_ptr(mt, general);
+        let idx_key = self.const_at(0);
+        let no_index = self.fx.b.create_block();
+        let va = self.probe(mtp, idx_key, index_hash(), no_index, general).1;
+        let class = self.fx.b.ins().load(types::I64, fl(), va, 0);
+        let cp = self.table_ptr(class, general);
+        let class_absent = self.fx.b.create_block();
+        let va = self.probe(cp, k, hash, class_absent, general).1;
+        let m = self.fx.b.ins().load(types::I64, fl(), va, 0);
+        let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, m, NIL);
+        self.fx
+            .b
+            .ins()
+            .brif(is_nil, general, &[], done, &[m.into()]);
+        self.fx.b.switch_to_block(no_index);
+        let nil = self.iconst(NIL);
+        self.fx.b.ins().jump(done, &[nil.into()]);
+        self.fx.b.switch_to_block(class_absent);
+        self.fx.b.ins().jump(deeper, &[cp.into()]);
+        self.fx.b.switch_to_block(general);
+        self.fx.b.ins().jump(deeper, &[tp.into()]);
+        // From a table known not to have `k`, along its metatables.
+        self.fx.b.switch_to_block(deeper);
+        let from = self.fx.b.block_params(deeper)[0];
+        let r = self.fx.call_host(self.h.lookup, &[from, k]);
         self.fx.b.ins().brif(r[0], done, &[r[1].into()], slow, &[]);
     }
 
@@ -1536,7 +1604,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let fill = self.fx.b.create_block();
         self.fx.b.ins().brif(tail, tailb, &[], fill, &[]);
         self.fx.b.switch_to_block(fill);
-        self.fx.call_host(self.h.fill, &[fe]);
+        self.refill(fe);
         self.fx.b.ins().jump(join, &[r.into()]);
         // The callee ended in a tail call: its callee and arguments are at
         // `callpos`; the host makes that call.
@@ -1958,6 +2026,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let v = self.eval(e)?;
         Ok(self.truthy(v))
     }
+}
+
+/// The hash of the string `__index` (what `heap::str_hash` gives it).
+fn index_hash() -> u32 {
+    let mut x: u32 = 0x811c_9dc5;
+    for &b in b"__index" {
+        x = (x ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    x | 1
 }
 
 /// Whether evaluating `e` may allocate or run Lua code (and so collect).

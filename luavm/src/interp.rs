@@ -124,7 +124,9 @@ fn describe(e: &Expr) -> Option<String> {
             _ => None,
         },
         Expr::Method { name: n, .. } => Some(format!("method '{}'", name(n))),
-        Expr::Str(_) | Expr::Int(_) | Expr::Float(_) | Expr::Nil | Expr::True | Expr::False => None,
+        // lua5.4 names a string constant loaded into a register.
+        Expr::Str(k) => Some(format!("constant '{}'", name(k))),
+        Expr::Int(_) | Expr::Float(_) | Expr::Nil | Expr::True | Expr::False => None,
         _ => None,
     }
 }
@@ -863,11 +865,23 @@ impl<'t> Interp<'t> {
         };
         let b = pop(t);
         let a = pop(t);
-        let (a, b, c) = (
-            self.for_num(f, a, "initial")?,
-            self.for_num(f, b, "limit")?,
-            self.for_num(f, c, "step")?,
-        );
+        // An integer loop when the initial value and the step are integers;
+        // otherwise a float loop (numeric strings converted), its values
+        // checked in lua5.4's order.
+        let (a, b, c) = match (as_num(a), as_num(c)) {
+            (Some(Num::Int(i0)), Some(Num::Int(st))) => {
+                (Num::Int(i0), self.for_num(f, b, "limit")?, Num::Int(st))
+            }
+            _ => {
+                let lim = self.for_num(f, b, "limit")?;
+                let st = self.for_num(f, c, "step")?;
+                let x = match self.for_num(f, a, "initial value")? {
+                    Num::Int(i) => i as f64,
+                    Num::Float(x) => x,
+                };
+                (Num::Float(x), lim, st)
+            }
+        };
         match (a, b, c) {
             (Num::Int(i0), lim, Num::Int(st)) => {
                 if st == 0 {
@@ -951,11 +965,11 @@ impl<'t> Interp<'t> {
     }
 
     fn for_num(&mut self, f: &Frame, v: Value, what: &str) -> LResult<Num> {
-        match as_num(v) {
+        match Self::arith_num(v) {
             Some(n) => Ok(n),
             None => {
-                // Strings are not coerced in a for loop (Lua 5.4).
-                Err(self.rt_error(f, format!("'for' {what} value must be a number")))
+                let tn = Self::type_name(v);
+                Err(self.rt_error(f, format!("bad 'for' {what} (number expected, got {tn})")))
             }
         }
     }
@@ -1493,18 +1507,20 @@ impl<'t> Interp<'t> {
             }
             UnOp::BNot => match self.to_bits(v) {
                 Ok(i) => self.int(!i),
-                Err(true) => Err(self.rt_error(f, "number has no integer representation".into())),
-                Err(false) => {
-                    self.meta_unary(f, v, b"__bnot", "perform bitwise operation on", operand)
+                // A float without an integer value (a string is blamed as one).
+                Err(true) if self.metamethod(v, b"__bnot").is_none() => {
+                    Err(self.rt_error(f, no_integer_rep(operand)))
                 }
+                Err(_) => self.meta_unary(f, v, b"__bnot", "perform bitwise operation on", operand),
             },
         }
     }
 
-    /// An integer for a bitwise operation: `Err(true)` for a float (or numeric
-    /// string) without one, `Err(false)` for a non-number.
+    /// An integer for a bitwise operation: `Err(true)` for a float without
+    /// one, `Err(false)` for a non-number (strings are not converted: lua5.4's
+    /// string metamethods are arithmetic ones only).
     fn to_bits(&self, v: Value) -> Result<i64, bool> {
-        match Self::arith_num(v) {
+        match as_num(v) {
             Some(Num::Int(i)) => Ok(i),
             Some(Num::Float(x)) => stdlib::lnum::float_to_int_exact(x).ok_or(true),
             None => Err(false),
@@ -1521,6 +1537,9 @@ impl<'t> Interp<'t> {
     ) -> LResult<Value> {
         if let Some(m) = self.metamethod(v, event) {
             return self.call_meta1(m, &[v, v]);
+        }
+        if event == b"__unm" && as_str(v).is_some() {
+            return Err(self.rt_error(f, "attempt to unm a 'string' with a 'string'".into()));
         }
         let msg = with_desc(
             format!("attempt to {what} a {} value", Self::type_name(v)),
@@ -1605,10 +1624,10 @@ impl<'t> Interp<'t> {
                                 "perform bitwise operation on",
                             );
                         }
-                        if matches!(x, Err(true)) || matches!(y, Err(true)) {
-                            return Err(
-                                self.rt_error(f, "number has no integer representation".into())
-                            );
+                        // Two numbers, one without an integer value: it is named.
+                        if as_num(a).is_some() && as_num(b).is_some() {
+                            let e = if x.is_err() { lhs } else { rhs };
+                            return Err(self.rt_error(f, no_integer_rep(e)));
                         }
                         self.meta_binary(f, ev, a, b, lhs, rhs, "perform bitwise operation on")
                     }
@@ -1641,7 +1660,7 @@ impl<'t> Interp<'t> {
                 }
                 Num::Int(
                     a.wrapping_div(b)
-                        - if (a % b != 0) && ((a < 0) != (b < 0)) {
+                        - if (a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0)) {
                             1
                         } else {
                             0
@@ -1690,13 +1709,19 @@ impl<'t> Interp<'t> {
         if let Some(m) = m {
             return self.call_meta1(m, &[a, b]);
         }
-        // Blame the operand that is not a number (the second if both are not).
-        let (bad, e) = if Self::arith_num(b).is_none()
-            && (Self::arith_num(a).is_some()
-                || as_str(a).is_some() && what != "perform arithmetic on")
-        {
-            (b, rhs)
-        } else if Self::arith_num(a).is_none() {
+        // Arithmetic on a string that does not convert: lua5.4's string
+        // metamethods raise "attempt to add a 'string' with a 'number'".
+        if what == "perform arithmetic on" && (as_str(a).is_some() || as_str(b).is_some()) {
+            let msg = format!(
+                "attempt to {} a '{}' with a '{}'",
+                String::from_utf8_lossy(&ev[2..]),
+                Self::type_name(a),
+                Self::type_name(b)
+            );
+            return Err(self.rt_error(f, msg));
+        }
+        // Blame the first operand unless it is a number (as luaG_opinterror).
+        let (bad, e) = if as_num(a).is_none() {
             (a, lhs)
         } else {
             (b, rhs)
@@ -1832,6 +1857,14 @@ impl<'t> Interp<'t> {
             0x5500_0000_0000u64 + identity_hash(o) as u64
         )
         .into_bytes()
+    }
+}
+
+/// "number has no integer representation", naming the operand as lua5.4 does.
+fn no_integer_rep(operand: &Expr) -> String {
+    match describe(operand) {
+        Some(d) => format!("number ({d}) has no integer representation"),
+        None => "number has no integer representation".into(),
     }
 }
 

@@ -721,7 +721,13 @@ fn b_rawlen(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     } else if let Some(s) = as_str(v) {
         heap::len(s) as i64
     } else {
-        return Err(arg_error(it, 0, "rawlen", "table or string expected"));
+        let g = got(it, a, 0);
+        return Err(arg_error(
+            it,
+            0,
+            "rawlen",
+            &format!("table or string expected, got {g}"),
+        ));
     };
     let v = it.int(n)?;
     ret(it, v)
@@ -934,10 +940,9 @@ fn b_tremove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         set_raw(it, a.get(it, 0), k, nv)?;
         i += 1;
     }
-    if i >= 1 && (a.n < 2 || pos <= n) {
-        let k = it.int(i)?;
-        set_raw(it, a.get(it, 0), k, Value::NIL)?;
-    }
+    // As lua5.4: t[pos] = nil even past the end (t[0] of an empty table).
+    let k = it.int(i)?;
+    set_raw(it, a.get(it, 0), k, Value::NIL)?;
     Ok(1)
 }
 
@@ -961,8 +966,9 @@ fn b_tconcat(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         let tab = as_table(a.get(it, 0)).expect("a table");
         let v = table::raw_get_int(tab, k);
         if as_str(v).is_none() && as_num(v).is_none() {
+            let tn = Interp::type_name(v);
             return Err(it.throw_here(&format!(
-                "invalid value (at index {k}) in table for 'concat'"
+                "invalid value ({tn}) at index {k} in table for 'concat'"
             )));
         }
         out.extend_from_slice(&it.concat_piece(v).expect("a string or number"));
@@ -1174,8 +1180,18 @@ fn b_ceil(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     ret(it, v)
 }
 
+/// A number argument as lua5.4's math library sees it: an integer only if it
+/// is one (`lua_isinteger`), a numeric string always as a float.
+fn check_num_math(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Num> {
+    let n = check_num(it, a, i, name)?;
+    Ok(match (as_num(a.get(it, i)), n) {
+        (Some(Num::Int(_)), n) => n,
+        (_, n) => Num::Float(to_f(n)),
+    })
+}
+
 fn b_abs(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = match check_num(it, a, 0, "abs")? {
+    let v = match check_num_math(it, a, 0, "abs")? {
         Num::Int(i) => it.int(i.wrapping_abs())?,
         Num::Float(x) => Value::float(x.abs()),
     };
@@ -1226,28 +1242,25 @@ fn b_log(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     ret(it, Value::float(r))
 }
 
+/// `math.max`/`math.min` as lua5.4: any values compared with `<` (strings
+/// too, metamethods included), the winner returned as it is.
 fn minmax(it: &mut Interp<'_>, a: Args, name: &str, want_max: bool) -> LResult<usize> {
-    let mut best = check_num(it, a, 0, name)?;
+    if a.n == 0 {
+        return Err(arg_error(it, 0, name, "value expected"));
+    }
     let mut bi = 0;
     for i in 1..a.n {
-        let x = check_num(it, a, i, name)?;
+        let (best, x) = (a.get(it, bi), a.get(it, i));
         let better = if want_max {
-            crate::interp::num_less(best, x, false)
+            sort_less(it, Value::NIL, best, x)?
         } else {
-            crate::interp::num_less(x, best, false)
+            sort_less(it, Value::NIL, x, best)?
         };
         if better {
-            best = x;
             bi = i;
         }
     }
-    let v = a.get(it, bi);
-    if as_num(v).is_some() {
-        ret(it, v)
-    } else {
-        let v = it.num(best)?;
-        ret(it, v)
-    }
+    ret(it, a.get(it, bi))
 }
 
 fn b_max(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
@@ -1259,7 +1272,10 @@ fn b_min(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_fmod(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let (x, y) = (check_num(it, a, 0, "fmod")?, check_num(it, a, 1, "fmod")?);
+    let (x, y) = (
+        check_num_math(it, a, 0, "fmod")?,
+        check_num_math(it, a, 1, "fmod")?,
+    );
     let v = match (x, y) {
         (Num::Int(x), Num::Int(y)) => {
             if y == 0 {
@@ -1300,7 +1316,7 @@ fn b_mtype(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_tointeger(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = a.get(it, 0);
+    let v = check_any(it, a, 0, "tointeger")?;
     let r = match as_num(v) {
         Some(Num::Int(_)) => v,
         Some(Num::Float(x)) => match lnum::float_to_int_exact(x) {
@@ -1354,14 +1370,22 @@ fn b_random(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                 Value::float((r >> 11) as f64 * (0.5 / (1u64 << 52) as f64)),
             )
         }
-        1 => (1, check_int(it, a, 0, "random")?),
+        1 => {
+            let hi = check_int(it, a, 0, "random")?;
+            if hi == 0 {
+                // math.random(0): a whole random integer.
+                let v = it.int(r as i64)?;
+                return ret(it, v);
+            }
+            (1, hi)
+        }
         _ => (
             check_int(it, a, 0, "random")?,
             check_int(it, a, 1, "random")?,
         ),
     };
     if lo > hi {
-        return Err(arg_error(it, a.n.min(2) - 1, "random", "interval is empty"));
+        return Err(arg_error(it, 0, "random", "interval is empty"));
     }
     // Project into [0, hi - lo] as lua5.4's `project` does.
     let lim = (hi as u64).wrapping_sub(lo as u64);

@@ -40,7 +40,7 @@ pub(super) fn len(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 
 pub(super) fn sub(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let s = check_str(it, a, 0, "sub")?;
-    let i = start_index(opt_int(it, a, 1, "sub", 1)?, s.len());
+    let i = start_index(check_int(it, a, 1, "sub")?, s.len());
     let j = end_index(opt_int(it, a, 2, "sub", -1)?, s.len());
     let r = if i > j { &[][..] } else { &s[i - 1..j] };
     let v = it.string(r)?;

@@ -3,6 +3,7 @@
 
 pub mod lnum;
 pub mod lstr;
+pub mod os;
 mod string;
 
 use crate::heap::{self, *};
@@ -79,6 +80,7 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("math", "randomseed", b_randomseed),
     ("os", "clock", b_clock),
     ("os", "time", b_time),
+    ("os", "date", b_date),
     ("os", "getenv", b_getenv),
     ("os", "exit", b_exit),
     ("io", "write", b_iowrite),
@@ -1458,15 +1460,155 @@ fn cpu_time() -> f64 {
 }
 
 fn b_time(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    if !a.get(it, 0).is_nil() {
-        return Err(it.throw_here("os.time with a table is not supported by luavm yet"));
+    if a.get(it, 0).is_nil() {
+        let s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let v = it.int(s)?;
+        return ret(it, v);
     }
-    let s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let v = it.int(s)?;
-    ret(it, v)
+    check_table(it, a, 0, "time")?;
+    // As lua5.4: year, month and day required; hour 12, min and sec 0 by
+    // default; every field an int once the year's 1900 and the month's 1 are
+    // taken off.
+    let mut f = os::Fields {
+        year: date_field(it, a, "year", None, 1900)?,
+        month: date_field(it, a, "month", None, 1)?,
+        day: date_field(it, a, "day", None, 0)?,
+        hour: date_field(it, a, "hour", Some(12), 0)?,
+        min: date_field(it, a, "min", Some(0), 0)?,
+        sec: date_field(it, a, "sec", Some(0), 0)?,
+        isdst: None,
+    };
+    f.year += 1900;
+    f.month += 1;
+    let k = it.string(b"isdst")?;
+    let dst = match it.index_value(a.get(it, 0), k) {
+        Ok(v) => v,
+        Err(_) => return Err(Thrown),
+    };
+    f.isdst = (!dst.is_nil()).then(|| !dst.is_falsy());
+    let r = os::mktime(f);
+    if let Some((_, tm)) = &r {
+        // The table gets the normalized fields.
+        set_date_fields(it, a.get(it, 0), tm)?;
+    }
+    match r {
+        Some((t, _)) if t != -1 => {
+            let v = it.int(t)?;
+            ret(it, v)
+        }
+        _ => Err(it.throw_here("time result cannot be represented in this installation")),
+    }
+}
+
+/// A field of `os.time`'s table (lua5.4's `getfield`), minus `delta`.
+fn date_field(
+    it: &mut Interp<'_>,
+    a: Args,
+    name: &str,
+    default: Option<i64>,
+    delta: i64,
+) -> LResult<i64> {
+    let k = it.string(name.as_bytes())?;
+    let v = match it.index_value(a.get(it, 0), k) {
+        Ok(v) => v,
+        Err(_) => return Err(Thrown),
+    };
+    let n = match Interp::arith_num(v) {
+        Some(Num::Int(i)) => Some(i),
+        Some(Num::Float(x)) => lnum::float_to_int_exact(x),
+        None => None,
+    };
+    match n {
+        Some(n) => {
+            let fits = if n >= 0 {
+                n - delta <= i32::MAX as i64
+            } else {
+                i32::MIN as i64 + delta <= n
+            };
+            if !fits {
+                return Err(it.throw_here(&format!("field '{name}' is out-of-bound")));
+            }
+            Ok(n - delta)
+        }
+        None if !v.is_nil() => Err(it.throw_here(&format!("field '{name}' is not an integer"))),
+        None => match default {
+            Some(d) => Ok(d),
+            None => Err(it.throw_here(&format!("field '{name}' missing in date table"))),
+        },
+    }
+}
+
+/// Sets the fields of a date table (`os.date("*t")`, `os.time`'s argument).
+fn set_date_fields(it: &mut Interp<'_>, tab: Value, tm: &os::Tm) -> LResult<()> {
+    let t = it.t;
+    push(t, tab);
+    let fields = [
+        ("year", tm.year),
+        ("month", tm.month),
+        ("day", tm.day),
+        ("hour", tm.hour),
+        ("min", tm.min),
+        ("sec", tm.sec),
+        ("yday", tm.yday),
+        ("wday", tm.wday + 1),
+    ];
+    for (name, n) in fields {
+        let v = it.int(n)?;
+        push(t, v);
+        let k = it.string(name.as_bytes())?;
+        let v = pop(t);
+        set_raw(it, heap::at(t, top(t) - 1), k, v)?;
+    }
+    let k = it.string(b"isdst")?;
+    set_raw(it, heap::at(t, top(t) - 1), k, Value::boolean(tm.isdst))?;
+    pop(t);
+    Ok(())
+}
+
+fn b_date(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let fmt = if a.get(it, 0).is_nil() {
+        b"%c".to_vec()
+    } else {
+        check_str(it, a, 0, "date")?
+    };
+    let t = if a.get(it, 1).is_nil() {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    } else {
+        check_int(it, a, 1, "date")?
+    };
+    let (utc, spec) = match fmt.strip_prefix(b"!") {
+        Some(rest) => (true, rest),
+        None => (false, &fmt[..]),
+    };
+    let tm = if utc { os::gmtime(t) } else { os::localtime(t) };
+    let Some(tm) = tm else {
+        return Err(it.throw_here("date result cannot be represented in this installation"));
+    };
+    if spec == b"*t" {
+        let tab = it.mem(new_table(it.t, 0, 9))?;
+        push(it.t, tab);
+        set_date_fields(it, tab, &tm)?;
+        return Ok(1);
+    }
+    match os::strftime(spec, &tm) {
+        Ok(s) => {
+            let v = it.string(&s)?;
+            ret(it, v)
+        }
+        Err(rest) => {
+            let msg = format!(
+                "invalid conversion specifier '%{}'",
+                String::from_utf8_lossy(&rest)
+            );
+            Err(arg_error(it, 0, "date", &msg))
+        }
+    }
 }
 
 fn b_getenv(it: &mut Interp<'_>, a: Args) -> LResult<usize> {

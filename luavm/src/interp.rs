@@ -119,8 +119,16 @@ fn describe(e: &Expr) -> Option<String> {
         Expr::Local { name: n, .. } => Some(format!("local '{}'", name(n))),
         Expr::Upvalue { name: n, .. } => Some(format!("upvalue '{}'", name(n))),
         Expr::Global(n) => Some(format!("global '{}'", name(n))),
-        Expr::Index { key, .. } => match &**key {
-            Expr::Str(k) => Some(format!("field '{}'", name(k))),
+        Expr::Index { obj, key, .. } => match &**key {
+            // A field of a local or upvalue named _ENV is a global to lua5.4.
+            Expr::Str(k) => match &**obj {
+                Expr::Local { name: e, .. } | Expr::Upvalue { name: e, .. }
+                    if &e[..] == b"_ENV" =>
+                {
+                    Some(format!("global '{}'", name(k)))
+                }
+                _ => Some(format!("field '{}'", name(k))),
+            },
             _ => None,
         },
         Expr::Method { name: n, .. } => Some(format!("method '{}'", name(n))),
@@ -1869,7 +1877,7 @@ fn no_integer_rep(operand: &Expr) -> String {
 }
 
 /// Whether `v` is a function (Lua or built-in).
-fn is_function(v: Value) -> bool {
+pub fn is_function(v: Value) -> bool {
     v.as_builtin().is_some() || v.as_object().is_some_and(|o| kind(o) == Kind::Function)
 }
 

@@ -770,39 +770,151 @@ fn b_collectgarbage(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     }
 }
 
+/// `load(chunk [, chunkname [, mode [, env]]])`: a string, or a reader
+/// function called until it returns nil or an empty string (all of it read
+/// before parsing); `mode` "t" and "bt" accept text, "b" only binary chunks
+/// (which luavm cannot load); `env`, when given (nil too), is the chunk's
+/// `_ENV`. A failure is `nil, message`.
 fn b_load(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let chunk = a.get(it, 0);
-    let Some(s) = as_str(chunk) else {
+    let from_string = as_str(chunk).is_some() || as_num(chunk).is_some();
+    if !from_string && !crate::interp::is_function(chunk) {
+        let g = got(it, a, 0);
         return Err(arg_error(
             it,
             0,
             "load",
-            "string expected (reader functions are not supported)",
+            &format!("function expected, got {g}"),
         ));
-    };
-    let src = str_bytes(s).to_vec();
+    }
     let name = if a.get(it, 1).is_nil() {
-        crate::chunkname_for_string(&src)
+        None
     } else {
-        let n = check_str(it, a, 1, "load")?;
-        let n = String::from_utf8_lossy(&n).into_owned();
-        match n.strip_prefix('=').or_else(|| n.strip_prefix('@')) {
-            Some(rest) => rest.to_string(),
-            None => crate::chunkname_for_string(n.as_bytes()),
+        Some(check_str(it, a, 1, "load")?)
+    };
+    let mode = if a.get(it, 2).is_nil() {
+        b"bt".to_vec()
+    } else {
+        check_str(it, a, 2, "load")?
+    };
+    let src = if from_string {
+        it.concat_piece(chunk).expect("a string or number")
+    } else {
+        let mut src = Vec::new();
+        loop {
+            let t = it.t;
+            let base = top(t);
+            let f = a.get(it, 0);
+            let piece = match protected_call_value(it, f) {
+                Ok(n) => {
+                    let v = if n > 0 { heap::at(t, base) } else { Value::NIL };
+                    roots(t).truncate(base);
+                    v
+                }
+                Err(e) => return load_failure(it, e),
+            };
+            if piece.is_nil() {
+                break;
+            }
+            match it.concat_piece(piece) {
+                Some(p) if p.is_empty() => break,
+                Some(p) => src.extend_from_slice(&p),
+                None => {
+                    let m = match it.sites.last() {
+                        Some((Some(w), _)) => {
+                            format!(
+                                "{} reader function must return a string",
+                                crate::interp::site_text(w)
+                            )
+                        }
+                        _ => "reader function must return a string".into(),
+                    };
+                    let m = it.string(m.as_bytes())?;
+                    return load_failure(it, m);
+                }
+            }
+        }
+        src
+    };
+    let name = match name {
+        None if from_string => crate::chunkname_for_string(&src),
+        None => "(load)".to_string(),
+        Some(n) => {
+            let n = String::from_utf8_lossy(&n).into_owned();
+            match n.strip_prefix('=').or_else(|| n.strip_prefix('@')) {
+                Some(rest) => rest.to_string(),
+                None => crate::chunkname_for_string(n.as_bytes()),
+            }
         }
     };
-    match crate::lang::parser::parse_chunk(&name, &src) {
+    let mode_s = String::from_utf8_lossy(&mode).into_owned();
+    let binary = src.first() == Some(&0x1b);
+    let (kind, letter) = if binary {
+        ("binary", b'b')
+    } else {
+        ("text", b't')
+    };
+    if !mode.contains(&letter) {
+        let m =
+            it.string(format!("attempt to load a {kind} chunk (mode is '{mode_s}')").as_bytes())?;
+        return load_failure(it, m);
+    }
+    if binary {
+        let m = it.string(format!("{name}: luavm cannot load binary chunks").as_bytes())?;
+        return load_failure(it, m);
+    }
+    let with_env = a.n >= 4;
+    let parsed = if with_env {
+        crate::lang::parser::parse_chunk_with_env(&name, &src)
+    } else {
+        crate::lang::parser::parse_chunk(&name, &src)
+    };
+    match parsed {
         Ok(f) => {
             let c = it.load_function(f)?;
+            if with_env {
+                // Upvalue 0 of the chunk: a cell holding `env`.
+                let t = it.t;
+                push(t, c);
+                let cell = t
+                    .alloc(&heap::CELL, vmkit::HEADER_SIZE + 8)
+                    .map_err(|_| NoMemory);
+                let cell = it.mem(cell)?;
+                heap::set_word(cell, vmkit::HEADER_SIZE, Value::NIL.0);
+                let env = a.get(it, 3);
+                heap::set(t, cell, vmkit::HEADER_SIZE, env);
+                let c = pop(t);
+                let o = c.as_object().expect("a closure");
+                heap::set(t, o, elem(1), Value::object(cell));
+                return ret(it, c);
+            }
             ret(it, c)
         }
         Err(e) => {
-            push(it.t, Value::NIL);
             let m = it.string(e.message.as_bytes())?;
-            push(it.t, m);
-            Ok(2)
+            load_failure(it, m)
         }
     }
+}
+
+/// `nil, message` (`load`'s failure).
+fn load_failure(it: &mut Interp<'_>, msg: Value) -> LResult<usize> {
+    push(it.t, Value::NIL);
+    push(it.t, msg);
+    Ok(2)
+}
+
+/// Calls `f` with no arguments, catching a Lua error: `Ok(n)` results on
+/// the top, or `Err(error value)`.
+fn protected_call_value(it: &mut Interp<'_>, f: Value) -> Result<usize, Value> {
+    let fpos = top(it.t);
+    push(it.t, f);
+    protected_call(it, fpos, 0).map(|n| {
+        // Drop the `true` protected_call puts first.
+        roots(it.t).words.remove(fpos);
+        roots(it.t).is_ref.remove(fpos);
+        n - 1
+    })
 }
 
 fn b_require(it: &mut Interp<'_>, a: Args) -> LResult<usize> {

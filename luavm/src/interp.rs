@@ -34,8 +34,10 @@ const STRING_META: usize = 2;
 const CONSTS: usize = 3;
 /// The message "not enough memory", made before the heap can run out.
 const NO_MEMORY: usize = 4;
+/// The standard library's own table (no Lua code sees it).
+const LIBRARY: usize = 5;
 /// Slots before the first frame.
-pub const RESERVED: usize = 5;
+pub const RESERVED: usize = 6;
 
 /// A call in progress: where the caller is (source and line; `None` for a
 /// built-in) and the name it used for the callee (and whether as a method).
@@ -189,6 +191,16 @@ impl<'t> Interp<'t> {
     /// The globals table.
     pub fn globals(&self) -> Value {
         at(self.t, GLOBALS)
+    }
+
+    /// The standard library's hidden table (nil until it makes it).
+    pub fn library(&self) -> Value {
+        at(self.t, LIBRARY)
+    }
+
+    /// Sets the standard library's hidden table.
+    pub fn set_library(&self, v: Value) {
+        set_at(self.t, LIBRARY, v);
     }
 
     /// Sets the string metatable.

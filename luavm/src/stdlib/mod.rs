@@ -1,6 +1,7 @@
 //! The standard library: built-in functions (values tagged with their index in
 //! [`BUILTINS`]) and the tables that hold them.
 
+pub mod finalize;
 pub mod lnum;
 pub mod lstr;
 pub mod os;
@@ -127,6 +128,9 @@ pub fn builtin_name(b: u32) -> String {
 
 /// Runs built-in `b`.
 pub fn call_builtin(it: &mut Interp<'_>, b: u32, base: usize, n: usize) -> LResult<usize> {
+    if finalize::pending() {
+        finalize::run_pending(it);
+    }
     let f = BUILTINS[b as usize].2;
     f(it, Args { base, n })
 }
@@ -676,7 +680,11 @@ fn b_setmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         }
     }
     heap::set(it.t, tab, T_META, mt);
-    ret(it, t)
+    // A __gc field now marks the table for finalization.
+    if as_table(mt).is_some_and(|m| !table::raw_get_str(m, b"__gc").is_nil()) {
+        finalize::mark(it, t)?;
+    }
+    ret(it, a.get(it, 0))
 }
 
 fn b_getmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
@@ -746,6 +754,7 @@ fn b_collectgarbage(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             if &opt[..] == b"collect" {
                 it.t.collect();
             }
+            finalize::run_queued(it);
             let v = it.int(0)?;
             ret(it, v)
         }

@@ -680,6 +680,23 @@ fn b_setmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         }
     }
     heap::set(it.t, tab, T_META, mt);
+    // A __mode field makes the table weak.
+    if let Some(mode) = as_table(mt)
+        .map(|m| table::raw_get_str(m, b"__mode"))
+        .and_then(as_str)
+    {
+        let mode = str_bytes(mode);
+        let bits = if mode.contains(&b'k') { WEAK_KEYS } else { 0 }
+            | if mode.contains(&b'v') { WEAK_VALUES } else { 0 };
+        if bits != 0 {
+            if !vmkit::gc::is_heap_ready() {
+                vmkit::gc::wait_heap_ready();
+            }
+            let tab = a.get(it, 0);
+            table::make_weak(it.t, tab, bits).map_err(|_| it.no_memory())?;
+        }
+    }
+    let (t, mt) = (a.get(it, 0), a.get(it, 1));
     // A __gc field now marks the table for finalization.
     if as_table(mt).is_some_and(|m| !table::raw_get_str(m, b"__gc").is_nil()) {
         finalize::mark(it, t)?;

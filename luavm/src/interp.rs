@@ -339,6 +339,19 @@ impl<'t> Interp<'t> {
         }
     }
 
+    /// The type name in runtime error messages: the metatable's `__name` if
+    /// it is a string (lua5.4's `luaT_objtypename`), else the type.
+    pub fn obj_type_name(&self, v: Value) -> String {
+        match self
+            .metatable_of(v)
+            .map(|mt| table::raw_get_str(mt, b"__name"))
+            .and_then(as_str)
+        {
+            Some(s) => String::from_utf8_lossy(str_bytes(s)).into_owned(),
+            None => Self::type_name(v).to_string(),
+        }
+    }
+
     /// The metatable of any value (tables' own, the string metatable).
     pub fn metatable_of(&self, v: Value) -> Option<ObjectReference> {
         let o = v.as_object()?;
@@ -481,7 +494,10 @@ impl<'t> Interp<'t> {
                 roots(t).is_ref.insert(fpos, true);
                 return self.call(fpos, nargs + 1, _line).map(Ok);
             }
-            return Err(self.throw_msg(&format!("attempt to call a {} value", Self::type_name(fv))));
+            return Err(self.throw_msg(&format!(
+                "attempt to call a {} value",
+                self.obj_type_name(fv)
+            )));
         };
         let pi = get(cl, elem(0)).as_small_int().expect("a prototype index") as usize;
         let (proto, captured) = self.protos[pi].clone();
@@ -988,7 +1004,7 @@ impl<'t> Interp<'t> {
         match Self::arith_num(v) {
             Some(n) => Ok(n),
             None => {
-                let tn = Self::type_name(v);
+                let tn = self.obj_type_name(v);
                 Err(self.rt_error(f, format!("bad 'for' {what} (number expected, got {tn})")))
             }
         }
@@ -1340,7 +1356,7 @@ impl<'t> Interp<'t> {
                 let fv = at(t, fpos);
                 if !callable(self, fv) {
                     let msg = with_desc(
-                        format!("attempt to call a {} value", Self::type_name(fv)),
+                        format!("attempt to call a {} value", self.obj_type_name(fv)),
                         func,
                     );
                     return Err(self.rt_error(f, msg));
@@ -1367,7 +1383,7 @@ impl<'t> Interp<'t> {
                 let fv = at(t, fpos);
                 if !callable(self, fv) {
                     let msg = with_desc(
-                        format!("attempt to call a {} value", Self::type_name(fv)),
+                        format!("attempt to call a {} value", self.obj_type_name(fv)),
                         e,
                     );
                     return Err(self.rt_error(f, msg));
@@ -1520,7 +1536,7 @@ impl<'t> Interp<'t> {
                     return self.int(table::length(tab));
                 }
                 let msg = with_desc(
-                    format!("attempt to get length of a {} value", Self::type_name(v)),
+                    format!("attempt to get length of a {} value", self.obj_type_name(v)),
                     operand,
                 );
                 Err(self.rt_error(f, msg))
@@ -1562,7 +1578,7 @@ impl<'t> Interp<'t> {
             return Err(self.rt_error(f, "attempt to unm a 'string' with a 'string'".into()));
         }
         let msg = with_desc(
-            format!("attempt to {what} a {} value", Self::type_name(v)),
+            format!("attempt to {what} a {} value", self.obj_type_name(v)),
             operand,
         );
         Err(self.rt_error(f, msg))
@@ -1747,7 +1763,7 @@ impl<'t> Interp<'t> {
             (b, rhs)
         };
         let msg = with_desc(
-            format!("attempt to {what} a {} value", Self::type_name(bad)),
+            format!("attempt to {what} a {} value", self.obj_type_name(bad)),
             e,
         );
         Err(self.rt_error(f, msg))
@@ -1771,7 +1787,7 @@ impl<'t> Interp<'t> {
                 }
                 let (bad, e) = if x.is_none() { (a, lhs) } else { (b, rhs) };
                 let msg = with_desc(
-                    format!("attempt to concatenate a {} value", Self::type_name(bad)),
+                    format!("attempt to concatenate a {} value", self.obj_type_name(bad)),
                     e,
                 );
                 Err(self.rt_error(f, msg))
@@ -1824,7 +1840,16 @@ impl<'t> Interp<'t> {
         if let Some(m) = self.metamethod(a, ev).or_else(|| self.metamethod(b, ev)) {
             return Ok(!self.call_meta1(m, &[a, b])?.is_falsy());
         }
-        let (ta, tb) = (Self::type_name(a), Self::type_name(b));
+        // lua5.4 as built (LUA_COMPAT_LT_LE): `a <= b` as `not (b < a)`.
+        if or_equal {
+            if let Some(m) = self
+                .metamethod(b, b"__lt")
+                .or_else(|| self.metamethod(a, b"__lt"))
+            {
+                return Ok(self.call_meta1(m, &[b, a])?.is_falsy());
+            }
+        }
+        let (ta, tb) = (self.obj_type_name(a), self.obj_type_name(b));
         let msg = if ta == tb {
             format!("attempt to compare two {ta} values")
         } else {

@@ -1305,7 +1305,7 @@ fn float_or_int(it: &mut Interp<'_>, x: f64) -> LResult<Value> {
 }
 
 fn b_floor(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = match check_num(it, a, 0, "floor")? {
+    let v = match check_num_math(it, a, 0, "floor")? {
         Num::Int(i) => it.int(i)?,
         Num::Float(x) => float_or_int(it, x.floor())?,
     };
@@ -1313,7 +1313,7 @@ fn b_floor(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_ceil(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = match check_num(it, a, 0, "ceil")? {
+    let v = match check_num_math(it, a, 0, "ceil")? {
         Num::Int(i) => it.int(i)?,
         Num::Float(x) => float_or_int(it, x.ceil())?,
     };

@@ -139,7 +139,7 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                     return Err(arg_error(it, arg, "format", "no value"));
                 }
                 match spec.conv {
-                    b'd' | b'i' | b'c' | b'x' | b'X' | b'o' => {
+                    b'd' | b'i' | b'u' | b'c' | b'x' | b'X' | b'o' => {
                         let i = check_int(it, a, arg, "format")?;
                         out.extend_from_slice(&lstr::format_int(&spec, i));
                     }
@@ -153,6 +153,9 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                     b's' => {
                         let v = a.get(it, arg);
                         let s = it.tostring(v)?;
+                        if spec.has_modifiers() && s.contains(&0) {
+                            return Err(arg_error(it, arg, "format", "string contains zeros"));
+                        }
                         out.extend_from_slice(&lstr::format_str(&spec, &s));
                     }
                     b'q' => {

@@ -620,6 +620,190 @@ fn snippet_varargs(r: &mut Rng, out: &mut String) {
     let _ = writeln!(out, "end");
 }
 
+/// Metamethods a generated metatable may have (name, Lua value).
+const METAMETHODS: &[(&str, &str)] = &[
+    ("__index", "function(t, k) return tostring(k) .. '!' end"),
+    ("__index", "{x = 'from index', [1] = 'one'}"),
+    (
+        "__index",
+        "setmetatable({}, {__index = function(_, k) return 'deep ' .. tostring(k) end})",
+    ),
+    (
+        "__newindex",
+        "function(t, k, v) rawset(t, k, tostring(v) .. '?') end",
+    ),
+    ("__newindex", "{}"),
+    ("__add", "function(a, b) return 'add' end"),
+    ("__sub", "function(a, b) return 7 end"),
+    ("__mul", "function(a, b) return a, b end"),
+    ("__div", "function(a, b) return nil end"),
+    ("__mod", "function(a, b) return 'mod' end"),
+    ("__idiv", "function(a, b) return 'idiv' end"),
+    ("__pow", "function(a, b) return 'pow' end"),
+    ("__unm", "function(a) return 'unm' end"),
+    ("__band", "function(a, b) return 'band' end"),
+    ("__shl", "function(a, b) return 'shl' end"),
+    ("__bnot", "function(a) return 'bnot' end"),
+    ("__concat", "function(a, b) return 'cat' end"),
+    ("__len", "function(a) return 42 end"),
+    ("__eq", "function(a, b) return true end"),
+    ("__lt", "function(a, b) return true end"),
+    ("__le", "function(a, b) return false end"),
+    (
+        "__call",
+        "function(self, ...) return select('#', ...), ... end",
+    ),
+    (
+        "__tostring",
+        "function(a) return 'T' .. tostring(rawget(a, 'v')) end",
+    ),
+    ("__name", "'MyType'"),
+    ("__metatable", "'locked'"),
+];
+
+/// Operations on `a` (a table with the generated metatable) and `b` (another).
+const META_OPS: &[&str] = &[
+    "return a.x, a[1], a.v, rawget(a, 'x')",
+    "a.y = 5 return rawget(a, 'y'), a.y",
+    "a[10] = false return rawget(a, 10)",
+    "return a + 1",
+    "return 1 + a",
+    "return a - a",
+    "return a * 2",
+    "return a / 2",
+    "return a % 2",
+    "return a // 2",
+    "return a ^ 2",
+    "return -a",
+    "return a & 1",
+    "return 1 << a",
+    "return ~a",
+    "return a .. 's', 's' .. a, 1 .. a",
+    "return #a, rawlen(a)",
+    "return a == b, a ~= b, a == a, rawequal(a, b)",
+    "return a < b, a <= b, a > b, a >= b",
+    "return a < 1",
+    "return a(1, nil, 3)",
+    "return tostring(a) == tostring(a), type(a)",
+    "return getmetatable(a) == getmetatable(b), type(getmetatable(a))",
+    "return setmetatable(a, nil) == a",
+    "return string.format('%s', a) == tostring(a)",
+    "local n = 0 for k, v in pairs(a) do n = n + 1 end return n",
+];
+
+fn snippet_meta(r: &mut Rng, out: &mut String) {
+    let mut fields = Vec::new();
+    for _ in 0..r.range(1, 5) {
+        let (k, v) = r.pick(METAMETHODS);
+        if !fields.iter().any(|(f, _): &(&str, &str)| f == k) {
+            fields.push((*k, *v));
+        }
+    }
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    let _ = writeln!(
+        out,
+        "do local mt = {{{}}} local a, b = setmetatable({{v = {}}}, mt), setmetatable({{v = 2}}, mt)",
+        body.join(", "),
+        r.range(-3, 3)
+    );
+    let printable = fields.iter().any(|(k, _)| *k == "__tostring");
+    for _ in 0..r.range(3, 7) {
+        let op = r.pick(META_OPS);
+        if op.contains("tostring(a)") && !printable && !op.contains("==") {
+            continue;
+        }
+        let _ = writeln!(out, "  try(function() {op} end)");
+    }
+    let _ = writeln!(out, "end");
+}
+
+/// `string.format` conversions and arguments.
+const FORMATS: &[&str] = &[
+    "%d", "%5d", "%-5d|", "%05d", "%+d", "%x", "%X", "%#x", "%o", "%c", "%e", "%.3e", "%10.2f",
+    "%-10.1f|", "%g", "%.14g", "%.3g", "%G", "%a", "%s", "%10s|", "%-10s|", "%.2s", "%q", "%i",
+    "%u", "%%", "%5.1s|",
+];
+
+const PATTERNS: &[&str] = &[
+    "%d+",
+    "%a+",
+    "(%a)(%d)",
+    "^%s*(.-)%s*$",
+    "[aeiou]",
+    "[^%w]",
+    "%u%l*",
+    "x*",
+    ".-b",
+    "(h)(e)",
+    "%f[%w]%w+",
+    "%b()",
+    "()a",
+    "[%d%.]+",
+    "o",
+    "l+",
+    "%s",
+];
+
+const SUBJECTS: &[&str] = &[
+    "\"hello world\"",
+    "\"  padded  \"",
+    "\"a1b2c3\"",
+    "\"(x(y)z) (w)\"",
+    "\"Hello There Friend\"",
+    "\"3.14 and 2.71\"",
+    "\"\"",
+    "\"aaa\"",
+    "\"x=1, y=2\"",
+];
+
+fn snippet_strings(r: &mut Rng, out: &mut String) {
+    for _ in 0..r.range(1, 3) {
+        let f = r.pick(FORMATS);
+        let arg = match r.below(4) {
+            0 => r.pick(STRS).to_string(),
+            1 => r.pick(NUMSTRS).to_string(),
+            _ => number(r),
+        };
+        let _ = writeln!(out, "try(string.format, \"[{f}]\", {arg})");
+    }
+    let subj = r.pick(SUBJECTS);
+    let pat = r.pick(PATTERNS);
+    let init = r.range(-3, 4);
+    let _ = writeln!(
+        out,
+        "do local s, p = {subj}, \"{pat}\" try(string.find, s, p) try(string.find, s, p, {init}) \
+         try(string.match, s, p) try(string.find, s, p, 1, true) \
+         try(function() local n, t = 0, {{}} for a, b in s:gmatch(p) do n = n + 1 t[n] = tostring(a) .. '/' .. tostring(b) end return n, table.concat(t, ',') end)"
+    );
+    let repl = r.pick(&[
+        "\"<%0>\"",
+        "\"%1%1\"",
+        "{hello = 'HI', a = false, l = 1}",
+        "function(x) if x == 'o' then return nil end return x:upper() end",
+        "\"%%\"",
+        "\"%9\"",
+    ]);
+    let _ = writeln!(
+        out,
+        "  try(string.gsub, s, p, {repl}) try(string.gsub, s, p, {repl}, {}) end",
+        r.range(-1, 3)
+    );
+    let _ = writeln!(
+        out,
+        "try(function() local s = {} return s:rep({}), s:rep(2, '-'), s:reverse(), s:lower(), s:byte({}, {}), #s end)",
+        r.pick(SUBJECTS),
+        r.range(-1, 3),
+        r.range(-5, 5),
+        r.range(-5, 5)
+    );
+    let _ = writeln!(
+        out,
+        "try(function() return string.char({}, {}), ('%d'):rep(3, ' '):format(1, 2, 3) end)",
+        r.range(0, 255),
+        r.range(32, 126)
+    );
+}
+
 /// Code that raises, with the message (or error value) printed.
 const RAISES: &[&str] = &[
     "local x return x.y",
@@ -770,7 +954,7 @@ fn program(seed: u64) -> String {
     let mut out = String::from(PRELUDE);
     for n in 0..SNIPPETS {
         let _ = writeln!(out, "-- #{n}\nprint('#{n}')");
-        match r.below(9) {
+        match r.below(11) {
             0 | 1 => snippet_arith(&mut r, &mut out),
             2 => snippet_divmod(&mut r, &mut out),
             3 => snippet_compare(&mut r, &mut out),
@@ -778,6 +962,8 @@ fn program(seed: u64) -> String {
             5 => snippet_closures(&mut r, &mut out),
             6 => snippet_tables(&mut r, &mut out),
             7 => snippet_varargs(&mut r, &mut out),
+            8 => snippet_meta(&mut r, &mut out),
+            9 => snippet_strings(&mut r, &mut out),
             _ => snippet_errors(&mut r, &mut out),
         }
     }

@@ -44,9 +44,10 @@ fn array_cap(tab: ObjectReference) -> usize {
 }
 
 /// The slot index of `k` in the hash part `h` (capacity `cap` pairs), or where
-/// it would go. With `weak_keys`, stored keys may be weak references (a
-/// cleared one matches no key).
-fn find_slot(h: ObjectReference, k: Value, weak_keys: bool) -> (usize, bool) {
+/// it would go. Where `weak_keys()` (asked only past an identical key),
+/// stored keys may be weak references (a cleared one matches no key).
+#[inline]
+fn find_slot(h: ObjectReference, k: Value, weak_keys: impl Fn() -> bool) -> (usize, bool) {
     let cap = heap::len(h) / 2;
     let mask = cap - 1;
     let mut i = key_hash(k) as usize & mask;
@@ -55,17 +56,20 @@ fn find_slot(h: ObjectReference, k: Value, weak_keys: bool) -> (usize, bool) {
         if key.is_nil() {
             return (i, false);
         }
-        if weak_keys {
+        if key == k {
+            return (i, true);
+        }
+        if key.as_object().is_some() && weak_keys() {
             if let Some(target) = weak_target(key) {
                 if target.is_nil() {
                     i = (i + 1) & mask;
                     continue;
                 }
                 key = target;
+                if key == k {
+                    return (i, true);
+                }
             }
-        }
-        if key == k {
-            return (i, true);
         }
         let same = match (as_str(key), as_str(k)) {
             // Two strings: their cached hashes first, then the bytes.
@@ -102,9 +106,8 @@ fn hash_get(tab: ObjectReference, k: Value) -> Value {
     let Some(h) = get(tab, T_HASH).as_object() else {
         return Value::NIL;
     };
-    let w = weak_bits(tab);
-    match find_slot(h, k, w & WEAK_KEYS != 0) {
-        (i, true) => read_value(w, get(h, elem(2 * i + 1))),
+    match find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0) {
+        (i, true) => read_in(tab, get(h, elem(2 * i + 1))),
         _ => Value::NIL,
     }
 }
@@ -114,6 +117,17 @@ fn hash_get(tab: ObjectReference, k: Value) -> Value {
 #[inline]
 fn read_value(weak: u32, v: Value) -> Value {
     if weak & WEAK_VALUES != 0 {
+        unweak(v)
+    } else {
+        v
+    }
+}
+
+/// A value stored in `tab` as read (the weakness bits loaded only for an
+/// object: numbers and the like are never weak references).
+#[inline]
+fn read_in(tab: ObjectReference, v: Value) -> Value {
+    if v.as_object().is_some() && weak_bits(tab) & WEAK_VALUES != 0 {
         unweak(v)
     } else {
         v
@@ -141,7 +155,7 @@ fn weak_wrap(t: &Thread, weak: u32, bit: u32, v: Value) -> Result<Value, NoMemor
 pub fn raw_get_int(tab: ObjectReference, i: i64) -> Value {
     if i >= 1 && (i as usize) <= array_len(tab) {
         let a = get(tab, T_ARRAY).as_object().expect("an array part");
-        return read_value(weak_bits(tab), get(a, elem(i as usize - 1)));
+        return read_in(tab, get(a, elem(i as usize - 1)));
     }
     match Value::small_int(i) {
         Some(k) => hash_get(tab, k),
@@ -154,7 +168,7 @@ pub fn raw_get_int(tab: ObjectReference, i: i64) -> Value {
             for s in 0..cap {
                 let key = get(h, elem(2 * s));
                 if as_int(key) == Some(i) && key.as_float().is_none() {
-                    return read_value(weak_bits(tab), get(h, elem(2 * s + 1)));
+                    return read_in(tab, get(h, elem(2 * s + 1)));
                 }
             }
             Value::NIL
@@ -181,7 +195,7 @@ pub fn raw_get_str(tab: ObjectReference, name: &[u8]) -> Value {
         }
         if let Some(s) = as_str(key) {
             if str_hash(s) == x | 1 && str_bytes(s) == name {
-                return read_value(weak_bits(tab), get(h, elem(2 * i + 1)));
+                return read_in(tab, get(h, elem(2 * i + 1)));
             }
         }
         i = (i + 1) & mask;
@@ -269,7 +283,7 @@ fn append(t: &Thread, base: usize, n: usize) -> Result<(), KeyError> {
     // Migrate the following keys from the hash part.
     if let Some(h) = get(tab, T_HASH).as_object() {
         while let Some(k) = Value::small_int(n as i64 + 1) {
-            let (slot, found) = find_slot(h, k, weak_bits(tab) & WEAK_KEYS != 0);
+            let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
             if !found {
                 break;
             }
@@ -297,7 +311,7 @@ fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
     let k = at(t, base + 2);
     let v = at(t, base + 1);
     if let Some(h) = get(tab, T_HASH).as_object() {
-        let (slot, found) = find_slot(h, k, weak_bits(tab) & WEAK_KEYS != 0);
+        let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
         if found {
             set(t, h, elem(2 * slot + 1), v);
             return Ok(());
@@ -361,7 +375,7 @@ fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
             let Some((k, sk, sv)) = live_entry(h, s) else {
                 continue;
             };
-            let (slot, _) = find_slot(fresh, k, weak & WEAK_KEYS != 0);
+            let (slot, _) = find_slot(fresh, k, || weak & WEAK_KEYS != 0);
             set(t, fresh, elem(2 * slot), sk);
             set(t, fresh, elem(2 * slot + 1), sv);
             used += 1;
@@ -422,7 +436,7 @@ pub fn next(tab: ObjectReference, k: Value) -> Result<Option<(Value, Value)>, No
                     Some(v) => v,
                     None => k,
                 };
-                let (slot, found) = find_slot(h, key, weak & WEAK_KEYS != 0);
+                let (slot, found) = find_slot(h, key, || weak & WEAK_KEYS != 0);
                 if !found {
                     return Err(NoSuchKey);
                 }

@@ -429,18 +429,22 @@ pub fn next(tab: ObjectReference, k: Value) -> Result<Option<(Value, Value)>, No
         match ki {
             Some(i) if i >= 1 && (i as usize) <= n => i as usize,
             _ => {
-                let Some(h) = get(tab, T_HASH).as_object() else {
-                    return Err(NoSuchKey);
-                };
                 let key = match ki.and_then(Value::small_int) {
                     Some(v) => v,
                     None => k,
                 };
-                let (slot, found) = find_slot(h, key, || weak & WEAK_KEYS != 0);
-                if !found {
-                    return Err(NoSuchKey);
+                let found = get(tab, T_HASH)
+                    .as_object()
+                    .map(|h| find_slot(h, key, || weak & WEAK_KEYS != 0))
+                    .filter(|(_, found)| *found);
+                match (found, ki) {
+                    (Some((slot, _)), _) => n + slot + 1,
+                    // A key of the array part that was assigned nil during
+                    // the traversal (the part shrank below it: everything
+                    // after it there is nil): go on with the hash part.
+                    (None, Some(i)) if i >= 1 && (i as usize) <= array_cap(tab) => n,
+                    _ => return Err(NoSuchKey),
                 }
-                n + slot + 1
             }
         }
     };

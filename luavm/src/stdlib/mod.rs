@@ -1412,10 +1412,9 @@ fn b_min(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_fmod(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let (x, y) = (
-        check_num_math(it, a, 0, "fmod")?,
-        check_num_math(it, a, 1, "fmod")?,
-    );
+    // lua5.4 (gcc) checks the second argument first on the float path.
+    let y = check_num_math(it, a, 1, "fmod")?;
+    let x = check_num_math(it, a, 0, "fmod")?;
     let v = match (x, y) {
         (Num::Int(x), Num::Int(y)) => {
             if y == 0 {

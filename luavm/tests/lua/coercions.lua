@@ -62,3 +62,7 @@ local t = {[0] = "zero"}
 print(table.remove(t), t[0], #t)
 local u = {}
 print(table.remove(u), table.remove(u, 1), #u)
+-- math.fmod checks its second argument first (as lua5.4 built by gcc)
+print(pcall(math.fmod, "a", "b"))
+print(pcall(math.fmod, 1.5, {}))
+print(pcall(math.fmod, {}, 2))

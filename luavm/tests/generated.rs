@@ -443,6 +443,16 @@ fn snippet_closures(r: &mut Rng, out: &mut String) {
         "  for k = 1, n do try(fs[k], k) end for k = n, 1, -1 do try(fs[k], -k) end show(acc, n)"
     );
     let _ = writeln!(out, "end");
+    // goto: a backward loop and a `continue` label in nested loops.
+    let _ = writeln!(
+        out,
+        "do local i, out = 1, {{}} ::top:: if i <= {} then out[#out + 1] = i i = i + {} goto top end \
+         for j = 1, 3 do for k = 1, 3 do if k == {} then goto continue end out[#out + 1] = j * 10 + k ::continue:: end end \
+         show(table.concat(out, ',')) end",
+        r.range(0, 6),
+        r.range(1, 3),
+        r.range(0, 4)
+    );
     // A counter factory with shared upvalues, and a while/repeat loop.
     let step = r.range(1, 3);
     let _ = writeln!(
@@ -547,6 +557,12 @@ fn snippet_tables(r: &mut Rng, out: &mut String) {
     let _ = writeln!(
         out,
         "  local c = 0 for i, v in ipairs(t) do c = c + i * v end show(c, next({{}}), select('#', next(t)))"
+    );
+    // Fields assigned nil during the traversal (allowed).
+    let _ = writeln!(
+        out,
+        "  local kept = 0 for k, v in pairs(t) do if v % {} == 0 then t[k] = nil else kept = kept + 1 end end show(kept, dump(t))",
+        r.range(2, 4)
     );
     let _ = writeln!(out, "end");
     let _ = (seq, other);

@@ -132,6 +132,8 @@ pub fn register_types() -> Result<(), NoMemory> {
         let id = ti.header().ok_or(NoMemory)?;
         KIND_IDS[k].store(id as u32, std::sync::atomic::Ordering::Relaxed);
     }
+    let id = vmkit::gc::weak::WEAK_REF.header().ok_or(NoMemory)?;
+    WEAK_REF_ID.store(id as u32, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }
 
@@ -390,26 +392,68 @@ pub fn str_hash(o: ObjectReference) -> u32 {
 
 static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
+/// A table's status-word bit: its keys are weak (`__mode` has `k`).
+pub const WEAK_KEYS: u32 = 1 << 31;
+/// A table's status-word bit: its values are weak (`__mode` has `v`).
+pub const WEAK_VALUES: u32 = 1 << 30;
+/// The identity hash's bits of a status word (the rest are the flags above).
+const HASH_BITS: u32 = (1 << 30) - 1;
+
 /// An object's identity hash (its address changes when it moves; this does not).
 pub fn identity_hash(o: ObjectReference) -> u32 {
     let s = status(o);
     let h = s.load(std::sync::atomic::Ordering::Relaxed);
-    if h != 0 {
-        return h;
+    if h & HASH_BITS != 0 {
+        return h & HASH_BITS;
     }
-    let id = NEXT_ID
+    let id = (NEXT_ID
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         .wrapping_mul(0x9E37_79B9)
+        & HASH_BITS)
         | 1;
     match s.compare_exchange(
-        0,
-        id,
+        h,
+        h | id,
         std::sync::atomic::Ordering::Relaxed,
         std::sync::atomic::Ordering::Relaxed,
     ) {
         Ok(_) => id,
-        Err(old) => old,
+        Err(old) => old & HASH_BITS,
     }
+}
+
+/// The weakness bits ([`WEAK_KEYS`], [`WEAK_VALUES`]) of a table.
+#[inline]
+pub fn weak_bits(tab: ObjectReference) -> u32 {
+    status(tab).load(std::sync::atomic::Ordering::Relaxed) & !HASH_BITS
+}
+
+/// Adds weakness bits to a table (it keeps its identity hash).
+pub fn add_weak_bits(tab: ObjectReference, bits: u32) {
+    identity_hash(tab);
+    status(tab).fetch_or(bits & !HASH_BITS, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The type id of the substrate's weak references (see [`register_types`]).
+static WEAK_REF_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+
+/// If `v` is a weak reference (an entry of a weak table), what it refers to
+/// now: the object, or nil once the collector cleared it.
+#[inline]
+pub fn weak_target(v: Value) -> Option<Value> {
+    let o = v.as_object()?;
+    if word(o, 0) as u32 != WEAK_REF_ID.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    // SAFETY: `o` is a live object of the substrate's weak-reference type.
+    let r = unsafe { vmkit::gc::weak::weak_get(o) };
+    Some(r.map_or(Value::NIL, Value::object))
+}
+
+/// `v` as a weak table reads it: the target of a weak reference, else itself.
+#[inline]
+pub fn unweak(v: Value) -> Value {
+    weak_target(v).unwrap_or(v)
 }
 
 fn mix(x: u64) -> u32 {

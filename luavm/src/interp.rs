@@ -34,8 +34,10 @@ const STRING_META: usize = 2;
 pub(crate) const CONSTS: usize = 3;
 /// The message "not enough memory", made before the heap can run out.
 const NO_MEMORY: usize = 4;
+/// The standard library's own table (no Lua code sees it).
+const LIBRARY: usize = 5;
 /// Slots before the first frame.
-pub const RESERVED: usize = 5;
+pub const RESERVED: usize = 6;
 
 /// A numeric `for` loop, prepared ([`Interp::for_prep`]).
 pub(crate) enum ForLoop {
@@ -123,12 +125,22 @@ pub(crate) fn describe(e: &Expr) -> Option<String> {
         Expr::Local { name: n, .. } => Some(format!("local '{}'", name(n))),
         Expr::Upvalue { name: n, .. } => Some(format!("upvalue '{}'", name(n))),
         Expr::Global(n) => Some(format!("global '{}'", name(n))),
-        Expr::Index { key, .. } => match &**key {
-            Expr::Str(k) => Some(format!("field '{}'", name(k))),
+        Expr::Index { obj, key, .. } => match &**key {
+            // A field of a local or upvalue named _ENV is a global to lua5.4.
+            Expr::Str(k) => match &**obj {
+                Expr::Local { name: e, .. } | Expr::Upvalue { name: e, .. }
+                    if &e[..] == b"_ENV" =>
+                {
+                    Some(format!("global '{}'", name(k)))
+                }
+                _ => Some(format!("field '{}'", name(k))),
+            },
             _ => None,
         },
         Expr::Method { name: n, .. } => Some(format!("method '{}'", name(n))),
-        Expr::Str(_) | Expr::Int(_) | Expr::Float(_) | Expr::Nil | Expr::True | Expr::False => None,
+        // lua5.4 names a string constant loaded into a register.
+        Expr::Str(k) => Some(format!("constant '{}'", name(k))),
+        Expr::Int(_) | Expr::Float(_) | Expr::Nil | Expr::True | Expr::False => None,
         _ => None,
     }
 }
@@ -194,6 +206,16 @@ impl<'t> Interp<'t> {
     /// The globals table.
     pub fn globals(&self) -> Value {
         at(self.t, GLOBALS)
+    }
+
+    /// The standard library's hidden table (nil until it makes it).
+    pub fn library(&self) -> Value {
+        at(self.t, LIBRARY)
+    }
+
+    /// Sets the standard library's hidden table.
+    pub fn set_library(&self, v: Value) {
+        set_at(self.t, LIBRARY, v);
     }
 
     /// Sets the string metatable.
@@ -329,6 +351,19 @@ impl<'t> Interp<'t> {
             Some(Kind::Table) => "table",
             Some(Kind::Function) => "function",
             _ => "userdata",
+        }
+    }
+
+    /// The type name in runtime error messages: the metatable's `__name` if
+    /// it is a string (lua5.4's `luaT_objtypename`), else the type.
+    pub fn obj_type_name(&self, v: Value) -> String {
+        match self
+            .metatable_of(v)
+            .map(|mt| table::raw_get_str(mt, b"__name"))
+            .and_then(as_str)
+        {
+            Some(s) => String::from_utf8_lossy(str_bytes(s)).into_owned(),
+            None => Self::type_name(v).to_string(),
         }
     }
 
@@ -484,7 +519,10 @@ impl<'t> Interp<'t> {
                 roots(t).insert(fpos, m.0);
                 return self.call(fpos, nargs + 1, _line).map(Ok);
             }
-            return Err(self.throw_msg(&format!("attempt to call a {} value", Self::type_name(fv))));
+            return Err(self.throw_msg(&format!(
+                "attempt to call a {} value",
+                self.obj_type_name(fv)
+            )));
         };
         let pi = get(cl, elem(0)).as_small_int().expect("a prototype index") as usize;
         if self.depth >= MAX_DEPTH || stack_pointer() < self.stack_floor {
@@ -930,11 +968,23 @@ impl<'t> Interp<'t> {
     /// A numeric `for` loop's start, limit and step, checked and converted as
     /// Lua 5.4 does (both engines run the loop this describes).
     pub(crate) fn for_prep(&mut self, f: &Frame, a: Value, b: Value, c: Value) -> LResult<ForLoop> {
-        let (a, b, c) = (
-            self.for_num(f, a, "initial value")?,
-            self.for_num(f, b, "limit")?,
-            self.for_num(f, c, "step")?,
-        );
+        // An integer loop when the initial value and the step are integers;
+        // otherwise a float loop (numeric strings converted), its values
+        // checked in lua5.4's order.
+        let (a, b, c) = match (as_num(a), as_num(c)) {
+            (Some(Num::Int(i0)), Some(Num::Int(st))) => {
+                (Num::Int(i0), self.for_num(f, b, "limit")?, Num::Int(st))
+            }
+            _ => {
+                let lim = self.for_num(f, b, "limit")?;
+                let st = self.for_num(f, c, "step")?;
+                let x = match self.for_num(f, a, "initial value")? {
+                    Num::Int(i) => i as f64,
+                    Num::Float(x) => x,
+                };
+                (Num::Float(x), lim, st)
+            }
+        };
         match (a, b, c) {
             (Num::Int(i0), lim, Num::Int(st)) => {
                 if st == 0 {
@@ -1047,12 +1097,11 @@ impl<'t> Interp<'t> {
     }
 
     fn for_num(&mut self, f: &Frame, v: Value, what: &str) -> LResult<Num> {
-        match as_num(v) {
+        match Self::arith_num(v) {
             Some(n) => Ok(n),
             None => {
-                // Strings are not coerced in a for loop (Lua 5.4).
-                let got = Self::type_name(v);
-                Err(self.rt_error(f, format!("bad 'for' {what} (number expected, got {got})")))
+                let tn = self.obj_type_name(v);
+                Err(self.rt_error(f, format!("bad 'for' {what} (number expected, got {tn})")))
             }
         }
     }
@@ -1414,7 +1463,7 @@ impl<'t> Interp<'t> {
                 let fv = at(t, fpos);
                 if !callable(self, fv) {
                     let msg = with_desc(
-                        format!("attempt to call a {} value", Self::type_name(fv)),
+                        format!("attempt to call a {} value", self.obj_type_name(fv)),
                         func,
                     );
                     return Err(self.rt_error(f, msg));
@@ -1441,7 +1490,7 @@ impl<'t> Interp<'t> {
                 let fv = at(t, fpos);
                 if !callable(self, fv) {
                     let msg = with_desc(
-                        format!("attempt to call a {} value", Self::type_name(fv)),
+                        format!("attempt to call a {} value", self.obj_type_name(fv)),
                         e,
                     );
                     return Err(self.rt_error(f, msg));
@@ -1601,25 +1650,27 @@ impl<'t> Interp<'t> {
                     return self.int(table::length(tab));
                 }
                 let msg = with_desc(
-                    format!("attempt to get length of a {} value", Self::type_name(v)),
+                    format!("attempt to get length of a {} value", self.obj_type_name(v)),
                     operand,
                 );
                 Err(self.rt_error(f, msg))
             }
             UnOp::BNot => match self.to_bits(v) {
                 Ok(i) => self.int(!i),
-                Err(true) => Err(self.rt_error(f, "number has no integer representation".into())),
-                Err(false) => {
-                    self.meta_unary(f, v, b"__bnot", "perform bitwise operation on", operand)
+                // A float without an integer value (a string is blamed as one).
+                Err(true) if self.metamethod(v, b"__bnot").is_none() => {
+                    Err(self.rt_error(f, no_integer_rep(operand)))
                 }
+                Err(_) => self.meta_unary(f, v, b"__bnot", "perform bitwise operation on", operand),
             },
         }
     }
 
-    /// An integer for a bitwise operation: `Err(true)` for a float (or numeric
-    /// string) without one, `Err(false)` for a non-number.
+    /// An integer for a bitwise operation: `Err(true)` for a float without
+    /// one, `Err(false)` for a non-number (strings are not converted: lua5.4's
+    /// string metamethods are arithmetic ones only).
     fn to_bits(&self, v: Value) -> Result<i64, bool> {
-        match Self::arith_num(v) {
+        match as_num(v) {
             Some(Num::Int(i)) => Ok(i),
             Some(Num::Float(x)) => stdlib::lnum::float_to_int_exact(x).ok_or(true),
             None => Err(false),
@@ -1637,8 +1688,11 @@ impl<'t> Interp<'t> {
         if let Some(m) = self.metamethod(v, event) {
             return self.call_meta1(m, &[v, v]);
         }
+        if event == b"__unm" && as_str(v).is_some() {
+            return Err(self.rt_error(f, "attempt to unm a 'string' with a 'string'".into()));
+        }
         let msg = with_desc(
-            format!("attempt to {what} a {} value", Self::type_name(v)),
+            format!("attempt to {what} a {} value", self.obj_type_name(v)),
             operand,
         );
         Err(self.rt_error(f, msg))
@@ -1720,10 +1774,10 @@ impl<'t> Interp<'t> {
                                 "perform bitwise operation on",
                             );
                         }
-                        if matches!(x, Err(true)) || matches!(y, Err(true)) {
-                            return Err(
-                                self.rt_error(f, "number has no integer representation".into())
-                            );
+                        // Two numbers, one without an integer value: it is named.
+                        if as_num(a).is_some() && as_num(b).is_some() {
+                            let e = if x.is_err() { lhs } else { rhs };
+                            return Err(self.rt_error(f, no_integer_rep(e)));
                         }
                         self.meta_binary(f, ev, a, b, lhs, rhs, "perform bitwise operation on")
                     }
@@ -1805,19 +1859,25 @@ impl<'t> Interp<'t> {
         if let Some(m) = m {
             return self.call_meta1(m, &[a, b]);
         }
-        // Blame the operand that is not a number (the second if both are not).
-        let (bad, e) = if Self::arith_num(b).is_none()
-            && (Self::arith_num(a).is_some()
-                || as_str(a).is_some() && what != "perform arithmetic on")
-        {
-            (b, rhs)
-        } else if Self::arith_num(a).is_none() {
+        // Arithmetic on a string that does not convert: lua5.4's string
+        // metamethods raise "attempt to add a 'string' with a 'number'".
+        if what == "perform arithmetic on" && (as_str(a).is_some() || as_str(b).is_some()) {
+            let msg = format!(
+                "attempt to {} a '{}' with a '{}'",
+                String::from_utf8_lossy(&ev[2..]),
+                Self::type_name(a),
+                Self::type_name(b)
+            );
+            return Err(self.rt_error(f, msg));
+        }
+        // Blame the first operand unless it is a number (as luaG_opinterror).
+        let (bad, e) = if as_num(a).is_none() {
             (a, lhs)
         } else {
             (b, rhs)
         };
         let msg = with_desc(
-            format!("attempt to {what} a {} value", Self::type_name(bad)),
+            format!("attempt to {what} a {} value", self.obj_type_name(bad)),
             e,
         );
         Err(self.rt_error(f, msg))
@@ -1841,7 +1901,7 @@ impl<'t> Interp<'t> {
                 }
                 let (bad, e) = if x.is_none() { (a, lhs) } else { (b, rhs) };
                 let msg = with_desc(
-                    format!("attempt to concatenate a {} value", Self::type_name(bad)),
+                    format!("attempt to concatenate a {} value", self.obj_type_name(bad)),
                     e,
                 );
                 Err(self.rt_error(f, msg))
@@ -1894,7 +1954,16 @@ impl<'t> Interp<'t> {
         if let Some(m) = self.metamethod(a, ev).or_else(|| self.metamethod(b, ev)) {
             return Ok(!self.call_meta1(m, &[a, b])?.is_falsy());
         }
-        let (ta, tb) = (Self::type_name(a), Self::type_name(b));
+        // lua5.4 as built (LUA_COMPAT_LT_LE): `a <= b` as `not (b < a)`.
+        if or_equal {
+            if let Some(m) = self
+                .metamethod(b, b"__lt")
+                .or_else(|| self.metamethod(a, b"__lt"))
+            {
+                return Ok(self.call_meta1(m, &[b, a])?.is_falsy());
+            }
+        }
+        let (ta, tb) = (self.obj_type_name(a), self.obj_type_name(b));
         let msg = if ta == tb {
             format!("attempt to compare two {ta} values")
         } else {
@@ -1950,8 +2019,16 @@ impl<'t> Interp<'t> {
     }
 }
 
+/// "number has no integer representation", naming the operand as lua5.4 does.
+fn no_integer_rep(operand: &Expr) -> String {
+    match describe(operand) {
+        Some(d) => format!("number ({d}) has no integer representation"),
+        None => "number has no integer representation".into(),
+    }
+}
+
 /// Whether `v` is a function (Lua or built-in).
-pub(crate) fn is_function(v: Value) -> bool {
+pub fn is_function(v: Value) -> bool {
     v.as_builtin().is_some() || v.as_object().is_some_and(|o| kind(o) == Kind::Function)
 }
 

@@ -197,6 +197,8 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 fn finish(it: &mut Interp<'_>, cli: &Cli, status: i32) -> i32 {
+    // As lua_close: every finalizer still due runs.
+    luavm::stdlib::finalize::close(it);
     luavm::stdlib::flush(it);
     if cli.jit_stats {
         match &it.jit {
@@ -265,6 +267,15 @@ fn set_arg(it: &mut Interp<'_>, script: Option<&str>, args: &[String]) -> Result
 
 /// Parses and runs a chunk; prints an error as lua5.4 does. The exit status.
 fn run_chunk(it: &mut Interp<'_>, name: String, src: &[u8], args: &[String], file: bool) -> i32 {
+    // Objects made before the heap is up (vmkit's early region) are immortal:
+    // a program that may rely on collection (finalizers, weak tables) waits
+    // for the heap first, so that its objects can die.
+    if [&b"__gc"[..], b"__mode"]
+        .iter()
+        .any(|w| src.windows(w.len()).any(|x| x == *w))
+    {
+        vmkit::gc::wait_heap_ready();
+    }
     let parsed = if file {
         luavm::lang::parse(&name, src)
     } else {

@@ -147,6 +147,17 @@ impl Stack {
         unsafe { *self.words.add(i) = v };
     }
 
+    /// Removes the value at `i`, moving the values above it down by one.
+    pub fn remove(&mut self, i: usize) -> u64 {
+        assert!(i < self.len);
+        // SAFETY: `i < len`: `i + 1..len` and `i..len - 1` are inside the buffer.
+        let v = unsafe { *self.words.add(i) };
+        // SAFETY: as above.
+        unsafe { std::ptr::copy(self.words.add(i + 1), self.words.add(i), self.len - i - 1) };
+        self.len -= 1;
+        v
+    }
+
     /// Inserts `v` at `i`, moving the values above it up by one.
     pub fn insert(&mut self, i: usize, v: u64) {
         assert!(i <= self.len && self.len < CAPACITY);

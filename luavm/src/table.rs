@@ -44,18 +44,32 @@ fn array_cap(tab: ObjectReference) -> usize {
 }
 
 /// The slot index of `k` in the hash part `h` (capacity `cap` pairs), or where
-/// it would go.
-fn find_slot(h: ObjectReference, k: Value) -> (usize, bool) {
+/// it would go. Where `weak_keys()` (asked only past an identical key),
+/// stored keys may be weak references (a cleared one matches no key).
+#[inline]
+fn find_slot(h: ObjectReference, k: Value, weak_keys: impl Fn() -> bool) -> (usize, bool) {
     let cap = heap::len(h) / 2;
     let mask = cap - 1;
     let mut i = key_hash(k) as usize & mask;
     loop {
-        let key = get(h, elem(2 * i));
+        let mut key = get(h, elem(2 * i));
         if key.is_nil() {
             return (i, false);
         }
         if key == k {
             return (i, true);
+        }
+        if key.as_object().is_some() && weak_keys() {
+            if let Some(target) = weak_target(key) {
+                if target.is_nil() {
+                    i = (i + 1) & mask;
+                    continue;
+                }
+                key = target;
+                if key == k {
+                    return (i, true);
+                }
+            }
         }
         let same = match (as_str(key), as_str(k)) {
             // Two strings: their cached hashes first, then the bytes.
@@ -92,10 +106,48 @@ fn hash_get(tab: ObjectReference, k: Value) -> Value {
     let Some(h) = get(tab, T_HASH).as_object() else {
         return Value::NIL;
     };
-    match find_slot(h, k) {
-        (i, true) => get(h, elem(2 * i + 1)),
+    match find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0) {
+        (i, true) => read_in(tab, get(h, elem(2 * i + 1))),
         _ => Value::NIL,
     }
+}
+
+/// A stored value as read: through its weak reference in a table with weak
+/// values.
+#[inline]
+fn read_value(weak: u32, v: Value) -> Value {
+    if weak & WEAK_VALUES != 0 {
+        unweak(v)
+    } else {
+        v
+    }
+}
+
+/// A value stored in `tab` as read (the weakness bits loaded only for an
+/// object: numbers and the like are never weak references).
+#[inline]
+fn read_in(tab: ObjectReference, v: Value) -> Value {
+    if v.as_object().is_some() && weak_bits(tab) & WEAK_VALUES != 0 {
+        unweak(v)
+    } else {
+        v
+    }
+}
+
+/// Whether a weak table holds `v` weakly: tables and Lua functions (strings,
+/// numbers and built-ins are values, never removed, as in Lua).
+fn collectable(v: Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| matches!(kind(o), Kind::Table | Kind::Function))
+}
+
+/// A weak reference to `v` if a table with weakness `bit` holds it weakly.
+fn weak_wrap(t: &Thread, weak: u32, bit: u32, v: Value) -> Result<Value, NoMemory> {
+    if weak & bit == 0 || !collectable(v) {
+        return Ok(v);
+    }
+    let w = t.new_weak_ref(v.as_object()).map_err(|_| NoMemory)?;
+    Ok(Value::object(w))
 }
 
 /// `t[i]` without metamethods.
@@ -103,7 +155,7 @@ fn hash_get(tab: ObjectReference, k: Value) -> Value {
 pub fn raw_get_int(tab: ObjectReference, i: i64) -> Value {
     if i >= 1 && (i as usize) <= array_len(tab) {
         let a = get(tab, T_ARRAY).as_object().expect("an array part");
-        return get(a, elem(i as usize - 1));
+        return read_in(tab, get(a, elem(i as usize - 1)));
     }
     match Value::small_int(i) {
         Some(k) => hash_get(tab, k),
@@ -116,7 +168,7 @@ pub fn raw_get_int(tab: ObjectReference, i: i64) -> Value {
             for s in 0..cap {
                 let key = get(h, elem(2 * s));
                 if as_int(key) == Some(i) && key.as_float().is_none() {
-                    return get(h, elem(2 * s + 1));
+                    return read_in(tab, get(h, elem(2 * s + 1)));
                 }
             }
             Value::NIL
@@ -143,7 +195,7 @@ pub fn raw_get_str(tab: ObjectReference, name: &[u8]) -> Value {
         }
         if let Some(s) = as_str(key) {
             if str_hash(s) == x | 1 && str_bytes(s) == name {
-                return get(h, elem(2 * i + 1));
+                return read_in(tab, get(h, elem(2 * i + 1)));
             }
         }
         i = (i + 1) & mask;
@@ -165,13 +217,23 @@ pub fn raw_set(t: &Thread, tab: Value, k: Value, v: Value) -> Result<(), KeyErro
     let r = (|| {
         let k = normalize(t, k)?;
         push(t, k);
+        let weak = as_table(tab).map_or(0, weak_bits);
+        if weak != 0 {
+            // A weak table stores weak references: the value in place, the
+            // key above (lookups go by the key itself).
+            let v = weak_wrap(t, weak, WEAK_VALUES, at(t, base + 1))?;
+            set_at(t, base + 1, v);
+            let k = weak_wrap(t, weak, WEAK_KEYS, at(t, base + 2))?;
+            push(t, k);
+        }
         set_normalized(t, base)
     })();
     roots(t).truncate(base);
     r
 }
 
-/// The set with `[tab, v, k]` at `base` on the root stack.
+/// The set with `[tab, v, k]` at `base` on the root stack (and, for a weak
+/// table, the key as stored at `base + 3`).
 fn set_normalized(t: &Thread, base: usize) -> Result<(), KeyError> {
     let tab = at(t, base).as_object().expect("a table");
     let k = at(t, base + 2);
@@ -221,7 +283,7 @@ fn append(t: &Thread, base: usize, n: usize) -> Result<(), KeyError> {
     // Migrate the following keys from the hash part.
     if let Some(h) = get(tab, T_HASH).as_object() {
         while let Some(k) = Value::small_int(n as i64 + 1) {
-            let (slot, found) = find_slot(h, k);
+            let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
             if !found {
                 break;
             }
@@ -249,7 +311,7 @@ fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
     let k = at(t, base + 2);
     let v = at(t, base + 1);
     if let Some(h) = get(tab, T_HASH).as_object() {
-        let (slot, found) = find_slot(h, k);
+        let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
         if found {
             set(t, h, elem(2 * slot + 1), v);
             return Ok(());
@@ -260,7 +322,12 @@ fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
         let cap = heap::len(h) / 2;
         let used = word(tab, T_HASH_USED) as usize;
         if (used + 1) * 4 <= cap * 3 {
-            set(t, h, elem(2 * slot), k);
+            let stored = if top(t) > base + 3 {
+                at(t, base + 3)
+            } else {
+                k
+            };
+            set(t, h, elem(2 * slot), stored);
             set(t, h, elem(2 * slot + 1), v);
             set_word(tab, T_HASH_USED, used as u64 + 1);
             return Ok(());
@@ -276,12 +343,23 @@ fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
 /// dropped).
 fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
     let tab = at(t, base).as_object().expect("a table");
+    let weak = weak_bits(tab);
+    // An entry is live if its key and value are (through weak references:
+    // one the collector cleared is dropped now).
+    let live_entry = |h: ObjectReference, s: usize| -> Option<(Value, Value, Value)> {
+        let (sk, sv) = (get(h, elem(2 * s)), get(h, elem(2 * s + 1)));
+        let k = if weak & WEAK_KEYS != 0 {
+            unweak(sk)
+        } else {
+            sk
+        };
+        let v = read_value(weak, sv);
+        (!k.is_nil() && !v.is_nil()).then_some((k, sk, sv))
+    };
     let (live, old_cap) = match get(tab, T_HASH).as_object() {
         Some(h) => {
             let cap = heap::len(h) / 2;
-            let live = (0..cap)
-                .filter(|&s| !get(h, elem(2 * s)).is_nil() && !get(h, elem(2 * s + 1)).is_nil())
-                .count();
+            let live = (0..cap).filter(|&s| live_entry(h, s).is_some()).count();
             (live, cap)
         }
         None => (0, 0),
@@ -294,14 +372,12 @@ fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
     let mut used = 0;
     if let Some(h) = get(tab, T_HASH).as_object() {
         for s in 0..heap::len(h) / 2 {
-            let k = get(h, elem(2 * s));
-            let v = get(h, elem(2 * s + 1));
-            if k.is_nil() || v.is_nil() {
+            let Some((k, sk, sv)) = live_entry(h, s) else {
                 continue;
-            }
-            let (slot, _) = find_slot(fresh, k);
-            set(t, fresh, elem(2 * slot), k);
-            set(t, fresh, elem(2 * slot + 1), v);
+            };
+            let (slot, _) = find_slot(fresh, k, || weak & WEAK_KEYS != 0);
+            set(t, fresh, elem(2 * slot), sk);
+            set(t, fresh, elem(2 * slot + 1), sv);
             used += 1;
         }
     }
@@ -312,7 +388,14 @@ fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
 
 /// `#t` without metamethods: a border.
 pub fn length(tab: ObjectReference) -> i64 {
-    let n = array_len(tab);
+    let mut n = array_len(tab);
+    if n > 0 && weak_bits(tab) & WEAK_VALUES != 0 {
+        // Values the collector cleared read as nil: the border is below them.
+        let a = get(tab, T_ARRAY).as_object().expect("an array part");
+        while n > 0 && unweak(get(a, elem(n - 1))).is_nil() {
+            n -= 1;
+        }
+    }
     if n > 0 {
         return n as i64;
     }
@@ -332,6 +415,7 @@ pub struct NoSuchKey;
 /// The entry after `k` in traversal order (`next`): `Ok(None)` at the end.
 pub fn next(tab: ObjectReference, k: Value) -> Result<Option<(Value, Value)>, NoSuchKey> {
     let n = array_len(tab);
+    let weak = weak_bits(tab);
     let a = get(tab, T_ARRAY).as_object();
     // Position to start looking from: array index, then hash slot.
     let mut i = if k.is_nil() {
@@ -345,23 +429,27 @@ pub fn next(tab: ObjectReference, k: Value) -> Result<Option<(Value, Value)>, No
         match ki {
             Some(i) if i >= 1 && (i as usize) <= n => i as usize,
             _ => {
-                let Some(h) = get(tab, T_HASH).as_object() else {
-                    return Err(NoSuchKey);
-                };
                 let key = match ki.and_then(Value::small_int) {
                     Some(v) => v,
                     None => k,
                 };
-                let (slot, found) = find_slot(h, key);
-                if !found {
-                    return Err(NoSuchKey);
+                let found = get(tab, T_HASH)
+                    .as_object()
+                    .map(|h| find_slot(h, key, || weak & WEAK_KEYS != 0))
+                    .filter(|(_, found)| *found);
+                match (found, ki) {
+                    (Some((slot, _)), _) => n + slot + 1,
+                    // A key of the array part that was assigned nil during
+                    // the traversal (the part shrank below it: everything
+                    // after it there is nil): go on with the hash part.
+                    (None, Some(i)) if i >= 1 && (i as usize) <= array_cap(tab) => n,
+                    _ => return Err(NoSuchKey),
                 }
-                n + slot + 1
             }
         }
     };
     while i < n {
-        let v = get(a.expect("an array part"), elem(i));
+        let v = read_value(weak, get(a.expect("an array part"), elem(i)));
         i += 1;
         if !v.is_nil() {
             return Ok(Some((
@@ -374,8 +462,11 @@ pub fn next(tab: ObjectReference, k: Value) -> Result<Option<(Value, Value)>, No
         let cap = heap::len(h) / 2;
         let mut s = i - n;
         while s < cap {
-            let key = get(h, elem(2 * s));
-            let v = get(h, elem(2 * s + 1));
+            let mut key = get(h, elem(2 * s));
+            if weak & WEAK_KEYS != 0 {
+                key = unweak(key);
+            }
+            let v = read_value(weak, get(h, elem(2 * s + 1)));
             if !key.is_nil() && !v.is_nil() {
                 return Ok(Some((key, v)));
             }
@@ -389,4 +480,51 @@ pub fn next(tab: ObjectReference, k: Value) -> Result<Option<(Value, Value)>, No
 #[inline]
 pub fn metatable(tab: ObjectReference) -> Option<ObjectReference> {
     as_table(get(tab, T_META))
+}
+
+/// Makes `tab` weak (`bits`: [`WEAK_KEYS`], [`WEAK_VALUES`]) as a metatable
+/// with `__mode` is set: the entries it holds are turned into weak
+/// references. The table stays weak (lua5.4 would read `__mode` again at
+/// every collection).
+pub fn make_weak(t: &Thread, tab: Value, bits: u32) -> Result<(), NoMemory> {
+    let Some(o) = as_table(tab) else {
+        return Ok(());
+    };
+    let old = weak_bits(o);
+    let new = bits & !old;
+    if new == 0 {
+        return Ok(());
+    }
+    add_weak_bits(o, new);
+    let base = top(t);
+    push(t, tab);
+    let r = (|| {
+        let o = at(t, base).as_object().expect("a table");
+        for i in 0..array_len(o) {
+            let o = at(t, base).as_object().expect("a table");
+            let a = get(o, T_ARRAY).as_object().expect("an array part");
+            let v = weak_wrap(t, new, WEAK_VALUES, unweak(get(a, elem(i))))?;
+            let o = at(t, base).as_object().expect("a table");
+            let a = get(o, T_ARRAY).as_object().expect("an array part");
+            set(t, a, elem(i), v);
+        }
+        let cap = get(o, T_HASH).as_object().map_or(0, |h| heap::len(h) / 2);
+        for s in 0..cap {
+            for (bit, off) in [(WEAK_KEYS, 0), (WEAK_VALUES, 1)] {
+                let o = at(t, base).as_object().expect("a table");
+                let h = get(o, T_HASH).as_object().expect("a hash part");
+                let x = get(h, elem(2 * s + off));
+                if weak_target(x).is_some() {
+                    continue;
+                }
+                let w = weak_wrap(t, new, bit, x)?;
+                let o = at(t, base).as_object().expect("a table");
+                let h = get(o, T_HASH).as_object().expect("a hash part");
+                set(t, h, elem(2 * s + off), w);
+            }
+        }
+        Ok(())
+    })();
+    roots(t).truncate(base);
+    r
 }

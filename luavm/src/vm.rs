@@ -13,6 +13,10 @@ impl ObjectModel for LuaVm {
     fn value_encoding(&self) -> ValueEncoding {
         ENCODING
     }
+
+    fn finalizers_pending(&self) {
+        crate::stdlib::finalize::notify();
+    }
 }
 
 impl VirtualMachine for LuaVm {

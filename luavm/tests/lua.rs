@@ -238,6 +238,13 @@ fn every_supported_plan_runs_the_heavy_programs() {
     let mut failures = Vec::new();
     for plan in vmkit::gc::Plan::supported() {
         plans += 1;
+        // Programs that need collections to happen (weak entries cleared,
+        // finalizers run) under every plan that collects.
+        let collecting: &[&str] = if plan == vmkit::gc::Plan::NoGC {
+            &[]
+        } else {
+            &["weak.lua", "finalizers.lua"]
+        };
         for name in [
             "gc.lua",
             "meta.lua",
@@ -245,7 +252,10 @@ fn every_supported_plan_runs_the_heavy_programs() {
             "calls.lua",
             "tables.lua",
             "jit.lua",
-        ] {
+        ]
+        .iter()
+        .chain(collecting)
+        {
             let want = run("lua5.4", &[name], &dir);
             let p = plan.to_string();
             let got = run(luavm, &["--plan", &p, "--heap", "64M", name], &dir);
@@ -300,4 +310,62 @@ fn an_exhausted_heap_raises_not_enough_memory() {
         "{}",
         uncaught.stderr
     );
+}
+
+/// `tests/lua/dates.lua` under several time zones (each whose zone file the
+/// machine has; UTC always): local times, DST edges and `os.time`'s
+/// normalization as lua5.4 computes them.
+#[test]
+fn dates_match_lua54_in_several_time_zones() {
+    if !lua_available() {
+        assert!(
+            std::env::var_os("LUAVM_REQUIRE_LUA").is_none(),
+            "lua5.4 is not installed and LUAVM_REQUIRE_LUA is set"
+        );
+        eprintln!("\n*** lua5.4 NOT INSTALLED: dates_match_lua54 compared NOTHING ***\n");
+        return;
+    }
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
+    let mut zones = 0;
+    let mut failures = Vec::new();
+    for zone in [
+        "UTC0",
+        "America/New_York",
+        "Europe/London",
+        "Australia/Lord_Howe",
+        "Asia/Kolkata",
+    ] {
+        if zone.contains('/') && !Path::new("/usr/share/zoneinfo").join(zone).exists() {
+            eprintln!("dates: no zone file for {zone}: not compared");
+            continue;
+        }
+        zones += 1;
+        let with_tz = |cmd: &str| {
+            let out = Command::new(cmd)
+                .arg("dates.lua")
+                .env("TZ", zone)
+                .current_dir(&dir)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+            (out.status.code(), out.stdout)
+        };
+        let (want, got) = (with_tz("lua5.4"), with_tz(luavm));
+        assert!(want.1.len() > 1000, "lua5.4 printed little under {zone}");
+        if want != got {
+            let (w, g) = (
+                String::from_utf8_lossy(&want.1).into_owned(),
+                String::from_utf8_lossy(&got.1).into_owned(),
+            );
+            let line = w
+                .lines()
+                .zip(g.lines())
+                .find(|(a, b)| a != b)
+                .map(|(a, b)| format!("lua5.4 {a:?}\n luavm {b:?}"))
+                .unwrap_or_else(|| format!("status {:?} vs {:?}", want.0, got.0));
+            failures.push(format!("TZ={zone}: {line}"));
+        }
+    }
+    assert!(zones >= 1);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

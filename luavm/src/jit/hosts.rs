@@ -172,7 +172,7 @@ pub extern "C" fn h_call(
         if !is_function && !callable(it, fv) {
             let f = frame(it, fpos, pi, line);
             let msg = with_desc(
-                format!("attempt to call a {} value", Interp::type_name(fv)),
+                format!("attempt to call a {} value", it.obj_type_name(fv)),
                 callee,
             );
             let _ = it.rt_error(&f, msg);
@@ -218,7 +218,7 @@ pub extern "C" fn h_tail(
         let fv = Value(st.get(callpos));
         if !callable(it, fv) {
             let msg = with_desc(
-                format!("attempt to call a {} value", Interp::type_name(fv)),
+                format!("attempt to call a {} value", it.obj_type_name(fv)),
                 callee,
             );
             let _ = it.rt_error(&f, msg);

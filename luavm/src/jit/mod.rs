@@ -1231,7 +1231,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
     // ------------------------------------------------------------ tables
 
-    /// The raw address of `v` if it is a table, else a jump to `slow`.
+    /// The raw address of `v` if it is a table (not a weak one), else a jump
+    /// to `slow`.
     fn table_ptr(&mut self, v: V, slow: ir::Block) -> V {
         let tag = self.tag(v);
         let is_ref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC);
@@ -1245,6 +1246,13 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let ok2 = self.fx.b.create_block();
         self.fx.b.ins().brif(is_tab, ok2, &[], slow, &[]);
         self.fx.b.switch_to_block(ok2);
+        // A weak table (`__mode`) holds weak references: the host reads it.
+        let status = self.fx.b.ins().uload32(fl(), p, 4);
+        let weak_bits = (crate::heap::WEAK_KEYS | crate::heap::WEAK_VALUES) as i64;
+        let weak = self.fx.b.ins().band_imm_s(status, weak_bits);
+        let ok3 = self.fx.b.create_block();
+        self.fx.b.ins().brif(weak, slow, &[], ok3, &[]);
+        self.fx.b.switch_to_block(ok3);
         p
     }
 

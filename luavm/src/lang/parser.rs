@@ -69,6 +69,20 @@ pub fn parse_chunk(chunkname: &str, source: &[u8]) -> Result<Rc<Function>, Synta
     parser.main_func()
 }
 
+/// Parses `source` as a main chunk whose environment is its upvalue 0, named
+/// `_ENV` (what `load` with an `env` argument makes): free names index that
+/// upvalue, which the caller fills when it makes the closure.
+///
+/// # Errors
+///
+/// As [`parse_chunk`].
+pub fn parse_chunk_with_env(chunkname: &str, source: &[u8]) -> Result<Rc<Function>, SyntaxError> {
+    let name: Rc<str> = Rc::from(chunkname);
+    let mut parser = Parser::new(Lexer::new(source, name.clone()), name);
+    parser.env_upvalue = true;
+    parser.main_func()
+}
+
 /// Which parameters of `f` an inner function captures (so the function's
 /// entry must put them in cells, like a captured local's declaration does):
 /// `result[p]` for parameter slot `p < f.params`. Parameters have no
@@ -461,6 +475,8 @@ struct Parser<'a> {
     /// Stack address at the start of parsing (see [`STACK_BUDGET`]).
     stack_base: usize,
     name_env: Bytes,
+    /// The main chunk has `_ENV` as upvalue 0 ([`parse_chunk_with_env`]).
+    env_upvalue: bool,
     name_self: Bytes,
     name_break: Bytes,
     name_for_state: Bytes,
@@ -483,6 +499,7 @@ impl<'a> Parser<'a> {
             level: 0,
             stack_base: stack_address(),
             name_env: Rc::from(&b"_ENV"[..]),
+            env_upvalue: false,
             name_self: Rc::from(&b"self"[..]),
             name_break: Rc::from(&b"break"[..]),
             name_for_state: Rc::from(&b"(for state)"[..]),
@@ -958,6 +975,15 @@ impl<'a> Parser<'a> {
     fn main_func(&mut self) -> PResult<Rc<Function>> {
         self.cur = FuncState::new(0, true);
         self.cur.has_env = true;
+        if self.env_upvalue {
+            // A real upvalue instead (its capture is filled by the loader).
+            self.cur.has_env = false;
+            self.cur.upvals.push(UpvalDesc {
+                name: self.name_env.clone(),
+                capture: Capture::Local(0),
+                kind: VarKind::Reg,
+            });
+        }
         self.enter_block(false);
         tri!(self.next());
         let stats = tri!(self.statlist());

@@ -1,8 +1,10 @@
 //! The standard library: built-in functions (values tagged with their index in
 //! [`BUILTINS`]) and the tables that hold them.
 
+pub mod finalize;
 pub mod lnum;
 pub mod lstr;
+pub mod os;
 mod string;
 
 use crate::heap::{self, *};
@@ -79,6 +81,7 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("math", "randomseed", b_randomseed),
     ("os", "clock", b_clock),
     ("os", "time", b_time),
+    ("os", "date", b_date),
     ("os", "getenv", b_getenv),
     ("os", "exit", b_exit),
     ("io", "write", b_iowrite),
@@ -125,6 +128,9 @@ pub fn builtin_name(b: u32) -> String {
 
 /// Runs built-in `b`.
 pub fn call_builtin(it: &mut Interp<'_>, b: u32, base: usize, n: usize) -> LResult<usize> {
+    if finalize::pending() {
+        finalize::run_pending(it);
+    }
     let f = BUILTINS[b as usize].2;
     f(it, Args { base, n })
 }
@@ -676,7 +682,28 @@ fn b_setmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         }
     }
     heap::set(it.t, tab, T_META, mt);
-    ret(it, t)
+    // A __mode field makes the table weak.
+    if let Some(mode) = as_table(mt)
+        .map(|m| table::raw_get_str(m, b"__mode"))
+        .and_then(as_str)
+    {
+        let mode = str_bytes(mode);
+        let bits = if mode.contains(&b'k') { WEAK_KEYS } else { 0 }
+            | if mode.contains(&b'v') { WEAK_VALUES } else { 0 };
+        if bits != 0 {
+            if !vmkit::gc::is_heap_ready() {
+                vmkit::gc::wait_heap_ready();
+            }
+            let tab = a.get(it, 0);
+            table::make_weak(it.t, tab, bits).map_err(|_| it.no_memory())?;
+        }
+    }
+    let (t, mt) = (a.get(it, 0), a.get(it, 1));
+    // A __gc field now marks the table for finalization.
+    if as_table(mt).is_some_and(|m| !table::raw_get_str(m, b"__gc").is_nil()) {
+        finalize::mark(it, t)?;
+    }
+    ret(it, a.get(it, 0))
 }
 
 fn b_getmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
@@ -723,7 +750,13 @@ fn b_rawlen(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     } else if let Some(s) = as_str(v) {
         heap::len(s) as i64
     } else {
-        return Err(arg_error(it, 0, "rawlen", "table or string expected"));
+        let g = got(it, a, 0);
+        return Err(arg_error(
+            it,
+            0,
+            "rawlen",
+            &format!("table or string expected, got {g}"),
+        ));
     };
     let v = it.int(n)?;
     ret(it, v)
@@ -740,6 +773,7 @@ fn b_collectgarbage(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             if &opt[..] == b"collect" {
                 it.t.collect();
             }
+            finalize::run_queued(it);
             let v = it.int(0)?;
             ret(it, v)
         }
@@ -764,39 +798,145 @@ fn b_collectgarbage(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     }
 }
 
+/// `load(chunk [, chunkname [, mode [, env]]])`: a string, or a reader
+/// function called until it returns nil or an empty string (all of it read
+/// before parsing); `mode` "t" and "bt" accept text, "b" only binary chunks
+/// (which luavm cannot load); `env`, when given (nil too), is the chunk's
+/// `_ENV`. A failure is `nil, message`.
 fn b_load(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let chunk = a.get(it, 0);
-    let Some(s) = as_str(chunk) else {
+    let from_string = as_str(chunk).is_some() || as_num(chunk).is_some();
+    if !from_string && !crate::interp::is_function(chunk) {
+        let g = got(it, a, 0);
         return Err(arg_error(
             it,
             0,
             "load",
-            "string expected (reader functions are not supported)",
+            &format!("function expected, got {g}"),
         ));
-    };
-    let src = str_bytes(s).to_vec();
+    }
     let name = if a.get(it, 1).is_nil() {
-        crate::chunkname_for_string(&src)
+        None
     } else {
-        let n = check_str(it, a, 1, "load")?;
-        let n = String::from_utf8_lossy(&n).into_owned();
-        match n.strip_prefix('=').or_else(|| n.strip_prefix('@')) {
-            Some(rest) => rest.to_string(),
-            None => crate::chunkname_for_string(n.as_bytes()),
+        Some(check_str(it, a, 1, "load")?)
+    };
+    let mode = if a.get(it, 2).is_nil() {
+        b"bt".to_vec()
+    } else {
+        check_str(it, a, 2, "load")?
+    };
+    let src = if from_string {
+        it.concat_piece(chunk).expect("a string or number")
+    } else {
+        let mut src = Vec::new();
+        loop {
+            let t = it.t;
+            let base = top(t);
+            let f = a.get(it, 0);
+            let piece = match protected_call_value(it, f) {
+                Ok(n) => {
+                    let v = if n > 0 { heap::at(t, base) } else { Value::NIL };
+                    roots(t).truncate(base);
+                    v
+                }
+                Err(e) => return load_failure(it, e),
+            };
+            if piece.is_nil() {
+                break;
+            }
+            match it.concat_piece(piece) {
+                Some(p) if p.is_empty() => break,
+                Some(p) => src.extend_from_slice(&p),
+                None => {
+                    let m = match crate::sites::last().and_then(|s| s.position()) {
+                        Some(w) => format!("{w} reader function must return a string"),
+                        None => "reader function must return a string".into(),
+                    };
+                    let m = it.string(m.as_bytes())?;
+                    return load_failure(it, m);
+                }
+            }
+        }
+        src
+    };
+    let name = match name {
+        None if from_string => crate::chunkname_for_string(&src),
+        None => "(load)".to_string(),
+        Some(n) => {
+            let n = String::from_utf8_lossy(&n).into_owned();
+            match n.strip_prefix('=').or_else(|| n.strip_prefix('@')) {
+                Some(rest) => rest.to_string(),
+                None => crate::chunkname_for_string(n.as_bytes()),
+            }
         }
     };
-    match crate::lang::parser::parse_chunk(&name, &src) {
+    let mode_s = String::from_utf8_lossy(&mode).into_owned();
+    let binary = src.first() == Some(&0x1b);
+    let (kind, letter) = if binary {
+        ("binary", b'b')
+    } else {
+        ("text", b't')
+    };
+    if !mode.contains(&letter) {
+        let m =
+            it.string(format!("attempt to load a {kind} chunk (mode is '{mode_s}')").as_bytes())?;
+        return load_failure(it, m);
+    }
+    if binary {
+        let m = it.string(format!("{name}: luavm cannot load binary chunks").as_bytes())?;
+        return load_failure(it, m);
+    }
+    let with_env = a.n >= 4;
+    let parsed = if with_env {
+        crate::lang::parser::parse_chunk_with_env(&name, &src)
+    } else {
+        crate::lang::parser::parse_chunk(&name, &src)
+    };
+    match parsed {
         Ok(f) => {
             let c = it.load_function(f)?;
+            if with_env {
+                // Upvalue 0 of the chunk: a cell holding `env`.
+                let t = it.t;
+                push(t, c);
+                let cell = t
+                    .alloc(&heap::CELL, vmkit::HEADER_SIZE + 8)
+                    .map_err(|_| NoMemory);
+                let cell = it.mem(cell)?;
+                heap::set_word(cell, vmkit::HEADER_SIZE, Value::NIL.0);
+                let env = a.get(it, 3);
+                heap::set(t, cell, vmkit::HEADER_SIZE, env);
+                let c = pop(t);
+                let o = c.as_object().expect("a closure");
+                heap::set(t, o, elem(1), Value::object(cell));
+                return ret(it, c);
+            }
             ret(it, c)
         }
         Err(e) => {
-            push(it.t, Value::NIL);
             let m = it.string(e.message.as_bytes())?;
-            push(it.t, m);
-            Ok(2)
+            load_failure(it, m)
         }
     }
+}
+
+/// `nil, message` (`load`'s failure).
+fn load_failure(it: &mut Interp<'_>, msg: Value) -> LResult<usize> {
+    push(it.t, Value::NIL);
+    push(it.t, msg);
+    Ok(2)
+}
+
+/// Calls `f` with no arguments, catching a Lua error: `Ok(n)` results on
+/// the top, or `Err(error value)`.
+fn protected_call_value(it: &mut Interp<'_>, f: Value) -> Result<usize, Value> {
+    let fpos = top(it.t);
+    push(it.t, f);
+    protected_call(it, fpos, 0).map(|n| {
+        // Drop the `true` protected_call puts first.
+        roots(it.t).remove(fpos);
+        n - 1
+    })
 }
 
 fn b_require(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
@@ -939,10 +1079,9 @@ fn b_tremove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         set_raw(it, a.get(it, 0), k, nv)?;
         i += 1;
     }
-    if i >= 1 && (a.n < 2 || pos <= n) {
-        let k = it.int(i)?;
-        set_raw(it, a.get(it, 0), k, Value::NIL)?;
-    }
+    // As lua5.4: t[pos] = nil even past the end (t[0] of an empty table).
+    let k = it.int(i)?;
+    set_raw(it, a.get(it, 0), k, Value::NIL)?;
     Ok(1)
 }
 
@@ -966,8 +1105,9 @@ fn b_tconcat(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         let tab = as_table(a.get(it, 0)).expect("a table");
         let v = table::raw_get_int(tab, k);
         if as_str(v).is_none() && as_num(v).is_none() {
+            let tn = Interp::type_name(v);
             return Err(it.throw_here(&format!(
-                "invalid value (at index {k}) in table for 'concat'"
+                "invalid value ({tn}) at index {k} in table for 'concat'"
             )));
         }
         out.extend_from_slice(&it.concat_piece(v).expect("a string or number"));
@@ -1164,7 +1304,7 @@ fn float_or_int(it: &mut Interp<'_>, x: f64) -> LResult<Value> {
 }
 
 fn b_floor(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = match check_num(it, a, 0, "floor")? {
+    let v = match check_num_math(it, a, 0, "floor")? {
         Num::Int(i) => it.int(i)?,
         Num::Float(x) => float_or_int(it, x.floor())?,
     };
@@ -1172,15 +1312,25 @@ fn b_floor(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_ceil(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = match check_num(it, a, 0, "ceil")? {
+    let v = match check_num_math(it, a, 0, "ceil")? {
         Num::Int(i) => it.int(i)?,
         Num::Float(x) => float_or_int(it, x.ceil())?,
     };
     ret(it, v)
 }
 
+/// A number argument as lua5.4's math library sees it: an integer only if it
+/// is one (`lua_isinteger`), a numeric string always as a float.
+fn check_num_math(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Num> {
+    let n = check_num(it, a, i, name)?;
+    Ok(match (as_num(a.get(it, i)), n) {
+        (Some(Num::Int(_)), n) => n,
+        (_, n) => Num::Float(to_f(n)),
+    })
+}
+
 fn b_abs(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = match check_num(it, a, 0, "abs")? {
+    let v = match check_num_math(it, a, 0, "abs")? {
         Num::Int(i) => it.int(i.wrapping_abs())?,
         Num::Float(x) => Value::float(x.abs()),
     };
@@ -1231,28 +1381,25 @@ fn b_log(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     ret(it, Value::float(r))
 }
 
+/// `math.max`/`math.min` as lua5.4: any values compared with `<` (strings
+/// too, metamethods included), the winner returned as it is.
 fn minmax(it: &mut Interp<'_>, a: Args, name: &str, want_max: bool) -> LResult<usize> {
-    let mut best = check_num(it, a, 0, name)?;
+    if a.n == 0 {
+        return Err(arg_error(it, 0, name, "value expected"));
+    }
     let mut bi = 0;
     for i in 1..a.n {
-        let x = check_num(it, a, i, name)?;
+        let (best, x) = (a.get(it, bi), a.get(it, i));
         let better = if want_max {
-            crate::interp::num_less(best, x, false)
+            sort_less(it, Value::NIL, best, x)?
         } else {
-            crate::interp::num_less(x, best, false)
+            sort_less(it, Value::NIL, x, best)?
         };
         if better {
-            best = x;
             bi = i;
         }
     }
-    let v = a.get(it, bi);
-    if as_num(v).is_some() {
-        ret(it, v)
-    } else {
-        let v = it.num(best)?;
-        ret(it, v)
-    }
+    ret(it, a.get(it, bi))
 }
 
 fn b_max(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
@@ -1264,7 +1411,9 @@ fn b_min(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_fmod(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let (x, y) = (check_num(it, a, 0, "fmod")?, check_num(it, a, 1, "fmod")?);
+    // lua5.4 (gcc) checks the second argument first on the float path.
+    let y = check_num_math(it, a, 1, "fmod")?;
+    let x = check_num_math(it, a, 0, "fmod")?;
     let v = match (x, y) {
         (Num::Int(x), Num::Int(y)) => {
             if y == 0 {
@@ -1305,7 +1454,7 @@ fn b_mtype(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_tointeger(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = a.get(it, 0);
+    let v = check_any(it, a, 0, "tointeger")?;
     let r = match as_num(v) {
         Some(Num::Int(_)) => v,
         Some(Num::Float(x)) => match lnum::float_to_int_exact(x) {
@@ -1359,14 +1508,22 @@ fn b_random(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                 Value::float((r >> 11) as f64 * (0.5 / (1u64 << 52) as f64)),
             )
         }
-        1 => (1, check_int(it, a, 0, "random")?),
+        1 => {
+            let hi = check_int(it, a, 0, "random")?;
+            if hi == 0 {
+                // math.random(0): a whole random integer.
+                let v = it.int(r as i64)?;
+                return ret(it, v);
+            }
+            (1, hi)
+        }
         _ => (
             check_int(it, a, 0, "random")?,
             check_int(it, a, 1, "random")?,
         ),
     };
     if lo > hi {
-        return Err(arg_error(it, a.n.min(2) - 1, "random", "interval is empty"));
+        return Err(arg_error(it, 0, "random", "interval is empty"));
     }
     // Project into [0, hi - lo] as lua5.4's `project` does.
     let lim = (hi as u64).wrapping_sub(lo as u64);
@@ -1439,15 +1596,155 @@ fn cpu_time() -> f64 {
 }
 
 fn b_time(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    if !a.get(it, 0).is_nil() {
-        return Err(it.throw_here("os.time with a table is not supported by luavm yet"));
+    if a.get(it, 0).is_nil() {
+        let s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let v = it.int(s)?;
+        return ret(it, v);
     }
-    let s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let v = it.int(s)?;
-    ret(it, v)
+    check_table(it, a, 0, "time")?;
+    // As lua5.4: year, month and day required; hour 12, min and sec 0 by
+    // default; every field an int once the year's 1900 and the month's 1 are
+    // taken off.
+    let mut f = os::Fields {
+        year: date_field(it, a, "year", None, 1900)?,
+        month: date_field(it, a, "month", None, 1)?,
+        day: date_field(it, a, "day", None, 0)?,
+        hour: date_field(it, a, "hour", Some(12), 0)?,
+        min: date_field(it, a, "min", Some(0), 0)?,
+        sec: date_field(it, a, "sec", Some(0), 0)?,
+        isdst: None,
+    };
+    f.year += 1900;
+    f.month += 1;
+    let k = it.string(b"isdst")?;
+    let dst = match it.index_value(a.get(it, 0), k) {
+        Ok(v) => v,
+        Err(_) => return Err(Thrown),
+    };
+    f.isdst = (!dst.is_nil()).then(|| !dst.is_falsy());
+    let r = os::mktime(f);
+    if let Some((_, tm)) = &r {
+        // The table gets the normalized fields.
+        set_date_fields(it, a.get(it, 0), tm)?;
+    }
+    match r {
+        Some((t, _)) if t != -1 => {
+            let v = it.int(t)?;
+            ret(it, v)
+        }
+        _ => Err(it.throw_here("time result cannot be represented in this installation")),
+    }
+}
+
+/// A field of `os.time`'s table (lua5.4's `getfield`), minus `delta`.
+fn date_field(
+    it: &mut Interp<'_>,
+    a: Args,
+    name: &str,
+    default: Option<i64>,
+    delta: i64,
+) -> LResult<i64> {
+    let k = it.string(name.as_bytes())?;
+    let v = match it.index_value(a.get(it, 0), k) {
+        Ok(v) => v,
+        Err(_) => return Err(Thrown),
+    };
+    let n = match Interp::arith_num(v) {
+        Some(Num::Int(i)) => Some(i),
+        Some(Num::Float(x)) => lnum::float_to_int_exact(x),
+        None => None,
+    };
+    match n {
+        Some(n) => {
+            let fits = if n >= 0 {
+                n - delta <= i32::MAX as i64
+            } else {
+                i32::MIN as i64 + delta <= n
+            };
+            if !fits {
+                return Err(it.throw_here(&format!("field '{name}' is out-of-bound")));
+            }
+            Ok(n - delta)
+        }
+        None if !v.is_nil() => Err(it.throw_here(&format!("field '{name}' is not an integer"))),
+        None => match default {
+            Some(d) => Ok(d),
+            None => Err(it.throw_here(&format!("field '{name}' missing in date table"))),
+        },
+    }
+}
+
+/// Sets the fields of a date table (`os.date("*t")`, `os.time`'s argument).
+fn set_date_fields(it: &mut Interp<'_>, tab: Value, tm: &os::Tm) -> LResult<()> {
+    let t = it.t;
+    push(t, tab);
+    let fields = [
+        ("year", tm.year),
+        ("month", tm.month),
+        ("day", tm.day),
+        ("hour", tm.hour),
+        ("min", tm.min),
+        ("sec", tm.sec),
+        ("yday", tm.yday),
+        ("wday", tm.wday + 1),
+    ];
+    for (name, n) in fields {
+        let v = it.int(n)?;
+        push(t, v);
+        let k = it.string(name.as_bytes())?;
+        let v = pop(t);
+        set_raw(it, heap::at(t, top(t) - 1), k, v)?;
+    }
+    let k = it.string(b"isdst")?;
+    set_raw(it, heap::at(t, top(t) - 1), k, Value::boolean(tm.isdst))?;
+    pop(t);
+    Ok(())
+}
+
+fn b_date(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let fmt = if a.get(it, 0).is_nil() {
+        b"%c".to_vec()
+    } else {
+        check_str(it, a, 0, "date")?
+    };
+    let t = if a.get(it, 1).is_nil() {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    } else {
+        check_int(it, a, 1, "date")?
+    };
+    let (utc, spec) = match fmt.strip_prefix(b"!") {
+        Some(rest) => (true, rest),
+        None => (false, &fmt[..]),
+    };
+    let tm = if utc { os::gmtime(t) } else { os::localtime(t) };
+    let Some(tm) = tm else {
+        return Err(it.throw_here("date result cannot be represented in this installation"));
+    };
+    if spec == b"*t" {
+        let tab = it.mem(new_table(it.t, 0, 9))?;
+        push(it.t, tab);
+        set_date_fields(it, tab, &tm)?;
+        return Ok(1);
+    }
+    match os::strftime(spec, &tm) {
+        Ok(s) => {
+            let v = it.string(&s)?;
+            ret(it, v)
+        }
+        Err(rest) => {
+            let msg = format!(
+                "invalid conversion specifier '%{}'",
+                String::from_utf8_lossy(&rest)
+            );
+            Err(arg_error(it, 0, "date", &msg))
+        }
+    }
 }
 
 fn b_getenv(it: &mut Interp<'_>, a: Args) -> LResult<usize> {

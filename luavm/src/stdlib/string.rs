@@ -47,7 +47,7 @@ pub(super) fn sub(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         // A string: only the piece is copied (not the whole subject, which
         // made a scan with `s:sub(i, i)` quadratic).
         let n = crate::heap::len(o);
-        let i = start_index(opt_int(it, a, 1, "sub", 1)?, n);
+        let i = start_index(check_int(it, a, 1, "sub")?, n);
         let j = end_index(opt_int(it, a, 2, "sub", -1)?, n);
         let o = as_str(a.get(it, 0)).expect("a string");
         let piece = if i > j {
@@ -59,7 +59,7 @@ pub(super) fn sub(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         return ret(it, v);
     }
     let s = check_str(it, a, 0, "sub")?;
-    let i = start_index(opt_int(it, a, 1, "sub", 1)?, s.len());
+    let i = start_index(check_int(it, a, 1, "sub")?, s.len());
     let j = end_index(opt_int(it, a, 2, "sub", -1)?, s.len());
     let r = if i > j { &[][..] } else { &s[i - 1..j] };
     let v = it.string(r)?;
@@ -158,7 +158,7 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                     return Err(arg_error(it, arg, "format", "no value"));
                 }
                 match spec.conv {
-                    b'd' | b'i' | b'c' | b'x' | b'X' | b'o' => {
+                    b'd' | b'i' | b'u' | b'c' | b'x' | b'X' | b'o' => {
                         let i = check_int(it, a, arg, "format")?;
                         out.extend_from_slice(&lstr::format_int(&spec, i));
                     }
@@ -172,6 +172,9 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                     b's' => {
                         let v = a.get(it, arg);
                         let s = it.tostring(v)?;
+                        if spec.has_modifiers() && s.contains(&0) {
+                            return Err(arg_error(it, arg, "format", "string contains zeros"));
+                        }
                         out.extend_from_slice(&lstr::format_str(&spec, &s));
                     }
                     b'q' => {

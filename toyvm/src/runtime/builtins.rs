@@ -54,7 +54,31 @@ pub fn print_literal(t: &Thread, k: usize, nl: bool) {
 
 /// `str(v)` of a value of kind `k`.
 pub fn to_str(t: &Thread, k: ElemKind, w: u64) -> R<u64> {
+    if k == ElemKind::Int {
+        let mut buf = [0u8; 20];
+        return new_str(t, int_text(w as i64, &mut buf));
+    }
     new_str(t, &text(k, w))
+}
+
+/// The decimal text of `v`, written at the end of `buf` (20 bytes hold
+/// `i64::MIN`): the bytes `print` writes for an int, without `format!`.
+pub fn int_text(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
 }
 
 /// `fmt(x, d)`.
@@ -171,8 +195,16 @@ pub fn substr(t: &Thread, s: u64, from: i64, to: i64) -> R<u64> {
     if from < 0 || to > n || from > to {
         return Err(errors::substring_out_of_bounds(from, to, n));
     }
-    let bytes = tobj::str_bytes(so)[from as usize..to as usize].to_vec();
-    new_str(t, &bytes)
+    let len = (to - from) as usize;
+    if let Some(r) = t.try_alloc_array_without_gc(&tobj::STR, len) {
+        tobj::copy_str_bytes(so, from as usize, r, 0, len);
+        return Ok(rword(r));
+    }
+    let s = t.scope();
+    let hs = s.handle(Some(so));
+    let r = t.alloc_array(&tobj::STR, len)?;
+    tobj::copy_str_bytes(hs.obj(), from as usize, r, 0, len);
+    Ok(rword(r))
 }
 
 /// The value of decimal text: an optional sign and decimal digits, in range.
@@ -246,18 +278,23 @@ pub fn gc(t: &Thread) {
 
 /// `a + b` of strings: a new string.
 pub fn concat(t: &Thread, a: u64, b: u64) -> R<u64> {
-    let (Some(_), Some(_)) = (oref(a), oref(b)) else {
+    let (Some(ao), Some(bo)) = (oref(a), oref(b)) else {
         return Err(errors::null_concat());
     };
+    let (la, lb) = (array_len(ao), array_len(bo));
+    // Without a collection (the usual case) the operands stay where they are:
+    // no handles needed.
+    if let Some(r) = t.try_alloc_array_without_gc(&tobj::STR, la + lb) {
+        tobj::copy_str_bytes(ao, 0, r, 0, la);
+        tobj::copy_str_bytes(bo, 0, r, la, lb);
+        return Ok(rword(r));
+    }
     let s = t.scope();
-    let ha = s.handle(oref(a));
-    let hb = s.handle(oref(b));
-    let (la, lb) = (array_len(ha.obj()), array_len(hb.obj()));
+    let ha = s.handle(Some(ao));
+    let hb = s.handle(Some(bo));
     let r = t.alloc_array(&tobj::STR, la + lb)?;
-    let mut bytes = Vec::with_capacity(la + lb);
-    bytes.extend_from_slice(tobj::str_bytes(ha.obj()));
-    bytes.extend_from_slice(tobj::str_bytes(hb.obj()));
-    tobj::fill_str(r, &bytes);
+    tobj::copy_str_bytes(ha.obj(), 0, r, 0, la);
+    tobj::copy_str_bytes(hb.obj(), 0, r, la, lb);
     Ok(rword(r))
 }
 
@@ -360,4 +397,30 @@ pub fn monitor_exit(t: &Thread, o: u64) {
 /// `throw v`: the exception thrown, `v` itself unless it is null.
 pub fn thrown(v: u64) -> R<ObjectReference> {
     oref(v).ok_or_else(errors::null_throw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::int_text;
+
+    #[test]
+    fn int_text_is_decimal() {
+        for v in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            99,
+            100,
+            123_456_789,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let mut buf = [0u8; 20];
+            assert_eq!(int_text(v, &mut buf), v.to_string().as_bytes(), "{v}");
+        }
+    }
 }

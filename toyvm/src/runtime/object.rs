@@ -253,16 +253,39 @@ pub fn fill_str(s: ObjectReference, bytes: &[u8]) {
 /// Allocates a string with the given bytes (which must not point into the heap:
 /// the allocation may move heap objects).
 pub fn new_str(t: &Thread, bytes: &[u8]) -> Result<ObjectReference, vmkit::OutOfMemory> {
-    let s = t.alloc_array(&STR, bytes.len())?;
-    // SAFETY: `s` was just allocated with room for `bytes.len()` bytes.
+    let s = match t.try_alloc_array_without_gc(&STR, bytes.len()) {
+        Some(s) => s,
+        None => t.alloc_array(&STR, bytes.len())?,
+    };
+    fill_str(s, bytes);
+    Ok(s)
+}
+
+/// Copies `n` bytes of string `src` from byte `from` into string `dst` at byte
+/// `at` (both strings live now, with no safepoint until the copy is done: see
+/// the heap-access note above). Panics if either range is out of bounds.
+pub fn copy_str_bytes(
+    src: ObjectReference,
+    from: usize,
+    dst: ObjectReference,
+    at: usize,
+    n: usize,
+) {
+    assert!(
+        from.checked_add(n).is_some_and(|e| e <= array_len(src))
+            && at.checked_add(n).is_some_and(|e| e <= array_len(dst)),
+        "string copy out of bounds"
+    );
+    // SAFETY: both ranges lie inside the data of the two strings (checked
+    // above); two strings' data never overlap unless `src == dst`, and
+    // `copy` handles an overlap.
     unsafe {
-        std::ptr::copy_nonoverlapping(
-            bytes.as_ptr(),
-            (s.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(),
-            bytes.len(),
+        std::ptr::copy(
+            (src.to_raw_address() + ARRAY_DATA_OFFSET + from).to_ptr::<u8>(),
+            (dst.to_raw_address() + ARRAY_DATA_OFFSET + at).to_mut_ptr::<u8>(),
+            n,
         );
     }
-    Ok(s)
 }
 
 /// The reference a value word holds (`None` for null).

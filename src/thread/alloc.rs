@@ -42,14 +42,36 @@ impl Thread {
         Ok(obj)
     }
 
-    /// Allocates an array as [`Thread::alloc_array`] does, but only if it fits
-    /// in the thread's allocation buffer: this never collects (no safepoint, no
+    /// Allocates an object as [`Thread::alloc`] does, but only if it fits in
+    /// the thread's allocation buffer: this never collects (no safepoint, no
     /// object moves), so references the caller holds in locals stay valid
-    /// across it. `None` when the array does not fit (or the heap is not up,
+    /// across it. `None` when the object does not fit (or the heap is not up,
     /// or `--stress-gc`-style collection at every allocation is on, or the
-    /// plan has no bump-pointer buffer): then use [`Thread::alloc_array`],
-    /// with handles. For the runtime's many small strings and arrays, whose
-    /// handles cost more than the allocation.
+    /// plan has no bump-pointer buffer): then use [`Thread::alloc`], with
+    /// handles. For the runtime's many small objects, whose handles cost more
+    /// than the allocation.
+    pub fn try_alloc_without_gc(
+        &self,
+        ty: &'static TypeInfo,
+        size: usize,
+    ) -> Option<ObjectReference> {
+        let header = ty.header()?;
+        if !self.bound.load(Acquire)
+            || HEAP_HOOK.load(Acquire) != HOOK_DONE
+            || gc::stress_gc()
+            || gc::plan() == gc::Plan::NoGC
+        {
+            return None;
+        }
+        let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
+        let obj = self.bump_alloc(size)?;
+        // SAFETY: a fresh object of `size` >= HEADER_SIZE bytes.
+        unsafe { object::write_word(obj, object::TYPE_OFFSET, header) };
+        Some(obj)
+    }
+
+    /// [`Thread::try_alloc_without_gc`] for an array of `len` elements of an
+    /// [`object::Layout::Array`] type (as [`Thread::alloc_array`]).
     pub fn try_alloc_array_without_gc(
         &self,
         ty: &'static TypeInfo,
@@ -59,25 +81,13 @@ impl Thread {
             object::Layout::Array { elem_size, .. } => elem_size,
             _ => panic!("alloc_array on non-array type {}", ty.name),
         };
-        let header = ty.header()?;
         let size = elem_size
             .checked_mul(len)?
             .checked_add(object::ARRAY_DATA_OFFSET + OBJECT_ALIGN - 1)?
             & !(OBJECT_ALIGN - 1);
-        if !self.bound.load(Acquire)
-            || HEAP_HOOK.load(Acquire) != HOOK_DONE
-            || gc::stress_gc()
-            || gc::plan() == gc::Plan::NoGC
-        {
-            return None;
-        }
-        let obj = self.bump_alloc(size)?;
-        // SAFETY: a fresh object of `size` bytes: its type and length words are
-        // inside it.
-        unsafe {
-            object::write_word(obj, object::TYPE_OFFSET, header);
-            object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len);
-        }
+        let obj = self.try_alloc_without_gc(ty, size)?;
+        // SAFETY: a fresh array: its length word is inside it.
+        unsafe { object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len) };
         Some(obj)
     }
 

@@ -25,7 +25,7 @@ use vmkit::jit::cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use vmkit::jit::cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use vmkit::jit::cranelift_frontend::Variable;
 use vmkit::jit::{FnCtx, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
-use vmkit::object::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET};
+use vmkit::object::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, TYPE_OFFSET};
 use vmkit::Thread;
 
 /// The compiled program.
@@ -1608,16 +1608,41 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             Builtin::Byte => {
                 // Inline: the checks of an array index (with byte's null error),
                 // then one byte load.
+                // A built string's bytes are in its buffer (see
+                // `object::STR_SLICE`): one more load on that path. No
+                // safepoint lies between the loads and the use.
                 let (so, i) = (vs[0], vs[1]);
                 let facts = self.facts(&args[0]);
                 self.index_check(so, i, e.line, facts, err::NULL_BYTE);
-                let addr = self.cx.b.ins().iadd(so, i);
-                let b = self.cx.b.ins().uload8(
-                    types::I64,
-                    MemFlagsData::trusted(),
-                    addr,
-                    ARRAY_DATA_OFFSET as i32,
-                );
+                let fl = MemFlagsData::trusted();
+                let slice_id = tobj::STR_SLICE
+                    .header()
+                    .map_or(i64::from(u32::MAX), |h| h as i64);
+                let tid = self.cx.b.ins().uload32(fl, so, TYPE_OFFSET as i32);
+                let is_slice = self.cx.b.ins().icmp_imm_s(IntCC::Equal, tid, slice_id);
+                let built = self.cx.b.create_block();
+                let done = self.cx.b.create_block();
+                let base = self.cx.b.append_block_param(done, types::I64);
+                let flat = self.cx.b.ins().iadd_imm_s(so, ARRAY_DATA_OFFSET as i64);
+                self.cx
+                    .b
+                    .ins()
+                    .brif(is_slice, built, &[], done, &[flat.into()]);
+                self.cx.b.switch_to_block(built);
+                let buf = self
+                    .cx
+                    .b
+                    .ins()
+                    .load(types::I64, fl, so, tobj::SLICE_BUF_OFFSET as i32);
+                let bytes = self
+                    .cx
+                    .b
+                    .ins()
+                    .iadd_imm_s(buf, tobj::BUF_BYTES_OFFSET as i64);
+                self.cx.b.ins().jump(done, &[bytes.into()]);
+                self.cx.b.switch_to_block(done);
+                let addr = self.cx.b.ins().iadd(base, i);
+                let b = self.cx.b.ins().uload8(types::I64, fl, addr, 0);
                 Some(b)
             }
             Builtin::Chr => self.host_t(h.chr, &[vs[0]]),

@@ -111,7 +111,10 @@ impl Thread {
             let limit = *((bp + 8) as *const usize);
             if cursor != 0 && cursor + size <= limit {
                 *(bp as *mut usize) = cursor + size;
-                std::ptr::write_bytes(cursor as *mut u8, 0, size);
+                // No clearing: the buffer is zeroed already, as the JIT's
+                // inline path (`FnCtx::alloc_fixed`) relies on (every space is
+                // created `zeroed`; Immix clears recycled lines when it takes
+                // them into the buffer).
                 self.count_alloc(size);
                 return Some(ObjectReference::from_raw_address_unchecked(
                     Address::from_usize(cursor),

@@ -1420,6 +1420,94 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         }
     }
 
+    /// `x + y` of strings. A short result (under `object::BUILD_MIN` bytes,
+    /// so both operands are flat strings) is allocated inline and its bytes
+    /// copied by inline loops; null operands, longer results (built strings:
+    /// see `object::STR_SLICE`) and a full allocation buffer go to the runtime.
+    fn concat(&mut self, x: Value, y: Value) -> Value {
+        let h = jit().h.concat;
+        let fl = MemFlagsData::trusted();
+        let host_b = self.cx.b.create_block();
+        let check_b = self.cx.b.create_block();
+        let inline_b = self.cx.b.create_block();
+        let done = self.cx.b.create_block();
+        let r = self.cx.b.append_block_param(done, types::I64);
+        self.cx.b.set_cold_block(host_b);
+        let xz = self.cx.b.ins().icmp_imm_s(IntCC::Equal, x, 0);
+        let yz = self.cx.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
+        let any_null = self.cx.b.ins().bor(xz, yz);
+        self.cx.b.ins().brif(any_null, host_b, &[], check_b, &[]);
+
+        self.cx.b.switch_to_block(check_b);
+        let la = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, x, ARRAY_LENGTH_OFFSET as i32);
+        let lb = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, y, ARRAY_LENGTH_OFFSET as i32);
+        let n = self.cx.b.ins().iadd(la, lb);
+        let short = self
+            .cx
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, n, tobj::BUILD_MIN as i64);
+        self.cx.b.ins().brif(short, inline_b, &[], host_b, &[]);
+
+        self.cx.b.switch_to_block(inline_b);
+        let handler = self.handler();
+        // The runtime's slow path returns the whole concatenation; copying the
+        // bytes again below is harmless (the operands are reloaded from the
+        // stack maps if it collected).
+        let s = self
+            .cx
+            .alloc_array(&tobj::STR, n, Some(handler), &mut |cx| {
+                cx.call_host(h, &[x, y])[0]
+            });
+        let dst = self.cx.b.ins().iadd_imm_s(s, ARRAY_DATA_OFFSET as i64);
+        let xs = self.cx.b.ins().iadd_imm_s(x, ARRAY_DATA_OFFSET as i64);
+        self.copy_bytes(dst, xs, la);
+        let dst2 = self.cx.b.ins().iadd(dst, la);
+        let ys = self.cx.b.ins().iadd_imm_s(y, ARRAY_DATA_OFFSET as i64);
+        self.copy_bytes(dst2, ys, lb);
+        self.cx.b.ins().jump(done, &[s.into()]);
+
+        self.cx.b.switch_to_block(host_b);
+        let hr = self.host_t(h, &[x, y]).expect("str");
+        self.cx.b.ins().jump(done, &[hr.into()]);
+
+        self.cx.b.switch_to_block(done);
+        self.cx.declare_ref(r);
+        r
+    }
+
+    /// Copies `n` bytes from address `src` to address `dst` with a byte loop
+    /// (short strings; no call, no safepoint: the addresses may point into
+    /// objects).
+    fn copy_bytes(&mut self, dst: Value, src: Value, n: Value) {
+        let fl = MemFlagsData::trusted();
+        let head = self.cx.b.create_block();
+        let body = self.cx.b.create_block();
+        let exit = self.cx.b.create_block();
+        let i = self.cx.b.append_block_param(head, types::I64);
+        let zero = self.iconst(0);
+        self.cx.b.ins().jump(head, &[zero.into()]);
+        self.cx.b.switch_to_block(head);
+        let more = self.cx.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+        self.cx.b.ins().brif(more, body, &[], exit, &[]);
+        self.cx.b.switch_to_block(body);
+        let sa = self.cx.b.ins().iadd(src, i);
+        let byte = self.cx.b.ins().uload8(types::I64, fl, sa, 0);
+        let da = self.cx.b.ins().iadd(dst, i);
+        self.cx.b.ins().istore8(fl, byte, da, 0);
+        let next = self.cx.b.ins().iadd_imm_s(i, 1);
+        self.cx.b.ins().jump(head, &[next.into()]);
+        self.cx.b.switch_to_block(exit);
+    }
+
     /// A new zeroed array: inline for small ones, else (and for a negative size,
     /// which throws) by the runtime.
     fn new_array(&mut self, et: &Ty, n: Value, line: u32) -> Value {
@@ -1517,12 +1605,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     self.cx.b.ins().bxor_imm_u(r, 1)
                 }
             }
-            Op::Concat => {
-                let h = jit().h.concat;
-                let r = self.host_t(h, &[x, y]).expect("str");
-                self.cx.declare_ref(r);
-                r
-            }
+            Op::Concat => self.concat(x, y),
         };
         Ok(v)
     }

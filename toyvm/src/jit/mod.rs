@@ -1420,6 +1420,55 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         }
     }
 
+    /// `x == y` of strings (1 or 0): the same object (or both null) is equal,
+    /// one null or different lengths are not, inline; the bytes are compared
+    /// by the runtime.
+    fn str_eq(&mut self, x: Value, y: Value) -> Value {
+        let fl = MemFlagsData::trusted();
+        let check_b = self.cx.b.create_block();
+        let len_b = self.cx.b.create_block();
+        let bytes_b = self.cx.b.create_block();
+        let done = self.cx.b.create_block();
+        let r = self.cx.b.append_block_param(done, types::I64);
+        let one = self.iconst(1);
+        let zero = self.iconst(0);
+        let same = self.cx.b.ins().icmp(IntCC::Equal, x, y);
+        self.cx
+            .b
+            .ins()
+            .brif(same, done, &[one.into()], check_b, &[]);
+        self.cx.b.switch_to_block(check_b);
+        let xz = self.cx.b.ins().icmp_imm_s(IntCC::Equal, x, 0);
+        let yz = self.cx.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
+        let any_null = self.cx.b.ins().bor(xz, yz);
+        self.cx
+            .b
+            .ins()
+            .brif(any_null, done, &[zero.into()], len_b, &[]);
+        self.cx.b.switch_to_block(len_b);
+        let la = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, x, ARRAY_LENGTH_OFFSET as i32);
+        let lb = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, y, ARRAY_LENGTH_OFFSET as i32);
+        let same_len = self.cx.b.ins().icmp(IntCC::Equal, la, lb);
+        self.cx
+            .b
+            .ins()
+            .brif(same_len, bytes_b, &[], done, &[zero.into()]);
+        self.cx.b.switch_to_block(bytes_b);
+        let h = jit().h.str_eq;
+        let e = self.host(h, &[x, y]).expect("bool");
+        self.cx.b.ins().jump(done, &[e.into()]);
+        self.cx.b.switch_to_block(done);
+        r
+    }
+
     /// `x + y` of strings. A short result (under `object::BUILD_MIN` bytes,
     /// so both operands are flat strings) is allocated inline and its bytes
     /// copied by inline loops; null operands, longer results (built strings:
@@ -1597,8 +1646,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.bool_val(c)
             }
             Op::SEq | Op::SNe => {
-                let h = jit().h.str_eq;
-                let r = self.host(h, &[x, y]).expect("bool");
+                let r = self.str_eq(x, y);
                 if op == Op::SEq {
                     r
                 } else {

@@ -467,7 +467,7 @@ impl FnCtx<'_, '_> {
     }
 
     /// Allocates an array of type `ti` (an [`crate::Layout::Array`] of 8-byte
-    /// elements) with `len` zeroed elements. Small arrays (at most
+    /// or 1-byte elements) with `len` zeroed elements. Small arrays (at most
     /// [`INLINE_ARRAY_MAX`] elements) are bump-allocated inline when the plan
     /// allows (storing only the header and length words: see
     /// [`FnCtx::alloc_fixed`] on zeroed memory); others, and a `len` that is
@@ -481,13 +481,13 @@ impl FnCtx<'_, '_> {
         handler: Option<ir::Block>,
         slow: &mut dyn FnMut(&mut Self) -> Value,
     ) -> Value {
-        assert!(
-            matches!(ti.layout, crate::Layout::Array { elem_size: 8, .. }),
-            "alloc_array needs an array type with 8-byte elements"
-        );
+        let elem_size = match ti.layout {
+            crate::Layout::Array { elem_size, .. } if elem_size == 8 || elem_size == 1 => elem_size,
+            _ => panic!("alloc_array needs an array type with 8-byte or 1-byte elements"),
+        };
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I64);
-        let size_max = crate::object::array_size(8, INLINE_ARRAY_MAX);
+        let size_max = crate::object::array_size(elem_size, INLINE_ARRAY_MAX);
         if let Some(header) = inline_header(&self.helpers.plan, ti, size_max) {
             let slow_b = self.b.create_block();
             let try_b = self.b.create_block();
@@ -499,7 +499,13 @@ impl FnCtx<'_, '_> {
             );
             self.b.ins().brif(small, try_b, &[], slow_b, &[]);
             self.b.switch_to_block(try_b);
-            let bytes = self.b.ins().ishl_imm_u(len, 3);
+            // Element bytes rounded up to the object alignment (8).
+            let bytes = if elem_size == 8 {
+                self.b.ins().ishl_imm_u(len, 3)
+            } else {
+                let up = self.b.ins().iadd_imm_s(len, 7);
+                self.b.ins().band_imm_u(up, -8i64)
+            };
             let size = self
                 .b
                 .ins()

@@ -42,6 +42,88 @@ impl Thread {
         Ok(obj)
     }
 
+    /// Allocates an object as [`Thread::alloc`] does, but only if it fits in
+    /// the thread's allocation buffer: this never collects (no safepoint, no
+    /// object moves), so references the caller holds in locals stay valid
+    /// across it. `None` when the object does not fit (or the heap is not up,
+    /// or `--stress-gc`-style collection at every allocation is on, or the
+    /// plan has no bump-pointer buffer): then use [`Thread::alloc`], with
+    /// handles. For the runtime's many small objects, whose handles cost more
+    /// than the allocation.
+    pub fn try_alloc_without_gc(
+        &self,
+        ty: &'static TypeInfo,
+        size: usize,
+    ) -> Option<ObjectReference> {
+        let header = ty.header()?;
+        if !self.bound.load(Acquire)
+            || HEAP_HOOK.load(Acquire) != HOOK_DONE
+            || gc::stress_gc()
+            || gc::plan() == gc::Plan::NoGC
+        {
+            return None;
+        }
+        let size = (size.max(HEADER_SIZE) + OBJECT_ALIGN - 1) & !(OBJECT_ALIGN - 1);
+        let obj = self.bump_alloc(size)?;
+        // SAFETY: a fresh object of `size` >= HEADER_SIZE bytes.
+        unsafe { object::write_word(obj, object::TYPE_OFFSET, header) };
+        Some(obj)
+    }
+
+    /// [`Thread::try_alloc_without_gc`] for an array of `len` elements of an
+    /// [`object::Layout::Array`] type (as [`Thread::alloc_array`]).
+    pub fn try_alloc_array_without_gc(
+        &self,
+        ty: &'static TypeInfo,
+        len: usize,
+    ) -> Option<ObjectReference> {
+        let elem_size = match ty.layout {
+            object::Layout::Array { elem_size, .. } => elem_size,
+            _ => panic!("alloc_array on non-array type {}", ty.name),
+        };
+        let size = elem_size
+            .checked_mul(len)?
+            .checked_add(object::ARRAY_DATA_OFFSET + OBJECT_ALIGN - 1)?
+            & !(OBJECT_ALIGN - 1);
+        let obj = self.try_alloc_without_gc(ty, size)?;
+        // SAFETY: a fresh array: its length word is inside it.
+        unsafe { object::write_word(obj, object::ARRAY_LENGTH_OFFSET, len) };
+        Some(obj)
+    }
+
+    /// The bump-pointer fast path (the one JIT code inlines): `size` zeroed
+    /// bytes from the thread's allocation buffer if they fit, counted as
+    /// allocated; `None` otherwise. Never collects.
+    #[inline]
+    fn bump_alloc(&self, size: usize) -> Option<ObjectReference> {
+        if !(gc::inline_alloc_supported() && size <= gc::max_non_los_bytes()) {
+            return None;
+        }
+        let bp = self.frame_anchor[1].load(std::sync::atomic::Ordering::Relaxed);
+        if bp == 0 {
+            return None;
+        }
+        // SAFETY: `bp` is the address of this thread's MMTk bump pointer
+        // `[cursor, limit]` (see `bump_pointer_address`); only the owning
+        // thread, which is managed here, reads or writes it.
+        unsafe {
+            let cursor = *(bp as *const usize);
+            let limit = *((bp + 8) as *const usize);
+            if cursor != 0 && cursor + size <= limit {
+                *(bp as *mut usize) = cursor + size;
+                // No clearing: the buffer is zeroed already, as the JIT's
+                // inline path (`FnCtx::alloc_fixed`) relies on (every space is
+                // created `zeroed`; Immix clears recycled lines when it takes
+                // them into the buffer).
+                self.count_alloc(size);
+                return Some(ObjectReference::from_raw_address_unchecked(
+                    Address::from_usize(cursor),
+                ));
+            }
+        }
+        None
+    }
+
     fn alloc_raw(&self, size: usize) -> Result<ObjectReference, OutOfMemory> {
         debug_assert_eq!(
             self.state(),
@@ -73,25 +155,8 @@ impl Thread {
         }
         // The JIT's fast path, for the runtime's own allocations (strings,
         // arrays): bump the thread's allocation buffer when the object fits.
-        if gc::inline_alloc_supported() && size <= gc::max_non_los_bytes() {
-            let bp = self.frame_anchor[1].load(std::sync::atomic::Ordering::Relaxed);
-            if bp != 0 {
-                // SAFETY: `bp` is the address of this thread's MMTk bump pointer
-                // `[cursor, limit]` (see `bump_pointer_address`); only the owning
-                // thread, which is managed here, reads or writes it.
-                unsafe {
-                    let cursor = *(bp as *const usize);
-                    let limit = *((bp + 8) as *const usize);
-                    if cursor != 0 && cursor + size <= limit {
-                        *(bp as *mut usize) = cursor + size;
-                        std::ptr::write_bytes(cursor as *mut u8, 0, size);
-                        self.count_alloc(size);
-                        return Ok(ObjectReference::from_raw_address_unchecked(
-                            Address::from_usize(cursor),
-                        ));
-                    }
-                }
-            }
+        if let Some(obj) = self.bump_alloc(size) {
+            return Ok(obj);
         }
         let semantics = if size > gc::max_non_los_bytes() {
             AllocationSemantics::Los

@@ -25,7 +25,7 @@ use vmkit::jit::cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use vmkit::jit::cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use vmkit::jit::cranelift_frontend::Variable;
 use vmkit::jit::{FnCtx, FuncId, HostId, JitOptions, Materializer, Sig, ValType};
-use vmkit::object::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET};
+use vmkit::object::{ARRAY_DATA_OFFSET, ARRAY_LENGTH_OFFSET, TYPE_OFFSET};
 use vmkit::Thread;
 
 /// The compiled program.
@@ -1420,6 +1420,143 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         }
     }
 
+    /// `x == y` of strings (1 or 0): the same object (or both null) is equal,
+    /// one null or different lengths are not, inline; the bytes are compared
+    /// by the runtime.
+    fn str_eq(&mut self, x: Value, y: Value) -> Value {
+        let fl = MemFlagsData::trusted();
+        let check_b = self.cx.b.create_block();
+        let len_b = self.cx.b.create_block();
+        let bytes_b = self.cx.b.create_block();
+        let done = self.cx.b.create_block();
+        let r = self.cx.b.append_block_param(done, types::I64);
+        let one = self.iconst(1);
+        let zero = self.iconst(0);
+        let same = self.cx.b.ins().icmp(IntCC::Equal, x, y);
+        self.cx
+            .b
+            .ins()
+            .brif(same, done, &[one.into()], check_b, &[]);
+        self.cx.b.switch_to_block(check_b);
+        let xz = self.cx.b.ins().icmp_imm_s(IntCC::Equal, x, 0);
+        let yz = self.cx.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
+        let any_null = self.cx.b.ins().bor(xz, yz);
+        self.cx
+            .b
+            .ins()
+            .brif(any_null, done, &[zero.into()], len_b, &[]);
+        self.cx.b.switch_to_block(len_b);
+        let la = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, x, ARRAY_LENGTH_OFFSET as i32);
+        let lb = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, y, ARRAY_LENGTH_OFFSET as i32);
+        let same_len = self.cx.b.ins().icmp(IntCC::Equal, la, lb);
+        self.cx
+            .b
+            .ins()
+            .brif(same_len, bytes_b, &[], done, &[zero.into()]);
+        self.cx.b.switch_to_block(bytes_b);
+        let h = jit().h.str_eq;
+        let e = self.host(h, &[x, y]).expect("bool");
+        self.cx.b.ins().jump(done, &[e.into()]);
+        self.cx.b.switch_to_block(done);
+        r
+    }
+
+    /// `x + y` of strings. A short result (under `object::BUILD_MIN` bytes,
+    /// so both operands are flat strings) is allocated inline and its bytes
+    /// copied by inline loops; null operands, longer results (built strings:
+    /// see `object::STR_SLICE`) and a full allocation buffer go to the runtime.
+    fn concat(&mut self, x: Value, y: Value) -> Value {
+        let h = jit().h.concat;
+        let fl = MemFlagsData::trusted();
+        let host_b = self.cx.b.create_block();
+        let check_b = self.cx.b.create_block();
+        let inline_b = self.cx.b.create_block();
+        let done = self.cx.b.create_block();
+        let r = self.cx.b.append_block_param(done, types::I64);
+        self.cx.b.set_cold_block(host_b);
+        let xz = self.cx.b.ins().icmp_imm_s(IntCC::Equal, x, 0);
+        let yz = self.cx.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
+        let any_null = self.cx.b.ins().bor(xz, yz);
+        self.cx.b.ins().brif(any_null, host_b, &[], check_b, &[]);
+
+        self.cx.b.switch_to_block(check_b);
+        let la = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, x, ARRAY_LENGTH_OFFSET as i32);
+        let lb = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, y, ARRAY_LENGTH_OFFSET as i32);
+        let n = self.cx.b.ins().iadd(la, lb);
+        let short = self
+            .cx
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, n, tobj::BUILD_MIN as i64);
+        self.cx.b.ins().brif(short, inline_b, &[], host_b, &[]);
+
+        self.cx.b.switch_to_block(inline_b);
+        let handler = self.handler();
+        // The runtime's slow path returns the whole concatenation; copying the
+        // bytes again below is harmless (the operands are reloaded from the
+        // stack maps if it collected).
+        let s = self
+            .cx
+            .alloc_array(&tobj::STR, n, Some(handler), &mut |cx| {
+                cx.call_host(h, &[x, y])[0]
+            });
+        let dst = self.cx.b.ins().iadd_imm_s(s, ARRAY_DATA_OFFSET as i64);
+        let xs = self.cx.b.ins().iadd_imm_s(x, ARRAY_DATA_OFFSET as i64);
+        self.copy_bytes(dst, xs, la);
+        let dst2 = self.cx.b.ins().iadd(dst, la);
+        let ys = self.cx.b.ins().iadd_imm_s(y, ARRAY_DATA_OFFSET as i64);
+        self.copy_bytes(dst2, ys, lb);
+        self.cx.b.ins().jump(done, &[s.into()]);
+
+        self.cx.b.switch_to_block(host_b);
+        let hr = self.host_t(h, &[x, y]).expect("str");
+        self.cx.b.ins().jump(done, &[hr.into()]);
+
+        self.cx.b.switch_to_block(done);
+        self.cx.declare_ref(r);
+        r
+    }
+
+    /// Copies `n` bytes from address `src` to address `dst` with a byte loop
+    /// (short strings; no call, no safepoint: the addresses may point into
+    /// objects).
+    fn copy_bytes(&mut self, dst: Value, src: Value, n: Value) {
+        let fl = MemFlagsData::trusted();
+        let head = self.cx.b.create_block();
+        let body = self.cx.b.create_block();
+        let exit = self.cx.b.create_block();
+        let i = self.cx.b.append_block_param(head, types::I64);
+        let zero = self.iconst(0);
+        self.cx.b.ins().jump(head, &[zero.into()]);
+        self.cx.b.switch_to_block(head);
+        let more = self.cx.b.ins().icmp(IntCC::UnsignedLessThan, i, n);
+        self.cx.b.ins().brif(more, body, &[], exit, &[]);
+        self.cx.b.switch_to_block(body);
+        let sa = self.cx.b.ins().iadd(src, i);
+        let byte = self.cx.b.ins().uload8(types::I64, fl, sa, 0);
+        let da = self.cx.b.ins().iadd(dst, i);
+        self.cx.b.ins().istore8(fl, byte, da, 0);
+        let next = self.cx.b.ins().iadd_imm_s(i, 1);
+        self.cx.b.ins().jump(head, &[next.into()]);
+        self.cx.b.switch_to_block(exit);
+    }
+
     /// A new zeroed array: inline for small ones, else (and for a negative size,
     /// which throws) by the runtime.
     fn new_array(&mut self, et: &Ty, n: Value, line: u32) -> Value {
@@ -1509,20 +1646,14 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 self.bool_val(c)
             }
             Op::SEq | Op::SNe => {
-                let h = jit().h.str_eq;
-                let r = self.host(h, &[x, y]).expect("bool");
+                let r = self.str_eq(x, y);
                 if op == Op::SEq {
                     r
                 } else {
                     self.cx.b.ins().bxor_imm_u(r, 1)
                 }
             }
-            Op::Concat => {
-                let h = jit().h.concat;
-                let r = self.host_t(h, &[x, y]).expect("str");
-                self.cx.declare_ref(r);
-                r
-            }
+            Op::Concat => self.concat(x, y),
         };
         Ok(v)
     }
@@ -1608,16 +1739,41 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             Builtin::Byte => {
                 // Inline: the checks of an array index (with byte's null error),
                 // then one byte load.
+                // A built string's bytes are in its buffer (see
+                // `object::STR_SLICE`): one more load on that path. No
+                // safepoint lies between the loads and the use.
                 let (so, i) = (vs[0], vs[1]);
                 let facts = self.facts(&args[0]);
                 self.index_check(so, i, e.line, facts, err::NULL_BYTE);
-                let addr = self.cx.b.ins().iadd(so, i);
-                let b = self.cx.b.ins().uload8(
-                    types::I64,
-                    MemFlagsData::trusted(),
-                    addr,
-                    ARRAY_DATA_OFFSET as i32,
-                );
+                let fl = MemFlagsData::trusted();
+                let slice_id = tobj::STR_SLICE
+                    .header()
+                    .map_or(i64::from(u32::MAX), |h| h as i64);
+                let tid = self.cx.b.ins().uload32(fl, so, TYPE_OFFSET as i32);
+                let is_slice = self.cx.b.ins().icmp_imm_s(IntCC::Equal, tid, slice_id);
+                let built = self.cx.b.create_block();
+                let done = self.cx.b.create_block();
+                let base = self.cx.b.append_block_param(done, types::I64);
+                let flat = self.cx.b.ins().iadd_imm_s(so, ARRAY_DATA_OFFSET as i64);
+                self.cx
+                    .b
+                    .ins()
+                    .brif(is_slice, built, &[], done, &[flat.into()]);
+                self.cx.b.switch_to_block(built);
+                let buf = self
+                    .cx
+                    .b
+                    .ins()
+                    .load(types::I64, fl, so, tobj::SLICE_BUF_OFFSET as i32);
+                let bytes = self
+                    .cx
+                    .b
+                    .ins()
+                    .iadd_imm_s(buf, tobj::BUF_BYTES_OFFSET as i64);
+                self.cx.b.ins().jump(done, &[bytes.into()]);
+                self.cx.b.switch_to_block(done);
+                let addr = self.cx.b.ins().iadd(base, i);
+                let b = self.cx.b.ins().uload8(types::I64, fl, addr, 0);
                 Some(b)
             }
             Builtin::Chr => self.host_t(h.chr, &[vs[0]]),

@@ -14,13 +14,12 @@
 use super::errors::{self, RuntimeError};
 use super::format::fmt_fixed;
 use super::monitor;
-use super::object::{self as tobj, oref, rword, ElemKind};
+use super::object::{self as tobj, oref, rword, Dest, ElemKind};
 use super::print::write_word;
 use super::program::shared;
 use super::threads::{self, Outcome};
 use crate::engine::Engine;
-use crate::runtime::object::{array_len, read_u8, read_word};
-use vmkit::object::ARRAY_DATA_OFFSET;
+use crate::runtime::object::{array_len, read_word};
 use vmkit::{ObjectReference, Thread};
 
 /// What a runtime function returns.
@@ -54,7 +53,31 @@ pub fn print_literal(t: &Thread, k: usize, nl: bool) {
 
 /// `str(v)` of a value of kind `k`.
 pub fn to_str(t: &Thread, k: ElemKind, w: u64) -> R<u64> {
+    if k == ElemKind::Int {
+        let mut buf = [0u8; 20];
+        return new_str(t, int_text(w as i64, &mut buf));
+    }
     new_str(t, &text(k, w))
+}
+
+/// The decimal text of `v`, written at the end of `buf` (20 bytes hold
+/// `i64::MIN`): the bytes `print` writes for an int, without `format!`.
+pub fn int_text(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
 }
 
 /// `fmt(x, d)`.
@@ -147,11 +170,11 @@ pub fn byte(s: u64, i: i64) -> R<i64> {
     let Some(so) = oref(s) else {
         return Err(errors::null_byte());
     };
-    let n = array_len(so);
+    let n = tobj::str_len(so);
     if i < 0 || i as u64 >= n as u64 {
         return Err(errors::index_out_of_bounds(i, n as i64));
     }
-    Ok(read_u8(so, ARRAY_DATA_OFFSET + i as usize) as i64)
+    Ok(tobj::str_bytes(so)[i as usize] as i64)
 }
 
 /// `chr(v)`: the one-byte string of byte `v`.
@@ -171,8 +194,16 @@ pub fn substr(t: &Thread, s: u64, from: i64, to: i64) -> R<u64> {
     if from < 0 || to > n || from > to {
         return Err(errors::substring_out_of_bounds(from, to, n));
     }
-    let bytes = tobj::str_bytes(so)[from as usize..to as usize].to_vec();
-    new_str(t, &bytes)
+    let len = (to - from) as usize;
+    if let Some(r) = t.try_alloc_array_without_gc(&tobj::STR, len) {
+        tobj::copy_str_bytes(so, from as usize, Dest::Flat(r), 0, len);
+        return Ok(rword(r));
+    }
+    let s = t.scope();
+    let hs = s.handle(Some(so));
+    let r = t.alloc_array(&tobj::STR, len)?;
+    tobj::copy_str_bytes(hs.obj(), from as usize, Dest::Flat(r), 0, len);
+    Ok(rword(r))
 }
 
 /// The value of decimal text: an optional sign and decimal digits, in range.
@@ -246,26 +277,146 @@ pub fn gc(t: &Thread) {
 
 /// `a + b` of strings: a new string.
 pub fn concat(t: &Thread, a: u64, b: u64) -> R<u64> {
-    let (Some(_), Some(_)) = (oref(a), oref(b)) else {
+    let (Some(ao), Some(bo)) = (oref(a), oref(b)) else {
         return Err(errors::null_concat());
     };
+    let (la, lb) = (tobj::str_len(ao), tobj::str_len(bo));
+    if la + lb >= tobj::BUILD_MIN {
+        return concat_built(t, ao, bo, la, lb);
+    }
+    // Without a collection (the usual case) the operands stay where they are:
+    // no handles needed.
+    if let Some(r) = t.try_alloc_array_without_gc(&tobj::STR, la + lb) {
+        tobj::copy_str_bytes(ao, 0, Dest::Flat(r), 0, la);
+        tobj::copy_str_bytes(bo, 0, Dest::Flat(r), la, lb);
+        return Ok(rword(r));
+    }
     let s = t.scope();
-    let ha = s.handle(oref(a));
-    let hb = s.handle(oref(b));
-    let (la, lb) = (array_len(ha.obj()), array_len(hb.obj()));
+    let ha = s.handle(Some(ao));
+    let hb = s.handle(Some(bo));
     let r = t.alloc_array(&tobj::STR, la + lb)?;
-    let mut bytes = Vec::with_capacity(la + lb);
-    bytes.extend_from_slice(tobj::str_bytes(ha.obj()));
-    bytes.extend_from_slice(tobj::str_bytes(hb.obj()));
-    tobj::fill_str(r, &bytes);
+    tobj::copy_str_bytes(ha.obj(), 0, Dest::Flat(r), 0, la);
+    tobj::copy_str_bytes(hb.obj(), 0, Dest::Flat(r), la, lb);
+    Ok(rword(r))
+}
+
+/// Whether `a` (of length `la`) is a built string that `lb` more bytes can
+/// be appended to in place: nothing is claimed past it in its buffer and
+/// the buffer has room. (The claim itself is made later: see
+/// [`tobj::buf_claim`].)
+fn appendable(a: ObjectReference, la: usize, lb: usize) -> bool {
+    if !tobj::is_built(a) {
+        return false;
+    }
+    let buf = tobj::slice_buf(a);
+    tobj::buf_used_len(buf) == la && tobj::buf_capacity(buf) - la >= lb
+}
+
+/// `a + b` as a built string (see [`tobj::STR_SLICE`]): `b` appended in
+/// place to `a`'s buffer when `a` ends it and it has room, else both copied
+/// into a new buffer with room to grow.
+fn concat_built(
+    t: &Thread,
+    ao: ObjectReference,
+    bo: ObjectReference,
+    la: usize,
+    lb: usize,
+) -> R<u64> {
+    let n = la + lb;
+    let in_place = appendable(ao, la, lb);
+    // The buffer to make, if any: twice the result when `a` was being
+    // appended to (repeated `+=`), a quarter more otherwise.
+    let cap = if in_place {
+        None
+    } else if tobj::is_built(ao) && tobj::buf_used_len(tobj::slice_buf(ao)) == la {
+        Some(n.saturating_mul(2))
+    } else {
+        Some(n.saturating_add(n / 4))
+    };
+    // Allocate the slice (and the buffer), keeping `a` and `b` up to date if
+    // an allocation collects.
+    let fast = match cap {
+        None => t
+            .try_alloc_without_gc(&tobj::STR_SLICE, tobj::SLICE_SIZE)
+            .map(|r| (r, None)),
+        Some(c) => t
+            .try_alloc_without_gc(&tobj::STR_SLICE, tobj::SLICE_SIZE)
+            .and_then(|r| {
+                t.try_alloc_array_without_gc(&tobj::STR_BUF, c + 8)
+                    .map(|buf| (r, Some(buf)))
+            }),
+    };
+    let scope = t.scope();
+    let (r, new_buf, ao, bo) = match fast {
+        Some((r, buf)) => (r, buf, ao, bo),
+        None => {
+            let ha = scope.handle(Some(ao));
+            let hb = scope.handle(Some(bo));
+            let hr = scope.handle(Some(t.alloc(&tobj::STR_SLICE, tobj::SLICE_SIZE)?));
+            let buf = match cap {
+                Some(c) => Some(t.alloc_array(&tobj::STR_BUF, c.saturating_add(8))?),
+                None => None,
+            };
+            (hr.obj(), buf, ha.obj(), hb.obj())
+        }
+    };
+    // No safepoint from here on: the references stay valid.
+    let buf = match new_buf {
+        Some(buf) => {
+            tobj::copy_str_bytes(ao, 0, Dest::Buf(buf), 0, la);
+            tobj::copy_str_bytes(bo, 0, Dest::Buf(buf), la, lb);
+            tobj::write_word(buf, tobj::BUF_USED_OFFSET, n);
+            buf
+        }
+        None => {
+            let buf = tobj::slice_buf(ao);
+            if tobj::buf_claim(buf, la, n) {
+                tobj::copy_str_bytes(bo, 0, Dest::Buf(buf), la, lb);
+                buf
+            } else {
+                // Another thread appended to `a` since the test: copy.
+                drop(scope);
+                return concat_copy(t, ao, bo, la, lb);
+            }
+        }
+    };
+    tobj::write_word(r, tobj::field_offset(0), n);
+    tobj::write_ref(t, r, tobj::SLICE_BUF_OFFSET, Some(buf));
+    Ok(rword(r))
+}
+
+/// `a + b` into a new buffer (after a lost race to append in place).
+fn concat_copy(
+    t: &Thread,
+    ao: ObjectReference,
+    bo: ObjectReference,
+    la: usize,
+    lb: usize,
+) -> R<u64> {
+    let n = la + lb;
+    let s = t.scope();
+    let ha = s.handle(Some(ao));
+    let hb = s.handle(Some(bo));
+    let hr = s.handle(Some(t.alloc(&tobj::STR_SLICE, tobj::SLICE_SIZE)?));
+    let buf = t.alloc_array(&tobj::STR_BUF, n.saturating_add(n / 4).saturating_add(8))?;
+    let (ao, bo, r) = (ha.obj(), hb.obj(), hr.obj());
+    tobj::copy_str_bytes(ao, 0, Dest::Buf(buf), 0, la);
+    tobj::copy_str_bytes(bo, 0, Dest::Buf(buf), la, lb);
+    tobj::write_word(buf, tobj::BUF_USED_OFFSET, n);
+    tobj::write_word(r, tobj::field_offset(0), n);
+    tobj::write_ref(t, r, tobj::SLICE_BUF_OFFSET, Some(buf));
     Ok(rword(r))
 }
 
 /// `a == b` of strings (or `null`s): the same bytes, or both `null`.
 pub fn str_eq(a: u64, b: u64) -> bool {
+    if a == b {
+        return true;
+    }
     match (oref(a), oref(b)) {
-        (None, None) => true,
-        (Some(x), Some(y)) => tobj::str_bytes(x) == tobj::str_bytes(y),
+        (Some(x), Some(y)) => {
+            tobj::str_len(x) == tobj::str_len(y) && tobj::str_bytes(x) == tobj::str_bytes(y)
+        }
         _ => false,
     }
 }
@@ -360,4 +511,30 @@ pub fn monitor_exit(t: &Thread, o: u64) {
 /// `throw v`: the exception thrown, `v` itself unless it is null.
 pub fn thrown(v: u64) -> R<ObjectReference> {
     oref(v).ok_or_else(errors::null_throw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::int_text;
+
+    #[test]
+    fn int_text_is_decimal() {
+        for v in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            99,
+            100,
+            123_456_789,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let mut buf = [0u8; 20];
+            assert_eq!(int_text(v, &mut buf), v.to_string().as_bytes(), "{v}");
+        }
+    }
 }

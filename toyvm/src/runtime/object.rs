@@ -3,7 +3,7 @@
 //!
 //! | Toy type | vmkit layout |
 //! |---|---|
-//! | `str` | byte array (`Layout::Array { elem_size: 1 }`) |
+//! | `str` | byte array (`Layout::Array { elem_size: 1 }`), or a built string: a slice of a string buffer (below) |
 //! | `[int]`, `[float]`, `[bool]` | word array (one 8-byte word per element) |
 //! | `[str]`, `[T]` of references | reference array |
 //! | struct | fixed: one 8-byte word per field, reference fields listed |
@@ -222,22 +222,120 @@ pub fn array_type(kind: ElemKind) -> &'static TypeInfo {
     }
 }
 
-/// Whether `obj` is a Toy string.
+/// A built string: a `str` made by concatenation, whose bytes are the first
+/// `len` content bytes of a [`STR_BUF`]. Its length word is at the offset of
+/// an array's (`len` reads both kinds alike); the buffer reference follows.
+///
+/// Repeated `+=` appends in place: `a + b` where `a` is a built string whose
+/// buffer holds nothing past `a` (its `used` word equals `len(a)`) and has room
+/// for `b` copies only `b` into the buffer, claims the bytes by moving `used`
+/// (a compare-and-swap: two threads may append to the same string), and makes
+/// a new slice of the same buffer. `a` itself is unchanged: its bytes are a
+/// prefix that nothing overwrites. Otherwise the result gets a new buffer with
+/// room to grow (twice its length when `a` was being appended to).
+pub static STR_SLICE: TypeInfo = TypeInfo::new(
+    "str",
+    Layout::Fixed {
+        size: SLICE_SIZE,
+        ref_offsets: &[SLICE_BUF_OFFSET],
+    },
+    102,
+);
+
+/// The bytes of built strings: a byte array whose first word is `used` (how
+/// many content bytes some slice claims) and the content after it.
+pub static STR_BUF: TypeInfo = TypeInfo::new(
+    "strbuf",
+    Layout::Array {
+        elem_size: 1,
+        elem_is_ref: false,
+    },
+    103,
+);
+
+/// Size of a built string.
+pub const SLICE_SIZE: usize = HEADER_SIZE + 16;
+/// Offset of a built string's buffer reference.
+pub const SLICE_BUF_OFFSET: usize = HEADER_SIZE + 8;
+/// Offset of a string buffer's `used` word.
+pub const BUF_USED_OFFSET: usize = ARRAY_DATA_OFFSET;
+/// Offset of a string buffer's first content byte.
+pub const BUF_BYTES_OFFSET: usize = ARRAY_DATA_OFFSET + 8;
+/// Concatenations shorter than this make flat strings (one object, bytes
+/// inline); longer ones make built strings.
+pub const BUILD_MIN: usize = 64;
+
+/// Whether `obj` is a Toy string (flat or built).
 pub fn is_str(obj: ObjectReference) -> bool {
-    std::ptr::eq(type_info(obj), &STR)
+    let ti = type_info(obj);
+    std::ptr::eq(ti, &STR) || std::ptr::eq(ti, &STR_SLICE)
+}
+
+/// Whether the string `s` is a built string (a slice of a buffer).
+#[inline]
+pub fn is_built(s: ObjectReference) -> bool {
+    std::ptr::eq(type_info(s), &STR_SLICE)
+}
+
+/// The length of string `s`, in bytes.
+#[inline]
+pub fn str_len(s: ObjectReference) -> usize {
+    array_len(s)
+}
+
+/// The buffer of the built string `s`.
+pub fn slice_buf(s: ObjectReference) -> ObjectReference {
+    oref(read_word(s, SLICE_BUF_OFFSET) as u64).expect("a built string has a buffer")
+}
+
+/// Capacity of a string buffer, in content bytes.
+pub fn buf_capacity(buf: ObjectReference) -> usize {
+    array_len(buf) - 8
+}
+
+/// The `used` word of a string buffer, for one atomic operation now (not to
+/// be kept across a safepoint).
+fn buf_used<'a>(buf: ObjectReference) -> &'a std::sync::atomic::AtomicUsize {
+    // SAFETY: a buffer's first data word is its `used` word, 8-byte aligned
+    // inside the live buffer (the heap-access note above); callers use it at
+    // once.
+    unsafe { &*(buf.to_raw_address() + BUF_USED_OFFSET).to_ptr::<std::sync::atomic::AtomicUsize>() }
+}
+
+/// How many content bytes of `buf` some built string claims.
+pub fn buf_used_len(buf: ObjectReference) -> usize {
+    buf_used(buf).load(Ordering::Acquire)
+}
+
+/// Claims bytes `from..to` of `buf` for a new built string: succeeds when
+/// nothing is claimed past `from` (no other string was appended after it).
+pub fn buf_claim(buf: ObjectReference, from: usize, to: usize) -> bool {
+    to <= buf_capacity(buf)
+        && buf_used(buf)
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+}
+
+/// Address of the first byte of string `s`.
+fn str_data(s: ObjectReference) -> vmkit::Address {
+    if is_built(s) {
+        slice_buf(s).to_raw_address() + BUF_BYTES_OFFSET
+    } else {
+        s.to_raw_address() + ARRAY_DATA_OFFSET
+    }
 }
 
 /// The bytes of a string. Valid until the next safepoint (the string may move).
 pub fn str_bytes<'a>(s: ObjectReference) -> &'a [u8] {
-    let len = array_len(s);
-    // SAFETY: a str object holds `len` bytes from ARRAY_DATA_OFFSET; the slice is
-    // used before any allocation or safepoint can move the object.
-    unsafe {
-        std::slice::from_raw_parts((s.to_raw_address() + ARRAY_DATA_OFFSET).to_ptr::<u8>(), len)
-    }
+    let len = str_len(s);
+    // SAFETY: a flat string holds `len` bytes from ARRAY_DATA_OFFSET, a built
+    // one the first `len` content bytes of its buffer (claimed: never written
+    // again); the slice is used before any allocation or safepoint can move
+    // the object.
+    unsafe { std::slice::from_raw_parts(str_data(s).to_ptr::<u8>(), len) }
 }
 
-/// Copies `bytes` into the freshly allocated string `s` of the same length.
+/// Copies `bytes` into the freshly allocated flat string `s` of the same length.
 pub fn fill_str(s: ObjectReference, bytes: &[u8]) {
     debug_assert_eq!(array_len(s), bytes.len());
     // SAFETY: `s` is a string of `bytes.len()` bytes; `bytes` is Rust memory.
@@ -253,16 +351,47 @@ pub fn fill_str(s: ObjectReference, bytes: &[u8]) {
 /// Allocates a string with the given bytes (which must not point into the heap:
 /// the allocation may move heap objects).
 pub fn new_str(t: &Thread, bytes: &[u8]) -> Result<ObjectReference, vmkit::OutOfMemory> {
-    let s = t.alloc_array(&STR, bytes.len())?;
-    // SAFETY: `s` was just allocated with room for `bytes.len()` bytes.
+    let s = match t.try_alloc_array_without_gc(&STR, bytes.len()) {
+        Some(s) => s,
+        None => t.alloc_array(&STR, bytes.len())?,
+    };
+    fill_str(s, bytes);
+    Ok(s)
+}
+
+/// Where [`copy_str_bytes`] writes: a flat string's bytes, or a string
+/// buffer's content.
+#[derive(Clone, Copy)]
+pub enum Dest {
+    /// a flat string (its whole length)
+    Flat(ObjectReference),
+    /// a string buffer (its whole capacity)
+    Buf(ObjectReference),
+}
+
+/// Copies `n` bytes of string `src` from byte `from` into `dst` at byte `at`
+/// (all live now, with no safepoint until the copy is done: see the
+/// heap-access note above). Panics if either range is out of bounds.
+pub fn copy_str_bytes(src: ObjectReference, from: usize, dst: Dest, at: usize, n: usize) {
+    let (start, room) = match dst {
+        Dest::Flat(d) => (d.to_raw_address() + ARRAY_DATA_OFFSET, array_len(d)),
+        Dest::Buf(b) => (b.to_raw_address() + BUF_BYTES_OFFSET, buf_capacity(b)),
+    };
+    assert!(
+        from.checked_add(n).is_some_and(|e| e <= str_len(src))
+            && at.checked_add(n).is_some_and(|e| e <= room),
+        "string copy out of bounds"
+    );
+    // SAFETY: both ranges lie inside live objects (checked above); `copy`
+    // allows them to overlap (they do not: a buffer's content is written only
+    // past what is claimed, and a source's bytes are claimed).
     unsafe {
-        std::ptr::copy_nonoverlapping(
-            bytes.as_ptr(),
-            (s.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>(),
-            bytes.len(),
+        std::ptr::copy(
+            (str_data(src) + from).to_ptr::<u8>(),
+            (start + at).to_mut_ptr::<u8>(),
+            n,
         );
     }
-    Ok(s)
 }
 
 /// The reference a value word holds (`None` for null).

@@ -54,7 +54,10 @@ fn structs() -> &'static [StructInfo] {
 /// structs and arrays as `Name{...}` / `[...]`.
 pub fn write_word(out: &mut Vec<u8>, k: ElemKind, w: u64, nested: bool) {
     match k {
-        ElemKind::Int => out.extend_from_slice((w as i64).to_string().as_bytes()),
+        ElemKind::Int => {
+            let mut buf = [0u8; 20];
+            out.extend_from_slice(crate::runtime::builtins::int_text(w as i64, &mut buf))
+        }
         ElemKind::Float => out.extend_from_slice(float_repr(f64::from_bits(w)).as_bytes()),
         ElemKind::Bool => out.extend_from_slice(if w != 0 { b"true" } else { b"false" }),
         ElemKind::Str | ElemKind::Ref => match object::word_to_ref(w as usize) {

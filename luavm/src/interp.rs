@@ -36,6 +36,10 @@ pub(crate) const CONSTS: usize = 3;
 const NO_MEMORY: usize = 4;
 /// The standard library's own table (no Lua code sees it).
 const LIBRARY: usize = 5;
+/// Positional items of a table constructor stored at once (lua5.4's
+/// `LFIELDS_PER_FLUSH`).
+pub(crate) const FIELDS_PER_FLUSH: usize = 50;
+
 /// Slots before the first frame.
 pub const RESERVED: usize = 6;
 
@@ -1569,25 +1573,35 @@ impl<'t> Interp<'t> {
         let tab = self.mem(tab)?;
         let tpos = top(t);
         push(t, tab);
+        // Positional values wait on the stack and are stored in batches of
+        // FIELDS_PER_FLUSH and at the end, as lua5.4 does: a keyed item of
+        // the same batch is stored before them (`{[1] = "k", "p"}` has "p").
         let mut index = 1i64;
+        let mut pending = 0usize;
+        let flush = |it: &mut Self, index: &mut i64, pending: &mut usize| -> LResult<()> {
+            let base = top(t) - *pending;
+            for k in 0..*pending {
+                let v = at(t, base + k);
+                let key = Value::small_int(*index).expect("a small index");
+                it.raw_set_or_raise(f, at(t, tpos), key, v)?;
+                *index += 1;
+            }
+            roots(t).truncate(base);
+            *pending = 0;
+            Ok(())
+        };
         for (j, item) in items.iter().enumerate() {
             match item {
                 TableItem::Positional(e) => {
                     if j + 1 == items.len() {
-                        let base = top(t);
-                        let n = self.eval_multi(f, e)?;
-                        for k in 0..n {
-                            let v = at(t, base + k);
-                            let key = Value::small_int(index).expect("a small index");
-                            self.raw_set_or_raise(f, at(t, tpos), key, v)?;
-                            index += 1;
-                        }
-                        roots(t).truncate(base);
+                        pending += self.eval_multi(f, e)?;
                     } else {
                         let v = self.eval(f, e)?;
-                        let key = Value::small_int(index).expect("a small index");
-                        self.raw_set_or_raise(f, at(t, tpos), key, v)?;
-                        index += 1;
+                        push(t, v);
+                        pending += 1;
+                        if pending == FIELDS_PER_FLUSH {
+                            flush(self, &mut index, &mut pending)?;
+                        }
                     }
                 }
                 TableItem::Keyed(k, v) => {
@@ -1599,10 +1613,17 @@ impl<'t> Interp<'t> {
                 }
             }
         }
+        flush(self, &mut index, &mut pending)?;
         Ok(pop(t))
     }
 
-    fn raw_set_or_raise(&mut self, f: &Frame, tab: Value, k: Value, v: Value) -> LResult<()> {
+    pub(crate) fn raw_set_or_raise(
+        &mut self,
+        f: &Frame,
+        tab: Value,
+        k: Value,
+        v: Value,
+    ) -> LResult<()> {
         match table::raw_set(self.t, tab, k, v) {
             Ok(()) => Ok(()),
             Err(KeyError::Nil) => Err(self.rt_error(f, "table index is nil".into())),

@@ -401,6 +401,15 @@ pub extern "C" fn h_setindex(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let (it, obj) = unsafe { (interp(it), node::<Expr>(obj)) };
+        // A table without a metatable: a raw set (errors go the long way,
+        // which makes their message).
+        if let Some(tab) = as_table(Value(o)) {
+            if table::metatable(tab).is_none()
+                && table::raw_set(it.t, Value(o), Value(k), Value(v)).is_ok()
+            {
+                return 1;
+            }
+        }
         let f = frame(it, fpos, pi, line);
         match it.set_index(&f, Value(o), Value(k), Value(v), obj) {
             Ok(()) => 1,
@@ -648,5 +657,62 @@ pub extern "C" fn h_failed(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64) 
         let it = unsafe { interp(it) };
         let f = frame(it, fpos, pi, line);
         failed(it, &f);
+    })
+}
+
+/// A new table for a constructor with `npos` positional and `nhash` keyed
+/// items.
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn h_newtable(
+    t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    npos: u64,
+    nhash: u64,
+) -> Pair {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        let r = new_table(t, npos as usize, nhash as usize);
+        match r {
+            Ok(v) => Pair(1, v.0),
+            Err(_) => {
+                let f = frame(it, fpos, pi, line);
+                let _ = it.no_memory();
+                failed(it, &f);
+                FAIL
+            }
+        }
+    })
+}
+
+/// `tab[k] = v` for a table constructor's item (raw).
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn h_tset(
+    t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    tab: u64,
+    k: u64,
+    v: u64,
+) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        if table::raw_set(t, Value(tab), Value(k), Value(v)).is_ok() {
+            return 1;
+        }
+        let f = frame(it, fpos, pi, line);
+        match it.raw_set_or_raise(&f, Value(tab), Value(k), Value(v)) {
+            Ok(()) => 1,
+            Err(_) => {
+                failed(it, &f);
+                0
+            }
+        }
     })
 }

@@ -90,6 +90,8 @@ struct Hosts {
     cellparam: HostId,
     lookup: HostId,
     failed: HostId,
+    newtable: HostId,
+    tset: HostId,
 }
 
 /// The JIT of one interpreter.
@@ -148,6 +150,8 @@ impl Jit {
             cellparam: reg("lua_cellparam", 4, 1, h_cellparam as *const u8, true)?,
             lookup: reg("lua_lookup", 2, 2, h_lookup as *const u8, false)?,
             failed: reg("lua_failed", 4, 0, h_failed as *const u8, true)?,
+            newtable: reg("lua_newtable", 6, 2, h_newtable as *const u8, true)?,
+            tset: reg("lua_tset", 7, 1, h_tset as *const u8, true)?,
         };
         Ok(Jit {
             m,
@@ -227,6 +231,17 @@ fn strings<'a>(p: &'a Function, out: &mut Vec<&'a Bytes>) {
                 expr(b, out);
             }
             Expr::Paren(e) => expr(e, out),
+            Expr::Table { items, .. } => {
+                for i in items {
+                    match i {
+                        TableItem::Positional(e) => expr(e, out),
+                        TableItem::Keyed(k, v) => {
+                            expr(k, out);
+                            expr(v, out);
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -1795,12 +1810,84 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.line = *line;
                 self.binary(*op, a, b, e)
             }
-            // `_ENV`, table constructors, `...`: the interpreter.
+            Expr::Table { items, line }
+                if !items
+                    .last()
+                    .is_some_and(|i| matches!(i, TableItem::Positional(e) if is_multi(e))) =>
+            {
+                self.line = *line;
+                self.constructor(items, *line)?
+            }
+            // `_ENV`, constructors ending in a call or `...`, `...`: the
+            // interpreter.
             _ => {
                 let ep = self.ptr(e);
                 self.host_value(self.h.eval, &[ep])
             }
         })
+    }
+
+    /// A table constructor whose items are single values: the table in a
+    /// temporary while the items are evaluated and stored in order (as the
+    /// interpreter does).
+    fn constructor(&mut self, items: &[TableItem], line: u32) -> Result<V, String> {
+        let npos = items
+            .iter()
+            .filter(|i| matches!(i, TableItem::Positional(_)))
+            .count();
+        let np = self.iconst(npos as i64);
+        let nh = self.iconst((items.len() - npos) as i64);
+        let tab = self.host_value(self.h.newtable, &[np, nh]);
+        let t0 = self.temps;
+        let tt = self.alloc_temp();
+        self.store_slot(tt, tab);
+        // Positional values wait in temporaries and are stored in batches, as
+        // the interpreter (and lua5.4) does.
+        let mut index = 1i64;
+        let mut pending: Vec<u32> = Vec::new();
+        for item in items {
+            match item {
+                TableItem::Positional(e) => {
+                    let v = self.eval(e)?;
+                    let t = self.alloc_temp();
+                    self.store_slot(t, v);
+                    pending.push(t);
+                    if pending.len() == crate::interp::FIELDS_PER_FLUSH {
+                        self.flush_items(tt, &mut pending, &mut index, line);
+                    }
+                }
+                TableItem::Keyed(k, v) => {
+                    let kv = self.eval(k)?;
+                    let (k, v) = self.keep(kv, v)?;
+                    self.line = line;
+                    let tab = self.load_slot(tt);
+                    let mut args = self.head();
+                    args.extend_from_slice(&[tab, k, v]);
+                    let r = self.fx.call_host(self.h.tset, &args)[0];
+                    self.check(r);
+                }
+            }
+        }
+        self.flush_items(tt, &mut pending, &mut index, line);
+        let tab = self.load_slot(tt);
+        self.temps = t0;
+        Ok(tab)
+    }
+
+    /// Stores the waiting positional values of a constructor.
+    fn flush_items(&mut self, tt: u32, pending: &mut Vec<u32>, index: &mut i64, line: u32) {
+        for t in pending.drain(..) {
+            self.line = line;
+            let v = self.load_slot(t);
+            let k = self.iconst(LValue::small_int(*index).expect("an index").0 as i64);
+            *index += 1;
+            let tab = self.load_slot(tt);
+            let mut args = self.head();
+            args.extend_from_slice(&[tab, k, v]);
+            let r = self.fx.call_host(self.h.tset, &args)[0];
+            self.check(r);
+        }
+        self.temps = tt + 1 - self.p.slots;
     }
 
     /// Non-zero (an `i8`) when `v` is neither nil nor false.

@@ -224,6 +224,22 @@ local function tables()
   add(select(2, pcall(function() local n = 5 return n.x end)))
   add(("abc"):upper())
   add(select(2, pcall(function() local u = {} u.a.b = 1 end)))
+  -- Table constructors: order of positional and keyed items, errors.
+  local c1 = {1, 2, x = 3, [10] = 4, [1] = "over", "three"}
+  add(c1[1]) add(c1[2]) add(c1[3]) add(c1.x) add(c1[10]) add(#c1)
+  local c2 = {[1] = "k", "p"}
+  add(c2[1])
+  local c3 = {n = {m = {1, {2}}}}
+  add(c3.n.m[2][1])
+  add(select(2, pcall(function() local k return {[k] = 1} end)))
+  add(select(2, pcall(function() return {[0/0] = 1} end)))
+  local function two() return 7, 8 end
+  local c4 = {two(), two()}
+  add(#c4) add(c4[2]) add(c4[3])
+  local c5 = {(two())}
+  add(#c5)
+  local c6 = {[51] = "k51", [2] = "k2", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, [1] = "k1", 51, 52}
+  add(c6[1]) add(c6[2]) add(c6[51]) add(#c6)
   -- String equality: same object, equal contents, different hashes, long.
   local s1, s2 = "abc", ("ab" .. "c")
   local l1, l2 = string.rep("x", 100), string.rep("x", 99) .. "x"

@@ -70,6 +70,17 @@ fn failed(it: &mut Interp<'_>, f: &Frame) {
     }
 }
 
+/// 1 when `r` is `Ok`, else 0 with the frame's traceback line recorded.
+fn status(it: &mut Interp<'_>, f: &Frame, r: crate::heap::LResult<()>) -> u64 {
+    match r {
+        Ok(()) => 1,
+        Err(_) => {
+            failed(it, f);
+            0
+        }
+    }
+}
+
 fn value_or_fail(it: &mut Interp<'_>, f: &Frame, r: crate::heap::LResult<Value>) -> Pair {
     match r {
         Ok(v) => Pair(1, v.0),
@@ -411,13 +422,8 @@ pub extern "C" fn h_setindex(
             }
         }
         let f = frame(it, fpos, pi, line);
-        match it.set_index(&f, Value(o), Value(k), Value(v), obj) {
-            Ok(()) => 1,
-            Err(_) => {
-                failed(it, &f);
-                0
-            }
-        }
+        let r = it.set_index(&f, Value(o), Value(k), Value(v), obj);
+        status(it, &f, r)
     })
 }
 
@@ -454,13 +460,8 @@ pub extern "C" fn h_setglobal(
         let it = unsafe { interp(it) };
         let g = it.globals();
         let f = frame(it, fpos, pi, line);
-        match it.set_index(&f, g, Value(k), Value(v), &Expr::Nil) {
-            Ok(()) => 1,
-            Err(_) => {
-                failed(it, &f);
-                0
-            }
-        }
+        let r = it.set_index(&f, g, Value(k), Value(v), &Expr::Nil);
+        status(it, &f, r)
     })
 }
 
@@ -604,13 +605,8 @@ pub extern "C" fn h_forinit(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64,
         let Stat::GenericFor { exprs, hidden, .. } = s else {
             unreachable!("a generic for")
         };
-        match it.for_init(&f, exprs, *hidden) {
-            Ok(()) => 1,
-            Err(_) => {
-                failed(it, &f);
-                0
-            }
-        }
+        let r = it.for_init(&f, exprs, *hidden);
+        status(it, &f, r)
     })
 }
 
@@ -707,12 +703,7 @@ pub extern "C" fn h_tset(
             return 1;
         }
         let f = frame(it, fpos, pi, line);
-        match it.raw_set_or_raise(&f, Value(tab), Value(k), Value(v)) {
-            Ok(()) => 1,
-            Err(_) => {
-                failed(it, &f);
-                0
-            }
-        }
+        let r = it.raw_set_or_raise(&f, Value(tab), Value(k), Value(v));
+        status(it, &f, r)
     })
 }

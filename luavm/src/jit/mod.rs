@@ -1246,9 +1246,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
     // ------------------------------------------------------------ tables
 
-    /// The raw address of `v` if it is a table (not a weak one), else a jump
+    /// The raw address of `v` if it is an object of kind `kind`, else a jump
     /// to `slow`.
-    fn table_ptr(&mut self, v: V, slow: ir::Block) -> V {
+    fn object_ptr(&mut self, v: V, kind: crate::heap::Kind, slow: ir::Block) -> V {
         let tag = self.tag(v);
         let is_ref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC);
         let ok = self.fx.b.create_block();
@@ -1256,11 +1256,18 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.switch_to_block(ok);
         let p = self.unbox_ptr(v);
         let id = self.fx.b.ins().uload32(fl(), p, 0);
-        let table_id = crate::heap::kind_id(crate::heap::Kind::Table) as i64;
-        let is_tab = self.fx.b.ins().icmp_imm_s(IntCC::Equal, id, table_id);
+        let want = crate::heap::kind_id(kind) as i64;
+        let is_kind = self.fx.b.ins().icmp_imm_s(IntCC::Equal, id, want);
         let ok2 = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_tab, ok2, &[], slow, &[]);
+        self.fx.b.ins().brif(is_kind, ok2, &[], slow, &[]);
         self.fx.b.switch_to_block(ok2);
+        p
+    }
+
+    /// The raw address of `v` if it is a table (not a weak one), else a jump
+    /// to `slow`.
+    fn table_ptr(&mut self, v: V, slow: ir::Block) -> V {
+        let p = self.object_ptr(v, crate::heap::Kind::Table, slow);
         // A weak table (`__mode`) holds weak references: the host reads it.
         let status = self.fx.b.ins().uload32(fl(), p, 4);
         let weak_bits = (crate::heap::WEAK_KEYS | crate::heap::WEAK_VALUES) as i64;
@@ -1547,18 +1554,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let join = self.fx.b.create_block();
         self.fx.b.append_block_param(join, types::I64);
         // A Lua function with compiled code is called directly.
-        let tag = self.tag(fv);
-        let is_ref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC);
-        let b1 = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_ref, b1, &[], slow, &[]);
-        self.fx.b.switch_to_block(b1);
-        let p = self.unbox_ptr(fv);
-        let id = self.fx.b.ins().uload32(fl(), p, 0);
-        let fid = crate::heap::kind_id(crate::heap::Kind::Function) as i64;
-        let is_fn = self.fx.b.ins().icmp_imm_s(IntCC::Equal, id, fid);
-        let b2 = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_fn, b2, &[], slow, &[]);
-        self.fx.b.switch_to_block(b2);
+        let p = self.object_ptr(fv, crate::heap::Kind::Function, slow);
         let piv = self
             .fx
             .b

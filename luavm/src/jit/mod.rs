@@ -1350,6 +1350,12 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// table at `tp`, with the part's address; a jump to `slow` when `k` is
     /// not an integer inside it.
     fn array_slot(&mut self, tp: V, k: V, slow: ir::Block) -> (V, V) {
+        self.array_slot_or(tp, k, slow, slow)
+    }
+
+    /// Like [`Cg::array_slot`], but an integer key past the array part goes
+    /// to `outside`.
+    fn array_slot_or(&mut self, tp: V, k: V, slow: ir::Block, outside: ir::Block) -> (V, V) {
         let tag = self.tag(k);
         let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, INT_TAG);
         let ok = self.fx.b.create_block();
@@ -1364,7 +1370,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .load(types::I64, fl(), tp, crate::heap::T_ARRAY_LEN as i32);
         let inside = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, idx, n);
         let ok2 = self.fx.b.create_block();
-        self.fx.b.ins().brif(inside, ok2, &[], slow, &[]);
+        self.fx.b.ins().brif(inside, ok2, &[], outside, &[]);
         self.fx.b.switch_to_block(ok2);
         let a = self
             .fx
@@ -1481,10 +1487,21 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let slow = self.fx.b.create_block();
         let done = self.fx.b.create_block();
         self.fx.b.set_cold_block(slow);
+        // Storing nil changes more than a word (a dead key, a shorter array
+        // part): the host.
+        let v_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
+        let not_nil = self.fx.b.create_block();
+        self.fx.b.ins().brif(v_nil, slow, &[], not_nil, &[]);
+        self.fx.b.switch_to_block(not_nil);
         let tp = self.table_ptr(o, slow);
         let (part, va) = match hash {
             Some(h) => self.probe(tp, k, h, slow, slow),
-            None => self.array_slot(tp, k, slow),
+            None => {
+                let append = self.fx.b.create_block();
+                let r = self.array_slot_or(tp, k, slow, append);
+                self.append(tp, k, v, append, slow, done);
+                r
+            }
         };
         let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
         let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
@@ -1501,6 +1518,78 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.check(r);
         self.fx.b.ins().jump(done, &[]);
         self.fx.b.switch_to_block(done);
+    }
+
+    /// `t[n + 1] = v` (`v` not nil) in the `append` block, for the table at
+    /// `tp` whose array part has `n` elements: inline when the array part has
+    /// room, the table has no metatable (a new key could meet `__newindex`)
+    /// and no hash part (keys `n + 2, ...` would have to move over); else to
+    /// `slow`. Leaves the builder where it was.
+    fn append(&mut self, tp: V, k: V, v: V, append: ir::Block, slow: ir::Block, done: ir::Block) {
+        let here = self.fx.b.current_block().expect("a block");
+        self.fx.b.switch_to_block(append);
+        let mt = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_META as i32);
+        let h = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
+        let no_mt = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mt, NIL);
+        let no_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, h, NIL);
+        let plain = self.fx.b.ins().band(no_mt, no_hash);
+        let ok = self.fx.b.create_block();
+        self.fx.b.ins().brif(plain, ok, &[], slow, &[]);
+        self.fx.b.switch_to_block(ok);
+        let i = self.unbox_int(k);
+        let n = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_ARRAY_LEN as i32);
+        let next = self.fx.b.ins().iadd_imm_s(n, 1);
+        let is_next = self.fx.b.ins().icmp(IntCC::Equal, i, next);
+        let ok2 = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_next, ok2, &[], slow, &[]);
+        self.fx.b.switch_to_block(ok2);
+        let a = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_ARRAY as i32);
+        let atag = self.tag(a);
+        let has_part = self.fx.b.ins().icmp_imm_s(IntCC::Equal, atag, 0xFFFC);
+        let ok3 = self.fx.b.create_block();
+        self.fx.b.ins().brif(has_part, ok3, &[], slow, &[]);
+        self.fx.b.switch_to_block(ok3);
+        let ap = self.unbox_ptr(a);
+        let cap = self.fx.b.ins().load(
+            types::I64,
+            fl(),
+            ap,
+            vmkit::object::ARRAY_LENGTH_OFFSET as i32,
+        );
+        let room = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, n, cap);
+        let ok4 = self.fx.b.create_block();
+        self.fx.b.ins().brif(room, ok4, &[], slow, &[]);
+        self.fx.b.switch_to_block(ok4);
+        let off = self.fx.b.ins().ishl_imm_s(n, 3);
+        let e = self.fx.b.ins().iadd(ap, off);
+        let addr = self
+            .fx
+            .b
+            .ins()
+            .iadd_imm_s(e, vmkit::object::ARRAY_DATA_OFFSET as i64);
+        self.fx.store_ref_at(ap, addr, v);
+        self.fx
+            .b
+            .ins()
+            .store(fl(), next, tp, crate::heap::T_ARRAY_LEN as i32);
+        self.fx.b.ins().jump(done, &[]);
+        self.fx.b.switch_to_block(here);
     }
 
     // ------------------------------------------------------------ calls

@@ -214,6 +214,22 @@ local function tables()
   local sum = 0
   for i = 1, #a do sum = sum + a[i] end
   add(sum)
+  -- Appends and removals at the end of the array part; a metatable's
+  -- __newindex sees new keys; a hash part holding the next keys.
+  local ap = {}
+  for i = 1, 20 do ap[i] = i end
+  ap[20] = nil ap[19] = nil
+  add(#ap)
+  ap[#ap + 1] = "x"
+  add(#ap) add(ap[19])
+  local seen = {}
+  local guarded = setmetatable({1, 2}, {__newindex = function(t, k, v) seen[#seen + 1] = k rawset(t, k, v) end})
+  guarded[3] = 3 guarded[2] = 22
+  add(#seen) add(seen[1]) add(guarded[2])
+  local h = {}
+  h[3] = "three" h[2] = "two"
+  h[1] = "one"
+  add(#h) add(h[3])
   -- Many keys (long probe sequences), then lookups of each.
   local big = {}
   for i = 1, 500 do big["k" .. i] = i end

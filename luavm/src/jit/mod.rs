@@ -1638,6 +1638,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let cp = self.abs(callpos);
         let callp = self.ptr(e);
         let fe = self.frame_end;
+        // The argument count: the call's, then a tail-called callee's (the
+        // callee left its own callee and arguments at `callpos`: called from
+        // here, in a loop).
+        let nv = self.fx.b.declare_var(types::I64);
+        self.fx.b.def_var(nv, nargs);
+        let dispatch = self.fx.b.create_block();
+        self.fx.b.ins().jump(dispatch, &[]);
+        self.fx.b.switch_to_block(dispatch);
+        let nargs = self.fx.b.use_var(nv);
         let fv = self.load_slot(callpos);
         let slow = self.fx.b.create_block();
         let join = self.fx.b.create_block();
@@ -1715,17 +1724,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.refill(fe);
         self.fx.b.ins().jump(join, &[r.into()]);
         // The callee ended in a tail call: its callee and arguments are at
-        // `callpos`; the host makes that call.
+        // `callpos`; that call is made from here, the same way.
         self.fx.b.switch_to_block(tailb);
         let r1 = self.fx.b.ins().iadd_imm_s(r, 1);
         let targs = self.fx.b.ins().ineg(r1);
-        let mut args = self.head();
-        args.extend_from_slice(&[cp, targs, fe, callp]);
-        let r = self.fx.call_host(self.h.call, &args)[0];
-        self.check(r);
-        self.fx.b.ins().jump(join, &[r.into()]);
+        self.fx.b.def_var(nv, targs);
+        self.fx.b.ins().jump(dispatch, &[]);
         // Anything else: the host.
         self.fx.b.switch_to_block(slow);
+        let nargs = self.fx.b.use_var(nv);
         let mut args = self.head();
         args.extend_from_slice(&[cp, nargs, fe, callp]);
         let r = self.fx.call_host(self.h.call, &args)[0];

@@ -29,13 +29,17 @@ fn stack_pointer() -> usize {
 /// Root-stack slots the interpreter keeps for itself.
 const GLOBALS: usize = 0;
 const ERROR: usize = 1;
-const STRING_META: usize = 2;
+pub(crate) const STRING_META: usize = 2;
 /// The string constants of the loaded code (a value array).
 pub(crate) const CONSTS: usize = 3;
 /// The message "not enough memory", made before the heap can run out.
 const NO_MEMORY: usize = 4;
 /// The standard library's own table (no Lua code sees it).
 const LIBRARY: usize = 5;
+/// Index in the constants array of the one-byte string `\0` (the others
+/// follow, by byte).
+const ONE_BYTE_STRINGS: usize = 2;
+
 /// Positional items of a table constructor stored at once (lua5.4's
 /// `LFIELDS_PER_FLUSH`).
 pub(crate) const FIELDS_PER_FLUSH: usize = 50;
@@ -194,6 +198,13 @@ impl<'t> Interp<'t> {
             it.constant(&b)?;
             it.keep_alive.push(b);
         }
+        // Every one-byte string is made once (constants 2..258): a scan with
+        // `s:sub(i, i)` allocates nothing, and compares by identity.
+        for c in 0..=255u8 {
+            let b: Bytes = Rc::from(&[c][..]);
+            it.constant(&b)?;
+            it.keep_alive.push(b);
+        }
         stdlib::install(&mut it)?;
         Ok(it)
     }
@@ -272,6 +283,10 @@ impl<'t> Interp<'t> {
 
     /// A string value.
     pub fn string(&mut self, b: &[u8]) -> LResult<Value> {
+        if let [c] = b {
+            let arr = at(self.t, CONSTS).as_object().expect("the constants");
+            return Ok(get(arr, elem(ONE_BYTE_STRINGS + *c as usize)));
+        }
         let r = new_string(self.t, b);
         self.mem(r)
     }
@@ -289,7 +304,8 @@ impl<'t> Interp<'t> {
             let arr = at(t, CONSTS).as_object().expect("the constants");
             return Ok(get(arr, elem(i)));
         }
-        let v = self.string(b)?;
+        let v = new_string(t, b);
+        let v = self.mem(v)?;
         push(t, v);
         let n = self.const_by_bytes.len();
         let cap = at(t, CONSTS).as_object().map_or(0, heap::len);

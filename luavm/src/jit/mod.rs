@@ -1398,7 +1398,34 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let done = self.fx.b.create_block();
         self.fx.b.append_block_param(done, types::I64);
         self.fx.b.set_cold_block(slow);
-        let tp = self.table_ptr(o, slow);
+        let not_table = match hash {
+            Some(_) => self.fx.b.create_block(),
+            None => slow,
+        };
+        let tp = self.table_ptr(o, not_table);
+        if let Some(h) = hash {
+            // A string (`s:sub(...)`): its metatable's `__index` table.
+            let here = self.fx.b.current_block().expect("a block");
+            self.fx.b.switch_to_block(not_table);
+            self.object_ptr(o, crate::heap::Kind::Str, slow);
+            let base = self.iconst(crate::stack::base_address() as i64);
+            let mt = self.fx.b.ins().load(
+                types::I64,
+                fl(),
+                base,
+                (8 * crate::interp::STRING_META) as i32,
+            );
+            let mtp = self.table_ptr(mt, slow);
+            let idx_key = self.const_at(0);
+            let va = self.probe(mtp, idx_key, index_hash(), slow, slow).1;
+            let lib = self.fx.b.ins().load(types::I64, fl(), va, 0);
+            let lp = self.table_ptr(lib, slow);
+            let va = self.probe(lp, k, h, slow, slow).1;
+            let m = self.fx.b.ins().load(types::I64, fl(), va, 0);
+            let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, m, NIL);
+            self.fx.b.ins().brif(is_nil, slow, &[], done, &[m.into()]);
+            self.fx.b.switch_to_block(here);
+        }
         match hash {
             Some(h) => self.chain(tp, k, h, slow, done),
             None => {
@@ -1883,6 +1910,49 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                         self.fx.b.switch_to_block(fast);
                         let r = self.fx.b.ins().bxor_imm_s(v, i64::MIN);
                         self.fx.b.ins().jump(done, &[r.into()]);
+                        self.fx.b.switch_to_block(slow);
+                        let ep = self.ptr(e);
+                        let r = self.host_value(self.h.unary, &[v, ep]);
+                        self.fx.b.ins().jump(done, &[r.into()]);
+                        self.fx.b.switch_to_block(done);
+                        self.fx.b.block_params(done)[0]
+                    }
+                    UnOp::Len => {
+                        // A string's length, or the array part's of a table
+                        // without a metatable, inline.
+                        let slow = self.fx.b.create_block();
+                        let done = self.fx.b.create_block();
+                        let not_str = self.fx.b.create_block();
+                        self.fx.b.append_block_param(done, types::I64);
+                        self.fx.b.set_cold_block(slow);
+                        let sp = self.object_ptr(v, crate::heap::Kind::Str, not_str);
+                        let n = self.fx.b.ins().load(
+                            types::I64,
+                            fl(),
+                            sp,
+                            vmkit::object::ARRAY_LENGTH_OFFSET as i32,
+                        );
+                        let boxed = self.fx.b.ins().bor_imm_s(n, INT_BITS);
+                        self.fx.b.ins().jump(done, &[boxed.into()]);
+                        self.fx.b.switch_to_block(not_str);
+                        let tp = self.table_ptr(v, slow);
+                        let mt =
+                            self.fx
+                                .b
+                                .ins()
+                                .load(types::I64, fl(), tp, crate::heap::T_META as i32);
+                        let no_mt = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mt, NIL);
+                        let plain = self.fx.b.create_block();
+                        self.fx.b.ins().brif(no_mt, plain, &[], slow, &[]);
+                        self.fx.b.switch_to_block(plain);
+                        let n = self.fx.b.ins().load(
+                            types::I64,
+                            fl(),
+                            tp,
+                            crate::heap::T_ARRAY_LEN as i32,
+                        );
+                        let boxed = self.fx.b.ins().bor_imm_s(n, INT_BITS);
+                        self.fx.b.ins().brif(n, done, &[boxed.into()], slow, &[]);
                         self.fx.b.switch_to_block(slow);
                         let ep = self.ptr(e);
                         let r = self.host_value(self.h.unary, &[v, ep]);

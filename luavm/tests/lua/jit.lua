@@ -230,6 +230,12 @@ local function tables()
   h[3] = "three" h[2] = "two"
   h[1] = "one"
   add(#h) add(h[3])
+  -- Lengths inline and through __len; one-byte strings are one object.
+  add(#"") add(#"hello") add(#{}) add(#{1, 2, 3})
+  add(#setmetatable({1, 2}, {__len = function() return 42 end}))
+  local only_hash = {} only_hash[1] = 1 only_hash[2] = 2
+  add(#only_hash)
+  add(("abc"):sub(2, 2) == "b") add(rawequal(("xyz"):sub(1, 1), "x"))
   -- Many keys (long probe sequences), then lookups of each.
   local big = {}
   for i = 1, 500 do big["k" .. i] = i end

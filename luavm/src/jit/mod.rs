@@ -1394,16 +1394,21 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// classes are made) by a plain call. Everything else (other keys,
     /// `__index` functions, errors) goes to the host.
     fn index(&mut self, o: V, k: V, hash: Option<u32>, obj: &Expr) -> V {
+        self.index_or_method(o, k, hash, obj, false)
+    }
+
+    /// [`Cg::index`]; with `method`, a string's methods are also found inline.
+    fn index_or_method(&mut self, o: V, k: V, hash: Option<u32>, obj: &Expr, method: bool) -> V {
         let slow = self.fx.b.create_block();
         let done = self.fx.b.create_block();
         self.fx.b.append_block_param(done, types::I64);
         self.fx.b.set_cold_block(slow);
         let not_table = match hash {
-            Some(_) => self.fx.b.create_block(),
-            None => slow,
+            Some(_) if method => self.fx.b.create_block(),
+            _ => slow,
         };
         let tp = self.table_ptr(o, not_table);
-        if let Some(h) = hash {
+        if let (Some(h), true) = (hash, method) {
             // A string (`s:sub(...)`): its metatable's `__index` table.
             let here = self.fx.b.current_block().expect("a block");
             self.fx.b.switch_to_block(not_table);
@@ -1504,7 +1509,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     fn method(&mut self, o: V, name: &Bytes, obj: &Expr) -> V {
         let (ki, kh) = self.const_info(name);
         let k = self.const_at(ki);
-        self.index(o, k, Some(kh), obj)
+        self.index_or_method(o, k, Some(kh), obj, true)
     }
 
     /// `o[k] = v`: an existing non-nil entry (string constant key at the

@@ -219,6 +219,39 @@ fn compiled_code_sees_the_same_data_when_objects_move() {
     assert!(String::from_utf8_lossy(&jit.stdout).contains("gc\t60030000\n"));
 }
 
+/// A huge function (20,000 statements) is left to the interpreter instead of
+/// costing a minute and gigabytes of compilation; a small one beside it is
+/// compiled, and the program prints what the interpreter prints.
+#[test]
+fn huge_functions_run_on_the_interpreter() {
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = std::env::temp_dir().join(format!("luavm-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let mut src = String::from("local function huge(x)\n");
+    for i in 0..10_000 {
+        src.push_str(&format!("  x = x + {i}; if x > 1e12 then x = 0 end\n"));
+    }
+    src.push_str("  return x\nend\nlocal function small(a) return a * 2 end\n");
+    src.push_str("print(huge(1), small(21))\n");
+    std::fs::write(dir.join("huge.lua"), src).expect("written");
+    let jit = run(luavm, &["--jit-stats", "huge.lua"], &dir);
+    let interp = run(luavm, &["--interp", "huge.lua"], &dir);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(jit.status, 0, "{}", jit.stderr);
+    assert_eq!(String::from_utf8_lossy(&jit.stdout), "49995001\t42\n");
+    assert_eq!(jit.stdout, interp.stdout);
+    let stats = jit
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("jit: "))
+        .expect("stats");
+    assert!(stats.starts_with("jit: 1 functions compiled"), "{stats}");
+    assert!(
+        stats.contains("1 (more than 8,000 syntax nodes)"),
+        "{stats}"
+    );
+}
+
 /// Every plan the substrate supports runs the programs that exercise the heap
 /// most (moving, generational with barriers, concurrent marking, no GC at all)
 /// with lua5.4's output.

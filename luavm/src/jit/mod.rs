@@ -15,8 +15,8 @@
 //! temporary slot of the frame.
 //!
 //! Functions the compiler does not take run on the interpreter, whole: vararg
-//! functions, functions with `goto` or `<close>` variables (`--jit-stats`
-//! counts them).
+//! functions, functions with `goto` or `<close>` variables, functions of more
+//! than [`MAX_NODES`] syntax nodes (`--jit-stats` counts them).
 //!
 //! Calling convention: `fn(thread, interp, fpos, nargs) -> r`, the callee at
 //! stack index `fpos` and its arguments above it. `r > 0`: `r - 1` results at
@@ -197,7 +197,83 @@ fn unsupported(p: &Function) -> Option<&'static str> {
             _ => None,
         }
     }
-    block(&p.body)
+    if let Some(why) = block(&p.body) {
+        return Some(why);
+    }
+    if size(&p.body) > MAX_NODES {
+        return Some("more than 8,000 syntax nodes");
+    }
+    None
+}
+
+/// Functions of more syntax nodes than this run on the interpreter: compile
+/// time and memory grow faster than the code (a function of 20,000 statements
+/// took a minute and 1.5 GB to compile), as HotSpot declines huge methods.
+const MAX_NODES: usize = 8000;
+
+/// Syntax nodes of a block (statements and expressions, not counting nested
+/// functions, which are compiled on their own).
+fn size(b: &Block) -> usize {
+    fn expr(e: &Expr) -> usize {
+        1 + match e {
+            Expr::Index { obj, key, .. } => expr(obj) + expr(key),
+            Expr::Call { func, args, .. } => expr(func) + args.iter().map(expr).sum::<usize>(),
+            Expr::Method { obj, args, .. } => expr(obj) + args.iter().map(expr).sum::<usize>(),
+            Expr::Binary { lhs, rhs, .. } => expr(lhs) + expr(rhs),
+            Expr::Unary { operand, .. } => expr(operand),
+            Expr::And(a, b) | Expr::Or(a, b) => expr(a) + expr(b),
+            Expr::Paren(e) => expr(e),
+            Expr::Table { items, .. } => items
+                .iter()
+                .map(|i| match i {
+                    TableItem::Positional(e) => expr(e),
+                    TableItem::Keyed(k, v) => expr(k) + expr(v),
+                })
+                .sum(),
+            _ => 0,
+        }
+    }
+    fn exprs(es: &[Expr]) -> usize {
+        es.iter().map(expr).sum()
+    }
+    b.stats
+        .iter()
+        .map(|s| {
+            1 + match s {
+                Stat::Local { exprs: es, .. } | Stat::Return { exprs: es, .. } => exprs(es),
+                Stat::Assign {
+                    targets, exprs: es, ..
+                } => {
+                    exprs(es)
+                        + targets
+                            .iter()
+                            .map(|t| match t {
+                                Place::Index { obj, key, .. } => expr(obj) + expr(key),
+                                _ => 1,
+                            })
+                            .sum::<usize>()
+                }
+                Stat::Call(e) => expr(e),
+                Stat::Do(b) => size(b),
+                Stat::While { cond, body } | Stat::Repeat { body, cond } => expr(cond) + size(body),
+                Stat::If { arms, otherwise } => {
+                    arms.iter().map(|(c, b)| expr(c) + size(b)).sum::<usize>()
+                        + otherwise.as_ref().map_or(0, size)
+                }
+                Stat::NumericFor {
+                    start,
+                    limit,
+                    step,
+                    body,
+                    ..
+                } => expr(start) + expr(limit) + step.as_ref().map_or(0, expr) + size(body),
+                Stat::GenericFor {
+                    exprs: es, body, ..
+                } => exprs(es) + size(body),
+                _ => 0,
+            }
+        })
+        .sum()
 }
 
 /// Every string constant a prototype's compiled code loads: literals, global

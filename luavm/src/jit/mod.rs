@@ -380,7 +380,8 @@ struct SendPtr(*const Function, Vec<(usize, usize, u32)>);
 
 impl SendPtr {
     fn get(&self) -> (&Function, &[(usize, usize, u32)]) {
-        // SAFETY: see below.
+        // SAFETY: the prototype is kept by `Interp::protos` for the process's
+        // life, and only read (on the Lua thread, during `compile`).
         (unsafe { &*self.0 }, &self.1)
     }
 }

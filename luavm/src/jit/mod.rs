@@ -632,6 +632,19 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
     // ------------------------------------------------------------ helpers
 
+    /// Continues in a new block when `cond` holds, else goes to `otherwise`.
+    fn guard(&mut self, cond: V, otherwise: ir::Block) {
+        let ok = self.fx.b.create_block();
+        self.fx.b.ins().brif(cond, ok, &[], otherwise, &[]);
+        self.fx.b.switch_to_block(ok);
+    }
+
+    /// Non-zero when `v` is a reference (an object).
+    fn is_ref(&mut self, v: V) -> V {
+        let tag = self.tag(v);
+        self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC)
+    }
+
     fn iconst(&mut self, x: i64) -> V {
         self.fx.b.ins().iconst(types::I64, x)
     }
@@ -1268,9 +1281,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().brif(is_int, int_next, &[], float_next, &[]);
         self.fx.b.switch_to_block(int_next);
         let count = self.fx.b.use_var(cv);
-        let more = self.fx.b.create_block();
-        self.fx.b.ins().brif(count, more, &[], exit, &[]);
-        self.fx.b.switch_to_block(more);
+        self.guard(count, exit);
         let c1 = self.fx.b.ins().iadd_imm_s(count, -1);
         self.fx.b.def_var(cv, c1);
         let x = self.fx.b.use_var(xv);
@@ -1326,18 +1337,13 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// The raw address of `v` if it is an object of kind `kind`, else a jump
     /// to `slow`.
     fn object_ptr(&mut self, v: V, kind: crate::heap::Kind, slow: ir::Block) -> V {
-        let tag = self.tag(v);
-        let is_ref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC);
-        let ok = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_ref, ok, &[], slow, &[]);
-        self.fx.b.switch_to_block(ok);
+        let is_ref = self.is_ref(v);
+        self.guard(is_ref, slow);
         let p = self.unbox_ptr(v);
         let id = self.fx.b.ins().uload32(fl(), p, 0);
         let want = crate::heap::kind_id(kind) as i64;
         let is_kind = self.fx.b.ins().icmp_imm_s(IntCC::Equal, id, want);
-        let ok2 = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_kind, ok2, &[], slow, &[]);
-        self.fx.b.switch_to_block(ok2);
+        self.guard(is_kind, slow);
         p
     }
 
@@ -1366,11 +1372,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .b
             .ins()
             .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
-        let tag = self.tag(h);
-        let is_ref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, 0xFFFC);
-        let ok = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_ref, ok, &[], absent, &[]);
-        self.fx.b.switch_to_block(ok);
+        let is_ref = self.is_ref(h);
+        self.guard(is_ref, absent);
         let hp = self.unbox_ptr(h);
         let n = self.fx.b.ins().load(
             types::I64,
@@ -1404,8 +1407,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         // (only constants are one object per contents): a key object whose
         // cached hash (the header's status word) is `hash` goes to the host.
         self.fx.b.switch_to_block(next);
-        let ktag = self.tag(key);
-        let kref = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ktag, 0xFFFC);
+        let kref = self.is_ref(key);
         let check = self.fx.b.create_block();
         let step = self.fx.b.create_block();
         self.fx.b.ins().brif(kref, check, &[], step, &[]);
@@ -1435,9 +1437,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     fn array_slot_or(&mut self, tp: V, k: V, slow: ir::Block, outside: ir::Block) -> (V, V) {
         let tag = self.tag(k);
         let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, INT_TAG);
-        let ok = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_int, ok, &[], slow, &[]);
-        self.fx.b.switch_to_block(ok);
+        self.guard(is_int, slow);
         let i = self.unbox_int(k);
         let idx = self.fx.b.ins().iadd_imm_s(i, -1);
         let n = self
@@ -1446,9 +1446,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .ins()
             .load(types::I64, fl(), tp, crate::heap::T_ARRAY_LEN as i32);
         let inside = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, idx, n);
-        let ok2 = self.fx.b.create_block();
-        self.fx.b.ins().brif(inside, ok2, &[], outside, &[]);
-        self.fx.b.switch_to_block(ok2);
+        self.guard(inside, outside);
         let a = self
             .fx
             .b
@@ -1650,9 +1648,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let no_mt = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mt, NIL);
         let no_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, h, NIL);
         let plain = self.fx.b.ins().band(no_mt, no_hash);
-        let ok = self.fx.b.create_block();
-        self.fx.b.ins().brif(plain, ok, &[], slow, &[]);
-        self.fx.b.switch_to_block(ok);
+        self.guard(plain, slow);
         let i = self.unbox_int(k);
         let n = self
             .fx
@@ -1661,19 +1657,14 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .load(types::I64, fl(), tp, crate::heap::T_ARRAY_LEN as i32);
         let next = self.fx.b.ins().iadd_imm_s(n, 1);
         let is_next = self.fx.b.ins().icmp(IntCC::Equal, i, next);
-        let ok2 = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_next, ok2, &[], slow, &[]);
-        self.fx.b.switch_to_block(ok2);
+        self.guard(is_next, slow);
         let a = self
             .fx
             .b
             .ins()
             .load(types::I64, fl(), tp, crate::heap::T_ARRAY as i32);
-        let atag = self.tag(a);
-        let has_part = self.fx.b.ins().icmp_imm_s(IntCC::Equal, atag, 0xFFFC);
-        let ok3 = self.fx.b.create_block();
-        self.fx.b.ins().brif(has_part, ok3, &[], slow, &[]);
-        self.fx.b.switch_to_block(ok3);
+        let has_part = self.is_ref(a);
+        self.guard(has_part, slow);
         let ap = self.unbox_ptr(a);
         let cap = self.fx.b.ins().load(
             types::I64,
@@ -1682,9 +1673,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             vmkit::object::ARRAY_LENGTH_OFFSET as i32,
         );
         let room = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, n, cap);
-        let ok4 = self.fx.b.create_block();
-        self.fx.b.ins().brif(room, ok4, &[], slow, &[]);
-        self.fx.b.switch_to_block(ok4);
+        self.guard(room, slow);
         let off = self.fx.b.ins().ishl_imm_s(n, 3);
         let e = self.fx.b.ins().iadd(ap, off);
         let addr = self
@@ -1772,15 +1761,11 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let base = self.fx.b.ins().load(types::I64, fl(), codes, 0);
         let len = self.fx.b.ins().load(types::I64, fl(), codes, 8);
         let inside = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, pi, len);
-        let b3 = self.fx.b.create_block();
-        self.fx.b.ins().brif(inside, b3, &[], slow, &[]);
-        self.fx.b.switch_to_block(b3);
+        self.guard(inside, slow);
         let off = self.fx.b.ins().ishl_imm_s(pi, 3);
         let slot = self.fx.b.ins().iadd(base, off);
         let code = self.fx.b.ins().load(types::I64, fl(), slot, 0);
-        let b4 = self.fx.b.create_block();
-        self.fx.b.ins().brif(code, b4, &[], slow, &[]);
-        self.fx.b.switch_to_block(b4);
+        self.guard(code, slow);
         // The call's site record (see `crate::sites`).
         let sb = self.iconst(crate::sites::base_address() as i64);
         let sl = self.iconst(crate::sites::len_address() as i64);
@@ -2024,9 +2009,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                                 .ins()
                                 .load(types::I64, fl(), tp, crate::heap::T_META as i32);
                         let no_mt = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mt, NIL);
-                        let plain = self.fx.b.create_block();
-                        self.fx.b.ins().brif(no_mt, plain, &[], slow, &[]);
-                        self.fx.b.switch_to_block(plain);
+                        self.guard(no_mt, slow);
                         let n = self.fx.b.ins().load(
                             types::I64,
                             fl(),
@@ -2226,9 +2209,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     self.fx.b.ins().brif(fits, done, &[v.into()], slow, &[]);
                 }
                 Mod | IDiv => {
-                    let ok = self.fx.b.create_block();
-                    self.fx.b.ins().brif(y, ok, &[], slow, &[]);
-                    self.fx.b.switch_to_block(ok);
+                    self.guard(y, slow);
                     let q = self.fx.b.ins().sdiv(x, y);
                     let r = self.fx.b.ins().srem(x, y);
                     // Floor: adjust when the remainder is non-zero and its
@@ -2325,9 +2306,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let ra = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ta, 0xFFFC);
             let rb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tb, 0xFFFC);
             let both = self.fx.b.ins().band(ra, rb);
-            let refs = self.fx.b.create_block();
-            self.fx.b.ins().brif(both, refs, &[], slow, &[]);
-            self.fx.b.switch_to_block(refs);
+            self.guard(both, slow);
             let pa = self.unbox_ptr(a);
             let pb = self.unbox_ptr(b);
             let ia = self.fx.b.ins().uload32(fl(), pa, 0);
@@ -2336,9 +2315,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let sa = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ia, sid);
             let sb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ib, sid);
             let strs = self.fx.b.ins().band(sa, sb);
-            let both_str = self.fx.b.create_block();
-            self.fx.b.ins().brif(strs, both_str, &[], slow, &[]);
-            self.fx.b.switch_to_block(both_str);
+            self.guard(strs, slow);
             let ha = self.fx.b.ins().uload32(fl(), pa, 4);
             let hb = self.fx.b.ins().uload32(fl(), pb, 4);
             let za = self.fx.b.ins().icmp_imm_s(IntCC::NotEqual, ha, 0);

@@ -270,7 +270,15 @@ impl Collection<VMKitBinding> for CollectionImpl {
     }
 
     fn resume_mutators(_tls: VMWorkerThread) {
-        super::workers::record_live(mmtk::memory_manager::used_bytes(super::mmtk()));
+        let mmtk = super::mmtk();
+        super::workers::record_live(mmtk::memory_manager::used_bytes(mmtk));
+        // MMTk has ended the pause (`end_of_pause`) by now: marking in progress
+        // means it was an initial-mark pause.
+        let marking = mmtk
+            .get_plan()
+            .concurrent()
+            .is_some_and(|c| c.concurrent_work_in_progress());
+        stats::record_pause_kind(marking);
         WORLD_STOPPED.store(false, Relaxed);
         mutators().resume_all();
         super::weak::after_collection();

@@ -228,6 +228,12 @@ pub(crate) fn satb_barrier() -> bool {
     config().facts.satb_barrier
 }
 
+/// Whether the plan marks beside the mutators (ConcurrentImmix): its
+/// collections are an initial-mark and a final-mark pause with marking between.
+pub fn is_concurrent_plan() -> bool {
+    plan() == Plan::ConcurrentImmix
+}
+
 /// Whether the plan assigns new addresses only after the liveness closure.
 pub(crate) fn forwards_after_liveness() -> bool {
     config().facts.forward_after_liveness
@@ -251,7 +257,12 @@ pub fn inline_alloc_supported() -> bool {
     !stress_gc()
         && matches!(
             plan(),
-            Plan::Immix | Plan::StickyImmix | Plan::SemiSpace | Plan::GenImmix | Plan::GenCopy
+            Plan::Immix
+                | Plan::StickyImmix
+                | Plan::SemiSpace
+                | Plan::GenImmix
+                | Plan::GenCopy
+                | Plan::ConcurrentImmix
         )
 }
 

@@ -57,6 +57,13 @@ pub struct GcStats {
     pub chunks_prepared: u64,
     /// Immix chunks collections swept.
     pub chunks_swept: u64,
+    /// Collections whose marking ran beside the mutators, between an
+    /// initial-mark and a final-mark pause (concurrent plans only).
+    pub marking_cycles: u64,
+    /// Collections done whole in one pause: every collection of a
+    /// stop-the-world plan; a concurrent plan's fallbacks and explicit
+    /// collections.
+    pub full_pauses: u64,
 }
 
 impl GcStats {
@@ -92,6 +99,8 @@ pub fn snapshot() -> GcStats {
         bytes_returned_to_os: DECOMMITTED.load(Relaxed) + work.large_bytes_decommitted as u64,
         chunks_prepared: work.chunks_prepared as u64,
         chunks_swept: work.chunks_swept as u64,
+        marking_cycles: MARKING_CYCLES.load(Relaxed),
+        full_pauses: FULL_PAUSES.load(Relaxed),
     }
 }
 
@@ -131,8 +140,13 @@ pub(crate) fn record_pause(pause: Duration) {
         let n = COLLECTIONS.load(Relaxed);
         let mib = |b: u64| b as f64 / (1 << 20) as f64;
         let size = super::trigger::current_heap_size().unwrap_or_else(super::total_bytes);
+        let kind = if super::is_concurrent_plan() {
+            format!(" ({})", *PAUSE_KIND.lock())
+        } else {
+            String::new()
+        };
         eprintln!(
-            "gc {n}: pause {:.3} ms, heap {:.1} MiB -> {:.1} MiB of {:.1} MiB, {} worker(s)",
+            "gc {n}{kind}: pause {:.3} ms, heap {:.1} MiB -> {:.1} MiB of {:.1} MiB, {} worker(s)",
             pause.as_secs_f64() * 1e3,
             mib(USED_AT_STOP.load(Relaxed)),
             mib(super::used_bytes() as u64),
@@ -141,6 +155,31 @@ pub(crate) fn record_pause(pause: Duration) {
         );
     }
 }
+
+/// Whether the last pause was an initial-mark pause (marking runs since).
+static MARKING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static MARKING_CYCLES: AtomicU64 = AtomicU64::new(0);
+static FULL_PAUSES: AtomicU64 = AtomicU64::new(0);
+
+/// Classifies the pause that ends: `marking` when it started concurrent marking
+/// (an initial-mark pause); otherwise the final mark of the marking that ran,
+/// or a whole collection in one pause.
+pub(crate) fn record_pause_kind(marking: bool) {
+    let kind = if marking {
+        MARKING.store(true, Relaxed);
+        "initial mark"
+    } else if MARKING.swap(false, Relaxed) {
+        MARKING_CYCLES.fetch_add(1, Relaxed);
+        "final mark"
+    } else {
+        FULL_PAUSES.fetch_add(1, Relaxed);
+        "full"
+    };
+    *PAUSE_KIND.lock() = kind;
+}
+
+/// What the pause that ends did, for `--gc-log` under a concurrent plan.
+static PAUSE_KIND: Mutex<&str> = Mutex::new("full");
 
 /// Counts bytes handed back to the OS.
 pub(crate) fn record_decommit(bytes: usize) {

@@ -8,6 +8,13 @@
 //! starting heap matters too: Immix sweeps the whole heap in every collection and
 //! a fresh heap costs a page fault per 4 KiB on first touch, so a program with a
 //! small live set runs fastest in a small heap.
+//!
+//! A concurrent plan (ConcurrentImmix) is sized per cycle, not per pause: MMTk
+//! starts marking once half the heap has been allocated since the last pause,
+//! so the heap keeps room for what the mutators allocated while the last marking
+//! ran ([`concurrent_size`]), and a heap that fills while marking runs grows
+//! instead of stopping the world for a full collection (which MMTk 0.33 runs
+//! right after the final mark when the heap filled during marking).
 
 use super::binding::VMKitBinding;
 use mmtk::plan::Plan;
@@ -59,6 +66,20 @@ struct Cycle {
     start: Instant,
     cpu_at_start: f64,
     used_at_start: usize,
+    /// Concurrent plans: pages in use when the initial-mark pause of the cycle
+    /// under way ended (known from its final-mark pause on).
+    used_at_mark_start: Option<usize>,
+    /// Pages in use when the last pause ended.
+    used_at_last_pause_end: usize,
+    /// Pauses so far in the cycle under way (a concurrent cycle has two).
+    pauses_in_cycle: usize,
+    /// Concurrent plans: what the mutators allocated during the last marking.
+    marking_need: usize,
+    /// Pages in use when the last pause started (for a concurrent plan, the
+    /// final-mark pause of the cycle under way).
+    used_at_pause: usize,
+    /// Whether the heap was full when the last pause started.
+    full_at_pause: bool,
 }
 
 /// CPU seconds this process has used (all threads).
@@ -112,6 +133,12 @@ impl GrowingHeap {
                 start: now,
                 cpu_at_start: 0.0,
                 used_at_start: 0,
+                used_at_mark_start: None,
+                marking_need: 0,
+                used_at_pause: 0,
+                full_at_pause: false,
+                used_at_last_pause_end: 0,
+                pauses_in_cycle: 0,
             }),
         }
     }
@@ -141,6 +168,54 @@ impl GrowingHeap {
     }
 }
 
+impl GrowingHeap {
+    /// Makes the heap `new` pages (from `cur`) after a collection that left `used`
+    /// pages in use.
+    fn set_size(&self, mmtk: &'static MMTK<VMKitBinding>, used: usize, cur: usize, new: usize) {
+        CURRENT_PAGES.store(new, Relaxed);
+        PEAK_PAGES.fetch_max(new, Relaxed);
+        if new < cur {
+            // The heap shrank: free blocks beyond what it may now fill before the
+            // next collection go back to the OS (MMTk keeps them all mapped and
+            // resident otherwise).
+            let keep = new.saturating_sub(used) << LOG_BYTES_IN_PAGE;
+            let bytes = mmtk::memory_manager::decommit_free_memory(mmtk, keep);
+            super::stats::record_decommit(bytes);
+        }
+    }
+}
+
+/// The heap size for a concurrent plan after a cycle that left `used` pages in
+/// use while `pending` wait, when the mutators allocated `during` pages while
+/// marking ran. MMTk starts marking once the mutators have allocated half the
+/// heap since the last pause; the half left, less what is in use, must hold what
+/// they allocate until marking ends (twice the last cycle's, for margin),
+/// else the heap fills, and a full stop-the-world collection follows. At least
+/// three times what is in use, as for the other plans; shrinking only below a
+/// quarter of the current size.
+fn concurrent_size(
+    used: usize,
+    pending: usize,
+    during: usize,
+    min_pages: usize,
+    max_pages: usize,
+    current: usize,
+) -> usize {
+    let need = used.saturating_add(pending);
+    let target = need
+        .saturating_mul(3)
+        .max(
+            need.saturating_mul(2)
+                .saturating_add(during.saturating_mul(2)),
+        )
+        .clamp(min_pages, max_pages);
+    if target > current || target < current / 4 {
+        target
+    } else {
+        current
+    }
+}
+
 impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
     fn on_pending_allocation(&self, pages: usize) {
         PENDING_PAGES.fetch_add(pages, Relaxed);
@@ -151,15 +226,57 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
         c.start = Instant::now();
         c.cpu_at_start = process_cpu_seconds();
         c.used_at_start = mmtk.get_plan().get_used_pages();
+        c.pauses_in_cycle = 0;
+    }
+
+    fn on_pause_start(&self, mmtk: &'static MMTK<VMKitBinding>) {
+        let plan = mmtk.get_plan();
+        let mut c = self.cycle.lock();
+        c.pauses_in_cycle += 1;
+        c.used_at_pause = plan.get_used_pages();
+        c.full_at_pause =
+            plan.get_reserved_pages() + PENDING_PAGES.load(Relaxed) > CURRENT_PAGES.load(Relaxed);
+        if c.pauses_in_cycle > 1 {
+            // The final-mark pause of a concurrent cycle: marking ran since the
+            // initial-mark pause ended.
+            c.used_at_mark_start = Some(c.used_at_last_pause_end);
+        }
+    }
+
+    fn on_pause_end(&self, mmtk: &'static MMTK<VMKitBinding>) {
+        self.cycle.lock().used_at_last_pause_end = mmtk.get_plan().get_used_pages();
     }
 
     fn on_gc_end(&self, mmtk: &'static MMTK<VMKitBinding>) {
-        let used = mmtk.get_plan().get_used_pages();
+        let plan = mmtk.get_plan();
+        let used = plan.get_used_pages();
         let pending = PENDING_PAGES.swap(0, Relaxed);
         let cur = CURRENT_PAGES.load(Relaxed);
         let cost = {
             let mut c = self.cycle.lock();
             let now = Instant::now();
+            if plan.concurrent().is_some() {
+                // What the mutators allocated while marking ran beside them: the
+                // room the next cycle needs after marking starts. A cycle that
+                // ran out of room (the heap was full when its final mark began,
+                // and a full pause follows) measured only part of it: double it.
+                // A full pause keeps the last measure.
+                let during = match c.used_at_mark_start.take() {
+                    Some(start) if c.full_at_pause => {
+                        c.used_at_pause.saturating_sub(start).saturating_mul(2)
+                    }
+                    Some(start) => c.used_at_pause.saturating_sub(start),
+                    None => c.marking_need,
+                };
+                c.marking_need = during;
+                c.last_end = now;
+                c.used_after_last = used;
+                let new =
+                    concurrent_size(used, pending, during, self.min_pages, self.max_pages, cur);
+                drop(c);
+                self.set_size(mmtk, used, cur, new);
+                return;
+            }
             // The mutators are stopped: the process's CPU time in the pause is the
             // collector's.
             let cpu = (process_cpu_seconds() - c.cpu_at_start).max(0.0);
@@ -176,16 +293,7 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
             }
         };
         let new = self.resize(used, pending, cur, cost);
-        CURRENT_PAGES.store(new, Relaxed);
-        PEAK_PAGES.fetch_max(new, Relaxed);
-        if new < cur {
-            // The heap shrank: free blocks beyond what it may now fill before the
-            // next collection go back to the OS (MMTk keeps them all mapped and
-            // resident otherwise).
-            let keep = new.saturating_sub(used) << LOG_BYTES_IN_PAGE;
-            let bytes = mmtk::memory_manager::decommit_free_memory(mmtk, keep);
-            super::stats::record_decommit(bytes);
-        }
+        self.set_size(mmtk, used, cur, new);
     }
 
     fn is_gc_required(
@@ -198,7 +306,28 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
     }
 
     fn is_heap_full(&self, plan: &dyn Plan<VM = VMKitBinding>) -> bool {
-        plan.get_reserved_pages() > CURRENT_PAGES.load(Relaxed)
+        let reserved = plan.get_reserved_pages();
+        let cur = CURRENT_PAGES.load(Relaxed);
+        if reserved <= cur {
+            return false;
+        }
+        if plan
+            .concurrent()
+            .is_some_and(|c| c.concurrent_work_in_progress())
+            && cur < self.max_pages
+        {
+            // Marking runs beside the mutators and the heap filled first: a full
+            // heap now would end the cycle with a final mark and a full
+            // stop-the-world collection after it (MMTk 0.33 may not go from
+            // marking straight to a full collection). Grow instead, by a quarter,
+            // within the maximum; the cycle's end sizes the heap again from what
+            // marking needed.
+            let grown = reserved.max(cur + cur / 4).min(self.max_pages);
+            CURRENT_PAGES.fetch_max(grown, Relaxed);
+            PEAK_PAGES.fetch_max(grown, Relaxed);
+            return reserved > grown;
+        }
+        true
     }
 
     fn get_current_heap_size_in_pages(&self) -> usize {
@@ -250,6 +379,34 @@ mod tests {
             "keeps its size for a moderate drop"
         );
         assert_eq!(h.resize(40, 0, 800, 0), 120, "shrinks after a large drop");
+    }
+
+    #[test]
+    fn a_concurrent_plan_keeps_room_for_what_is_allocated_while_marking() {
+        // Nothing allocated while marking: three times what is used.
+        assert_eq!(concurrent_size(3_000, 0, 0, 100, 100_000, 100), 9_000);
+        // 5,000 pages allocated while marking: marking starts after half the heap
+        // is allocated; the other half holds the 3,000 in use and twice 5,000.
+        assert_eq!(concurrent_size(3_000, 0, 5_000, 100, 100_000, 100), 16_000);
+        assert_eq!(
+            concurrent_size(3_000, 200, 5_000, 100, 100_000, 100),
+            16_400
+        );
+        assert_eq!(
+            concurrent_size(3_000, 0, 60_000, 100, 100_000, 100),
+            100_000,
+            "the maximum"
+        );
+        assert_eq!(
+            concurrent_size(3_000, 0, 5_000, 100, 100_000, 40_000),
+            40_000,
+            "keeps its size for a moderate drop"
+        );
+        assert_eq!(
+            concurrent_size(3_000, 0, 0, 100, 100_000, 40_000),
+            9_000,
+            "shrinks after a large drop"
+        );
     }
 
     #[test]

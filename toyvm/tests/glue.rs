@@ -120,6 +120,39 @@ fn satb_barrier_sees_the_old_value_before_the_store() {
 }
 
 #[test]
+fn concurrent_marking_on_the_growing_heap_never_stops_the_world_for_a_whole_collection() {
+    // binary-trees allocates faster than one worker marks: the growing heap
+    // must grow while marking runs (MMTk would otherwise end the cycle with a
+    // final mark and a full stop-the-world collection), and JIT code allocates
+    // inline under the concurrent plan too.
+    let (code, want, err) = toyvm(&["examples/binary_trees.toy", "14"], MINUTE);
+    assert_eq!(code, 0, "{err}");
+    let args = [
+        "--plan",
+        "ConcurrentImmix",
+        "--gc-stats",
+        "--gc-log",
+        "examples/binary_trees.toy",
+        "14",
+    ];
+    let (code, out, err) = toyvm(&args, 2 * MINUTE);
+    assert_eq!((code, out.as_str()), (0, want.as_str()), "{err}");
+    let st = stats(&err);
+    assert!(st.marking_cycles >= 2, "{err}");
+    assert!(
+        st.concurrent > 0,
+        "marking never ran beside the program: {err}"
+    );
+    assert_eq!(st.full_pauses, 0, "{err}");
+    // Every pause an initial or a final mark (the program may end while its
+    // last marking runs).
+    let unfinished = st.collections - 2 * st.marking_cycles;
+    assert!(unfinished <= 1, "{err}");
+    assert!(err.contains(" (initial mark): pause "), "{err}");
+    assert!(err.contains(" (final mark): pause "), "{err}");
+}
+
+#[test]
 fn jit_threads_under_concurrent_marking() {
     // tests/toy/jit_threads.toy without gc() calls, in a heap small enough that
     // ConcurrentImmix starts concurrent marking cycles (two, here) while the 8

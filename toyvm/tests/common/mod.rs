@@ -18,6 +18,10 @@ pub struct Moved {
     pub chunks_prepared: u64,
     /// Immix chunks swept.
     pub chunks_swept: u64,
+    /// Collections whose marking ran beside the program.
+    pub marking_cycles: u64,
+    /// Collections done whole while the world was stopped.
+    pub full_pauses: u64,
 }
 
 /// Splits `--gc-stats`' lines (at the end of stderr) from the program's stderr.
@@ -40,6 +44,8 @@ pub fn split_stats(stderr: &str) -> (String, Option<Moved>) {
                 heap_started: !rest.contains("heap not started"),
                 chunks_prepared: number_before(" chunks prepared"),
                 chunks_swept: number_before(" swept"),
+                marking_cycles: number_before(" concurrent marking cycles"),
+                full_pauses: number_before(" full stop-the-world collections"),
             });
         } else if !line.starts_with("jit: ") {
             kept.push_str(line);

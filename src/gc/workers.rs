@@ -107,7 +107,18 @@ pub(crate) fn before_collection(mmtk: &'static mmtk::MMTK<super::binding::VMKitB
             let first = others_running().unwrap_or(0);
             std::thread::yield_now();
             let others = first.min(others_running().unwrap_or(0));
-            choose(live, spawned, spawned, others)
+            // A concurrent plan's pauses trace only the roots and what the
+            // barrier logged (marking runs between them, beside the mutators):
+            // at most half the CPUs. With both workers of a 2-CPU machine active,
+            // a third of binary-trees' pauses took 10-14 ms instead of 1-3 ms:
+            // one worker waited a scheduler tick on the other's CPU (`perf
+            // sched timehist`).
+            let cpus = if super::is_concurrent_plan() {
+                (spawned / 2).max(1)
+            } else {
+                spawned
+            };
+            choose(live, spawned, cpus, others)
         }
     };
     LAST_ACTIVE.store(n, Relaxed);

@@ -549,9 +549,32 @@ impl<'t> Interp<'t> {
             return Err(self.throw_here("stack overflow"));
         }
         if let Some(entry) = self.jit_entry(pi) {
+            // A vararg function runs on a frame above its varargs (lua5.4's
+            // layout): the varargs stay where they are, their count goes in
+            // the next slot, then the closure and the fixed parameters.
+            let params = self.protos[pi].0.params as usize;
+            let (cpos, cargs) = if self.protos[pi].0.is_vararg {
+                let nvar = nargs.saturating_sub(params);
+                roots(t).truncate(fpos + 1 + nargs);
+                push(
+                    t,
+                    Value::small_int(nvar as i64).expect("a stack-sized count"),
+                );
+                let cpos = top(t);
+                // Read again: compiling may have allocated (and moved it).
+                let f = at(t, fpos);
+                push(t, f);
+                for i in 0..nargs.min(params) {
+                    let v = at(t, fpos + 1 + i);
+                    push(t, v);
+                }
+                (cpos, nargs.min(params))
+            } else {
+                (fpos, nargs)
+            };
             self.depth += 1;
             let mut res = [0u64; 1];
-            let args = [self as *mut Self as u64, fpos as u64, nargs as u64];
+            let args = [self as *mut Self as u64, cpos as u64, cargs as u64];
             // SAFETY: compiled Lua functions take the interpreter, the callee's
             // stack index and the argument count (all plain words); the
             // interpreter is not used while they run except through that
@@ -559,10 +582,27 @@ impl<'t> Interp<'t> {
             unsafe { entry.call(t, &args, &mut res) };
             self.depth -= 1;
             let r = res[0] as i64;
+            // Results (or a tail call's callee and arguments) at `cpos..`
+            // come down to `fpos..`.
+            let down = |n: usize| {
+                if cpos != fpos {
+                    for i in 0..n {
+                        let v = at(t, cpos + i);
+                        set_at(t, fpos + i, v);
+                    }
+                    roots(t).truncate(fpos + n);
+                }
+            };
             return match r {
                 0 => Err(Thrown),
-                r if r > 0 => Ok(Ok((r - 1) as usize)),
-                r => Ok(Err((fpos, (-r - 1) as usize))),
+                r if r > 0 => {
+                    down((r - 1) as usize);
+                    Ok(Ok((r - 1) as usize))
+                }
+                r => {
+                    down((-r - 1) as usize + 1);
+                    Ok(Err((fpos, (-r - 1) as usize)))
+                }
             };
         }
         let (proto, captured) = self.protos[pi].clone();

@@ -24,9 +24,14 @@ struct Cli {
     #[arg(short = 'e', value_name = "CODE")]
     exec: Vec<String>,
     /// Run every function on the interpreter (the default compiles Lua
-    /// functions with the JIT on their first call).
+    /// functions with the JIT: on their first call, or on their second for a
+    /// function without loops).
     #[arg(long)]
     interp: bool,
+    /// Compile every function on its first call, loops or not (testing: the
+    /// compiled paths of functions that run once).
+    #[arg(long)]
+    jit_eager: bool,
     /// Print JIT statistics to stderr at exit (functions compiled, functions
     /// left to the interpreter and why).
     #[arg(long)]
@@ -73,6 +78,9 @@ fn main() {
     let cli = Cli::parse();
     if cli.dump_clif && cli.interp {
         usage("--dump-clif needs the JIT (not --interp)");
+    }
+    if cli.jit_eager && cli.interp {
+        usage("--jit-eager needs the JIT (not --interp)");
     }
     let plan: Plan = cli
         .plan
@@ -131,7 +139,10 @@ fn run(cli: Cli) -> i32 {
             it.set_stack_size(MAIN_STACK - (64 << 10));
             if !cli.interp {
                 match luavm::jit::Jit::new(cli.dump_clif) {
-                    Ok(j) => it.jit = Some(j),
+                    Ok(mut j) => {
+                        j.eager = cli.jit_eager;
+                        it.jit = Some(j);
+                    }
                     Err(e) => {
                         eprintln!("luavm: cannot start the JIT: {e}");
                         return 70;

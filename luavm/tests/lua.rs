@@ -13,10 +13,10 @@ use std::process::Command;
 const CONFIGS: &[&[&str]] = &[
     &[],
     &["--interp"],
-    &["--plan", "SemiSpace", "--heap", "24M"],
+    &["--jit-eager", "--plan", "SemiSpace", "--heap", "24M"],
     &["--interp", "--plan", "SemiSpace", "--heap", "24M"],
-    &["--gc-move", "--heap", "24M"],
-    &["--plan", "GenCopy", "--heap", "32M"],
+    &["--jit-eager", "--gc-move", "--heap", "24M"],
+    &["--jit-eager", "--plan", "GenCopy", "--heap", "32M"],
 ];
 
 fn programs() -> Vec<PathBuf> {
@@ -180,7 +180,7 @@ fn compiled_code_sees_the_same_data_when_objects_move() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
     let heap = ["--plan", "SemiSpace", "--heap", "16M"];
     let mut args = heap.to_vec();
-    args.extend(["--gc-stats", "--jit-stats", "jit.lua"]);
+    args.extend(["--jit-eager", "--gc-stats", "--jit-stats", "jit.lua"]);
     let jit = run(luavm, &args, &dir);
     assert_eq!(jit.status, 0, "{}", jit.stderr);
     let line = |prefix: &str| -> String {
@@ -220,8 +220,8 @@ fn compiled_code_sees_the_same_data_when_objects_move() {
 }
 
 /// A huge function (20,000 statements) is left to the interpreter instead of
-/// costing a minute and gigabytes of compilation; a small one beside it is
-/// compiled, and the program prints what the interpreter prints.
+/// costing a minute and gigabytes of compilation; a small one beside it and the
+/// main chunk are compiled, and the program prints what the interpreter prints.
 #[test]
 fn huge_functions_run_on_the_interpreter() {
     let luavm = env!("CARGO_BIN_EXE_luavm");
@@ -232,24 +232,66 @@ fn huge_functions_run_on_the_interpreter() {
         src.push_str(&format!("  x = x + {i}; if x > 1e12 then x = 0 end\n"));
     }
     src.push_str("  return x\nend\nlocal function small(a) return a * 2 end\n");
-    src.push_str("print(huge(1), small(21))\n");
+    src.push_str("for _ = 1, 2 do print(huge(1), small(21)) end\n");
     std::fs::write(dir.join("huge.lua"), src).expect("written");
     let jit = run(luavm, &["--jit-stats", "huge.lua"], &dir);
     let interp = run(luavm, &["--interp", "huge.lua"], &dir);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(jit.status, 0, "{}", jit.stderr);
-    assert_eq!(String::from_utf8_lossy(&jit.stdout), "49995001\t42\n");
+    assert_eq!(
+        String::from_utf8_lossy(&jit.stdout),
+        "49995001\t42\n49995001\t42\n"
+    );
     assert_eq!(jit.stdout, interp.stdout);
     let stats = jit
         .stderr
         .lines()
         .find(|l| l.starts_with("jit: "))
         .expect("stats");
-    assert!(stats.starts_with("jit: 1 functions compiled"), "{stats}");
+    // `small` and the main chunk.
+    assert!(stats.starts_with("jit: 2 functions compiled"), "{stats}");
     assert!(
         stats.contains("1 (more than 8,000 syntax nodes)"),
         "{stats}"
     );
+}
+
+/// A function without loops runs its first call on the interpreter and is
+/// compiled on its second; a function with a loop, on its first;
+/// `--jit-eager` compiles every function on its first call.
+#[test]
+fn loop_free_functions_compile_on_their_second_call() {
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = std::env::temp_dir().join(format!("luavm-lazy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let src = "local function once(a) return a + 1 end\n\
+               local function twice(a) return a * 2 end\n\
+               local function looping(n) local s = 0 for i = 1, n do s = s + i end return s end\n\
+               print(once(1), twice(2), twice(3), looping(10))\n";
+    std::fs::write(dir.join("lazy.lua"), src).expect("written");
+    let compiled = |flags: &[&str]| -> String {
+        let mut args = flags.to_vec();
+        args.extend(["--jit-stats", "lazy.lua"]);
+        let r = run(luavm, &args, &dir);
+        assert_eq!(r.status, 0, "{}", r.stderr);
+        assert_eq!(String::from_utf8_lossy(&r.stdout), "2\t4\t6\t55\n");
+        let stats = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("jit: "))
+            .expect("stats");
+        stats
+            .split_whitespace()
+            .nth(1)
+            .expect("a count")
+            .to_string()
+    };
+    // `twice` and `looping`; not `once`, nor the main chunk (no loop, one call).
+    let lazy = compiled(&[]);
+    // All four.
+    let eager = compiled(&["--jit-eager"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!((lazy.as_str(), eager.as_str()), ("2", "4"));
 }
 
 /// Every plan the substrate supports runs the programs that exercise the heap

@@ -48,14 +48,56 @@ unsafe fn node<'a, T>(p: u64) -> &'a T {
 
 /// The frame of a compiled function, as the interpreter's operations see it.
 fn frame(it: &Interp<'_>, fpos: u64, pi: u64, line: u64) -> Frame {
+    let proto = it.protos[pi as usize].0.clone();
+    let varargs = if proto.is_vararg {
+        varargs_of(fpos as usize)
+    } else {
+        (0, 0)
+    };
     Frame {
         func: fpos as usize,
         base: fpos as usize + 1,
-        varargs: (0, 0),
-        proto: it.protos[pi as usize].0.clone(),
+        varargs,
+        proto,
         tbc_base: it.tbc.len(),
         line: Cell::new(line as u32),
     }
+}
+
+/// Where the varargs of the compiled vararg function at `fpos` are: its count
+/// in the slot below the closure, the values below that (see
+/// `Interp::call`).
+fn varargs_of(fpos: usize) -> (usize, usize) {
+    let n = Value(stack().get(fpos - 1))
+        .as_small_int()
+        .expect("the vararg count below a vararg frame") as usize;
+    (fpos - 1 - n, n)
+}
+
+/// `...` as the last of a list: copies every vararg of the (vararg) function
+/// at `fpos` to `dst..`; the stack then ends past them or at the frame's end,
+/// whichever is higher. Returns how many. Never collects.
+pub extern "C" fn h_varargs(
+    _t: &Thread,
+    _it: u64,
+    fpos: u64,
+    _pi: u64,
+    dst: u64,
+    frame_end: u64,
+) -> u64 {
+    host_guard(|| {
+        let (start, n) = varargs_of(fpos as usize);
+        let st = stack();
+        let dst = dst as usize;
+        // The frame's slots stay as they are; the stack grows for values past
+        // its end.
+        st.fill_to((dst + n).max(frame_end as usize));
+        for i in 0..n {
+            let v = st.get(start + i);
+            st.set(dst + i, v);
+        }
+        n as u64
+    })
 }
 
 /// Records the frame's traceback line of an error passing through it.

@@ -14,9 +14,15 @@
 //! never outlive a call that may collect: what must survive one is kept in a
 //! temporary slot of the frame.
 //!
-//! Functions the compiler does not take run on the interpreter, whole: vararg
-//! functions, functions with `goto` or `<close>` variables, functions of more
-//! than [`MAX_NODES`] syntax nodes (`--jit-stats` counts them).
+//! Functions the compiler does not take run on the interpreter, whole:
+//! functions with `goto` or `<close>` variables, functions of more than
+//! [`MAX_NODES`] syntax nodes (`--jit-stats` counts them).
+//!
+//! A vararg function (every main chunk) is entered through `Interp::call`,
+//! which lays its frame out as lua5.4 does: the varargs stay where the caller
+//! put them, then a slot holding their count, then the closure and the fixed
+//! parameters copied above them; the compiled code runs on that upper frame
+//! and reads the varargs below it ([`hosts::h_varargs`]).
 //!
 //! Calling convention: `fn(thread, interp, fpos, nargs) -> r`, the callee at
 //! stack index `fpos` and its arguments above it. `r > 0`: `r - 1` results at
@@ -60,6 +66,8 @@ static CODES: [std::sync::atomic::AtomicUsize; 2] = [
 pub enum State {
     /// Not called yet.
     Untried,
+    /// Called once, on the interpreter: it has no loop (see [`has_loop`]).
+    CalledOnce,
     /// Compiled: the way in.
     Compiled(EntryPoint),
     /// Runs on the interpreter (why).
@@ -92,6 +100,7 @@ struct Hosts {
     failed: HostId,
     newtable: HostId,
     tset: HostId,
+    varargs: HostId,
 }
 
 /// The JIT of one interpreter.
@@ -106,6 +115,8 @@ pub struct Jit {
     pub interpreted: Vec<(&'static str, usize)>,
     /// Code addresses by prototype index (see [`CODES`]).
     codes: Vec<usize>,
+    /// Compile every function on its first call, loops or not (`--jit-eager`).
+    pub eager: bool,
 }
 
 impl Jit {
@@ -152,6 +163,7 @@ impl Jit {
             failed: reg("lua_failed", 4, 0, h_failed as *const u8, true)?,
             newtable: reg("lua_newtable", 6, 2, h_newtable as *const u8, true)?,
             tset: reg("lua_tset", 7, 1, h_tset as *const u8, true)?,
+            varargs: reg("lua_varargs", 5, 1, h_varargs as *const u8, false)?,
         };
         Ok(Jit {
             m,
@@ -160,6 +172,7 @@ impl Jit {
             compiled: 0,
             interpreted: Vec::new(),
             codes: Vec::new(),
+            eager: false,
         })
     }
 
@@ -178,9 +191,6 @@ impl Jit {
 
 /// Why a prototype cannot be compiled, if it cannot.
 fn unsupported(p: &Function) -> Option<&'static str> {
-    if p.is_vararg {
-        return Some("vararg function");
-    }
     fn block(b: &Block) -> Option<&'static str> {
         b.stats.iter().find_map(stat)
     }
@@ -204,6 +214,22 @@ fn unsupported(p: &Function) -> Option<&'static str> {
         return Some("more than 8,000 syntax nodes");
     }
     None
+}
+
+/// Whether a block has a loop (not counting nested functions).
+fn has_loop(b: &Block) -> bool {
+    b.stats.iter().any(|s| match s {
+        Stat::While { .. }
+        | Stat::Repeat { .. }
+        | Stat::NumericFor { .. }
+        | Stat::GenericFor { .. }
+        | Stat::Goto { .. } => true,
+        Stat::Do(b) => has_loop(b),
+        Stat::If { arms, otherwise } => {
+            arms.iter().any(|(_, b)| has_loop(b)) || otherwise.as_ref().is_some_and(has_loop)
+        }
+        _ => false,
+    })
 }
 
 /// Functions of more syntax nodes than this run on the interpreter: compile
@@ -412,7 +438,18 @@ impl Interp<'_> {
         match jit.state[pi] {
             State::Compiled(e) => return Some(e),
             State::Interpreted(_) => return None,
-            State::Untried => {}
+            State::Untried => {
+                // A function without loops runs its first call on the
+                // interpreter: most such functions run once (main chunks and
+                // modules that define things), and compiling them costs more
+                // than interpreting them (DeltaBlue's harness and modules: 1.5%
+                // of the run). The second call compiles it.
+                if !jit.eager && !has_loop(&self.protos[pi].0.body) {
+                    jit.state[pi] = State::CalledOnce;
+                    return None;
+                }
+            }
+            State::CalledOnce => {}
         }
         let proto = self.protos[pi].0.clone();
         if let Some(why) = unsupported(&proto) {
@@ -467,7 +504,12 @@ impl Interp<'_> {
                 if jit.codes.len() <= pi {
                     jit.codes.resize(pi + 1, 0);
                 }
-                jit.codes[pi] = code;
+                // A vararg function is entered through `Interp::call`, which
+                // moves its fixed parameters above the varargs: compiled code
+                // does not call it directly.
+                if !proto.is_vararg {
+                    jit.codes[pi] = code;
+                }
                 use std::sync::atomic::Ordering::Relaxed;
                 CODES[0].store(jit.codes.as_ptr() as usize, Relaxed);
                 CODES[1].store(jit.codes.len(), Relaxed);
@@ -1170,6 +1212,20 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let first = self.p.slots + self.temps;
         let mut fixed = 0i64;
         for (i, e) in es.iter().enumerate() {
+            if i + 1 == es.len() && matches!(e, Expr::Vararg) {
+                // Every vararg, copied above the fixed values (the stack
+                // grows past the frame if they do not fit, as a call's
+                // results do).
+                let dst = first + fixed as u32;
+                let dst = self.abs(dst);
+                let fe = self.frame_end;
+                let mut args = self.head();
+                args.truncate(3);
+                args.extend_from_slice(&[dst, fe]);
+                let nv = self.fx.call_host(self.h.varargs, &args)[0];
+                let n = self.fx.b.ins().iadd_imm_s(nv, fixed);
+                return Ok((first, n));
+            }
             if i + 1 == es.len() && is_multi(e) {
                 let (callpos, nres) = self.call(e, true)?;
                 debug_assert_eq!(callpos, first + fixed as u32);

@@ -270,11 +270,59 @@ local function tables()
   print(table.concat(out, " "))
 end
 
+-- Vararg functions (compiled on a frame above their varargs): `...` in
+-- every position, select, tail calls that grow the varargs, errors through
+-- them, and many values.
+local function varargs()
+  local function f(...) return ... end
+  print("va", f(1, 2, 3))
+  print("va", select('#', f()), select('#', f(nil, nil)))
+  local function g(a, b, ...)
+    local n = select('#', ...)
+    local t = {...}
+    local x, y = ...
+    return a, b, n, #t, x, y
+  end
+  print("va", g(1))
+  print("va", g(1, 2, 3, 4, 5))
+  local function sum(...)
+    local s = 0
+    for i = 1, select('#', ...) do s = s + (select(i, ...)) end
+    return s
+  end
+  local acc = 0
+  for i = 1, 2000 do acc = acc + sum(i, i, 1) end
+  print("va", acc)
+  local function grow(n, ...)
+    if n == 0 then return select('#', ...), ... end
+    return grow(n - 1, n, ...)
+  end
+  print("va", grow(6))
+  print("va", select('#', grow(150)))
+  local function pack2(...) return {n = select('#', ...), ...} end
+  local p = pack2(1, nil, 3)
+  print("va", p.n, p[1], p[2], p[3])
+  local function raise(...) error(...) end
+  print("va", pcall(raise, "boom", 0))
+  local function count(...) return select('#', ...) end
+  local big = {}
+  for i = 1, 200 do big[i] = i end
+  print("va", count(table.unpack(big)), (f(1, 2)))
+  local t = {f(1, 2), f(3, 4)}
+  print("va", #t, t[1], t[2], t[3])
+  local function adder(...)
+    local base = ...
+    return function(...) return base + select('#', ...) end
+  end
+  print("va", adder(10)(1, 2, 3))
+end
+
 arith()
 tables()
 loops()
 calls()
 closures()
+varargs()
 gc_work()
 
 -- Globals read and written by compiled code, then through a metatable on _G

@@ -1650,26 +1650,53 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let slow = self.fx.b.create_block();
         let done = self.fx.b.create_block();
         self.fx.b.set_cold_block(slow);
-        // Storing nil changes more than a word (a dead key, a shorter array
-        // part): the host.
-        let v_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
-        let not_nil = self.fx.b.create_block();
-        self.fx.b.ins().brif(v_nil, slow, &[], not_nil, &[]);
-        self.fx.b.switch_to_block(not_nil);
-        let tp = self.table_ptr(o, slow);
+        let store = self.fx.b.create_block();
         let (part, va) = match hash {
-            Some(h) => self.probe(tp, k, h, slow, slow),
+            Some(h) => {
+                // A key of the hash part: its value word is stored, nil
+                // included (a dead key, as the host leaves it). A key whose
+                // value is nil meets `__newindex` first: stored inline when
+                // the table has no metatable or its metatable no `__newindex`.
+                let tp = self.table_ptr(o, slow);
+                let (part, va) = self.probe(tp, k, h, slow, slow);
+                let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
+                let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
+                let check = self.fx.b.create_block();
+                self.fx.b.ins().brif(is_nil, check, &[], store, &[]);
+                self.fx.b.switch_to_block(check);
+                let mt = self
+                    .fx
+                    .b
+                    .ins()
+                    .load(types::I64, fl(), tp, crate::heap::T_META as i32);
+                let no_mt = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mt, NIL);
+                let has_mt = self.fx.b.create_block();
+                self.fx.b.ins().brif(no_mt, store, &[], has_mt, &[]);
+                self.fx.b.switch_to_block(has_mt);
+                let mtp = self.object_ptr(mt, crate::heap::Kind::Table, slow);
+                let ni_key = self.const_at(1);
+                let ni = self.probe(mtp, ni_key, newindex_hash(), store, slow).1;
+                let m = self.fx.b.ins().load(types::I64, fl(), ni, 0);
+                let none = self.fx.b.ins().icmp_imm_s(IntCC::Equal, m, NIL);
+                self.fx.b.ins().brif(none, store, &[], slow, &[]);
+                (part, va)
+            }
             None => {
+                // Storing nil in the array part may shorten it: the host.
+                let v_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
+                let not_nil = self.fx.b.create_block();
+                self.fx.b.ins().brif(v_nil, slow, &[], not_nil, &[]);
+                self.fx.b.switch_to_block(not_nil);
+                let tp = self.table_ptr(o, slow);
                 let append = self.fx.b.create_block();
                 let r = self.array_slot_or(tp, k, slow, append);
                 self.append(tp, k, v, append, slow, done);
+                let cur = self.fx.b.ins().load(types::I64, fl(), r.1, 0);
+                let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
+                self.fx.b.ins().brif(is_nil, slow, &[], store, &[]);
                 r
             }
         };
-        let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
-        let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
-        let store = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_nil, slow, &[], store, &[]);
         self.fx.b.switch_to_block(store);
         self.fx.store_ref_at(part, va, v);
         self.fx.b.ins().jump(done, &[]);
@@ -2356,9 +2383,20 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let v = self.iconst(if op == Eq { TRUE } else { FALSE });
             self.fx.b.ins().jump(done, &[v.into()]);
             self.fx.b.switch_to_block(next);
-            // Two different strings whose cached hashes differ.
+            // Different words, one of them nil or a boolean: unequal (no
+            // metamethod applies).
             let ta = self.tag(a);
             let tb = self.tag(b);
+            let da = self.fx.b.ins().iadd_imm_s(ta, -0xFFF9);
+            let db = self.fx.b.ins().iadd_imm_s(tb, -0xFFF9);
+            let sa = self.fx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, da, 2);
+            let sb = self.fx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, db, 2);
+            let simple = self.fx.b.ins().bor(sa, sb);
+            let no = self.iconst(if op == Eq { FALSE } else { TRUE });
+            let next = self.fx.b.create_block();
+            self.fx.b.ins().brif(simple, done, &[no.into()], next, &[]);
+            self.fx.b.switch_to_block(next);
+            // Two different strings whose cached hashes differ.
             let ra = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ta, 0xFFFC);
             let rb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tb, 0xFFFC);
             let both = self.fx.b.ins().band(ra, rb);
@@ -2404,6 +2442,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 fn index_hash() -> u32 {
     let mut x: u32 = 0x811c_9dc5;
     for &b in b"__index" {
+        x = (x ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    x | 1
+}
+
+/// The hash of the string `__newindex` (as [`index_hash`]).
+fn newindex_hash() -> u32 {
+    let mut x: u32 = 0x811c_9dc5;
+    for &b in b"__newindex" {
         x = (x ^ b as u32).wrapping_mul(0x0100_0193);
     }
     x | 1

@@ -317,12 +317,49 @@ local function varargs()
   print("va", adder(10)(1, 2, 3))
 end
 
+-- Field stores of nil and into fields whose value is nil (dead keys), with
+-- and without __newindex on the metatable; == and ~= against nil and
+-- booleans.
+local function nil_fields()
+  local Class = {kind = "class"}
+  local obj = setmetatable({link = 1, name = "o"}, {__index = Class})
+  local log = {}
+  local watched = setmetatable({link = 1}, {__newindex = function(t, k, v)
+    log[#log + 1] = k .. "=" .. tostring(v)
+    rawset(t, k, v)
+  end})
+  for i = 1, 6 do
+    obj.link = nil
+    obj.kind = nil
+    watched.link = nil
+    print("nf", i, obj.link, obj.kind, rawget(obj, "kind"), watched.link)
+    obj.link = i
+    watched.link = i
+    print("nf", obj.link, watched.link, #log)
+  end
+  print("nf", table.concat(log, ","))
+  local plain = {a = 1, b = 2}
+  for _ = 1, 3 do plain.a = nil plain.b = nil plain.a = 3 end
+  local keys = {}
+  for k, v in pairs(plain) do keys[#keys + 1] = k .. v end
+  print("nf", #keys, keys[1], plain.b)
+  local t, f = {}, function() end
+  local cmp = {}
+  for _ = 1, 3 do
+    cmp[#cmp + 1] = tostring(t == nil) .. tostring(t ~= nil) .. tostring(nil == t)
+      .. tostring(false == t) .. tostring(true ~= f) .. tostring(nil == false)
+      .. tostring(1 == nil) .. tostring(nil ~= 1.5) .. tostring(t == t)
+  end
+  print("nf", table.concat(cmp, " "))
+end
+
 arith()
 tables()
 loops()
 calls()
 closures()
 varargs()
+nil_fields()
 gc_work()
 
 -- Globals read and written by compiled code, then through a metatable on _G

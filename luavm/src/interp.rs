@@ -38,7 +38,7 @@ const NO_MEMORY: usize = 4;
 const LIBRARY: usize = 5;
 /// Index in the constants array of the one-byte string `\0` (the others
 /// follow, by byte).
-const ONE_BYTE_STRINGS: usize = 2;
+pub(crate) const ONE_BYTE_STRINGS: usize = 2;
 
 /// Positional items of a table constructor stored at once (lua5.4's
 /// `LFIELDS_PER_FLUSH`).

@@ -1825,13 +1825,18 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let nv = self.fx.b.declare_var(types::I64);
         self.fx.b.def_var(nv, nargs);
         let dispatch = self.fx.b.create_block();
+        let join = self.fx.b.create_block();
+        self.fx.b.append_block_param(join, types::I64);
+        if let Expr::Method { name, args, .. } = e {
+            if &name[..] == b"sub" && args.len() == 2 && !args.iter().any(is_multi) {
+                self.one_byte_sub(callpos, dispatch, join);
+            }
+        }
         self.fx.b.ins().jump(dispatch, &[]);
         self.fx.b.switch_to_block(dispatch);
         let nargs = self.fx.b.use_var(nv);
         let fv = self.load_slot(callpos);
         let slow = self.fx.b.create_block();
-        let join = self.fx.b.create_block();
-        self.fx.b.append_block_param(join, types::I64);
         // A Lua function with compiled code is called directly.
         let p = self.object_ptr(fv, crate::heap::Kind::Function, slow);
         let piv = self
@@ -1920,6 +1925,60 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.temps = if keep { t0 + 1 } else { t0 };
         let n = self.fx.b.ins().iadd_imm_s(r, -1);
         Ok((callpos, n))
+    }
+
+    /// `s:sub(i, i)` of the built-in `string.sub` with `i` an integer inside
+    /// `s`: the one-byte string (made once, in the constants array) without a
+    /// call; jumps to `join` with one result at `callpos`, else to `general`.
+    /// The callee, `s`, `i` and `j` are in slots `callpos..callpos + 4`.
+    fn one_byte_sub(&mut self, callpos: u32, general: ir::Block, join: ir::Block) {
+        let fv = self.load_slot(callpos);
+        let sub = LValue::builtin(crate::stdlib::index_of("sub")).0 as i64;
+        let is_sub = self.fx.b.ins().icmp_imm_s(IntCC::Equal, fv, sub);
+        self.guard(is_sub, general);
+        let s = self.load_slot(callpos + 1);
+        let p = self.object_ptr(s, crate::heap::Kind::Str, general);
+        let i = self.load_slot(callpos + 2);
+        let j = self.load_slot(callpos + 3);
+        let same = self.fx.b.ins().icmp(IntCC::Equal, i, j);
+        self.guard(same, general);
+        let tag = self.tag(i);
+        let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, INT_TAG);
+        self.guard(is_int, general);
+        let i = self.unbox_int(i);
+        let len = self.fx.b.ins().load(
+            types::I64,
+            fl(),
+            p,
+            vmkit::object::ARRAY_LENGTH_OFFSET as i32,
+        );
+        let i0 = self.fx.b.ins().iadd_imm_s(i, -1);
+        let inside = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, i0, len);
+        self.guard(inside, general);
+        let at = self.fx.b.ins().iadd(p, i0);
+        let byte = self.fx.b.ins().uload8(
+            types::I64,
+            fl(),
+            at,
+            vmkit::object::ARRAY_DATA_OFFSET as i32,
+        );
+        let base = self.iconst(crate::stack::base_address() as i64);
+        let arr = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), base, (8 * CONSTS) as i32);
+        let arr = self.unbox_ptr(arr);
+        let off = self.fx.b.ins().ishl_imm_s(byte, 3);
+        let slot = self.fx.b.ins().iadd(arr, off);
+        let first = crate::heap::elem(crate::interp::ONE_BYTE_STRINGS) as i32;
+        let v = self.fx.b.ins().load(types::I64, fl(), slot, first);
+        self.store_slot(callpos, v);
+        let two = self.iconst(2);
+        self.fx.b.ins().jump(join, &[two.into()]);
+        // Nothing reaches this block: the caller's jump to `general` ends it.
+        let after = self.fx.b.create_block();
+        self.fx.b.switch_to_block(after);
     }
 
     // ------------------------------------------------------------ expressions

@@ -110,7 +110,8 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("coroutine", "running", b_no_coroutines),
 ];
 
-fn index_of(name: &str) -> u32 {
+/// The index of the built-in called `name` (in any library).
+pub(crate) fn index_of(name: &str) -> u32 {
     BUILTINS
         .iter()
         .position(|(_, n, _)| *n == name)

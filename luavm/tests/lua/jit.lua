@@ -353,6 +353,28 @@ local function nil_fields()
   print("nf", table.concat(cmp, " "))
 end
 
+-- s:sub(i, i): one byte of a string (every byte value), indices outside it,
+-- negative and float indices, i ~= j, a receiver that is not a string, and
+-- string.sub replaced by a Lua function.
+local function one_byte_sub()
+  local s = ""
+  for b = 0, 255 do s = s .. string.char(b) end
+  local sum, n = 0, 0
+  for i = -3, #s + 3 do
+    local c = s:sub(i, i)
+    n = n + #c
+    if #c == 1 then sum = sum + c:byte() end
+  end
+  print("sub", n, sum, s:sub(2.0, 2.0) == "\1", s:sub(3, 4) == "\2\3", ("abc"):sub(0, 0))
+  local obj = {sub = function(self, i, j) return "obj" .. i .. j end}
+  print("sub", obj:sub(1, 1))
+  local orig = string.sub
+  string.sub = function(str, i, j) return "mine:" .. str .. i .. j end
+  print("sub", ("xyz"):sub(2, 2))
+  string.sub = orig
+  print("sub", ("xyz"):sub(2, 2), pcall(function() return s:sub({}, 1) end))
+end
+
 arith()
 tables()
 loops()
@@ -360,6 +382,7 @@ calls()
 closures()
 varargs()
 nil_fields()
+one_byte_sub()
 gc_work()
 
 -- Globals read and written by compiled code, then through a metatable on _G

@@ -256,25 +256,35 @@ fn huge_functions_run_on_the_interpreter() {
     );
 }
 
-/// A function without loops runs its first call on the interpreter and is
-/// compiled on its second; a function with a loop, on its first;
-/// `--jit-eager` compiles every function on its first call.
+/// A function without loops, or of more than 1,500 syntax nodes, runs its
+/// first call on the interpreter and is compiled on its second; a small
+/// function with a loop, on its first; `--jit-eager` compiles every function
+/// on its first call.
 #[test]
 fn loop_free_functions_compile_on_their_second_call() {
     let luavm = env!("CARGO_BIN_EXE_luavm");
     let dir = std::env::temp_dir().join(format!("luavm-lazy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let src = "local function once(a) return a + 1 end\n\
-               local function twice(a) return a * 2 end\n\
-               local function looping(n) local s = 0 for i = 1, n do s = s + i end return s end\n\
-               print(once(1), twice(2), twice(3), looping(10))\n";
-    std::fs::write(dir.join("lazy.lua"), src).expect("written");
+    let mut src = String::from(
+        "local function once(a) return a + 1 end\n\
+         local function twice(a) return a * 2 end\n\
+         local function looping(n) local s = 0 for i = 1, n do s = s + i end return s end\n",
+    );
+    // A function with a loop, but big (more than 1,500 syntax nodes): its
+    // first call is interpreted too.
+    src.push_str("local function big(x)\n  for i = 1, 2 do x = x + i end\n");
+    for i in 0..400 {
+        src.push_str(&format!("  x = x + {i} * 2\n"));
+    }
+    src.push_str("  return x\nend\n");
+    src.push_str("print(once(1), twice(2), twice(3), looping(10), big(0))\n");
+    std::fs::write(dir.join("lazy.lua"), &src).expect("written");
     let compiled = |flags: &[&str]| -> String {
         let mut args = flags.to_vec();
         args.extend(["--jit-stats", "lazy.lua"]);
         let r = run(luavm, &args, &dir);
         assert_eq!(r.status, 0, "{}", r.stderr);
-        assert_eq!(String::from_utf8_lossy(&r.stdout), "2\t4\t6\t55\n");
+        assert_eq!(String::from_utf8_lossy(&r.stdout), "2\t4\t6\t55\t159603\n");
         let stats = r
             .stderr
             .lines()
@@ -286,12 +296,13 @@ fn loop_free_functions_compile_on_their_second_call() {
             .expect("a count")
             .to_string()
     };
-    // `twice` and `looping`; not `once`, nor the main chunk (no loop, one call).
+    // `twice` and `looping`; not `once`, `big`, nor the main chunk (no loop,
+    // one call).
     let lazy = compiled(&[]);
-    // All four.
+    // All five.
     let eager = compiled(&["--jit-eager"]);
     std::fs::remove_dir_all(&dir).ok();
-    assert_eq!((lazy.as_str(), eager.as_str()), ("2", "4"));
+    assert_eq!((lazy.as_str(), eager.as_str()), ("2", "5"));
 }
 
 /// Every plan the substrate supports runs the programs that exercise the heap

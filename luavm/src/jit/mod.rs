@@ -15,8 +15,8 @@
 //! temporary slot of the frame.
 //!
 //! Functions the compiler does not take run on the interpreter, whole:
-//! functions with `goto` or `<close>` variables, functions of more than
-//! [`MAX_NODES`] syntax nodes (`--jit-stats` counts them).
+//! functions with `<close>` variables, functions of more than [`MAX_NODES`]
+//! syntax nodes (`--jit-stats` counts them).
 //!
 //! A vararg function (every main chunk) is entered through `Interp::call`,
 //! which lays its frame out as lua5.4 does: the varargs stay where the caller
@@ -196,7 +196,6 @@ fn unsupported(p: &Function) -> Option<&'static str> {
     }
     fn stat(s: &Stat) -> Option<&'static str> {
         match s {
-            Stat::Goto { .. } | Stat::Label { .. } => Some("goto"),
             Stat::Local { decls, .. } if decls.iter().any(|d| d.close) => Some("<close> variable"),
             Stat::Do(b) | Stat::While { body: b, .. } | Stat::Repeat { body: b, .. } => block(b),
             Stat::NumericFor { body, .. } | Stat::GenericFor { body, .. } => block(body),
@@ -215,6 +214,12 @@ fn unsupported(p: &Function) -> Option<&'static str> {
     }
     None
 }
+
+/// A function of more syntax nodes than this runs its first call on the
+/// interpreter, loops or not: compile time grows faster than the code (a
+/// generated 370-line main chunk of 3,000 nodes took 0.54 s to compile, and
+/// ran once), and a big function is most often a main chunk or a module body.
+const FIRST_CALL_NODES: usize = 1500;
 
 /// Whether a block has a loop (not counting nested functions).
 fn has_loop(b: &Block) -> bool {
@@ -439,12 +444,20 @@ impl Interp<'_> {
             State::Compiled(e) => return Some(e),
             State::Interpreted(_) => return None,
             State::Untried => {
-                // A function without loops runs its first call on the
-                // interpreter: most such functions run once (main chunks and
-                // modules that define things), and compiling them costs more
-                // than interpreting them (DeltaBlue's harness and modules: 1.5%
-                // of the run). The second call compiles it.
-                if !jit.eager && !has_loop(&self.protos[pi].0.body) {
+                // A function without loops, or a big one, runs its first call
+                // on the interpreter: most such functions run once (main
+                // chunks and modules that define things), and compiling them
+                // costs more than interpreting them (DeltaBlue's harness and
+                // modules: 1.5% of the run). The second call compiles it.
+                let body = &self.protos[pi].0.body;
+                if std::env::var_os("LUAVM_JIT_DEBUG").is_some() {
+                    eprintln!(
+                        "luavm: JIT: {}: {} nodes",
+                        self.protos[pi].0.name,
+                        size(body)
+                    );
+                }
+                if !jit.eager && (!has_loop(body) || size(body) > FIRST_CALL_NODES) {
                     jit.state[pi] = State::CalledOnce;
                     return None;
                 }
@@ -547,6 +560,10 @@ struct Cg<'f, 'a, 'b> {
     max_temps: u32,
     /// Exit blocks of the enclosing loops, innermost last.
     breaks: Vec<ir::Block>,
+    /// The block of each label, by id (made at the first `goto` or the label,
+    /// whichever comes first: the parser checked that each `goto` sees its
+    /// label).
+    labels: std::collections::HashMap<u32, ir::Block>,
     /// The block returning 0 (an error was raised).
     fail: ir::Block,
     line: u32,
@@ -600,6 +617,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             temps: 0,
             max_temps: 0,
             breaks: Vec::new(),
+            labels: std::collections::HashMap::new(),
             fail,
             line: p.line,
             scratch,
@@ -818,6 +836,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
     // ------------------------------------------------------------ statements
 
+    fn label_block(&mut self, label: u32) -> ir::Block {
+        if let Some(&b) = self.labels.get(&label) {
+            return b;
+        }
+        let b = self.fx.b.create_block();
+        self.labels.insert(label, b);
+        b
+    }
+
     fn block(&mut self, b: &Block) -> Result<(), String> {
         for s in &b.stats {
             self.ensure_open();
@@ -1004,7 +1031,19 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 let exit = *self.breaks.last().ok_or("break outside a loop")?;
                 self.fx.b.ins().jump(exit, &[]);
             }
-            Stat::Goto { .. } | Stat::Label { .. } => return Err("goto".into()),
+            Stat::Goto { label, line } => {
+                // A jump, out of loops and blocks as `break` leaves them.
+                self.line = *line;
+                let b = self.label_block(*label);
+                self.fx.b.ins().jump(b, &[]);
+            }
+            Stat::Label { label } => {
+                let b = self.label_block(*label);
+                if !self.terminated() {
+                    self.fx.b.ins().jump(b, &[]);
+                }
+                self.fx.b.switch_to_block(b);
+            }
         }
         Ok(())
     }

@@ -375,6 +375,59 @@ local function one_byte_sub()
   print("sub", ("xyz"):sub(2, 2), pcall(function() return s:sub({}, 1) end))
 end
 
+-- goto: the continue idiom in every loop kind, a backward goto as a loop
+-- (with a fresh local per round for the closures), leaving nested loops,
+-- and a forward jump over a return.
+local function gotos()
+  local s = 0
+  for i = 1, 20 do
+    if i % 3 == 0 then goto continue end
+    s = s + i
+    ::continue::
+  end
+  local fs, i = {}, 1
+  ::again::
+  do
+    local x = i * 10
+    fs[#fs + 1] = function() return x end
+  end
+  i = i + 1
+  if i <= 3 then goto again end
+  local found
+  for a = 1, 10 do
+    for b = 1, 10 do
+      if a * b == 42 then found = a .. "x" .. b goto done end
+    end
+  end
+  ::done::
+  local k, odd = 0, {}
+  while k < 10 do
+    k = k + 1
+    if k % 2 == 0 then goto next end
+    odd[#odd + 1] = k
+    ::next::
+  end
+  local r, seen = 0, {}
+  repeat
+    r = r + 1
+    if r == 2 then goto skip end
+    seen[#seen + 1] = r
+    ::skip::
+  until r >= 4
+  for key in pairs({x = 1}) do
+    if key then goto out end
+  end
+  ::out::
+  local function sign(x)
+    if x > 0 then goto pos end
+    do return "nonpos" end
+    ::pos::
+    return "pos"
+  end
+  print("goto", s, fs[1](), fs[2](), fs[3](), found, table.concat(odd, ","),
+    table.concat(seen, ","), sign(1), sign(-1))
+end
+
 arith()
 tables()
 loops()
@@ -383,6 +436,7 @@ closures()
 varargs()
 nil_fields()
 one_byte_sub()
+gotos()
 gc_work()
 
 -- Globals read and written by compiled code, then through a metatable on _G

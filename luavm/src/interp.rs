@@ -102,6 +102,11 @@ pub struct Interp<'t> {
     /// lookups by a constant key find it by identity.
     const_by_bytes: std::collections::HashMap<Vec<u8>, usize>,
     pub(crate) depth: u32,
+    /// Where Lua code runs an operation that may call a metamethod: the call
+    /// site that metamethod gets (so that `error(msg, 2)` in it points at the
+    /// operation, as in lua5.4). Set by the operations that have a frame,
+    /// taken by the metamethod call, cleared by every built-in call.
+    pub(crate) meta_site: crate::sites::Site,
     /// Traceback lines gathered while an error unwinds.
     pub traceback: Vec<String>,
     /// Whether the traceback of the current error is complete (caught errors
@@ -171,6 +176,7 @@ impl<'t> Interp<'t> {
             consts: std::collections::HashMap::default(),
             const_by_bytes: std::collections::HashMap::new(),
             depth: 0,
+            meta_site: crate::sites::Site::NONE,
             traceback: Vec::new(),
             tracing: true,
             out: Vec::new(),
@@ -692,6 +698,42 @@ impl<'t> Interp<'t> {
         self.call_from_builtin(fpos, args.len())
     }
 
+    /// The `__call` handler of `v` when `v` is not a function and the handler
+    /// is a Lua function.
+    pub(crate) fn lua_call_handler(&mut self, v: Value) -> Option<Value> {
+        if v.as_builtin().is_some() || v.as_object().is_some_and(|o| kind(o) == Kind::Function) {
+            return None;
+        }
+        self.metamethod(v, b"__call")
+            .filter(|m| m.as_object().is_some_and(|o| kind(o) == Kind::Function))
+    }
+
+    /// Records that frame `f` runs an operation that may call a metamethod
+    /// (see [`Interp::meta_site`]).
+    #[inline]
+    pub(crate) fn at_frame(&mut self, f: &Frame) {
+        self.meta_site = crate::sites::Site {
+            proto: Rc::as_ptr(&f.proto),
+            line: f.line.get() as u64,
+            callee: std::ptr::null(),
+        };
+    }
+
+    /// Calls metamethod `m` with `args` from the operation [`Interp::at_frame`]
+    /// recorded (no position when none was).
+    fn call_meta_value(&mut self, m: Value, args: &[Value]) -> LResult<usize> {
+        let site = std::mem::replace(&mut self.meta_site, crate::sites::Site::NONE);
+        let fpos = top(self.t);
+        push(self.t, m);
+        for a in args {
+            push(self.t, *a);
+        }
+        crate::sites::push(site);
+        let r = self.call(fpos, args.len(), 0);
+        crate::sites::pop();
+        r
+    }
+
     /// A call made by a built-in (or a metamethod call): no position of its
     /// own in messages.
     pub fn call_from_builtin(&mut self, fpos: usize, nargs: usize) -> LResult<usize> {
@@ -941,13 +983,20 @@ impl<'t> Interp<'t> {
                     // A proper tail call when the callee is a Lua function (a
                     // built-in runs as an ordinary call: its errors name this
                     // call site).
-                    let (fpos, n, callee) = self.prepare_call(f, e)?;
-                    if self.tbc.len() == f.tbc_base
-                        && at(t, fpos)
+                    let (fpos, mut n, callee) = self.prepare_call(f, e)?;
+                    if self.tbc.len() == f.tbc_base {
+                        // A `__call` handler that is a Lua function is
+                        // tail-called too, the callee its first argument.
+                        if let Some(m) = self.lua_call_handler(at(t, fpos)) {
+                            roots(t).insert(fpos, m.0);
+                            n += 1;
+                        }
+                        if at(t, fpos)
                             .as_object()
                             .is_some_and(|o| kind(o) == Kind::Function)
-                    {
-                        return Ok(Flow::TailCall(fpos, n));
+                        {
+                            return Ok(Flow::TailCall(fpos, n));
+                        }
                     }
                     let line = f.line.get();
                     let r = self.call_traced(f, fpos, n, line, callee)?;
@@ -1230,6 +1279,7 @@ impl<'t> Interp<'t> {
         v: Value,
         desc: &Expr,
     ) -> LResult<()> {
+        self.at_frame(f);
         let t = self.t;
         let mut o = o;
         for _ in 0..2000 {
@@ -1280,13 +1330,14 @@ impl<'t> Interp<'t> {
     /// Calls `f` with `args` and drops its results.
     fn call_discard(&mut self, f: Value, args: &[Value]) -> LResult<()> {
         let base = top(self.t);
-        self.call_value(f, args)?;
+        self.call_meta_value(f, args)?;
         roots(self.t).truncate(base);
         Ok(())
     }
 
     /// `o[k]` with `__index`; `desc` describes `o` for messages.
     pub(crate) fn index(&mut self, f: &Frame, o: Value, k: Value, desc: &Expr) -> LResult<Value> {
+        self.at_frame(f);
         match self.index_value(o, k) {
             Ok(v) => Ok(v),
             Err(IndexError::NotIndexable(tn)) => {
@@ -1358,7 +1409,7 @@ impl<'t> Interp<'t> {
         let t = self.t;
         let base = top(t);
         let n = self
-            .call_value(m, &[o, k])
+            .call_meta_value(m, &[o, k])
             .map_err(|_| IndexError::Thrown)?;
         let v = if n > 0 { at(t, base) } else { Value::NIL };
         roots(t).truncate(base);
@@ -1709,6 +1760,7 @@ impl<'t> Interp<'t> {
         v: Value,
         operand: &Expr,
     ) -> LResult<Value> {
+        self.at_frame(f);
         match op {
             UnOp::Not => Ok(Value::boolean(v.is_falsy())),
             UnOp::Neg => match Self::arith_num(v) {
@@ -1779,7 +1831,7 @@ impl<'t> Interp<'t> {
     fn call_meta1(&mut self, m: Value, args: &[Value]) -> LResult<Value> {
         let t = self.t;
         let base = top(t);
-        let n = self.call_value(m, args)?;
+        let n = self.call_meta_value(m, args)?;
         let v = if n > 0 { at(t, base) } else { Value::NIL };
         roots(t).truncate(base);
         Ok(v)
@@ -1861,8 +1913,14 @@ impl<'t> Interp<'t> {
                 }
             }
             Concat => self.concat(f, a, b, lhs, rhs),
-            Eq => Ok(Value::boolean(self.equals(a, b)?)),
-            Ne => Ok(Value::boolean(!self.equals(a, b)?)),
+            Eq | Ne => {
+                if a != b && as_table(a).is_some() && as_table(b).is_some() {
+                    // `__eq` may be called.
+                    self.at_frame(f);
+                }
+                let eq = self.equals(a, b)?;
+                Ok(Value::boolean(eq == (op == Eq)))
+            }
             Lt => Ok(Value::boolean(self.less(f, a, b, false)?)),
             Le => Ok(Value::boolean(self.less(f, a, b, true)?)),
             Gt => Ok(Value::boolean(self.less(f, b, a, false)?)),
@@ -1932,6 +1990,7 @@ impl<'t> Interp<'t> {
         rhs: &Expr,
         what: &str,
     ) -> LResult<Value> {
+        self.at_frame(f);
         let m = self.metamethod(a, ev).or_else(|| self.metamethod(b, ev));
         if let Some(m) = m {
             return self.call_meta1(m, &[a, b]);
@@ -1974,6 +2033,7 @@ impl<'t> Interp<'t> {
                     .metamethod(a, b"__concat")
                     .or_else(|| self.metamethod(b, b"__concat"))
                 {
+                    self.at_frame(f);
                     return self.call_meta1(m, &[a, b]);
                 }
                 let (bad, e) = if x.is_none() { (a, lhs) } else { (b, rhs) };
@@ -2023,6 +2083,7 @@ impl<'t> Interp<'t> {
         if let (Some(x), Some(y)) = (as_num(a), as_num(b)) {
             return Ok(num_less(x, y, or_equal));
         }
+        self.at_frame(f);
         if let (Some(x), Some(y)) = (as_str(a), as_str(b)) {
             let (x, y) = (str_bytes(x), str_bytes(y));
             return Ok(if or_equal { x <= y } else { x < y });
@@ -2077,7 +2138,7 @@ impl<'t> Interp<'t> {
             };
         }
         if let Some(b) = v.as_builtin() {
-            return format!("builtin: {:#014x}", 0x5000_0000u64 + b as u64).into_bytes();
+            return format!("function: {:#014x}", 0x5000_0000u64 + b as u64).into_bytes();
         }
         let o = v.as_object().expect("an object");
         let name = match self

@@ -266,8 +266,14 @@ pub extern "C" fn h_tail(
         let f = frame(it, fpos, pi, line);
         let callee = callee_of(e);
         let st = stack();
-        let (callpos, nargs, fpos) = (callpos as usize, nargs as usize, fpos as usize);
+        let (callpos, mut nargs, fpos) = (callpos as usize, nargs as usize, fpos as usize);
         st.truncate(callpos + 1 + nargs);
+        // A `__call` handler that is a Lua function is tail-called too, the
+        // callee its first argument.
+        if let Some(m) = it.lua_call_handler(Value(st.get(callpos))) {
+            st.insert(callpos, m.0);
+            nargs += 1;
+        }
         let fv = Value(st.get(callpos));
         if !callable(it, fv) {
             let msg = with_desc(
@@ -384,6 +390,11 @@ pub extern "C" fn h_index(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let (it, obj) = unsafe { (interp(it), node::<Expr>(obj)) };
+        it.meta_site = crate::sites::Site {
+            proto: Rc::as_ptr(&it.protos[pi as usize].0),
+            line,
+            callee: std::ptr::null(),
+        };
         match it.index_value(o, k) {
             Ok(v) => Pair(1, v.0),
             Err(crate::interp::IndexError::Thrown) => {

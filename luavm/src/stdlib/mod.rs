@@ -129,6 +129,9 @@ pub fn builtin_name(b: u32) -> String {
 
 /// Runs built-in `b`.
 pub fn call_builtin(it: &mut Interp<'_>, b: u32, base: usize, n: usize) -> LResult<usize> {
+    // A metamethod a built-in calls (`tostring`'s `__tostring`, ...) has no
+    // Lua call site.
+    it.meta_site = crate::sites::Site::NONE;
     if finalize::pending() {
         finalize::run_pending(it);
     }

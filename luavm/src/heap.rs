@@ -396,8 +396,11 @@ static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new
 pub const WEAK_KEYS: u32 = 1 << 31;
 /// A table's status-word bit: its values are weak (`__mode` has `v`).
 pub const WEAK_VALUES: u32 = 1 << 30;
+/// A table's status-word bit: it stands for a file (`io.stdout`): `type`
+/// says "userdata", `io.type` "file", `tostring` "file (0x...)".
+pub const FILE: u32 = 1 << 29;
 /// The identity hash's bits of a status word (the rest are the flags above).
-const HASH_BITS: u32 = (1 << 30) - 1;
+const HASH_BITS: u32 = (1 << 29) - 1;
 
 /// An object's identity hash (its address changes when it moves; this does not).
 pub fn identity_hash(o: ObjectReference) -> u32 {
@@ -425,7 +428,19 @@ pub fn identity_hash(o: ObjectReference) -> u32 {
 /// The weakness bits ([`WEAK_KEYS`], [`WEAK_VALUES`]) of a table.
 #[inline]
 pub fn weak_bits(tab: ObjectReference) -> u32 {
-    status(tab).load(std::sync::atomic::Ordering::Relaxed) & !HASH_BITS
+    status(tab).load(std::sync::atomic::Ordering::Relaxed) & (WEAK_KEYS | WEAK_VALUES)
+}
+
+/// Whether the table `tab` stands for a file ([`FILE`]).
+#[inline]
+pub fn is_file(tab: ObjectReference) -> bool {
+    status(tab).load(std::sync::atomic::Ordering::Relaxed) & FILE != 0
+}
+
+/// Marks the table `tab` as a file ([`FILE`]; it keeps its identity hash).
+pub fn mark_file(tab: ObjectReference) {
+    identity_hash(tab);
+    status(tab).fetch_or(FILE, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Adds weakness bits to a table (it keeps its identity hash).

@@ -374,6 +374,7 @@ impl<'t> Interp<'t> {
         match v.as_object().map(kind) {
             Some(Kind::Str) => "string",
             Some(Kind::BigInt) => "number",
+            Some(Kind::Table) if v.as_object().is_some_and(heap::is_file) => "userdata",
             Some(Kind::Table) => "table",
             Some(Kind::Function) => "function",
             _ => "userdata",
@@ -2141,6 +2142,13 @@ impl<'t> Interp<'t> {
             return format!("function: {:#014x}", 0x5000_0000u64 + b as u64).into_bytes();
         }
         let o = v.as_object().expect("an object");
+        if kind(o) == Kind::Table && heap::is_file(o) {
+            return format!(
+                "file ({:#014x})",
+                0x5600_0000_0000u64 + identity_hash(o) as u64
+            )
+            .into_bytes();
+        }
         let name = match self
             .metatable_of(v)
             .map(|mt| table::raw_get_str(mt, b"__name"))

@@ -256,6 +256,53 @@ fn huge_functions_run_on_the_interpreter() {
     );
 }
 
+/// `io.read` on standard input (`read.lua`, which the other test also runs
+/// with no input) reads what lua5.4 reads, on both engines.
+#[test]
+fn reading_standard_input_matches_lua54() {
+    if !lua_available() {
+        assert!(
+            std::env::var_os("LUAVM_REQUIRE_LUA").is_none(),
+            "lua5.4 is not installed and LUAVM_REQUIRE_LUA is set"
+        );
+        eprintln!("\n*** lua5.4 NOT INSTALLED: reading_standard_input compared NOTHING ***\n");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
+    let input = b"0x1F -7.5e2 .5xyz\nabc\n  42  \nnot a number\n12\n";
+    let feed = |cmd: &str, args: &[&str]| -> Vec<u8> {
+        use std::io::Write;
+        let mut child = Command::new(cmd)
+            .args(args)
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("fed");
+        let out = child.wait_with_output().expect("ran");
+        assert!(out.status.success(), "{cmd} {args:?} failed");
+        out.stdout
+    };
+    let want = feed("lua5.4", &["read.lua"]);
+    assert!(String::from_utf8_lossy(&want).starts_with("31\t-750.0\t0.5\n"));
+    for engine in [&[][..], &["--jit-eager"], &["--interp"]] {
+        let mut args = engine.to_vec();
+        args.push("read.lua");
+        let got = feed(env!("CARGO_BIN_EXE_luavm"), &args);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "{args:?}"
+        );
+    }
+}
+
 /// A function without loops, or of more than 1,500 syntax nodes, runs its
 /// first call on the interpreter and is compiled on its second; a small
 /// function with a loop, on its first; `--jit-eager` compiles every function

@@ -87,6 +87,7 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("io", "write", b_iowrite),
     ("", "file_write", b_file_write),
     ("io", "read", b_ioread),
+    ("io", "type", b_iotype),
     ("string", "len", string::len),
     ("string", "sub", string::sub),
     ("string", "upper", string::upper),
@@ -203,6 +204,7 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
     let k = it.string(b"stdout")?;
     let io = pop(t);
     let stdout = heap::at(t, top(t) - 1);
+    heap::mark_file(stdout.as_object().expect("a table"));
     set_raw(it, io, k, stdout)?;
     pop(t);
     // _G, _VERSION
@@ -1813,48 +1815,140 @@ fn write_args(it: &mut Interp<'_>, a: Args, from: usize) -> LResult<()> {
     Ok(())
 }
 
+/// `io.type(v)`: "file" for a file (`io.stdout`), else nil.
+fn b_iotype(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    if a.n == 0 {
+        return Err(arg_error(it, 0, "io.type", "value expected"));
+    }
+    let v = a.get(it, 0);
+    if as_table(v).is_some_and(heap::is_file) {
+        let s = it.string(b"file")?;
+        ret(it, s)
+    } else {
+        ret(it, Value::NIL)
+    }
+}
+
 fn b_ioread(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     flush(it);
-    let fmt = if a.get(it, 0).is_nil() {
-        b"l".to_vec()
-    } else {
-        check_str(it, a, 0, "read")?
-    };
-    let fmt: Vec<u8> = fmt.into_iter().filter(|c| *c != b'*').collect();
-    let mut line = Vec::new();
     let stdin = std::io::stdin();
-    let mut lock = stdin.lock();
-    use std::io::BufRead;
-    match fmt.first() {
-        Some(b'a') => {
-            let _ = std::io::Read::read_to_end(&mut lock, &mut line);
-            let s = it.string(&line)?;
-            ret(it, s)
-        }
-        Some(b'n') => {
-            let _ = lock.read_until(b'\n', &mut line);
-            match lnum::str_to_number(&line) {
-                Some(lnum::Num::Int(i)) => {
-                    let v = it.int(i)?;
-                    ret(it, v)
+    let mut input = stdin.lock();
+    // The formats, "l" when none is given; each gives one value, and reading
+    // stops at the first that fails (its value nil), as in lua5.4.
+    let count = a.n.max(1);
+    for i in 0..count {
+        let v = if a.n == 0 {
+            read_line(it, &mut input, false)?
+        } else if let Some(n) = a.get(it, i).as_small_int() {
+            read_chars(it, &mut input, n.max(0) as usize)?
+        } else {
+            let fmt = check_str(it, a, i, "read")?;
+            let fmt = fmt.strip_prefix(b"*").unwrap_or(&fmt);
+            match fmt.first() {
+                Some(b'n') => read_number(it, &mut input)?,
+                Some(b'l') => read_line(it, &mut input, false)?,
+                Some(b'L') => read_line(it, &mut input, true)?,
+                Some(b'a') => {
+                    let mut all = Vec::new();
+                    let _ = std::io::Read::read_to_end(&mut input, &mut all);
+                    it.string(&all)?
                 }
-                Some(lnum::Num::Float(x)) => ret(it, Value::float(x)),
-                None => ret(it, Value::NIL),
+                _ => return Err(arg_error(it, i, "read", "invalid format")),
             }
+        };
+        push(it.t, v);
+        if v.is_nil() {
+            return Ok(i + 1);
         }
-        Some(c @ (b'l' | b'L')) => {
-            let keep = *c == b'L';
-            match lock.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => ret(it, Value::NIL),
-                Ok(_) => {
-                    if !keep && line.last() == Some(&b'\n') {
-                        line.pop();
-                    }
-                    let s = it.string(&line)?;
-                    ret(it, s)
-                }
+    }
+    Ok(count)
+}
+
+/// The next byte of `input` without taking it (`None` at the end).
+fn peek_byte(input: &mut (impl std::io::BufRead + ?Sized)) -> Option<u8> {
+    input.fill_buf().ok().and_then(|b| b.first().copied())
+}
+
+/// A line (with its newline when `keep`); nil at the end of the input.
+fn read_line(it: &mut Interp<'_>, input: &mut impl std::io::BufRead, keep: bool) -> LResult<Value> {
+    let mut line = Vec::new();
+    match input.read_until(b'\n', &mut line) {
+        Ok(0) | Err(_) => Ok(Value::NIL),
+        Ok(_) => {
+            if !keep && line.last() == Some(&b'\n') {
+                line.pop();
             }
+            it.string(&line)
         }
-        _ => Err(arg_error(it, 0, "read", "invalid format")),
+    }
+}
+
+/// Up to `n` bytes; nil at the end of the input (for 0: "" unless at the
+/// end).
+fn read_chars(it: &mut Interp<'_>, input: &mut impl std::io::BufRead, n: usize) -> LResult<Value> {
+    if n == 0 {
+        return if peek_byte(input).is_some() {
+            it.string(b"")
+        } else {
+            Ok(Value::NIL)
+        };
+    }
+    let mut buf = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&mut *input, n as u64), &mut buf);
+    if buf.is_empty() {
+        Ok(Value::NIL)
+    } else {
+        it.string(&buf)
+    }
+}
+
+/// A numeral as lua5.4's `read_number` takes it: spaces skipped, then the
+/// longest prefix that can start a numeral (sign, `0x`, digits, point,
+/// exponent; at most 200 bytes); nil when it is not a number. The byte after
+/// it stays unread.
+fn read_number(it: &mut Interp<'_>, input: &mut impl std::io::BufRead) -> LResult<Value> {
+    while peek_byte(input).is_some_and(|c| c.is_ascii_whitespace()) {
+        input.consume(1);
+    }
+    let mut buf = Vec::new();
+    let mut take = |input: &mut dyn std::io::BufRead, set: &[u8]| -> bool {
+        match peek_byte(input) {
+            Some(c) if set.contains(&c) && buf.len() < 200 => {
+                buf.push(c);
+                input.consume(1);
+                true
+            }
+            _ => false,
+        }
+    };
+    take(input, b"-+");
+    let mut count = 0;
+    let mut hex = false;
+    if take(input, b"0") {
+        if take(input, b"xX") {
+            hex = true;
+        } else {
+            count = 1;
+        }
+    }
+    const DIGITS: &[u8] = b"0123456789";
+    const HEX: &[u8] = b"0123456789abcdefABCDEF";
+    let digits = if hex { HEX } else { DIGITS };
+    while take(input, digits) {
+        count += 1;
+    }
+    if take(input, b".") {
+        while take(input, digits) {
+            count += 1;
+        }
+    }
+    if count > 0 && take(input, if hex { b"pP" } else { b"eE" }) {
+        take(input, b"-+");
+        while take(input, DIGITS) {}
+    }
+    match lnum::str_to_number(&buf) {
+        Some(lnum::Num::Int(i)) => it.int(i),
+        Some(lnum::Num::Float(x)) => Ok(Value::float(x)),
+        None => Ok(Value::NIL),
     }
 }

@@ -79,6 +79,12 @@ fn main() {
     if cli.dump_clif && cli.interp {
         usage("--dump-clif needs the JIT (not --interp)");
     }
+    if let Some(first) = cli.rest.first() {
+        // An option clap does not know lands here (the script's place).
+        if first.len() > 1 && first.starts_with('-') && first != "--" {
+            usage(&format!("unrecognized option '{first}' (see --help)"));
+        }
+    }
     if cli.jit_eager && cli.interp {
         usage("--jit-eager needs the JIT (not --interp)");
     }

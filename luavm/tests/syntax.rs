@@ -313,3 +313,37 @@ fn good_programs_parse() {
         }
     }
 }
+
+/// A bad command line gets a message and status 1, never a run: an unknown
+/// option (clap would otherwise take it for the script), a bad size, an
+/// unknown plan, and `--jit-eager` with `--interp`.
+#[test]
+fn bad_command_lines_are_refused() {
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    for (args, want) in [
+        (&["--foo", "t.lua"][..], "unrecognized option '--foo'"),
+        (&["-x"][..], "unrecognized option '-x'"),
+        (&["--heap", "12Q", "t.lua"][..], "bad size '12Q'"),
+        (&["--plan", "NoSuchPlan", "t.lua"][..], "NoSuchPlan"),
+        (
+            &["--interp", "--jit-eager", "t.lua"][..],
+            "--jit-eager needs the JIT",
+        ),
+    ] {
+        let out = Command::new(luavm).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // A script's own arguments may look like options.
+    let dir = case_dir(9999);
+    std::fs::write(dir.join("t.lua"), "print(arg[1], arg[2])").unwrap();
+    let out = Command::new(luavm)
+        .current_dir(&dir)
+        .args(["t.lua", "--foo", "-x"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "--foo\t-x\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

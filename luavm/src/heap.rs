@@ -381,13 +381,20 @@ pub fn str_hash(o: ObjectReference) -> u32 {
     if h != 0 {
         return h;
     }
-    let mut x: u32 = 0x811c_9dc5;
-    for &b in str_bytes(o) {
-        x = (x ^ b as u32).wrapping_mul(0x0100_0193);
-    }
-    let x = x | 1;
+    let x = bytes_hash(str_bytes(o));
     s.store(x, std::sync::atomic::Ordering::Relaxed);
     x
+}
+
+/// The hash a string of these bytes has ([`str_hash`]: FNV-1a, never 0).
+pub const fn bytes_hash(bytes: &[u8]) -> u32 {
+    let mut x: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < bytes.len() {
+        x = (x ^ bytes[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    x | 1
 }
 
 static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);

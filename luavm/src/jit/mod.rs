@@ -2538,20 +2538,12 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
 /// The hash of the string `__index` (what `heap::str_hash` gives it).
 fn index_hash() -> u32 {
-    let mut x: u32 = 0x811c_9dc5;
-    for &b in b"__index" {
-        x = (x ^ b as u32).wrapping_mul(0x0100_0193);
-    }
-    x | 1
+    crate::heap::bytes_hash(b"__index")
 }
 
-/// The hash of the string `__newindex` (as [`index_hash`]).
+/// The hash of the string `__newindex`.
 fn newindex_hash() -> u32 {
-    let mut x: u32 = 0x811c_9dc5;
-    for &b in b"__newindex" {
-        x = (x ^ b as u32).wrapping_mul(0x0100_0193);
-    }
-    x | 1
+    crate::heap::bytes_hash(b"__newindex")
 }
 
 /// Whether evaluating `e` may allocate or run Lua code (and so collect).

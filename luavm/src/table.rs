@@ -183,18 +183,15 @@ pub fn raw_get_str(tab: ObjectReference, name: &[u8]) -> Value {
     };
     let cap = heap::len(h) / 2;
     let mask = cap - 1;
-    let mut x: u32 = 0x811c_9dc5;
-    for &b in name {
-        x = (x ^ b as u32).wrapping_mul(0x0100_0193);
-    }
-    let mut i = (x | 1) as usize & mask;
+    let x = heap::bytes_hash(name);
+    let mut i = x as usize & mask;
     loop {
         let key = get(h, elem(2 * i));
         if key.is_nil() {
             return Value::NIL;
         }
         if let Some(s) = as_str(key) {
-            if str_hash(s) == x | 1 && str_bytes(s) == name {
+            if str_hash(s) == x && str_bytes(s) == name {
                 return read_in(tab, get(h, elem(2 * i + 1)));
             }
         }

@@ -430,7 +430,10 @@ impl<'t> Interp<'t> {
             let s = self.string(a)?;
             push(self.t, s);
         }
-        self.call(fpos, args.len(), 0)
+        crate::sites::push(crate::sites::Site::NONE);
+        let r = self.call(fpos, args.len(), 0);
+        crate::sites::pop();
+        r
     }
 
     /// A function value for a loaded chunk (no upvalues: globals are the
@@ -505,7 +508,9 @@ impl<'t> Interp<'t> {
                 Ok(n) => return Ok(n),
                 Err((p, n)) => {
                     // A tail call: the callee and its arguments replace the
-                    // finished frame at `fpos`.
+                    // finished frame at `fpos`, which the call record no longer
+                    // names.
+                    crate::sites::mark_tail();
                     let t = self.t;
                     for i in 0..=n {
                         let v = at(t, p + i);
@@ -676,12 +681,8 @@ impl<'t> Interp<'t> {
             }
             Err(e) => {
                 if self.tracing {
-                    self.traceback.push(format!(
-                        "\t{}:{}: in {}",
-                        proto.source,
-                        frame.line.get(),
-                        proto.name
-                    ));
+                    self.traceback
+                        .push(crate::sites::traceback_line(&proto, frame.line.get()));
                 }
                 Err(e)
             }
@@ -1191,7 +1192,10 @@ impl<'t> Interp<'t> {
         push(t, at(t, h));
         push(t, at(t, h + 1));
         push(t, at(t, h + 2));
-        let nr = self.call(fpos, 2, f.line.get())?;
+        crate::sites::push(crate::sites::Site::FOR_ITERATOR);
+        let nr = self.call(fpos, 2, f.line.get());
+        crate::sites::pop();
+        let nr = nr?;
         let first = if nr > 0 { at(t, fpos) } else { Value::NIL };
         if first.is_nil() {
             roots(t).truncate(fpos);

@@ -37,6 +37,52 @@ impl Site {
         callee: std::ptr::null(),
     };
 
+    /// The record of a call made by a proper tail call (the caller's frame is
+    /// gone: no position, no name).
+    pub const TAIL: Site = Site {
+        proto: std::ptr::null(),
+        line: TAIL_LINE,
+        callee: std::ptr::null(),
+    };
+
+    /// The record of a generic `for`'s call of its iterator.
+    pub const FOR_ITERATOR: Site = Site {
+        proto: std::ptr::null(),
+        line: FOR_LINE,
+        callee: std::ptr::null(),
+    };
+
+    /// Whether the call was a proper tail call ([`Site::TAIL`]).
+    pub fn is_tail(&self) -> bool {
+        self.line == TAIL_LINE
+    }
+
+    /// How a traceback names the frame of `proto` that this call made, as
+    /// lua5.4 does from the calling code: "local 'f'", "upvalue 'f'",
+    /// "function 'g'" (a global), "method 'm'", "field 'k'", "for iterator
+    /// 'for iterator'", "main chunk", else "function <SOURCE:LINE>" (a call
+    /// by a built-in, or a tail call).
+    pub fn frame_name(&self, proto: &Function) -> String {
+        if proto.name == "main chunk" {
+            return proto.name.clone();
+        }
+        if self.line == FOR_LINE {
+            return "for iterator 'for iterator'".into();
+        }
+        let show = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
+        match self.callee_expr() {
+            Some(Expr::Local { name, .. }) => format!("local '{}'", show(name)),
+            Some(Expr::Upvalue { name, .. }) => format!("upvalue '{}'", show(name)),
+            Some(Expr::Global(name)) => format!("function '{}'", show(name)),
+            Some(Expr::Method { name, .. }) => format!("method '{}'", show(name)),
+            Some(Expr::Index { key, .. }) if matches!(&**key, Expr::Str(_)) => match &**key {
+                Expr::Str(k) => format!("field '{}'", show(k)),
+                _ => unreachable!("matched above"),
+            },
+            _ => format!("function <{}:{}>", proto.source, proto.line),
+        }
+    }
+
     /// `SOURCE:LINE:` of the call, if made by Lua code.
     pub fn position(&self) -> Option<String> {
         // SAFETY: prototypes live for the process's life.
@@ -44,10 +90,19 @@ impl Site {
         Some(format!("{}:{}:", p.source, self.line))
     }
 
+    /// The expression that names the callee (compiled code records the whole
+    /// call `f(...)`: its callee `f` then).
+    fn callee_expr(&self) -> Option<&'static Expr> {
+        // SAFETY: nodes of prototypes live for the process's life.
+        match unsafe { self.callee.as_ref()? } {
+            Expr::Call { func, .. } => Some(func),
+            e => Some(e),
+        }
+    }
+
     /// The name the caller used for the callee, and whether as a method.
     pub fn name(&self) -> Option<(Bytes, bool)> {
-        // SAFETY: nodes of prototypes live for the process's life.
-        let e = unsafe { self.callee.as_ref()? };
+        let e = self.callee_expr()?;
         match e {
             Expr::Global(n) | Expr::Local { name: n, .. } | Expr::Upvalue { name: n, .. } => {
                 Some((n.clone(), false))
@@ -61,6 +116,11 @@ impl Site {
         }
     }
 }
+
+/// [`Site::TAIL`]'s line.
+const TAIL_LINE: u64 = u64::MAX;
+/// [`Site::FOR_ITERATOR`]'s line.
+const FOR_LINE: u64 = u64::MAX - 1;
 
 /// Records (as many as the value stack has slots: every call has its callee
 /// on it).
@@ -132,6 +192,28 @@ pub fn get(i: usize) -> Option<Site> {
     let b = buf();
     // SAFETY: below the length, written by `push`.
     (i < b.len).then(|| unsafe { *b.sites.add(i) })
+}
+
+/// Marks the innermost record as a tail call's ([`Site::TAIL`]): the frame
+/// that made it was replaced.
+pub fn mark_tail() {
+    let b = buf();
+    if b.len > 0 {
+        // SAFETY: below the length.
+        unsafe { b.sites.add(b.len - 1).write(Site::TAIL) };
+    }
+}
+
+/// The traceback line of a frame of `proto` at `line` through which an error
+/// passes (the innermost record is the call that made the frame), and
+/// lua5.4's "(...tail calls...)" after it when a tail call made it.
+pub fn traceback_line(proto: &Function, line: u32) -> String {
+    let site = last().unwrap_or(Site::NONE);
+    let mut s = format!("\t{}:{}: in {}", proto.source, line, site.frame_name(proto));
+    if site.is_tail() {
+        s.push_str("\n\t(...tail calls...)");
+    }
+    s
 }
 
 /// The innermost record.

@@ -68,6 +68,10 @@ fn programs_match_lua54() {
         return;
     }
     let luavm = env!("CARGO_BIN_EXE_luavm");
+    let full_traceback = Command::new("lua5.4")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).starts_with("Lua 5.4.4"));
     let mut failures = Vec::new();
     let mut compared = 0;
     for p in programs() {
@@ -93,9 +97,17 @@ fn programs_match_lua54() {
                     .map(str::to_string)
                     .collect()
             };
-            let trace_ok = main_line(&got.stderr) == main_line(&want.stderr)
-                && got.stderr.contains("stack traceback:")
-                    == want.stderr.contains("stack traceback:");
+            // With lua 5.4.4 (the release luavm's tracebacks were checked
+            // against: frames named from the calling code, "(...tail
+            // calls...)"), the whole of stderr; other releases word some
+            // frames differently.
+            let trace_ok = if full_traceback {
+                got.stderr == want.stderr.replacen("lua5.4:", "luavm:", 1)
+            } else {
+                main_line(&got.stderr) == main_line(&want.stderr)
+                    && got.stderr.contains("stack traceback:")
+                        == want.stderr.contains("stack traceback:")
+            };
             compared += 1;
             if got.stdout != want.stdout
                 || got.status != want.status

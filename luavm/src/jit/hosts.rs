@@ -103,12 +103,8 @@ pub extern "C" fn h_varargs(
 /// Records the frame's traceback line of an error passing through it.
 fn failed(it: &mut Interp<'_>, f: &Frame) {
     if it.tracing {
-        it.traceback.push(format!(
-            "\t{}:{}: in {}",
-            f.proto.source,
-            f.line.get(),
-            f.proto.name
-        ));
+        it.traceback
+            .push(crate::sites::traceback_line(&f.proto, f.line.get()));
     }
 }
 

@@ -1863,6 +1863,11 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         // here, in a loop).
         let nv = self.fx.b.declare_var(types::I64);
         self.fx.b.def_var(nv, nargs);
+        // Whether the call being made is a tail call of the last callee (its
+        // call record is then `Site::TAIL`).
+        let tv = self.fx.b.declare_var(types::I64);
+        let zero = self.iconst(0);
+        self.fx.b.def_var(tv, zero);
         let dispatch = self.fx.b.create_block();
         let join = self.fx.b.create_block();
         self.fx.b.append_block_param(join, types::I64);
@@ -1905,9 +1910,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let rec = self.fx.b.ins().iadd(sb, so);
         let proto = self.iconst(self.p as *const Function as i64);
         let line = self.iconst(self.line as i64);
+        let tail = self.fx.b.use_var(tv);
+        let zero = self.iconst(0);
+        let tail_line = self.iconst(crate::sites::Site::TAIL.line as i64);
+        let proto = self.fx.b.ins().select(tail, zero, proto);
+        let line = self.fx.b.ins().select(tail, tail_line, line);
+        let callee = self.fx.b.ins().select(tail, zero, callp);
         self.fx.b.ins().store(fl(), proto, rec, 0);
         self.fx.b.ins().store(fl(), line, rec, 8);
-        self.fx.b.ins().store(fl(), callp, rec, 16);
+        self.fx.b.ins().store(fl(), callee, rec, 16);
         let n1 = self.fx.b.ins().iadd_imm_s(n, 1);
         self.fx.b.ins().store(fl(), n1, sl, 0);
         let cc = self.fx.b.func.signature.call_conv;
@@ -1950,6 +1961,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let r1 = self.fx.b.ins().iadd_imm_s(r, 1);
         let targs = self.fx.b.ins().ineg(r1);
         self.fx.b.def_var(nv, targs);
+        let one = self.iconst(1);
+        self.fx.b.def_var(tv, one);
         self.fx.b.ins().jump(dispatch, &[]);
         // Anything else: the host.
         self.fx.b.switch_to_block(slow);

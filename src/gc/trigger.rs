@@ -12,7 +12,7 @@
 //! A concurrent plan (ConcurrentImmix) is sized per cycle, not per pause: MMTk
 //! starts marking once half the heap has been allocated since the last pause,
 //! so the heap keeps room for what the mutators allocated while the last marking
-//! ran ([`concurrent_size`]), and a heap that fills while marking runs grows
+//! ran (`concurrent_size`), and a heap that fills while marking runs grows
 //! instead of stopping the world for a full collection (which MMTk 0.33 runs
 //! right after the final mark when the heap filled during marking).
 
@@ -160,11 +160,7 @@ impl GrowingHeap {
             .saturating_mul(3)
             .max(need.saturating_add(cost))
             .clamp(self.min_pages, self.max_pages);
-        if target > current || target < current / 4 {
-            target
-        } else {
-            current
-        }
+        settle(target, current)
     }
 }
 
@@ -188,9 +184,9 @@ impl GrowingHeap {
 /// The heap size for a concurrent plan after a cycle that left `used` pages in
 /// use while `pending` wait, when the mutators allocated `during` pages while
 /// marking ran. MMTk starts marking once the mutators have allocated half the
-/// heap since the last pause; the half left, less what is in use, must hold what
-/// they allocate until marking ends (twice the last cycle's, for margin),
-/// else the heap fills, and a full stop-the-world collection follows. At least
+/// heap since the last pause; the half left, less what is in use, is sized to
+/// hold what they allocated while the last marking ran (when that falls short,
+/// the heap grows while marking runs: [`GrowingHeap::is_heap_full`]). At least
 /// three times what is in use, as for the other plans; shrinking only below a
 /// quarter of the current size.
 fn concurrent_size(
@@ -209,6 +205,12 @@ fn concurrent_size(
                 .saturating_add(during.saturating_mul(2)),
         )
         .clamp(min_pages, max_pages);
+    settle(target, current)
+}
+
+/// The new size for `target` pages from `current`: grow at once, shrink only
+/// below a quarter (so that sizes do not oscillate).
+fn settle(target: usize, current: usize) -> usize {
     if target > current || target < current / 4 {
         target
     } else {
@@ -386,7 +388,7 @@ mod tests {
         // Nothing allocated while marking: three times what is used.
         assert_eq!(concurrent_size(3_000, 0, 0, 100, 100_000, 100), 9_000);
         // 5,000 pages allocated while marking: marking starts after half the heap
-        // is allocated; the other half holds the 3,000 in use and twice 5,000.
+        // is allocated; the other half holds the 3,000 in use and the 5,000.
         assert_eq!(concurrent_size(3_000, 0, 5_000, 100, 100_000, 100), 16_000);
         assert_eq!(
             concurrent_size(3_000, 200, 5_000, 100, 100_000, 100),

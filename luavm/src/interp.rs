@@ -692,12 +692,7 @@ impl<'t> Interp<'t> {
     /// Calls `f` with `args` in protected mode-free style: pushes f and args,
     /// calls, returns the number of results on the top.
     pub fn call_value(&mut self, f: Value, args: &[Value]) -> LResult<usize> {
-        let fpos = top(self.t);
-        push(self.t, f);
-        for a in args {
-            push(self.t, *a);
-        }
-        self.call_from_builtin(fpos, args.len())
+        self.call_with_site(crate::sites::Site::NONE, f, args)
     }
 
     /// The `__call` handler of `v` when `v` is not a function and the handler
@@ -725,8 +720,19 @@ impl<'t> Interp<'t> {
     /// recorded (no position when none was).
     fn call_meta_value(&mut self, m: Value, args: &[Value]) -> LResult<usize> {
         let site = std::mem::replace(&mut self.meta_site, crate::sites::Site::NONE);
+        self.call_with_site(site, m, args)
+    }
+
+    /// Calls `f` with `args` pushed, recording the call as `site`; returns the
+    /// number of results on the top.
+    fn call_with_site(
+        &mut self,
+        site: crate::sites::Site,
+        f: Value,
+        args: &[Value],
+    ) -> LResult<usize> {
         let fpos = top(self.t);
-        push(self.t, m);
+        push(self.t, f);
         for a in args {
             push(self.t, *a);
         }

@@ -709,11 +709,7 @@ impl<'t> Interp<'t> {
     /// (see [`Interp::meta_site`]).
     #[inline]
     pub(crate) fn at_frame(&mut self, f: &Frame) {
-        self.meta_site = crate::sites::Site {
-            proto: Rc::as_ptr(&f.proto),
-            line: f.line.get() as u64,
-            callee: std::ptr::null(),
-        };
+        self.meta_site = crate::sites::Site::at(&f.proto, f.line.get());
     }
 
     /// Calls metamethod `m` with `args` from the operation [`Interp::at_frame`]

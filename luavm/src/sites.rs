@@ -52,6 +52,16 @@ impl Site {
         callee: std::ptr::null(),
     };
 
+    /// The record of a call made by an operation of `proto` at `line` (a
+    /// metamethod call: no callee expression).
+    pub fn at(proto: &Function, line: u32) -> Site {
+        Site {
+            proto,
+            line: line as u64,
+            callee: std::ptr::null(),
+        }
+    }
+
     /// Whether the call was a proper tail call ([`Site::TAIL`]).
     pub fn is_tail(&self) -> bool {
         self.line == TAIL_LINE

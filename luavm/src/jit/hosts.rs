@@ -386,11 +386,7 @@ pub extern "C" fn h_index(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let (it, obj) = unsafe { (interp(it), node::<Expr>(obj)) };
-        it.meta_site = crate::sites::Site {
-            proto: Rc::as_ptr(&it.protos[pi as usize].0),
-            line,
-            callee: std::ptr::null(),
-        };
+        it.meta_site = crate::sites::Site::at(&it.protos[pi as usize].0, line as u32);
         match it.index_value(o, k) {
             Ok(v) => Pair(1, v.0),
             Err(crate::interp::IndexError::Thrown) => {

@@ -535,6 +535,10 @@ impl<'t> Interp<'t> {
         let t = self.t;
         let fv = at(t, fpos);
         if let Some(b) = fv.as_builtin() {
+            // Its arguments must fit under the value stack's limit too.
+            if top(t) > crate::stack::LIMIT {
+                return Err(self.throw_here("stack overflow"));
+            }
             let n = stdlib::call_builtin(self, b, fpos + 1, nargs)?;
             // Results are the top n: move them to fpos.
             let from = top(t) - n;
@@ -557,7 +561,13 @@ impl<'t> Interp<'t> {
             )));
         };
         let pi = get(cl, elem(0)).as_small_int().expect("a prototype index") as usize;
-        if self.depth >= MAX_DEPTH || stack_pointer() < self.stack_floor {
+        // The frame must fit under the value stack's limit (varargs passed
+        // down call after call count too).
+        let slots = self.protos[pi].0.slots as usize;
+        if self.depth >= MAX_DEPTH
+            || stack_pointer() < self.stack_floor
+            || top(t) + slots + 2 > crate::stack::LIMIT
+        {
             return Err(self.throw_here("stack overflow"));
         }
         if let Some(entry) = self.jit_entry(pi) {

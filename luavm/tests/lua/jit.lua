@@ -315,6 +315,17 @@ local function varargs()
     return function(...) return base + select('#', ...) end
   end
   print("va", adder(10)(1, 2, 3))
+  -- 300,000 varargs passed down 50 calls: past lua5.4's stack limit, an
+  -- error (it once exhausted the interpreter's value stack); one call fits.
+  local many = {}
+  for i = 1, 300000 do many[i] = i end
+  local function down(n, ...)
+    if n == 0 then return select('#', ...) end
+    local r = down(n - 1, ...)
+    return r
+  end
+  print("va", pcall(down, 0, table.unpack(many)))
+  print("va", pcall(down, 50, table.unpack(many)))
 end
 
 -- Field stores of nil and into fields whose value is nil (dead keys), with

@@ -57,14 +57,23 @@ fn lua_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Whether lua5.4 is installed; if not, says loudly that test `what` compared
+/// nothing (and fails when `LUAVM_REQUIRE_LUA` is set, as in CI).
+fn lua_or_say_so(what: &str) -> bool {
+    if lua_available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("LUAVM_REQUIRE_LUA").is_none(),
+        "lua5.4 is not installed and LUAVM_REQUIRE_LUA is set"
+    );
+    eprintln!("\n*** lua5.4 NOT INSTALLED: {what} compared NOTHING ***\n");
+    false
+}
+
 #[test]
 fn programs_match_lua54() {
-    if !lua_available() {
-        assert!(
-            std::env::var_os("LUAVM_REQUIRE_LUA").is_none(),
-            "lua5.4 is not installed and LUAVM_REQUIRE_LUA is set"
-        );
-        eprintln!("\n*** lua5.4 NOT INSTALLED: programs_match_lua54 compared NOTHING ***\n");
+    if !lua_or_say_so("programs_match_lua54") {
         return;
     }
     let luavm = env!("CARGO_BIN_EXE_luavm");
@@ -272,12 +281,7 @@ fn huge_functions_run_on_the_interpreter() {
 /// with no input) reads what lua5.4 reads, on both engines.
 #[test]
 fn reading_standard_input_matches_lua54() {
-    if !lua_available() {
-        assert!(
-            std::env::var_os("LUAVM_REQUIRE_LUA").is_none(),
-            "lua5.4 is not installed and LUAVM_REQUIRE_LUA is set"
-        );
-        eprintln!("\n*** lua5.4 NOT INSTALLED: reading_standard_input compared NOTHING ***\n");
+    if !lua_or_say_so("reading_standard_input") {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
@@ -369,12 +373,7 @@ fn loop_free_functions_compile_on_their_second_call() {
 /// with lua5.4's output.
 #[test]
 fn every_supported_plan_runs_the_heavy_programs() {
-    if !lua_available() {
-        assert!(
-            std::env::var_os("LUAVM_REQUIRE_LUA").is_none(),
-            "lua5.4 is not installed and LUAVM_REQUIRE_LUA is set"
-        );
-        eprintln!("\n*** lua5.4 NOT INSTALLED: every_supported_plan compared NOTHING ***\n");
+    if !lua_or_say_so("every_supported_plan") {
         return;
     }
     let luavm = env!("CARGO_BIN_EXE_luavm");
@@ -462,12 +461,7 @@ fn an_exhausted_heap_raises_not_enough_memory() {
 /// normalization as lua5.4 computes them.
 #[test]
 fn dates_match_lua54_in_several_time_zones() {
-    if !lua_available() {
-        assert!(
-            std::env::var_os("LUAVM_REQUIRE_LUA").is_none(),
-            "lua5.4 is not installed and LUAVM_REQUIRE_LUA is set"
-        );
-        eprintln!("\n*** lua5.4 NOT INSTALLED: dates_match_lua54 compared NOTHING ***\n");
+    if !lua_or_say_so("dates_match_lua54") {
         return;
     }
     let luavm = env!("CARGO_BIN_EXE_luavm");

@@ -328,6 +328,14 @@ pub trait ObjectModel: Send + Sync + 'static {
     /// finalization; take them with [`crate::gc::weak::take_finalizable`]. Should
     /// only notify, e.g. wake a finalizer thread.
     fn finalizers_pending(&self) {}
+
+    /// Called once at the end of every stop-the-world pause (on a GC thread,
+    /// every mutator still stopped), before any mutator resumes. Objects may have
+    /// moved in it: a personality that caches raw addresses outside the slots the
+    /// collector updates (inline caches of JIT code, say) drops them here, e.g. by
+    /// bumping an epoch the caches are checked against. Must not allocate, block
+    /// or touch the heap's objects.
+    fn pause_ended(&self) {}
 }
 
 static MODEL: OnceLock<&'static dyn ObjectModel> = OnceLock::new();

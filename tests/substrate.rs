@@ -104,7 +104,14 @@ impl ObjectModel for TestVm {
     fn scan_globals(&self, visit: &mut SlotVisitor<'_>) {
         visit(vmkit::Address::from_ptr(self.global.as_ptr()));
     }
+
+    fn pause_ended(&self) {
+        PAUSES_ENDED.fetch_add(1, Ordering::SeqCst);
+    }
 }
+
+/// Calls of [`ObjectModel::pause_ended`].
+static PAUSES_ENDED: AtomicUsize = AtomicUsize::new(0);
 
 impl VirtualMachine for TestVm {
     fn scan_thread_roots(&self, thread: &Thread, visit: &mut SlotVisitor<'_>) {
@@ -318,6 +325,10 @@ fn scenario_structures(plan: Plan) {
 
     let st = stats::snapshot();
     assert_collected(plan, 10);
+    // Every pause (`collections` counts pauses) ended with the hook, once,
+    // before the mutators resumed.
+    let ended = PAUSES_ENDED.load(Ordering::SeqCst) as u64;
+    assert_eq!(ended, st.collections, "pause_ended calls");
     if plan == Plan::SemiSpace {
         assert!(moved_list, "SemiSpace did not move a rooted object");
     }

@@ -406,8 +406,13 @@ pub const WEAK_VALUES: u32 = 1 << 30;
 /// A table's status-word bit: it stands for a file (`io.stdout`): `type`
 /// says "userdata", `io.type` "file", `tostring` "file (0x...)".
 pub const FILE: u32 = 1 << 29;
+/// A table's status-word bit: an inline cache of the JIT relies on it (it was
+/// met on an `__index` chain, as a class, a metatable or the table holding a
+/// found value). A new key in it, a store of its `__index` field or a new
+/// metatable invalidates every inline cache ([`crate::table::invalidate_caches`]).
+pub const PROTO: u32 = 1 << 28;
 /// The identity hash's bits of a status word (the rest are the flags above).
-const HASH_BITS: u32 = (1 << 29) - 1;
+const HASH_BITS: u32 = (1 << 28) - 1;
 
 /// An object's identity hash (its address changes when it moves; this does not).
 pub fn identity_hash(o: ObjectReference) -> u32 {
@@ -448,6 +453,19 @@ pub fn is_file(tab: ObjectReference) -> bool {
 pub fn mark_file(tab: ObjectReference) {
     identity_hash(tab);
     status(tab).fetch_or(FILE, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether an inline cache relies on the table ([`PROTO`]).
+#[inline]
+pub fn is_proto(tab: ObjectReference) -> bool {
+    status(tab).load(std::sync::atomic::Ordering::Relaxed) & PROTO != 0
+}
+
+/// Marks the table as one an inline cache relies on ([`PROTO`]; it keeps its
+/// identity hash).
+pub fn mark_proto(tab: ObjectReference) {
+    identity_hash(tab);
+    status(tab).fetch_or(PROTO, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Adds weakness bits to a table (it keeps its identity hash).

@@ -8,6 +8,24 @@ use crate::heap::{self, *};
 use crate::value::Value;
 use vmkit::{ObjectReference, Thread};
 
+/// The inline caches' epoch: a cache entry of the JIT is good while it holds
+/// this value. It changes at every collection's pause (objects may have moved:
+/// entries hold raw addresses) and when a table the caches rely on
+/// ([`heap::PROTO`]) changes in a way that could change what an `__index`
+/// chain resolves to. It starts at 1: a zeroed entry is never good.
+pub static IC_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Makes every inline cache entry stale ([`IC_EPOCH`]).
+#[inline]
+pub fn invalidate_caches() {
+    IC_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `k` is the string `__index`.
+fn is_index_key(k: Value) -> bool {
+    as_str(k).is_some_and(|s| str_bytes(s) == b"__index")
+}
+
 /// Why a key cannot be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyError {
@@ -109,6 +127,18 @@ fn hash_get(tab: ObjectReference, k: Value) -> Value {
     match find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0) {
         (i, true) => read_in(tab, get(h, elem(2 * i + 1))),
         _ => Value::NIL,
+    }
+}
+
+/// The address of the value word of key `k` in the hash part of `tab` (a
+/// table without weak keys or values), if the key is there (dead or not). It
+/// is good until the hash part is rebuilt (a new key) or the table moves (a
+/// collection): [`IC_EPOCH`] changes at both for a [`heap::PROTO`] table.
+pub fn hash_value_address(tab: ObjectReference, k: Value) -> Option<usize> {
+    let h = get(tab, T_HASH).as_object()?;
+    match find_slot(h, k, || false) {
+        (i, true) => Some(h.to_raw_address().as_usize() + elem(2 * i + 1)),
+        _ => None,
     }
 }
 
@@ -307,6 +337,12 @@ fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
     let tab = at(t, base).as_object().expect("a table");
     let k = at(t, base + 2);
     let v = at(t, base + 1);
+    // A table an inline cache relies on: a new (or revived) key may shadow a
+    // cached lookup further up its chain, and a new `__index` redirects it.
+    // (A value overwritten in place or removed is read afresh by the cache.)
+    if heap::is_proto(tab) && (is_index_key(k) || (!v.is_nil() && hash_get(tab, k).is_nil())) {
+        invalidate_caches();
+    }
     if let Some(h) = get(tab, T_HASH).as_object() {
         let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
         if found {

@@ -17,6 +17,11 @@ impl ObjectModel for LuaVm {
     fn finalizers_pending(&self) {
         crate::stdlib::finalize::notify();
     }
+
+    fn pause_ended(&self) {
+        // The JIT's inline caches hold raw addresses of tables' value words.
+        crate::table::invalidate_caches();
+    }
 }
 
 impl VirtualMachine for LuaVm {

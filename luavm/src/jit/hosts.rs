@@ -411,34 +411,91 @@ fn index_key() -> Value {
     get(consts.as_object().expect("the constants"), elem(0))
 }
 
-/// `t[k]` for the table at raw address `tp` that has no such key, along its
-/// metatables' `__index` tables: (1, value) when tables alone decide it (nil
-/// when one has no metatable or its metatable no `__index`), (0, _) when an
-/// `__index` function must run (the caller's slow path then does it all).
-/// It neither allocates nor runs Lua code: called without an exit trampoline.
-pub extern "C" fn h_lookup(_t: &Thread, tp: u64, k: u64) -> Pair {
+/// An inline cache entry of a field lookup along an `__index` chain, as the
+/// JIT reads it: good while `epoch` is [`table::IC_EPOCH`]; for a receiver
+/// whose class (metatable's `__index` table) is `class`, the key's value is
+/// the word at `value` (0: the key is nowhere on the chain, the value is nil).
+#[repr(C)]
+#[derive(Default)]
+pub struct Ic {
+    /// [`table::IC_EPOCH`] when filled.
+    pub epoch: u64,
+    /// The class (a table value) it was filled for.
+    pub class: u64,
+    /// The address of the value word (0 for nil).
+    pub value: u64,
+}
+
+/// Offsets of [`Ic`]'s fields.
+pub const IC_EPOCH_OFF: i32 = 0;
+/// See [`IC_EPOCH_OFF`].
+pub const IC_CLASS_OFF: i32 = 8;
+/// See [`IC_EPOCH_OFF`].
+pub const IC_VALUE_OFF: i32 = 16;
+
+/// `class[k]` and on along the `__index` chain, for a receiver whose own table
+/// does not have the string key `k` and whose class is the table at value
+/// `class`: (1, value) when tables alone decide it, (0, _) when an `__index`
+/// function or a weak table is met (the caller's slow path then does it all).
+/// Fills the inline cache at `ic` and marks every table it relied on
+/// ([`crate::heap::PROTO`]). Neither allocates nor runs Lua code.
+pub extern "C" fn h_lookup_ic(_t: &Thread, class: u64, k: u64, ic: u64) -> Pair {
     let k = Value(k);
-    let Some(mut tab) = vmkit::object::word_to_ref(tp as usize) else {
+    let Some(first) = as_table(Value(class)) else {
         return FAIL;
     };
+    let mut tab = first;
+    let mut seen: [Option<vmkit::ObjectReference>; 16] = [None; 16];
+    let mut n = 0;
+    let mut cacheable = true;
+    let mut note = |o: vmkit::ObjectReference, cacheable: &mut bool| {
+        if crate::heap::weak_bits(o) != 0 {
+            *cacheable = false;
+        } else if n < seen.len() {
+            seen[n] = Some(o);
+            n += 1;
+        } else {
+            *cacheable = false;
+        }
+    };
+    let mut found = None;
     for _ in 0..2000 {
+        note(tab, &mut cacheable);
+        let v = table::raw_get(tab, k);
+        if !v.is_nil() {
+            found = Some((v, tab));
+            break;
+        }
         let Some(mt) = table::metatable(tab) else {
-            return Pair(1, Value::NIL.0);
+            break;
         };
+        note(mt, &mut cacheable);
         let idx = table::raw_get(mt, index_key());
         if idx.is_nil() {
-            return Pair(1, Value::NIL.0);
+            break;
         }
         let Some(next) = as_table(idx) else {
             return FAIL;
         };
         tab = next;
-        let v = table::raw_get(tab, k);
-        if !v.is_nil() {
-            return Pair(1, v.0);
-        }
     }
-    FAIL
+    let value = found.map_or(Value::NIL, |(v, _)| v);
+    let address = match found {
+        Some((_, holder)) => table::hash_value_address(holder, k),
+        None => Some(0),
+    };
+    if let (true, Some(address)) = (cacheable, address) {
+        for o in seen.iter().take(n).flatten() {
+            crate::heap::mark_proto(*o);
+        }
+        // SAFETY: `ic` is an entry the JIT allocated for this call site (it
+        // lives as long as the code); only the Lua thread reads or writes it.
+        let ic = unsafe { &mut *(ic as *mut Ic) };
+        ic.epoch = table::IC_EPOCH.load(std::sync::atomic::Ordering::Relaxed);
+        ic.class = class;
+        ic.value = address as u64;
+    }
+    Pair(1, value.0)
 }
 
 /// `o[k] = v` (`obj` the expression of `o`, for messages).

@@ -159,7 +159,7 @@ impl Jit {
             forcall: reg("lua_forcall", 5, 1, h_forcall as *const u8, true)?,
             overflow: reg("lua_overflow", 4, 1, h_overflow as *const u8, true)?,
             cellparam: reg("lua_cellparam", 4, 1, h_cellparam as *const u8, true)?,
-            lookup: reg("lua_lookup", 2, 2, h_lookup as *const u8, false)?,
+            lookup: reg("lua_lookup_ic", 3, 2, h_lookup_ic as *const u8, false)?,
             failed: reg("lua_failed", 4, 0, h_failed as *const u8, true)?,
             newtable: reg("lua_newtable", 6, 2, h_newtable as *const u8, true)?,
             tset: reg("lua_tset", 7, 1, h_tset as *const u8, true)?,
@@ -1141,10 +1141,17 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             Place::Global(name) => {
                 let (ki, kh) = self.const_info(name);
                 let k = self.const_at(ki);
-                // An existing global is overwritten inline; the rest by the host.
+                // An existing global is overwritten inline; the rest by the
+                // host (a global named `__index`, too: the inline caches hear
+                // of its stores there, should the globals table be on a chain).
                 let slow = self.fx.b.create_block();
                 let done = self.fx.b.create_block();
                 self.fx.b.set_cold_block(slow);
+                if kh == index_hash() {
+                    self.fx.b.ins().jump(slow, &[]);
+                    let dead = self.fx.b.create_block();
+                    self.fx.b.switch_to_block(dead);
+                }
                 let g = self.global_table();
                 let gp = self.table_ptr(g, slow);
                 let (hp, va) = self.probe(gp, k, kh, slow, slow);
@@ -1619,21 +1626,22 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     }
 
     /// Looks `k` up in the table at `tp` (inline), then, when the table does
-    /// not have it, along its `__index` tables (a direct call, no exit
-    /// trampoline: [`hosts::h_lookup`] neither allocates nor runs Lua code);
-    /// jumps to `done` with the value or to `slow`.
+    /// not have it, along its `__index` chain through this site's inline
+    /// cache ([`hosts::Ic`]): the class (metatable's `__index` table) read
+    /// inline, and when it is the one the entry was filled for and nothing
+    /// the entry relied on changed since ([`crate::table::IC_EPOCH`]), the
+    /// value read from where the chain found it. A miss fills the entry by a
+    /// plain call ([`hosts::h_lookup_ic`]: no exit trampoline, it neither
+    /// allocates nor runs Lua code). Jumps to `done` with the value or to
+    /// `slow` (an `__index` function, a weak table).
     fn chain(&mut self, tp: V, k: V, hash: u32, slow: ir::Block, done: ir::Block) {
         let absent = self.fx.b.create_block();
         let va = self.probe(tp, k, hash, absent, slow).1;
         let v = self.fx.b.ins().load(types::I64, fl(), va, 0);
         let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
-        self.fx.b.ins().brif(is_nil, slow, &[], done, &[v.into()]);
-        // Not in the table: its class (metatable's `__index` table) inline,
-        // further up by a plain call.
+        self.fx.b.ins().brif(is_nil, absent, &[], done, &[v.into()]);
+        // Not in the table (or nil there): its metatable's `__index`.
         self.fx.b.switch_to_block(absent);
-        let deeper = self.fx.b.create_block();
-        self.fx.b.append_block_param(deeper, types::I64);
-        let general = self.fx.b.create_block();
         let mt = self
             .fx
             .b
@@ -1647,31 +1655,54 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .ins()
             .brif(no_mt, done, &[nil.into()], has_mt, &[]);
         self.fx.b.switch_to_block(has_mt);
-        let mtp = self.table_ptr(mt, general);
+        let mtp = self.table_ptr(mt, slow);
         let idx_key = self.const_at(0);
         let no_index = self.fx.b.create_block();
-        let va = self.probe(mtp, idx_key, index_hash(), no_index, general).1;
+        let va = self.probe(mtp, idx_key, index_hash(), no_index, slow).1;
         let class = self.fx.b.ins().load(types::I64, fl(), va, 0);
-        let cp = self.table_ptr(class, general);
-        let class_absent = self.fx.b.create_block();
-        let va = self.probe(cp, k, hash, class_absent, general).1;
-        let m = self.fx.b.ins().load(types::I64, fl(), va, 0);
-        let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, m, NIL);
-        self.fx
-            .b
-            .ins()
-            .brif(is_nil, general, &[], done, &[m.into()]);
+        let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, class, NIL);
+        let has_index = self.fx.b.create_block();
+        self.fx.b.ins().brif(is_nil, no_index, &[], has_index, &[]);
         self.fx.b.switch_to_block(no_index);
         let nil = self.iconst(NIL);
         self.fx.b.ins().jump(done, &[nil.into()]);
-        self.fx.b.switch_to_block(class_absent);
-        self.fx.b.ins().jump(deeper, &[cp.into()]);
-        self.fx.b.switch_to_block(general);
-        self.fx.b.ins().jump(deeper, &[tp.into()]);
-        // From a table known not to have `k`, along its metatables.
-        self.fx.b.switch_to_block(deeper);
-        let from = self.fx.b.block_params(deeper)[0];
-        let r = self.fx.call_host(self.h.lookup, &[from, k]);
+        // The inline cache.
+        self.fx.b.switch_to_block(has_index);
+        let ic: &'static mut hosts::Ic = Box::leak(Box::default());
+        let icp = self.ptr(ic);
+        let miss = self.fx.b.create_block();
+        self.fx.b.set_cold_block(miss);
+        let ea = self.iconst(crate::table::IC_EPOCH.as_ptr() as i64);
+        let epoch = self.fx.b.ins().load(types::I64, fl(), ea, 0);
+        let ic_epoch = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), icp, hosts::IC_EPOCH_OFF);
+        let ic_class = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), icp, hosts::IC_CLASS_OFF);
+        let same_epoch = self.fx.b.ins().icmp(IntCC::Equal, epoch, ic_epoch);
+        let same_class = self.fx.b.ins().icmp(IntCC::Equal, class, ic_class);
+        let hit = self.fx.b.ins().band(same_epoch, same_class);
+        self.guard(hit, miss);
+        let at = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), icp, hosts::IC_VALUE_OFF);
+        let present = self.fx.b.create_block();
+        let nil = self.iconst(NIL);
+        self.fx.b.ins().brif(at, present, &[], done, &[nil.into()]);
+        self.fx.b.switch_to_block(present);
+        let v = self.fx.b.ins().load(types::I64, fl(), at, 0);
+        let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
+        // A value removed since: the chain afresh.
+        self.fx.b.ins().brif(is_nil, miss, &[], done, &[v.into()]);
+        self.fx.b.switch_to_block(miss);
+        let r = self.fx.call_host(self.h.lookup, &[class, k, icp]);
         self.fx.b.ins().brif(r[0], done, &[r[1].into()], slow, &[]);
     }
 
@@ -1696,6 +1727,16 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 // included (a dead key, as the host leaves it). A key whose
                 // value is nil meets `__newindex` first: stored inline when
                 // the table has no metatable or its metatable no `__newindex`.
+                //
+                // A store the inline caches must hear of goes to the host
+                // ([`crate::table::IC_EPOCH`]): of `__index` (by its hash:
+                // another key with that hash only takes the slow path), or a
+                // revived key in a table they rely on.
+                if h == index_hash() {
+                    self.fx.b.ins().jump(slow, &[]);
+                    let dead = self.fx.b.create_block();
+                    self.fx.b.switch_to_block(dead);
+                }
                 let tp = self.table_ptr(o, slow);
                 let (part, va) = self.probe(tp, k, h, slow, slow);
                 let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
@@ -1703,6 +1744,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 let check = self.fx.b.create_block();
                 self.fx.b.ins().brif(is_nil, check, &[], store, &[]);
                 self.fx.b.switch_to_block(check);
+                let status = self.fx.b.ins().uload32(fl(), tp, 4);
+                let proto = self
+                    .fx
+                    .b
+                    .ins()
+                    .band_imm_s(status, crate::heap::PROTO as i64);
+                let plain = self.fx.b.create_block();
+                self.fx.b.ins().brif(proto, slow, &[], plain, &[]);
+                self.fx.b.switch_to_block(plain);
                 let mt = self
                     .fx
                     .b

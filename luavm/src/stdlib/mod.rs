@@ -687,6 +687,10 @@ fn b_setmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             return Err(it.throw_here("cannot change a protected metatable"));
         }
     }
+    if heap::is_proto(tab) {
+        // An inline cache may have followed the old metatable.
+        table::invalidate_caches();
+    }
     heap::set(it.t, tab, T_META, mt);
     // A __mode field makes the table weak.
     if let Some(mode) = as_table(mt)

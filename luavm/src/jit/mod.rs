@@ -10,9 +10,24 @@
 //! `break`, `return` (tail calls included). Everything else goes to a runtime
 //! function ([`hosts`]) that runs the interpreter's own code for that operation
 //! on this frame: calls, table access, globals, metamethods, concatenation,
-//! closures, table constructors, multiple assignment. Values in registers
-//! never outlive a call that may collect: what must survive one is kept in a
-//! temporary slot of the frame.
+//! closures, table constructors, multiple assignment.
+//!
+//! Locals live in registers (Cranelift variables) and are written through
+//! to their frame slots. The slots are the collector's view of them (the value
+//! stack is a root, read through the personality's value encoding) and the
+//! interpreter's, whose operations run on this frame. After every call that may
+//! collect or run Lua code, each local is read from its slot again (a
+//! collection may have moved what it refers to; the interpreter may have set
+//! it); a reload nothing reads is removed by Cranelift.
+//!
+//! This is cheaper here than Cranelift's stack maps. Those spill every value
+//! live across any call at its definition and reload it at every use, and
+//! luavm's compiled code has a call on the slow path of nearly every
+//! operation. With write-through, a loop that makes no call keeps its locals
+//! in registers, with one store per assignment.
+//!
+//! Other values held in registers never outlive a call that may collect: what
+//! must survive one is kept in a temporary slot of the frame.
 //!
 //! Functions the compiler does not take run on the interpreter, whole:
 //! functions with `<close>` variables, functions of more than [`MAX_NODES`]
@@ -40,6 +55,7 @@ use vmkit::jit::cranelift_codegen::ir::{
     self, condcodes::FloatCC, condcodes::IntCC, types, InstBuilder, MemFlagsData, StackSlotData,
     StackSlotKind,
 };
+use vmkit::jit::cranelift_frontend::Variable;
 use vmkit::jit::{EntryPoint, FnCtx, HostId, JitOptions, Materializer, Sig, ValType};
 
 type V = ir::Value;
@@ -569,6 +585,11 @@ struct Cg<'f, 'a, 'b> {
     line: u32,
     /// Scratch words for the numeric `for` preparation.
     scratch: ir::StackSlot,
+    /// The locals (slots `0..p.slots`) as variables: read from registers,
+    /// written through to their slots (what the collector scans and the
+    /// interpreter's operations read), defined again from the slots after
+    /// every call that may collect or run Lua code ([`Cg::reload_locals`]).
+    lvars: Vec<Variable>,
 }
 
 fn fl() -> MemFlagsData {
@@ -621,7 +642,12 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             fail,
             line: p.line,
             scratch,
+            lvars: Vec::new(),
         };
+        for _ in 0..p.slots {
+            let v = cg.fx.b.declare_var(types::I64);
+            cg.lvars.push(v);
+        }
         cg.fx.b.switch_to_block(body);
         cg.block(&p.body)?;
         if !cg.terminated() {
@@ -686,6 +712,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 cg.check(r);
             }
         }
+        cg.reload_locals();
         cg.fx.b.ins().jump(body, &[]);
         Ok(())
     }
@@ -756,7 +783,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     fn host_value(&mut self, h: HostId, extra: &[V]) -> V {
         let mut args = self.head();
         args.extend_from_slice(extra);
-        let r = self.fx.call_host(h, &args);
+        let r = self.call_host(h, &args);
         self.check(r[0]);
         r[1]
     }
@@ -777,6 +804,41 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .b
             .ins()
             .store(fl(), v, self.bp, Self::slot_off(slot));
+    }
+
+    /// Local `slot`'s value (from its variable).
+    fn local_load(&mut self, slot: u32) -> V {
+        let var = self.lvars[slot as usize];
+        self.fx.b.use_var(var)
+    }
+
+    /// Sets local `slot`: its variable, and its slot (written through).
+    fn local_store(&mut self, slot: u32, v: V) {
+        let var = self.lvars[slot as usize];
+        self.fx.b.def_var(var, v);
+        self.store_slot(slot, v);
+    }
+
+    /// Defines every local's variable from its slot: after a call that may
+    /// have collected (moving objects: the collector updated the slots) or
+    /// run the interpreter's code on this frame (which may have set a local).
+    /// A reload nothing reads is dead code, which Cranelift removes.
+    fn reload_locals(&mut self) {
+        for slot in 0..self.lvars.len() as u32 {
+            let v = self.load_slot(slot);
+            let var = self.lvars[slot as usize];
+            self.fx.b.def_var(var, v);
+        }
+    }
+
+    /// Calls a host; then the locals are read from their slots again, unless
+    /// the host is one that neither collects nor writes the value stack.
+    fn call_host(&mut self, h: HostId, args: &[V]) -> Vec<V> {
+        let r = self.fx.call_host(h, args);
+        if h != self.h.lookup && h != self.h.ret {
+            self.reload_locals();
+        }
+        r
     }
 
     fn alloc_temp(&mut self) -> u32 {
@@ -857,7 +919,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let sp = self.ptr(s);
         let mut args = self.head();
         args.push(sp);
-        let r = self.fx.call_host(self.h.exec, &args);
+        let r = self.call_host(self.h.exec, &args);
         // (1: normal; 2: returned r[1] values; 3: tail call.)
         self.check(r[0]);
         let normal = self.fx.b.create_block();
@@ -1000,7 +1062,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 let sp = self.ptr(s);
                 let mut args = self.head();
                 args.push(sp);
-                let r = self.fx.call_host(self.h.forinit, &args)[0];
+                let r = self.call_host(self.h.forinit, &args)[0];
                 self.check(r);
                 let head = self.fx.b.create_block();
                 let bodyb = self.fx.b.create_block();
@@ -1010,7 +1072,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.line = *line;
                 let mut args = self.head();
                 args.push(sp);
-                let r = self.fx.call_host(self.h.forcall, &args)[0];
+                let r = self.call_host(self.h.forcall, &args)[0];
                 self.check(r);
                 let go = self.fx.b.ins().icmp_imm_s(IntCC::Equal, r, 1);
                 self.fx.b.ins().brif(go, bodyb, &[], exit, &[]);
@@ -1051,14 +1113,14 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     fn set_local(&mut self, d: &LocalDecl, v: V) {
         if d.captured {
             let c = self.host_value(self.h.newcell, &[v]);
-            self.store_slot(d.slot, c);
+            self.local_store(d.slot, c);
         } else {
-            self.store_slot(d.slot, v);
+            self.local_store(d.slot, v);
         }
     }
 
     fn cell_store(&mut self, cell: V, v: V) {
-        self.fx.call_host(self.h.setcell, &[cell, v]);
+        self.call_host(self.h.setcell, &[cell, v]);
     }
 
     fn assign(&mut self, target: &Place, e: &Expr) -> Result<(), String> {
@@ -1128,10 +1190,10 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         match target {
             Place::Local { slot, captured } => {
                 if *captured {
-                    let c = self.load_slot(*slot);
+                    let c = self.local_load(*slot);
                     self.cell_store(c, v);
                 } else {
-                    self.store_slot(*slot, v);
+                    self.local_store(*slot, v);
                 }
             }
             Place::Upvalue(u) => {
@@ -1165,7 +1227,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.fx.b.switch_to_block(slow);
                 let mut args = self.head();
                 args.extend_from_slice(&[k, v]);
-                let r = self.fx.call_host(self.h.setglobal, &args)[0];
+                let r = self.call_host(self.h.setglobal, &args)[0];
                 self.check(r);
                 self.fx.b.ins().jump(done, &[]);
                 self.fx.b.switch_to_block(done);
@@ -1218,7 +1280,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 let callp = self.ptr(e);
                 let mut args = self.head();
                 args.extend_from_slice(&[cp, nargs, callp]);
-                let r = self.fx.call_host(self.h.tail, &args);
+                let r = self.call_host(self.h.tail, &args);
                 self.check(r[0]);
                 let is_tail = self.fx.b.ins().icmp_imm_s(IntCC::Equal, r[0], 2);
                 let n1 = self.fx.b.ins().iadd_imm_s(r[1], 1);
@@ -1243,7 +1305,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.temps = t0;
                 let from = self.abs(first);
                 let fpos = self.fpos;
-                self.fx.call_host(self.h.ret, &[from, fpos, n]);
+                self.call_host(self.h.ret, &[from, fpos, n]);
                 let n1 = self.fx.b.ins().iadd_imm_s(n, 1);
                 self.fx.b.ins().return_(&[n1]);
             }
@@ -1268,7 +1330,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 let mut args = self.head();
                 args.truncate(3);
                 args.extend_from_slice(&[dst, fe]);
-                let nv = self.fx.call_host(self.h.varargs, &args)[0];
+                let nv = self.call_host(self.h.varargs, &args)[0];
                 let n = self.fx.b.ins().iadd_imm_s(nv, fixed);
                 return Ok((first, n));
             }
@@ -1320,7 +1382,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let abc = self.fx.b.ins().iadd_imm_s(self.bp, 8 * ta as i64);
         let mut args = self.head();
         args.extend_from_slice(&[abc, out]);
-        let kind = self.fx.call_host(self.h.forprep, &args)[0];
+        let kind = self.call_host(self.h.forprep, &args)[0];
         self.temps = t0;
         self.check(kind);
         let exit = self.fx.b.create_block();
@@ -1702,7 +1764,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         // A value removed since: the chain afresh.
         self.fx.b.ins().brif(is_nil, miss, &[], done, &[v.into()]);
         self.fx.b.switch_to_block(miss);
-        let r = self.fx.call_host(self.h.lookup, &[class, k, icp]);
+        let r = self.call_host(self.h.lookup, &[class, k, icp]);
         self.fx.b.ins().brif(r[0], done, &[r[1].into()], slow, &[]);
     }
 
@@ -1793,7 +1855,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let objp = self.ptr(obj);
         let mut args = self.head();
         args.extend_from_slice(&[o, k, v, objp]);
-        let r = self.fx.call_host(self.h.setindex, &args)[0];
+        let r = self.call_host(self.h.setindex, &args)[0];
         self.check(r);
         self.fx.b.ins().jump(done, &[]);
         self.fx.b.switch_to_block(done);
@@ -1995,7 +2057,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.switch_to_block(err);
         let mut args = self.head();
         args.truncate(4);
-        self.fx.call_host(self.h.failed, &args);
+        self.call_host(self.h.failed, &args);
         self.fx.b.ins().jump(self.fail, &[]);
         self.fx.b.switch_to_block(ok);
         let tail = self.fx.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
@@ -2004,6 +2066,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().brif(tail, tailb, &[], fill, &[]);
         self.fx.b.switch_to_block(fill);
         self.refill(fe);
+        self.reload_locals();
         self.fx.b.ins().jump(join, &[r.into()]);
         // The callee ended in a tail call: its callee and arguments are at
         // `callpos`; that call is made from here, the same way.
@@ -2019,7 +2082,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let nargs = self.fx.b.use_var(nv);
         let mut args = self.head();
         args.extend_from_slice(&[cp, nargs, fe, callp]);
-        let r = self.fx.call_host(self.h.call, &args)[0];
+        let r = self.call_host(self.h.call, &args)[0];
         self.check(r);
         self.fx.b.ins().jump(join, &[r.into()]);
         self.fx.b.switch_to_block(join);
@@ -2122,7 +2185,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             Expr::Float(x) => self.iconst(LValue::float(*x).0 as i64),
             Expr::Str(s) => self.constant(s),
             Expr::Local { slot, captured, .. } => {
-                let v = self.load_slot(*slot);
+                let v = self.local_load(*slot);
                 if *captured {
                     self.cell_load(v)
                 } else {
@@ -2334,7 +2397,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     let tab = self.load_slot(tt);
                     let mut args = self.head();
                     args.extend_from_slice(&[tab, k, v]);
-                    let r = self.fx.call_host(self.h.tset, &args)[0];
+                    let r = self.call_host(self.h.tset, &args)[0];
                     self.check(r);
                 }
             }
@@ -2355,7 +2418,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let tab = self.load_slot(tt);
             let mut args = self.head();
             args.extend_from_slice(&[tab, k, v]);
-            let r = self.fx.call_host(self.h.tset, &args)[0];
+            let r = self.call_host(self.h.tset, &args)[0];
             self.check(r);
         }
         self.temps = tt + 1 - self.p.slots;

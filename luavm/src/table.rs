@@ -130,6 +130,45 @@ fn hash_get(tab: ObjectReference, k: Value) -> Value {
     }
 }
 
+/// If `tab` holds the string key `k` as another string object with the same
+/// bytes, stores `k` in its place: the JIT's inline probes compare string
+/// constants by identity (a constant is one object per contents), so a key
+/// made elsewhere (a library's function names, a key built at run time)
+/// sends every probe of it to the slow path until it is the constant itself.
+/// The slow paths of constant keys call this. Not for weak-keyed tables.
+pub fn adopt_key(t: &Thread, tab: ObjectReference, k: Value) {
+    if as_str(k).is_none() || weak_bits(tab) & WEAK_KEYS != 0 {
+        return;
+    }
+    let Some(h) = get(tab, T_HASH).as_object() else {
+        return;
+    };
+    if let (i, true) = find_slot(h, k, || false) {
+        if get(h, elem(2 * i)) != k {
+            set(t, h, elem(2 * i), k);
+        }
+    }
+}
+
+/// [`adopt_key`] in `tab` and along its `__index` tables, as far as the one
+/// that has the key.
+pub fn adopt_key_along(t: &Thread, tab: ObjectReference, k: Value) {
+    let mut tab = tab;
+    for _ in 0..100 {
+        adopt_key(t, tab, k);
+        if !hash_get(tab, k).is_nil() {
+            return;
+        }
+        let Some(next) = metatable(tab)
+            .map(|mt| raw_get_str(mt, b"__index"))
+            .and_then(as_table)
+        else {
+            return;
+        };
+        tab = next;
+    }
+}
+
 /// The address of the value word of key `k` in the hash part of `tab` (a
 /// table without weak keys or values), if the key is there (dead or not). It
 /// is good until the hash part is rebuilt (a new key) or the table moves (a

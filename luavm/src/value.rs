@@ -25,7 +25,8 @@ const NIL_BITS: u64 = 0xFFF9 << 48;
 const BOOL_BITS: u64 = 0xFFFA << 48;
 const INT_BITS: u64 = 0xFFFB << 48;
 const REF_BITS: u64 = (REF_TAG as u64) << 48;
-const BUILTIN_BITS: u64 = 0xFFFD << 48;
+/// The tag bits of a built-in function.
+pub const BUILTIN_BITS: u64 = 0xFFFD << 48;
 const PAYLOAD: u64 = (1 << 48) - 1;
 const TAG_MASK: u64 = 0xFFFF << 48;
 const CANONICAL_NAN: u64 = 0x7FF8 << 48;

@@ -243,6 +243,111 @@ pub extern "C" fn h_call(
     })
 }
 
+/// The built-ins [`h_fastcall`] runs, by index (filled at the first call).
+struct FastBuiltins {
+    setmetatable: u32,
+    assert: u32,
+    sqrt: u32,
+    abs: u32,
+    floor: u32,
+}
+
+fn fast_builtins() -> &'static FastBuiltins {
+    static F: std::sync::OnceLock<FastBuiltins> = std::sync::OnceLock::new();
+    F.get_or_init(|| FastBuiltins {
+        setmetatable: crate::stdlib::index_of("setmetatable"),
+        assert: crate::stdlib::index_of("assert"),
+        sqrt: crate::stdlib::index_of("sqrt"),
+        abs: crate::stdlib::index_of("abs"),
+        floor: crate::stdlib::index_of("floor"),
+    })
+}
+
+/// The common cases of a few built-ins called from compiled code, without
+/// the interpreter's call machinery: `setmetatable(t, mt)` of a table with no
+/// protected metatable and a metatable without `__gc` or `__mode`,
+/// `assert(v, ...)` of a true `v`, `math.sqrt(x)`, `math.abs(x)` and
+/// `math.floor(x)` of a number (an integer result held inline). The callee `fv`
+/// and its `nargs` arguments are at the stack address `at` (a frame's
+/// temporaries). Returns results + 1 (left at `at`), or 0 when the case is not
+/// one of those (the caller then makes the call the general way, which
+/// raises what must be raised). Neither allocates nor runs Lua code.
+pub extern "C" fn h_fastcall(t: &Thread, at: u64, nargs: u64, fv: u64) -> u64 {
+    let Some(b) = Value(fv).as_builtin() else {
+        return 0;
+    };
+    let f = fast_builtins();
+    let slot = |i: u64| (at + 8 * i) as *mut u64;
+    // SAFETY: `at..at + 8 * (nargs + 1)` are slots of the caller's frame on
+    // the value stack (the callee and its arguments, below the stack's length),
+    // which only the Lua thread touches.
+    let arg = |i: u64| Value(unsafe { *slot(1 + i) });
+    let put = |i: u64, v: Value| {
+        // SAFETY: as above; `i <= nargs`.
+        unsafe { *slot(i) = v.0 }
+    };
+    if b == f.setmetatable && nargs == 2 {
+        let (Some(tab), mt) = (as_table(arg(0)), arg(1)) else {
+            return 0;
+        };
+        let plain_mt = match as_table(mt) {
+            Some(m) => {
+                crate::heap::weak_bits(m) == 0
+                    && table::raw_get_str(m, b"__gc").is_nil()
+                    && table::raw_get_str(m, b"__mode").is_nil()
+            }
+            None => mt.is_nil(),
+        };
+        if !plain_mt || table::metatable(tab).is_some() {
+            return 0;
+        }
+        if crate::heap::is_proto(tab) {
+            table::invalidate_caches();
+        }
+        heap::set(t, tab, T_META, mt);
+        put(0, arg(0));
+        return 2;
+    }
+    if b == f.assert && (1..=4).contains(&nargs) && !arg(0).is_falsy() {
+        for i in 0..nargs {
+            put(i, arg(i));
+        }
+        return nargs + 1;
+    }
+    if b == f.sqrt && nargs == 1 {
+        let v = arg(0);
+        let x = match (v.as_float(), v.as_small_int()) {
+            (Some(x), _) => x,
+            (None, Some(i)) => i as f64,
+            _ => return 0,
+        };
+        put(0, Value::float(x.sqrt()));
+        return 2;
+    }
+    if (b == f.abs || b == f.floor) && nargs == 1 {
+        let v = arg(0);
+        let r = match (v.as_float(), v.as_small_int()) {
+            (_, Some(i)) if b == f.abs => Value::small_int(i.wrapping_abs()),
+            (_, Some(_)) => Some(v),
+            (Some(x), _) if b == f.abs => Some(Value::float(x.abs())),
+            // An integer when the floor fits one (inline), as lua5.4 gives.
+            (Some(x), _) => {
+                let y = x.floor();
+                (y >= crate::value::INLINE_MIN as f64 && y <= crate::value::INLINE_MAX as f64)
+                    .then(|| Value::small_int(y as i64))
+                    .flatten()
+            }
+            _ => None,
+        };
+        let Some(r) = r else {
+            return 0;
+        };
+        put(0, r);
+        return 2;
+    }
+    0
+}
+
 /// `return f(args)`: a proper tail call when the callee is a Lua function
 /// (Pair(2, nargs), the callee and its arguments moved to `fpos..`), else an
 /// ordinary call whose results are returned (Pair(1, n), at `fpos..`).
@@ -364,10 +469,11 @@ pub extern "C" fn h_unary(
     })
 }
 
-/// `o[k]` (`obj` the expression of `o`, for messages).
+/// `o[k]` (`obj` the expression of `o`, for messages; `konst`: `k` is a
+/// string constant).
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn h_index(
-    _t: &Thread,
+    t: &Thread,
     it: u64,
     fpos: u64,
     pi: u64,
@@ -375,8 +481,21 @@ pub extern "C" fn h_index(
     o: u64,
     k: u64,
     obj: u64,
+    konst: u64,
 ) -> Pair {
     let (o, k) = (Value(o), Value(k));
+    if konst != 0 {
+        // A string constant: where the tables hold it as another object,
+        // they take this one (`table::adopt_key`).
+        let tab = as_table(o).or_else(|| {
+            as_str(o)?;
+            let mt = as_table(Value(stack().get(crate::interp::STRING_META)))?;
+            as_table(table::raw_get_str(mt, b"__index"))
+        });
+        if let Some(tab) = tab {
+            table::adopt_key_along(t, tab, k);
+        }
+    }
     if let Some(tab) = as_table(o) {
         let v = table::raw_get(tab, k);
         if !v.is_nil() || table::metatable(tab).is_none() {
@@ -530,12 +649,13 @@ pub extern "C" fn h_setindex(
 }
 
 /// The global `k` (a string constant).
-pub extern "C" fn h_getglobal(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, k: u64) -> Pair {
+pub extern "C" fn h_getglobal(t: &Thread, it: u64, fpos: u64, pi: u64, line: u64, k: u64) -> Pair {
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let it = unsafe { interp(it) };
         let g = it.globals();
         let tab = as_table(g).expect("the globals table");
+        table::adopt_key(t, tab, Value(k));
         let v = table::raw_get(tab, Value(k));
         if !v.is_nil() || table::metatable(tab).is_none() {
             return Pair(1, v.0);
@@ -549,7 +669,7 @@ pub extern "C" fn h_getglobal(_t: &Thread, it: u64, fpos: u64, pi: u64, line: u6
 /// Sets the global `k` (a string constant) to `v`.
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn h_setglobal(
-    _t: &Thread,
+    t: &Thread,
     it: u64,
     fpos: u64,
     pi: u64,
@@ -561,6 +681,9 @@ pub extern "C" fn h_setglobal(
         // SAFETY: as in `h_eval`.
         let it = unsafe { interp(it) };
         let g = it.globals();
+        if let Some(tab) = as_table(g) {
+            table::adopt_key(t, tab, Value(k));
+        }
         let f = frame(it, fpos, pi, line);
         let r = it.set_index(&f, g, Value(k), Value(v), &Expr::Nil);
         status(it, &f, r)

@@ -117,6 +117,7 @@ struct Hosts {
     newtable: HostId,
     tset: HostId,
     varargs: HostId,
+    fastcall: HostId,
 }
 
 /// The JIT of one interpreter.
@@ -162,7 +163,7 @@ impl Jit {
             ret: reg("lua_ret", 3, 0, h_ret as *const u8, false)?,
             arith: reg("lua_arith", 7, 2, h_arith as *const u8, true)?,
             unary: reg("lua_unary", 6, 2, h_unary as *const u8, true)?,
-            index: reg("lua_index", 7, 2, h_index as *const u8, true)?,
+            index: reg("lua_index", 8, 2, h_index as *const u8, true)?,
             setindex: reg("lua_setindex", 8, 1, h_setindex as *const u8, true)?,
             getglobal: reg("lua_getglobal", 5, 2, h_getglobal as *const u8, true)?,
             setglobal: reg("lua_setglobal", 6, 1, h_setglobal as *const u8, true)?,
@@ -180,6 +181,7 @@ impl Jit {
             newtable: reg("lua_newtable", 6, 2, h_newtable as *const u8, true)?,
             tset: reg("lua_tset", 7, 1, h_tset as *const u8, true)?,
             varargs: reg("lua_varargs", 5, 1, h_varargs as *const u8, false)?,
+            fastcall: reg("lua_fastcall", 3, 1, h_fastcall as *const u8, false)?,
         };
         Ok(Jit {
             m,
@@ -835,7 +837,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// the host is one that neither collects nor writes the value stack.
     fn call_host(&mut self, h: HostId, args: &[V]) -> Vec<V> {
         let r = self.fx.call_host(h, args);
-        if h != self.h.lookup && h != self.h.ret {
+        if h != self.h.lookup && h != self.h.ret && h != self.h.fastcall {
             self.reload_locals();
         }
         r
@@ -1681,7 +1683,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         }
         self.fx.b.switch_to_block(slow);
         let objp = self.ptr(obj);
-        let v = self.host_value(self.h.index, &[o, k, objp]);
+        let konst = self.iconst(hash.is_some() as i64);
+        let v = self.host_value(self.h.index, &[o, k, objp, konst]);
         self.fx.b.ins().jump(done, &[v.into()]);
         self.fx.b.switch_to_block(done);
         self.fx.b.block_params(done)[0]
@@ -2077,8 +2080,19 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let one = self.iconst(1);
         self.fx.b.def_var(tv, one);
         self.fx.b.ins().jump(dispatch, &[]);
-        // Anything else: the host.
+        // A built-in: a few common cases by a plain call (`hosts::h_fastcall`).
         self.fx.b.switch_to_block(slow);
+        let general = self.fx.b.create_block();
+        let tag = self.tag(fv);
+        let builtin_tag = (crate::value::BUILTIN_BITS >> 48) as i64;
+        let is_builtin = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, builtin_tag);
+        self.guard(is_builtin, general);
+        let nargs = self.fx.b.use_var(nv);
+        let at = self.fx.b.ins().iadd_imm_s(self.bp, 8 * callpos as i64);
+        let r = self.call_host(self.h.fastcall, &[at, nargs, fv])[0];
+        self.fx.b.ins().brif(r, join, &[r.into()], general, &[]);
+        // Anything else: the host.
+        self.fx.b.switch_to_block(general);
         let nargs = self.fx.b.use_var(nv);
         let mut args = self.head();
         args.extend_from_slice(&[cp, nargs, fe, callp]);

@@ -574,6 +574,13 @@ fn b_select(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 fn b_error(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let v = a.get(it, 0);
     let level = opt_int(it, a, 1, "error", 1)?;
+    Err(raise_at_level(it, v, level))
+}
+
+/// Raises `v` as `error(v, level)` does: a string gets the position of the
+/// call `level` levels up (1: the call of the built-in raising it), when
+/// that is a Lua function's.
+fn raise_at_level(it: &mut Interp<'_>, v: Value, level: i64) -> Thrown {
     if let (Some(s), true) = (as_str(v), level > 0) {
         let lvl = level as usize;
         if let Some(site) = crate::sites::len()
@@ -584,11 +591,13 @@ fn b_error(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             let mut m = site.into_bytes();
             m.push(b' ');
             m.extend_from_slice(str_bytes(s));
-            let e = it.string(&m)?;
-            return Err(it.throw(e));
+            return match it.string(&m) {
+                Ok(e) => it.throw(e),
+                Err(thrown) => thrown,
+            };
         }
     }
-    Err(it.throw(v))
+    it.throw(v)
 }
 
 fn b_assert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
@@ -600,11 +609,15 @@ fn b_assert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         }
         return Ok(a.n);
     }
-    if a.n >= 2 {
-        let m = a.get(it, 1);
-        return Err(it.throw(m));
-    }
-    Err(it.throw_msg("assertion failed!"))
+    // The message (any value, nil included when given) or the default one,
+    // raised as `error` raises it (lua5.4's `assert` calls `error`): a string
+    // with the caller's position.
+    let m = if a.n >= 2 {
+        a.get(it, 1)
+    } else {
+        it.string(b"assertion failed!")?
+    };
+    Err(raise_at_level(it, m, 1))
 }
 
 /// Calls the function at root-stack `fpos` with the `nargs` values above it,
@@ -678,8 +691,10 @@ fn b_xpcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 fn b_setmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let t = check_table(it, a, 0, "setmetatable")?;
     let mt = a.get(it, 1);
-    if !mt.is_nil() && as_table(mt).is_none() {
-        return Err(arg_error(it, 1, "setmetatable", "nil or table expected"));
+    if a.n < 2 || (!mt.is_nil() && as_table(mt).is_none()) {
+        let g = got(it, a, 1);
+        let msg = format!("nil or table expected, got {g}");
+        return Err(arg_error(it, 1, "setmetatable", &msg));
     }
     let tab = as_table(t).expect("a table");
     if let Some(old) = table::metatable(tab) {

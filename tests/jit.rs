@@ -68,6 +68,9 @@ impl VirtualMachine for TestVm {
 }
 
 fn init(plan: Plan) -> &'static Materializer {
+    // The cheap check a lazy personality makes at start-up agrees with the
+    // materializer built below.
+    vmkit::jit::check_host_isa().expect("Cranelift supports this machine");
     let o = GcOptions {
         plan,
         heap_size: 32 << 20,

@@ -259,6 +259,16 @@ pub struct Materializer {
     compiled_insts: AtomicU64,
 }
 
+/// Whether Cranelift can generate code for this machine: the cheap part of
+/// building a [`Materializer`] (no code memory, no trampolines), for a
+/// personality that makes its materializer lazily, at its first compilation,
+/// and wants to know at start-up that it will be able to.
+pub fn check_host_isa() -> Result<(), CompileError> {
+    cranelift_native::builder()
+        .map(|_| ())
+        .map_err(|e| CompileError(format!("host machine not supported: {e}")))
+}
+
 /// The host ISA with the materializer's settings at `opt_level`.
 fn build_isa(
     options: &JitOptions,

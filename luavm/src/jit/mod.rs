@@ -122,8 +122,13 @@ struct Hosts {
 
 /// The JIT of one interpreter.
 pub struct Jit {
-    m: &'static Materializer,
-    h: Hosts,
+    /// The materializer and the runtime functions registered with it, made
+    /// at the first compilation (a program whose functions all run once
+    /// never pays for them: 0.7 ms of start-up).
+    backend: Option<(&'static Materializer, Hosts)>,
+    /// Why the materializer could not be made (said once).
+    backend_failed: Option<String>,
+    dump_clif: bool,
     /// By prototype index.
     pub state: Vec<State>,
     /// Functions compiled.
@@ -137,8 +142,36 @@ pub struct Jit {
 }
 
 impl Jit {
-    /// A JIT with its runtime functions registered (after `vmkit::vm::start`).
+    /// A JIT (after `vmkit::vm::start`); its materializer is made at the
+    /// first compilation ([`Jit::backend`]). Checks now that Cranelift
+    /// supports this machine, so that a JIT that cannot start is reported
+    /// before the program runs.
     pub fn new(dump_clif: bool) -> Result<Jit, String> {
+        vmkit::jit::check_host_isa().map_err(|e| e.0)?;
+        Ok(Jit {
+            backend: None,
+            backend_failed: None,
+            dump_clif,
+            state: Vec::new(),
+            compiled: 0,
+            interpreted: Vec::new(),
+            codes: Vec::new(),
+            eager: false,
+        })
+    }
+
+    /// The materializer and the registered runtime functions, made now if
+    /// this is the first compilation.
+    fn backend(&mut self) -> Result<(&'static Materializer, Hosts), String> {
+        if let Some(b) = self.backend {
+            return Ok(b);
+        }
+        let b = Self::make_backend(self.dump_clif)?;
+        self.backend = Some(b);
+        Ok(b)
+    }
+
+    fn make_backend(dump_clif: bool) -> Result<(&'static Materializer, Hosts), String> {
         let opts = JitOptions {
             dump_clif,
             ..JitOptions::default()
@@ -183,20 +216,13 @@ impl Jit {
             varargs: reg("lua_varargs", 5, 1, h_varargs as *const u8, false)?,
             fastcall: reg("lua_fastcall", 3, 1, h_fastcall as *const u8, false)?,
         };
-        Ok(Jit {
-            m,
-            h,
-            state: Vec::new(),
-            compiled: 0,
-            interpreted: Vec::new(),
-            codes: Vec::new(),
-            eager: false,
-        })
+        Ok((m, h))
     }
 
-    /// The materializer's statistics.
+    /// The materializer's statistics (zeros before the first compilation).
     pub fn stats(&self) -> vmkit::jit::JitStats {
-        self.m.stats()
+        self.backend
+            .map_or_else(vmkit::jit::JitStats::default, |(m, _)| m.stats())
     }
 
     fn note_interpreted(&mut self, why: &'static str) {
@@ -508,7 +534,20 @@ impl Interp<'_> {
             consts.push((key.0, idx, hash));
         }
         let jit = self.jit.as_mut().expect("checked");
-        let hosts = jit.h;
+        let (m, hosts) = match jit.backend() {
+            Ok(b) => b,
+            Err(e) => {
+                // Cranelift supports this machine (checked at start-up), so
+                // this is a bug of ours: said once, and the program goes on
+                // on the interpreter.
+                if jit.backend_failed.replace(e.clone()).is_none() {
+                    eprintln!("luavm: internal error: the JIT cannot start: {e}; running on the interpreter");
+                }
+                jit.state[pi] = State::Interpreted("the JIT cannot start");
+                jit.note_interpreted("the JIT cannot start");
+                return None;
+            }
+        };
         let captured = self.protos[pi].1.clone();
         let data = SendPtr(Rc::as_ptr(&proto), consts);
         let body = Box::new(move |fx: &mut FnCtx<'_, '_>| {
@@ -518,16 +557,12 @@ impl Interp<'_> {
         let sig = Sig::new(&[ValType::I64; 3], &[ValType::I64]);
         let name = format!("{} ({}:{})", proto.name, proto.source, proto.line);
         let r = (|| -> Result<(EntryPoint, usize), String> {
-            let f = jit
-                .m
+            let f = m
                 .declare(&name, &proto.source, sig, body)
                 .map_err(|e| e.0)?;
-            jit.m.set_decl_line(f, proto.line);
-            jit.m.compile(f).map_err(|e| e.0)?;
-            Ok((
-                jit.m.entry_point(f).map_err(|e| e.0)?,
-                jit.m.entry_address(f),
-            ))
+            m.set_decl_line(f, proto.line);
+            m.compile(f).map_err(|e| e.0)?;
+            Ok((m.entry_point(f).map_err(|e| e.0)?, m.entry_address(f)))
         })();
         match r {
             Ok((e, code)) => {

@@ -345,7 +345,9 @@ pub fn new_table(t: &Thread, narray: usize, nhash: usize) -> Result<Value, NoMem
             set(t, tab, T_ARRAY, a);
         }
         if nhash > 0 {
-            let h = new_values(t, 2 * nhash.next_power_of_two())?;
+            // Room for `nhash` keys under the part's three-quarters load (see
+            // `table::hash_set`): a constructor's keys go in without a rehash.
+            let h = new_values(t, 2 * (nhash * 4).div_ceil(3).next_power_of_two())?;
             let tab = at(t, base).as_object().expect("the table");
             set(t, tab, T_HASH, h);
         }

@@ -468,14 +468,38 @@ pub fn length(tab: ObjectReference) -> i64 {
             n -= 1;
         }
     }
-    if n > 0 {
+    // A border of the array part, unless the key after it waits in the hash
+    // part (a constructor's `[3] = v` beside two positional items, keys
+    // beyond a full array part): then one further on.
+    if n > 0 && (get(tab, T_HASH).is_nil() || raw_get_int(tab, n as i64 + 1).is_nil()) {
         return n as i64;
     }
-    // Only a hash part: probe 1, 2, ... (tables built by t[#t+1] = v always
-    // have an array part; this is the rare case).
-    let mut i = 0i64;
-    while !raw_get_int(tab, i + 1).is_nil() {
-        i += 1;
+    hash_border(tab, n as i64)
+}
+
+/// A border at or after `j` (0, or a key whose value is not nil), searched
+/// as lua5.4's `hash_search` does: doubling until a nil, then halving.
+fn hash_border(tab: ObjectReference, j: i64) -> i64 {
+    let (mut i, mut j) = (j, j + 1);
+    while !raw_get_int(tab, j).is_nil() {
+        i = j;
+        if j > i64::MAX / 2 {
+            // Keys up to the largest integer: a linear search (lua5.4 too).
+            let mut k = 1;
+            while !raw_get_int(tab, k).is_nil() {
+                k += 1;
+            }
+            return k - 1;
+        }
+        j *= 2;
+    }
+    while j - i > 1 {
+        let m = i + (j - i) / 2;
+        if raw_get_int(tab, m).is_nil() {
+            j = m;
+        } else {
+            i = m;
+        }
     }
     i
 }

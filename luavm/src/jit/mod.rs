@@ -2366,6 +2366,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                                 .load(types::I64, fl(), tp, crate::heap::T_META as i32);
                         let no_mt = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mt, NIL);
                         self.guard(no_mt, slow);
+                        // The array part's length, when the table has no
+                        // hash part (where the next key could wait).
+                        let h =
+                            self.fx
+                                .b
+                                .ins()
+                                .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
+                        let no_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, h, NIL);
+                        self.guard(no_hash, slow);
                         let n = self.fx.b.ins().load(
                             types::I64,
                             fl(),
@@ -2424,6 +2433,13 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let t0 = self.temps;
         let tt = self.alloc_temp();
         self.store_slot(tt, tab);
+        // Positional values go to the array part inline while the hash part
+        // can hold no integer key (one would have to move over as the array
+        // part grows): only string constants are keyed in this constructor.
+        let inline_appends = items.iter().all(|i| match i {
+            TableItem::Keyed(k, _) => matches!(k, Expr::Str(_)),
+            TableItem::Positional(_) => true,
+        });
         // Positional values wait in temporaries and are stored in batches, as
         // the interpreter (and lua5.4) does.
         let mut index = 1i64;
@@ -2436,8 +2452,16 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     self.store_slot(t, v);
                     pending.push(t);
                     if pending.len() == crate::interp::FIELDS_PER_FLUSH {
-                        self.flush_items(tt, &mut pending, &mut index, line);
+                        self.flush_items(tt, &mut pending, &mut index, line, inline_appends);
                     }
+                }
+                TableItem::Keyed(Expr::Str(name), v) => {
+                    let (ki, kh) = self.const_info(name);
+                    let v = self.eval(v)?;
+                    self.line = line;
+                    let k = self.const_at(ki);
+                    let tab = self.load_slot(tt);
+                    self.insert_fresh(tab, k, kh, v);
                 }
                 TableItem::Keyed(k, v) => {
                     let kv = self.eval(k)?;
@@ -2451,26 +2475,187 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 }
             }
         }
-        self.flush_items(tt, &mut pending, &mut index, line);
+        self.flush_items(tt, &mut pending, &mut index, line, inline_appends);
         let tab = self.load_slot(tt);
         self.temps = t0;
         Ok(tab)
     }
 
-    /// Stores the waiting positional values of a constructor.
-    fn flush_items(&mut self, tt: u32, pending: &mut Vec<u32>, index: &mut i64, line: u32) {
+    /// Stores the waiting positional values of a constructor (with
+    /// `inline`, each that is not nil and is the next element of an array
+    /// part with room, inline).
+    fn flush_items(
+        &mut self,
+        tt: u32,
+        pending: &mut Vec<u32>,
+        index: &mut i64,
+        line: u32,
+        inline: bool,
+    ) {
         for t in pending.drain(..) {
             self.line = line;
             let v = self.load_slot(t);
             let k = self.iconst(LValue::small_int(*index).expect("an index").0 as i64);
-            *index += 1;
             let tab = self.load_slot(tt);
+            let slow = self.fx.b.create_block();
+            let done = self.fx.b.create_block();
+            self.fx.b.set_cold_block(slow);
+            if inline {
+                // The table is this constructor's own (no metatable, not
+                // weak): element `index` when it is the next one and fits.
+                let v_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
+                let not_nil = self.fx.b.create_block();
+                self.fx.b.ins().brif(v_nil, slow, &[], not_nil, &[]);
+                self.fx.b.switch_to_block(not_nil);
+                let tp = self.unbox_ptr(tab);
+                let n = self
+                    .fx
+                    .b
+                    .ins()
+                    .load(types::I64, fl(), tp, crate::heap::T_ARRAY_LEN as i32);
+                let is_next = self.fx.b.ins().icmp_imm_s(IntCC::Equal, n, *index - 1);
+                self.guard(is_next, slow);
+                let a = self
+                    .fx
+                    .b
+                    .ins()
+                    .load(types::I64, fl(), tp, crate::heap::T_ARRAY as i32);
+                let has_part = self.is_ref(a);
+                self.guard(has_part, slow);
+                let ap = self.unbox_ptr(a);
+                let cap = self.fx.b.ins().load(
+                    types::I64,
+                    fl(),
+                    ap,
+                    vmkit::object::ARRAY_LENGTH_OFFSET as i32,
+                );
+                let room = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, n, cap);
+                self.guard(room, slow);
+                let e = self
+                    .fx
+                    .b
+                    .ins()
+                    .iadd_imm_s(ap, crate::heap::elem(*index as usize - 1) as i64);
+                self.fx.store_ref_at(ap, e, v);
+                let n1 = self.iconst(*index);
+                self.fx
+                    .b
+                    .ins()
+                    .store(fl(), n1, tp, crate::heap::T_ARRAY_LEN as i32);
+                self.fx.b.ins().jump(done, &[]);
+            } else {
+                self.fx.b.ins().jump(slow, &[]);
+            }
+            *index += 1;
+            self.fx.b.switch_to_block(slow);
             let mut args = self.head();
             args.extend_from_slice(&[tab, k, v]);
             let r = self.call_host(self.h.tset, &args)[0];
             self.check(r);
+            self.fx.b.ins().jump(done, &[]);
+            self.fx.b.switch_to_block(done);
         }
         self.temps = tt + 1 - self.p.slots;
+    }
+
+    /// `tab[k] = v` for a constructor's item `name = v` (`k` the string
+    /// constant, `hash` its hash) into the constructor's own table (no
+    /// metatable, not weak): inline into the hash part when `v` is not nil and
+    /// the part has room under its three-quarters load (a new key at the first
+    /// empty slot of its probe sequence; the same constant twice overwrites);
+    /// else by the host.
+    fn insert_fresh(&mut self, tab: V, k: V, hash: u32, v: V) {
+        let slow = self.fx.b.create_block();
+        let done = self.fx.b.create_block();
+        self.fx.b.set_cold_block(slow);
+        let v_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
+        let go = self.fx.b.create_block();
+        self.fx.b.ins().brif(v_nil, slow, &[], go, &[]);
+        self.fx.b.switch_to_block(go);
+        let tp = self.unbox_ptr(tab);
+        let h = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
+        let is_ref = self.is_ref(h);
+        self.guard(is_ref, slow);
+        let hp = self.unbox_ptr(h);
+        let n = self.fx.b.ins().load(
+            types::I64,
+            fl(),
+            hp,
+            vmkit::object::ARRAY_LENGTH_OFFSET as i32,
+        );
+        let cap = self.fx.b.ins().ushr_imm_s(n, 1);
+        let used = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_HASH_USED as i32);
+        // (used + 1) * 4 <= cap * 3, as `table::hash_set` keeps it.
+        let u1 = self.fx.b.ins().iadd_imm_s(used, 1);
+        let u4 = self.fx.b.ins().ishl_imm_s(u1, 2);
+        let c3 = self.fx.b.ins().imul_imm_s(cap, 3);
+        let room = self.fx.b.ins().icmp(IntCC::SignedLessThanOrEqual, u4, c3);
+        self.guard(room, slow);
+        let mask = self.fx.b.ins().iadd_imm_s(cap, -1);
+        let i0 = self.fx.b.ins().band_imm_s(mask, hash as i64);
+        let head = self.fx.b.create_block();
+        self.fx.b.append_block_param(head, types::I64);
+        self.fx.b.ins().jump(head, &[i0.into()]);
+        self.fx.b.switch_to_block(head);
+        let i = self.fx.b.block_params(head)[0];
+        let off = self.fx.b.ins().ishl_imm_s(i, 4);
+        let pair = self.fx.b.ins().iadd(hp, off);
+        let data = vmkit::object::ARRAY_DATA_OFFSET as i64;
+        let key = self.fx.b.ins().load(types::I64, fl(), pair, data as i32);
+        let ka = self.fx.b.ins().iadd_imm_s(pair, data);
+        let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
+        let same = self.fx.b.ins().icmp(IntCC::Equal, key, k);
+        let found = self.fx.b.create_block();
+        let other = self.fx.b.create_block();
+        self.fx.b.ins().brif(same, found, &[], other, &[]);
+        self.fx.b.switch_to_block(found);
+        self.fx.store_ref_at(hp, va, v);
+        self.fx.b.ins().jump(done, &[]);
+        self.fx.b.switch_to_block(other);
+        let empty = self.fx.b.ins().icmp_imm_s(IntCC::Equal, key, NIL);
+        let fresh = self.fx.b.create_block();
+        let next = self.fx.b.create_block();
+        self.fx.b.ins().brif(empty, fresh, &[], next, &[]);
+        self.fx.b.switch_to_block(fresh);
+        self.fx.store_ref_at(hp, ka, k);
+        self.fx.store_ref_at(hp, va, v);
+        self.fx
+            .b
+            .ins()
+            .store(fl(), u1, tp, crate::heap::T_HASH_USED as i32);
+        self.fx.b.ins().jump(done, &[]);
+        // Another key: a string with these bytes made elsewhere (a key
+        // stored by the host from a non-constant expression) goes to the
+        // host; anything else, the next slot.
+        self.fx.b.switch_to_block(next);
+        let kref = self.is_ref(key);
+        let check = self.fx.b.create_block();
+        let step = self.fx.b.create_block();
+        self.fx.b.ins().brif(kref, check, &[], step, &[]);
+        self.fx.b.switch_to_block(check);
+        let kp = self.unbox_ptr(key);
+        let kh = self.fx.b.ins().uload32(fl(), kp, 4);
+        let same_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kh, hash as i64);
+        self.fx.b.ins().brif(same_hash, slow, &[], step, &[]);
+        self.fx.b.switch_to_block(step);
+        let i1 = self.fx.b.ins().iadd_imm_s(i, 1);
+        let i1 = self.fx.b.ins().band(i1, mask);
+        self.fx.b.ins().jump(head, &[i1.into()]);
+        self.fx.b.switch_to_block(slow);
+        let mut args = self.head();
+        args.extend_from_slice(&[tab, k, v]);
+        let r = self.call_host(self.h.tset, &args)[0];
+        self.check(r);
+        self.fx.b.ins().jump(done, &[]);
+        self.fx.b.switch_to_block(done);
     }
 
     /// Non-zero (an `i8`) when `v` is neither nil nor false.

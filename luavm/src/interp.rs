@@ -109,6 +109,10 @@ pub struct Interp<'t> {
     pub(crate) meta_site: crate::sites::Site,
     /// Traceback lines gathered while an error unwinds.
     pub traceback: Vec<String>,
+    /// [`Interp::loaded_function_name`]'s answers for the traceback being
+    /// made (an error through a million frames of one function looks its
+    /// name up once), by prototype address.
+    traceback_names: std::collections::HashMap<usize, Option<String>>,
     /// Whether the traceback of the current error is complete (caught errors
     /// drop theirs).
     pub(crate) tracing: bool,
@@ -178,6 +182,7 @@ impl<'t> Interp<'t> {
             depth: 0,
             meta_site: crate::sites::Site::NONE,
             traceback: Vec::new(),
+            traceback_names: std::collections::HashMap::new(),
             tracing: true,
             out: Vec::new(),
             stack_floor: 0,
@@ -227,6 +232,63 @@ impl<'t> Interp<'t> {
     /// The globals table.
     pub fn globals(&self) -> Value {
         at(self.t, GLOBALS)
+    }
+
+    /// The name lua5.4.4's tracebacks give a function stored in a loaded
+    /// module (`package.loaded[mod][name]`, `_G`'s fields by their bare name),
+    /// which comes before the name its caller used: here for a closure of
+    /// `proto` (closures of one prototype are not told apart).
+    pub(crate) fn loaded_function_name(&mut self, proto: &Function) -> Option<String> {
+        if self.traceback.is_empty() {
+            // A new traceback: the globals may have changed since the last.
+            self.traceback_names.clear();
+        }
+        let key = proto as *const Function as usize;
+        if let Some(n) = self.traceback_names.get(&key) {
+            return n.clone();
+        }
+        let n = self.find_loaded_function(proto);
+        self.traceback_names.insert(key, n.clone());
+        n
+    }
+
+    fn find_loaded_function(&self, proto: &Function) -> Option<String> {
+        let package = as_table(at(self.t, GLOBALS))
+            .map(|g| crate::table::raw_get_str(g, b"package"))
+            .and_then(as_table)?;
+        let loaded = as_table(crate::table::raw_get_str(package, b"loaded"))?;
+        let is_proto = |v: Value| {
+            v.as_object()
+                .filter(|o| kind(*o) == Kind::Function)
+                .and_then(|o| get(o, elem(0)).as_small_int())
+                .and_then(|pi| self.protos.get(pi as usize))
+                .is_some_and(|(p, _)| std::ptr::eq(Rc::as_ptr(p), proto))
+        };
+        let mut m = Value::NIL;
+        while let Ok(Some((mk, mv))) = crate::table::next(loaded, m) {
+            m = mk;
+            let (Some(ms), Some(mt)) = (as_str(mk), as_table(mv)) else {
+                continue;
+            };
+            let mut f = Value::NIL;
+            while let Ok(Some((fk, fv))) = crate::table::next(mt, f) {
+                f = fk;
+                if let (Some(fs), true) = (as_str(fk), is_proto(fv)) {
+                    let (ms, fs) = (str_bytes(ms), str_bytes(fs));
+                    let name = if ms == b"_G" {
+                        String::from_utf8_lossy(fs).into_owned()
+                    } else {
+                        format!(
+                            "{}.{}",
+                            String::from_utf8_lossy(ms),
+                            String::from_utf8_lossy(fs)
+                        )
+                    };
+                    return Some(name);
+                }
+            }
+        }
+        None
     }
 
     /// The standard library's hidden table (nil until it makes it).
@@ -691,8 +753,12 @@ impl<'t> Interp<'t> {
             }
             Err(e) => {
                 if self.tracing {
-                    self.traceback
-                        .push(crate::sites::traceback_line(&proto, frame.line.get()));
+                    let global = self.loaded_function_name(&proto);
+                    self.traceback.push(crate::sites::traceback_line(
+                        &proto,
+                        frame.line.get(),
+                        global,
+                    ));
                 }
                 Err(e)
             }

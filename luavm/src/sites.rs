@@ -216,10 +216,17 @@ pub fn mark_tail() {
 
 /// The traceback line of a frame of `proto` at `line` through which an error
 /// passes (the innermost record is the call that made the frame), and
-/// lua5.4's "(...tail calls...)" after it when a tail call made it.
-pub fn traceback_line(proto: &Function, line: u32) -> String {
+/// lua5.4's "(...tail calls...)" after it when a tail call made it. A
+/// function stored in a loaded module (`global`, see
+/// `Interp::loaded_function_name`) is named by that, as lua5.4.4 names it,
+/// whatever its caller called it.
+pub fn traceback_line(proto: &Function, line: u32, global: Option<String>) -> String {
     let site = last().unwrap_or(Site::NONE);
-    let mut s = format!("\t{}:{}: in {}", proto.source, line, site.frame_name(proto));
+    let name = match global {
+        Some(g) if proto.name != "main chunk" => format!("function '{g}'"),
+        _ => site.frame_name(proto),
+    };
+    let mut s = format!("\t{}:{}: in {}", proto.source, line, name);
     if site.is_tail() {
         s.push_str("\n\t(...tail calls...)");
     }

@@ -103,8 +103,9 @@ pub extern "C" fn h_varargs(
 /// Records the frame's traceback line of an error passing through it.
 fn failed(it: &mut Interp<'_>, f: &Frame) {
     if it.tracing {
+        let global = it.loaded_function_name(&f.proto);
         it.traceback
-            .push(crate::sites::traceback_line(&f.proto, f.line.get()));
+            .push(crate::sites::traceback_line(&f.proto, f.line.get(), global));
     }
 }
 

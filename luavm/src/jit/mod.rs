@@ -69,6 +69,10 @@ const PAYLOAD: i64 = (1 << 48) - 1;
 const CANONICAL_NAN: i64 = 0x7FF8 << 48;
 const CANONICAL_NEG_NAN: i64 = (0xFFF8u64 << 48) as i64;
 
+/// Constructors with at most this many positional (or string-keyed) items
+/// store them inline.
+const INLINE_ITEMS: usize = 12;
+
 /// The code of compiled prototypes, by prototype index (0: not compiled),
 /// where compiled code reads it for direct calls: the table's address and
 /// length.
@@ -627,6 +631,10 @@ struct Cg<'f, 'a, 'b> {
     /// interpreter's operations read), defined again from the slots after
     /// every call that may collect or run Lua code ([`Cg::reload_locals`]).
     lvars: Vec<Variable>,
+    /// Slots `0..nactive` may hold locals in scope: the ones
+    /// [`Cg::reload_locals`] reloads (a local out of scope is not read again
+    /// before it is set anew).
+    nactive: u32,
 }
 
 fn fl() -> MemFlagsData {
@@ -680,6 +688,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             line: p.line,
             scratch,
             lvars: Vec::new(),
+            nactive: p.params,
         };
         for _ in 0..p.slots {
             let v = cg.fx.b.declare_var(types::I64);
@@ -749,6 +758,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 cg.check(r);
             }
         }
+        // Every local's variable starts from its slot (nil but the
+        // parameters).
+        cg.nactive = p.slots;
         cg.reload_locals();
         cg.fx.b.ins().jump(body, &[]);
         Ok(())
@@ -861,7 +873,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// run the interpreter's code on this frame (which may have set a local).
     /// A reload nothing reads is dead code, which Cranelift removes.
     fn reload_locals(&mut self) {
-        for slot in 0..self.lvars.len() as u32 {
+        for slot in 0..self.nactive.min(self.lvars.len() as u32) {
             let v = self.load_slot(slot);
             let var = self.lvars[slot as usize];
             self.fx.b.def_var(var, v);
@@ -944,7 +956,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         b
     }
 
+    /// A block, its locals in scope until its end ([`Cg::nactive`]).
     fn block(&mut self, b: &Block) -> Result<(), String> {
+        let saved = self.nactive;
+        self.stats(b)?;
+        self.nactive = saved;
+        Ok(())
+    }
+
+    fn stats(&mut self, b: &Block) -> Result<(), String> {
         for s in &b.stats {
             self.ensure_open();
             self.stat(s)?;
@@ -952,7 +972,19 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         Ok(())
     }
 
+    /// Local `slot` comes into scope.
+    fn activate(&mut self, slot: u32) {
+        self.nactive = self.nactive.max(slot + 1);
+    }
+
     fn exec_in_interp(&mut self, s: &Stat) {
+        // The interpreter sets the locals the statement declares: in scope
+        // (and so reloaded) from the call on.
+        match s {
+            Stat::Local { decls, .. } => decls.iter().for_each(|d| self.activate(d.slot)),
+            Stat::LocalFunction { decl, .. } => self.activate(decl.slot),
+            _ => {}
+        }
         let sp = self.ptr(s);
         let mut args = self.head();
         args.push(sp);
@@ -1055,12 +1087,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.fx.b.ins().jump(head, &[]);
                 self.fx.b.switch_to_block(head);
                 self.breaks.push(exit);
-                self.block(body)?;
+                // The condition sees the body's locals.
+                let saved = self.nactive;
+                self.stats(body)?;
                 self.breaks.pop();
                 if !self.terminated() {
                     let c = self.cond(cond)?;
                     self.fx.b.ins().brif(c, exit, &[], head, &[]);
                 }
+                self.nactive = saved;
                 self.fx.b.switch_to_block(exit);
             }
             Stat::If { arms, otherwise } => {
@@ -1094,8 +1129,17 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 body,
                 line,
             } => self.numeric_for(var, start, limit, step.as_ref(), body, *line)?,
-            Stat::GenericFor { body, line, .. } => {
+            Stat::GenericFor {
+                body,
+                line,
+                vars,
+                hidden,
+                ..
+            } => {
                 self.line = *line;
+                // The interpreter sets the hidden slots and the variables.
+                self.activate(hidden + 3);
+                vars.iter().for_each(|d| self.activate(d.slot));
                 let sp = self.ptr(s);
                 let mut args = self.head();
                 args.push(sp);
@@ -1148,6 +1192,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     }
 
     fn set_local(&mut self, d: &LocalDecl, v: V) {
+        self.activate(d.slot);
         if d.captured {
             let c = self.host_value(self.h.newcell, &[v]);
             self.local_store(d.slot, c);
@@ -2436,10 +2481,14 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         // Positional values go to the array part inline while the hash part
         // can hold no integer key (one would have to move over as the array
         // part grows): only string constants are keyed in this constructor.
-        let inline_appends = items.iter().all(|i| match i {
-            TableItem::Keyed(k, _) => matches!(k, Expr::Str(_)),
-            TableItem::Positional(_) => true,
-        });
+        // Big constructors (data, mostly run once) take the host for all:
+        // each inline store is some 20 to 50 instructions to compile.
+        let inline_appends = npos <= INLINE_ITEMS
+            && items.iter().all(|i| match i {
+                TableItem::Keyed(k, _) => matches!(k, Expr::Str(_)),
+                TableItem::Positional(_) => true,
+            });
+        let inline_keys = items.len() - npos <= INLINE_ITEMS;
         // Positional values wait in temporaries and are stored in batches, as
         // the interpreter (and lua5.4) does.
         let mut index = 1i64;
@@ -2455,7 +2504,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                         self.flush_items(tt, &mut pending, &mut index, line, inline_appends);
                     }
                 }
-                TableItem::Keyed(Expr::Str(name), v) => {
+                TableItem::Keyed(Expr::Str(name), v) if inline_keys => {
                     let (ki, kh) = self.const_info(name);
                     let v = self.eval(v)?;
                     self.line = line;

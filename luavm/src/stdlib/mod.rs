@@ -226,8 +226,31 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
     let loaded = it.mem(new_table(t, 0, 8))?;
     push(t, loaded);
     let k = it.string(b"loaded")?;
-    let loaded = pop(t);
-    set_raw(it, heap::at(t, top(t) - 1), k, loaded)?;
+    let loaded = heap::at(t, top(t) - 1);
+    set_raw(it, heap::at(t, top(t) - 2), k, loaded)?;
+    // The standard modules are loaded, as in lua5.4 (`require "string"`
+    // gives the library; tracebacks name their functions from here).
+    for name in [
+        "_G",
+        "string",
+        "table",
+        "math",
+        "os",
+        "io",
+        "package",
+        "coroutine",
+        "utf8",
+        "debug",
+    ] {
+        let m = global(it, name);
+        if as_table(m).is_some() {
+            push(t, m);
+            let k = it.string(name.as_bytes())?;
+            let m = pop(t);
+            set_raw(it, heap::at(t, top(t) - 1), k, m)?;
+        }
+    }
+    pop(t);
     pop(t);
     // The string metatable: __index = string.
     let mt = it.mem(new_table(t, 0, 4))?;

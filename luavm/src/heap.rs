@@ -445,29 +445,38 @@ pub fn weak_bits(tab: ObjectReference) -> u32 {
     status(tab).load(std::sync::atomic::Ordering::Relaxed) & (WEAK_KEYS | WEAK_VALUES)
 }
 
+/// Whether the table `tab` has status-word flag `bit` ([`FILE`], [`PROTO`]).
+#[inline]
+fn has_flag(tab: ObjectReference, bit: u32) -> bool {
+    status(tab).load(std::sync::atomic::Ordering::Relaxed) & bit != 0
+}
+
+/// Sets status-word flag `bit` of the table `tab` (it keeps its identity hash).
+fn set_flag(tab: ObjectReference, bit: u32) {
+    identity_hash(tab);
+    status(tab).fetch_or(bit, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Whether the table `tab` stands for a file ([`FILE`]).
 #[inline]
 pub fn is_file(tab: ObjectReference) -> bool {
-    status(tab).load(std::sync::atomic::Ordering::Relaxed) & FILE != 0
+    has_flag(tab, FILE)
 }
 
-/// Marks the table `tab` as a file ([`FILE`]; it keeps its identity hash).
+/// Marks the table `tab` as a file ([`FILE`]).
 pub fn mark_file(tab: ObjectReference) {
-    identity_hash(tab);
-    status(tab).fetch_or(FILE, std::sync::atomic::Ordering::Relaxed);
+    set_flag(tab, FILE);
 }
 
 /// Whether an inline cache relies on the table ([`PROTO`]).
 #[inline]
 pub fn is_proto(tab: ObjectReference) -> bool {
-    status(tab).load(std::sync::atomic::Ordering::Relaxed) & PROTO != 0
+    has_flag(tab, PROTO)
 }
 
-/// Marks the table as one an inline cache relies on ([`PROTO`]; it keeps its
-/// identity hash).
+/// Marks the table as one an inline cache relies on ([`PROTO`]).
 pub fn mark_proto(tab: ObjectReference) {
-    identity_hash(tab);
-    status(tab).fetch_or(PROTO, std::sync::atomic::Ordering::Relaxed);
+    set_flag(tab, PROTO);
 }
 
 /// Adds weakness bits to a table (it keeps its identity hash).

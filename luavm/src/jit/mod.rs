@@ -1613,27 +1613,65 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// when the slot is empty or there is no hash part (the key is not
     /// there), to `slow` when it holds another key.
     fn probe(&mut self, tp: V, k: V, hash: u32, absent: ir::Block, slow: ir::Block) -> (V, V) {
-        let h = self
-            .fx
-            .b
-            .ins()
-            .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
-        let is_ref = self.is_ref(h);
-        self.guard(is_ref, absent);
-        let hp = self.unbox_ptr(h);
+        let (hp, cap) = self.hash_part(tp, absent);
+        let mask = self.fx.b.ins().iadd_imm_s(cap, -1);
+        let (found, empty) = self.probe_loop(hp, mask, k, hash, slow);
+        self.fx.b.switch_to_block(empty);
+        self.fx.b.ins().jump(absent, &[]);
+        self.fx.b.switch_to_block(found);
+        let pair = self.fx.b.block_params(found)[0];
+        let data = vmkit::object::ARRAY_DATA_OFFSET as i64;
+        let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
+        (hp, va)
+    }
+
+    /// The address of the hash part of the table at `tp` and its capacity in
+    /// slots; a jump to `none` when the table has no hash part.
+    fn hash_part(&mut self, tp: V, none: ir::Block) -> (V, V) {
+        let (hp, n) = self.part(tp, crate::heap::T_HASH, none);
+        let cap = self.fx.b.ins().ushr_imm_s(n, 1);
+        (hp, cap)
+    }
+
+    /// The address of the value array in field `field` of the table at `tp`
+    /// (its array or hash part) and its length in words; a jump to `none`
+    /// when the table has no such part.
+    fn part(&mut self, tp: V, field: usize, none: ir::Block) -> (V, V) {
+        let a = self.fx.b.ins().load(types::I64, fl(), tp, field as i32);
+        let is_ref = self.is_ref(a);
+        self.guard(is_ref, none);
+        let ap = self.unbox_ptr(a);
         let n = self.fx.b.ins().load(
             types::I64,
             fl(),
-            hp,
+            ap,
             vmkit::object::ARRAY_LENGTH_OFFSET as i32,
         );
-        let half = self.fx.b.ins().ushr_imm_s(n, 1);
-        let mask = self.fx.b.ins().iadd_imm_s(half, -1);
+        (ap, n)
+    }
+
+    /// Linear probing of the hash part at `hp` (slot mask `mask`) for the
+    /// string constant `k` from its hash's slot, until `k` (the `found`
+    /// block) or an empty slot (`empty`; a hash part is never full: it grows
+    /// at three quarters), each block given the slot's pair address. A string
+    /// with the same contents would be the same key (only constants are one
+    /// object per contents): a key object whose cached hash (the header's
+    /// status word) is `hash` goes to `slow`. Leaves the builder in no block.
+    fn probe_loop(
+        &mut self,
+        hp: V,
+        mask: V,
+        k: V,
+        hash: u32,
+        slow: ir::Block,
+    ) -> (ir::Block, ir::Block) {
         let i0 = self.fx.b.ins().band_imm_s(mask, hash as i64);
-        // Linear probing until `k` or an empty slot (a hash part is never
-        // full: it grows at three quarters).
         let head = self.fx.b.create_block();
         self.fx.b.append_block_param(head, types::I64);
+        let found = self.fx.b.create_block();
+        self.fx.b.append_block_param(found, types::I64);
+        let empty = self.fx.b.create_block();
+        self.fx.b.append_block_param(empty, types::I64);
         self.fx.b.ins().jump(head, &[i0.into()]);
         self.fx.b.switch_to_block(head);
         let i = self.fx.b.block_params(head)[0];
@@ -1642,16 +1680,18 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let data = vmkit::object::ARRAY_DATA_OFFSET as i32;
         let key = self.fx.b.ins().load(types::I64, fl(), pair, data);
         let same = self.fx.b.ins().icmp(IntCC::Equal, key, k);
-        let found = self.fx.b.create_block();
         let other = self.fx.b.create_block();
         let next = self.fx.b.create_block();
-        self.fx.b.ins().brif(same, found, &[], other, &[]);
+        self.fx
+            .b
+            .ins()
+            .brif(same, found, &[pair.into()], other, &[]);
         self.fx.b.switch_to_block(other);
-        let empty = self.fx.b.ins().icmp_imm_s(IntCC::Equal, key, NIL);
-        self.fx.b.ins().brif(empty, absent, &[], next, &[]);
-        // Another key. A string with the same contents would be the same key
-        // (only constants are one object per contents): a key object whose
-        // cached hash (the header's status word) is `hash` goes to the host.
+        let is_empty = self.fx.b.ins().icmp_imm_s(IntCC::Equal, key, NIL);
+        self.fx
+            .b
+            .ins()
+            .brif(is_empty, empty, &[pair.into()], next, &[]);
         self.fx.b.switch_to_block(next);
         let kref = self.is_ref(key);
         let check = self.fx.b.create_block();
@@ -1666,9 +1706,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let i1 = self.fx.b.ins().iadd_imm_s(i, 1);
         let i1 = self.fx.b.ins().band(i1, mask);
         self.fx.b.ins().jump(head, &[i1.into()]);
-        self.fx.b.switch_to_block(found);
-        let va = self.fx.b.ins().iadd_imm_s(pair, data as i64 + 8);
-        (hp, va)
+        (found, empty)
     }
 
     /// The address of element `k` (an integer value) of the array part of the
@@ -1975,22 +2013,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let next = self.fx.b.ins().iadd_imm_s(n, 1);
         let is_next = self.fx.b.ins().icmp(IntCC::Equal, i, next);
         self.guard(is_next, slow);
-        let a = self
-            .fx
-            .b
-            .ins()
-            .load(types::I64, fl(), tp, crate::heap::T_ARRAY as i32);
-        let has_part = self.is_ref(a);
-        self.guard(has_part, slow);
-        let ap = self.unbox_ptr(a);
-        let cap = self.fx.b.ins().load(
-            types::I64,
-            fl(),
-            ap,
-            vmkit::object::ARRAY_LENGTH_OFFSET as i32,
-        );
-        let room = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, n, cap);
-        self.guard(room, slow);
+        let ap = self.array_room(tp, n, slow);
         let off = self.fx.b.ins().ishl_imm_s(n, 3);
         let e = self.fx.b.ins().iadd(ap, off);
         let addr = self
@@ -2564,22 +2587,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     .load(types::I64, fl(), tp, crate::heap::T_ARRAY_LEN as i32);
                 let is_next = self.fx.b.ins().icmp_imm_s(IntCC::Equal, n, *index - 1);
                 self.guard(is_next, slow);
-                let a = self
-                    .fx
-                    .b
-                    .ins()
-                    .load(types::I64, fl(), tp, crate::heap::T_ARRAY as i32);
-                let has_part = self.is_ref(a);
-                self.guard(has_part, slow);
-                let ap = self.unbox_ptr(a);
-                let cap = self.fx.b.ins().load(
-                    types::I64,
-                    fl(),
-                    ap,
-                    vmkit::object::ARRAY_LENGTH_OFFSET as i32,
-                );
-                let room = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, n, cap);
-                self.guard(room, slow);
+                let ap = self.array_room(tp, n, slow);
                 let e = self
                     .fx
                     .b
@@ -2596,15 +2604,18 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.fx.b.ins().jump(slow, &[]);
             }
             *index += 1;
-            self.fx.b.switch_to_block(slow);
-            let mut args = self.head();
-            args.extend_from_slice(&[tab, k, v]);
-            let r = self.call_host(self.h.tset, &args)[0];
-            self.check(r);
-            self.fx.b.ins().jump(done, &[]);
-            self.fx.b.switch_to_block(done);
+            self.tset_slow(slow, done, tab, k, v);
         }
         self.temps = tt + 1 - self.p.slots;
+    }
+
+    /// The address of the array part of the table at `tp` when it has room
+    /// for element `n + 1` (`n` its length, raw); else a jump to `slow`.
+    fn array_room(&mut self, tp: V, n: V, slow: ir::Block) -> V {
+        let (ap, cap) = self.part(tp, crate::heap::T_ARRAY, slow);
+        let room = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, n, cap);
+        self.guard(room, slow);
+        ap
     }
 
     /// `tab[k] = v` for a constructor's item `name = v` (`k` the string
@@ -2622,21 +2633,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().brif(v_nil, slow, &[], go, &[]);
         self.fx.b.switch_to_block(go);
         let tp = self.unbox_ptr(tab);
-        let h = self
-            .fx
-            .b
-            .ins()
-            .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
-        let is_ref = self.is_ref(h);
-        self.guard(is_ref, slow);
-        let hp = self.unbox_ptr(h);
-        let n = self.fx.b.ins().load(
-            types::I64,
-            fl(),
-            hp,
-            vmkit::object::ARRAY_LENGTH_OFFSET as i32,
-        );
-        let cap = self.fx.b.ins().ushr_imm_s(n, 1);
+        let (hp, cap) = self.hash_part(tp, slow);
         let used = self
             .fx
             .b
@@ -2649,31 +2646,19 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let room = self.fx.b.ins().icmp(IntCC::SignedLessThanOrEqual, u4, c3);
         self.guard(room, slow);
         let mask = self.fx.b.ins().iadd_imm_s(cap, -1);
-        let i0 = self.fx.b.ins().band_imm_s(mask, hash as i64);
-        let head = self.fx.b.create_block();
-        self.fx.b.append_block_param(head, types::I64);
-        self.fx.b.ins().jump(head, &[i0.into()]);
-        self.fx.b.switch_to_block(head);
-        let i = self.fx.b.block_params(head)[0];
-        let off = self.fx.b.ins().ishl_imm_s(i, 4);
-        let pair = self.fx.b.ins().iadd(hp, off);
+        let (found, empty) = self.probe_loop(hp, mask, k, hash, slow);
         let data = vmkit::object::ARRAY_DATA_OFFSET as i64;
-        let key = self.fx.b.ins().load(types::I64, fl(), pair, data as i32);
-        let ka = self.fx.b.ins().iadd_imm_s(pair, data);
-        let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
-        let same = self.fx.b.ins().icmp(IntCC::Equal, key, k);
-        let found = self.fx.b.create_block();
-        let other = self.fx.b.create_block();
-        self.fx.b.ins().brif(same, found, &[], other, &[]);
+        // The same constant again: its value overwritten.
         self.fx.b.switch_to_block(found);
+        let pair = self.fx.b.block_params(found)[0];
+        let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
         self.fx.store_ref_at(hp, va, v);
         self.fx.b.ins().jump(done, &[]);
-        self.fx.b.switch_to_block(other);
-        let empty = self.fx.b.ins().icmp_imm_s(IntCC::Equal, key, NIL);
-        let fresh = self.fx.b.create_block();
-        let next = self.fx.b.create_block();
-        self.fx.b.ins().brif(empty, fresh, &[], next, &[]);
-        self.fx.b.switch_to_block(fresh);
+        // A new key at the empty slot.
+        self.fx.b.switch_to_block(empty);
+        let pair = self.fx.b.block_params(empty)[0];
+        let ka = self.fx.b.ins().iadd_imm_s(pair, data);
+        let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
         self.fx.store_ref_at(hp, ka, k);
         self.fx.store_ref_at(hp, va, v);
         self.fx
@@ -2681,23 +2666,12 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .ins()
             .store(fl(), u1, tp, crate::heap::T_HASH_USED as i32);
         self.fx.b.ins().jump(done, &[]);
-        // Another key: a string with these bytes made elsewhere (a key
-        // stored by the host from a non-constant expression) goes to the
-        // host; anything else, the next slot.
-        self.fx.b.switch_to_block(next);
-        let kref = self.is_ref(key);
-        let check = self.fx.b.create_block();
-        let step = self.fx.b.create_block();
-        self.fx.b.ins().brif(kref, check, &[], step, &[]);
-        self.fx.b.switch_to_block(check);
-        let kp = self.unbox_ptr(key);
-        let kh = self.fx.b.ins().uload32(fl(), kp, 4);
-        let same_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kh, hash as i64);
-        self.fx.b.ins().brif(same_hash, slow, &[], step, &[]);
-        self.fx.b.switch_to_block(step);
-        let i1 = self.fx.b.ins().iadd_imm_s(i, 1);
-        let i1 = self.fx.b.ins().band(i1, mask);
-        self.fx.b.ins().jump(head, &[i1.into()]);
+        self.tset_slow(slow, done, tab, k, v);
+    }
+
+    /// The `slow` block of a constructor's store: `tab[k] = v` by the host,
+    /// then `done`, where the builder is left.
+    fn tset_slow(&mut self, slow: ir::Block, done: ir::Block, tab: V, k: V, v: V) {
         self.fx.b.switch_to_block(slow);
         let mut args = self.head();
         args.extend_from_slice(&[tab, k, v]);

@@ -578,6 +578,16 @@ pub fn metatable(tab: ObjectReference) -> Option<ObjectReference> {
     as_table(get(tab, T_META))
 }
 
+/// Sets the metatable of a table (`mt` nil or a table) without
+/// `setmetatable`'s checks; an inline cache that followed the old one is made
+/// stale ([`IC_EPOCH`]).
+pub fn set_metatable(t: &Thread, tab: ObjectReference, mt: Value) {
+    if heap::is_proto(tab) {
+        invalidate_caches();
+    }
+    set(t, tab, T_META, mt);
+}
+
 /// Makes `tab` weak (`bits`: [`WEAK_KEYS`], [`WEAK_VALUES`]) as a metatable
 /// with `__mode` is set: the entries it holds are turned into weak
 /// references. The table stays weak (lua5.4 would read `__mode` again at

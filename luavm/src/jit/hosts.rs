@@ -302,10 +302,7 @@ pub extern "C" fn h_fastcall(t: &Thread, at: u64, nargs: u64, fv: u64) -> u64 {
         if !plain_mt || table::metatable(tab).is_some() {
             return 0;
         }
-        if crate::heap::is_proto(tab) {
-            table::invalidate_caches();
-        }
-        heap::set(t, tab, T_META, mt);
+        table::set_metatable(t, tab, mt);
         put(0, arg(0));
         return 2;
     }

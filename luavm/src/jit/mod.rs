@@ -129,9 +129,8 @@ pub struct Jit {
     /// The materializer and the runtime functions registered with it, made
     /// at the first compilation (a program whose functions all run once
     /// never pays for them: 0.7 ms of start-up).
-    backend: Option<(&'static Materializer, Hosts)>,
-    /// Why the materializer could not be made (said once).
-    backend_failed: Option<String>,
+    /// (`Err`: why it could not be made; not tried again.)
+    backend: Option<Result<(&'static Materializer, Hosts), String>>,
     dump_clif: bool,
     /// By prototype index.
     pub state: Vec<State>,
@@ -154,7 +153,6 @@ impl Jit {
         vmkit::jit::check_host_isa().map_err(|e| e.0)?;
         Ok(Jit {
             backend: None,
-            backend_failed: None,
             dump_clif,
             state: Vec::new(),
             compiled: 0,
@@ -165,14 +163,21 @@ impl Jit {
     }
 
     /// The materializer and the registered runtime functions, made now if
-    /// this is the first compilation.
-    fn backend(&mut self) -> Result<(&'static Materializer, Hosts), String> {
-        if let Some(b) = self.backend {
-            return Ok(b);
-        }
-        let b = Self::make_backend(self.dump_clif)?;
-        self.backend = Some(b);
-        Ok(b)
+    /// this is the first compilation. The first failure is said (Cranelift
+    /// supports this machine, checked at start-up, so it is a bug of ours);
+    /// every function then runs on the interpreter.
+    fn backend(&mut self) -> Option<(&'static Materializer, Hosts)> {
+        let dump_clif = self.dump_clif;
+        let b = self.backend.get_or_insert_with(|| {
+            let b = Self::make_backend(dump_clif);
+            if let Err(e) = &b {
+                eprintln!(
+                    "luavm: internal error: the JIT cannot start: {e}; running on the interpreter"
+                );
+            }
+            b
+        });
+        b.as_ref().ok().copied()
     }
 
     fn make_backend(dump_clif: bool) -> Result<(&'static Materializer, Hosts), String> {
@@ -225,8 +230,10 @@ impl Jit {
 
     /// The materializer's statistics (zeros before the first compilation).
     pub fn stats(&self) -> vmkit::jit::JitStats {
-        self.backend
-            .map_or_else(vmkit::jit::JitStats::default, |(m, _)| m.stats())
+        match &self.backend {
+            Some(Ok((m, _))) => m.stats(),
+            _ => vmkit::jit::JitStats::default(),
+        }
     }
 
     fn note_interpreted(&mut self, why: &'static str) {
@@ -539,14 +546,8 @@ impl Interp<'_> {
         }
         let jit = self.jit.as_mut().expect("checked");
         let (m, hosts) = match jit.backend() {
-            Ok(b) => b,
-            Err(e) => {
-                // Cranelift supports this machine (checked at start-up), so
-                // this is a bug of ours: said once, and the program goes on
-                // on the interpreter.
-                if jit.backend_failed.replace(e.clone()).is_none() {
-                    eprintln!("luavm: internal error: the JIT cannot start: {e}; running on the interpreter");
-                }
+            Some(b) => b,
+            None => {
                 jit.state[pi] = State::Interpreted("the JIT cannot start");
                 jit.note_interpreted("the JIT cannot start");
                 return None;
@@ -2540,10 +2541,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     let (k, v) = self.keep(kv, v)?;
                     self.line = line;
                     let tab = self.load_slot(tt);
-                    let mut args = self.head();
-                    args.extend_from_slice(&[tab, k, v]);
-                    let r = self.call_host(self.h.tset, &args)[0];
-                    self.check(r);
+                    self.tset(tab, k, v);
                 }
             }
         }
@@ -2673,12 +2671,17 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// then `done`, where the builder is left.
     fn tset_slow(&mut self, slow: ir::Block, done: ir::Block, tab: V, k: V, v: V) {
         self.fx.b.switch_to_block(slow);
+        self.tset(tab, k, v);
+        self.fx.b.ins().jump(done, &[]);
+        self.fx.b.switch_to_block(done);
+    }
+
+    /// A constructor's `tab[k] = v` (raw) by the host.
+    fn tset(&mut self, tab: V, k: V, v: V) {
         let mut args = self.head();
         args.extend_from_slice(&[tab, k, v]);
         let r = self.call_host(self.h.tset, &args)[0];
         self.check(r);
-        self.fx.b.ins().jump(done, &[]);
-        self.fx.b.switch_to_block(done);
     }
 
     /// Non-zero (an `i8`) when `v` is neither nil nor false.

@@ -725,11 +725,7 @@ fn b_setmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             return Err(it.throw_here("cannot change a protected metatable"));
         }
     }
-    if heap::is_proto(tab) {
-        // An inline cache may have followed the old metatable.
-        table::invalidate_caches();
-    }
-    heap::set(it.t, tab, T_META, mt);
+    table::set_metatable(it.t, tab, mt);
     // A __mode field makes the table weak.
     if let Some(mode) = as_table(mt)
         .map(|m| table::raw_get_str(m, b"__mode"))

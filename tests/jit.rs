@@ -787,6 +787,141 @@ fn scenario_measure(plan: Plan) {
     );
 }
 
+/// Host: writes `v` into `o`'s value field behind the JIT code's back.
+extern "C" fn host_set_value(_t: &Thread, o: u64, v: u64) {
+    vmkit::jit::host_guard(|| write_word(as_ref(o), VALUE as usize, v as usize))
+}
+
+/// Loads and stores in alias classes (`FnCtx::alias_class`) reuse loaded values
+/// only where that is right: a store of the same class through another
+/// reference (which may be the same object), a store on one side of a branch
+/// inside a loop, and a call that writes the field are all seen by the loads
+/// after them; stores of another class are not. `mix(a, b, n)` is checked
+/// against the same computation in Rust, with `a` and `b` the same object and
+/// two different ones.
+fn scenario_alias_classes(plan: Plan) {
+    let m = init(plan);
+    let set = m
+        .register_host(
+            "set_value",
+            Sig::new(&[ValType::Ref, ValType::I64], &[]),
+            host_set_value as *const u8,
+            false,
+        )
+        .unwrap();
+    let mix = m
+        .declare(
+            "mix",
+            "test.clif",
+            Sig::new(&[ValType::Ref, ValType::Ref, ValType::I64], &[ValType::I64]),
+            Box::new(move |cx: &mut FnCtx| {
+                let (a, b, n) = (cx.params()[0], cx.params()[1], cx.params()[2]);
+                let value = cx.alias_class(1);
+                let next = cx.alias_class(2);
+                let (i, acc) = (cx.var(ValType::I64), cx.var(ValType::I64));
+                let z = cx.b.ins().iconst(types::I64, 0);
+                cx.b.def_var(i, z);
+                cx.b.def_var(acc, z);
+                let head = cx.b.create_block();
+                let body = cx.b.create_block();
+                let odd = cx.b.create_block();
+                let join = cx.b.create_block();
+                let call = cx.b.create_block();
+                let latch = cx.b.create_block();
+                let exit = cx.b.create_block();
+                cx.b.ins().jump(head, &[]);
+                cx.b.switch_to_block(head);
+                let iv = cx.b.use_var(i);
+                let more = cx.b.ins().icmp(IntCC::SignedLessThan, iv, n);
+                cx.b.ins().brif(more, body, &[], exit, &[]);
+                // acc += a.value; odd i: b.value = i; b.next = null (another
+                // class); acc += 3 * a.value; every fourth i: set_value(a, i +
+                // 100) by a call, acc += 7 * a.value.
+                cx.b.switch_to_block(body);
+                let w = cx.b.ins().load(types::I64, value, a, VALUE);
+                let s0 = cx.b.use_var(acc);
+                let s1 = cx.b.ins().iadd(s0, w);
+                cx.b.def_var(acc, s1);
+                let bit = cx.b.ins().band_imm_u(iv, 1);
+                cx.b.ins().brif(bit, odd, &[], join, &[]);
+                cx.b.switch_to_block(odd);
+                cx.b.ins().store(value, iv, b, VALUE);
+                cx.b.ins().jump(join, &[]);
+                cx.b.switch_to_block(join);
+                let null = cx.b.ins().iconst(types::I64, 0);
+                cx.store_ref_flags(b, NEXT, null, next);
+                let w3 = cx.b.ins().load(types::I64, value, a, VALUE);
+                let t3 = cx.b.ins().imul_imm_s(w3, 3);
+                let s2 = cx.b.use_var(acc);
+                let s3 = cx.b.ins().iadd(s2, t3);
+                cx.b.def_var(acc, s3);
+                let q = cx.b.ins().band_imm_u(iv, 3);
+                cx.b.ins().brif(q, latch, &[], call, &[]);
+                cx.b.switch_to_block(call);
+                let v = cx.b.ins().iadd_imm_s(iv, 100);
+                cx.call_host(set, &[a, v]);
+                let w7 = cx.b.ins().load(types::I64, value, a, VALUE);
+                let t7 = cx.b.ins().imul_imm_s(w7, 7);
+                let s4 = cx.b.use_var(acc);
+                let s5 = cx.b.ins().iadd(s4, t7);
+                cx.b.def_var(acc, s5);
+                cx.b.ins().jump(latch, &[]);
+                cx.b.switch_to_block(latch);
+                let i1 = cx.b.ins().iadd_imm_s(iv, 1);
+                cx.b.def_var(i, i1);
+                cx.poll();
+                cx.b.ins().jump(head, &[]);
+                cx.b.switch_to_block(exit);
+                let r = cx.b.use_var(acc);
+                cx.b.ins().return_(&[r]);
+                Ok(())
+            }),
+        )
+        .unwrap();
+    let t = thread::attach("main").unwrap();
+    let expect = |same: bool, n: u64| {
+        let (mut av, mut bv, mut acc) = (5u64, 9u64, 0u64);
+        for i in 0..n {
+            acc = acc.wrapping_add(av);
+            if i & 1 == 1 {
+                bv = i;
+                if same {
+                    av = i;
+                }
+            }
+            acc = acc.wrapping_add(av.wrapping_mul(3));
+            if i & 3 == 0 {
+                av = i + 100;
+                if same {
+                    bv = av;
+                }
+                acc = acc.wrapping_add(av.wrapping_mul(7));
+            }
+        }
+        (acc, av, bv)
+    };
+    for same in [true, false] {
+        let x = t.alloc(&NODE, HEADER_SIZE + 16).unwrap();
+        write_word(x, VALUE as usize, 5);
+        let y = if same {
+            x
+        } else {
+            let y = t.alloc(&NODE, HEADER_SIZE + 16).unwrap();
+            write_word(y, VALUE as usize, 9);
+            y
+        };
+        let (xw, yw) = (x.to_raw_address().as_usize(), y.to_raw_address().as_usize());
+        let r = call(m, &t, mix, &[xw as u64, yw as u64, 1000])[0];
+        let (acc, av, bv) = expect(same, 1000);
+        assert_eq!(r, acc, "same object: {same}");
+        assert_eq!(read_word(x, VALUE as usize) as u64, av);
+        if !same {
+            assert_eq!(read_word(y, VALUE as usize) as u64, bv);
+        }
+    }
+    println!("mix checked with one object and with two");
+}
+
 /// Ends the (child) process if a scenario that could deadlock has not finished
 /// within a minute.
 fn watchdog(what: &'static str) {
@@ -883,6 +1018,7 @@ const SCENARIOS: &[Scenario] = &[
     ("entry_point", scenario_entry_point, &[Plan::SemiSpace]),
     ("overflow", scenario_overflow, &[Plan::Immix]),
     ("measure", scenario_measure, &[Plan::Immix]),
+    ("alias_classes", scenario_alias_classes, &[Plan::Immix]),
     (
         "compile_contention",
         scenario_compile_contention,

@@ -46,6 +46,10 @@ pub(super) fn reload_thread_pointer(func: &mut ir::Function) {
     }
 }
 
+/// The bit that sets a personality's alias classes ([`FnCtx::alias_class`])
+/// apart from the stack-map slots' regions.
+const HEAP_CLASS_BIT: u32 = 1 << 31;
+
 /// The header word to store when bump-allocating objects of `ti` of up to
 /// `size` bytes inline, if the plan allows it. Without a type id (the type table
 /// is full) there is no inline path: the runtime call fails with OutOfMemory.
@@ -72,6 +76,30 @@ impl FnCtx<'_, '_> {
     /// and updated if the collector moves its referent.
     pub fn declare_ref(&mut self, v: Value) {
         self.b.declare_value_needs_stack_map(v);
+    }
+
+    /// Memory flags (trusted: aligned, cannot trap) for a heap access in alias
+    /// class `class`: type-based alias analysis. Accesses in different classes
+    /// are known not to touch the same memory, so Cranelift reuses a loaded
+    /// value across stores of other classes (with unclassified flags, every
+    /// store is a barrier to every load). A personality gives each field of
+    /// each object type, or each kind of array element, a class of its own.
+    ///
+    /// The contract: every *load* the function makes of a location uses that
+    /// location's one class. A store may leave its class out (an unclassified
+    /// store counts as a write to every class: safe, only slower); a load may
+    /// not, since it would miss the classified stores before it. Calls and
+    /// safepoints write every class (the runtime, other threads, the collector
+    /// moving objects), so nothing is reused across them. Classes are numbers
+    /// below 2^31; two locations sharing a class is always correct.
+    pub fn alias_class(&mut self, class: u32) -> MemFlagsData {
+        let region = self.b.func.dfg.alias_regions.insert(ir::AliasRegionData {
+            // Stack-map spill slots use their slot number: the top bit keeps
+            // the personality's classes apart from them.
+            user_id: HEAP_CLASS_BIT | (class & !HEAP_CLASS_BIT),
+            description: std::borrow::Cow::Borrowed("heap class"),
+        });
+        MemFlagsData::trusted().with_alias_region(Some(region))
     }
 
     /// A new variable of type `t` (references are tracked in stack maps).
@@ -559,22 +587,32 @@ impl FnCtx<'_, '_> {
     /// Stores reference `value` into field `offset` of `obj`, with the plan's write
     /// barrier.
     pub fn store_ref(&mut self, obj: Value, offset: i32, value: Value) {
+        self.store_ref_flags(obj, offset, value, MemFlagsData::trusted());
+    }
+
+    /// [`FnCtx::store_ref`] with the store's flags, e.g. an alias class
+    /// ([`FnCtx::alias_class`]).
+    pub fn store_ref_flags(&mut self, obj: Value, offset: i32, value: Value, fl: MemFlagsData) {
         if self.helpers.plan.write_barrier {
             let slot = self.b.ins().iadd_imm_s(obj, offset as i64);
-            self.barriered_store(obj, slot, value);
+            self.barriered_store(obj, slot, value, fl);
         } else {
-            self.b
-                .ins()
-                .store(MemFlagsData::trusted(), value, obj, offset);
+            self.b.ins().store(fl, value, obj, offset);
         }
     }
 
     /// Stores reference `value` at address `slot` inside `obj` (array elements).
     pub fn store_ref_at(&mut self, obj: Value, slot: Value, value: Value) {
+        self.store_ref_at_flags(obj, slot, value, MemFlagsData::trusted());
+    }
+
+    /// [`FnCtx::store_ref_at`] with the store's flags, e.g. an alias class
+    /// ([`FnCtx::alias_class`]).
+    pub fn store_ref_at_flags(&mut self, obj: Value, slot: Value, value: Value, fl: MemFlagsData) {
         if self.helpers.plan.write_barrier {
-            self.barriered_store(obj, slot, value);
+            self.barriered_store(obj, slot, value, fl);
         } else {
-            self.b.ins().store(MemFlagsData::trusted(), value, slot, 0);
+            self.b.ins().store(fl, value, slot, 0);
         }
     }
 
@@ -586,7 +624,7 @@ impl FnCtx<'_, '_> {
     /// snapshot-at-the-beginning pre-barrier sees the old value before the store
     /// overwrites it; a generational post-barrier runs after it). No safepoint lies
     /// between the test and the store, so a collection cannot set the bit between.
-    fn barriered_store(&mut self, obj: Value, slot: Value, value: Value) {
+    fn barriered_store(&mut self, obj: Value, slot: Value, value: Value, store_fl: MemFlagsData) {
         let ty = self.ptr;
         let facts = self.helpers.plan.barrier_facts as *const crate::gc::BarrierFacts as i64;
         let slow = self.b.create_block();
@@ -622,7 +660,7 @@ impl FnCtx<'_, '_> {
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
-        self.b.ins().store(fl, value, slot, 0);
+        self.b.ins().store(store_fl, value, slot, 0);
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
         self.b.seal_block(done);

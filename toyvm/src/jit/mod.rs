@@ -546,16 +546,45 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
 
     fn store_global(&mut self, g: usize, v: Value) {
         let a = self.global_addr(g);
-        self.cx.b.ins().store(MemFlagsData::trusted(), v, a, 0);
+        let fl = self.global_class(g);
+        self.cx.b.ins().store(fl, v, a, 0);
     }
 
-    fn load(&mut self, t: &Ty, base: Value, off: i32) -> Value {
+    // Alias classes (type-based alias analysis, see `FnCtx::alias_class`): a
+    // field of a struct type, the elements of arrays of one element type, the
+    // lengths of arrays (fixed at allocation), a global. Strings, constant
+    // slots and the runtime's words stay unclassified: a built string's length
+    // and bytes change in place. Numbers that collide share a class, which is
+    // only slower.
+
+    fn field_class(&mut self, si: usize, fi: usize) -> MemFlagsData {
+        let c = 0x1000_0000 | ((si as u32 & 0xffff) << 12) | (fi as u32 & 0xfff);
+        self.cx.alias_class(c)
+    }
+
+    fn elem_class(&mut self, et: &Ty) -> MemFlagsData {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        et.hash(&mut h);
+        let c = 0x2000_0000 | (h.finish() as u32 & 0x0fff_ffff);
+        self.cx.alias_class(c)
+    }
+
+    fn array_len_class(&mut self) -> MemFlagsData {
+        self.cx.alias_class(0x3000_0000)
+    }
+
+    fn global_class(&mut self, g: usize) -> MemFlagsData {
+        self.cx.alias_class(0x4000_0000 | (g as u32 & 0x0fff_ffff))
+    }
+
+    fn load(&mut self, t: &Ty, fl: MemFlagsData, base: Value, off: i32) -> Value {
         let ty = if *t == Ty::Float {
             types::F64
         } else {
             types::I64
         };
-        let v = self.cx.b.ins().load(ty, MemFlagsData::trusted(), base, off);
+        let v = self.cx.b.ins().load(ty, fl, base, off);
         if t.is_ref() {
             self.cx.declare_ref(v);
         }
@@ -897,12 +926,12 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         let zero = self.iconst(0);
         self.cx.b.ins().brif(arr, load, &[], join, &[zero.into()]);
         self.cx.b.switch_to_block(load);
-        let len = self.cx.b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            arr,
-            ARRAY_LENGTH_OFFSET as i32,
-        );
+        let fl = self.array_len_class();
+        let len = self
+            .cx
+            .b
+            .ins()
+            .load(types::I64, fl, arr, ARRAY_LENGTH_OFFSET as i32);
         self.cx.b.ins().jump(join, &[len.into()]);
         self.cx.b.switch_to_block(join);
         let l = self.cx.b.block_params(join)[0];
@@ -933,12 +962,18 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         }
         let len = match facts.len {
             Some(v) => self.cx.b.use_var(v),
-            None => self.cx.b.ins().load(
-                types::I64,
-                MemFlagsData::trusted(),
-                arr,
-                ARRAY_LENGTH_OFFSET as i32,
-            ),
+            None => {
+                // A string's length (byte) may change in place; an array's not.
+                let fl = if null_code == err::NULL_BYTE {
+                    MemFlagsData::trusted()
+                } else {
+                    self.array_len_class()
+                };
+                self.cx
+                    .b
+                    .ins()
+                    .load(types::I64, fl, arr, ARRAY_LENGTH_OFFSET as i32)
+            }
         };
         let (bad, ok) = self.cx.bounds_branch(i, len);
         self.raise_then_continue(bad, ok, err::INDEX, i, len);
@@ -969,7 +1004,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     Some(op) => {
                         let t = shared().prog.globals[*g].ty.clone();
                         let a = self.global_addr(*g);
-                        let cur = self.load(&t, a, 0);
+                        let fl = self.global_class(*g);
+                        let cur = self.load(&t, fl, a, 0);
                         let rhs = self.expr(v)?;
                         self.cx.set_line(line);
                         self.binop(op, cur, rhs)?
@@ -986,9 +1022,10 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 }
                 let ft = shared().prog.structs[*si].fields[*fi].1.clone();
                 let off = tobj::field_offset(*fi) as i32;
+                let fl = self.field_class(*si, *fi);
                 let val = match op {
                     Some(op) => {
-                        let cur = self.load(&ft, o, off);
+                        let cur = self.load(&ft, fl, o, off);
                         let rhs = self.expr(v)?;
                         self.cx.set_line(line);
                         self.binop(op, cur, rhs)?
@@ -996,9 +1033,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     None => self.expr(v)?,
                 };
                 if ft.is_ref() {
-                    self.cx.store_ref(o, off, val);
+                    self.cx.store_ref_flags(o, off, val, fl);
                 } else {
-                    self.cx.b.ins().store(MemFlagsData::trusted(), val, o, off);
+                    self.cx.b.ins().store(fl, val, o, off);
                 }
             }
             Place::Index(arr, idx) => {
@@ -1010,10 +1047,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     return Err("index of non-array".into());
                 };
                 let et = (**et).clone();
+                let fl = self.elem_class(&et);
                 let val = match op {
                     Some(op) => {
                         let addr = self.elem_addr(a, i);
-                        let cur = self.load(&et, addr, 0);
+                        let cur = self.load(&et, fl, addr, 0);
                         let rhs = self.expr(v)?;
                         self.cx.set_line(line);
                         self.binop(op, cur, rhs)?
@@ -1022,9 +1060,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 };
                 let addr = self.elem_addr(a, i);
                 if et.is_ref() {
-                    self.cx.store_ref_at(a, addr, val);
+                    self.cx.store_ref_at_flags(a, addr, val, fl);
                 } else {
-                    self.cx.b.ins().store(MemFlagsData::trusted(), val, addr, 0);
+                    self.cx.b.ins().store(fl, val, addr, 0);
                 }
             }
         }
@@ -1227,7 +1265,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let k = sh.const_index(s);
                 let slot = &sh.vm.consts.get().expect("consts")[k];
                 let av = self.iconst(slot.as_ptr() as i64);
-                let v = self.load(&Ty::Str, av, 0);
+                let v = self.load(&Ty::Str, MemFlagsData::trusted(), av, 0);
                 if slot.load(std::sync::atomic::Ordering::Acquire) != 0 {
                     // Made already: constants never go back to null.
                     v
@@ -1256,7 +1294,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             EK::Local(l) => self.cx.b.use_var(self.vars[*l]),
             EK::Global(g) => {
                 let a = self.global_addr(*g);
-                self.load(&e.ty, a, 0)
+                let fl = self.global_class(*g);
+                self.load(&e.ty, fl, a, 0)
             }
             EK::Bin(op, a, b) => {
                 let x = self.expr(a)?;
@@ -1323,7 +1362,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     self.null_check(ov, err::NULL_FIELD);
                 }
                 let ft = shared().prog.structs[*si].fields[*fi].1.clone();
-                self.load(&ft, ov, tobj::field_offset(*fi) as i32)
+                let fl = self.field_class(*si, *fi);
+                self.load(&ft, fl, ov, tobj::field_offset(*fi) as i32)
             }
             EK::Index(a, i) => {
                 let av = self.expr(a)?;
@@ -1331,7 +1371,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let facts = self.facts(a);
                 self.index_check(av, iv, e.line, facts, err::NULL_INDEX);
                 let addr = self.elem_addr(av, iv);
-                self.load(&e.ty, addr, 0)
+                let fl = self.elem_class(&e.ty);
+                self.load(&e.ty, fl, addr, 0)
             }
             EK::NewStruct(si, fields) if fields.len() > ALLOC_FIRST => {
                 self.cx.set_line(e.line);
@@ -1341,7 +1382,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 for (fi, fe) in fields {
                     let v = self.expr(fe)?;
                     let is_ref = shared().prog.structs[*si].fields[*fi].1.is_ref();
-                    self.store_filled(o, tobj::field_offset(*fi) as i32, v, is_ref);
+                    let fl = self.field_class(*si, *fi);
+                    self.store_filled(o, tobj::field_offset(*fi) as i32, v, is_ref, fl);
                 }
                 o
             }
@@ -1356,12 +1398,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let o = self.cx.alloc_fixed(ti, Some(h));
                 for (fi, v) in vs {
                     // A fresh object: no old value to log, no barrier needed.
-                    self.cx.b.ins().store(
-                        MemFlagsData::trusted(),
-                        v,
-                        o,
-                        tobj::field_offset(fi) as i32,
-                    );
+                    let fl = self.field_class(*si, fi);
+                    self.cx
+                        .b
+                        .ins()
+                        .store(fl, v, o, tobj::field_offset(fi) as i32);
                 }
                 o
             }
@@ -1374,7 +1415,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let a = self.literal_array(et, elems.len());
                 for (i, x) in elems.iter().enumerate() {
                     let v = self.expr(x)?;
-                    self.store_filled(a, tobj::elem_offset(i) as i32, v, et.is_ref());
+                    let fl = self.elem_class(et);
+                    self.store_filled(a, tobj::elem_offset(i) as i32, v, et.is_ref(), fl);
                 }
                 a
             }
@@ -1385,13 +1427,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 }
                 self.cx.set_line(e.line);
                 let a = self.literal_array(et, vs.len());
+                let fl = self.elem_class(et);
                 for (i, v) in vs.into_iter().enumerate() {
-                    self.cx.b.ins().store(
-                        MemFlagsData::trusted(),
-                        v,
-                        a,
-                        tobj::elem_offset(i) as i32,
-                    );
+                    self.cx.b.ins().store(fl, v, a, tobj::elem_offset(i) as i32);
                 }
                 a
             }
@@ -1412,11 +1450,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     /// Stores element or field `v` at `off` of the object a big literal is
     /// filling: computing the elements may have collected and aged the object,
     /// so a reference goes through the write barrier.
-    fn store_filled(&mut self, obj: Value, off: i32, v: Value, is_ref: bool) {
+    fn store_filled(&mut self, obj: Value, off: i32, v: Value, is_ref: bool, fl: MemFlagsData) {
         if is_ref {
-            self.cx.store_ref(obj, off, v);
+            self.cx.store_ref_flags(obj, off, v, fl);
         } else {
-            self.cx.b.ins().store(MemFlagsData::trusted(), v, obj, off);
+            self.cx.b.ins().store(fl, v, obj, off);
         }
     }
 
@@ -1703,12 +1741,18 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 if !self.facts(&args[0]).nonnull {
                     self.null_check(vs[0], err::NULL_LEN);
                 }
-                Some(self.cx.b.ins().load(
-                    types::I64,
-                    MemFlagsData::trusted(),
-                    vs[0],
-                    ARRAY_LENGTH_OFFSET as i32,
-                ))
+                // A built string's length changes in place: unclassified.
+                let fl = if matches!(bi, Builtin::LenArray) {
+                    self.array_len_class()
+                } else {
+                    MemFlagsData::trusted()
+                };
+                Some(
+                    self.cx
+                        .b
+                        .ins()
+                        .load(types::I64, fl, vs[0], ARRAY_LENGTH_OFFSET as i32),
+                )
             }
             Builtin::ToFloat => Some(self.cx.b.ins().fcvt_from_sint(types::F64, vs[0])),
             Builtin::ToInt => self.host_t(h.to_int, &[vs[0]]),

@@ -35,7 +35,60 @@ pub struct ToyJit {
     /// Body sizes, for inlining.
     sizes: Vec<usize>,
     globals_init: FuncId,
+    /// Globals that are constants (see [`constant_globals`]).
+    consts: Vec<Option<Konst>>,
     h: Hosts,
+}
+
+/// The value of a global that never changes.
+#[derive(Clone, Copy)]
+enum Konst {
+    Int(i64),
+    Float(f64),
+}
+
+/// The globals that keep their initial value for the whole run, so functions
+/// may use the value instead of loading the global (Java's `static final`):
+/// initialized by a literal int, float or bool and assigned nowhere. Only
+/// while no global initializer calls a function: the initializers run in file
+/// order, and a function called from one could read a later global before its
+/// initialization (as its default value).
+fn constant_globals(prog: &Program) -> Vec<Option<Konst>> {
+    let mut calls = false;
+    for def in &prog.globals {
+        if let Some(init) = &def.init {
+            visit_expr(init, &mut |n| {
+                if let Node::Expr(Expr {
+                    kind: EK::Call(..) | EK::Spawn(..),
+                    ..
+                }) = n
+                {
+                    calls = true;
+                }
+            });
+        }
+    }
+    if calls {
+        return vec![None; prog.globals.len()];
+    }
+    let mut consts: Vec<Option<Konst>> = prog
+        .globals
+        .iter()
+        .map(|def| match def.init.as_ref().map(|e| &e.kind) {
+            Some(EK::Int(v)) => Some(Konst::Int(*v)),
+            Some(EK::Bool(b)) => Some(Konst::Int(*b as i64)),
+            Some(EK::Float(v)) => Some(Konst::Float(*v)),
+            _ => None,
+        })
+        .collect();
+    for f in &prog.funcs {
+        visit(&f.body, &mut |n| {
+            if let Node::Place(Place::Global(g)) = n {
+                consts[*g] = None;
+            }
+        });
+    }
+    consts
 }
 
 static JIT: OnceLock<&'static ToyJit> = OnceLock::new();
@@ -92,6 +145,7 @@ impl ToyJit {
             funcs,
             sizes: sh.prog.funcs.iter().map(|f| body_size(&f.body)).collect(),
             globals_init,
+            consts: constant_globals(&sh.prog),
             h,
         }));
         let _ = JIT.set(j);
@@ -1292,6 +1346,14 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 }
             }
             EK::Local(l) => self.cx.b.use_var(self.vars[*l]),
+            // In a function (not the initializers: they may read a global
+            // before it is set), a constant global is its value.
+            EK::Global(g) if !self.chain.is_empty() && jit().consts[*g].is_some() => {
+                match jit().consts[*g].expect("checked") {
+                    Konst::Int(v) => self.iconst(v),
+                    Konst::Float(v) => self.cx.b.ins().f64const(v),
+                }
+            }
             EK::Global(g) => {
                 let a = self.global_addr(*g);
                 let fl = self.global_class(*g);

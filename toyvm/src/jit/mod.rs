@@ -1475,9 +1475,9 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             EK::ArrayLit(et, elems) if elems.len() > ALLOC_FIRST => {
                 self.cx.set_line(e.line);
                 let a = self.literal_array(et, elems.len());
+                let fl = self.elem_class(et);
                 for (i, x) in elems.iter().enumerate() {
                     let v = self.expr(x)?;
-                    let fl = self.elem_class(et);
                     self.store_filled(a, tobj::elem_offset(i) as i32, v, et.is_ref(), fl);
                 }
                 a

@@ -74,7 +74,7 @@
 //! up front, in `AliasAnalysis::observed_stores`, rather than tracking
 //! it as part of the per-block `LastStores` state.
 
-use crate::{FxHashMap, FxHashSet};
+use crate::FxHashMap; // vmkit patch: FxHashSet no longer used
 use alloc::vec::Vec; // vmkit patch
 use crate::{
     cursor::{Cursor, CursorPosition, FuncCursor},
@@ -720,35 +720,18 @@ impl<'a> AliasAnalysis<'a> {
     fn compute_block_input_states(&mut self, func: &Function) {
         let entry = func.layout.entry_block().unwrap();
 
-        // Reverse postorder of the reachable blocks, and their predecessors.
-        let mut postorder = vec![];
+        // The reachable blocks in reverse postorder (the dominator tree's),
+        // and their predecessors.
+        let rpo: Vec<Block> = self.domtree.cfg_rpo().copied().collect();
         let mut preds: FxHashMap<Block, Vec<Block>> = FxHashMap::default();
-        let mut seen = FxHashSet::default();
-        let mut stack: Vec<(Block, Vec<Block>)> = vec![];
-        let succs_of = |block: Block| {
-            let mut succs = vec![];
-            visit_block_succs(func, block, |_inst, succ, _from_table| succs.push(succ));
-            succs
-        };
-        seen.insert(entry);
-        stack.push((entry, succs_of(entry)));
-        while let Some((block, succs)) = stack.last_mut() {
-            let block = *block;
-            if let Some(succ) = succs.pop() {
+        for &block in &rpo {
+            visit_block_succs(func, block, |_inst, succ, _from_table| {
                 let ps = preds.entry(succ).or_default();
                 if !ps.contains(&block) {
                     ps.push(block);
                 }
-                if seen.insert(succ) {
-                    let s = succs_of(succ);
-                    stack.push((succ, s));
-                }
-            } else {
-                postorder.push(block);
-                stack.pop();
-            }
+            });
         }
-        let rpo: Vec<Block> = postorder.into_iter().rev().collect();
 
         let mut output: FxHashMap<Block, LastStores> = FxHashMap::default();
         let mut changed = true;

@@ -9,12 +9,15 @@
 //! a fresh heap costs a page fault per 4 KiB on first touch, so a program with a
 //! small live set runs fastest in a small heap.
 //!
-//! A concurrent plan (ConcurrentImmix) is sized per cycle, not per pause: MMTk
-//! starts marking once half the heap has been allocated since the last pause,
-//! so the heap keeps room for what the mutators allocated while the last marking
-//! ran (`concurrent_size`), and a heap that fills while marking runs grows
-//! instead of stopping the world for a full collection (which MMTk 0.33 runs
-//! right after the final mark when the heap filled during marking).
+//! A concurrent plan (ConcurrentImmix) is paced per cycle, not per pause, from
+//! what the mutators allocated while the last marking ran (`concurrent_pacing`):
+//! marking starts when the room left in the heap is about that much (the
+//! `should_start_concurrent_marking` hook of the vendored mmtk; MMTk 0.33 itself
+//! starts once half the heap has been allocated since the last collection, which
+//! takes a heap of twice the live data plus twice the marking's allocation), and
+//! a heap that fills while marking runs grows instead of stopping the world for a
+//! full collection (which MMTk 0.33 runs right after the final mark when the heap
+//! filled during marking).
 
 use super::binding::VMKitBinding;
 use mmtk::plan::Plan;
@@ -30,6 +33,8 @@ pub(crate) static LIMITS: OnceLock<(usize, usize)> = OnceLock::new();
 
 /// The current size of the growing heap, in pages (0 when the heap is fixed).
 static CURRENT_PAGES: AtomicUsize = AtomicUsize::new(0);
+/// Concurrent plans: pages in use at which the next marking starts.
+static MARK_START_PAGES: AtomicUsize = AtomicUsize::new(0);
 /// The largest size it reached, in pages.
 static PEAK_PAGES: AtomicUsize = AtomicUsize::new(0);
 /// Pages that allocations blocked for the collection under way asked for (MMTk's
@@ -69,8 +74,14 @@ struct Cycle {
     /// Concurrent plans: pages in use when the initial-mark pause of the cycle
     /// under way ended (known from its final-mark pause on).
     used_at_mark_start: Option<usize>,
-    /// Pages in use when the last pause ended.
+    /// Pages in use when the last pause ended, and when it ended.
     used_at_last_pause_end: usize,
+    last_pause_end: Instant,
+    /// Concurrent plans: how long the marking of the cycle under way ran (known
+    /// from its final-mark pause on).
+    marking_time: Option<f64>,
+    /// When the last pause started.
+    pause_start: Instant,
     /// Pauses so far in the cycle under way (a concurrent cycle has two).
     pauses_in_cycle: usize,
     /// Concurrent plans: what the mutators allocated during the last marking.
@@ -118,6 +129,8 @@ impl GrowingHeap {
         let max_pages = (max >> LOG_BYTES_IN_PAGE).max(min_pages);
         CURRENT_PAGES.store(min_pages, Relaxed);
         PEAK_PAGES.store(min_pages, Relaxed);
+        // Nothing measured yet: the first marking starts at half the heap.
+        MARK_START_PAGES.store(min_pages / 2, Relaxed);
         Self::with_limits(min_pages, max_pages)
     }
 
@@ -138,6 +151,9 @@ impl GrowingHeap {
                 used_at_pause: 0,
                 full_at_pause: false,
                 used_at_last_pause_end: 0,
+                last_pause_end: now,
+                marking_time: None,
+                pause_start: now,
                 pauses_in_cycle: 0,
             }),
         }
@@ -181,31 +197,46 @@ impl GrowingHeap {
     }
 }
 
-/// The heap size for a concurrent plan after a cycle that left `used` pages in
-/// use while `pending` wait, when the mutators allocated `during` pages while
-/// marking ran. MMTk starts marking once the mutators have allocated half the
-/// heap since the last pause; the half left, less what is in use, is sized to
-/// hold what they allocated while the last marking ran (when that falls short,
-/// the heap grows while marking runs: [`GrowingHeap::is_heap_full`]). At least
-/// three times what is in use, as for the other plans; shrinking only below a
-/// quarter of the current size.
-fn concurrent_size(
+/// Room kept for what the mutators allocate while marking runs, as a multiple
+/// of what they allocated while the last marking ran: marking starts when this
+/// much is left in the heap (the allocation rate and the marking's speed vary
+/// from one cycle to the next; a heap that fills first grows while marking runs).
+pub const MARKING_ROOM: f64 = 1.5;
+
+/// Where a concurrent plan stands after a cycle that left `used` pages in use
+/// while `pending` wait, when the mutators allocated `during` pages while the
+/// last marking ran: `(heap size, pages in use at which the next marking
+/// starts)`.
+///
+/// Everything allocated while marking runs survives the cycle (MMTk allocates it
+/// marked), so about `used - during` pages were live when marking started. The
+/// mutators may allocate half that before the next marking starts (the
+/// allocation between cycles is then proportional to the live data, as in Go's
+/// default pacing, instead of a marking that never stops), and the heap keeps
+/// [`MARKING_ROOM`] times `during` above that for the marking itself. Within the
+/// limits; shrinking only below a quarter of the current size (so that sizes do
+/// not oscillate); marking never starts below what is in use.
+fn concurrent_pacing(
     used: usize,
     pending: usize,
     during: usize,
     min_pages: usize,
     max_pages: usize,
     current: usize,
-) -> usize {
+) -> (usize, usize) {
     let need = used.saturating_add(pending);
-    let target = need
-        .saturating_mul(3)
-        .max(
-            need.saturating_mul(2)
-                .saturating_add(during.saturating_mul(2)),
-        )
-        .clamp(min_pages, max_pages);
-    settle(target, current)
+    let live = used.saturating_sub(during);
+    // At least an eighth of the minimum heap: a cycle that allocated next to
+    // nothing while it marked says little about the next one.
+    let room = ((during as f64 * MARKING_ROOM) as usize).max(min_pages / 8);
+    let earliest = need.saturating_add(live / 2);
+    let size = settle(
+        earliest.saturating_add(room).clamp(min_pages, max_pages),
+        current,
+    );
+    // A heap kept larger than the target starts marking later, with the same
+    // room left.
+    (size, size.saturating_sub(room).max(earliest.min(size)))
 }
 
 /// The new size for `target` pages from `current`: grow at once, shrink only
@@ -238,15 +269,19 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
         c.used_at_pause = plan.get_used_pages();
         c.full_at_pause =
             plan.get_reserved_pages() + PENDING_PAGES.load(Relaxed) > CURRENT_PAGES.load(Relaxed);
+        c.pause_start = Instant::now();
         if c.pauses_in_cycle > 1 {
             // The final-mark pause of a concurrent cycle: marking ran since the
             // initial-mark pause ended.
             c.used_at_mark_start = Some(c.used_at_last_pause_end);
+            c.marking_time = Some(c.pause_start.duration_since(c.last_pause_end).as_secs_f64());
         }
     }
 
     fn on_pause_end(&self, mmtk: &'static MMTK<VMKitBinding>) {
-        self.cycle.lock().used_at_last_pause_end = mmtk.get_plan().get_used_pages();
+        let mut c = self.cycle.lock();
+        c.used_at_last_pause_end = mmtk.get_plan().get_used_pages();
+        c.last_pause_end = Instant::now();
     }
 
     fn on_gc_end(&self, mmtk: &'static MMTK<VMKitBinding>) {
@@ -258,24 +293,44 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
             let mut c = self.cycle.lock();
             let now = Instant::now();
             if plan.concurrent().is_some() {
-                // What the mutators allocated while marking ran beside them: the
-                // room the next cycle needs after marking starts. A cycle that
-                // ran out of room (the heap was full when its final mark began,
-                // and a full pause follows) measured only part of it: double it.
-                // A full pause keeps the last measure.
-                let during = match c.used_at_mark_start.take() {
-                    Some(start) if c.full_at_pause => {
-                        c.used_at_pause.saturating_sub(start).saturating_mul(2)
+                // What the mutators allocate while marking runs beside them: the
+                // room the next cycle needs after marking starts. It is the more
+                // of what they allocated during this marking and what they
+                // allocate in as long on average over the cycle (a program that
+                // allocates in bursts, as binary-trees builds a tree and then
+                // walks it, may allocate little during one marking and much
+                // during the next), and at least half the last estimate. A cycle
+                // that ran out of room (the heap was full when its final mark
+                // began) measured only part of it: double it. A full pause (an
+                // explicit collection, or a fallback) measures nothing and halves
+                // the last estimate, so that an old burst does not keep the heap
+                // large once the program stops allocating.
+                let during = match (c.used_at_mark_start.take(), c.marking_time.take()) {
+                    (Some(start), Some(marking)) => {
+                        let measured = c.used_at_pause.saturating_sub(start);
+                        let elapsed = c.pause_start.duration_since(c.last_end).as_secs_f64();
+                        let allocated = c.used_at_pause.saturating_sub(c.used_after_last);
+                        let average = if elapsed > 0.0 {
+                            (allocated as f64 / elapsed * marking).min(usize::MAX as f64) as usize
+                        } else {
+                            0
+                        };
+                        let d = measured.max(average).max(c.marking_need / 2);
+                        if c.full_at_pause {
+                            d.saturating_mul(2)
+                        } else {
+                            d
+                        }
                     }
-                    Some(start) => c.used_at_pause.saturating_sub(start),
-                    None => c.marking_need,
+                    _ => c.marking_need / 2,
                 };
                 c.marking_need = during;
                 c.last_end = now;
                 c.used_after_last = used;
-                let new =
-                    concurrent_size(used, pending, during, self.min_pages, self.max_pages, cur);
+                let (new, start) =
+                    concurrent_pacing(used, pending, during, self.min_pages, self.max_pages, cur);
                 drop(c);
+                MARK_START_PAGES.store(start, Relaxed);
                 self.set_size(mmtk, used, cur, new);
                 return;
             }
@@ -305,6 +360,15 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
         plan: &dyn Plan<VM = VMKitBinding>,
     ) -> bool {
         plan.collection_required(space_full, space)
+    }
+
+    fn should_start_concurrent_marking(
+        &self,
+        used_now: usize,
+        _used_after_last_gc: usize,
+        _total: usize,
+    ) -> bool {
+        used_now >= MARK_START_PAGES.load(Relaxed)
     }
 
     fn is_heap_full(&self, plan: &dyn Plan<VM = VMKitBinding>) -> bool {
@@ -384,30 +448,43 @@ mod tests {
     }
 
     #[test]
-    fn a_concurrent_plan_keeps_room_for_what_is_allocated_while_marking() {
-        // Nothing allocated while marking: three times what is used.
-        assert_eq!(concurrent_size(3_000, 0, 0, 100, 100_000, 100), 9_000);
-        // 5,000 pages allocated while marking: marking starts after half the heap
-        // is allocated; the other half holds the 3,000 in use and the 5,000.
-        assert_eq!(concurrent_size(3_000, 0, 5_000, 100, 100_000, 100), 16_000);
+    fn a_concurrent_plan_starts_marking_with_room_for_what_marking_allocates() {
+        // 3,000 pages in use, 1,000 of them allocated while marking ran (so about
+        // 2,000 live): marking starts after another 1,000 (half the live data),
+        // with 1.5 x 1,000 pages left for it.
         assert_eq!(
-            concurrent_size(3_000, 200, 5_000, 100, 100_000, 100),
-            16_400
+            concurrent_pacing(3_000, 0, 1_000, 800, 100_000, 800),
+            (5_500, 4_000)
+        );
+        // Pending allocations count as in use.
+        assert_eq!(
+            concurrent_pacing(3_000, 200, 1_000, 800, 100_000, 800),
+            (5_700, 4_200)
+        );
+        // Nothing allocated while marking: the room is an eighth of the minimum.
+        assert_eq!(
+            concurrent_pacing(3_000, 0, 0, 800, 100_000, 800),
+            (4_600, 4_500)
+        );
+        // Within the limits: a small program starts marking with the room left
+        // in the minimum heap; a large one marks as soon as it can.
+        assert_eq!(
+            concurrent_pacing(100, 0, 50, 8_000, 100_000, 8_000),
+            (8_000, 7_000)
         );
         assert_eq!(
-            concurrent_size(3_000, 0, 60_000, 100, 100_000, 100),
-            100_000,
-            "the maximum"
+            concurrent_pacing(3_000, 0, 60_000, 100, 50_000, 100),
+            (50_000, 3_000)
         );
+        // A moderate drop keeps the heap, and the marking starts later in it.
         assert_eq!(
-            concurrent_size(3_000, 0, 5_000, 100, 100_000, 40_000),
-            40_000,
-            "keeps its size for a moderate drop"
+            concurrent_pacing(3_000, 0, 1_000, 800, 100_000, 20_000),
+            (20_000, 18_500)
         );
+        // A large drop shrinks it.
         assert_eq!(
-            concurrent_size(3_000, 0, 0, 100, 100_000, 40_000),
-            9_000,
-            "shrinks after a large drop"
+            concurrent_pacing(3_000, 0, 1_000, 800, 100_000, 40_000),
+            (5_500, 4_000)
         );
     }
 

@@ -373,6 +373,21 @@ pub trait GCTriggerPolicy<VM: VMBinding>: Sync + Send {
     ) -> bool;
     /// Is current heap full?
     fn is_heap_full(&self, plan: &dyn Plan<VM = VM>) -> bool;
+    /// vmkit patch: should a concurrent plan start marking now (an initial-mark
+    /// pause), with `used_now` pages in use, `used_after_last_gc` in use when the
+    /// last collection ended and a heap of `total` pages? The default is MMTk
+    /// 0.33's own rule: once half the heap has been allocated since the last
+    /// collection. A policy that sizes the heap from how much the mutators
+    /// allocate while marking runs can start marking when the room left is about
+    /// that much instead.
+    fn should_start_concurrent_marking(
+        &self,
+        used_now: usize,
+        used_after_last_gc: usize,
+        total: usize,
+    ) -> bool {
+        used_now.saturating_sub(used_after_last_gc) > total >> 1
+    }
     /// Return the current heap size (in pages)
     fn get_current_heap_size_in_pages(&self) -> usize;
     /// Return the upper bound of heap size

@@ -92,12 +92,24 @@ impl<VM: VMBinding> Plan for ConcurrentImmix<VM> {
             return false;
         }
 
-        let threshold = self.get_total_pages() >> 1;
+        // vmkit patch: the GC trigger policy decides when marking starts (by
+        // default, as before: once half the heap was allocated since the last GC).
+        let total_pages = self.get_total_pages();
         let used_pages_after_last_gc = self.common.base.global_state.get_used_pages_after_last_gc();
         let used_pages_now = self.get_used_pages();
-        let allocated = used_pages_now.saturating_sub(used_pages_after_last_gc);
-        if !concurrent_marking_in_progress && allocated > threshold {
-            info!("Allocated {allocated} pages since last GC ({used_pages_now} - {used_pages_after_last_gc} > {threshold}): Do concurrent marking");
+        if !concurrent_marking_in_progress
+            && self
+                .common
+                .base
+                .gc_trigger
+                .policy
+                .should_start_concurrent_marking(
+                    used_pages_now,
+                    used_pages_after_last_gc,
+                    total_pages,
+                )
+        {
+            info!("{used_pages_now} pages in use ({used_pages_after_last_gc} after the last GC, {total_pages} in the heap): Do concurrent marking");
             debug_assert!(
                 self.common.base.scheduler.work_buckets[WorkBucketStage::Concurrent].is_empty()
             );

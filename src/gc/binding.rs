@@ -279,6 +279,7 @@ impl Collection<VMKitBinding> for CollectionImpl {
             .concurrent()
             .is_some_and(|c| c.concurrent_work_in_progress());
         stats::record_pause_kind(marking);
+        super::set_marking_barrier(marking);
         crate::object::model().pause_ended();
         WORLD_STOPPED.store(false, Relaxed);
         mutators().resume_all();

@@ -178,10 +178,12 @@ pub fn needs_write_barrier() -> bool {
 /// path only when the *unlog bit* of the object written into is set: bit
 /// `(o >> 3) & 7` of the byte at `unlog_table + (o >> 6)` (global side metadata,
 /// one bit per 8 bytes of heap). Objects outside `heap_start..heap_start +
-/// heap_size` (early objects) have no unlog bit and need no barrier. All three
-/// words are 0 until MMTk is up: no object is in the heap before then, and code
-/// compiled before then must still work after, so the words are read when the
-/// store runs ([`BARRIER_FACTS`]).
+/// heap_size` (early objects) have no unlog bit and need no barrier. Under a
+/// snapshot-at-the-beginning plan, compiled code tests `active` first: outside
+/// marking no unlog bit is set, and the store is a plain store after one load and
+/// a branch. The words are 0 until MMTk is up: no object is in the heap before
+/// then, and code compiled before then must still work after, so the words are
+/// read when the store runs ([`BARRIER_FACTS`]).
 #[repr(C)]
 #[derive(Debug)]
 pub struct BarrierFacts {
@@ -191,6 +193,12 @@ pub struct BarrierFacts {
     pub heap_size: std::sync::atomic::AtomicUsize,
     /// Address of the unlog bit table.
     pub unlog_table: std::sync::atomic::AtomicUsize,
+    /// Nonzero while an unlog bit may be set: always under a generational plan;
+    /// under a snapshot-at-the-beginning plan only while marking runs (MMTk sets
+    /// the bits of every object at the initial mark and clears them all at the
+    /// final mark). It changes only while the world is stopped, so code that
+    /// reads it zero may store without the barrier until its next safepoint.
+    pub active: std::sync::atomic::AtomicUsize,
 }
 
 /// This process's [`BarrierFacts`], set when MMTk comes up.
@@ -198,6 +206,7 @@ pub static BARRIER_FACTS: BarrierFacts = BarrierFacts {
     heap_start: std::sync::atomic::AtomicUsize::new(0),
     heap_size: std::sync::atomic::AtomicUsize::new(0),
     unlog_table: std::sync::atomic::AtomicUsize::new(0),
+    active: std::sync::atomic::AtomicUsize::new(0),
 };
 
 /// Fills [`BARRIER_FACTS`] (MMTk is initialized, nothing allocated in it yet).
@@ -220,6 +229,19 @@ fn set_barrier_facts() {
         .store(spec.get_starting_address().as_usize(), Release);
     BARRIER_FACTS.heap_start.store(start, Release);
     BARRIER_FACTS.heap_size.store(end - start, Release);
+    BARRIER_FACTS
+        .active
+        .store(usize::from(!satb_barrier()), Release);
+}
+
+/// Records whether marking runs (a snapshot-at-the-beginning plan's barrier is
+/// active only then), as the world resumes from a pause.
+pub(crate) fn set_marking_barrier(marking: bool) {
+    if satb_barrier() {
+        BARRIER_FACTS
+            .active
+            .store(usize::from(marking), std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// Whether the plan's barrier is a snapshot-at-the-beginning pre-write barrier

@@ -64,6 +64,9 @@ pub struct GcStats {
     /// stop-the-world plan; a concurrent plan's fallbacks and explicit
     /// collections.
     pub full_pauses: u64,
+    /// Reference stores by compiled code whose barrier took its slow path (the
+    /// object written into was logged).
+    pub barrier_slow_paths: u64,
 }
 
 impl GcStats {
@@ -101,6 +104,7 @@ pub fn snapshot() -> GcStats {
         chunks_swept: work.chunks_swept as u64,
         marking_cycles: MARKING_CYCLES.load(Relaxed),
         full_pauses: FULL_PAUSES.load(Relaxed),
+        barrier_slow_paths: BARRIER_SLOW_PATHS.load(Relaxed),
     }
 }
 
@@ -167,19 +171,37 @@ static FULL_PAUSES: AtomicU64 = AtomicU64::new(0);
 pub(crate) fn record_pause_kind(marking: bool) {
     let kind = if marking {
         MARKING.store(true, Relaxed);
-        "initial mark"
+        *MARKING_SINCE.lock() = Some(std::time::Instant::now());
+        "initial mark".to_string()
     } else if MARKING.swap(false, Relaxed) {
         MARKING_CYCLES.fetch_add(1, Relaxed);
-        "final mark"
+        match MARKING_SINCE.lock().take() {
+            Some(t) => format!(
+                "final mark, after {:.1} ms of marking",
+                t.elapsed().as_secs_f64() * 1e3
+            ),
+            None => "final mark".to_string(),
+        }
     } else {
         FULL_PAUSES.fetch_add(1, Relaxed);
-        "full"
+        "full".to_string()
     };
-    *PAUSE_KIND.lock() = kind;
+    if LOG.load(Relaxed) {
+        *PAUSE_KIND.lock() = kind;
+    }
 }
 
 /// What the pause that ends did, for `--gc-log` under a concurrent plan.
-static PAUSE_KIND: Mutex<&str> = Mutex::new("full");
+static PAUSE_KIND: Mutex<String> = Mutex::new(String::new());
+/// When the marking under way started (its initial-mark pause ended).
+static MARKING_SINCE: Mutex<Option<std::time::Instant>> = Mutex::new(None);
+
+static BARRIER_SLOW_PATHS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a barrier slow path taken by compiled code.
+pub(crate) fn record_barrier_slow_path() {
+    BARRIER_SLOW_PATHS.fetch_add(1, Relaxed);
+}
 
 /// Counts bytes handed back to the OS.
 pub(crate) fn record_decommit(bytes: usize) {

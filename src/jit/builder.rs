@@ -617,14 +617,19 @@ impl FnCtx<'_, '_> {
     }
 
     /// A reference store under the plan's barrier. Inline, the store itself when
-    /// `obj` is outside the heap (an early object, or the heap is not up) or its
-    /// unlog bit is clear (see [`crate::gc::BarrierFacts`]: a young object, or no
+    /// a snapshot-at-the-beginning plan is not marking, `obj` is outside the heap
+    /// (an early object, or the heap is not up) or its unlog bit is clear (see [`crate::gc::BarrierFacts`]: a young object, or no
     /// concurrent marking under way); otherwise the runtime's
     /// [`Thread::write_ref_at`] does the store, in the order the plan needs (a
     /// snapshot-at-the-beginning pre-barrier sees the old value before the store
     /// overwrites it; a generational post-barrier runs after it). No safepoint lies
     /// between the test and the store, so a collection cannot set the bit between.
     fn barriered_store(&mut self, obj: Value, slot: Value, value: Value, store_fl: MemFlagsData) {
+        macro_rules! facts_off {
+            ($f:ident) => {
+                std::mem::offset_of!(crate::gc::BarrierFacts, $f) as i32
+            };
+        }
         let ty = self.ptr;
         let facts = self.helpers.plan.barrier_facts as *const crate::gc::BarrierFacts as i64;
         let slow = self.b.create_block();
@@ -634,8 +639,16 @@ impl FnCtx<'_, '_> {
         self.b.set_cold_block(slow);
         let fl = MemFlagsData::trusted();
         let facts = self.b.ins().iconst(ty, facts);
-        let start = self.b.ins().load(ty, fl, facts, 0);
-        let size = self.b.ins().load(ty, fl, facts, 8);
+        if self.helpers.plan.satb_barrier {
+            // Outside marking no unlog bit is set: a plain store.
+            let active = self.b.ins().load(ty, fl, facts, facts_off!(active));
+            let range = self.b.create_block();
+            self.b.ins().brif(active, range, &[], fast, &[]);
+            self.b.switch_to_block(range);
+            self.b.seal_block(range);
+        }
+        let start = self.b.ins().load(ty, fl, facts, facts_off!(heap_start));
+        let size = self.b.ins().load(ty, fl, facts, facts_off!(heap_size));
         let off = self.b.ins().isub(obj, start);
         let in_heap = self
             .b
@@ -644,7 +657,7 @@ impl FnCtx<'_, '_> {
         self.b.ins().brif(in_heap, check, &[], fast, &[]);
         self.b.switch_to_block(check);
         self.b.seal_block(check);
-        let table = self.b.ins().load(ty, fl, facts, 16);
+        let table = self.b.ins().load(ty, fl, facts, facts_off!(unlog_table));
         let idx = self.b.ins().ushr_imm_u(obj, 6i64);
         let byte_addr = self.b.ins().iadd(idx, table);
         let byte = self.b.ins().uload8(ty, fl, byte_addr, 0);
@@ -655,9 +668,16 @@ impl FnCtx<'_, '_> {
         self.b.ins().brif(bit, slow, &[], fast, &[]);
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
-        let (addr, sig) = self.helpers.barrier.clone();
-        self.call_addr(addr, &sig, &[obj, slot, value]);
-        self.b.ins().jump(done, &[]);
+        // The logging call, without the store (made in `fast`): inserted once
+        // the function is built, in place of two placeholders that hold its
+        // arguments (`patch_barrier_calls`), so that the frontend does not count
+        // it as a safepoint.
+        let a = self.b.ins().iadd(self.thread, obj);
+        let a = self.b.func.dfg.value_def(a).unwrap_inst();
+        let v = self.b.ins().iadd(slot, value);
+        let v = self.b.func.dfg.value_def(v).unwrap_inst();
+        self.barrier_calls.push((a, v));
+        self.b.ins().jump(fast, &[]);
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
         self.b.ins().store(store_fl, value, slot, 0);

@@ -4,7 +4,7 @@
 //! from Rust.
 
 use super::builder::reload_thread_pointer;
-use super::runtime::{rt_alloc, rt_compile, rt_safepoint, rt_stack_check, rt_write_barrier};
+use super::runtime::{rt_alloc, rt_barrier_log, rt_compile, rt_safepoint, rt_stack_check};
 use super::*;
 
 impl Materializer {
@@ -49,9 +49,9 @@ impl Materializer {
                 entries: HashMap::new(),
                 compile_host: None,
                 poll_preserving: 0,
+                barrier_log: 0,
                 overflow_host: None,
                 alloc_host: None,
-                barrier_host: None,
                 big_isa: None,
                 stats: JitStats::default(),
                 pending: Vec::new(),
@@ -80,12 +80,6 @@ impl Materializer {
             rt_alloc as *const u8,
             true,
         )?;
-        let barrier = m.register_host(
-            "vmkit_write_barrier",
-            Sig::new(&[ValType::Ref, ValType::I64, ValType::Ref], &[]),
-            rt_write_barrier as *const u8,
-            false,
-        )?;
         {
             let mut g = m.inner.lock();
             // The substrate's own trampolines are built now: stubs, prologues and
@@ -101,9 +95,17 @@ impl Materializer {
                 rt_safepoint as *const u8 as usize,
                 cranelift_codegen::isa::CallConv::PreserveAll,
             )?;
+            if plan.write_barrier {
+                g.barrier_log = m.build_exit_trampoline_cc(
+                    &mut g,
+                    "vmkit_barrier_log (preserve_all)",
+                    &Sig::new(&[ValType::I64, ValType::I64, ValType::I64], &[]),
+                    rt_barrier_log as *const u8 as usize,
+                    cranelift_codegen::isa::CallConv::PreserveAll,
+                )?;
+            }
             g.overflow_host = Some(overflow);
             g.alloc_host = Some(alloc);
-            g.barrier_host = Some(barrier);
         }
         Ok(m)
     }
@@ -160,6 +162,43 @@ impl Materializer {
     /// one yet, and patches their addresses into its call sites (the
     /// `iconst 0` placeholders of [`FnCtx::call_host`]). The function waits in
     /// `g.ctx` meanwhile.
+    /// Puts the barrier's logging call in each slow path `FnCtx::barriered_store`
+    /// left for it, now that the function is built: a call of the preserve-all
+    /// trampoline of `rt_barrier_log` with the arguments of the two placeholders,
+    /// which go. The frontend has already placed the references live across
+    /// safepoints in stack slots, and this call is not one of them: it cannot
+    /// collect (the barrier only logs the object), so it needs no stack map, and
+    /// the values live across it stay in registers (it clobbers none). Built
+    /// into the function before, it was a safepoint like any call, and every
+    /// reference live across any reference store lived in a stack slot.
+    fn patch_barrier_calls(&self, g: &mut Inner, sites: &[(ir::Inst, ir::Inst)]) {
+        use cranelift_codegen::cursor::{Cursor, FuncCursor};
+        let adapter = g.barrier_log;
+        assert_ne!(adapter, 0, "a barrier under a plan without one");
+        let func = &mut g.ctx.func;
+        let mut sig = Signature::new(cranelift_codegen::isa::CallConv::PreserveAll);
+        for _ in 0..4 {
+            sig.params.push(AbiParam::new(self.ptr));
+        }
+        let sref = func.import_signature(sig);
+        for &(a, b) in sites {
+            let arg = |func: &ir::Function, i: ir::Inst, k: usize| {
+                func.dfg.resolve_aliases(func.dfg.inst_args(i)[k])
+            };
+            let args = [
+                arg(func, a, 0),
+                arg(func, a, 1),
+                arg(func, b, 0),
+                arg(func, b, 1),
+            ];
+            let mut pos = FuncCursor::new(func).at_inst(b);
+            let callee = pos.ins().iconst(self.ptr, adapter as i64);
+            pos.ins().call_indirect(sref, callee, &args);
+            func.layout.remove_inst(a);
+            func.layout.remove_inst(b);
+        }
+    }
+
     fn patch_lazy_hosts(
         &self,
         g: &mut Inner,
@@ -592,6 +631,7 @@ impl Materializer {
                 safepoints: 0,
                 checks: Vec::new(),
                 lazy_hosts: Vec::new(),
+                barrier_calls: Vec::new(),
                 self_call: (f, self_ref),
                 _m: std::marker::PhantomData,
             };
@@ -617,10 +657,11 @@ impl Materializer {
                         std::mem::take(&mut cx.inl.scopes),
                     ),
                     std::mem::take(&mut cx.lazy_hosts),
+                    std::mem::take(&mut cx.barrier_calls),
                 )
             })
         };
-        let (positions, lazy_hosts) = match result {
+        let (positions, lazy_hosts, barrier_calls) = match result {
             Ok(p) => p,
             Err(e) => {
                 g.ctx.clear();
@@ -628,6 +669,9 @@ impl Materializer {
                 return Err(CompileError(format!("{name}: {e}")));
             }
         };
+        if !barrier_calls.is_empty() {
+            self.patch_barrier_calls(g, &barrier_calls);
+        }
         if !lazy_hosts.is_empty() {
             if let Err(e) = self.patch_lazy_hosts(g, &lazy_hosts) {
                 g.ctx.clear();
@@ -676,7 +720,6 @@ impl Materializer {
             poll: (g.poll_preserving, Sig::new(&[], &[])),
             overflow: h(g.overflow_host),
             alloc: h(g.alloc_host),
-            barrier: h(g.barrier_host),
             plan: self.plan,
         }
     }

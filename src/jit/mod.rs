@@ -222,9 +222,11 @@ struct Inner {
     compile_host: Option<HostId>,
     /// The safepoint's exit trampoline with the `PreserveAll` convention.
     poll_preserving: usize,
+    /// The preserve-all exit trampoline of the barrier's logging call
+    /// (`rt_barrier_log`); 0 under a plan without a barrier.
+    barrier_log: usize,
     overflow_host: Option<HostId>,
     alloc_host: Option<HostId>,
-    barrier_host: Option<HostId>,
     /// The ISA for functions over `JitOptions::big_function_insts` (no e-graph
     /// optimization), built when the first such function is compiled.
     big_isa: Option<cranelift_codegen::isa::OwnedTargetIsa>,
@@ -311,7 +313,6 @@ struct Helpers {
     poll: (usize, Sig),
     overflow: (usize, Sig),
     alloc: (usize, Sig),
-    barrier: (usize, Sig),
     plan: CodeFacts,
 }
 
@@ -337,6 +338,10 @@ pub struct FnCtx<'a, 'b> {
     /// Calls to hosts whose trampoline is not built yet: the placeholder
     /// address's `iconst` and the host (see `patch_lazy_hosts`).
     lazy_hosts: Vec<(ir::Inst, usize)>,
+    /// Barrier slow paths whose logging call is inserted once the function is
+    /// built: the two placeholder instructions holding its arguments (see
+    /// `patch_barrier_calls`).
+    barrier_calls: Vec<(ir::Inst, ir::Inst)>,
     /// The function being built and its reference to itself, for direct
     /// recursive calls.
     self_call: (FuncId, ir::FuncRef),

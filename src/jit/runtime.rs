@@ -60,14 +60,19 @@ pub(super) extern "C" fn rt_alloc(thread: &Thread, ti: &'static TypeInfo, size: 
     })
 }
 
-/// The barrier's slow path: the store of the value `target` (in the personality's
-/// encoding) into `slot` of `src`, with the plan's barrier.
-pub(super) extern "C" fn rt_write_barrier(thread: &Thread, src: usize, slot: usize, target: usize) {
+/// The barrier's logging, before compiled code stores `target` (in the
+/// personality's encoding) into `slot` of `src` itself: what the plan's barrier
+/// does for that store (a snapshot-at-the-beginning barrier records `src`'s
+/// fields as they are before it; an object-remembering generational barrier
+/// records `src`, which may come before the store as no collection can run
+/// between). It never collects: compiled code calls it without a stack map.
+pub(super) extern "C" fn rt_barrier_log(thread: &Thread, src: usize, slot: usize, target: usize) {
     host_guard(|| {
+        crate::gc::stats::record_barrier_slow_path();
         if let Some(src) = crate::object::word_to_ref(src) {
             // SAFETY: `slot` is the address of a reference field of `src`.
             let slot = unsafe { mmtk::util::Address::from_usize(slot) };
-            thread.write_value_at(src, slot, target as u64);
+            thread.log_before_store(src, slot, target as u64);
         }
     })
 }

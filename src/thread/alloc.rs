@@ -245,6 +245,24 @@ impl Thread {
     /// The store of [`Thread::write_value`] at an address (the caller keeps its
     /// promise).
     #[inline]
+    /// What the plan's barrier does for a store of `word` into `slot` of `src`,
+    /// without the store, which the caller makes right after with no safepoint
+    /// between (see `rt_barrier_log`).
+    pub(crate) fn log_before_store(&self, src: ObjectReference, slot: Address, word: u64) {
+        if gc::needs_write_barrier() && !gc::early::contains(src) {
+            let s = VmSlot::value(slot);
+            let m = self.mutator_mut();
+            let target = ValueEncoding::current().decode(word);
+            if gc::satb_barrier() {
+                mmtk::memory_manager::object_reference_write_pre(m, src, s, target);
+            } else {
+                // Object remembering: it logs `src`, whose fields the next
+                // collection reads then; before the store or after is the same.
+                mmtk::memory_manager::object_reference_write_post(m, src, s, target);
+            }
+        }
+    }
+
     pub(crate) fn write_value_at(&self, src: ObjectReference, slot: Address, word: u64) {
         // Early objects are roots of every collection: stores into them need no
         // barrier (and MMTk has no metadata for them).

@@ -219,7 +219,7 @@ fn report_gc_stats() {
         None => format!("heap {} MiB", vmkit::gc::total_bytes() >> 20),
     };
     eprintln!(
-        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes, {} objects marked while the program ran, {} bytes returned to the OS, {} chunks prepared and {} swept, {} concurrent marking cycles, {} full stop-the-world collections",
+        "gc: plan {} {heap}: {} collections, pause total {:.3} ms, mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, max time-to-safepoint {:.3} ms, {} bytes allocated by the runtime (not counting inline allocation), {} bytes copied, heap peak {} bytes, {} objects marked while the program ran, {} bytes returned to the OS, {} chunks prepared and {} swept, {} concurrent marking cycles, {} full stop-the-world collections, {} barrier slow paths in compiled code",
         vmkit::gc::plan(),
         st.collections,
         st.pause_total.as_secs_f64() * 1e3,
@@ -236,7 +236,8 @@ fn report_gc_stats() {
         st.chunks_prepared,
         st.chunks_swept,
         st.marking_cycles,
-        st.full_pauses
+        st.full_pauses,
+        st.barrier_slow_paths
     );
 }
 

@@ -12,7 +12,7 @@
 //! and at the start of each collection (in `stop_all_mutators`, once the world is
 //! stopped) it activates only as many as the work and the machine call for:
 //! - one per [`BYTES_PER_WORKER`] of heap in use after the previous collection
-//!   (before the first: in use now), at least one, and
+//!   (before the first: a quarter of what is in use now), at least one, and
 //! - no more than the CPUs not taken by other runnable threads of the machine at
 //!   that moment (`/proc/loadavg`'s count of runnable tasks, less the worker that
 //!   reads it; the smaller of two readings a yield apart, so that a task runnable
@@ -25,8 +25,12 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 /// Heap in use per active worker: below this a collection runs on one worker (a
-/// second one costs more in start-up and barrier waits than it saves).
-pub const BYTES_PER_WORKER: usize = 4 << 20;
+/// second one costs more in start-up and barrier waits than it saves). On a
+/// 2-CPU VM, binary-trees 16 (3-6 MB live) paused 4-35 ms with two workers and
+/// 4-10 ms with one (`perf sched`: the second worker, woken onto the first's
+/// CPU, waited there for a scheduler tick at a time while the other CPU idled);
+/// binary-trees 18 (13-25 MB live) gains from two: 18 against 22 ms on average.
+pub const BYTES_PER_WORKER: usize = 8 << 20;
 
 /// Heap bytes in use after the last collection (`usize::MAX` before the first).
 static LIVE_AFTER_LAST: AtomicUsize = AtomicUsize::new(usize::MAX);
@@ -91,9 +95,12 @@ pub(crate) fn before_collection(mmtk: &'static mmtk::MMTK<super::binding::VMKitB
         spawned
     } else {
         // The work is about what the last collection left in use; the first one
-        // can only go by what is in use now (all of it may be live).
+        // can only guess from what is in use now: a quarter of it (a program's
+        // first collection usually finds most of its first heap dead; with the
+        // whole of it, binary-trees 16's first pause took two workers and
+        // 35-57 ms instead of 5-6 ms with one).
         let live = match LIVE_AFTER_LAST.load(Relaxed) {
-            usize::MAX => mmtk::memory_manager::used_bytes(mmtk),
+            usize::MAX => mmtk::memory_manager::used_bytes(mmtk) / 4,
             live => live,
         };
         if live < BYTES_PER_WORKER {

@@ -215,8 +215,10 @@ impl Thread {
     }
 
     /// Stores `target` into `slot` (a reference field of `src`) with the plan's
-    /// write barriers: the pre-write barrier (snapshot-at-the-beginning plans) before
-    /// the store, the post-write barrier (generational and sticky plans) after it.
+    /// write barrier, which logs before the store: the pre-write barrier of
+    /// snapshot-at-the-beginning plans, and the object-remembering post-write
+    /// barrier of the generational and sticky plans (it records `src`, whose
+    /// fields the next collection reads; no collection runs between).
     ///
     /// # Safety
     /// As [`Thread::write_ref`], with `slot` the address of the field.
@@ -242,12 +244,16 @@ impl Thread {
         self.write_value_at(obj, obj.to_raw_address() + offset, word);
     }
 
-    /// The store of [`Thread::write_value`] at an address (the caller keeps its
-    /// promise).
-    #[inline]
     /// What the plan's barrier does for a store of `word` into `slot` of `src`,
     /// without the store, which the caller makes right after with no safepoint
-    /// between (see `rt_barrier_log`).
+    /// between (compiled code's barrier slow path, `rt_barrier_log`, and
+    /// [`Thread::write_value_at`]): a snapshot-at-the-beginning barrier records
+    /// `src`'s fields as they are before the store; an object-remembering
+    /// generational barrier records `src`, whose fields the next collection reads
+    /// then, so before the store is as good as after it. Early objects are roots
+    /// of every collection: stores into them need no barrier (and MMTk has no
+    /// metadata for them).
+    #[inline]
     pub(crate) fn log_before_store(&self, src: ObjectReference, slot: Address, word: u64) {
         if gc::needs_write_barrier() && !gc::early::contains(src) {
             let s = VmSlot::value(slot);
@@ -256,33 +262,18 @@ impl Thread {
             if gc::satb_barrier() {
                 mmtk::memory_manager::object_reference_write_pre(m, src, s, target);
             } else {
-                // Object remembering: it logs `src`, whose fields the next
-                // collection reads then; before the store or after is the same.
                 mmtk::memory_manager::object_reference_write_post(m, src, s, target);
             }
         }
     }
 
+    /// The store of [`Thread::write_value`] at an address (the caller keeps its
+    /// promise): the barrier's logging, then the store.
+    #[inline]
     pub(crate) fn write_value_at(&self, src: ObjectReference, slot: Address, word: u64) {
-        // Early objects are roots of every collection: stores into them need no
-        // barrier (and MMTk has no metadata for them).
-        if gc::needs_write_barrier() && !gc::early::contains(src) {
-            let s = VmSlot::value(slot);
-            let m = self.mutator_mut();
-            let target = ValueEncoding::current().decode(word);
-            if gc::satb_barrier() {
-                mmtk::memory_manager::object_reference_write_pre(m, src, s, target);
-                // SAFETY: `slot` is a reference field of the live object `src`.
-                unsafe { slot.store(word) };
-            } else {
-                // SAFETY: as above.
-                unsafe { slot.store(word) };
-                mmtk::memory_manager::object_reference_write_post(m, src, s, target);
-            }
-        } else {
-            // SAFETY: as above.
-            unsafe { slot.store(word) };
-        }
+        self.log_before_store(src, slot, word);
+        // SAFETY: `slot` is a reference field of the live object `src`.
+        unsafe { slot.store(word) };
     }
 
     /// Allocates a weak reference to `referent` ([`gc::weak`]).

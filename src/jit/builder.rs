@@ -616,14 +616,16 @@ impl FnCtx<'_, '_> {
         }
     }
 
-    /// A reference store under the plan's barrier. Inline, the store itself when
-    /// a snapshot-at-the-beginning plan is not marking, `obj` is outside the heap
-    /// (an early object, or the heap is not up) or its unlog bit is clear (see [`crate::gc::BarrierFacts`]: a young object, or no
-    /// concurrent marking under way); otherwise the runtime's
-    /// [`Thread::write_ref_at`] does the store, in the order the plan needs (a
-    /// snapshot-at-the-beginning pre-barrier sees the old value before the store
-    /// overwrites it; a generational post-barrier runs after it). No safepoint lies
-    /// between the test and the store, so a collection cannot set the bit between.
+    /// A reference store under the plan's barrier. Inline, just the store when a
+    /// snapshot-at-the-beginning plan is not marking, `obj` is outside the heap
+    /// (an early object, or the heap is not up) or its unlog bit is clear (see
+    /// [`crate::gc::BarrierFacts`]: a young object, or no concurrent marking
+    /// under way); otherwise first a call that logs `obj` (`rt_barrier_log`:
+    /// a snapshot-at-the-beginning barrier records its fields before the store
+    /// overwrites one, a generational one records the object), then the store.
+    /// No safepoint lies between the test and the store, so a collection cannot
+    /// set the bit between; the logging call is none either (it is added once
+    /// the function is built, `Materializer::patch_barrier_calls`).
     fn barriered_store(&mut self, obj: Value, slot: Value, value: Value, store_fl: MemFlagsData) {
         macro_rules! facts_off {
             ($f:ident) => {

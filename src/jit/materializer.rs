@@ -158,10 +158,6 @@ impl Materializer {
         )
     }
 
-    /// Builds the trampolines of the hosts a function just built calls without
-    /// one yet, and patches their addresses into its call sites (the
-    /// `iconst 0` placeholders of [`FnCtx::call_host`]). The function waits in
-    /// `g.ctx` meanwhile.
     /// Puts the barrier's logging call in each slow path `FnCtx::barriered_store`
     /// left for it, now that the function is built: a call of the preserve-all
     /// trampoline of `rt_barrier_log` with the arguments of the two placeholders,
@@ -199,6 +195,10 @@ impl Materializer {
         }
     }
 
+    /// Builds the trampolines of the hosts a function just built calls without
+    /// one yet, and patches their addresses into its call sites (the
+    /// `iconst 0` placeholders of [`FnCtx::call_host`]). The function waits in
+    /// `g.ctx` meanwhile.
     fn patch_lazy_hosts(
         &self,
         g: &mut Inner,

@@ -3,7 +3,7 @@
 //! in call-free loops reaching safepoints, backtraces through JIT frames. Each
 //! (scenario, plan) runs in a child process (one MMTk per process).
 
-use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData};
+use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -65,6 +65,32 @@ impl VirtualMachine for TestVm {
         write_word(e, VALUE as usize, 1000 + kind as usize);
         Some(e)
     }
+}
+
+/// Builds `for i in 0..n { body(cx, i) }` in `cx` (signed compare), with a
+/// safepoint poll on the back edge when `poll`; continues after the loop.
+fn counted_loop(cx: &mut FnCtx, n: Value, poll: bool, body: impl FnOnce(&mut FnCtx, Value)) {
+    let i = cx.var(ValType::I64);
+    let z = cx.b.ins().iconst(types::I64, 0);
+    cx.b.def_var(i, z);
+    let head = cx.b.create_block();
+    let body_block = cx.b.create_block();
+    let exit = cx.b.create_block();
+    cx.b.ins().jump(head, &[]);
+    cx.b.switch_to_block(head);
+    let iv = cx.b.use_var(i);
+    let done = cx.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, iv, n);
+    cx.b.ins().brif(done, exit, &[], body_block, &[]);
+    cx.b.switch_to_block(body_block);
+    let iv = cx.b.use_var(i);
+    body(cx, iv);
+    let i2 = cx.b.ins().iadd_imm_s(iv, 1);
+    cx.b.def_var(i, i2);
+    if poll {
+        cx.poll();
+    }
+    cx.b.ins().jump(head, &[]);
+    cx.b.switch_to_block(exit);
 }
 
 fn init(plan: Plan) -> &'static Materializer {
@@ -235,28 +261,12 @@ fn declare(m: &'static Materializer) -> Funcs {
             Sig::new(&[ValType::Ref, ValType::I64], &[ValType::Ref]),
             Box::new(|cx: &mut FnCtx| {
                 let keep = cx.var(ValType::Ref);
-                let i = cx.var(ValType::I64);
                 let (l, k) = (cx.params()[0], cx.params()[1]);
                 cx.b.def_var(keep, l);
-                let z = cx.b.ins().iconst(types::I64, 0);
-                cx.b.def_var(i, z);
-                let head = cx.b.create_block();
-                let body = cx.b.create_block();
-                let exit = cx.b.create_block();
-                cx.b.ins().jump(head, &[]);
-                cx.b.switch_to_block(head);
-                let iv = cx.b.use_var(i);
-                let done = cx.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, iv, k);
-                cx.b.ins().brif(done, exit, &[], body, &[]);
-                cx.b.switch_to_block(body);
-                let g = cx.alloc_fixed(&NODE, None);
-                let iv = cx.b.use_var(i);
-                cx.b.ins().store(MemFlagsData::trusted(), iv, g, VALUE);
-                let i2 = cx.b.ins().iadd_imm_s(iv, 1);
-                cx.b.def_var(i, i2);
-                cx.poll();
-                cx.b.ins().jump(head, &[]);
-                cx.b.switch_to_block(exit);
+                counted_loop(cx, k, true, |cx, iv| {
+                    let g = cx.alloc_fixed(&NODE, None);
+                    cx.b.ins().store(MemFlagsData::trusted(), iv, g, VALUE);
+                });
                 let kv = cx.b.use_var(keep);
                 cx.b.ins().return_(&[kv]);
                 Ok(())
@@ -268,33 +278,16 @@ fn declare(m: &'static Materializer) -> Funcs {
     let spin_body = |poll: bool| -> vmkit::jit::BodyBuilder {
         Box::new(move |cx: &mut FnCtx| {
             let n = cx.params()[0];
-            let i = cx.var(ValType::I64);
             let acc = cx.var(ValType::I64);
             let z = cx.b.ins().iconst(types::I64, 0);
-            cx.b.def_var(i, z);
             cx.b.def_var(acc, z);
-            let head = cx.b.create_block();
-            let body = cx.b.create_block();
-            let exit = cx.b.create_block();
-            cx.b.ins().jump(head, &[]);
-            cx.b.switch_to_block(head);
-            let iv = cx.b.use_var(i);
-            let done = cx.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, iv, n);
-            cx.b.ins().brif(done, exit, &[], body, &[]);
-            cx.b.switch_to_block(body);
-            let iv = cx.b.use_var(i);
-            let a = cx.b.use_var(acc);
-            let x = cx.b.ins().imul_imm_s(iv, 3);
-            let x = cx.b.ins().bxor(a, x);
-            let a2 = cx.b.ins().iadd_imm_s(x, 1);
-            cx.b.def_var(acc, a2);
-            let i2 = cx.b.ins().iadd_imm_s(iv, 1);
-            cx.b.def_var(i, i2);
-            if poll {
-                cx.poll();
-            }
-            cx.b.ins().jump(head, &[]);
-            cx.b.switch_to_block(exit);
+            counted_loop(cx, n, poll, |cx, iv| {
+                let a = cx.b.use_var(acc);
+                let x = cx.b.ins().imul_imm_s(iv, 3);
+                let x = cx.b.ins().bxor(a, x);
+                let a2 = cx.b.ins().iadd_imm_s(x, 1);
+                cx.b.def_var(acc, a2);
+            });
             let a = cx.b.use_var(acc);
             cx.b.ins().return_(&[a]);
             Ok(())
@@ -1023,57 +1016,42 @@ fn scenario_barrier(plan: Plan) {
             Sig::new(&[ValType::Ref, ValType::I64], &[ValType::I64]),
             Box::new(|cx: &mut FnCtx| {
                 let keep = cx.var(ValType::Ref);
-                let i = cx.var(ValType::I64);
                 let bad = cx.var(ValType::I64);
                 let (h, k) = (cx.params()[0], cx.params()[1]);
                 cx.b.def_var(keep, h);
                 let z = cx.b.ins().iconst(types::I64, 0);
-                cx.b.def_var(i, z);
                 cx.b.def_var(bad, z);
-                let head = cx.b.create_block();
-                let body = cx.b.create_block();
-                let exit = cx.b.create_block();
-                cx.b.ins().jump(head, &[]);
-                cx.b.switch_to_block(head);
-                let iv = cx.b.use_var(i);
-                let done = cx.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, iv, k);
-                cx.b.ins().brif(done, exit, &[], body, &[]);
-                cx.b.switch_to_block(body);
-                let fl = MemFlagsData::trusted();
-                let n = cx.alloc_fixed(&NODE, None);
-                let iv = cx.b.use_var(i);
-                cx.b.ins().store(fl, iv, n, VALUE);
-                // holder -> n -> old -> null: n, new, takes the last node; the
-                // store into the holder overwrites it (a snapshot-at-the-beginning
-                // barrier logs it, as n is not scanned by the marking under way).
-                let hv = cx.b.use_var(keep);
-                let old = cx.b.ins().load(types::I64, fl, hv, NEXT);
-                cx.store_ref(n, NEXT, old);
-                cx.store_ref(hv, NEXT, n);
-                let null = cx.b.ins().iconst(types::I64, 0);
-                cx.store_ref(old, NEXT, null);
-                cx.poll();
-                // After whatever the poll collected (and the next allocations
-                // reused): holder.next.value == i, holder.next.next.value == i - 1.
-                let hv = cx.b.use_var(keep);
-                let nx = cx.b.ins().load(types::I64, fl, hv, NEXT);
-                let v = cx.b.ins().load(types::I64, fl, nx, VALUE);
-                let iv = cx.b.use_var(i);
-                let ne = cx.b.ins().icmp(IntCC::NotEqual, v, iv);
-                let ne = cx.b.ins().uextend(types::I64, ne);
-                let nn = cx.b.ins().load(types::I64, fl, nx, NEXT);
-                let v2 = cx.b.ins().load(types::I64, fl, nn, VALUE);
-                let im1 = cx.b.ins().iadd_imm_s(iv, -1);
-                let ne2 = cx.b.ins().icmp(IntCC::NotEqual, v2, im1);
-                let ne2 = cx.b.ins().uextend(types::I64, ne2);
-                let b = cx.b.use_var(bad);
-                let b2 = cx.b.ins().iadd(b, ne);
-                let b2 = cx.b.ins().iadd(b2, ne2);
-                cx.b.def_var(bad, b2);
-                let i2 = cx.b.ins().iadd_imm_s(iv, 1);
-                cx.b.def_var(i, i2);
-                cx.b.ins().jump(head, &[]);
-                cx.b.switch_to_block(exit);
+                counted_loop(cx, k, false, |cx, iv| {
+                    let fl = MemFlagsData::trusted();
+                    let n = cx.alloc_fixed(&NODE, None);
+                    cx.b.ins().store(fl, iv, n, VALUE);
+                    // holder -> n -> old -> null: n, new, takes the last node; the
+                    // store into the holder overwrites it (a snapshot-at-the-beginning
+                    // barrier logs it, as n is not scanned by the marking under way).
+                    let hv = cx.b.use_var(keep);
+                    let old = cx.b.ins().load(types::I64, fl, hv, NEXT);
+                    cx.store_ref(n, NEXT, old);
+                    cx.store_ref(hv, NEXT, n);
+                    let null = cx.b.ins().iconst(types::I64, 0);
+                    cx.store_ref(old, NEXT, null);
+                    cx.poll();
+                    // After whatever the poll collected (and the next allocations
+                    // reused): holder.next.value == i, holder.next.next.value == i - 1.
+                    let hv = cx.b.use_var(keep);
+                    let nx = cx.b.ins().load(types::I64, fl, hv, NEXT);
+                    let v = cx.b.ins().load(types::I64, fl, nx, VALUE);
+                    let ne = cx.b.ins().icmp(IntCC::NotEqual, v, iv);
+                    let ne = cx.b.ins().uextend(types::I64, ne);
+                    let nn = cx.b.ins().load(types::I64, fl, nx, NEXT);
+                    let v2 = cx.b.ins().load(types::I64, fl, nn, VALUE);
+                    let im1 = cx.b.ins().iadd_imm_s(iv, -1);
+                    let ne2 = cx.b.ins().icmp(IntCC::NotEqual, v2, im1);
+                    let ne2 = cx.b.ins().uextend(types::I64, ne2);
+                    let b = cx.b.use_var(bad);
+                    let b2 = cx.b.ins().iadd(b, ne);
+                    let b2 = cx.b.ins().iadd(b2, ne2);
+                    cx.b.def_var(bad, b2);
+                });
                 let b = cx.b.use_var(bad);
                 cx.b.ins().return_(&[b]);
                 Ok(())

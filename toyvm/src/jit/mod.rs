@@ -624,8 +624,19 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         self.cx.alias_class(c)
     }
 
-    fn array_len_class(&mut self) -> MemFlagsData {
-        self.cx.alias_class(0x3000_0000)
+    /// The length of array or string `v` (not null). An array's length is
+    /// fixed at allocation and has its alias class; a built string's length
+    /// changes in place, so a string's is loaded unclassified.
+    fn load_len(&mut self, v: Value, of_string: bool) -> Value {
+        let fl = if of_string {
+            MemFlagsData::trusted()
+        } else {
+            self.cx.alias_class(0x3000_0000)
+        };
+        self.cx
+            .b
+            .ins()
+            .load(types::I64, fl, v, ARRAY_LENGTH_OFFSET as i32)
     }
 
     fn global_class(&mut self, g: usize) -> MemFlagsData {
@@ -980,12 +991,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         let zero = self.iconst(0);
         self.cx.b.ins().brif(arr, load, &[], join, &[zero.into()]);
         self.cx.b.switch_to_block(load);
-        let fl = self.array_len_class();
-        let len = self
-            .cx
-            .b
-            .ins()
-            .load(types::I64, fl, arr, ARRAY_LENGTH_OFFSET as i32);
+        let len = self.load_len(arr, false);
         self.cx.b.ins().jump(join, &[len.into()]);
         self.cx.b.switch_to_block(join);
         let l = self.cx.b.block_params(join)[0];
@@ -1016,18 +1022,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         }
         let len = match facts.len {
             Some(v) => self.cx.b.use_var(v),
-            None => {
-                // A string's length (byte) may change in place; an array's not.
-                let fl = if null_code == err::NULL_BYTE {
-                    MemFlagsData::trusted()
-                } else {
-                    self.array_len_class()
-                };
-                self.cx
-                    .b
-                    .ins()
-                    .load(types::I64, fl, arr, ARRAY_LENGTH_OFFSET as i32)
-            }
+            // `byte` of a string checks against the string's length.
+            None => self.load_len(arr, null_code == err::NULL_BYTE),
         };
         let (bad, ok) = self.cx.bounds_branch(i, len);
         self.raise_then_continue(bad, ok, err::INDEX, i, len);
@@ -1086,11 +1082,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     }
                     None => self.expr(v)?,
                 };
-                if ft.is_ref() {
-                    self.cx.store_ref_flags(o, off, val, fl);
-                } else {
-                    self.cx.b.ins().store(fl, val, o, off);
-                }
+                self.store_value(o, off, val, ft.is_ref(), fl);
             }
             Place::Index(arr, idx) => {
                 let a = self.expr(arr)?;
@@ -1445,7 +1437,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                     let v = self.expr(fe)?;
                     let is_ref = shared().prog.structs[*si].fields[*fi].1.is_ref();
                     let fl = self.field_class(*si, *fi);
-                    self.store_filled(o, tobj::field_offset(*fi) as i32, v, is_ref, fl);
+                    self.store_value(o, tobj::field_offset(*fi) as i32, v, is_ref, fl);
                 }
                 o
             }
@@ -1478,7 +1470,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let fl = self.elem_class(et);
                 for (i, x) in elems.iter().enumerate() {
                     let v = self.expr(x)?;
-                    self.store_filled(a, tobj::elem_offset(i) as i32, v, et.is_ref(), fl);
+                    self.store_value(a, tobj::elem_offset(i) as i32, v, et.is_ref(), fl);
                 }
                 a
             }
@@ -1509,10 +1501,11 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         a
     }
 
-    /// Stores element or field `v` at `off` of the object a big literal is
-    /// filling: computing the elements may have collected and aged the object,
-    /// so a reference goes through the write barrier.
-    fn store_filled(&mut self, obj: Value, off: i32, v: Value, is_ref: bool, fl: MemFlagsData) {
+    /// Stores field or element `v` at `off` of `obj`, with flags `fl`: a
+    /// reference through the write barrier (an assignment to a field, or a big
+    /// literal being filled: computing its elements may have collected and aged
+    /// the object).
+    fn store_value(&mut self, obj: Value, off: i32, v: Value, is_ref: bool, fl: MemFlagsData) {
         if is_ref {
             self.cx.store_ref_flags(obj, off, v, fl);
         } else {
@@ -1524,7 +1517,6 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     /// one null or different lengths are not, inline; the bytes are compared
     /// by the runtime.
     fn str_eq(&mut self, x: Value, y: Value) -> Value {
-        let fl = MemFlagsData::trusted();
         let check_b = self.cx.b.create_block();
         let len_b = self.cx.b.create_block();
         let bytes_b = self.cx.b.create_block();
@@ -1546,16 +1538,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             .ins()
             .brif(any_null, done, &[zero.into()], len_b, &[]);
         self.cx.b.switch_to_block(len_b);
-        let la = self
-            .cx
-            .b
-            .ins()
-            .load(types::I64, fl, x, ARRAY_LENGTH_OFFSET as i32);
-        let lb = self
-            .cx
-            .b
-            .ins()
-            .load(types::I64, fl, y, ARRAY_LENGTH_OFFSET as i32);
+        let la = self.load_len(x, true);
+        let lb = self.load_len(y, true);
         let same_len = self.cx.b.ins().icmp(IntCC::Equal, la, lb);
         self.cx
             .b
@@ -1575,7 +1559,6 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
     /// see `object::STR_SLICE`) and a full allocation buffer go to the runtime.
     fn concat(&mut self, x: Value, y: Value) -> Value {
         let h = jit().h.concat;
-        let fl = MemFlagsData::trusted();
         let host_b = self.cx.b.create_block();
         let check_b = self.cx.b.create_block();
         let inline_b = self.cx.b.create_block();
@@ -1588,16 +1571,8 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
         self.cx.b.ins().brif(any_null, host_b, &[], check_b, &[]);
 
         self.cx.b.switch_to_block(check_b);
-        let la = self
-            .cx
-            .b
-            .ins()
-            .load(types::I64, fl, x, ARRAY_LENGTH_OFFSET as i32);
-        let lb = self
-            .cx
-            .b
-            .ins()
-            .load(types::I64, fl, y, ARRAY_LENGTH_OFFSET as i32);
+        let la = self.load_len(x, true);
+        let lb = self.load_len(y, true);
         let n = self.cx.b.ins().iadd(la, lb);
         let short = self
             .cx
@@ -1803,18 +1778,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 if !self.facts(&args[0]).nonnull {
                     self.null_check(vs[0], err::NULL_LEN);
                 }
-                // A built string's length changes in place: unclassified.
-                let fl = if matches!(bi, Builtin::LenArray) {
-                    self.array_len_class()
-                } else {
-                    MemFlagsData::trusted()
-                };
-                Some(
-                    self.cx
-                        .b
-                        .ins()
-                        .load(types::I64, fl, vs[0], ARRAY_LENGTH_OFFSET as i32),
-                )
+                Some(self.load_len(vs[0], matches!(bi, Builtin::LenStr)))
             }
             Builtin::ToFloat => Some(self.cx.b.ins().fcvt_from_sint(types::F64, vs[0])),
             Builtin::ToInt => self.host_t(h.to_int, &[vs[0]]),

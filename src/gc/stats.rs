@@ -169,25 +169,29 @@ static FULL_PAUSES: AtomicU64 = AtomicU64::new(0);
 /// (an initial-mark pause); otherwise the final mark of the marking that ran,
 /// or a whole collection in one pause.
 pub(crate) fn record_pause_kind(marking: bool) {
-    let kind = if marking {
+    let log = LOG.load(Relaxed);
+    // With `--gc-log`, a final mark's line says how long the marking ran.
+    let (kind, since) = if marking {
         MARKING.store(true, Relaxed);
-        *MARKING_SINCE.lock() = Some(std::time::Instant::now());
-        "initial mark".to_string()
+        if log {
+            *MARKING_SINCE.lock() = Some(std::time::Instant::now());
+        }
+        ("initial mark", None)
     } else if MARKING.swap(false, Relaxed) {
         MARKING_CYCLES.fetch_add(1, Relaxed);
-        match MARKING_SINCE.lock().take() {
-            Some(t) => format!(
-                "final mark, after {:.1} ms of marking",
-                t.elapsed().as_secs_f64() * 1e3
-            ),
-            None => "final mark".to_string(),
-        }
+        ("final mark", MARKING_SINCE.lock().take())
     } else {
         FULL_PAUSES.fetch_add(1, Relaxed);
-        "full".to_string()
+        ("full", None)
     };
-    if LOG.load(Relaxed) {
-        *PAUSE_KIND.lock() = kind;
+    if log {
+        *PAUSE_KIND.lock() = match since {
+            Some(t) => format!(
+                "{kind}, after {:.1} ms of marking",
+                t.elapsed().as_secs_f64() * 1e3
+            ),
+            None => kind.to_string(),
+        };
     }
 }
 

@@ -71,15 +71,13 @@ struct Cycle {
     start: Instant,
     cpu_at_start: f64,
     used_at_start: usize,
-    /// Concurrent plans: pages in use when the initial-mark pause of the cycle
-    /// under way ended (known from its final-mark pause on).
-    used_at_mark_start: Option<usize>,
+    /// Concurrent plans: the marking of the cycle under way, known from its
+    /// final-mark pause on: pages in use when its initial-mark pause ended, and
+    /// how long it ran (seconds).
+    marking: Option<(usize, f64)>,
     /// Pages in use when the last pause ended, and when it ended.
     used_at_last_pause_end: usize,
     last_pause_end: Instant,
-    /// Concurrent plans: how long the marking of the cycle under way ran (known
-    /// from its final-mark pause on).
-    marking_time: Option<f64>,
     /// When the last pause started.
     pause_start: Instant,
     /// Pauses so far in the cycle under way (a concurrent cycle has two).
@@ -146,13 +144,12 @@ impl GrowingHeap {
                 start: now,
                 cpu_at_start: 0.0,
                 used_at_start: 0,
-                used_at_mark_start: None,
+                marking: None,
                 marking_need: 0,
                 used_at_pause: 0,
                 full_at_pause: false,
                 used_at_last_pause_end: 0,
                 last_pause_end: now,
-                marking_time: None,
                 pause_start: now,
                 pauses_in_cycle: 0,
             }),
@@ -273,8 +270,10 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
         if c.pauses_in_cycle > 1 {
             // The final-mark pause of a concurrent cycle: marking ran since the
             // initial-mark pause ended.
-            c.used_at_mark_start = Some(c.used_at_last_pause_end);
-            c.marking_time = Some(c.pause_start.duration_since(c.last_pause_end).as_secs_f64());
+            c.marking = Some((
+                c.used_at_last_pause_end,
+                c.pause_start.duration_since(c.last_pause_end).as_secs_f64(),
+            ));
         }
     }
 
@@ -305,8 +304,8 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
                 // explicit collection, or a fallback) measures nothing and halves
                 // the last estimate, so that an old burst does not keep the heap
                 // large once the program stops allocating.
-                let during = match (c.used_at_mark_start.take(), c.marking_time.take()) {
-                    (Some(start), Some(marking)) => {
+                let during = match c.marking.take() {
+                    Some((start, marking)) => {
                         let measured = c.used_at_pause.saturating_sub(start);
                         let elapsed = c.pause_start.duration_since(c.last_end).as_secs_f64();
                         let allocated = c.used_at_pause.saturating_sub(c.used_after_last);
@@ -322,7 +321,7 @@ impl GCTriggerPolicy<VMKitBinding> for GrowingHeap {
                             d
                         }
                     }
-                    _ => c.marking_need / 2,
+                    None => c.marking_need / 2,
                 };
                 c.marking_need = during;
                 c.last_end = now;

@@ -1460,35 +1460,14 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         };
         self.store_slot(tc, c);
         self.line = line;
-        // Integers in range inline, the rest by the host (the same rules).
-        let out = self.fx.b.ins().stack_addr(types::I64, self.scratch, 0);
-        let abc = self.fx.b.ins().iadd_imm_s(self.bp, 8 * ta as i64);
-        let mut args = self.head();
-        args.extend_from_slice(&[abc, out]);
-        let kind = self.call_host(self.h.forprep, &args)[0];
+        let (x0, lim, st, kind) = self.for_prep(ta, a, b, c);
         self.temps = t0;
-        self.check(kind);
         let exit = self.fx.b.create_block();
         let go = self.fx.b.create_block();
         let skip = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kind, 1);
         self.fx.b.ins().brif(skip, exit, &[], go, &[]);
         self.fx.b.switch_to_block(go);
         let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kind, 2);
-        let x0 = self
-            .fx
-            .b
-            .ins()
-            .stack_load(types::I64, types::I64, self.scratch, 0);
-        let lim = self
-            .fx
-            .b
-            .ins()
-            .stack_load(types::I64, types::I64, self.scratch, 8);
-        let st = self
-            .fx
-            .b
-            .ins()
-            .stack_load(types::I64, types::I64, self.scratch, 16);
         let xv = self.fx.b.declare_var(types::I64);
         let cv = self.fx.b.declare_var(types::I64);
         self.fx.b.def_var(xv, x0);
@@ -1555,6 +1534,105 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().brif(inside, head, &[], exit, &[]);
         self.fx.b.switch_to_block(exit);
         Ok(())
+    }
+
+    /// The numeric `for` loop's preparation of start, limit and step (`a`,
+    /// `b`, `c`, also stored in the value-stack slots from `ta` on): returns
+    /// (first value, iterations after the first or the float limit, step, kind)
+    /// with kind 1 when the loop does not run, 2 for an integer loop, 3 for a
+    /// float loop (values as in `h_forprep`). Three inline integers and a
+    /// non-zero step are prepared inline; everything else (floats, strings,
+    /// boxed integers, errors) by the host, with the same rules.
+    fn for_prep(&mut self, ta: u32, a: V, b: V, c: V) -> (V, V, V, V) {
+        let slow = self.fx.b.create_block();
+        let done = self.fx.b.create_block();
+        for _ in 0..4 {
+            self.fx.b.append_block_param(done, types::I64);
+        }
+        self.fx.b.set_cold_block(slow);
+        // All three inline integers? (`a` and `b` were computed before later
+        // operands that may have collected; only their tags are read before
+        // the host path reloads them from their slots, and an integer's bits
+        // do not move.)
+        let int_tag = (INT_BITS as u64 >> 48) as i64;
+        let ta_ = self.tag(a);
+        let tb_ = self.tag(b);
+        let tc_ = self.tag(c);
+        let ia = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ta_, int_tag);
+        let ib = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tb_, int_tag);
+        let ic = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tc_, int_tag);
+        let iab = self.fx.b.ins().band(ia, ib);
+        let all = self.fx.b.ins().band(iab, ic);
+        self.guard(all, slow);
+        let x0 = self.unbox_int(a);
+        let lim = self.unbox_int(b);
+        let st = self.unbox_int(c);
+        // A zero step is an error: the host raises it.
+        self.guard(st, slow);
+        let up = self.fx.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, st, 0);
+        // Distance to the limit in the loop's direction, and the step's size
+        // (48-bit values: neither overflows).
+        let d_up = self.fx.b.ins().isub(lim, x0);
+        let d_down = self.fx.b.ins().isub(x0, lim);
+        let dist = self.fx.b.ins().select(up, d_up, d_down);
+        let neg = self.fx.b.ins().ineg(st);
+        let size = self.fx.b.ins().select(up, st, neg);
+        let runs = self
+            .fx
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, dist, 0);
+        let skip = self.fx.b.create_block();
+        let count = self.fx.b.create_block();
+        self.fx.b.ins().brif(runs, count, &[], skip, &[]);
+        self.fx.b.switch_to_block(skip);
+        let one = self.iconst(1);
+        self.fx
+            .b
+            .ins()
+            .jump(done, &[x0.into(), x0.into(), st.into(), one.into()]);
+        // Iterations after the first: the distance over the step's size,
+        // without a division for a step of 1 or -1.
+        self.fx.b.switch_to_block(count);
+        let unit = self.fx.b.ins().icmp_imm_s(IntCC::Equal, size, 1);
+        let divide = self.fx.b.create_block();
+        let two = self.iconst(2);
+        self.fx.b.ins().brif(
+            unit,
+            done,
+            &[x0.into(), dist.into(), st.into(), two.into()],
+            divide,
+            &[],
+        );
+        self.fx.b.switch_to_block(divide);
+        let n = self.fx.b.ins().udiv(dist, size);
+        let two = self.iconst(2);
+        self.fx
+            .b
+            .ins()
+            .jump(done, &[x0.into(), n.into(), st.into(), two.into()]);
+        // The host: the interpreter's rules for everything else.
+        self.fx.b.switch_to_block(slow);
+        let out = self.fx.b.ins().stack_addr(types::I64, self.scratch, 0);
+        let abc = self.fx.b.ins().iadd_imm_s(self.bp, 8 * ta as i64);
+        let mut args = self.head();
+        args.extend_from_slice(&[abc, out]);
+        let kind = self.call_host(self.h.forprep, &args)[0];
+        self.check(kind);
+        let mut vals = Vec::with_capacity(4);
+        for off in [0, 8, 16] {
+            let v = self
+                .fx
+                .b
+                .ins()
+                .stack_load(types::I64, types::I64, self.scratch, off);
+            vals.push(v.into());
+        }
+        vals.push(kind.into());
+        self.fx.b.ins().jump(done, &vals);
+        self.fx.b.switch_to_block(done);
+        let p = self.fx.b.block_params(done);
+        (p[0], p[1], p[2], p[3])
     }
 
     /// An integer as a value: inline when it fits, else a boxed one.

@@ -51,6 +51,11 @@ struct Cli {
     /// Print garbage collection statistics to stderr at exit.
     #[arg(long)]
     gc_stats: bool,
+    /// Ask the kernel for transparent huge pages on the heap, where Linux
+    /// offers them (off by default: on a VM whose host backs memory lazily each
+    /// fresh huge page can take milliseconds to touch).
+    #[arg(long)]
+    huge_pages: bool,
     /// Collect before every allocation (slow; for testing).
     #[arg(long)]
     stress_gc: bool,
@@ -95,6 +100,7 @@ fn main() {
     let mut gc = GcOptions {
         plan,
         stress_gc: cli.stress_gc,
+        transparent_huge_pages: cli.huge_pages,
         ..GcOptions::default()
     };
     let fixed = cli.heap.as_deref().map(size);

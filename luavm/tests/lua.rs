@@ -15,7 +15,7 @@ const CONFIGS: &[&[&str]] = &[
     &["--interp"],
     &["--jit-eager", "--plan", "SemiSpace", "--heap", "24M"],
     &["--interp", "--plan", "SemiSpace", "--heap", "24M"],
-    &["--jit-eager", "--gc-move", "--heap", "24M"],
+    &["--jit-eager", "--gc-move", "--heap", "24M", "--huge-pages"],
     &["--jit-eager", "--plan", "GenCopy", "--heap", "32M"],
 ];
 

@@ -139,8 +139,12 @@ pub struct GcOptions {
     pub stress_gc: bool,
     /// Ask Linux for transparent huge pages on the heap (`madvise(MADV_HUGEPAGE)`,
     /// MMTk's `transparent_hugepages`), when the kernel offers them: a fresh heap
-    /// then faults in 2 MiB at a time instead of 4 KiB. On by default; it costs
-    /// up to one huge page of resident memory per space in use.
+    /// then faults in 2 MiB at a time instead of 4 KiB, and costs up to one huge
+    /// page of resident memory per space in use. Off by default (as HotSpot's
+    /// `UseTransparentHugePages`): on a VM whose host backs guest memory lazily
+    /// (virtio-balloon free page reporting), each huge page comes from memory
+    /// the host took back, and its first touch took milliseconds; a heap of
+    /// 4 KiB pages reuses pages the guest already has.
     pub transparent_huge_pages: bool,
     /// Whether allocations made before MMTk is up ([`crate::vm::start`]) go to the early
     /// region ([`super::early`]) instead of waiting for it. Early objects never move:
@@ -160,7 +164,7 @@ impl Default for GcOptions {
             immix_defrag_every_block: false,
             stress_factor: 0,
             stress_gc: false,
-            transparent_huge_pages: true,
+            transparent_huge_pages: false,
             early_objects: true,
         }
     }

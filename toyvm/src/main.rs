@@ -52,9 +52,14 @@ struct Cli {
     /// Java's -Xss; the interpreter gets 16 times it: its frames are larger).
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_stack)]
     stack: usize,
-    /// Do not ask the kernel for transparent huge pages on the heap (by default the
-    /// heap asks for them where Linux offers them: fewer page faults).
-    #[arg(long)]
+    /// Ask the kernel for transparent huge pages on the heap, where Linux offers
+    /// them (fewer page faults, but on a VM whose host backs memory lazily each
+    /// fresh huge page can take milliseconds to touch).
+    #[arg(long, overrides_with = "no_huge_pages")]
+    huge_pages: bool,
+    /// Do not ask for transparent huge pages (the default; overrides an earlier
+    /// --huge-pages).
+    #[arg(long, overrides_with = "huge_pages")]
     no_huge_pages: bool,
     /// Allocate nothing before the heap is up (by default, objects made while the
     /// memory manager starts go to a 1 MiB region where they never move); with
@@ -222,7 +227,7 @@ fn run(cli: Cli, engine: Engine) -> std::convert::Infallible {
             None => Some(cli.min_heap.min(cli.max_heap)),
         },
         stress_gc: cli.stress_gc,
-        transparent_huge_pages: !cli.no_huge_pages,
+        transparent_huge_pages: cli.huge_pages && !cli.no_huge_pages,
         early_objects: !cli.no_early_objects,
         stress_factor: cli.gc_every.unwrap_or(0),
         gc_threads: cli.gc_threads.map(usize::from),

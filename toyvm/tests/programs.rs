@@ -34,7 +34,8 @@ const CONFIGS: &[(&str, &[&str], bool)] = &[
         true,
     ),
     ("jit/Immix", &[], false),
-    ("jit/Immix-move", &["--gc-move"], true),
+    // (and on transparent huge pages, which are asked for only on request)
+    ("jit/Immix-move", &["--gc-move", "--huge-pages"], true),
     (
         "jit/SemiSpace",
         &["--plan", "SemiSpace", "--no-early-objects"],

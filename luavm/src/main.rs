@@ -24,8 +24,8 @@ struct Cli {
     #[arg(short = 'e', value_name = "CODE")]
     exec: Vec<String>,
     /// Run every function on the interpreter (the default compiles Lua
-    /// functions with the JIT: on their first call, or on their second for a
-    /// function without loops).
+    /// functions with the JIT: on their first call, or, for a function without
+    /// loops, on a compiler thread from its second call on).
     #[arg(long)]
     interp: bool,
     /// Compile every function on its first call, loops or not (testing: the
@@ -224,12 +224,16 @@ fn finish(it: &mut Interp<'_>, cli: &Cli, status: i32) -> i32 {
     luavm::stdlib::finalize::close(it);
     luavm::stdlib::flush(it);
     if cli.jit_stats {
-        match &it.jit {
+        match &mut it.jit {
             Some(j) => {
+                // Count what the compiler thread was given too.
+                j.wait_for_compiler();
                 let s = j.stats();
                 eprintln!(
-                    "jit: {} functions compiled ({} CLIF instructions, {} bytes of code, {:?}); on the interpreter: {}",
+                    "jit: {} functions compiled ({} on the compiler thread, {} of them finished after the program; {} CLIF instructions, {} bytes of code, {:?}); on the interpreter: {}",
                     j.compiled,
+                    j.compiled_in_background,
+                    j.compiled_at_exit,
                     s.clif_insts,
                     s.code_bytes,
                     s.compile_time,

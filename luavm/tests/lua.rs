@@ -319,6 +319,60 @@ fn reading_standard_input_matches_lua54() {
     }
 }
 
+/// A loop-free function's second call hands it to the compiler thread; the
+/// program keeps running (that function on the interpreter) and calls the
+/// compiled code once it is installed: here long before the program ends, and
+/// with the interpreter's results. Under `--jit-eager` nothing is compiled
+/// there.
+#[test]
+fn the_compiler_thread_compiles_while_the_program_runs() {
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = std::env::temp_dir().join(format!("luavm-bg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    // `sq` and `pick` have no loop; `run` has one (compiled at once, on the
+    // Lua thread) and calls them three million times.
+    let src = "local function sq(x) return x * x end\n\
+               local function pick(t, i) return t[i % #t + 1] end\n\
+               local function run(n)\n\
+                 local s, t = 0, {3, 5, 7}\n\
+                 for i = 1, n do s = s + sq(i % 1000) + pick(t, i) end\n\
+                 return s\n\
+               end\n\
+               print(run(3000000), sq(12), pick({1}, 5))\n";
+    std::fs::write(dir.join("bg.lua"), src).expect("written");
+    let stats = |flags: &[&str]| -> (String, String) {
+        let mut args = flags.to_vec();
+        args.extend(["--jit-stats", "bg.lua"]);
+        let r = run(luavm, &args, &dir);
+        assert_eq!(r.status, 0, "{}", r.stderr);
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("jit: "))
+            .expect("stats")
+            .to_string();
+        (String::from_utf8_lossy(&r.stdout).into_owned(), line)
+    };
+    let interp = run(luavm, &["--interp", "bg.lua"], &dir);
+    let (out, line) = stats(&[]);
+    let (eager_out, eager_line) = stats(&["--jit-eager"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out, String::from_utf8_lossy(&interp.stdout));
+    assert_eq!(eager_out, out);
+    assert_eq!(out, "998515500000\t144\t1\n");
+    // `run` on the Lua thread; `sq` and `pick` on the compiler thread, both
+    // installed while `run` was still calling them.
+    assert!(
+        line.starts_with("jit: 3 functions compiled (2 on the compiler thread, 0 of them finished after the program;"),
+        "{line}"
+    );
+    // Eager: all four (the main chunk too) on the Lua thread.
+    assert!(
+        eager_line.starts_with("jit: 4 functions compiled (0 on the compiler thread,"),
+        "{eager_line}"
+    );
+}
+
 /// A function without loops, or of more than 1,500 syntax nodes, runs its
 /// first call on the interpreter and is compiled on its second; a small
 /// function with a loop, on its first; `--jit-eager` compiles every function

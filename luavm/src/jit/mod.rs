@@ -88,6 +88,9 @@ pub enum State {
     Untried,
     /// Called once, on the interpreter: it has no loop (see [`has_loop`]).
     CalledOnce,
+    /// Being compiled on the compiler thread ([`Worker`]); its calls run on
+    /// the interpreter until the code is installed.
+    Queued,
     /// Compiled: the way in.
     Compiled(EntryPoint),
     /// Runs on the interpreter (why).
@@ -122,6 +125,15 @@ struct Hosts {
     tset: HostId,
     varargs: HostId,
     fastcall: HostId,
+    /// The value stack's base address and the address of its length word,
+    /// and the same of the call-site buffer: fixed once made (before the
+    /// first call), read here on the Lua thread so that code generation on
+    /// the compiler thread does not touch the buffers' Lua-thread-only
+    /// statics.
+    stack_base: i64,
+    stack_len: i64,
+    sites_base: i64,
+    sites_len: i64,
 }
 
 /// The JIT of one interpreter.
@@ -142,6 +154,86 @@ pub struct Jit {
     codes: Vec<usize>,
     /// Compile every function on its first call, loops or not (`--jit-eager`).
     pub eager: bool,
+    /// The compiler thread, started with the backend (`None` before, or when
+    /// it could not start: then every compilation runs on the Lua thread).
+    worker: Option<Worker>,
+    /// Functions compiled on the compiler thread (and installed).
+    pub compiled_in_background: usize,
+    /// Of those, the ones still being compiled when the program ended
+    /// (installed by [`Jit::wait_for_compiler`]).
+    pub compiled_at_exit: usize,
+    /// Compilations sent to the compiler thread and not installed yet.
+    queued: usize,
+}
+
+/// A compilation for the compiler thread: the prototype's index, whether it
+/// is a vararg function, the function's name, file and line, and its body
+/// builder.
+struct Job {
+    pi: usize,
+    vararg: bool,
+    name: String,
+    source: String,
+    line: u32,
+    body: vmkit::jit::BodyBuilder,
+}
+
+/// A finished compilation: the prototype's index, whether it is a vararg
+/// function, and its way in and code address, or why it could not be
+/// compiled.
+type Done = (usize, bool, Result<(EntryPoint, usize), String>);
+
+/// The compiler thread: a function without loops is compiled there on its
+/// second call while the interpreter keeps running it (as HotSpot's compiler
+/// threads do), and installed by the Lua thread the next time it calls a
+/// function that is not compiled yet. Compiling only reads the prototype and
+/// the constants made for it beforehand; it allocates nothing in the heap, so
+/// the thread is no mutator and collections never wait for it.
+struct Worker {
+    jobs: std::sync::mpsc::Sender<Job>,
+    done: std::sync::mpsc::Receiver<Done>,
+}
+
+impl Worker {
+    fn start(m: &'static Materializer) -> Option<Worker> {
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let (tx, done) = std::sync::mpsc::channel::<Done>();
+        std::thread::Builder::new()
+            .name("lua-jit".into())
+            .spawn(move || {
+                for job in rx {
+                    let Job {
+                        pi,
+                        vararg,
+                        name,
+                        source,
+                        line,
+                        body,
+                    } = job;
+                    let r = compile_now(m, &name, &source, line, body);
+                    if tx.send((pi, vararg, r)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Worker { jobs, done })
+    }
+}
+
+/// Declares and compiles one function: its way in and code address.
+fn compile_now(
+    m: &'static Materializer,
+    name: &str,
+    source: &str,
+    line: u32,
+    body: vmkit::jit::BodyBuilder,
+) -> Result<(EntryPoint, usize), String> {
+    let sig = Sig::new(&[ValType::I64; 3], &[ValType::I64]);
+    let f = m.declare(name, source, sig, body).map_err(|e| e.0)?;
+    m.set_decl_line(f, line);
+    m.compile(f).map_err(|e| e.0)?;
+    Ok((m.entry_point(f).map_err(|e| e.0)?, m.entry_address(f)))
 }
 
 impl Jit {
@@ -159,6 +251,10 @@ impl Jit {
             interpreted: Vec::new(),
             codes: Vec::new(),
             eager: false,
+            worker: None,
+            compiled_in_background: 0,
+            compiled_at_exit: 0,
+            queued: 0,
         })
     }
 
@@ -168,6 +264,7 @@ impl Jit {
     /// every function then runs on the interpreter.
     fn backend(&mut self) -> Option<(&'static Materializer, Hosts)> {
         let dump_clif = self.dump_clif;
+        let mut started = false;
         let b = self.backend.get_or_insert_with(|| {
             let b = Self::make_backend(dump_clif);
             if let Err(e) = &b {
@@ -175,9 +272,75 @@ impl Jit {
                     "luavm: internal error: the JIT cannot start: {e}; running on the interpreter"
                 );
             }
+            started = true;
             b
         });
-        b.as_ref().ok().copied()
+        let b = b.as_ref().ok().copied();
+        if started && !self.eager {
+            // Without a compiler thread (the system refused one) every
+            // compilation runs on the Lua thread, as under --jit-eager.
+            self.worker = b.and_then(|(m, _)| Worker::start(m));
+        }
+        b
+    }
+
+    /// Waits for the compiler thread to finish what it was given, and
+    /// installs it (for statistics that count every compilation).
+    pub fn wait_for_compiler(&mut self) {
+        while self.queued > 0 {
+            let Some(w) = &self.worker else { return };
+            match w.done.recv() {
+                Ok((pi, vararg, r)) => {
+                    self.compiled_at_exit += r.is_ok() as usize;
+                    self.install(pi, vararg, r)
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Installs what the compiler thread has finished, without waiting.
+    fn install_finished(&mut self) {
+        while self.queued > 0 {
+            let Some(w) = &self.worker else { return };
+            match w.done.try_recv() {
+                Ok((pi, vararg, r)) => self.install(pi, vararg, r),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Installs a finished compilation of prototype `pi` (from either thread).
+    fn install(&mut self, pi: usize, vararg: bool, r: Result<(EntryPoint, usize), String>) {
+        if let State::Queued = self.state[pi] {
+            self.queued -= 1;
+            self.compiled_in_background += r.is_ok() as usize;
+        }
+        match r {
+            Ok((e, code)) => {
+                self.state[pi] = State::Compiled(e);
+                if self.codes.len() <= pi {
+                    self.codes.resize(pi + 1, 0);
+                }
+                // A vararg function is entered through `Interp::call`, which
+                // moves its fixed parameters above the varargs: compiled code
+                // does not call it directly (its entry stays 0 here).
+                if !vararg {
+                    self.codes[pi] = code;
+                }
+                use std::sync::atomic::Ordering::Relaxed;
+                CODES[0].store(self.codes.as_ptr() as usize, Relaxed);
+                CODES[1].store(self.codes.len(), Relaxed);
+                self.compiled += 1;
+            }
+            Err(msg) => {
+                if std::env::var_os("LUAVM_JIT_DEBUG").is_some() {
+                    eprintln!("luavm: JIT: prototype {pi}: {msg}");
+                }
+                self.state[pi] = State::Interpreted("compile error");
+                self.note_interpreted("compile error");
+            }
+        }
     }
 
     fn make_backend(dump_clif: bool) -> Result<(&'static Materializer, Hosts), String> {
@@ -224,6 +387,10 @@ impl Jit {
             tset: reg("lua_tset", 7, 1, h_tset as *const u8, true)?,
             varargs: reg("lua_varargs", 5, 1, h_varargs as *const u8, false)?,
             fastcall: reg("lua_fastcall", 3, 1, h_fastcall as *const u8, false)?,
+            stack_base: crate::stack::base_address() as i64,
+            stack_len: crate::stack::len_address() as i64,
+            sites_base: crate::sites::base_address() as i64,
+            sites_len: crate::sites::len_address() as i64,
         };
         Ok((m, h))
     }
@@ -466,17 +633,28 @@ struct SendPtr(*const Function, Vec<(usize, usize, u32)>);
 
 impl SendPtr {
     fn get(&self) -> (&Function, &[(usize, usize, u32)]) {
-        // SAFETY: the prototype is kept by `Interp::protos` for the process's
-        // life, and only read (on the Lua thread, during `compile`).
+        // SAFETY: the prototype is kept by `Interp::protos` until the
+        // interpreter is dropped, which first waits for the compiler thread
+        // (`Drop for Interp`); nothing writes a syntax tree after parsing, and
+        // code generation only reads it (it clones no `Rc` of it).
         (unsafe { &*self.0 }, &self.1)
     }
 }
-// SAFETY: the body builder runs on the Lua thread, synchronously inside
-// `Materializer::compile` called from `entry`; the prototype lives as long as
-// the interpreter keeps it (the whole process).
+// SAFETY: the body builder runs inside `Materializer::compile`, on the Lua
+// thread or on the compiler thread ([`Worker`]); either way it only reads the
+// prototype (see `get`), which outlives it.
 unsafe impl Send for SendPtr {}
 // SAFETY: as above.
 unsafe impl Sync for SendPtr {}
+
+impl Drop for Interp<'_> {
+    fn drop(&mut self) {
+        // The compiler thread reads prototypes this interpreter owns.
+        if let Some(j) = &mut self.jit {
+            j.wait_for_compiler();
+        }
+    }
+}
 
 impl Interp<'_> {
     /// The compiled code of prototype `pi`, compiling it on its first call;
@@ -495,9 +673,16 @@ impl Interp<'_> {
         if jit.state.len() <= pi {
             jit.state.resize(pi + 1, State::Untried);
         }
-        match jit.state[pi] {
+        let second_call = match jit.state[pi] {
             State::Compiled(e) => return Some(e),
             State::Interpreted(_) => return None,
+            State::Queued => {
+                jit.install_finished();
+                return match jit.state[pi] {
+                    State::Compiled(e) => Some(e),
+                    _ => None,
+                };
+            }
             State::Untried => {
                 // A function without loops, or a big one, runs its first call
                 // on the interpreter: most such functions run once (main
@@ -516,9 +701,12 @@ impl Interp<'_> {
                     jit.state[pi] = State::CalledOnce;
                     return None;
                 }
+                false
             }
-            State::CalledOnce => {}
-        }
+            State::CalledOnce => true,
+        };
+        // Install whatever the compiler thread finished meanwhile.
+        jit.install_finished();
         let proto = self.protos[pi].0.clone();
         if let Some(why) = unsupported(&proto) {
             let jit = self.jit.as_mut().expect("checked");
@@ -555,46 +743,54 @@ impl Interp<'_> {
         };
         let captured = self.protos[pi].1.clone();
         let data = SendPtr(Rc::as_ptr(&proto), consts);
-        let body = Box::new(move |fx: &mut FnCtx<'_, '_>| {
+        let body: vmkit::jit::BodyBuilder = Box::new(move |fx: &mut FnCtx<'_, '_>| {
             let (p, consts) = data.get();
             Cg::compile(fx, p, pi, hosts, consts, &captured)
         });
-        let sig = Sig::new(&[ValType::I64; 3], &[ValType::I64]);
         let name = format!("{} ({}:{})", proto.name, proto.source, proto.line);
-        let r = (|| -> Result<(EntryPoint, usize), String> {
-            let f = m
-                .declare(&name, &proto.source, sig, body)
-                .map_err(|e| e.0)?;
-            m.set_decl_line(f, proto.line);
-            m.compile(f).map_err(|e| e.0)?;
-            Ok((m.entry_point(f).map_err(|e| e.0)?, m.entry_address(f)))
-        })();
-        match r {
-            Ok((e, code)) => {
-                jit.state[pi] = State::Compiled(e);
-                if jit.codes.len() <= pi {
-                    jit.codes.resize(pi + 1, 0);
+        let vararg = proto.is_vararg;
+        // A function's second call (it has no loop, or is big) hands it to the
+        // compiler thread and runs on the interpreter; a function with a loop
+        // is compiled now, on its first call: its loop may be where the
+        // program spends its time, and a running call cannot switch to
+        // compiled code.
+        if second_call {
+            if let Some(w) = &jit.worker {
+                let job = Job {
+                    pi,
+                    vararg,
+                    name,
+                    source: proto.source.to_string(),
+                    line: proto.line,
+                    body,
+                };
+                match w.jobs.send(job) {
+                    Ok(()) => {
+                        jit.state[pi] = State::Queued;
+                        jit.queued += 1;
+                        return None;
+                    }
+                    Err(e) => {
+                        // The thread is gone: compile here from now on.
+                        jit.worker = None;
+                        let Job {
+                            name, body, source, ..
+                        } = e.0;
+                        let r = compile_now(m, &name, &source, proto.line, body);
+                        jit.install(pi, vararg, r);
+                        return match jit.state[pi] {
+                            State::Compiled(e) => Some(e),
+                            _ => None,
+                        };
+                    }
                 }
-                // A vararg function is entered through `Interp::call`, which
-                // moves its fixed parameters above the varargs: compiled code
-                // does not call it directly.
-                if !proto.is_vararg {
-                    jit.codes[pi] = code;
-                }
-                use std::sync::atomic::Ordering::Relaxed;
-                CODES[0].store(jit.codes.as_ptr() as usize, Relaxed);
-                CODES[1].store(jit.codes.len(), Relaxed);
-                jit.compiled += 1;
-                Some(e)
             }
-            Err(msg) => {
-                if std::env::var_os("LUAVM_JIT_DEBUG").is_some() {
-                    eprintln!("luavm: JIT: {name}: {msg}");
-                }
-                jit.state[pi] = State::Interpreted("compile error");
-                jit.note_interpreted("compile error");
-                None
-            }
+        }
+        let r = compile_now(m, &name, &proto.source, proto.line, body);
+        jit.install(pi, vararg, r);
+        match jit.state[pi] {
+            State::Compiled(e) => Some(e),
+            _ => None,
         }
     }
 }
@@ -657,9 +853,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let frame_end = b.ins().iconst(types::I64, 0);
         let frame_end_inst = b.func.dfg.value_def(frame_end).unwrap_inst();
         let frame_end = b.ins().iadd(fpos, frame_end);
-        let base_addr = b
-            .ins()
-            .iconst(types::I64, crate::stack::base_address() as i64);
+        let base_addr = b.ins().iconst(types::I64, h.stack_base);
         let off = b.ins().imul_imm_s(fpos, 8);
         let bp = b.ins().iadd(base_addr, off);
         let bp = b.ins().iadd_imm_s(bp, 8);
@@ -806,7 +1000,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     }
 
     fn set_len(&mut self, len: V) {
-        let addr = self.iconst(crate::stack::len_address() as i64);
+        let addr = self.iconst(self.h.stack_len);
         self.fx.b.ins().store(fl(), len, addr, 0);
     }
 
@@ -913,7 +1107,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
     /// The globals table (value stack slot 0).
     fn global_table(&mut self) -> V {
-        let base = self.iconst(crate::stack::base_address() as i64);
+        let base = self.iconst(self.h.stack_base);
         self.fx.b.ins().load(types::I64, fl(), base, 0)
     }
 
@@ -933,7 +1127,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
     /// Constant `idx` of the constants array.
     fn const_at(&mut self, idx: usize) -> V {
-        let base = self.iconst(crate::stack::base_address() as i64);
+        let base = self.iconst(self.h.stack_base);
         let arr = self
             .fx
             .b
@@ -1244,8 +1438,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// slots it grows over set to nil (what the callee left there is not
     /// scanned while below the length; it must not be seen again).
     fn refill(&mut self, frame_end: V) {
-        let la = self.iconst(crate::stack::len_address() as i64);
-        let base = self.iconst(crate::stack::base_address() as i64);
+        let la = self.iconst(self.h.stack_len);
+        let base = self.iconst(self.h.stack_base);
         let len = self.fx.b.ins().load(types::I64, fl(), la, 0);
         let head = self.fx.b.create_block();
         let body = self.fx.b.create_block();
@@ -1373,7 +1567,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             }
             [e] if !matches!(e, Expr::Vararg) => {
                 let v = self.eval(e)?;
-                let base = self.iconst(crate::stack::base_address() as i64);
+                let base = self.iconst(self.h.stack_base);
                 let off = self.fx.b.ins().imul_imm_s(self.fpos, 8);
                 let addr = self.fx.b.ins().iadd(base, off);
                 self.fx.b.ins().store(fl(), v, addr, 0);
@@ -1851,7 +2045,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let here = self.fx.b.current_block().expect("a block");
             self.fx.b.switch_to_block(not_table);
             self.object_ptr(o, crate::heap::Kind::Str, slow);
-            let base = self.iconst(crate::stack::base_address() as i64);
+            let base = self.iconst(self.h.stack_base);
             let mt = self.fx.b.ins().load(
                 types::I64,
                 fl(),
@@ -2196,8 +2390,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let code = self.fx.b.ins().load(types::I64, fl(), slot, 0);
         self.guard(code, slow);
         // The call's site record (see `crate::sites`).
-        let sb = self.iconst(crate::sites::base_address() as i64);
-        let sl = self.iconst(crate::sites::len_address() as i64);
+        let sb = self.iconst(self.h.sites_base);
+        let sl = self.iconst(self.h.sites_len);
         let n = self.fx.b.ins().load(types::I64, fl(), sl, 0);
         let so = self
             .fx
@@ -2323,7 +2517,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             at,
             vmkit::object::ARRAY_DATA_OFFSET as i32,
         );
-        let base = self.iconst(crate::stack::base_address() as i64);
+        let base = self.iconst(self.h.stack_base);
         let arr = self
             .fx
             .b
@@ -2345,7 +2539,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     // ------------------------------------------------------------ expressions
 
     fn upvalue_cell(&mut self, u: u32) -> V {
-        let base = self.iconst(crate::stack::base_address() as i64);
+        let base = self.iconst(self.h.stack_base);
         let off = self.fx.b.ins().imul_imm_s(self.fpos, 8);
         let addr = self.fx.b.ins().iadd(base, off);
         let cl = self.fx.b.ins().load(types::I64, fl(), addr, 0);

@@ -37,6 +37,17 @@ struct Run {
     stderr: String,
 }
 
+impl Run {
+    /// The first line of standard error that starts with `prefix` (a
+    /// statistics line: `gc: `, `jit: `).
+    fn line(&self, prefix: &str) -> &str {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in {}", self.stderr))
+    }
+}
+
 fn run(cmd: &str, args: &[&str], dir: &Path) -> Run {
     let out = Command::new(cmd)
         .args(args)
@@ -167,11 +178,7 @@ fn collections_move_objects_and_the_program_sees_the_same_data() {
         args.extend(["--gc-stats", "gc.lua"]);
         let r = run(luavm, &args, &dir);
         assert_eq!(r.status, 0, "{}", r.stderr);
-        let stats = r
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("gc: "))
-            .expect("a stats line");
+        let stats = r.line("gc: ");
         let field = |name: &str| -> u64 {
             let rest = stats
                 .split(name)
@@ -204,13 +211,7 @@ fn compiled_code_sees_the_same_data_when_objects_move() {
     args.extend(["--jit-eager", "--gc-stats", "--jit-stats", "jit.lua"]);
     let jit = run(luavm, &args, &dir);
     assert_eq!(jit.status, 0, "{}", jit.stderr);
-    let line = |prefix: &str| -> String {
-        jit.stderr
-            .lines()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no {prefix} line in {}", jit.stderr))
-            .to_string()
-    };
+    let line = |prefix: &str| -> String { jit.line(prefix).to_string() };
     let number_after = |l: &str, name: &str| -> u64 {
         l.split(name)
             .nth(1)
@@ -264,11 +265,7 @@ fn huge_functions_run_on_the_interpreter() {
         "49995001\t42\n49995001\t42\n"
     );
     assert_eq!(jit.stdout, interp.stdout);
-    let stats = jit
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("jit: "))
-        .expect("stats");
+    let stats = jit.line("jit: ");
     // `small` and the main chunk.
     assert!(stats.starts_with("jit: 2 functions compiled"), "{stats}");
     assert!(
@@ -345,12 +342,7 @@ fn the_compiler_thread_compiles_while_the_program_runs() {
         args.extend(["--jit-stats", "bg.lua"]);
         let r = run(luavm, &args, &dir);
         assert_eq!(r.status, 0, "{}", r.stderr);
-        let line = r
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("jit: "))
-            .expect("stats")
-            .to_string();
+        let line = r.line("jit: ").to_string();
         (String::from_utf8_lossy(&r.stdout).into_owned(), line)
     };
     let interp = run(luavm, &["--interp", "bg.lua"], &dir);
@@ -402,11 +394,7 @@ fn loop_free_functions_compile_on_their_second_call() {
         let r = run(luavm, &args, &dir);
         assert_eq!(r.status, 0, "{}", r.stderr);
         assert_eq!(String::from_utf8_lossy(&r.stdout), "2\t4\t6\t55\t159603\n");
-        let stats = r
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("jit: "))
-            .expect("stats");
+        let stats = r.line("jit: ");
         stats
             .split_whitespace()
             .nth(1)

@@ -33,7 +33,8 @@ struct Cli {
     #[arg(long)]
     jit_eager: bool,
     /// Print JIT statistics to stderr at exit (functions compiled, functions
-    /// left to the interpreter and why).
+    /// left to the interpreter and why); it first waits for the compilations
+    /// the compiler thread was given (without it, they are dropped at exit).
     #[arg(long)]
     jit_stats: bool,
     /// Garbage collection plan.

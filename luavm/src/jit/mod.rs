@@ -192,16 +192,24 @@ type Done = (usize, bool, Result<(EntryPoint, usize), String>);
 struct Worker {
     jobs: std::sync::mpsc::Sender<Job>,
     done: std::sync::mpsc::Receiver<Done>,
+    /// Set when the interpreter goes away: the thread drops the jobs still
+    /// queued instead of compiling them.
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Worker {
     fn start(m: &'static Materializer) -> Option<Worker> {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         let (tx, done) = std::sync::mpsc::channel::<Done>();
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cancelled = cancel.clone();
         std::thread::Builder::new()
             .name("lua-jit".into())
             .spawn(move || {
                 for job in rx {
+                    if cancelled.load(std::sync::atomic::Ordering::Acquire) {
+                        break;
+                    }
                     let Job {
                         pi,
                         vararg,
@@ -217,7 +225,17 @@ impl Worker {
                 }
             })
             .ok()?;
-        Some(Worker { jobs, done })
+        Some(Worker { jobs, done, cancel })
+    }
+
+    /// Stops the thread: the compilation under way finishes (it reads
+    /// prototypes the interpreter owns), the queued ones are dropped.
+    fn stop(self) {
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Release);
+        drop(self.jobs);
+        // The thread drops its sender when it leaves its loop.
+        while self.done.recv().is_ok() {}
     }
 }
 
@@ -634,8 +652,8 @@ struct SendPtr(*const Function, Vec<(usize, usize, u32)>);
 impl SendPtr {
     fn get(&self) -> (&Function, &[(usize, usize, u32)]) {
         // SAFETY: the prototype is kept by `Interp::protos` until the
-        // interpreter is dropped, which first waits for the compiler thread
-        // (`Drop for Interp`); nothing writes a syntax tree after parsing, and
+        // interpreter is dropped, which first stops the compiler thread and
+        // waits for the compilation under way (`Drop for Interp`); nothing writes a syntax tree after parsing, and
         // code generation only reads it (it clones no `Rc` of it).
         (unsafe { &*self.0 }, &self.1)
     }
@@ -649,9 +667,11 @@ unsafe impl Sync for SendPtr {}
 
 impl Drop for Interp<'_> {
     fn drop(&mut self) {
-        // The compiler thread reads prototypes this interpreter owns.
-        if let Some(j) = &mut self.jit {
-            j.wait_for_compiler();
+        // The compiler thread reads prototypes this interpreter owns: stop it
+        // (a program that made thousands of functions must not wait at its
+        // end for them to be compiled).
+        if let Some(w) = self.jit.as_mut().and_then(|j| j.worker.take()) {
+            w.stop();
         }
     }
 }

@@ -66,8 +66,6 @@ const TRUE: i64 = FALSE | 1;
 const INT_TAG: i64 = 0xFFFB;
 const INT_BITS: i64 = (0xFFFBu64 << 48) as i64;
 const PAYLOAD: i64 = (1 << 48) - 1;
-const CANONICAL_NAN: i64 = 0x7FF8 << 48;
-const CANONICAL_NEG_NAN: i64 = (0xFFF8u64 << 48) as i64;
 
 /// Constructors with at most this many positional (or string-keyed) items
 /// store them inline.
@@ -3010,17 +3008,6 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().bitcast(types::F64, MemFlagsData::new(), v)
     }
 
-    /// A float result as a value (NaN made canonical, keeping its sign).
-    fn box_float(&mut self, x: V) -> V {
-        let bits = self.fx.b.ins().bitcast(types::I64, MemFlagsData::new(), x);
-        let nan = self.fx.b.ins().fcmp(FloatCC::Unordered, x, x);
-        let neg = self.fx.b.ins().icmp_imm_s(IntCC::SignedLessThan, bits, 0);
-        let pn = self.iconst(CANONICAL_NAN);
-        let nn = self.iconst(CANONICAL_NEG_NAN);
-        let canon = self.fx.b.ins().select(neg, nn, pn);
-        self.fx.b.ins().select(nan, canon, bits)
-    }
-
     fn bool_value(&mut self, c: V) -> V {
         let c = self.fx.b.ins().uextend(types::I64, c);
         self.fx.b.ins().bor_imm_s(c, FALSE)
@@ -3130,7 +3117,13 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                         Mul => self.fx.b.ins().fmul(x, y),
                         _ => self.fx.b.ins().fdiv(x, y),
                     };
-                    self.box_float(r)
+                    // The result's bits are the value: both operands are
+                    // floats, so any NaN among them is canonical, and the
+                    // hardware's result NaN is then one of the operands'
+                    // (quieted: still canonical) or its default NaN
+                    // (0xFFF8.. on x86-64, 0x7FF8.. on AArch64 and RISC-V),
+                    // canonical too.
+                    self.fx.b.ins().bitcast(types::I64, MemFlagsData::new(), r)
                 }
                 _ => {
                     let cc = match op {

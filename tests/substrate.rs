@@ -242,6 +242,11 @@ fn scenario_structures(plan: Plan) {
         let l = make_list(&t, i * 100, 50);
         write_ref(&t, arr.obj(), array_slot(i), Some(l));
     }
+    // An array filled only by `copy_fields`, from young arrays and from itself
+    // (overlapping): after the collection below it is old, so under a
+    // generational plan its young referents live only if the copy logged it.
+    let copied = s.handle(Some(t.alloc_array(&REFS, 64).unwrap()));
+    let mut copied_seeds = vec![None::<usize>; 64];
     let ints = s.handle(Some(t.alloc_array(&INTS, 1000).unwrap()));
     for i in 0..1000 {
         write_word(ints.obj(), array_slot(i), i * i);
@@ -287,6 +292,30 @@ fn scenario_structures(plan: Plan) {
             write_ref(&t, arr.obj(), array_slot(i), Some(l));
             allocated += 50 * (HEADER_SIZE + 16);
         }
+        if round.is_multiple_of(11) {
+            let at = (round / 11) % 57;
+            let inner = t.scope();
+            let fresh = inner.handle(Some(t.alloc_array(&REFS, 8).unwrap()));
+            for j in 0..8 {
+                let l = make_list(&t, 5000 + round + j, 20);
+                write_ref(&t, fresh.obj(), array_slot(j), Some(l));
+            }
+            // SAFETY: slots `at..at + 8` of a 64-slot reference array, from
+            // the 8 slots of another, all references to live lists.
+            unsafe { t.copy_fields(copied.obj(), array_slot(at), fresh.obj(), array_slot(0), 8) };
+            for j in 0..8 {
+                copied_seeds[at + j] = Some(5000 + round + j);
+            }
+            if round.is_multiple_of(33) {
+                // Within the array, overlapping: slots 0..8 move up to 3..11.
+                // SAFETY: as above, one array for both ranges.
+                unsafe {
+                    t.copy_fields(copied.obj(), array_slot(3), copied.obj(), array_slot(0), 8)
+                };
+                copied_seeds.copy_within(0..8, 3);
+            }
+            allocated += 8 * 20 * (HEADER_SIZE + 16);
+        }
         if round.is_multiple_of(50) {
             check_tree(make_tree(&t, 6), 6);
             allocated += 127 * (HEADER_SIZE + 24);
@@ -301,6 +330,16 @@ fn scenario_structures(plan: Plan) {
     for i in 0..64 {
         check_list(read_ref(arr.obj(), array_slot(i)), i * 100, 50);
     }
+    for (i, seed) in copied_seeds.iter().enumerate() {
+        match seed {
+            Some(seed) => check_list(read_ref(copied.obj(), array_slot(i)), *seed, 20),
+            None => assert_eq!(read_ref(copied.obj(), array_slot(i)), None),
+        }
+    }
+    assert!(
+        copied_seeds.iter().all(Option::is_some),
+        "every slot was copied into"
+    );
     for i in 0..1000 {
         assert_eq!(read_word(ints.obj(), array_slot(i)), i * i);
     }

@@ -244,6 +244,51 @@ impl Thread {
         self.write_value_at(obj, obj.to_raw_address() + offset, word);
     }
 
+    /// Copies `n` words of reference or value fields (or elements) from `src`,
+    /// starting at byte `src_offset`, to `dst` from byte `dst_offset`: what `n`
+    /// calls of [`Thread::write_value`] (or [`Thread::write_ref`]) would leave,
+    /// with the plan's barrier taken once. MMTk's barriers are object-granular
+    /// (a generational plan's remembers `dst` and rescans all of it; a
+    /// snapshot-at-the-beginning one records all of `dst`'s fields as they were
+    /// before the first store), so one logging of `dst` covers every store made
+    /// before the next safepoint. A personality's array growth or
+    /// `table.move` copies this way instead of element by element. The ranges
+    /// may overlap (`src` may be `dst`).
+    ///
+    /// # Safety
+    /// Both ranges lie within live objects; every word of `dst`'s range is a
+    /// reference or value field of its type, and every word of `src`'s range a
+    /// valid word for it (0, a live object's reference, or a non-reference
+    /// value), as for [`Thread::write_value`].
+    #[inline]
+    pub unsafe fn copy_fields(
+        &self,
+        dst: ObjectReference,
+        dst_offset: usize,
+        src: ObjectReference,
+        src_offset: usize,
+        n: usize,
+    ) {
+        if n == 0 {
+            return;
+        }
+        let to = dst.to_raw_address() + dst_offset;
+        let from = src.to_raw_address() + src_offset;
+        if gc::needs_write_barrier() && !gc::early::contains(dst) {
+            let s = VmSlot::value(to);
+            let m = self.mutator_mut();
+            // The target does not matter to an object-granular barrier.
+            if gc::satb_barrier() {
+                mmtk::memory_manager::object_reference_write_pre(m, dst, s, None);
+            } else {
+                mmtk::memory_manager::object_reference_write_post(m, dst, s, None);
+            }
+        }
+        // SAFETY: both ranges are `n` words inside live objects (the caller's
+        // promise); `copy` allows them to overlap.
+        unsafe { std::ptr::copy(from.to_ptr::<u64>(), to.to_mut_ptr::<u64>(), n) };
+    }
+
     /// What the plan's barrier does for a store of `word` into `slot` of `src`,
     /// without the store, which the caller makes right after with no safepoint
     /// between (compiled code's barrier slow path, `rt_barrier_log`, and

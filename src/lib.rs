@@ -53,7 +53,8 @@
 //! 5. Allocate with [`Thread::alloc`] / [`Thread::alloc_array`], keep references
 //!    that must survive an allocation in [`HandleScope`] handles, store references
 //!    with [`Thread::write_ref`] (values with [`Thread::write_value`]: both run the
-//!    plan's write barrier), poll [`Thread::safepoint`] in loops, and wrap
+//!    plan's write barrier; [`Thread::copy_fields`] copies a run of fields with
+//!    one barrier), poll [`Thread::safepoint`] in loops, and wrap
 //!    blocking calls in [`Thread::native`]. Fields are read with the `unsafe fn`s
 //!    of [`object`] (`read_word`, `array_len`, ...): the substrate cannot know an
 //!    object is live; a personality states its own promise once (toyvm's

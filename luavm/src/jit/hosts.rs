@@ -470,6 +470,16 @@ pub extern "C" fn h_unary(
 /// `o[k]` (`obj` the expression of `o`, for messages; `konst`: `k` is a
 /// string constant).
 #[allow(clippy::too_many_arguments)]
+/// The `__index` table of strings' metatable (the string library, unless a
+/// program changed it), looked up by the interned `"__index"` (constant 0),
+/// which a lookup finds by identity.
+fn string_methods() -> Option<vmkit::ObjectReference> {
+    let mt = as_table(Value(stack().get(crate::interp::STRING_META)))?;
+    let consts = Value(stack().get(crate::interp::CONSTS)).as_object()?;
+    let index = heap::get(consts, elem(0));
+    as_table(table::raw_get(mt, index))
+}
+
 pub extern "C" fn h_index(
     t: &Thread,
     it: u64,
@@ -482,13 +492,22 @@ pub extern "C" fn h_index(
     konst: u64,
 ) -> Pair {
     let (o, k) = (Value(o), Value(k));
+    // A method of a string (`s:find(...)`, `s:sub(i, j)`): the string
+    // library's table holds it.
+    if as_str(o).is_some() {
+        if let Some(lib) = string_methods() {
+            let v = table::raw_get(lib, k);
+            if !v.is_nil() {
+                return Pair(1, v.0);
+            }
+        }
+    }
     if konst != 0 {
         // A string constant: where the tables hold it as another object,
         // they take this one (`table::adopt_key`).
         let tab = as_table(o).or_else(|| {
             as_str(o)?;
-            let mt = as_table(Value(stack().get(crate::interp::STRING_META)))?;
-            as_table(table::raw_get_str(mt, b"__index"))
+            string_methods()
         });
         if let Some(tab) = tab {
             table::adopt_key_along(t, tab, k);

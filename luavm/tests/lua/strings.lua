@@ -22,3 +22,23 @@ print(tostring(1e100), 123456789012, 0.1, 1/3, -1.5e-10, 2^-1074)
 print(#("\65\066\x43\u{48}\z
        x"), "tab\tnew", 'single "quotes"', [[long
 string]], [==[with ]] inside]==])
+
+-- string methods found through strings' metatable, also after a program
+-- adds to the library or replaces `__index` (a table with its own chain, a
+-- function, then the library again)
+local function use(s) return s:sub(2, 3), s:upper(), s:rep(2, "-"), s:len() end
+print(use("hello"))
+function string.twice(s) return s .. s end
+local function tw(s) return s:twice() end
+print(tw("ab"), tw("c"))
+local smt = getmetatable("")
+local slib = smt.__index
+smt.__index = setmetatable({shout = function(s) return s:upper() .. "!" end}, {__index = slib})
+local function sh(s) return s:shout(), s:sub(1, 1), pcall(function() return s:nope() end) end
+print(sh("hey"))
+smt.__index = function(s, k) return function() return k .. "#" .. s end end
+local function any(s) return s:whatever(), s:sub(1, 2) end
+print(any("xy"))
+smt.__index = slib
+string.twice = nil
+print(use("again"), pcall(tw, "x"))

@@ -251,9 +251,9 @@ impl Thread {
     /// (a generational plan's remembers `dst` and rescans all of it; a
     /// snapshot-at-the-beginning one records all of `dst`'s fields as they were
     /// before the first store), so one logging of `dst` covers every store made
-    /// before the next safepoint. A personality's array growth or
-    /// `table.move` copies this way instead of element by element. The ranges
-    /// may overlap (`src` may be `dst`).
+    /// before the next safepoint. A personality's array growth (luavm's) copies
+    /// this way instead of element by element. The ranges may overlap (`src`
+    /// may be `dst`).
     ///
     /// # Safety
     /// Both ranges lie within live objects; every word of `dst`'s range is a
@@ -274,16 +274,9 @@ impl Thread {
         }
         let to = dst.to_raw_address() + dst_offset;
         let from = src.to_raw_address() + src_offset;
-        if gc::needs_write_barrier() && !gc::early::contains(dst) {
-            let s = VmSlot::value(to);
-            let m = self.mutator_mut();
-            // The target does not matter to an object-granular barrier.
-            if gc::satb_barrier() {
-                mmtk::memory_manager::object_reference_write_pre(m, dst, s, None);
-            } else {
-                mmtk::memory_manager::object_reference_write_post(m, dst, s, None);
-            }
-        }
+        // The target does not matter to an object-granular barrier: the word
+        // 0 is no reference in any encoding.
+        self.log_before_store(dst, to, 0);
         // SAFETY: both ranges are `n` words inside live objects (the caller's
         // promise); `copy` allows them to overlap.
         unsafe { std::ptr::copy(from.to_ptr::<u64>(), to.to_mut_ptr::<u64>(), n) };

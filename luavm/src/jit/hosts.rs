@@ -467,9 +467,6 @@ pub extern "C" fn h_unary(
     })
 }
 
-/// `o[k]` (`obj` the expression of `o`, for messages; `konst`: `k` is a
-/// string constant).
-#[allow(clippy::too_many_arguments)]
 /// The `__index` table of strings' metatable (the string library, unless a
 /// program changed it), looked up by the interned `"__index"` (constant 0),
 /// which a lookup finds by identity.
@@ -480,6 +477,9 @@ fn string_methods() -> Option<vmkit::ObjectReference> {
     as_table(table::raw_get(mt, index))
 }
 
+/// `o[k]` (`obj` the expression of `o`, for messages; `konst`: `k` is a
+/// string constant).
+#[allow(clippy::too_many_arguments)]
 pub extern "C" fn h_index(
     t: &Thread,
     it: u64,

@@ -303,26 +303,32 @@ impl Jit {
     /// Waits for the compiler thread to finish what it was given, and
     /// installs it (for statistics that count every compilation).
     pub fn wait_for_compiler(&mut self) {
+        self.install_finished(true);
+    }
+
+    /// Installs what the compiler thread has finished; with `wait`, all it
+    /// was given (counted as finished after the program).
+    fn install_finished(&mut self, wait: bool) {
         while self.queued > 0 {
             let Some(w) = &self.worker else { return };
-            match w.done.recv() {
-                Ok((pi, vararg, r)) => {
-                    self.compiled_at_exit += r.is_ok() as usize;
-                    self.install(pi, vararg, r)
-                }
-                Err(_) => return,
+            let done = if wait {
+                w.done.recv().ok()
+            } else {
+                w.done.try_recv().ok()
+            };
+            let Some((pi, vararg, r)) = done else { return };
+            if wait {
+                self.compiled_at_exit += r.is_ok() as usize;
             }
+            self.install(pi, vararg, r);
         }
     }
 
-    /// Installs what the compiler thread has finished, without waiting.
-    fn install_finished(&mut self) {
-        while self.queued > 0 {
-            let Some(w) = &self.worker else { return };
-            match w.done.try_recv() {
-                Ok((pi, vararg, r)) => self.install(pi, vararg, r),
-                Err(_) => return,
-            }
+    /// The way into prototype `pi` if it is compiled.
+    fn entry(&self, pi: usize) -> Option<EntryPoint> {
+        match self.state[pi] {
+            State::Compiled(e) => Some(e),
+            _ => None,
         }
     }
 
@@ -651,8 +657,9 @@ impl SendPtr {
     fn get(&self) -> (&Function, &[(usize, usize, u32)]) {
         // SAFETY: the prototype is kept by `Interp::protos` until the
         // interpreter is dropped, which first stops the compiler thread and
-        // waits for the compilation under way (`Drop for Interp`); nothing writes a syntax tree after parsing, and
-        // code generation only reads it (it clones no `Rc` of it).
+        // waits for the compilation under way (`Drop for Interp`); nothing
+        // writes a syntax tree after parsing, and code generation only reads
+        // it (it clones no `Rc` of it).
         (unsafe { &*self.0 }, &self.1)
     }
 }
@@ -691,16 +698,11 @@ impl Interp<'_> {
         if jit.state.len() <= pi {
             jit.state.resize(pi + 1, State::Untried);
         }
+        // Install whatever the compiler thread finished meanwhile.
+        jit.install_finished(false);
         let second_call = match jit.state[pi] {
             State::Compiled(e) => return Some(e),
-            State::Interpreted(_) => return None,
-            State::Queued => {
-                jit.install_finished();
-                return match jit.state[pi] {
-                    State::Compiled(e) => Some(e),
-                    _ => None,
-                };
-            }
+            State::Interpreted(_) | State::Queued => return None,
             State::Untried => {
                 // A function without loops, or a big one, runs its first call
                 // on the interpreter: most such functions run once (main
@@ -723,8 +725,6 @@ impl Interp<'_> {
             }
             State::CalledOnce => true,
         };
-        // Install whatever the compiler thread finished meanwhile.
-        jit.install_finished();
         let proto = self.protos[pi].0.clone();
         if let Some(why) = unsupported(&proto) {
             let jit = self.jit.as_mut().expect("checked");
@@ -772,44 +772,33 @@ impl Interp<'_> {
         // is compiled now, on its first call: its loop may be where the
         // program spends its time, and a running call cannot switch to
         // compiled code.
+        let mut job = Job {
+            pi,
+            vararg,
+            name,
+            source: proto.source.to_string(),
+            line: proto.line,
+            body,
+        };
         if second_call {
             if let Some(w) = &jit.worker {
-                let job = Job {
-                    pi,
-                    vararg,
-                    name,
-                    source: proto.source.to_string(),
-                    line: proto.line,
-                    body,
-                };
                 match w.jobs.send(job) {
                     Ok(()) => {
                         jit.state[pi] = State::Queued;
                         jit.queued += 1;
                         return None;
                     }
+                    // The thread is gone: compile here from now on.
                     Err(e) => {
-                        // The thread is gone: compile here from now on.
                         jit.worker = None;
-                        let Job {
-                            name, body, source, ..
-                        } = e.0;
-                        let r = compile_now(m, &name, &source, proto.line, body);
-                        jit.install(pi, vararg, r);
-                        return match jit.state[pi] {
-                            State::Compiled(e) => Some(e),
-                            _ => None,
-                        };
+                        job = e.0;
                     }
                 }
             }
         }
-        let r = compile_now(m, &name, &proto.source, proto.line, body);
+        let r = compile_now(m, &job.name, &job.source, job.line, job.body);
         jit.install(pi, vararg, r);
-        match jit.state[pi] {
-            State::Compiled(e) => Some(e),
-            _ => None,
-        }
+        jit.entry(pi)
     }
 }
 
@@ -1766,14 +1755,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         // operands that may have collected; only their tags are read before
         // the host path reloads them from their slots, and an integer's bits
         // do not move.)
-        let int_tag = (INT_BITS as u64 >> 48) as i64;
-        let ta_ = self.tag(a);
-        let tb_ = self.tag(b);
-        let tc_ = self.tag(c);
-        let ia = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ta_, int_tag);
-        let ib = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tb_, int_tag);
-        let ic = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tc_, int_tag);
-        let iab = self.fx.b.ins().band(ia, ib);
+        let iab = self.both_int(a, b);
+        let ic = self.is_int(c);
         let all = self.fx.b.ins().band(iab, ic);
         self.guard(all, slow);
         let x0 = self.unbox_int(a);
@@ -1818,7 +1801,6 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         );
         self.fx.b.switch_to_block(divide);
         let n = self.fx.b.ins().udiv(dist, size);
-        let two = self.iconst(2);
         self.fx
             .b
             .ins()
@@ -2010,8 +1992,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// Like [`Cg::array_slot`], but an integer key past the array part goes
     /// to `outside`.
     fn array_slot_or(&mut self, tp: V, k: V, slow: ir::Block, outside: ir::Block) -> (V, V) {
-        let tag = self.tag(k);
-        let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, INT_TAG);
+        let is_int = self.is_int(k);
         self.guard(is_int, slow);
         let i = self.unbox_int(k);
         let idx = self.fx.b.ins().iadd_imm_s(i, -1);
@@ -2515,8 +2496,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let j = self.load_slot(callpos + 3);
         let same = self.fx.b.ins().icmp(IntCC::Equal, i, j);
         self.guard(same, general);
-        let tag = self.tag(i);
-        let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, INT_TAG);
+        let is_int = self.is_int(i);
         self.guard(is_int, general);
         let i = self.unbox_int(i);
         let len = self.fx.b.ins().load(
@@ -2985,11 +2965,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, v, NIL)
     }
 
+    /// Non-zero when `v` is an inline integer.
+    fn is_int(&mut self, v: V) -> V {
+        let tag = self.tag(v);
+        self.fx.b.ins().icmp_imm_s(IntCC::Equal, tag, INT_TAG)
+    }
+
     fn both_int(&mut self, a: V, b: V) -> V {
-        let ta = self.tag(a);
-        let tb = self.tag(b);
-        let x = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ta, INT_TAG);
-        let y = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tb, INT_TAG);
+        let x = self.is_int(a);
+        let y = self.is_int(b);
         self.fx.b.ins().band(x, y)
     }
 

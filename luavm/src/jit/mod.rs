@@ -2661,17 +2661,34 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                         self.fx.b.ins().select(t, fa, tr)
                     }
                     UnOp::Neg => {
-                        // Floats inline; the rest by the host.
+                        // Floats and inline integers inline; the rest (and
+                        // -(-2^47), which needs a box) by the host.
                         let isf = self.is_float(v);
                         let fast = self.fx.b.create_block();
+                        let not_float = self.fx.b.create_block();
+                        let int_b = self.fx.b.create_block();
                         let slow = self.fx.b.create_block();
                         let done = self.fx.b.create_block();
                         self.fx.b.append_block_param(done, types::I64);
                         self.fx.b.set_cold_block(slow);
-                        self.fx.b.ins().brif(isf, fast, &[], slow, &[]);
+                        self.fx.b.ins().brif(isf, fast, &[], not_float, &[]);
                         self.fx.b.switch_to_block(fast);
                         let r = self.fx.b.ins().bxor_imm_s(v, i64::MIN);
                         self.fx.b.ins().jump(done, &[r.into()]);
+                        self.fx.b.switch_to_block(not_float);
+                        let ii = self.is_int(v);
+                        self.fx.b.ins().brif(ii, int_b, &[], slow, &[]);
+                        self.fx.b.switch_to_block(int_b);
+                        let x = self.unbox_int(v);
+                        let n = self.fx.b.ins().ineg(x);
+                        let fits = self.fx.b.ins().icmp_imm_s(
+                            IntCC::NotEqual,
+                            x,
+                            crate::value::INLINE_MIN,
+                        );
+                        let p = self.fx.b.ins().band_imm_s(n, PAYLOAD);
+                        let r = self.fx.b.ins().bor_imm_s(p, INT_BITS);
+                        self.fx.b.ins().brif(fits, done, &[r.into()], slow, &[]);
                         self.fx.b.switch_to_block(slow);
                         let ep = self.ptr(e);
                         let r = self.host_value(self.h.unary, &[v, ep]);

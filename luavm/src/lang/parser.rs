@@ -1806,6 +1806,13 @@ enum Suffix {
 // Node builders, out of the recursive functions' frames.
 
 fn unary(op: UnOp, operand: Expr, line: u32) -> Expr {
+    // A negated numeric literal is a constant (as `luac` folds it): no
+    // metamethod can apply to a number. Integers wrap, as Lua's do.
+    match (op, &operand) {
+        (UnOp::Neg, Expr::Int(i)) => return Expr::Int(i.wrapping_neg()),
+        (UnOp::Neg, Expr::Float(f)) => return Expr::Float(-f),
+        _ => {}
+    }
     Expr::Unary {
         op,
         operand: Box::new(operand),

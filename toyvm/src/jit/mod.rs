@@ -155,12 +155,16 @@ impl ToyJit {
     /// Runs the globals' initializers, then `main`: the exit status, or the death.
     pub fn run_main(&self, t: &Thread) -> Result<i64, (Vec<u8>, Vec<String>)> {
         let sh = shared();
-        // SAFETY: the initializer and `main` take no argument.
-        unsafe { self.mat.invoke(t, self.globals_init, &[]) };
-        if t.has_pending_exception() {
-            return Err(death(t));
+        // Globals without initializers leave nothing to run before `main` (and
+        // no function to compile for it).
+        if sh.prog.globals.iter().any(|g| g.init.is_some()) {
+            // SAFETY: the initializer takes no argument.
+            unsafe { self.mat.invoke(t, self.globals_init, &[]) };
+            if t.has_pending_exception() {
+                return Err(death(t));
+            }
         }
-        // SAFETY: as above.
+        // SAFETY: `main` takes no argument.
         let r = unsafe { self.mat.invoke(t, self.funcs[sh.prog.main], &[]) };
         if t.has_pending_exception() {
             return Err(death(t));

@@ -1270,7 +1270,7 @@ impl<'t> Interp<'t> {
         push(t, at(t, h));
         push(t, at(t, h + 1));
         push(t, at(t, h + 2));
-        crate::sites::push(crate::sites::Site::FOR_ITERATOR);
+        crate::sites::push(crate::sites::Site::for_iterator(&f.proto, f.line.get()));
         let nr = self.call(fpos, 2, f.line.get());
         crate::sites::pop();
         let nr = nr?;

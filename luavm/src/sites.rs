@@ -45,12 +45,16 @@ impl Site {
         callee: std::ptr::null(),
     };
 
-    /// The record of a generic `for`'s call of its iterator.
-    pub const FOR_ITERATOR: Site = Site {
-        proto: std::ptr::null(),
-        line: FOR_LINE,
-        callee: std::ptr::null(),
-    };
+    /// The record of the call of its iterator by a generic `for` of `proto`
+    /// at `line`: the iterator's errors point at that line, and it is named
+    /// "for iterator", as lua5.4 names it.
+    pub fn for_iterator(proto: &Function, line: u32) -> Site {
+        Site {
+            proto,
+            line: line as u64,
+            callee: FOR_CALLEE,
+        }
+    }
 
     /// The record of a call made by an operation of `proto` at `line` (a
     /// metamethod call: no callee expression).
@@ -76,7 +80,7 @@ impl Site {
         if proto.name == "main chunk" {
             return proto.name.clone();
         }
-        if self.line == FOR_LINE {
+        if self.callee == FOR_CALLEE {
             return "for iterator 'for iterator'".into();
         }
         let show = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
@@ -103,6 +107,9 @@ impl Site {
     /// The expression that names the callee (compiled code records the whole
     /// call `f(...)`: its callee `f` then).
     fn callee_expr(&self) -> Option<&'static Expr> {
+        if self.callee == FOR_CALLEE {
+            return None;
+        }
         // SAFETY: nodes of prototypes live for the process's life.
         match unsafe { self.callee.as_ref()? } {
             Expr::Call { func, .. } => Some(func),
@@ -112,6 +119,9 @@ impl Site {
 
     /// The name the caller used for the callee, and whether as a method.
     pub fn name(&self) -> Option<(Bytes, bool)> {
+        if self.callee == FOR_CALLEE {
+            return Some((Rc::from(&b"for iterator"[..]), false));
+        }
         let e = self.callee_expr()?;
         match e {
             Expr::Global(n) | Expr::Local { name: n, .. } | Expr::Upvalue { name: n, .. } => {
@@ -129,8 +139,12 @@ impl Site {
 
 /// [`Site::TAIL`]'s line.
 const TAIL_LINE: u64 = u64::MAX;
-/// [`Site::FOR_ITERATOR`]'s line.
-const FOR_LINE: u64 = u64::MAX - 1;
+/// The callee of [`Site::for_iterator`]'s records: no expression, a marker
+/// (the address of a static, never read through).
+const FOR_CALLEE: *const Expr = {
+    static MARK: u8 = 0;
+    &MARK as *const u8 as *const Expr
+};
 
 /// Records (as many as the value stack has slots: every call has its callee
 /// on it).

@@ -534,6 +534,53 @@ pub fn float_to_int_exact(x: f64) -> Option<i64> {
     }
 }
 
+/// C's `frexp`: `(m, e)` with `x == m * 2^e` and `0.5 <= |m| < 1`; zero,
+/// infinities and NaN are returned as they are, with exponent 0 (glibc).
+pub fn frexp(x: f64) -> (f64, i32) {
+    let bits = x.to_bits();
+    let ee = ((bits >> 52) & 0x7ff) as i32;
+    if ee == 0 {
+        if x == 0.0 {
+            return (x, 0);
+        }
+        // Subnormal: scaled into the normal range first.
+        let (m, e) = frexp(x * f64::from_bits(0x43f0_0000_0000_0000)); // 2^64
+        return (m, e - 64);
+    }
+    if ee == 0x7ff {
+        return (x, 0);
+    }
+    let m = f64::from_bits((bits & 0x800f_ffff_ffff_ffff) | 0x3fe0_0000_0000_0000);
+    (m, ee - 0x3fe)
+}
+
+/// C's `ldexp` (`scalbn`): `x * 2^n`, rounded once even when the result is
+/// subnormal.
+pub fn scalbn(x: f64, mut n: i32) -> f64 {
+    let p2 = |e: i32| f64::from_bits(((0x3ff + e) as u64) << 52);
+    let mut y = x;
+    if n > 1023 {
+        y *= p2(1023);
+        n -= 1023;
+        if n > 1023 {
+            y *= p2(1023);
+            n -= 1023;
+            n = n.min(1023);
+        }
+    } else if n < -1022 {
+        // Down to below -1022 + 53 in steps that stay exact, so that the
+        // last multiplication is the one rounding.
+        y *= p2(-1022) * p2(53);
+        n += 1022 - 53;
+        if n < -1022 {
+            y *= p2(-1022) * p2(53);
+            n += 1022 - 53;
+            n = n.max(-1022);
+        }
+    }
+    y * p2(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod lnum;
 pub mod lstr;
 pub mod os;
 mod string;
+mod utf8;
 
 use crate::heap::{self, *};
 use crate::interp::Interp;
@@ -77,6 +78,16 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("math", "type", b_mtype),
     ("math", "tointeger", b_tointeger),
     ("math", "ult", b_ult),
+    ("math", "deg", b_deg),
+    ("math", "rad", b_rad),
+    ("math", "cosh", b_cosh),
+    ("math", "sinh", b_sinh),
+    ("math", "tanh", b_tanh),
+    ("math", "log10", b_log10),
+    ("math", "pow", b_pow),
+    ("math", "frexp", b_frexp),
+    ("math", "ldexp", b_ldexp),
+    ("math", "atan2", b_atan),
     ("math", "random", b_random),
     ("math", "randomseed", b_randomseed),
     ("os", "clock", b_clock),
@@ -102,6 +113,13 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("string", "gmatch", string::gmatch),
     ("string", "gsub", string::gsub),
     ("", "gmatch_iter", string::gmatch_iter),
+    ("utf8", "char", utf8::char),
+    ("utf8", "codepoint", utf8::codepoint),
+    ("utf8", "len", utf8::len),
+    ("utf8", "offset", utf8::offset),
+    ("utf8", "codes", utf8::codes),
+    ("", "codes_iter", utf8::codes_iter),
+    ("", "codes_lax_iter", utf8::codes_lax_iter),
     ("coroutine", "create", b_no_coroutines),
     ("coroutine", "resume", b_no_coroutines),
     ("coroutine", "yield", b_no_coroutines),
@@ -151,6 +169,7 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
         "io",
         "coroutine",
         "package",
+        "utf8",
     ] {
         let tab = it.mem(new_table(t, 0, 32))?;
         push(t, tab);
@@ -188,6 +207,14 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
         let v = pop(t);
         set_raw(it, heap::at(t, top(t) - 1), k, v)?;
     }
+    pop(t);
+    let utf8 = global(it, "utf8");
+    push(t, utf8);
+    let v = it.string(utf8::CHARPATTERN)?;
+    push(t, v);
+    let k = it.string(b"charpattern")?;
+    let v = pop(t);
+    set_raw(it, heap::at(t, top(t) - 1), k, v)?;
     pop(t);
     // io.stdout: a table whose `write` method writes to standard output.
     let stdout = it.mem(new_table(t, 0, 2))?;
@@ -565,7 +592,8 @@ fn b_next(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             Ok(2)
         }
         Ok(None) => ret(it, Value::NIL),
-        Err(table::NoSuchKey) => Err(it.throw_here("invalid key to 'next'")),
+        // Raised inside the C function, as lua5.4 does: no position.
+        Err(table::NoSuchKey) => Err(it.throw_msg("invalid key to 'next'")),
     }
 }
 
@@ -1397,6 +1425,38 @@ float_fn!(b_cos, "cos", f64::cos);
 float_fn!(b_tan, "tan", f64::tan);
 float_fn!(b_asin, "asin", f64::asin);
 float_fn!(b_acos, "acos", f64::acos);
+float_fn!(b_deg, "deg", |x| x * (180.0 / std::f64::consts::PI));
+float_fn!(b_rad, "rad", |x| x * (std::f64::consts::PI / 180.0));
+// lua5.4's compatibility functions (LUA_COMPAT_MATHLIB, on in Debian's lua5.4).
+float_fn!(b_cosh, "cosh", f64::cosh);
+float_fn!(b_sinh, "sinh", f64::sinh);
+float_fn!(b_tanh, "tanh", f64::tanh);
+float_fn!(b_log10, "log10", f64::log10);
+
+fn b_pow(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let x = to_f(check_num(it, a, 0, "pow")?);
+    let y = to_f(check_num(it, a, 1, "pow")?);
+    ret(it, Value::float(x.powf(y)))
+}
+
+/// `math.frexp(x)`: `m, e` with `x == m * 2^e` and `0.5 <= |m| < 1` (C's
+/// `frexp`: zero, infinities and NaN come back with exponent 0).
+fn b_frexp(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let x = to_f(check_num(it, a, 0, "frexp")?);
+    let (m, e) = lnum::frexp(x);
+    push(it.t, Value::float(m));
+    let e = it.int(e as i64)?;
+    push(it.t, e);
+    Ok(2)
+}
+
+/// `math.ldexp(m, e)`: `m * 2^e` rounded once (C's `ldexp`; `e` converted to
+/// a C `int` as lua5.4 does).
+fn b_ldexp(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let m = to_f(check_num(it, a, 0, "ldexp")?);
+    let e = check_int(it, a, 1, "ldexp")? as i32;
+    ret(it, Value::float(lnum::scalbn(m, e)))
+}
 
 fn b_atan(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let y = to_f(check_num(it, a, 0, "atan")?);

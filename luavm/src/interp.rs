@@ -507,6 +507,27 @@ impl<'t> Interp<'t> {
     /// Makes a closure of `proto` (upvalues captured from `frame`); pushes
     /// nothing, returns it (valid until the next allocation). With no frame
     /// (the main chunk) it has no upvalues.
+    /// Built-in `b` bound to `state`: a function whose calls call `b` with
+    /// `state` before their arguments (what a C closure's upvalue is to
+    /// lua5.4; the iterators of `string.gmatch` are made so). Its first word
+    /// is `-1 - b`: no prototype index is negative, and compiled code's direct
+    /// calls, which take that word for one, leave it to the interpreter.
+    pub(crate) fn bound_builtin(&mut self, b: u32, state: Value) -> LResult<Value> {
+        let t = self.t;
+        push(t, state);
+        let o = t.alloc_array(&FUNCTION, 2).map_err(|_| NoMemory);
+        let state = pop(t);
+        let o = self.mem(o)?;
+        heap::set_word(
+            o,
+            elem(0),
+            Value::small_int(-1 - b as i64).expect("small").0,
+        );
+        heap::set_word(o, elem(1), Value::NIL.0);
+        heap::set(t, o, elem(1), state);
+        Ok(Value::object(o))
+    }
+
     pub(crate) fn closure_of(
         &mut self,
         proto: Rc<Function>,
@@ -622,7 +643,16 @@ impl<'t> Interp<'t> {
                 self.obj_type_name(fv)
             )));
         };
-        let pi = get(cl, elem(0)).as_small_int().expect("a prototype index") as usize;
+        let word0 = get(cl, elem(0)).as_small_int().expect("a prototype index");
+        if word0 < 0 {
+            // A bound built-in (`Interp::bound_builtin`): its value goes in as
+            // the first argument.
+            let state = get(cl, elem(1));
+            roots(t).insert(fpos + 1, state.0);
+            set_at(t, fpos, Value::builtin((-1 - word0) as u32));
+            return self.call_once(fpos, nargs + 1, _line);
+        }
+        let pi = word0 as usize;
         // The frame must fit under the value stack's limit (varargs passed
         // down call after call count too).
         let slots = self.protos[pi].0.slots as usize;

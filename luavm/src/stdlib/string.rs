@@ -116,13 +116,16 @@ pub(super) fn rep(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 pub(super) fn byte(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let s = check_str(it, a, 0, "byte")?;
+    let subject = Subject::new(it, a, 0, "byte")?;
+    let len = subject.bytes(it, a).len();
     let i0 = opt_int(it, a, 1, "byte", 1)?;
-    let i = start_index(i0, s.len());
-    let j = end_index(opt_int(it, a, 2, "byte", i0)?, s.len());
+    let i = start_index(i0, len);
+    let j = end_index(opt_int(it, a, 2, "byte", i0)?, len);
     if i > j {
         return Ok(0);
     }
+    // Read in place: pushing integers allocates nothing.
+    let s = subject.bytes(it, a);
     for k in i..=j {
         push(it.t, Value::small_int(s[k - 1] as i64).expect("a byte"));
     }
@@ -219,17 +222,24 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     ret(it, v)
 }
 
-/// Pushes the captures of `m` in `s` (the whole match when the pattern has
-/// none); returns how many.
-fn push_captures(it: &mut Interp<'_>, s: &[u8], m: &Match, whole_if_none: bool) -> LResult<usize> {
+/// Pushes the captures of `m` (the whole match if it has none and
+/// `whole_if_none`), `s` being the subject's bytes from offset `lo` on (the
+/// match's byte ranges are the subject's).
+fn push_captures(
+    it: &mut Interp<'_>,
+    s: &[u8],
+    lo: usize,
+    m: &Match,
+    whole_if_none: bool,
+) -> LResult<usize> {
     if m.captures.is_empty() && whole_if_none {
-        let v = it.string(&s[m.start..m.end])?;
+        let v = it.string(&s[m.start - lo..m.end - lo])?;
         push(it.t, v);
         return Ok(1);
     }
     for c in &m.captures {
         let v = match c {
-            Capture::Str(r) => it.string(&s[r.clone()])?,
+            Capture::Str(r) => it.string(&s[r.start - lo..r.end - lo])?,
             Capture::Pos(p) => it.int(*p as i64)?,
         };
         push(it.t, v);
@@ -237,39 +247,102 @@ fn push_captures(it: &mut Interp<'_>, s: &[u8], m: &Match, whole_if_none: bool) 
     Ok(m.captures.len())
 }
 
+/// The subject of a search: a string argument read in place (searching a
+/// long string from successive positions would be quadratic if each call
+/// copied it), or a number's text.
+enum Subject {
+    /// The string object of this argument.
+    InPlace(usize),
+    /// A number's text.
+    Owned(Vec<u8>),
+}
+
+impl Subject {
+    fn new(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Subject> {
+        if as_str(a.get(it, i)).is_some() {
+            Ok(Subject::InPlace(i))
+        } else {
+            check_str(it, a, i, name).map(Subject::Owned)
+        }
+    }
+
+    /// The bytes, valid until the next allocation.
+    fn bytes<'s>(&'s self, it: &Interp<'_>, a: Args) -> &'s [u8] {
+        match self {
+            Subject::InPlace(i) => str_bytes(as_str(a.get(it, *i)).expect("a string")),
+            Subject::Owned(v) => v,
+        }
+    }
+}
+
+/// What a search found, copied out of the subject.
+enum Found {
+    /// Nothing.
+    Nothing,
+    /// A plain find at this offset.
+    Plain(usize),
+    /// A pattern match, with the subject's bytes from offset `lo` that its
+    /// whole match and captures cover.
+    Pattern(Vec<u8>, usize, Match),
+}
+
+/// The bytes of `s` a match and its captures cover, and where they start.
+fn match_piece(s: &[u8], m: &Match) -> (Vec<u8>, usize) {
+    let mut lo = m.start;
+    let mut hi = m.end;
+    for c in &m.captures {
+        if let Capture::Str(r) = c {
+            lo = lo.min(r.start);
+            hi = hi.max(r.end);
+        }
+    }
+    (s[lo..hi].to_vec(), lo)
+}
+
 fn find_aux(it: &mut Interp<'_>, a: Args, find: bool) -> LResult<usize> {
     let name = if find { "find" } else { "match" };
-    let s = check_str(it, a, 0, name)?;
+    let subject = Subject::new(it, a, 0, name)?;
     let pat = check_str(it, a, 1, name)?;
-    let init = start_index(opt_int(it, a, 2, name, 1)?, s.len());
-    if init > s.len() + 1 {
+    let len = subject.bytes(it, a).len();
+    let init = start_index(opt_int(it, a, 2, name, 1)?, len);
+    if init > len + 1 {
         return ret(it, Value::NIL);
     }
     let plain = find && (!a.get(it, 3).is_falsy() || !lstr::has_specials(&pat));
-    if plain {
-        return match lstr::plain_find(&s, &pat, init - 1) {
-            Some(p) => {
-                let b = it.int(p as i64 + 1)?;
-                push(it.t, b);
-                let e = it.int((p + pat.len()) as i64)?;
-                push(it.t, e);
-                Ok(2)
-            }
-            None => ret(it, Value::NIL),
-        };
-    }
-    match lstr::pattern_find(&s, &pat, init - 1, true) {
+    // Nothing allocates while the subject is read in place.
+    let found = {
+        let s = subject.bytes(it, a);
+        if plain {
+            Ok(lstr::plain_find(s, &pat, init - 1).map_or(Found::Nothing, Found::Plain))
+        } else {
+            lstr::pattern_find(s, &pat, init - 1, true).map(|m| match m {
+                None => Found::Nothing,
+                Some(m) => {
+                    let (piece, lo) = match_piece(s, &m);
+                    Found::Pattern(piece, lo, m)
+                }
+            })
+        }
+    };
+    match found {
         Err(m) => Err(it.throw_here(&m)),
-        Ok(None) => ret(it, Value::NIL),
-        Ok(Some(m)) => {
+        Ok(Found::Nothing) => ret(it, Value::NIL),
+        Ok(Found::Plain(p)) => {
+            let b = it.int(p as i64 + 1)?;
+            push(it.t, b);
+            let e = it.int((p + pat.len()) as i64)?;
+            push(it.t, e);
+            Ok(2)
+        }
+        Ok(Found::Pattern(piece, lo, m)) => {
             if find {
                 let b = it.int(m.start as i64 + 1)?;
                 push(it.t, b);
                 let e = it.int(m.end as i64)?;
                 push(it.t, e);
-                Ok(2 + push_captures(it, &s, &m, false)?)
+                Ok(2 + push_captures(it, &piece, lo, &m, false)?)
             } else {
-                push_captures(it, &s, &m, true)
+                push_captures(it, &piece, lo, &m, true)
             }
         }
     }
@@ -283,14 +356,23 @@ pub(super) fn match_(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     find_aux(it, a, false)
 }
 
-/// `gmatch(s, p)`: an iterator over a state table `{s, p, position}`.
+/// `gmatch(s, p [, init])`: an iterator over a state table `{s, p, position,
+/// last match}`.
 pub(super) fn gmatch(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let s = check_str(it, a, 0, "gmatch")?;
+    let subject = Subject::new(it, a, 0, "gmatch")?;
     let p = check_str(it, a, 1, "gmatch")?;
+    let len = subject.bytes(it, a).len();
+    // lua5.4's `posrelatI` of the optional start, then 0-based; past the end
+    // is one past it (no match).
+    let init = (start_index(opt_int(it, a, 2, "gmatch", 1)?, len) - 1).min(len + 1);
     let t = it.t;
     let state = it.mem(new_table(t, 4, 0))?;
     push(t, state);
-    let sv = it.string(&s)?;
+    // The subject itself, not a copy (a number: its text).
+    let sv = match subject {
+        Subject::InPlace(i) => a.get(it, i),
+        Subject::Owned(s) => it.string(&s)?,
+    };
     super::set_raw(
         it,
         heap::at(t, top(t) - 1),
@@ -304,11 +386,12 @@ pub(super) fn gmatch(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         Value::small_int(2).expect("2"),
         pv,
     )?;
+    let init = it.int(init as i64)?;
     super::set_raw(
         it,
         heap::at(t, top(t) - 1),
         Value::small_int(3).expect("3"),
-        Value::small_int(0).expect("0"),
+        init,
     )?;
     // The last match's end, so an empty match is not repeated.
     super::set_raw(
@@ -318,34 +401,47 @@ pub(super) fn gmatch(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         Value::small_int(-1).expect("-1"),
     )?;
     let state = pop(t);
-    push(t, Value::builtin(super::index_of("gmatch_iter")));
-    push(t, state);
-    Ok(2)
+    // One function, as lua5.4's: called by a `for` or directly.
+    let f = it.bound_builtin(super::index_of("gmatch_iter"), state)?;
+    ret(it, f)
 }
 
 pub(super) fn gmatch_iter(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let st = as_table(a.get(it, 0)).expect("the gmatch state");
-    let s = str_bytes(as_str(table::raw_get_int(st, 1)).expect("a string")).to_vec();
-    let p = str_bytes(as_str(table::raw_get_int(st, 2)).expect("a string")).to_vec();
     let src = as_int(table::raw_get_int(st, 3)).unwrap_or(0) as usize;
     let last = as_int(table::raw_get_int(st, 4)).unwrap_or(-1);
     let mut state = lstr::GmatchState {
         src,
         lastmatch: (last >= 0).then_some(last as usize),
     };
-    match lstr::gmatch_next(&s, &p, &mut state) {
+    // The subject and pattern are read in place (nothing allocates until the
+    // match is over): copying the subject at every step made a scan of a long
+    // string quadratic. Only the match is copied out.
+    let (found, s_len) = {
+        let s = str_bytes(as_str(table::raw_get_int(st, 1)).expect("a string"));
+        let p = str_bytes(as_str(table::raw_get_int(st, 2)).expect("a string"));
+        let found = lstr::gmatch_next(s, p, &mut state).map(|m| {
+            m.map(|m| {
+                let (piece, lo) = match_piece(s, &m);
+                (piece, lo, m)
+            })
+        });
+        (found, s.len())
+    };
+    match found {
         Err(m) => Err(it.throw_here(&m)),
         Ok(None) => {
-            let end = it.int(s.len() as i64 + 1)?;
+            let end = it.int(s_len as i64 + 1)?;
             super::set_raw(it, a.get(it, 0), Value::small_int(3).expect("3"), end)?;
-            ret(it, Value::NIL)
+            // No more matches: no results (a `for` reads nil), as lua5.4.
+            Ok(0)
         }
-        Ok(Some(m)) => {
+        Ok(Some((piece, lo, m))) => {
             let np = it.int(state.src as i64)?;
             super::set_raw(it, a.get(it, 0), Value::small_int(3).expect("3"), np)?;
             let last = it.int(state.lastmatch.map_or(-1, |l| l as i64))?;
             super::set_raw(it, a.get(it, 0), Value::small_int(4).expect("4"), last)?;
-            push_captures(it, &s, &m, true)
+            push_captures(it, &piece, lo, &m, true)
         }
     }
 }

@@ -50,8 +50,9 @@ pub fn pending() -> bool {
     PENDING.load(Ordering::Relaxed)
 }
 
-/// The list of weak references to marked objects (made on first use).
-fn list(it: &mut Interp<'_>) -> LResult<Value> {
+/// The list of weak references to marked objects (made on first use): the
+/// standard library's hidden table, whose other keys are strings.
+pub(super) fn list(it: &mut Interp<'_>) -> LResult<Value> {
     let l = it.library();
     if as_table(l).is_some() {
         return Ok(l);

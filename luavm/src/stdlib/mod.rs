@@ -2,6 +2,7 @@
 //! [`BUILTINS`]) and the tables that hold them.
 
 pub mod finalize;
+mod iolib;
 pub mod lnum;
 pub mod lstr;
 pub mod os;
@@ -95,10 +96,31 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("os", "date", b_date),
     ("os", "getenv", b_getenv),
     ("os", "exit", b_exit),
-    ("io", "write", b_iowrite),
-    ("", "file_write", b_file_write),
-    ("io", "read", b_ioread),
-    ("io", "type", b_iotype),
+    ("os", "remove", iolib::os_remove),
+    ("os", "rename", iolib::os_rename),
+    ("os", "tmpname", iolib::os_tmpname),
+    ("os", "difftime", iolib::os_difftime),
+    ("io", "write", iolib::io_write),
+    ("io", "read", iolib::io_read),
+    ("io", "type", iolib::io_type),
+    ("io", "open", iolib::io_open),
+    ("io", "lines", iolib::io_lines),
+    ("io", "close", iolib::io_close),
+    ("io", "input", iolib::io_input),
+    ("io", "output", iolib::io_output),
+    ("io", "flush", iolib::io_flush),
+    ("", "file_write", iolib::file_write),
+    ("", "file_read", iolib::file_read),
+    ("", "file_lines", iolib::file_lines),
+    ("", "file_close", iolib::file_close),
+    ("", "file_flush", iolib::file_flush),
+    ("", "file_seek", iolib::file_seek),
+    ("", "file_setvbuf", iolib::file_setvbuf),
+    ("", "file_tostring", iolib::file_tostring),
+    // The key of a file's stream (installed nowhere; calling it is
+    // `tostring` on its argument).
+    ("", "file_handle", iolib::file_tostring),
+    ("", "lines_iter", iolib::lines_iter),
     ("string", "len", string::len),
     ("string", "sub", string::sub),
     ("string", "upper", string::upper),
@@ -216,24 +238,9 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
     let v = pop(t);
     set_raw(it, heap::at(t, top(t) - 1), k, v)?;
     pop(t);
-    // io.stdout: a table whose `write` method writes to standard output.
-    let stdout = it.mem(new_table(t, 0, 2))?;
-    push(t, stdout);
-    let k = it.string(b"write")?;
-    set_raw(
-        it,
-        heap::at(t, top(t) - 1),
-        k,
-        Value::builtin(index_of("file_write")),
-    )?;
+    // The files: io.stdin, io.stdout, io.stderr, the methods.
     let io = global(it, "io");
-    push(t, io);
-    let k = it.string(b"stdout")?;
-    let io = pop(t);
-    let stdout = heap::at(t, top(t) - 1);
-    heap::mark_file(stdout.as_object().expect("a table"));
-    set_raw(it, io, k, stdout)?;
-    pop(t);
+    iolib::install(it, io)?;
     // _G, _VERSION
     let k = it.string(b"_G")?;
     set_raw(it, it.globals(), k, it.globals())?;
@@ -444,6 +451,7 @@ fn ret(it: &mut Interp<'_>, v: Value) -> LResult<usize> {
 
 /// Flushes buffered output to stdout.
 pub fn flush(it: &mut Interp<'_>) {
+    iolib::flush_files();
     if !it.out.is_empty() {
         let mut so = std::io::stdout().lock();
         let _ = so.write_all(&it.out);
@@ -1875,36 +1883,24 @@ fn b_exit(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     std::process::exit(code)
 }
 
-fn b_iowrite(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    write_args(it, a, 0)?;
-    // Returns the file.
-    let io = global(it, "io");
-    let stdout = as_table(io).map_or(Value::NIL, |io| table::raw_get_str(io, b"stdout"));
-    ret(it, stdout)
-}
-
-/// `file:write(...)` on `io.stdout`: returns the file.
-fn b_file_write(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    write_args(it, a, 1)?;
-    ret(it, a.get(it, 0))
+/// The bytes `write` writes for argument `i`: a string, or a number (floats
+/// as "%.14g", without the ".0" `tostring` adds).
+pub(super) fn write_piece(it: &mut Interp<'_>, a: Args, i: usize) -> LResult<Vec<u8>> {
+    if let Some(x) = a.get(it, i).as_float() {
+        let s = lnum::fmt_float(x);
+        let s = match s.strip_suffix(".0") {
+            Some(int) if int.bytes().all(|c| c.is_ascii_digit() || c == b'-') => int.to_string(),
+            _ => s,
+        };
+        return Ok(s.into_bytes());
+    }
+    check_str(it, a, i, "write")
 }
 
 /// Writes arguments `from..` to standard output (buffered).
-fn write_args(it: &mut Interp<'_>, a: Args, from: usize) -> LResult<()> {
+pub(super) fn write_args(it: &mut Interp<'_>, a: Args, from: usize) -> LResult<()> {
     for i in from..a.n {
-        // Floats as "%.14g" (no ".0" added, unlike tostring).
-        if let Some(x) = a.get(it, i).as_float() {
-            let s = lnum::fmt_float(x);
-            let s = match s.strip_suffix(".0") {
-                Some(int) if int.bytes().all(|c| c.is_ascii_digit() || c == b'-') => {
-                    int.to_string()
-                }
-                _ => s,
-            };
-            it.out.extend_from_slice(s.as_bytes());
-            continue;
-        }
-        let s = check_str(it, a, i, "write")?;
+        let s = write_piece(it, a, i)?;
         it.out.extend_from_slice(&s);
     }
     if it.out.len() > 1 << 16 {
@@ -1913,29 +1909,20 @@ fn write_args(it: &mut Interp<'_>, a: Args, from: usize) -> LResult<()> {
     Ok(())
 }
 
-/// `io.type(v)`: "file" for a file (`io.stdout`), else nil.
-fn b_iotype(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    if a.n == 0 {
-        return Err(arg_error(it, 0, "io.type", "value expected"));
-    }
-    let v = a.get(it, 0);
-    if as_table(v).is_some_and(heap::is_file) {
-        let s = it.string(b"file")?;
-        ret(it, s)
-    } else {
-        ret(it, Value::NIL)
-    }
-}
-
-fn b_ioread(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    flush(it);
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    // The formats, "l" when none is given; each gives one value, and reading
-    // stops at the first that fails (its value nil), as in lua5.4.
-    let count = a.n.max(1);
-    for i in 0..count {
-        let v = if a.n == 0 {
+/// Reads the formats in arguments `from..` from `input` (none: a line), as
+/// lua5.4's `g_read`: each gives one value, and reading stops at the first
+/// that fails (its value nil).
+pub(super) fn read_formats(
+    it: &mut Interp<'_>,
+    a: Args,
+    from: usize,
+    mut input: &mut dyn std::io::BufRead,
+) -> LResult<usize> {
+    let given = a.n.saturating_sub(from);
+    let count = given.max(1);
+    for k in 0..count {
+        let i = from + k;
+        let v = if given == 0 {
             read_line(it, &mut input, false)?
         } else if let Some(n) = a.get(it, i).as_small_int() {
             read_chars(it, &mut input, n.max(0) as usize)?
@@ -1956,7 +1943,7 @@ fn b_ioread(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         };
         push(it.t, v);
         if v.is_nil() {
-            return Ok(i + 1);
+            return Ok(k + 1);
         }
     }
     Ok(count)

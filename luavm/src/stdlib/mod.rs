@@ -51,6 +51,9 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("", "rawlen", b_rawlen),
     ("", "collectgarbage", b_collectgarbage),
     ("", "load", b_load),
+    ("", "loadfile", b_loadfile),
+    ("", "dofile", b_dofile),
+    ("", "warn", b_warn),
     ("", "require", b_require),
     ("", "ipairs_iter", b_ipairs_iter),
     ("table", "insert", b_tinsert),
@@ -950,7 +953,22 @@ fn b_load(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             }
         }
     };
-    let mode_s = String::from_utf8_lossy(&mode).into_owned();
+    let env = (a.n >= 4).then_some(3);
+    load_chunk(it, a, &src, &name, &mode, env)
+}
+
+/// The end of `load` and `loadfile`: compiles `src` (chunk name `name`) if
+/// `mode` allows its kind, as a function whose upvalue 0 is argument `env`
+/// when given; pushes it, or fail and the message.
+fn load_chunk(
+    it: &mut Interp<'_>,
+    a: Args,
+    src: &[u8],
+    name: &str,
+    mode: &[u8],
+    env: Option<usize>,
+) -> LResult<usize> {
+    let mode_s = String::from_utf8_lossy(mode).into_owned();
     let binary = src.first() == Some(&0x1b);
     let (kind, letter) = if binary {
         ("binary", b'b')
@@ -966,11 +984,11 @@ fn b_load(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         let m = it.string(format!("{name}: luavm cannot load binary chunks").as_bytes())?;
         return load_failure(it, m);
     }
-    let with_env = a.n >= 4;
+    let with_env = env.is_some();
     let parsed = if with_env {
-        crate::lang::parser::parse_chunk_with_env(&name, &src)
+        crate::lang::parser::parse_chunk_with_env(name, src)
     } else {
-        crate::lang::parser::parse_chunk(&name, &src)
+        crate::lang::parser::parse_chunk(name, src)
     };
     match parsed {
         Ok(f) => {
@@ -984,7 +1002,7 @@ fn b_load(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                     .map_err(|_| NoMemory);
                 let cell = it.mem(cell)?;
                 heap::set_word(cell, vmkit::HEADER_SIZE, Value::NIL.0);
-                let env = a.get(it, 3);
+                let env = a.get(it, env.expect("an environment"));
                 heap::set(t, cell, vmkit::HEADER_SIZE, env);
                 let c = pop(t);
                 let o = c.as_object().expect("a closure");
@@ -1001,6 +1019,122 @@ fn b_load(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 /// `nil, message` (`load`'s failure).
+/// `loadfile([name [, mode [, env]]])`: a file's chunk (standard input's
+/// without a name), or fail and why.
+fn b_loadfile(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let name = if a.get(it, 0).is_nil() {
+        None
+    } else {
+        Some(check_str(it, a, 0, "loadfile")?)
+    };
+    let mode = if a.get(it, 1).is_nil() {
+        b"bt".to_vec()
+    } else {
+        check_str(it, a, 1, "loadfile")?
+    };
+    let env = (a.n >= 3).then_some(2);
+    let (src, chunkname) = match read_chunk(name.as_deref()) {
+        Ok(r) => r,
+        Err(msg) => {
+            let m = it.string(msg.as_bytes())?;
+            return load_failure(it, m);
+        }
+    };
+    load_chunk(
+        it,
+        a,
+        crate::lang::skip_prefix(&src),
+        &chunkname,
+        &mode,
+        env,
+    )
+}
+
+/// The bytes of file `name` (standard input without one) and its chunk
+/// name, or lua5.4's message for a file it cannot read.
+fn read_chunk(name: Option<&[u8]>) -> Result<(Vec<u8>, String), String> {
+    match name {
+        None => {
+            let mut src = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut src)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            Ok((src, "stdin".to_string()))
+        }
+        Some(n) => {
+            let file = String::from_utf8_lossy(n).into_owned();
+            match std::fs::read(&file) {
+                Ok(src) => Ok((src, file)),
+                Err(e) => {
+                    let text = e.to_string();
+                    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+                    let what = if e.kind() == std::io::ErrorKind::NotFound
+                        || e.kind() == std::io::ErrorKind::PermissionDenied
+                    {
+                        "open"
+                    } else {
+                        "read"
+                    };
+                    Err(format!("cannot {what} {file}: {text}"))
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Whether `warn` writes its messages (`warn("@on")`; off at start, as in
+    /// the `lua` command).
+    static WARNINGS_ON: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `warn(msg, ...)`: "Lua warning: " and the pieces on standard error when
+/// warnings are on; a single piece "@on" or "@off" turns them on or off
+/// (other "@" pieces alone are ignored).
+fn b_warn(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let mut msg = check_str(it, a, 0, "warn")?;
+    for i in 1..a.n {
+        let piece = check_str(it, a, i, "warn")?;
+        msg.extend_from_slice(&piece);
+    }
+    if a.n == 1 && msg.first() == Some(&b'@') {
+        match &msg[1..] {
+            b"on" => WARNINGS_ON.with(|w| w.set(true)),
+            b"off" => WARNINGS_ON.with(|w| w.set(false)),
+            _ => {}
+        }
+        return Ok(0);
+    }
+    if WARNINGS_ON.with(|w| w.get()) {
+        let mut e = std::io::stderr().lock();
+        let _ = e.write_all(b"Lua warning: ");
+        let _ = e.write_all(&msg);
+        let _ = e.write_all(b"\n");
+    }
+    Ok(0)
+}
+
+/// `dofile([name])`: runs a file's chunk (standard input's without a name)
+/// and returns what it returns; its errors propagate.
+fn b_dofile(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let name = if a.get(it, 0).is_nil() {
+        None
+    } else {
+        Some(check_str(it, a, 0, "dofile")?)
+    };
+    let (src, chunkname) = match read_chunk(name.as_deref()) {
+        Ok(r) => r,
+        Err(msg) => return Err(it.throw_msg(&msg)),
+    };
+    let f = match crate::lang::parse(&chunkname, &src) {
+        Ok(f) => f,
+        Err(e) => return Err(it.throw_msg(&e.message)),
+    };
+    let base = top(it.t);
+    let c = it.load_function(f)?;
+    push(it.t, c);
+    it.call_from_builtin(base, 0)
+}
+
 fn load_failure(it: &mut Interp<'_>, msg: Value) -> LResult<usize> {
     push(it.t, Value::NIL);
     push(it.t, msg);

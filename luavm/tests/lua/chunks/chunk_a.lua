@@ -1,0 +1,3 @@
+#!/usr/bin/env lua
+local x = ...
+return "chunk a", x, select("#", ...)

@@ -1,0 +1,1 @@
+return x_from_env + 1

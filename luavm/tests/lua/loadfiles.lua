@@ -1,0 +1,15 @@
+-- loadfile and dofile: a first line starting with '#' skipped, arguments,
+-- modes, environments, and the errors of missing and malformed files.
+local f = assert(loadfile("chunks/chunk_a.lua"))
+print(f("arg1"))
+print(dofile("chunks/chunk_a.lua"))
+print(loadfile("missing.lua"))
+print(loadfile("chunks/chunk_bad.lua"))
+print(loadfile("chunks/chunk_a.lua", "b"))
+print(pcall(dofile, "missing.lua"))
+print(pcall(dofile, "chunks/chunk_bad.lua"))
+print(pcall(dofile, "chunks/chunk_err.lua"))
+local g = loadfile("chunks/chunk_env.lua", "t", {x_from_env = 41})
+print(g())
+print(pcall(loadfile("chunks/chunk_env.lua")))
+print(select("#", dofile("chunks/chunk_a.lua")))

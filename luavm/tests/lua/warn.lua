@@ -1,0 +1,13 @@
+-- warn: off at start; "@on" and "@off" alone switch it; pieces concatenated.
+warn("not shown")
+warn("@on")
+warn("shown ", "in ", "pieces")
+warn("@unknown")
+warn("@off", " is a message when not alone")
+warn("@off")
+warn("hidden again")
+print(pcall(warn))
+print(pcall(warn, "x", {}))
+print(pcall(warn, 1, 2))
+warn("@on")
+warn(12, 3.5)

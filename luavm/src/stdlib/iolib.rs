@@ -40,6 +40,12 @@ struct File {
     rbuf: Vec<u8>,
     rpos: usize,
     wbuf: Vec<u8>,
+    /// The mode allows writing (a file opened `r` does not: C's `fwrite`
+    /// fails on it at once).
+    writable: bool,
+    /// The error a read met (C's `ferror`): the reader saw the end of the
+    /// file, and the read reports it.
+    read_error: Option<std::io::Error>,
 }
 
 impl File {
@@ -49,6 +55,8 @@ impl File {
             rbuf: Vec::new(),
             rpos: 0,
             wbuf: Vec::new(),
+            writable: true,
+            read_error: None,
         }
     }
 
@@ -88,6 +96,7 @@ impl File {
                 e.write_all(b)?;
                 e.flush()
             }
+            Stream::Disk(_) if !self.writable => Err(std::io::Error::from_raw_os_error(9)),
             Stream::Disk(_) => {
                 self.drop_read_ahead()?;
                 self.wbuf.extend_from_slice(b);
@@ -133,8 +142,13 @@ impl BufRead for File {
                 Stream::Disk(f) => f.read(&mut self.rbuf),
                 _ => Err(std::io::Error::from_raw_os_error(9)),
             };
-            let n = n.inspect_err(|_| self.rbuf.clear())?;
-            self.rbuf.truncate(n);
+            match n {
+                Ok(n) => self.rbuf.truncate(n),
+                Err(e) => {
+                    self.rbuf.clear();
+                    self.read_error = Some(e);
+                }
+            }
         }
         Ok(&self.rbuf[self.rpos..])
     }
@@ -375,9 +389,19 @@ fn read_from(it: &mut Interp<'_>, a: Args, from: usize, id: usize) -> LResult<us
     // The stream leaves the table while it is read (reading allocates the
     // strings it makes, which must not find the table borrowed).
     let mut file = with_file(id, |f| std::mem::replace(f, File::new(Stream::Closed)));
+    let base = heap::top(it.t);
     let r = super::read_formats(it, a, from, &mut file);
+    let error = file.read_error.take();
     with_file(id, |f| *f = file);
-    r
+    let n = r?;
+    match error {
+        // As lua5.4's `g_read` after `ferror`: fail and why, not the values.
+        Some(e) => {
+            heap::roots(it.t).truncate(base);
+            fail(it, &e, None)
+        }
+        None => Ok(n),
+    }
 }
 
 /// `io.read(...)`: from the default input.
@@ -423,9 +447,11 @@ fn open(it: &mut Interp<'_>, name: &[u8], mode: &[u8]) -> LResult<Result<Value, 
     let opts = open_options(mode).expect("a checked mode");
     match opts.open(path_of(name)) {
         Ok(file) => {
+            let mut f = File::new(Stream::Disk(file));
+            f.writable = mode[0] != b'r' || mode.get(1) == Some(&b'+');
             let id = FILES.with(|files| {
                 let mut files = files.borrow_mut();
-                files.push(File::new(Stream::Disk(file)));
+                files.push(f);
                 files.len() - 1
             });
             new_file(it, id).map(Ok)

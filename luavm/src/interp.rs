@@ -109,6 +109,13 @@ pub struct Interp<'t> {
     pub(crate) meta_site: crate::sites::Site,
     /// Traceback lines gathered while an error unwinds.
     pub traceback: Vec<String>,
+    /// The lines the last error caught by a protected call had gathered.
+    pub(crate) caught_traceback: Vec<String>,
+    /// The `xpcall` message handlers running, innermost last: the index of
+    /// the call record of each handler's call, and the traceback lines of
+    /// the frames the error unwound (what lua5.4's handler still sees on its
+    /// stack, for `debug.traceback`).
+    pub(crate) handlers: Vec<(usize, Vec<String>)>,
     /// [`Interp::loaded_function_name`]'s answers for the traceback being
     /// made (an error through a million frames of one function looks its
     /// name up once), by prototype address.
@@ -182,6 +189,8 @@ impl<'t> Interp<'t> {
             depth: 0,
             meta_site: crate::sites::Site::NONE,
             traceback: Vec::new(),
+            caught_traceback: Vec::new(),
+            handlers: Vec::new(),
             traceback_names: std::collections::HashMap::new(),
             tracing: true,
             out: Vec::new(),
@@ -856,7 +865,7 @@ impl<'t> Interp<'t> {
     /// Stops gathering the traceback (the error is caught).
     pub fn caught(&mut self) {
         self.tracing = false;
-        self.traceback.clear();
+        self.caught_traceback = std::mem::take(&mut self.traceback);
     }
 
     // ------------------------------------------------------------ statements

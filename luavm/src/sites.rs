@@ -97,6 +97,33 @@ impl Site {
         }
     }
 
+    /// How a traceback names the built-in this call called, from the
+    /// expression that named it: `function 'pcall'`, `function
+    /// 'string.rep'`, `method 'write'`, `for iterator 'for iterator'`, else
+    /// `?`. (lua5.4 finds a built-in's name among the loaded modules first;
+    /// this reads the name the caller used, the same for a library function
+    /// called by its name.)
+    pub fn builtin_frame_name(&self) -> String {
+        if self.callee == FOR_CALLEE {
+            return "for iterator 'for iterator'".into();
+        }
+        let show = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
+        match self.callee_expr() {
+            Some(Expr::Global(name)) => format!("function '{}'", show(name)),
+            Some(Expr::Index { obj, key, .. }) => match (&**obj, &**key) {
+                (Expr::Global(lib), Expr::Str(k)) => {
+                    format!("function '{}.{}'", show(lib), show(k))
+                }
+                (_, Expr::Str(k)) => format!("field '{}'", show(k)),
+                _ => "?".into(),
+            },
+            Some(Expr::Method { name, .. }) => format!("method '{}'", show(name)),
+            Some(Expr::Local { name, .. }) => format!("local '{}'", show(name)),
+            Some(Expr::Upvalue { name, .. }) => format!("upvalue '{}'", show(name)),
+            _ => "?".into(),
+        }
+    }
+
     /// `SOURCE:LINE:` of the call, if made by Lua code.
     pub fn position(&self) -> Option<String> {
         // SAFETY: prototypes live for the process's life.

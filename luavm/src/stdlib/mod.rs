@@ -54,6 +54,7 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("", "loadfile", b_loadfile),
     ("", "dofile", b_dofile),
     ("", "warn", b_warn),
+    ("debug", "traceback", b_traceback),
     ("", "require", b_require),
     ("", "ipairs_iter", b_ipairs_iter),
     ("table", "insert", b_tinsert),
@@ -195,6 +196,7 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
         "coroutine",
         "package",
         "utf8",
+        "debug",
     ] {
         let tab = it.mem(new_table(t, 0, 32))?;
         push(t, tab);
@@ -737,7 +739,12 @@ fn b_xpcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             let h = a.get(it, 1);
             let base = top(t);
             push(t, Value::FALSE);
-            let n = it.call_value(h, &[e])?;
+            // The handler's call record will be the next one.
+            let lines = std::mem::take(&mut it.caught_traceback);
+            it.handlers.push((crate::sites::len(), lines));
+            let n = it.call_value(h, &[e]);
+            it.handlers.pop();
+            let n = n?;
             let v = if n > 0 {
                 heap::at(t, base + 1)
             } else {
@@ -1111,6 +1118,76 @@ fn b_warn(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         let _ = e.write_all(b"\n");
     }
     Ok(0)
+}
+
+/// `debug.traceback([msg [, level]])`: `msg` (a value that is neither a
+/// string nor a number comes back as it is), then "stack traceback:" and a
+/// line per frame from `level` (1: the caller) on, as lua5.4's
+/// `luaL_traceback` (the first 10 and the last 11 when there are more). In
+/// an `xpcall` message handler the frames the error unwound come first, as
+/// lua5.4's handler still has them on its stack.
+fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let msg = a.get(it, 0);
+    if !msg.is_nil() && as_str(msg).is_none() && as_num(msg).is_none() {
+        return ret(it, msg);
+    }
+    let level = opt_int(it, a, 1, "traceback", 1)?;
+    let mut lines: Vec<String> = Vec::new();
+    if level <= 0 {
+        lines.push("\t[C]: in function 'debug.traceback'".into());
+    }
+    let mut i = crate::sites::len();
+    while i > 0 {
+        i -= 1;
+        let r = crate::sites::get(i).expect("below the length");
+        let by = if i > 0 {
+            crate::sites::get(i - 1).expect("below the length")
+        } else {
+            crate::sites::Site::NONE
+        };
+        if let Some(h) = it.handlers.iter().rev().find(|h| h.0 == i) {
+            lines.extend(h.1.iter().cloned());
+        }
+        if r.is_tail() {
+            lines.push("\t(...tail calls...)".into());
+            continue;
+        }
+        // SAFETY: prototypes live for the process's life.
+        match unsafe { r.proto.as_ref() } {
+            Some(p) => {
+                let name = match it.loaded_function_name(p) {
+                    Some(g) if p.name != "main chunk" => format!("function '{g}'"),
+                    _ => by.frame_name(p),
+                };
+                lines.push(format!("\t{}:{}: in {}", p.source, r.line, name));
+            }
+            None => lines.push(format!("\t[C]: in {}", by.builtin_frame_name())),
+        }
+    }
+    // The outermost record is the main chunk's call by luavm ("[C]: in ?").
+    let skip = (level - 1).max(0) as usize;
+    let lines = lines.get(skip..).unwrap_or(&[]);
+    let mut out: Vec<u8> = Vec::new();
+    if !msg.is_nil() {
+        out.extend_from_slice(&it.concat_piece(msg).expect("a string or number"));
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"stack traceback:");
+    // luaL_traceback's count: with more than 22 levels, the first 10, the
+    // last 11, and "skipping" one fewer than it leaves out.
+    let n = lines.len();
+    for (k, l) in lines.iter().enumerate() {
+        if n > 22 && k == 10 {
+            out.extend_from_slice(format!("\n\t...\t(skipping {} levels)", n - 22).as_bytes());
+        }
+        if n > 22 && (10..n - 11).contains(&k) {
+            continue;
+        }
+        out.push(b'\n');
+        out.extend_from_slice(l.as_bytes());
+    }
+    let s = it.string(&out)?;
+    ret(it, s)
 }
 
 /// `dofile([name])`: runs a file's chunk (standard input's without a name)

@@ -9,7 +9,7 @@
 //! of its stream in this thread's table of streams. Standard output goes
 //! through the interpreter's output buffer, which `print` shares.
 
-use super::{arg_error, check_int, check_str, index_of, ret, set_raw, Args};
+use super::{arg_error, check_int, check_str, index_of, opt_str, ret, set_raw, Args};
 use crate::heap::{self, as_table, push, LResult};
 use crate::interp::Interp;
 use crate::table;
@@ -213,6 +213,15 @@ fn fail(it: &mut Interp<'_>, e: &std::io::Error, name: Option<&[u8]>) -> LResult
     let c = it.int(code)?;
     push(it.t, c);
     Ok(3)
+}
+
+/// `luaL_fileresult`: true, or fail, the message (after `name: ` when
+/// given) and the error number.
+fn result(it: &mut Interp<'_>, r: std::io::Result<()>, name: Option<&[u8]>) -> LResult<usize> {
+    match r {
+        Ok(()) => ret(it, Value::TRUE),
+        Err(e) => fail(it, &e, name),
+    }
 }
 
 /// The key of a file's stream index.
@@ -463,11 +472,7 @@ fn open(it: &mut Interp<'_>, name: &[u8], mode: &[u8]) -> LResult<Result<Value, 
 /// `io.open(name [, mode])`.
 pub(super) fn io_open(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let name = check_str(it, a, 0, "open")?;
-    let mode = if a.get(it, 1).is_nil() {
-        b"r".to_vec()
-    } else {
-        check_str(it, a, 1, "open")?
-    };
+    let mode = opt_str(it, a, 1, "open")?.unwrap_or_else(|| b"r".to_vec());
     if open_options(&mode).is_none() {
         return Err(arg_error(it, 1, "open", "invalid mode"));
     }
@@ -502,10 +507,7 @@ fn close(it: &mut Interp<'_>, id: usize) -> LResult<usize> {
         *f = File::new(Stream::Closed);
         r
     });
-    match r {
-        Ok(()) => ret(it, Value::TRUE),
-        Err(e) => fail(it, &e, None),
-    }
+    result(it, r, None)
 }
 
 /// `file:close()`.
@@ -531,10 +533,7 @@ fn flush_stream(it: &mut Interp<'_>, id: usize) -> LResult<usize> {
     } else {
         with_file(id, |f| f.flush_writes())
     };
-    match r {
-        Ok(()) => ret(it, Value::TRUE),
-        Err(e) => fail(it, &e, None),
-    }
+    result(it, r, None)
 }
 
 /// `file:flush()`.
@@ -552,11 +551,7 @@ pub(super) fn io_flush(it: &mut Interp<'_>, _a: Args) -> LResult<usize> {
 /// `file:seek([whence [, offset]])`: the new position from the start.
 pub(super) fn file_seek(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let id = check_file(it, a, 0, METHOD)?;
-    let whence = if a.get(it, 1).is_nil() {
-        b"cur".to_vec()
-    } else {
-        check_str(it, a, 1, METHOD)?
-    };
+    let whence = opt_str(it, a, 1, METHOD)?.unwrap_or_else(|| b"cur".to_vec());
     let off = super::opt_int(it, a, 2, METHOD, 0)?;
     let to = match &whence[..] {
         b"set" => SeekFrom::Start(off as u64),
@@ -753,20 +748,15 @@ pub(super) fn os_remove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         Ok(m) if m.is_dir() => std::fs::remove_dir(&p),
         _ => std::fs::remove_file(&p),
     };
-    match r {
-        Ok(()) => ret(it, Value::TRUE),
-        Err(e) => fail(it, &e, Some(&name)),
-    }
+    result(it, r, Some(&name))
 }
 
 /// `os.rename(from, to)`: true, or fail, `from: why` and the error number.
 pub(super) fn os_rename(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let from = check_str(it, a, 0, "rename")?;
     let to = check_str(it, a, 1, "rename")?;
-    match std::fs::rename(path_of(&from), path_of(&to)) {
-        Ok(()) => ret(it, Value::TRUE),
-        Err(e) => fail(it, &e, Some(&from)),
-    }
+    let r = std::fs::rename(path_of(&from), path_of(&to));
+    result(it, r, Some(&from))
 }
 
 /// `os.tmpname()`: the name of a new empty file in the temporary directory.

@@ -411,6 +411,16 @@ pub fn opt_int(it: &mut Interp<'_>, a: Args, i: usize, name: &str, default: i64)
     }
 }
 
+/// An optional string argument (numbers converted), `None` when nil or
+/// absent.
+pub fn opt_str(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Option<Vec<u8>>> {
+    if a.get(it, i).is_nil() {
+        Ok(None)
+    } else {
+        check_str(it, a, i, name).map(Some)
+    }
+}
+
 /// A number argument.
 pub fn check_num(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Num> {
     let v = a.get(it, i);
@@ -905,16 +915,8 @@ fn b_load(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             &format!("function expected, got {g}"),
         ));
     }
-    let name = if a.get(it, 1).is_nil() {
-        None
-    } else {
-        Some(check_str(it, a, 1, "load")?)
-    };
-    let mode = if a.get(it, 2).is_nil() {
-        b"bt".to_vec()
-    } else {
-        check_str(it, a, 2, "load")?
-    };
+    let name = opt_str(it, a, 1, "load")?;
+    let mode = opt_str(it, a, 2, "load")?.unwrap_or_else(|| b"bt".to_vec());
     let src = if from_string {
         it.concat_piece(chunk).expect("a string or number")
     } else {
@@ -1025,20 +1027,11 @@ fn load_chunk(
     }
 }
 
-/// `nil, message` (`load`'s failure).
 /// `loadfile([name [, mode [, env]]])`: a file's chunk (standard input's
 /// without a name), or fail and why.
 fn b_loadfile(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let name = if a.get(it, 0).is_nil() {
-        None
-    } else {
-        Some(check_str(it, a, 0, "loadfile")?)
-    };
-    let mode = if a.get(it, 1).is_nil() {
-        b"bt".to_vec()
-    } else {
-        check_str(it, a, 1, "loadfile")?
-    };
+    let name = opt_str(it, a, 0, "loadfile")?;
+    let mode = opt_str(it, a, 1, "loadfile")?.unwrap_or_else(|| b"bt".to_vec());
     let env = (a.n >= 3).then_some(2);
     let (src, chunkname) = match read_chunk(name.as_deref()) {
         Ok(r) => r,
@@ -1193,11 +1186,7 @@ fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// `dofile([name])`: runs a file's chunk (standard input's without a name)
 /// and returns what it returns; its errors propagate.
 fn b_dofile(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let name = if a.get(it, 0).is_nil() {
-        None
-    } else {
-        Some(check_str(it, a, 0, "dofile")?)
-    };
+    let name = opt_str(it, a, 0, "dofile")?;
     let (src, chunkname) = match read_chunk(name.as_deref()) {
         Ok(r) => r,
         Err(msg) => return Err(it.throw_msg(&msg)),
@@ -1212,6 +1201,7 @@ fn b_dofile(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     it.call_from_builtin(base, 0)
 }
 
+/// `nil, message` (`load`'s failure).
 fn load_failure(it: &mut Interp<'_>, msg: Value) -> LResult<usize> {
     push(it.t, Value::NIL);
     push(it.t, msg);

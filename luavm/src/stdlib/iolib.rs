@@ -751,12 +751,13 @@ pub(super) fn os_remove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     result(it, r, Some(&name))
 }
 
-/// `os.rename(from, to)`: true, or fail, `from: why` and the error number.
+/// `os.rename(from, to)`: true, or fail, why (no name, as lua5.4) and the
+/// error number.
 pub(super) fn os_rename(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let from = check_str(it, a, 0, "rename")?;
     let to = check_str(it, a, 1, "rename")?;
     let r = std::fs::rename(path_of(&from), path_of(&to));
-    result(it, r, Some(&from))
+    result(it, r, None)
 }
 
 /// `os.tmpname()`: the name of a new empty file in the temporary directory.

@@ -829,9 +829,10 @@ impl<'t> Interp<'t> {
 
     /// Calls metamethod `m` with `args` from the operation [`Interp::at_frame`]
     /// recorded (no position when none was).
-    fn call_meta_value(&mut self, m: Value, args: &[Value]) -> LResult<usize> {
+    /// `event` (`__index`) names the frame in tracebacks.
+    fn call_meta_value(&mut self, m: Value, args: &[Value], event: &[u8]) -> LResult<usize> {
         let site = std::mem::replace(&mut self.meta_site, crate::sites::Site::NONE);
-        self.call_with_site(site, m, args)
+        self.call_with_site(site.metamethod(event), m, args)
     }
 
     /// Calls `f` with `args` pushed, recording the call as `site`; returns the
@@ -1427,7 +1428,7 @@ impl<'t> Interp<'t> {
                             Err(KeyError::NoMemory) => Err(self.no_memory()),
                         };
                     }
-                    Some(m) if is_function(m) => return self.call_discard(m, &[o, k, v]),
+                    Some(m) if is_function(m) => return self.call_newindex(m, &[o, k, v]),
                     Some(m) => {
                         o = m;
                         continue;
@@ -1435,7 +1436,7 @@ impl<'t> Interp<'t> {
                 }
             }
             match self.metamethod(o, b"__newindex") {
-                Some(m) if is_function(m) => return self.call_discard(m, &[o, k, v]),
+                Some(m) if is_function(m) => return self.call_newindex(m, &[o, k, v]),
                 Some(m) => o = m,
                 None => {
                     let msg = with_desc(
@@ -1449,10 +1450,10 @@ impl<'t> Interp<'t> {
         Err(self.rt_error(f, "'__newindex' chain too long; possible loop".into()))
     }
 
-    /// Calls `f` with `args` and drops its results.
-    fn call_discard(&mut self, f: Value, args: &[Value]) -> LResult<()> {
+    /// Calls `__newindex` function `f` with `args` and drops its results.
+    fn call_newindex(&mut self, f: Value, args: &[Value]) -> LResult<()> {
         let base = top(self.t);
-        self.call_meta_value(f, args)?;
+        self.call_meta_value(f, args, b"__newindex")?;
         roots(self.t).truncate(base);
         Ok(())
     }
@@ -1531,7 +1532,7 @@ impl<'t> Interp<'t> {
         let t = self.t;
         let base = top(t);
         let n = self
-            .call_meta_value(m, &[o, k])
+            .call_meta_value(m, &[o, k], b"__index")
             .map_err(|_| IndexError::Thrown)?;
         let v = if n > 0 { at(t, base) } else { Value::NIL };
         roots(t).truncate(base);
@@ -1895,7 +1896,7 @@ impl<'t> Interp<'t> {
                     return self.int(heap::len(s) as i64);
                 }
                 if let Some(m) = self.metamethod(v, b"__len") {
-                    return self.call_meta1(m, &[v, v]);
+                    return self.call_meta1(m, &[v, v], b"__len");
                 }
                 if let Some(tab) = as_table(v) {
                     return self.int(table::length(tab));
@@ -1937,7 +1938,7 @@ impl<'t> Interp<'t> {
         operand: &Expr,
     ) -> LResult<Value> {
         if let Some(m) = self.metamethod(v, event) {
-            return self.call_meta1(m, &[v, v]);
+            return self.call_meta1(m, &[v, v], event);
         }
         if event == b"__unm" && as_str(v).is_some() {
             return Err(self.rt_error(f, "attempt to unm a 'string' with a 'string'".into()));
@@ -1950,10 +1951,10 @@ impl<'t> Interp<'t> {
     }
 
     /// Calls a metamethod and keeps its first result.
-    fn call_meta1(&mut self, m: Value, args: &[Value]) -> LResult<Value> {
+    fn call_meta1(&mut self, m: Value, args: &[Value], event: &[u8]) -> LResult<Value> {
         let t = self.t;
         let base = top(t);
-        let n = self.call_meta_value(m, args)?;
+        let n = self.call_meta_value(m, args, event)?;
         let v = if n > 0 { at(t, base) } else { Value::NIL };
         roots(t).truncate(base);
         Ok(v)
@@ -2115,7 +2116,7 @@ impl<'t> Interp<'t> {
         self.at_frame(f);
         let m = self.metamethod(a, ev).or_else(|| self.metamethod(b, ev));
         if let Some(m) = m {
-            return self.call_meta1(m, &[a, b]);
+            return self.call_meta1(m, &[a, b], ev);
         }
         // Arithmetic on a string that does not convert: lua5.4's string
         // metamethods raise "attempt to add a 'string' with a 'number'".
@@ -2156,7 +2157,7 @@ impl<'t> Interp<'t> {
                     .or_else(|| self.metamethod(b, b"__concat"))
                 {
                     self.at_frame(f);
-                    return self.call_meta1(m, &[a, b]);
+                    return self.call_meta1(m, &[a, b], b"__concat");
                 }
                 let (bad, e) = if x.is_none() { (a, lhs) } else { (b, rhs) };
                 let msg = with_desc(
@@ -2194,7 +2195,7 @@ impl<'t> Interp<'t> {
                         .filter(|m| !m.is_nil())
                 });
             if let Some(m) = m {
-                return Ok(!self.call_meta1(m, &[a, b])?.is_falsy());
+                return Ok(!self.call_meta1(m, &[a, b], b"__eq")?.is_falsy());
             }
         }
         Ok(false)
@@ -2212,7 +2213,7 @@ impl<'t> Interp<'t> {
         }
         let ev: &[u8] = if or_equal { b"__le" } else { b"__lt" };
         if let Some(m) = self.metamethod(a, ev).or_else(|| self.metamethod(b, ev)) {
-            return Ok(!self.call_meta1(m, &[a, b])?.is_falsy());
+            return Ok(!self.call_meta1(m, &[a, b], ev)?.is_falsy());
         }
         // lua5.4 as built (LUA_COMPAT_LT_LE): `a <= b` as `not (b < a)`.
         if or_equal {
@@ -2220,7 +2221,7 @@ impl<'t> Interp<'t> {
                 .metamethod(b, b"__lt")
                 .or_else(|| self.metamethod(a, b"__lt"))
             {
-                return Ok(self.call_meta1(m, &[b, a])?.is_falsy());
+                return Ok(self.call_meta1(m, &[b, a], b"__le")?.is_falsy());
             }
         }
         let (ta, tb) = (self.obj_type_name(a), self.obj_type_name(b));
@@ -2235,7 +2236,7 @@ impl<'t> Interp<'t> {
     /// `tostring(v)` with `__tostring` and `__name`.
     pub fn tostring(&mut self, v: Value) -> LResult<Vec<u8>> {
         if let Some(m) = self.metamethod(v, b"__tostring") {
-            let r = self.call_meta1(m, &[v])?;
+            let r = self.call_meta1(m, &[v], b"__tostring")?;
             return match as_str(r) {
                 Some(s) => Ok(str_bytes(s).to_vec()),
                 None => Err(self.throw_msg("'__tostring' must return a string")),

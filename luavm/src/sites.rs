@@ -66,6 +66,22 @@ impl Site {
         }
     }
 
+    /// This record of an operation of Lua code, as the call of the
+    /// metamethod of `event` (`__index`) it makes: tracebacks name the frame
+    /// "metamethod 'index'". A record without a position (an operation of a
+    /// built-in) stays as it is, as lua5.4 names such frames from their
+    /// caller.
+    pub fn metamethod(self, event: &[u8]) -> Site {
+        let name = event.strip_prefix(b"__").unwrap_or(event);
+        match META_EVENTS.iter().position(|e| e.as_bytes() == name) {
+            Some(i) if !self.proto.is_null() => Site {
+                callee: &META_MARKS[i] as *const u8 as *const Expr,
+                ..self
+            },
+            _ => self,
+        }
+    }
+
     /// Whether the call was a proper tail call ([`Site::TAIL`]).
     pub fn is_tail(&self) -> bool {
         self.line == TAIL_LINE
@@ -82,6 +98,9 @@ impl Site {
         }
         if self.callee == FOR_CALLEE {
             return "for iterator 'for iterator'".into();
+        }
+        if let Some(ev) = meta_event(self.callee) {
+            return format!("metamethod '{ev}'");
         }
         let show = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
         match self.callee_expr() {
@@ -134,7 +153,7 @@ impl Site {
     /// The expression that names the callee (compiled code records the whole
     /// call `f(...)`: its callee `f` then).
     fn callee_expr(&self) -> Option<&'static Expr> {
-        if self.callee == FOR_CALLEE {
+        if self.callee == FOR_CALLEE || meta_event(self.callee).is_some() {
             return None;
         }
         // SAFETY: nodes of prototypes live for the process's life.
@@ -166,6 +185,29 @@ impl Site {
 
 /// [`Site::TAIL`]'s line.
 const TAIL_LINE: u64 = u64::MAX;
+/// The events whose metamethods a traceback names as lua5.4 does
+/// ("metamethod 'index'"), without their `__`.
+const META_EVENTS: [&str; 22] = [
+    "index", "newindex", "add", "sub", "mul", "div", "mod", "pow", "unm", "idiv", "band", "bor",
+    "bxor", "shl", "shr", "bnot", "concat", "len", "eq", "lt", "le", "close",
+];
+
+/// The callees of metamethod calls' records ([`Site::metamethod`]): one
+/// marker per event (addresses never read through; the contents differ from
+/// [`FOR_CALLEE`]'s so that no two markers can share an address).
+static META_MARKS: [u8; 22] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+];
+
+/// The event of a metamethod call's callee marker.
+fn meta_event(callee: *const Expr) -> Option<&'static str> {
+    let base = META_MARKS.as_ptr() as usize;
+    let p = callee as usize;
+    (base..base + META_MARKS.len())
+        .contains(&p)
+        .then(|| META_EVENTS[p - base])
+}
+
 /// The callee of [`Site::for_iterator`]'s records: no expression, a marker
 /// (the address of a static, never read through).
 const FOR_CALLEE: *const Expr = {

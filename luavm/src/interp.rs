@@ -513,9 +513,6 @@ impl<'t> Interp<'t> {
         self.closure_of(f, None)
     }
 
-    /// Makes a closure of `proto` (upvalues captured from `frame`); pushes
-    /// nothing, returns it (valid until the next allocation). With no frame
-    /// (the main chunk) it has no upvalues.
     /// Built-in `b` bound to `state`: a function whose calls call `b` with
     /// `state` before their arguments (what a C closure's upvalue is to
     /// lua5.4; the iterators of `string.gmatch` are made so). Its first word
@@ -537,6 +534,9 @@ impl<'t> Interp<'t> {
         Ok(Value::object(o))
     }
 
+    /// Makes a closure of `proto` (upvalues captured from `frame`); pushes
+    /// nothing, returns it (valid until the next allocation). With no frame
+    /// (the main chunk) it has no upvalues.
     pub(crate) fn closure_of(
         &mut self,
         proto: Rc<Function>,

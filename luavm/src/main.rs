@@ -223,7 +223,7 @@ fn io_reason(e: &std::io::Error) -> String {
 fn finish(it: &mut Interp<'_>, cli: &Cli, status: i32) -> i32 {
     // As lua_close: every finalizer still due runs.
     luavm::stdlib::finalize::close(it);
-    luavm::stdlib::flush(it);
+    luavm::stdlib::flush_at_exit(it);
     if cli.jit_stats {
         match &mut it.jit {
             Some(j) => {

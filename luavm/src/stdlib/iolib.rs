@@ -174,8 +174,7 @@ fn is_closed(id: usize) -> bool {
     with_file(id, |f| matches!(f.stream, Stream::Closed))
 }
 
-/// Writes every file's buffered bytes out (at exit, and when standard
-/// output is flushed).
+/// Writes every file's buffered bytes out (at exit).
 pub(crate) fn flush_files() {
     FILES.with(|files| {
         if let Ok(mut files) = files.try_borrow_mut() {
@@ -187,7 +186,7 @@ pub(crate) fn flush_files() {
 }
 
 /// The message and error number of an I/O error: C's `strerror` text.
-fn os_error(e: &std::io::Error) -> (String, i64) {
+pub(super) fn os_error(e: &std::io::Error) -> (String, i64) {
     let code = e.raw_os_error().unwrap_or(5);
     let text = std::io::Error::from_raw_os_error(code).to_string();
     let text = match text.rfind(" (os error ") {

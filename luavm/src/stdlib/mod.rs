@@ -464,9 +464,15 @@ fn ret(it: &mut Interp<'_>, v: Value) -> LResult<usize> {
     Ok(1)
 }
 
+/// Writes out what the program wrote and has not yet reached its files and
+/// standard output: at exit.
+pub fn flush_at_exit(it: &mut Interp<'_>) {
+    iolib::flush_files();
+    flush(it);
+}
+
 /// Flushes buffered output to stdout.
 pub fn flush(it: &mut Interp<'_>) {
-    iolib::flush_files();
     if !it.out.is_empty() {
         let mut so = std::io::stdout().lock();
         let _ = so.write_all(&it.out);
@@ -1065,8 +1071,7 @@ fn read_chunk(name: Option<&[u8]>) -> Result<(Vec<u8>, String), String> {
             match std::fs::read(&file) {
                 Ok(src) => Ok((src, file)),
                 Err(e) => {
-                    let text = e.to_string();
-                    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+                    let (text, _) = iolib::os_error(&e);
                     let what = if e.kind() == std::io::ErrorKind::NotFound
                         || e.kind() == std::io::ErrorKind::PermissionDenied
                     {
@@ -2080,7 +2085,7 @@ fn b_exit(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     } else {
         check_int(it, a, 0, "exit")? as i32
     };
-    flush(it);
+    flush_at_exit(it);
     std::process::exit(code)
 }
 

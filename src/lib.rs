@@ -201,5 +201,7 @@ pub mod vm;
 pub use gc::{GcOptions, Plan};
 pub use mmtk::util::{Address, ObjectReference};
 pub use object::{Layout, ObjectModel, SlotVisitor, TypeInfo, ValueEncoding, HEADER_SIZE};
-pub use thread::{attach, AttachedThread, Handle, HandleScope, OutOfMemory, Thread, ThreadState};
+pub use thread::{
+    attach, AttachedThread, Handle, HandleScope, OutOfMemory, StackContext, Thread, ThreadState,
+};
 pub use vm::{ErrorKind, VirtualMachine};

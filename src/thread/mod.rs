@@ -127,6 +127,37 @@ pub struct Thread {
 /// How many references a JIT loop poll can hand over in registers' stead.
 pub const POLL_ROOTS: usize = 16;
 
+/// The state of a thread that belongs to one native stack, for personalities
+/// that switch stacks on one thread: see [`Thread::swap_stack_context`].
+#[derive(Debug, Default)]
+pub struct StackContext {
+    anchor: usize,
+    segments: Vec<usize>,
+    limit: usize,
+}
+
+impl StackContext {
+    /// The context of a stack that has not run yet, whose lowest usable
+    /// address is `limit` (0: unchecked), as [`Thread::set_stack_limit`] takes.
+    pub fn new(limit: usize) -> StackContext {
+        StackContext {
+            anchor: 0,
+            segments: Vec::new(),
+            limit,
+        }
+    }
+
+    /// The stack limit this context holds.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Whether the stack it describes has stretches of JIT code in progress.
+    pub fn in_jit_code(&self) -> bool {
+        self.anchor != 0 || !self.segments.is_empty()
+    }
+}
+
 // SAFETY: the `UnsafeCell` fields are touched by the owning thread while it is
 // managed, and by GC workers only while the owner is parked or in native code (the
 // rendezvous orders these accesses through `SYNC`).
@@ -589,6 +620,38 @@ impl Thread {
         // SAFETY: pushed and popped by the owning thread around JIT entries; read by
         // the collector only while the owner is stopped.
         unsafe { &mut *self.jit_segments.get() }
+    }
+
+    /// Exchanges the part of the thread's state that belongs to the native stack
+    /// it runs on (where the frame walker starts, the saved anchors of enclosing
+    /// stretches of JIT code, the stack limit) with `ctx`. A personality that
+    /// runs several stacks on one thread (coroutines, fibers) calls it right
+    /// before it switches to the stack `ctx` describes and again right after it
+    /// switches back, with the same `ctx`, which then again describes the other
+    /// stack.
+    ///
+    /// The frame walker sees only the stack installed now: the JIT frames of a
+    /// stack whose context is swapped out are not walked, so their stack-map
+    /// roots are not scanned. A personality that suspends stacks holding JIT
+    /// frames keeps the roots of those frames elsewhere (luavm keeps every Lua
+    /// value on its own value stack, which it scans itself), or compiles them
+    /// without stack-map roots. Handle scopes and the [`RootStack`] stay the
+    /// thread's: each stack must leave them as it found them before it is
+    /// switched away from.
+    ///
+    /// # Safety
+    /// Called on this thread (its owner) with no JIT frame of this call's own
+    /// making in between, at a point where the thread is about to run on the
+    /// stack `ctx` describes (or has just come back from it); `ctx` comes from
+    /// [`StackContext::new`] for a stack that is not running, or from the last
+    /// swap made for that stack.
+    pub unsafe fn swap_stack_context(&self, ctx: &mut StackContext) {
+        let anchor = self.frame_anchor[0].swap(ctx.anchor, SeqCst);
+        ctx.anchor = anchor;
+        std::mem::swap(self.jit_segments(), &mut ctx.segments);
+        let limit = self.stack_limit();
+        self.set_stack_limit(ctx.limit);
+        ctx.limit = limit;
     }
 
     /// Sets the stack limit to `size` bytes below the caller's frame, less a margin

@@ -31,6 +31,8 @@ pub enum Kind {
     Function = 4,
     /// An upvalue cell.
     Cell = 5,
+    /// A coroutine (a Lua thread): see [`crate::coro`].
+    Thread = 6,
 }
 
 /// Strings: byte arrays; the status word caches the hash.
@@ -99,6 +101,26 @@ pub static CELL: TypeInfo = TypeInfo::new(
     Kind::Cell as usize,
 );
 
+/// Offsets of a coroutine's fields: a value (its function until it starts,
+/// the error that killed it until `coroutine.close` reports it), then raw
+/// words for [`crate::coro`] (which entry of its registry, the flags, the
+/// slots of its region in use).
+pub const CO_VALUE: usize = H;
+/// The registry entry: index | generation << 32.
+pub const CO_ENTRY: usize = H + 8;
+/// [`crate::coro`]'s flags.
+pub const CO_FLAGS: usize = H + 16;
+/// A suspended coroutine's value-stack slots in use, `CO_LO..CO_HI` (raw
+/// indices, equal when it has none: not started, running, dead), what the
+/// collector scans with the object.
+pub const CO_LO: usize = H + 24;
+/// See [`CO_LO`].
+pub const CO_HI: usize = H + 32;
+/// Coroutines: their size and references are the personality's
+/// ([`crate::vm::LuaVm`] asks [`crate::coro`]): a suspended coroutine's
+/// value-stack region is part of it.
+pub static THREAD: TypeInfo = TypeInfo::new("thread", Layout::Custom, Kind::Thread as usize);
+
 /// A Lua error: the error value waits in the interpreter's error slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thrown;
@@ -115,8 +137,8 @@ pub type LResult<T> = Result<T, Thrown>;
 
 /// The type ids of the kinds, by `Kind` (known once each type has one: every
 /// type is registered when the interpreter starts, see [`register_types`]).
-static KIND_IDS: [std::sync::atomic::AtomicU32; 6] =
-    [const { std::sync::atomic::AtomicU32::new(0) }; 6];
+static KIND_IDS: [std::sync::atomic::AtomicU32; 7] =
+    [const { std::sync::atomic::AtomicU32::new(0) }; 7];
 
 /// The type id (a header's low half) of objects of kind `k`.
 pub fn kind_id(k: Kind) -> u32 {
@@ -125,7 +147,7 @@ pub fn kind_id(k: Kind) -> u32 {
 
 /// Gives every luavm type its id now, so [`kind`] reads one header word.
 pub fn register_types() -> Result<(), NoMemory> {
-    for (k, ti) in [&STRING, &BIGINT, &TABLE, &VALUES, &FUNCTION, &CELL]
+    for (k, ti) in [&STRING, &BIGINT, &TABLE, &VALUES, &FUNCTION, &CELL, &THREAD]
         .iter()
         .enumerate()
     {
@@ -153,6 +175,8 @@ pub fn kind(o: ObjectReference) -> Kind {
         Kind::Cell
     } else if is(Kind::BigInt) {
         Kind::BigInt
+    } else if is(Kind::Thread) {
+        Kind::Thread
     } else {
         Kind::Values
     }

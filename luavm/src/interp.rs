@@ -17,7 +17,7 @@ pub const MAX_DEPTH: u32 = 200_000;
 
 /// Stack the interpreter keeps free below its deepest call (for the Rust code
 /// a call runs: built-ins, metamethods, error reporting).
-const STACK_RESERVE: usize = 512 << 10;
+pub(crate) const STACK_RESERVE: usize = 512 << 10;
 
 /// An address in the current stack frame (the stack grows down).
 #[inline(always)]
@@ -36,6 +36,8 @@ pub(crate) const CONSTS: usize = 3;
 const NO_MEMORY: usize = 4;
 /// The standard library's own table (no Lua code sees it).
 const LIBRARY: usize = 5;
+/// The main thread's object (nil until `coroutine.running` makes it).
+pub(crate) const MAIN_THREAD: usize = 6;
 /// Index in the constants array of the one-byte string `\0` (the others
 /// follow, by byte).
 pub(crate) const ONE_BYTE_STRINGS: usize = 2;
@@ -45,7 +47,7 @@ pub(crate) const ONE_BYTE_STRINGS: usize = 2;
 pub(crate) const FIELDS_PER_FLUSH: usize = 50;
 
 /// Slots before the first frame.
-pub const RESERVED: usize = 6;
+pub const RESERVED: usize = 7;
 
 /// A numeric `for` loop, prepared ([`Interp::for_prep`]).
 pub(crate) enum ForLoop {
@@ -102,6 +104,9 @@ pub struct Interp<'t> {
     /// lookups by a constant key find it by identity.
     const_by_bytes: std::collections::HashMap<Vec<u8>, usize>,
     pub(crate) depth: u32,
+    /// Set in a coroutine that `coroutine.close` unwinds: protected calls do
+    /// not catch the unwinding, `yield` refuses.
+    pub(crate) closing: bool,
     /// Where Lua code runs an operation that may call a metamethod: the call
     /// site that metamethod gets (so that `error(msg, 2)` in it points at the
     /// operation, as in lua5.4). Set by the operations that have a frame,
@@ -126,7 +131,7 @@ pub struct Interp<'t> {
     /// Buffered standard output.
     pub out: Vec<u8>,
     /// The lowest stack address a call may start at (0: no limit known).
-    stack_floor: usize,
+    pub(crate) stack_floor: usize,
     /// To-be-closed variables in scope (`local x <close>`), innermost last:
     /// the root-stack index of the slot and whether it holds a cell.
     pub(crate) tbc: Vec<(usize, bool)>,
@@ -140,6 +145,13 @@ pub struct Interp<'t> {
     /// Constants made by the runtime itself (their bytes key the constants
     /// cache by address, so they must stay allocated).
     keep_alive: Vec<Bytes>,
+}
+
+/// Whether `v` is a built-in bound to a value ([`Interp::bound_builtin`]).
+pub(crate) fn is_bound_builtin(v: Value) -> bool {
+    v.as_object().is_some_and(|o| {
+        kind(o) == Kind::Function && get(o, elem(0)).as_small_int().is_some_and(|w| w < 0)
+    })
 }
 
 /// A description of an expression for messages: `global 'x'`, `local 'x'`, ...
@@ -195,13 +207,14 @@ impl<'t> Interp<'t> {
             tracing: true,
             out: Vec::new(),
             stack_floor: 0,
+            closing: false,
             tbc: Vec::new(),
             jit: None,
             keep_alive: Vec::new(),
         };
         register_types().map_err(|_| Thrown)?;
         crate::stack::init(t);
-        crate::sites::init();
+        crate::stack::limit_regions(crate::sites::init(crate::stack::regions()));
         roots(t).truncate(0);
         for _ in 0..RESERVED {
             push(t, Value::NIL);
@@ -448,6 +461,7 @@ impl<'t> Interp<'t> {
             Some(Kind::Table) if v.as_object().is_some_and(heap::is_file) => "userdata",
             Some(Kind::Table) => "table",
             Some(Kind::Function) => "function",
+            Some(Kind::Thread) => "thread",
             _ => "userdata",
         }
     }
@@ -628,7 +642,7 @@ impl<'t> Interp<'t> {
         let fv = at(t, fpos);
         if let Some(b) = fv.as_builtin() {
             // Its arguments must fit under the value stack's limit too.
-            if top(t) > crate::stack::LIMIT {
+            if top(t) > crate::stack::stack().limit() {
                 return Err(self.throw_here("stack overflow"));
             }
             let n = stdlib::call_builtin(self, b, fpos + 1, nargs)?;
@@ -667,7 +681,7 @@ impl<'t> Interp<'t> {
         let slots = self.protos[pi].0.slots as usize;
         if self.depth >= MAX_DEPTH
             || stack_pointer() < self.stack_floor
-            || top(t) + slots + 2 > crate::stack::LIMIT
+            || top(t) + slots + 2 > crate::stack::stack().limit()
         {
             return Err(self.throw_here("stack overflow"));
         }
@@ -857,7 +871,17 @@ impl<'t> Interp<'t> {
     /// A call made by a built-in (or a metamethod call): no position of its
     /// own in messages.
     pub fn call_from_builtin(&mut self, fpos: usize, nargs: usize) -> LResult<usize> {
-        crate::sites::push(crate::sites::Site::NONE);
+        self.call_recorded(crate::sites::Site::NONE, fpos, nargs)
+    }
+
+    /// [`Interp::call_from_builtin`] with the call recorded as `site`.
+    pub(crate) fn call_recorded(
+        &mut self,
+        site: crate::sites::Site,
+        fpos: usize,
+        nargs: usize,
+    ) -> LResult<usize> {
+        crate::sites::push(site);
         let r = self.call(fpos, nargs, 0);
         crate::sites::pop();
         r
@@ -1111,9 +1135,11 @@ impl<'t> Interp<'t> {
                             roots(t).insert(fpos, m.0);
                             n += 1;
                         }
-                        if at(t, fpos)
+                        let callee = at(t, fpos);
+                        if callee
                             .as_object()
                             .is_some_and(|o| kind(o) == Kind::Function)
+                            && !is_bound_builtin(callee)
                         {
                             return Ok(Flow::TailCall(fpos, n));
                         }
@@ -1758,17 +1784,21 @@ impl<'t> Interp<'t> {
         fpos: usize,
         nargs: usize,
     ) -> LResult<usize> {
-        let is_builtin = at(self.t, fpos).as_builtin();
+        let callee = at(self.t, fpos);
         crate::sites::push(site);
         let r = self.call(fpos, nargs, site.line as u32);
         crate::sites::pop();
         match r {
             Ok(n) => Ok(n),
             Err(e) => {
-                if let Some(b) = is_builtin {
-                    if self.tracing {
+                if self.tracing {
+                    if let Some(b) = callee.as_builtin() {
                         self.traceback
                             .push(format!("\t[C]: in function '{}'", stdlib::builtin_name(b)));
+                    } else if is_bound_builtin(callee) {
+                        // Named by the call, as lua5.4 names a C closure.
+                        self.traceback
+                            .push(format!("\t[C]: in {}", site.builtin_frame_name()));
                     }
                 }
                 Err(e)

@@ -7,6 +7,7 @@
 //! syntax tree; the reference interpreter ([`interp`]) runs it with its frames
 //! on the thread's root stack.
 
+pub mod coro;
 pub mod heap;
 pub mod interp;
 pub mod jit;

@@ -37,6 +37,14 @@ impl Site {
         callee: std::ptr::null(),
     };
 
+    /// The record of a call made by `pcall` or `xpcall`: a built-in's call
+    /// (no position, no name) that a coroutine may yield across.
+    pub const PROTECTED: Site = Site {
+        proto: std::ptr::null(),
+        line: PROTECTED_LINE,
+        callee: std::ptr::null(),
+    };
+
     /// The record of a call made by a proper tail call (the caller's frame is
     /// gone: no position, no name).
     pub const TAIL: Site = Site {
@@ -85,6 +93,11 @@ impl Site {
     /// Whether the call was a proper tail call ([`Site::TAIL`]).
     pub fn is_tail(&self) -> bool {
         self.line == TAIL_LINE
+    }
+
+    /// Whether this is [`Site::PROTECTED`].
+    pub fn is_protected(&self) -> bool {
+        self.proto.is_null() && self.line == PROTECTED_LINE
     }
 
     /// How a traceback names the frame of `proto` that this call made, as
@@ -185,6 +198,9 @@ impl Site {
 
 /// [`Site::TAIL`]'s line.
 const TAIL_LINE: u64 = u64::MAX;
+
+/// The line of [`Site::PROTECTED`].
+const PROTECTED_LINE: u64 = u64::MAX - 1;
 /// The events whose metamethods a traceback names as lua5.4 does
 /// ("metamethod 'index'"), without their `__`.
 const META_EVENTS: [&str; 22] = [
@@ -215,13 +231,18 @@ const FOR_CALLEE: *const Expr = {
     &MARK as *const u8 as *const Expr
 };
 
-/// Records (as many as the value stack has slots: every call has its callee
-/// on it).
-const CAPACITY: usize = 8_000_001;
+/// Records of the main thread (as many as its value-stack region has slots:
+/// every call has its callee on it); each coroutine's region has as many as
+/// its value-stack region ([`crate::stack::CO_SLOTS`]), at the same region
+/// index.
+const MAIN_RECORDS: usize = crate::stack::MAIN_SLOTS + 1;
 
 struct Buf {
     sites: *mut Site,
     len: usize,
+    /// The running thread's region: its first record and its end.
+    floor: usize,
+    cap: usize,
 }
 
 struct Cell(UnsafeCell<Buf>);
@@ -232,6 +253,8 @@ unsafe impl Sync for Cell {}
 static SITES: Cell = Cell(UnsafeCell::new(Buf {
     sites: std::ptr::null_mut(),
     len: 0,
+    floor: 0,
+    cap: MAIN_RECORDS,
 }));
 
 #[allow(clippy::mut_from_ref)]
@@ -240,22 +263,71 @@ fn buf() -> &'static mut Buf {
     unsafe { &mut *SITES.0.get() }
 }
 
-/// Makes the buffer (once, on the Lua thread, before any call).
-pub fn init() {
+/// Makes the buffer (once, on the Lua thread, before any call), with room
+/// for at most `regions` coroutine regions; returns how many it has.
+pub fn init(regions: usize) -> usize {
     let b = buf();
     if b.sites.is_null() {
-        let v: Vec<Site> = Vec::with_capacity(CAPACITY);
-        let mut v = std::mem::ManuallyDrop::new(v);
-        b.sites = v.as_mut_ptr();
+        let (p, n) = crate::stack::reserve::<Site>(MAIN_RECORDS, crate::stack::CO_SLOTS);
+        b.sites = p;
+        b.floor = n.min(regions);
     }
+    let n = b.floor;
     b.len = 0;
+    b.floor = 0;
+    b.cap = MAIN_RECORDS;
+    n
+}
+
+/// The running thread's records: length, first record, end (what a switch
+/// of coroutine exchanges).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bounds {
+    /// The records in use end here.
+    pub len: usize,
+    /// The region's first record.
+    pub floor: usize,
+    /// The region's end.
+    pub cap: usize,
+}
+
+impl Bounds {
+    /// The bounds of coroutine region `i`, empty.
+    pub fn region(i: usize) -> Bounds {
+        let floor = MAIN_RECORDS + i * crate::stack::CO_SLOTS;
+        Bounds {
+            len: floor,
+            floor,
+            cap: floor + crate::stack::CO_SLOTS,
+        }
+    }
+}
+
+/// Exchanges the running thread's records with `other`'s.
+pub fn swap_bounds(other: &mut Bounds) {
+    let b = buf();
+    let mine = Bounds {
+        len: b.len,
+        floor: b.floor,
+        cap: b.cap,
+    };
+    b.len = other.len;
+    b.floor = other.floor;
+    b.cap = other.cap;
+    *other = mine;
+}
+
+/// The running thread's first record: records below it are other threads'.
+#[inline]
+pub fn floor() -> usize {
+    buf().floor
 }
 
 /// Records a call.
 #[inline]
 pub fn push(s: Site) {
     let b = buf();
-    assert!(b.len < CAPACITY, "luavm: too many calls in progress");
+    assert!(b.len < b.cap, "luavm: too many calls in progress");
     // SAFETY: inside the buffer.
     unsafe { b.sites.add(b.len).write(s) };
     b.len += 1;
@@ -265,7 +337,9 @@ pub fn push(s: Site) {
 #[inline]
 pub fn pop() {
     let b = buf();
-    b.len = b.len.saturating_sub(1);
+    if b.len > b.floor {
+        b.len -= 1;
+    }
 }
 
 /// How many calls are in progress.
@@ -280,18 +354,19 @@ pub fn truncate(n: usize) {
     b.len = b.len.min(n);
 }
 
-/// Record `i` (from the outermost).
+/// Record `i` (an absolute index: the running thread's are from [`floor`]).
 pub fn get(i: usize) -> Option<Site> {
     let b = buf();
-    // SAFETY: below the length, written by `push`.
-    (i < b.len).then(|| unsafe { *b.sites.add(i) })
+    // SAFETY: in the running thread's region below the length, written by
+    // `push`.
+    (b.floor <= i && i < b.len).then(|| unsafe { *b.sites.add(i) })
 }
 
 /// Marks the innermost record as a tail call's ([`Site::TAIL`]): the frame
 /// that made it was replaced.
 pub fn mark_tail() {
     let b = buf();
-    if b.len > 0 {
+    if b.len > b.floor {
         // SAFETY: below the length.
         unsafe { b.sites.add(b.len - 1).write(Site::TAIL) };
     }

@@ -203,11 +203,12 @@ fn read_in(tab: ObjectReference, v: Value) -> Value {
     }
 }
 
-/// Whether a weak table holds `v` weakly: tables and Lua functions (strings,
+/// Whether a weak table holds `v` weakly: tables, Lua functions and
+/// coroutines (strings,
 /// numbers and built-ins are values, never removed, as in Lua).
 fn collectable(v: Value) -> bool {
     v.as_object()
-        .is_some_and(|o| matches!(kind(o), Kind::Table | Kind::Function))
+        .is_some_and(|o| matches!(kind(o), Kind::Table | Kind::Function | Kind::Thread))
 }
 
 /// A weak reference to `v` if a table with weakness `bit` holds it weakly.

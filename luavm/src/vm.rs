@@ -4,7 +4,9 @@ use crate::value::ENCODING;
 use vmkit::{ObjectModel, SlotVisitor, Thread, ValueEncoding, VirtualMachine};
 
 /// luavm's personality. Its roots are all on the value stack ([`crate::stack`]),
-/// which it reports as the Lua thread's roots.
+/// which it reports as the Lua thread's roots (the regions of the running
+/// coroutine and of those that resumed it; a suspended coroutine's region
+/// is scanned with its object, [`crate::coro`]).
 pub struct LuaVm;
 
 impl ObjectModel for LuaVm {
@@ -12,6 +14,15 @@ impl ObjectModel for LuaVm {
 
     fn value_encoding(&self) -> ValueEncoding {
         ENCODING
+    }
+
+    fn scan_object(&self, object: vmkit::ObjectReference, visit: &mut SlotVisitor<'_>) {
+        // Only coroutines have the custom layout.
+        crate::coro::scan_object(object, visit);
+    }
+
+    fn object_size(&self, _object: vmkit::ObjectReference) -> usize {
+        crate::coro::object_size()
     }
 
     fn finalizers_pending(&self) {

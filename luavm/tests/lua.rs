@@ -198,6 +198,48 @@ fn collections_move_objects_and_the_program_sees_the_same_data() {
     }
 }
 
+/// Coroutines under moving collectors: `cogc.lua` (suspended coroutines
+/// holding data across collections, thousands of live and abandoned ones, a
+/// chain of 51 generators) collects and copies objects in that very run, on
+/// both engines, and prints what lua5.4 prints.
+#[test]
+fn suspended_coroutines_keep_their_data_when_objects_move() {
+    if !lua_or_say_so("suspended_coroutines_keep_their_data") {
+        return;
+    }
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
+    let want = run("lua5.4", &["cogc.lua"], &dir);
+    assert_eq!(want.status, 0);
+    for cfg in [
+        &["--jit-eager", "--plan", "SemiSpace", "--heap", "16M"][..],
+        &["--interp", "--plan", "SemiSpace", "--heap", "16M"][..],
+        &["--jit-eager", "--gc-move", "--heap", "16M"][..],
+        &["--jit-eager", "--plan", "GenCopy", "--heap", "24M"][..],
+    ] {
+        let mut args = cfg.to_vec();
+        args.extend(["--gc-stats", "cogc.lua"]);
+        let r = run(luavm, &args, &dir);
+        assert_eq!(r.status, 0, "{cfg:?}: {}", r.stderr);
+        let stats = r.line("gc: ");
+        let field = |name: &str| -> u64 {
+            stats
+                .split(name)
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in {stats}"))
+        };
+        assert!(field("collections ") > 0, "{cfg:?}: {stats}");
+        assert!(field("copied ") > 0, "{cfg:?}: {stats}");
+        assert_eq!(
+            String::from_utf8_lossy(&r.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "{cfg:?}"
+        );
+    }
+}
+
 /// Compiled code under a moving collector: `jit.lua` (its work in functions
 /// the JIT compiles, building and walking lists) on a small SemiSpace heap
 /// collects and copies objects in that very run, with the JIT on, and prints
@@ -429,7 +471,7 @@ fn every_supported_plan_runs_the_heavy_programs() {
         let collecting: &[&str] = if plan == vmkit::gc::Plan::NoGC {
             &[]
         } else {
-            &["weak.lua", "finalizers.lua"]
+            &["weak.lua", "finalizers.lua", "cogc.lua"]
         };
         for name in [
             "gc.lua",
@@ -438,6 +480,7 @@ fn every_supported_plan_runs_the_heavy_programs() {
             "calls.lua",
             "tables.lua",
             "jit.lua",
+            "coroutines.lua",
         ]
         .iter()
         .chain(collecting)

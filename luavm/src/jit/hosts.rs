@@ -383,7 +383,9 @@ pub extern "C" fn h_tail(
             failed(it, &f);
             return FAIL;
         }
-        if fv.as_object().is_some_and(|o| kind(o) == Kind::Function) {
+        if fv.as_object().is_some_and(|o| kind(o) == Kind::Function)
+            && !crate::interp::is_bound_builtin(fv)
+        {
             for i in 0..=nargs {
                 let v = st.get(callpos + i);
                 st.set(fpos + i, v);

@@ -130,6 +130,8 @@ struct Hosts {
     /// statics.
     stack_base: i64,
     stack_len: i64,
+    /// Address of the running thread's frame limit ([`crate::stack::limit_address`]).
+    stack_limit: i64,
     sites_base: i64,
     sites_len: i64,
 }
@@ -411,6 +413,7 @@ impl Jit {
             fastcall: reg("lua_fastcall", 3, 1, h_fastcall as *const u8, false)?,
             stack_base: crate::stack::base_address() as i64,
             stack_len: crate::stack::len_address() as i64,
+            stack_limit: crate::stack::limit_address() as i64,
             sites_base: crate::sites::base_address() as i64,
             sites_len: crate::sites::len_address() as i64,
         };
@@ -916,7 +919,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .replace(cg.frame_end_inst)
             .iconst(types::I64, size as i64 + 1);
         cg.fx.b.switch_to_block(init);
-        let limit = cg.iconst(crate::stack::LIMIT as i64);
+        // The running thread's limit (each coroutine's region has its own).
+        let la = cg.iconst(cg.h.stack_limit);
+        let limit = cg.fx.b.ins().load(types::I64, fl(), la, 0);
         let over = cg
             .fx
             .b

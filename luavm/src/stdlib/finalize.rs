@@ -127,6 +127,11 @@ pub fn run_queued(it: &mut Interp<'_>) {
         // allocates).
         let mut batch: Vec<(i64, ObjectReference)> = Vec::new();
         while let Some(o) = vmkit::gc::weak::take_finalizable() {
+            if kind(o) == Kind::Thread {
+                // A coroutine nothing refers to: its resources go back.
+                crate::coro::collected(o);
+                continue;
+            }
             let h = identity_hash(o);
             if let Some(n) = MARKS.with(|m| m.borrow_mut().by_hash.remove(&h)) {
                 batch.push((n, o));

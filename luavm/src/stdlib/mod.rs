@@ -1,6 +1,7 @@
 //! The standard library: built-in functions (values tagged with their index in
 //! [`BUILTINS`]) and the tables that hold them.
 
+mod corolib;
 pub mod finalize;
 mod iolib;
 pub mod lnum;
@@ -146,13 +147,15 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("utf8", "codes", utf8::codes),
     ("", "codes_iter", utf8::codes_iter),
     ("", "codes_lax_iter", utf8::codes_lax_iter),
-    ("coroutine", "create", b_no_coroutines),
-    ("coroutine", "resume", b_no_coroutines),
-    ("coroutine", "yield", b_no_coroutines),
-    ("coroutine", "wrap", b_no_coroutines),
-    ("coroutine", "status", b_no_coroutines),
-    ("coroutine", "isyieldable", b_no_coroutines),
-    ("coroutine", "running", b_no_coroutines),
+    ("coroutine", "create", corolib::create),
+    ("coroutine", "resume", corolib::resume),
+    ("coroutine", "yield", corolib::yield_),
+    ("coroutine", "wrap", corolib::wrap),
+    ("coroutine", "status", corolib::status),
+    ("coroutine", "isyieldable", corolib::isyieldable),
+    ("coroutine", "running", corolib::running),
+    ("coroutine", "close", corolib::close),
+    ("", "co_wrapped", corolib::wrapped),
 ];
 
 /// The index of the built-in called `name` (in any library).
@@ -205,7 +208,7 @@ pub fn install(it: &mut Interp<'_>) -> LResult<()> {
         set_raw(it, it.globals(), k, tab)?;
     }
     for (i, (lib, name, _)) in BUILTINS.iter().enumerate() {
-        if name.ends_with("_iter") || name.starts_with("file_") {
+        if name.ends_with("_iter") || name.starts_with("file_") || name.starts_with("co_") {
             continue;
         }
         let holder = if lib.is_empty() {
@@ -706,7 +709,7 @@ fn b_assert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 fn protected_call(it: &mut Interp<'_>, fpos: usize, nargs: usize) -> Result<usize, Value> {
     let t = it.t;
     let sites = crate::sites::len();
-    match it.call_from_builtin(fpos, nargs) {
+    match it.call_recorded(crate::sites::Site::PROTECTED, fpos, nargs) {
         Ok(n) => {
             // [true, results...]
             roots(t).insert(fpos, Value::TRUE.0);
@@ -731,6 +734,8 @@ fn b_pcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     }
     match protected_call(it, fpos, a.n - 1) {
         Ok(n) => Ok(n),
+        // `coroutine.close` unwinding the coroutine: not caught.
+        Err(_) if it.closing => Err(Thrown),
         Err(e) => {
             push(t, Value::FALSE);
             push(t, e);
@@ -751,6 +756,7 @@ fn b_xpcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     }
     match protected_call(it, fpos, a.n.saturating_sub(2)) {
         Ok(n) => Ok(n),
+        Err(_) if it.closing => Err(Thrown),
         Err(e) => {
             let h = a.get(it, 1);
             let base = top(t);
@@ -1135,10 +1141,11 @@ fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         lines.push("\t[C]: in function 'debug.traceback'".into());
     }
     let mut i = crate::sites::len();
-    while i > 0 {
+    let floor = crate::sites::floor();
+    while i > floor {
         i -= 1;
         let r = crate::sites::get(i).expect("below the length");
-        let by = if i > 0 {
+        let by = if i > floor {
             crate::sites::get(i - 1).expect("below the length")
         } else {
             crate::sites::Site::NONE
@@ -1307,10 +1314,6 @@ fn b_require(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     Err(it.throw_here(&format!(
         "module '{n}' not found:\n\tno field package.preload['{n}']{tried}"
     )))
-}
-
-fn b_no_coroutines(it: &mut Interp<'_>, _a: Args) -> LResult<usize> {
-    Err(it.throw_here("coroutines are not supported by luavm yet"))
 }
 
 // ---------------------------------------------------------------- table

@@ -16,8 +16,8 @@ fn check_co(it: &mut Interp<'_>, a: Args, i: usize, name: &str) -> LResult<Value
     Err(arg_error(it, i, name, &format!("thread expected, got {g}")))
 }
 
-/// `coroutine.create(f)`.
-pub fn create(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+/// A new coroutine of the function argument (`create`, `wrap`).
+fn new_coroutine(it: &mut Interp<'_>, a: Args, name: &str) -> LResult<Value> {
     let f = a.get(it, 0);
     let is_fn =
         f.as_builtin().is_some() || f.as_object().is_some_and(|o| kind(o) == Kind::Function);
@@ -26,11 +26,16 @@ pub fn create(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         return Err(arg_error(
             it,
             0,
-            "create",
+            name,
             &format!("function expected, got {g}"),
         ));
     }
-    let co = coro::create(it, f)?;
+    coro::create(it, f)
+}
+
+/// `coroutine.create(f)`.
+pub fn create(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let co = new_coroutine(it, a, "create")?;
     push(it.t, co);
     Ok(1)
 }
@@ -74,19 +79,7 @@ pub fn wrapped(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 
 /// `coroutine.wrap(f)`.
 pub fn wrap(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let f = a.get(it, 0);
-    let is_fn =
-        f.as_builtin().is_some() || f.as_object().is_some_and(|o| kind(o) == Kind::Function);
-    if !is_fn {
-        let g = got(it, a, 0);
-        return Err(arg_error(
-            it,
-            0,
-            "wrap",
-            &format!("function expected, got {g}"),
-        ));
-    }
-    let co = coro::create(it, f)?;
+    let co = new_coroutine(it, a, "wrap")?;
     let w = it.bound_builtin(super::index_of("co_wrapped"), co)?;
     push(it.t, w);
     Ok(1)

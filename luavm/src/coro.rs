@@ -507,23 +507,18 @@ fn switch_into(
     e.active = true;
     e.object = Value::object(o).0;
     let mut native = e.native.take().expect("a started coroutine");
-    let mut ctx = std::mem::take(&mut e.ctx);
     r.chain.push(idx as u32);
-    swap(it, &mut ctx);
-    reg().entries[idx].ctx = ctx;
+    swap(it, &mut reg().entries[idx].ctx);
     let sig = if close {
         Signal::Close
     } else {
         Signal::Resume((it as *mut Interp<'_>).cast::<Interp<'static>>())
     };
     let result = native.resume(sig);
-    let r = reg();
-    let mut ctx = std::mem::take(&mut r.entries[idx].ctx);
-    swap(it, &mut ctx);
+    swap(it, &mut reg().entries[idx].ctx);
     let r = reg();
     r.chain.pop();
     let e = &mut r.entries[idx];
-    e.ctx = ctx;
     e.active = false;
     // Moved if a collection ran: the entry's word was a root.
     let co = Value(std::mem::replace(&mut e.object, Value::NIL.0));

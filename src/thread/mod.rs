@@ -646,12 +646,17 @@ impl Thread {
     /// [`StackContext::new`] for a stack that is not running, or from the last
     /// swap made for that stack.
     pub unsafe fn swap_stack_context(&self, ctx: &mut StackContext) {
-        let anchor = self.frame_anchor[0].swap(ctx.anchor, SeqCst);
+        // Only this thread writes its anchor; the collector reads it while the
+        // thread is stopped (the stop's handshake orders it).
+        let anchor = self.frame_anchor[0].load(Relaxed);
+        self.frame_anchor[0].store(ctx.anchor, Relaxed);
         ctx.anchor = anchor;
         std::mem::swap(self.jit_segments(), &mut ctx.segments);
-        let limit = self.stack_limit();
-        self.set_stack_limit(ctx.limit);
-        ctx.limit = limit;
+        let limit = self.stack_limit.load(Relaxed);
+        if limit != ctx.limit {
+            self.set_stack_limit(ctx.limit);
+            ctx.limit = limit;
+        }
     }
 
     /// Sets the stack limit to `size` bytes below the caller's frame, less a margin

@@ -325,6 +325,25 @@ pub fn yieldable(it: &Interp<'_>) -> bool {
     })
 }
 
+/// The call records of thread `o` when it is not the running one (`None`:
+/// it has none: dead or not started).
+pub fn saved_sites(o: ObjectReference) -> Option<crate::sites::Bounds> {
+    let r = reg();
+    let ctx_of = |i: u32| r.entries[i as usize].ctx.sites;
+    if is_main(o) {
+        // Its state is in the context of the first coroutine it resumed.
+        return r.chain.first().map(|&i| ctx_of(i));
+    }
+    let idx = entry_of(o)?;
+    let e = &r.entries[idx];
+    if e.active {
+        // In the context of the coroutine it resumed.
+        let pos = r.chain.iter().position(|&c| c as usize == idx)?;
+        return r.chain.get(pos + 1).map(|&n| ctx_of(n));
+    }
+    e.native.is_some().then_some(e.ctx.sites)
+}
+
 /// Exchanges the running thread's state with `ctx`.
 fn swap(it: &mut Interp<'_>, ctx: &mut Context) {
     stack::stack().swap_bounds(&mut ctx.values);

@@ -1131,46 +1131,45 @@ fn b_warn(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// an `xpcall` message handler the frames the error unwound come first, as
 /// lua5.4's handler still has them on its stack.
 fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let msg = a.get(it, 0);
+    // `debug.traceback([thread,] [msg [, level]])`.
+    let thread = a
+        .get(it, 0)
+        .as_object()
+        .filter(|o| kind(*o) == Kind::Thread);
+    let first = usize::from(thread.is_some());
+    let msg = a.get(it, first);
     if !msg.is_nil() && as_str(msg).is_none() && as_num(msg).is_none() {
         return ret(it, msg);
     }
-    let level = opt_int(it, a, 1, "traceback", 1)?;
+    let other = thread.filter(|o| crate::coro::status(*o) != crate::coro::Status::Running);
+    let default = if other.is_some() { 0 } else { 1 };
+    let level = opt_int(it, a, first + 1, "traceback", default)?;
     let mut lines: Vec<String> = Vec::new();
-    if level <= 0 {
-        lines.push("\t[C]: in function 'debug.traceback'".into());
-    }
-    let mut i = crate::sites::len();
-    let floor = crate::sites::floor();
-    while i > floor {
-        i -= 1;
-        let r = crate::sites::get(i).expect("below the length");
-        let by = if i > floor {
-            crate::sites::get(i - 1).expect("below the length")
-        } else {
-            crate::sites::Site::NONE
-        };
-        if let Some(h) = it.handlers.iter().rev().find(|h| h.0 == i) {
-            lines.extend(h.1.iter().cloned());
-        }
-        if r.is_tail() {
-            lines.push("\t(...tail calls...)".into());
-            continue;
-        }
-        // SAFETY: prototypes live for the process's life.
-        match unsafe { r.proto.as_ref() } {
-            Some(p) => {
-                let name = match it.loaded_function_name(p) {
-                    Some(g) if p.name != "main chunk" => format!("function '{g}'"),
-                    _ => by.frame_name(p),
-                };
-                lines.push(format!("\t{}:{}: in {}", p.source, r.line, name));
+    match other {
+        None => {
+            if level <= 0 {
+                lines.push("\t[C]: in function 'debug.traceback'".into());
             }
-            None => lines.push(format!("\t[C]: in {}", by.builtin_frame_name())),
+            traceback_lines(it, true, &mut lines);
+        }
+        Some(o) => {
+            // Another thread's records, read in place: its level 0 is the
+            // built-in it is suspended in (`coroutine.yield`, `resume`).
+            if let Some(mut b) = crate::coro::saved_sites(o) {
+                crate::sites::swap_bounds(&mut b);
+                if let Some(last) = crate::sites::last() {
+                    lines.push(format!("\t[C]: in {}", last.builtin_frame_name()));
+                }
+                traceback_lines(it, false, &mut lines);
+                crate::sites::swap_bounds(&mut b);
+            }
         }
     }
-    // The outermost record is the main chunk's call by luavm ("[C]: in ?").
-    let skip = (level - 1).max(0) as usize;
+    let skip = if other.is_some() {
+        level.max(0) as usize
+    } else {
+        (level - 1).max(0) as usize
+    };
     let lines = lines.get(skip..).unwrap_or(&[]);
     let mut out: Vec<u8> = Vec::new();
     if !msg.is_nil() {
@@ -1193,6 +1192,45 @@ fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     }
     let s = it.string(&out)?;
     ret(it, s)
+}
+
+/// The running thread's frames, innermost first, as traceback lines (with
+/// the frames `xpcall` handlers' errors unwound when `handlers`). The
+/// outermost record is the main chunk's call by luavm ("[C]: in ?"), or a
+/// coroutine's call of its function (no line: lua5.4 shows none).
+fn traceback_lines(it: &mut Interp<'_>, handlers: bool, lines: &mut Vec<String>) {
+    let floor = crate::sites::floor();
+    let bottom = if floor > 0 { floor + 1 } else { floor };
+    let mut i = crate::sites::len();
+    while i > bottom {
+        i -= 1;
+        let r = crate::sites::get(i).expect("below the length");
+        let by = if i > floor {
+            crate::sites::get(i - 1).expect("below the length")
+        } else {
+            crate::sites::Site::NONE
+        };
+        if handlers {
+            if let Some(h) = it.handlers.iter().rev().find(|h| h.0 == i) {
+                lines.extend(h.1.iter().cloned());
+            }
+        }
+        if r.is_tail() {
+            lines.push("\t(...tail calls...)".into());
+            continue;
+        }
+        // SAFETY: prototypes live for the process's life.
+        match unsafe { r.proto.as_ref() } {
+            Some(p) => {
+                let name = match it.loaded_function_name(p) {
+                    Some(g) if p.name != "main chunk" => format!("function '{g}'"),
+                    _ => by.frame_name(p),
+                };
+                lines.push(format!("\t{}:{}: in {}", p.source, r.line, name));
+            }
+            None => lines.push(format!("\t[C]: in {}", by.builtin_frame_name())),
+        }
+    }
 }
 
 /// `dofile([name])`: runs a file's chunk (standard input's without a name)

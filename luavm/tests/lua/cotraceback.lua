@@ -1,0 +1,26 @@
+-- debug.traceback of coroutines: inside one, of a suspended, normal, dead,
+-- fresh one and of the main thread from a coroutine.
+local main = coroutine.running()
+local outer
+local inner = coroutine.create(function()
+  print(debug.traceback(main, "main from inner"))
+  print(debug.traceback(outer, "outer from inner"))
+  print(debug.traceback(outer, "outer level 1", 1))
+  coroutine.yield()
+end)
+outer = coroutine.create(function() local function g() coroutine.resume(inner) end g() end)
+coroutine.resume(outer)
+print(debug.traceback(inner, nil, 1))
+print(debug.traceback(coroutine.create(print), "fresh"))
+local dead = coroutine.create(function() end) coroutine.resume(dead)
+print(debug.traceback(dead, "dead"))
+print(debug.traceback(outer))
+print(debug.traceback(main, "me", 2))
+local function f() print(debug.traceback("in co")) coroutine.yield() end
+local co1 = coroutine.create(function() f() end)
+coroutine.resume(co1)
+print(debug.traceback(co1))
+print(debug.traceback(co1, "msg"))
+print(debug.traceback("main"))
+local ok, e = xpcall(function() local c = coroutine.wrap(function() error("x") end) c() end, debug.traceback)
+print(e)

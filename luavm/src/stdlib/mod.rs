@@ -707,9 +707,22 @@ fn b_assert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// catching a Lua error: `Ok(n)` with `true` and the `n - 1` results from
 /// `fpos` on, or `Err(error value)` with the stack cut back to `fpos`.
 fn protected_call(it: &mut Interp<'_>, fpos: usize, nargs: usize) -> Result<usize, Value> {
+    protected_call_as(it, crate::sites::Site::PROTECTED, fpos, nargs)
+}
+
+/// [`protected_call`] with the call recorded as `site` ([`Site::NONE`] for a
+/// call a coroutine may not yield across).
+///
+/// [`Site::NONE`]: crate::sites::Site::NONE
+fn protected_call_as(
+    it: &mut Interp<'_>,
+    site: crate::sites::Site,
+    fpos: usize,
+    nargs: usize,
+) -> Result<usize, Value> {
     let t = it.t;
     let sites = crate::sites::len();
-    match it.call_recorded(crate::sites::Site::PROTECTED, fpos, nargs) {
+    match it.call_recorded(site, fpos, nargs) {
         Ok(n) => {
             // [true, results...]
             roots(t).insert(fpos, Value::TRUE.0);
@@ -1259,11 +1272,12 @@ fn load_failure(it: &mut Interp<'_>, msg: Value) -> LResult<usize> {
 }
 
 /// Calls `f` with no arguments, catching a Lua error: `Ok(n)` results on
-/// the top, or `Err(error value)`.
+/// the top, or `Err(error value)`. For `load`'s reader, which lua5.4 does
+/// not let yield.
 fn protected_call_value(it: &mut Interp<'_>, f: Value) -> Result<usize, Value> {
     let fpos = top(it.t);
     push(it.t, f);
-    protected_call(it, fpos, 0).map(|n| {
+    protected_call_as(it, crate::sites::Site::NONE, fpos, 0).map(|n| {
         // Drop the `true` protected_call puts first.
         roots(it.t).remove(fpos);
         n - 1

@@ -175,3 +175,18 @@ while true do
   print(x)
 end
 print(coroutine.status(f))
+
+-- a load reader may not yield; os.exit inside a coroutine ends the program
+local c7 = coroutine.wrap(function() print(load(function() coroutine.yield() end)) return "after" end)
+print(c7())
+local big = {}
+for i = 1, 300000 do big[i] = i end
+local counted = coroutine.wrap(function(...)
+  local n = select('#', ...)
+  while true do n = select('#', coroutine.yield(n)) end
+end)
+print(counted(table.unpack(big)), counted(table.unpack(big, 1, 10)), counted())
+print(coroutine.resume(coroutine.create(function() return table.unpack(big) end)) and "many results")
+io.write("before exit\n")
+coroutine.resume(coroutine.create(function() os.exit(3) end))
+print("not reached")

@@ -35,7 +35,7 @@ fn new_coroutine(it: &mut Interp<'_>, a: Args, name: &str) -> LResult<Value> {
 
 /// `coroutine.create(f)`.
 pub fn create(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let co = new_coroutine(it, a, "create")?;
+    let co = new_coroutine(it, a, "coroutine.create")?;
     push(it.t, co);
     Ok(1)
 }
@@ -43,7 +43,7 @@ pub fn create(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// `coroutine.resume(co, ...)`: true and what it yielded or returned, or
 /// false and the error.
 pub fn resume(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    check_co(it, a, 0, "resume")?;
+    check_co(it, a, 0, "coroutine.resume")?;
     let t = it.t;
     let base = top(t);
     let r = coro::resume(it, a.base, a.base + 1, a.n - 1);
@@ -79,7 +79,7 @@ pub fn wrapped(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 
 /// `coroutine.wrap(f)`.
 pub fn wrap(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let co = new_coroutine(it, a, "wrap")?;
+    let co = new_coroutine(it, a, "coroutine.wrap")?;
     let w = it.bound_builtin(super::index_of("co_wrapped"), co)?;
     push(it.t, w);
     Ok(1)
@@ -92,7 +92,7 @@ pub fn yield_(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 
 /// `coroutine.status(co)`.
 pub fn status(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let co = check_co(it, a, 0, "status")?;
+    let co = check_co(it, a, 0, "coroutine.status")?;
     let s = coro::status(co.as_object().expect("a coroutine"));
     let v = it.string(s.name().as_bytes())?;
     push(it.t, v);
@@ -113,7 +113,7 @@ pub fn isyieldable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let y = if a.n == 0 {
         coro::yieldable(it)
     } else {
-        let co = check_co(it, a, 0, "isyieldable")?;
+        let co = check_co(it, a, 0, "coroutine.isyieldable")?;
         match coro::status(co.as_object().expect("a coroutine")) {
             Status::Running => coro::yieldable(it),
             _ => !coro::is_main(co.as_object().expect("a coroutine")),
@@ -126,7 +126,7 @@ pub fn isyieldable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// `coroutine.close(co)`: true, or false and the error that killed it (or
 /// that a `__close` raised while it was closed).
 pub fn close(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    check_co(it, a, 0, "close")?;
+    check_co(it, a, 0, "coroutine.close")?;
     let t = it.t;
     match coro::close(it, a.base) {
         Ok(true) => {

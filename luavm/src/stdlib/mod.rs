@@ -7,6 +7,7 @@ mod iolib;
 pub mod lnum;
 pub mod lstr;
 pub mod os;
+mod pack;
 mod string;
 mod utf8;
 
@@ -139,6 +140,9 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("string", "match", string::match_),
     ("string", "gmatch", string::gmatch),
     ("string", "gsub", string::gsub),
+    ("string", "pack", pack::pack),
+    ("string", "unpack", pack::unpack),
+    ("string", "packsize", pack::packsize),
     ("", "gmatch_iter", string::gmatch_iter),
     ("utf8", "char", utf8::char),
     ("utf8", "codepoint", utf8::codepoint),
@@ -332,6 +336,8 @@ impl Args {
 pub fn arg_error(it: &mut Interp<'_>, i: usize, name: &str, msg: &str) -> Thrown {
     let (fname, method) = match crate::sites::last().and_then(|s| s.name()) {
         Some((n, m)) => (String::from_utf8_lossy(&n).into_owned(), m),
+        // A qualified name (`string.pack`) is taken as it is.
+        _ if name.contains('.') => (name.to_string(), false),
         _ => {
             let q = BUILTINS
                 .iter()

@@ -129,6 +129,30 @@ impl Site {
         }
     }
 
+    /// `debug.getinfo`'s `namewhat` and `name` of the function this call
+    /// called, from the expression that named it (`None`: no name, as for a
+    /// call made by a built-in or a tail call).
+    pub fn name_what(&self) -> Option<(&'static str, String)> {
+        if self.callee == FOR_CALLEE {
+            return Some(("for iterator", "for iterator".into()));
+        }
+        if let Some(ev) = meta_event(self.callee) {
+            return Some(("metamethod", ev.into()));
+        }
+        let show = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
+        match self.callee_expr()? {
+            Expr::Local { name, .. } => Some(("local", show(name))),
+            Expr::Upvalue { name, .. } => Some(("upvalue", show(name))),
+            Expr::Global(name) => Some(("global", show(name))),
+            Expr::Method { name, .. } => Some(("method", show(name))),
+            Expr::Index { key, .. } => match &**key {
+                Expr::Str(k) => Some(("field", show(k))),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// How a traceback names the built-in this call called, from the
     /// expression that named it: `function 'pcall'`, `function
     /// 'string.rep'`, `method 'write'`, `for iterator 'for iterator'`, else

@@ -33,6 +33,9 @@ pub struct Function {
     pub upvalues: Vec<Capture>,
     /// Upvalue names (for messages), same order.
     pub upvalue_names: Vec<Bytes>,
+    /// Whether lua5.4 would give it an `_ENV` upvalue (it or a function in
+    /// it names a global): `debug.getinfo` counts it.
+    pub has_env: bool,
     /// The body.
     pub body: Block,
 }

@@ -968,6 +968,7 @@ impl<'a> Parser<'a> {
             slots: fs.max_slots,
             upvalues: fs.upvals.iter().map(|u| u.capture).collect(),
             upvalue_names: fs.upvals.iter().map(|u| u.name.clone()).collect(),
+            has_env: fs.has_env,
             body,
         }
     }

@@ -57,6 +57,7 @@ pub static BUILTINS: &[(&str, &str, Builtin)] = &[
     ("", "dofile", b_dofile),
     ("", "warn", b_warn),
     ("debug", "traceback", b_traceback),
+    ("debug", "getinfo", b_getinfo),
     ("", "require", b_require),
     ("", "ipairs_iter", b_ipairs_iter),
     ("table", "insert", b_tinsert),
@@ -1211,6 +1212,228 @@ fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     }
     let s = it.string(&out)?;
     ret(it, s)
+}
+
+/// What `debug.getinfo` tells of a function or a frame.
+struct Info {
+    short_src: String,
+    what: &'static str,
+    line_defined: i64,
+    last_line: i64,
+    current: i64,
+    nups: i64,
+    nparams: i64,
+    vararg: bool,
+    name: Option<(&'static str, String)>,
+    tail: bool,
+}
+
+impl Info {
+    /// A built-in's.
+    fn builtin() -> Info {
+        Info {
+            short_src: "[C]".into(),
+            what: "C",
+            line_defined: -1,
+            last_line: -1,
+            current: -1,
+            nups: 0,
+            nparams: 0,
+            vararg: true,
+            name: None,
+            tail: false,
+        }
+    }
+
+    /// A Lua function's, of prototype `p`.
+    fn lua(p: &crate::lang::ast::Function) -> Info {
+        let main = p.name == "main chunk";
+        Info {
+            short_src: p.source.to_string(),
+            what: if main { "main" } else { "Lua" },
+            line_defined: p.line as i64,
+            last_line: if main { 0 } else { p.last_line as i64 },
+            current: -1,
+            nups: p.upvalues.len() as i64 + i64::from(p.has_env),
+            nparams: p.params as i64,
+            vararg: p.is_vararg,
+            name: None,
+            tail: false,
+        }
+    }
+
+    /// lua5.4's `source`: `@FILE` for a file, `=NAME` for standard input or
+    /// `=NAME` chunk names; a string chunk's own text is not kept (its short
+    /// form is given).
+    fn source(&self) -> String {
+        match self.what {
+            "C" => "=[C]".into(),
+            _ if self.short_src.starts_with('[') => self.short_src.clone(),
+            _ if self.short_src == "stdin" => "=stdin".into(),
+            _ => format!("@{}", self.short_src),
+        }
+    }
+}
+
+/// The frame `level` levels up the running thread's calls (0: the running
+/// built-in, named by `innermost`), if there is one.
+fn frame_info(level: usize) -> Option<Info> {
+    let floor = crate::sites::floor();
+    let bottom = if floor > 0 { floor + 1 } else { floor };
+    let len = crate::sites::len();
+    if level == 0 {
+        let mut i = Info::builtin();
+        i.name = crate::sites::last().and_then(|s| s.name_what());
+        return Some(i);
+    }
+    let idx = len.checked_sub(level).filter(|&i| i >= bottom)?;
+    let r = crate::sites::get(idx)?;
+    let by = if idx > floor {
+        crate::sites::get(idx - 1)?
+    } else {
+        crate::sites::Site::NONE
+    };
+    // SAFETY: prototypes live for the process's life.
+    let mut info = match unsafe { r.proto.as_ref() } {
+        Some(p) => {
+            let mut i = Info::lua(p);
+            i.current = r.line as i64;
+            if i.what != "main" {
+                i.name = by.name_what();
+            }
+            i
+        }
+        None => {
+            let mut i = Info::builtin();
+            i.name = by.name_what();
+            i
+        }
+    };
+    info.tail = by.is_tail();
+    Some(info)
+}
+
+/// `debug.getinfo([thread,] f [, what])`: a table of what `what` asks
+/// (`S l u n t r f`; `L` is not kept, `f` is given for a function, not for
+/// a level), or nil past the outermost level.
+fn b_getinfo(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
+    let thread = a
+        .get(it, 0)
+        .as_object()
+        .filter(|o| kind(*o) == Kind::Thread);
+    let first = usize::from(thread.is_some());
+    let target = a.get(it, first);
+    let what = opt_str(it, a, first + 1, "debug.getinfo")?.unwrap_or(b"flnSrtu".to_vec());
+    if let Some(&c) = what.iter().find(|c| !b"SlnrutfL".contains(c)) {
+        let msg = format!("invalid option '{}'", c as char);
+        return Err(arg_error(it, first + 1, "debug.getinfo", &msg));
+    }
+    let t = it.t;
+    let is_fn = target.as_builtin().is_some()
+        || target
+            .as_object()
+            .is_some_and(|o| kind(o) == Kind::Function);
+    let info = if is_fn {
+        match target
+            .as_object()
+            .and_then(|o| get(o, elem(0)).as_small_int())
+            .filter(|&i| i >= 0)
+        {
+            Some(pi) => Info::lua(&it.protos[pi as usize].0.clone()),
+            None => Info::builtin(),
+        }
+    } else {
+        let level = match Interp::arith_num(target) {
+            Some(Num::Int(l)) => l,
+            Some(Num::Float(x)) if x.fract() == 0.0 => x as i64,
+            _ => {
+                let g = got(it, a, first);
+                let msg = format!("number expected, got {g}");
+                return Err(arg_error(it, first, "debug.getinfo", &msg));
+            }
+        };
+        let other = thread.filter(|o| crate::coro::status(*o) != crate::coro::Status::Running);
+        let found = if level < 0 {
+            None
+        } else if let Some(o) = other {
+            // Another thread's records, read in place (its level 0 is the
+            // built-in it is suspended in).
+            crate::coro::saved_sites(o).and_then(|mut b| {
+                crate::sites::swap_bounds(&mut b);
+                let f = frame_info(level as usize);
+                crate::sites::swap_bounds(&mut b);
+                f
+            })
+        } else {
+            frame_info(level as usize)
+        };
+        match found {
+            Some(i) => i,
+            None => return ret(it, Value::NIL),
+        }
+    };
+    let tab = it.mem(new_table(t, 0, 16))?;
+    push(t, tab);
+    let has = |c: u8| what.contains(&c);
+    let mut fields: Vec<(&str, Value)> = Vec::new();
+    let mut strings: Vec<(&str, String)> = Vec::new();
+    if has(b'S') {
+        strings.push(("source", info.source()));
+        strings.push(("short_src", info.short_src.clone()));
+        strings.push(("what", info.what.into()));
+        fields.push((
+            "linedefined",
+            Value::small_int(info.line_defined).expect("small"),
+        ));
+        fields.push((
+            "lastlinedefined",
+            Value::small_int(info.last_line).expect("small"),
+        ));
+    }
+    if has(b'l') {
+        fields.push((
+            "currentline",
+            Value::small_int(info.current).expect("small"),
+        ));
+    }
+    if has(b'u') {
+        fields.push(("nups", Value::small_int(info.nups).expect("small")));
+        fields.push(("nparams", Value::small_int(info.nparams).expect("small")));
+        fields.push(("isvararg", Value::boolean(info.vararg)));
+    }
+    if has(b'n') {
+        match &info.name {
+            Some((w, n)) => {
+                strings.push(("namewhat", (*w).into()));
+                strings.push(("name", n.clone()));
+            }
+            None => strings.push(("namewhat", String::new())),
+        }
+    }
+    if has(b't') {
+        fields.push(("istailcall", Value::boolean(info.tail)));
+    }
+    if has(b'r') {
+        fields.push(("ftransfer", Value::small_int(0).expect("small")));
+        fields.push(("ntransfer", Value::small_int(0).expect("small")));
+    }
+    if has(b'f') && is_fn {
+        fields.push(("func", a.get(it, first)));
+    }
+    for (k, v) in fields {
+        let key = it.string(k.as_bytes())?;
+        // The function argument may have moved: read it again.
+        let v = if k == "func" { a.get(it, first) } else { v };
+        set_raw(it, heap::at(t, top(t) - 1), key, v)?;
+    }
+    for (k, v) in strings {
+        let key = it.string(k.as_bytes())?;
+        push(t, key);
+        let val = it.string(v.as_bytes())?;
+        let key = pop(t);
+        set_raw(it, heap::at(t, top(t) - 1), key, val)?;
+    }
+    Ok(1)
 }
 
 /// The running thread's frames, innermost first, as traceback lines (with

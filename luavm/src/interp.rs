@@ -1842,8 +1842,9 @@ impl<'t> Interp<'t> {
             let base = top(t) - *pending;
             for k in 0..*pending {
                 let v = at(t, base + k);
-                let key = Value::small_int(*index).expect("a small index");
-                it.raw_set_or_raise(f, at(t, tpos), key, v)?;
+                if table::set_positional(t, at(t, tpos), *index, v).is_err() {
+                    return Err(it.no_memory());
+                }
                 *index += 1;
             }
             roots(t).truncate(base);

@@ -348,27 +348,38 @@ fn append(t: &Thread, base: usize, n: usize) -> Result<(), KeyError> {
     let mut n = n + 1;
     set_word(tab, T_ARRAY_LEN, n as u64);
     // Migrate the following keys from the hash part.
-    if let Some(h) = get(tab, T_HASH).as_object() {
-        while let Some(k) = Value::small_int(n as i64 + 1) {
-            let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
-            if !found {
-                break;
-            }
-            let v = get(h, elem(2 * slot + 1));
-            if v.is_nil() {
-                break;
-            }
-            set(t, h, elem(2 * slot + 1), Value::NIL);
-            if n == array_cap(tab) {
-                // Leave the rest where it is: the array part is full.
-                set(t, h, elem(2 * slot + 1), v);
-                break;
-            }
-            let a = get(tab, T_ARRAY).as_object().expect("an array part");
-            set(t, a, elem(n), v);
-            n += 1;
-            set_word(tab, T_ARRAY_LEN, n as u64);
+    loop {
+        let tab = at(t, base).as_object().expect("a table");
+        let Some(h) = get(tab, T_HASH).as_object() else {
+            break;
+        };
+        let Some(k) = Value::small_int(n as i64 + 1) else {
+            break;
+        };
+        let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
+        if !found || get(h, elem(2 * slot + 1)).is_nil() {
+            break;
         }
+        if n == array_cap(tab) {
+            // The array part is full: it doubles (as lua5.4's next rehash
+            // would take these keys into it); then the search again (the
+            // allocation may have moved the objects).
+            let grown = new_values(t, n * 2)?;
+            let grown = grown.as_object().expect("an array");
+            let tab = at(t, base).as_object().expect("a table");
+            let old = get(tab, T_ARRAY).as_object().expect("an array part");
+            // SAFETY: elements 0..n of both value arrays (the new one holds
+            // 2n), values of the old one.
+            unsafe { t.copy_fields(grown, elem(0), old, elem(0), n) };
+            set(t, tab, T_ARRAY, Value::object(grown));
+            continue;
+        }
+        let v = get(h, elem(2 * slot + 1));
+        set(t, h, elem(2 * slot + 1), Value::NIL);
+        let a = get(tab, T_ARRAY).as_object().expect("an array part");
+        set(t, a, elem(n), v);
+        n += 1;
+        set_word(tab, T_ARRAY_LEN, n as u64);
     }
     Ok(())
 }
@@ -392,8 +403,18 @@ fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
         if v.is_nil() {
             return Ok(());
         }
-        let cap = heap::len(h) / 2;
         let used = word(tab, T_HASH_USED) as usize;
+        if weak_bits(tab) == 0 && used.is_power_of_two() && top(t) <= base + 3 {
+            // Where lua5.4's node part (sized to a power of two) would be
+            // full: its rehash would size the array part again.
+            if let Some(r) = array_takes(t, base)? {
+                return Ok(r);
+            }
+        }
+        let tab = at(t, base).as_object().expect("a table");
+        let h = get(tab, T_HASH).as_object().expect("a hash part");
+        let (slot, _) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
+        let cap = heap::len(h) / 2;
         if (used + 1) * 4 <= cap * 3 {
             let stored = if top(t) > base + 3 {
                 at(t, base + 3)
@@ -408,8 +429,185 @@ fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
     } else if v.is_nil() {
         return Ok(());
     }
+    if weak_bits(at(t, base).as_object().expect("a table")) == 0 {
+        if let Some(r) = array_takes(t, base)? {
+            return Ok(r);
+        }
+    }
     rehash(t, base)?;
     hash_set(t, base)
+}
+
+/// lua5.4 sizes the array part at each rehash: integer keys dense enough
+/// move there, and the key being set (`[tab, v, k]` at `base`) goes there
+/// if it falls in it (`Some`).
+fn array_takes(t: &Thread, base: usize) -> Result<Option<()>, KeyError> {
+    let k = at(t, base + 2);
+    let optimal = resize_array(t, base)?;
+    let Some(i) = k
+        .as_small_int()
+        .filter(|&i| i >= 1 && i as usize <= optimal)
+    else {
+        return Ok(None);
+    };
+    let tab = at(t, base).as_object().expect("a table");
+    let a = get(tab, T_ARRAY).as_object().expect("an array part");
+    set(t, a, elem(i as usize - 1), at(t, base + 1));
+    if i as usize > array_len(tab) {
+        set_word(tab, T_ARRAY_LEN, i as u64);
+    }
+    Ok(Some(()))
+}
+
+/// A table constructor's positional item `i` (from 1): into the array part
+/// as lua5.4's `SETLIST` puts it, growing the part to hold it and leaving
+/// nil items as holes (`{1, nil, 3}` has the border 3, as in lua5.4). The
+/// table is the constructor's own (no metatable, not weak).
+pub fn set_positional(t: &Thread, tab: Value, i: i64, v: Value) -> Result<(), KeyError> {
+    let k = Value::small_int(i).expect("a positional index");
+    if v.is_nil() {
+        return raw_set(t, tab, k, v);
+    }
+    let base = top(t);
+    push(t, tab);
+    push(t, v);
+    push(t, k);
+    let r = (|| -> Result<(), KeyError> {
+        let tabo = at(t, base).as_object().expect("a table");
+        let n = array_len(tabo);
+        if i as usize <= n + 1 {
+            return set_normalized(t, base);
+        }
+        if i as usize > array_cap(tabo) {
+            let a = new_values(t, i as usize)?;
+            let tabo = at(t, base).as_object().expect("a table");
+            let a = a.as_object().expect("an array");
+            if let Some(old) = get(tabo, T_ARRAY).as_object() {
+                // SAFETY: elements 0..n of both value arrays (the new one
+                // holds i > n), values of the old one.
+                unsafe { t.copy_fields(a, elem(0), old, elem(0), n) };
+            }
+            set(t, tabo, T_ARRAY, Value::object(a));
+        }
+        let tabo = at(t, base).as_object().expect("a table");
+        // A keyed item `[i] = x` before it is replaced: out of the hash part.
+        if let Some(h) = get(tabo, T_HASH).as_object() {
+            if let (slot, true) = find_slot(h, k, || false) {
+                set(t, h, elem(2 * slot + 1), Value::NIL);
+            }
+        }
+        let a = get(tabo, T_ARRAY).as_object().expect("an array part");
+        set(t, a, elem(i as usize - 1), at(t, base + 1));
+        set_word(tabo, T_ARRAY_LEN, i as u64);
+        Ok(())
+    })();
+    roots(t).truncate(base);
+    r
+}
+
+/// lua5.4's `computesizes`: the optimal array size for integer keys counted
+/// by `nums` (`nums[i]`: keys in `2^(i-1) < k <= 2^i`, `nums[0]` the key 1),
+/// `total` of them: the largest power of two more than half full.
+fn optimal_array_size(nums: &[usize; 64], total: usize) -> usize {
+    let (mut a, mut optimal) = (0usize, 0usize);
+    let mut twotoi = 1usize;
+    let mut i = 0;
+    while i < 63 && total > twotoi / 2 {
+        a += nums[i];
+        if a > twotoi / 2 {
+            optimal = twotoi;
+        }
+        i += 1;
+        twotoi *= 2;
+    }
+    optimal
+}
+
+/// Grows the array part of the table at `base` (setting `[tab, v, k]`) to
+/// lua5.4's optimal size for its integer keys and the one being set, moving
+/// the keys it then covers out of the hash part; returns that size (0 when
+/// the array part stays as it is).
+fn resize_array(t: &Thread, base: usize) -> Result<usize, KeyError> {
+    let tab = at(t, base).as_object().expect("a table");
+    let k = at(t, base + 2);
+    let n = array_len(tab);
+    let mut nums = [0usize; 64];
+    let mut total = 0usize;
+    let mut count = |i: i64| {
+        if i >= 1 {
+            let slot = if i == 1 {
+                0
+            } else {
+                (64 - ((i - 1) as u64).leading_zeros()) as usize
+            };
+            nums[slot] += 1;
+            total += 1;
+        }
+    };
+    if let Some(a) = get(tab, T_ARRAY).as_object() {
+        for i in 0..n {
+            if !get(a, elem(i)).is_nil() {
+                count(i as i64 + 1);
+            }
+        }
+    }
+    let h = get(tab, T_HASH).as_object();
+    if let Some(h) = h {
+        for s in 0..heap::len(h) / 2 {
+            let key = get(h, elem(2 * s));
+            if let Some(i) = key.as_small_int() {
+                if !get(h, elem(2 * s + 1)).is_nil() {
+                    count(i);
+                }
+            }
+        }
+    }
+    if let Some(i) = k.as_small_int() {
+        count(i);
+    }
+    let optimal = optimal_array_size(&nums, total);
+    if optimal <= n {
+        return Ok(0);
+    }
+    if optimal > array_cap(tab) {
+        let a = new_values(t, optimal)?;
+        let tab = at(t, base).as_object().expect("a table");
+        let a = a.as_object().expect("an array");
+        if let Some(old) = get(tab, T_ARRAY).as_object() {
+            // SAFETY: elements 0..n of both value arrays (the new one holds
+            // more), values of the old one.
+            unsafe { t.copy_fields(a, elem(0), old, elem(0), n) };
+        }
+        set(t, tab, T_ARRAY, Value::object(a));
+    }
+    let tab = at(t, base).as_object().expect("a table");
+    let a = get(tab, T_ARRAY).as_object().expect("an array part");
+    let mut len = n;
+    if let Some(h) = get(tab, T_HASH).as_object() {
+        let mut moved = 0u64;
+        for s in 0..heap::len(h) / 2 {
+            let key = get(h, elem(2 * s));
+            let Some(i) = key
+                .as_small_int()
+                .filter(|&i| i as usize > n && i as usize <= optimal)
+            else {
+                continue;
+            };
+            let v = get(h, elem(2 * s + 1));
+            if v.is_nil() {
+                continue;
+            }
+            set(t, a, elem(i as usize - 1), v);
+            len = len.max(i as usize);
+            // A dead entry: the key stays (probe chains go on through it)
+            // until the hash part is rebuilt.
+            set(t, h, elem(2 * s + 1), Value::NIL);
+            moved += 1;
+        }
+        let _ = moved;
+    }
+    set_word(tab, T_ARRAY_LEN, len as u64);
+    Ok(optimal)
 }
 
 /// Rebuilds the hash part with room for twice its live keys (dead ones

@@ -930,6 +930,29 @@ pub extern "C" fn h_newtable(
 
 /// `tab[k] = v` for a table constructor's item (raw).
 #[allow(clippy::too_many_arguments)]
+/// A constructor's positional item `i` ([`table::set_positional`]).
+pub extern "C" fn h_tsetpos(
+    t: &Thread,
+    it: u64,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    tab: u64,
+    i: u64,
+    v: u64,
+) -> u64 {
+    host_guard(|| {
+        // SAFETY: as in `h_eval`.
+        let it = unsafe { interp(it) };
+        if table::set_positional(t, Value(tab), i as i64, Value(v)).is_ok() {
+            return 1;
+        }
+        let f = frame(it, fpos, pi, line);
+        let e = it.no_memory();
+        status(it, &f, Err(e))
+    })
+}
+
 pub extern "C" fn h_tset(
     t: &Thread,
     it: u64,

@@ -121,6 +121,7 @@ struct Hosts {
     failed: HostId,
     newtable: HostId,
     tset: HostId,
+    tsetpos: HostId,
     varargs: HostId,
     fastcall: HostId,
     /// The value stack's base address and the address of its length word,
@@ -409,6 +410,7 @@ impl Jit {
             failed: reg("lua_failed", 4, 0, h_failed as *const u8, true)?,
             newtable: reg("lua_newtable", 6, 2, h_newtable as *const u8, true)?,
             tset: reg("lua_tset", 7, 1, h_tset as *const u8, true)?,
+            tsetpos: reg("lua_tsetpos", 7, 1, h_tsetpos as *const u8, true)?,
             varargs: reg("lua_varargs", 5, 1, h_varargs as *const u8, false)?,
             fastcall: reg("lua_fastcall", 3, 1, h_fastcall as *const u8, false)?,
             stack_base: crate::stack::base_address() as i64,
@@ -2857,7 +2859,6 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         for t in pending.drain(..) {
             self.line = line;
             let v = self.load_slot(t);
-            let k = self.iconst(LValue::small_int(*index).expect("an index").0 as i64);
             let tab = self.load_slot(tt);
             let slow = self.fx.b.create_block();
             let done = self.fx.b.create_block();
@@ -2893,8 +2894,16 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             } else {
                 self.fx.b.ins().jump(slow, &[]);
             }
+            // As lua5.4's SETLIST: into the array part, holes and all.
+            self.fx.b.switch_to_block(slow);
+            let i = self.iconst(*index);
             *index += 1;
-            self.tset_slow(slow, done, tab, k, v);
+            let mut args = self.head();
+            args.extend_from_slice(&[tab, i, v]);
+            let r = self.call_host(self.h.tsetpos, &args)[0];
+            self.check(r);
+            self.fx.b.ins().jump(done, &[]);
+            self.fx.b.switch_to_block(done);
         }
         self.temps = tt + 1 - self.p.slots;
     }

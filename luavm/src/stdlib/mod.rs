@@ -1734,8 +1734,10 @@ fn b_tpack(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     push(it.t, tab);
     for i in 0..a.n {
         let v = a.get(it, i);
-        let k = it.int(i as i64 + 1)?;
-        set_raw(it, heap::at(it.t, top(it.t) - 1), k, v)?;
+        // Into the array part, holes and all, as lua5.4's table.pack.
+        if table::set_positional(it.t, heap::at(it.t, top(it.t) - 1), i as i64 + 1, v).is_err() {
+            return Err(it.no_memory());
+        }
     }
     let k = it.string(b"n")?;
     let n = it.int(a.n as i64)?;

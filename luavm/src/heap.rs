@@ -57,17 +57,21 @@ pub static BIGINT: TypeInfo = TypeInfo::new(
 pub const T_ARRAY: usize = H;
 /// Elements used in the array part (a raw count).
 pub const T_ARRAY_LEN: usize = H + 8;
-/// The hash part: `[key, value]` pairs.
+/// The hash part: [`T_HASH_SIZE`] nodes' `[key, value]` pairs, then their
+/// `next` offsets (small integers; nil for 0), as lua5.4's node part.
 pub const T_HASH: usize = H + 16;
-/// Keys in the hash part, dead ones included (a raw count).
-pub const T_HASH_USED: usize = H + 24;
+/// Nodes of the hash part (a raw count, a power of two; 0 without one).
+pub const T_HASH_SIZE: usize = H + 24;
 /// The metatable (nil or a table).
 pub const T_META: usize = H + 32;
+/// lua5.4's `lastfree`: the hash part's nodes at and above it are not free
+/// (a raw index, searched downwards for a free node).
+pub const T_LASTFREE: usize = H + 40;
 /// Tables.
 pub static TABLE: TypeInfo = TypeInfo::new(
     "table",
     Layout::Fixed {
-        size: H + 40,
+        size: H + 48,
         ref_offsets: &[T_ARRAY, T_HASH, T_META],
     },
     Kind::Table as usize,
@@ -358,7 +362,20 @@ pub fn as_table(v: Value) -> Option<ObjectReference> {
 
 /// A new table with room for `narray` array elements and `nhash` keys.
 pub fn new_table(t: &Thread, narray: usize, nhash: usize) -> Result<Value, NoMemory> {
-    let tab = t.alloc(&TABLE, H + 40).map_err(|_| NoMemory)?;
+    new_table_for(t, narray, nhash, false)
+}
+
+/// [`new_table`] for a constructor whose keyed items are all strings
+/// (`roomy`): lua5.4 scatters string keys by a seeded hash, so their order is
+/// not observable and the hash part may have room to spare (a quarter free,
+/// fewer collisions) instead of lua5.4's exact power of two.
+pub fn new_table_for(
+    t: &Thread,
+    narray: usize,
+    nhash: usize,
+    roomy: bool,
+) -> Result<Value, NoMemory> {
+    let tab = t.alloc(&TABLE, H + 48).map_err(|_| NoMemory)?;
     init_table(tab);
     let base = top(t);
     push(t, Value::object(tab));
@@ -369,11 +386,22 @@ pub fn new_table(t: &Thread, narray: usize, nhash: usize) -> Result<Value, NoMem
             set(t, tab, T_ARRAY, a);
         }
         if nhash > 0 {
-            // Room for `nhash` keys under the part's three-quarters load (see
-            // `table::hash_set`): a constructor's keys go in without a rehash.
-            let h = new_values(t, 2 * (nhash * 4).div_ceil(3).next_power_of_two())?;
+            // As lua5.4's OP_NEWTABLE: room for `nhash` keys, a power of two
+            // (see `table` for the hash part's layout).
+            let cap = if roomy {
+                (nhash * 4).div_ceil(3).next_power_of_two()
+            } else {
+                nhash.next_power_of_two()
+            };
+            let h = new_values(t, 3 * cap)?;
             let tab = at(t, base).as_object().expect("the table");
             set(t, tab, T_HASH, h);
+            set_word(tab, T_HASH_SIZE, cap as u64);
+            set_word(tab, T_LASTFREE, cap as u64);
+            if roomy {
+                // Its string keys will be stored inline by compiled code.
+                set_scattered(tab, true);
+            }
         }
         Ok(())
     })();
@@ -437,8 +465,17 @@ pub const FILE: u32 = 1 << 29;
 /// found value). A new key in it, a store of its `__index` field or a new
 /// metatable invalidates every inline cache ([`crate::table::invalidate_caches`]).
 pub const PROTO: u32 = 1 << 28;
+/// A table's status-word bit: its array part may hold nils below its
+/// length (set by a store that makes one, cleared when the part is resized
+/// without one): `#` then searches a border as lua5.4 does.
+pub const HOLES: u32 = 1 << 27;
+/// A table's status-word bit: its hash part holds (or held, until its next
+/// rebuild) a key lua5.4 places by a seeded hash or an address (a string,
+/// an object), so its traversal order is not lua5.4's to match: appends
+/// grow its array part directly.
+pub const SCATTERED: u32 = 1 << 26;
 /// The identity hash's bits of a status word (the rest are the flags above).
-const HASH_BITS: u32 = (1 << 28) - 1;
+const HASH_BITS: u32 = (1 << 26) - 1;
 
 /// An object's identity hash (its address changes when it moves; this does not).
 pub fn identity_hash(o: ObjectReference) -> u32 {
@@ -501,6 +538,40 @@ pub fn is_proto(tab: ObjectReference) -> bool {
 /// Marks the table as one an inline cache relies on ([`PROTO`]).
 pub fn mark_proto(tab: ObjectReference) {
     set_flag(tab, PROTO);
+}
+
+/// Whether the table's array part may hold nils below its length ([`HOLES`]).
+#[inline]
+pub fn has_holes(tab: ObjectReference) -> bool {
+    has_flag(tab, HOLES)
+}
+
+/// Sets or clears [`HOLES`].
+pub fn set_holes(tab: ObjectReference, on: bool) {
+    if on {
+        if !has_flag(tab, HOLES) {
+            set_flag(tab, HOLES);
+        }
+    } else if has_flag(tab, HOLES) {
+        status(tab).fetch_and(!HOLES, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether the table's hash part holds a scattered key ([`SCATTERED`]).
+#[inline]
+pub fn is_scattered(tab: ObjectReference) -> bool {
+    has_flag(tab, SCATTERED)
+}
+
+/// Sets or clears [`SCATTERED`].
+pub fn set_scattered(tab: ObjectReference, on: bool) {
+    if on {
+        if !has_flag(tab, SCATTERED) {
+            set_flag(tab, SCATTERED);
+        }
+    } else if has_flag(tab, SCATTERED) {
+        status(tab).fetch_and(!SCATTERED, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Adds weakness bits to a table (it keeps its identity hash).

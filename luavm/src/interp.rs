@@ -1829,7 +1829,11 @@ impl<'t> Interp<'t> {
             .iter()
             .filter(|i| matches!(i, TableItem::Positional(_)))
             .count();
-        let tab = new_table(t, npos, items.len() - npos);
+        let roomy = items.iter().all(|i| match i {
+            TableItem::Keyed(k, _) => matches!(k, Expr::Str(_)),
+            TableItem::Positional(_) => true,
+        });
+        let tab = heap::new_table_for(t, npos, items.len() - npos, roomy);
         let tab = self.mem(tab)?;
         let tpos = top(t);
         push(t, tab);

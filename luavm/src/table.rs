@@ -1,7 +1,15 @@
-//! Tables: an array part for the keys `1..n` and a hash part (open addressing,
-//! linear probing) for the rest. Float keys with an integer value are stored
-//! as integers; a key assigned nil stays in the hash part, dead, until the next
-//! rehash (so `next` can go on from it during a traversal).
+//! Tables: an array part for the keys `1..n` and a hash part for the rest,
+//! laid out as lua5.4's (ltable.c): a chained scatter table whose nodes are
+//! `[key, value]` pairs with a `next` offset each, a key at its main position
+//! or chained from it, collisions resolved with Brent's variation and a free
+//! node searched downwards from `lastfree`; the part is rebuilt when no node
+//! is free, with lua5.4's sizes (the array part's from `computesizes`, the
+//! hash part's the next power of two), its keys reinserted in node order. So
+//! `next` visits keys in lua5.4's order wherever that order does not depend
+//! on addresses or on lua5.4's seeded string hashes: integer, float and
+//! boolean keys. Float keys with an integer value are stored as integers; a
+//! key assigned nil stays in the hash part, dead, until the next rebuild (so
+//! `next` can go on from it during a traversal).
 
 use crate::heap::TWO63_F;
 use crate::heap::{self, *};
@@ -61,44 +69,112 @@ fn array_cap(tab: ObjectReference) -> usize {
     get(tab, T_ARRAY).as_object().map_or(0, heap::len)
 }
 
-/// The slot index of `k` in the hash part `h` (capacity `cap` pairs), or where
-/// it would go. Where `weak_keys()` (asked only past an identical key),
+/// Nodes of the hash part of `tab` (0 without one).
+#[inline]
+fn hsize(tab: ObjectReference) -> usize {
+    word(tab, T_HASH_SIZE) as usize
+}
+
+/// The `next` offset of node `i` of hash part `h` of `cap` nodes.
+#[inline]
+fn node_next(h: ObjectReference, cap: usize, i: usize) -> isize {
+    get(h, elem(2 * cap + i)).as_small_int().unwrap_or(0) as isize
+}
+
+fn set_node_next(h: ObjectReference, cap: usize, i: usize, off: isize) {
+    let v = if off == 0 {
+        Value::NIL
+    } else {
+        Value::small_int(off as i64).expect("a node offset")
+    };
+    set_word(h, elem(2 * cap + i), v.0);
+}
+
+/// lua5.4's `l_hashfloat`.
+fn hash_float(x: f64) -> u32 {
+    if !x.is_finite() {
+        return 0;
+    }
+    let (m, e) = crate::stdlib::lnum::frexp(x);
+    let n = m * -(i32::MIN as f64);
+    let ni = n as i64;
+    let u = (e as u32).wrapping_add(ni as u32);
+    if u <= i32::MAX as u32 {
+        u
+    } else {
+        !u
+    }
+}
+
+/// The main position of key `k` (stored form, not a weak reference) in a
+/// hash part of `cap` nodes, as lua5.4's `mainposition` for the keys whose
+/// order it makes deterministic (integers: the value modulo an odd size;
+/// floats: `l_hashfloat`; booleans), the cached hash for strings, the
+/// identity hash for other objects.
+fn main_position(k: Value, cap: usize) -> usize {
+    let odd = ((cap - 1) | 1) as u64;
+    if let Some(i) = k.as_small_int() {
+        return ((i as u64) % odd) as usize;
+    }
+    if let Some(b) = k.as_bool() {
+        return usize::from(b) & (cap - 1);
+    }
+    if let Some(x) = k.as_float() {
+        return (hash_float(x) as u64 % odd) as usize;
+    }
+    if let Some(o) = k.as_object() {
+        return match kind(o) {
+            Kind::Str => str_hash(o) as usize & (cap - 1),
+            Kind::BigInt => (as_int(k).unwrap_or(0) as u64 % odd) as usize,
+            _ => identity_hash(o) as usize & (cap - 1),
+        };
+    }
+    key_hash(k) as usize & (cap - 1)
+}
+
+/// Whether stored key `key` (read through its weak reference) is `k`.
+#[inline]
+fn same_key(key: Value, k: Value) -> bool {
+    if key == k {
+        return true;
+    }
+    match (as_str(key), as_str(k)) {
+        // Two strings: their cached hashes first, then the bytes.
+        (Some(a), Some(b)) => str_hash(a) == str_hash(b) && str_bytes(a) == str_bytes(b),
+        (Some(_), None) | (None, Some(_)) => false,
+        _ => !key.is_nil() && raw_equal(key, k),
+    }
+}
+
+/// The node of `k` in the hash part `h` of `cap` nodes, if it is there
+/// (dead or not). Where `weak_keys()` (asked only past an identical key),
 /// stored keys may be weak references (a cleared one matches no key).
 #[inline]
-fn find_slot(h: ObjectReference, k: Value, weak_keys: impl Fn() -> bool) -> (usize, bool) {
-    let cap = heap::len(h) / 2;
-    let mask = cap - 1;
-    let mut i = key_hash(k) as usize & mask;
+fn find_slot(
+    h: ObjectReference,
+    cap: usize,
+    k: Value,
+    weak_keys: impl Fn() -> bool,
+) -> Option<usize> {
+    let mut i = main_position(k, cap);
     loop {
-        let mut key = get(h, elem(2 * i));
-        if key.is_nil() {
-            return (i, false);
-        }
+        let key = get(h, elem(2 * i));
         if key == k {
-            return (i, true);
+            return Some(i);
         }
-        if key.as_object().is_some() && weak_keys() {
-            if let Some(target) = weak_target(key) {
-                if target.is_nil() {
-                    i = (i + 1) & mask;
-                    continue;
-                }
-                key = target;
-                if key == k {
-                    return (i, true);
-                }
-            }
-        }
-        let same = match (as_str(key), as_str(k)) {
-            // Two strings: their cached hashes first, then the bytes.
-            (Some(a), Some(b)) => str_hash(a) == str_hash(b) && str_bytes(a) == str_bytes(b),
-            (Some(_), None) | (None, Some(_)) => false,
-            _ => raw_equal(key, k),
+        let key = if key.as_object().is_some() && weak_keys() {
+            weak_target(key).unwrap_or(key)
+        } else {
+            key
         };
-        if same {
-            return (i, true);
+        if same_key(key, k) {
+            return Some(i);
         }
-        i = (i + 1) & mask;
+        let nx = node_next(h, cap, i);
+        if nx == 0 {
+            return None;
+        }
+        i = (i as isize + nx) as usize;
     }
 }
 
@@ -124,9 +200,9 @@ fn hash_get(tab: ObjectReference, k: Value) -> Value {
     let Some(h) = get(tab, T_HASH).as_object() else {
         return Value::NIL;
     };
-    match find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0) {
-        (i, true) => read_in(tab, get(h, elem(2 * i + 1))),
-        _ => Value::NIL,
+    match find_slot(h, hsize(tab), k, || weak_bits(tab) & WEAK_KEYS != 0) {
+        Some(i) => read_in(tab, get(h, elem(2 * i + 1))),
+        None => Value::NIL,
     }
 }
 
@@ -143,7 +219,7 @@ pub fn adopt_key(t: &Thread, tab: ObjectReference, k: Value) {
     let Some(h) = get(tab, T_HASH).as_object() else {
         return;
     };
-    if let (i, true) = find_slot(h, k, || false) {
+    if let Some(i) = find_slot(h, hsize(tab), k, || false) {
         if get(h, elem(2 * i)) != k {
             set(t, h, elem(2 * i), k);
         }
@@ -175,10 +251,7 @@ pub fn adopt_key_along(t: &Thread, tab: ObjectReference, k: Value) {
 /// collection): [`IC_EPOCH`] changes at both for a [`heap::PROTO`] table.
 pub fn hash_value_address(tab: ObjectReference, k: Value) -> Option<usize> {
     let h = get(tab, T_HASH).as_object()?;
-    match find_slot(h, k, || false) {
-        (i, true) => Some(h.to_raw_address().as_usize() + elem(2 * i + 1)),
-        _ => None,
-    }
+    find_slot(h, hsize(tab), k, || false).map(|i| h.to_raw_address().as_usize() + elem(2 * i + 1))
 }
 
 /// A stored value as read: through its weak reference in a table with weak
@@ -234,7 +307,7 @@ pub fn raw_get_int(tab: ObjectReference, i: i64) -> Value {
             let Some(h) = get(tab, T_HASH).as_object() else {
                 return Value::NIL;
             };
-            let cap = heap::len(h) / 2;
+            let cap = hsize(tab);
             for s in 0..cap {
                 let key = get(h, elem(2 * s));
                 if as_int(key) == Some(i) && key.as_float().is_none() {
@@ -251,21 +324,20 @@ pub fn raw_get_str(tab: ObjectReference, name: &[u8]) -> Value {
     let Some(h) = get(tab, T_HASH).as_object() else {
         return Value::NIL;
     };
-    let cap = heap::len(h) / 2;
-    let mask = cap - 1;
+    let cap = hsize(tab);
     let x = heap::bytes_hash(name);
-    let mut i = x as usize & mask;
+    let mut i = x as usize & (cap - 1);
     loop {
-        let key = get(h, elem(2 * i));
-        if key.is_nil() {
-            return Value::NIL;
-        }
-        if let Some(s) = as_str(key) {
+        if let Some(s) = as_str(get(h, elem(2 * i))) {
             if str_hash(s) == x && str_bytes(s) == name {
                 return read_in(tab, get(h, elem(2 * i + 1)));
             }
         }
-        i = (i + 1) & mask;
+        let nx = node_next(h, cap, i);
+        if nx == 0 {
+            return Value::NIL;
+        }
+        i = (i as isize + nx) as usize;
     }
 }
 
@@ -306,82 +378,39 @@ fn set_normalized(t: &Thread, base: usize) -> Result<(), KeyError> {
     let k = at(t, base + 2);
     let v = at(t, base + 1);
     if let Some(i) = k.as_small_int() {
+        // Keys up to the array part's size live there (lua5.4's `asize`);
+        // its length is the last one that is not nil.
         let n = array_len(tab);
-        if i >= 1 && (i as usize) <= n {
+        if i >= 1 && (i as usize) <= array_cap(tab) {
             let a = get(tab, T_ARRAY).as_object().expect("an array part");
             set(t, a, elem(i as usize - 1), v);
             if v.is_nil() && i as usize == n {
-                // Trailing nils leave the array part.
+                // Trailing nils leave the array part's length.
                 let mut m = n - 1;
                 while m > 0 && get(a, elem(m - 1)).is_nil() {
                     m -= 1;
                 }
                 set_word(tab, T_ARRAY_LEN, m as u64);
+            } else if v.is_nil() && (i as usize) < n {
+                set_holes(tab, true);
+            } else if !v.is_nil() && i as usize > n {
+                if i as usize > n + 1 {
+                    set_holes(tab, true);
+                }
+                set_word(tab, T_ARRAY_LEN, i as u64);
             }
             return Ok(());
         }
-        if i as usize == n + 1 && !v.is_nil() {
-            return append(t, base, n);
+        let cap = array_cap(tab);
+        if i as usize == n + 1 && n == cap && !v.is_nil() && is_scattered(tab) {
+            // The next element of a table whose order is not lua5.4's to
+            // match: the array part doubles (lua5.4 would put it in the hash
+            // part for now).
+            grow_array(t, base, (2 * cap).max(4))?;
+            return set_normalized(t, base);
         }
     }
     hash_set(t, base)
-}
-
-/// Appends `v` as element `n + 1`, growing the array part, then moves the
-/// keys `n + 2, ...` that wait in the hash part over.
-fn append(t: &Thread, base: usize, n: usize) -> Result<(), KeyError> {
-    let tab = at(t, base).as_object().expect("a table");
-    if n == array_cap(tab) {
-        let a = new_values(t, (n * 2).max(4))?;
-        let tab = at(t, base).as_object().expect("a table");
-        let a = a.as_object().expect("an array");
-        if let Some(old) = get(tab, T_ARRAY).as_object() {
-            // SAFETY: elements 0..n of both value arrays (the new one holds
-            // 2n), values of the old one.
-            unsafe { t.copy_fields(a, elem(0), old, elem(0), n) };
-        }
-        set(t, tab, T_ARRAY, Value::object(a));
-    }
-    let tab = at(t, base).as_object().expect("a table");
-    let a = get(tab, T_ARRAY).as_object().expect("an array part");
-    set(t, a, elem(n), at(t, base + 1));
-    let mut n = n + 1;
-    set_word(tab, T_ARRAY_LEN, n as u64);
-    // Migrate the following keys from the hash part.
-    loop {
-        let tab = at(t, base).as_object().expect("a table");
-        let Some(h) = get(tab, T_HASH).as_object() else {
-            break;
-        };
-        let Some(k) = Value::small_int(n as i64 + 1) else {
-            break;
-        };
-        let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
-        if !found || get(h, elem(2 * slot + 1)).is_nil() {
-            break;
-        }
-        if n == array_cap(tab) {
-            // The array part is full: it doubles (as lua5.4's next rehash
-            // would take these keys into it); then the search again (the
-            // allocation may have moved the objects).
-            let grown = new_values(t, n * 2)?;
-            let grown = grown.as_object().expect("an array");
-            let tab = at(t, base).as_object().expect("a table");
-            let old = get(tab, T_ARRAY).as_object().expect("an array part");
-            // SAFETY: elements 0..n of both value arrays (the new one holds
-            // 2n), values of the old one.
-            unsafe { t.copy_fields(grown, elem(0), old, elem(0), n) };
-            set(t, tab, T_ARRAY, Value::object(grown));
-            continue;
-        }
-        let v = get(h, elem(2 * slot + 1));
-        set(t, h, elem(2 * slot + 1), Value::NIL);
-        let a = get(tab, T_ARRAY).as_object().expect("an array part");
-        set(t, a, elem(n), v);
-        n += 1;
-        set_word(tab, T_ARRAY_LEN, n as u64);
-    }
-    Ok(())
 }
 
 fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
@@ -394,69 +423,116 @@ fn hash_set(t: &Thread, base: usize) -> Result<(), KeyError> {
     if heap::is_proto(tab) && (is_index_key(k) || (!v.is_nil() && hash_get(tab, k).is_nil())) {
         invalidate_caches();
     }
+    let weak = weak_bits(tab);
     if let Some(h) = get(tab, T_HASH).as_object() {
-        let (slot, found) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
-        if found {
+        let cap = hsize(tab);
+        if let Some(slot) = find_slot(h, cap, k, || weak & WEAK_KEYS != 0) {
             set(t, h, elem(2 * slot + 1), v);
             return Ok(());
         }
         if v.is_nil() {
             return Ok(());
         }
-        let used = word(tab, T_HASH_USED) as usize;
-        if weak_bits(tab) == 0 && used.is_power_of_two() && top(t) <= base + 3 {
-            // Where lua5.4's node part (sized to a power of two) would be
-            // full: its rehash would size the array part again.
-            if let Some(r) = array_takes(t, base)? {
-                return Ok(r);
-            }
-        }
-        let tab = at(t, base).as_object().expect("a table");
-        let h = get(tab, T_HASH).as_object().expect("a hash part");
-        let (slot, _) = find_slot(h, k, || weak_bits(tab) & WEAK_KEYS != 0);
-        let cap = heap::len(h) / 2;
-        if (used + 1) * 4 <= cap * 3 {
-            let stored = if top(t) > base + 3 {
-                at(t, base + 3)
-            } else {
-                k
-            };
-            set(t, h, elem(2 * slot), stored);
-            set(t, h, elem(2 * slot + 1), v);
-            set_word(tab, T_HASH_USED, used as u64 + 1);
+        if new_key(t, base, tab, h, cap) {
             return Ok(());
         }
     } else if v.is_nil() {
         return Ok(());
     }
-    if weak_bits(at(t, base).as_object().expect("a table")) == 0 {
-        if let Some(r) = array_takes(t, base)? {
-            return Ok(r);
-        }
-    }
+    // No free node: the table is resized as lua5.4 resizes it, then the key
+    // goes in again (maybe into the array part).
     rehash(t, base)?;
-    hash_set(t, base)
+    set_normalized(t, base)
 }
 
-/// lua5.4 sizes the array part at each rehash: integer keys dense enough
-/// move there, and the key being set (`[tab, v, k]` at `base`) goes there
-/// if it falls in it (`Some`).
-fn array_takes(t: &Thread, base: usize) -> Result<Option<()>, KeyError> {
+/// Whether lua5.4 places key `k` by a seeded hash or an address (a string,
+/// an object): [`SCATTERED`].
+fn scattered(k: Value) -> bool {
+    k.as_object().is_some_and(|o| kind(o) != Kind::BigInt)
+}
+
+/// lua5.4's `luaH_newkey` for the key at `base + 2` (stored as `base + 3`
+/// in a weak table) and its value at `base + 1`, absent from hash part `h`
+/// of `cap` nodes: at its main position if that node is free, else in a
+/// free node (the colliding key moved there when it is not in its own main
+/// position). `false` when no node is free.
+fn new_key(t: &Thread, base: usize, tab: ObjectReference, h: ObjectReference, cap: usize) -> bool {
     let k = at(t, base + 2);
-    let optimal = resize_array(t, base)?;
-    let Some(i) = k
-        .as_small_int()
-        .filter(|&i| i >= 1 && i as usize <= optimal)
-    else {
-        return Ok(None);
-    };
-    let tab = at(t, base).as_object().expect("a table");
-    let a = get(tab, T_ARRAY).as_object().expect("an array part");
-    set(t, a, elem(i as usize - 1), at(t, base + 1));
-    if i as usize > array_len(tab) {
-        set_word(tab, T_ARRAY_LEN, i as u64);
+    if scattered(k) {
+        set_scattered(tab, true);
     }
-    Ok(Some(()))
+    let stored = if top(t) > base + 3 {
+        at(t, base + 3)
+    } else {
+        k
+    };
+    let weak = weak_bits(tab);
+    let mut mp = main_position(k, cap);
+    let taken = !read_value(weak, get(h, elem(2 * mp + 1))).is_nil();
+    if taken {
+        // lua5.4's getfreepos: down from `lastfree` to a never-used node.
+        let mut lf = word(tab, T_LASTFREE) as usize;
+        let mut free = None;
+        while lf > 0 {
+            lf -= 1;
+            if get(h, elem(2 * lf)).is_nil() {
+                free = Some(lf);
+                break;
+            }
+        }
+        set_word(tab, T_LASTFREE, lf as u64);
+        let Some(f) = free else {
+            return false;
+        };
+        let mkey = get(h, elem(2 * mp));
+        let mkey = if weak & WEAK_KEYS != 0 {
+            unweak(mkey)
+        } else {
+            mkey
+        };
+        // A cleared weak key's main position is unknown: its node stays,
+        // as if in its own main position (chains stay whole).
+        let othern = if mkey.is_nil() {
+            mp
+        } else {
+            main_position(mkey, cap)
+        };
+        if othern != mp {
+            // The colliding node moves to the free one; its predecessor in
+            // its chain is relinked.
+            let mut prev = othern;
+            loop {
+                let nx = node_next(h, cap, prev);
+                let to = (prev as isize + nx) as usize;
+                if to == mp {
+                    break;
+                }
+                prev = to;
+            }
+            set_node_next(h, cap, prev, f as isize - prev as isize);
+            set(t, h, elem(2 * f), get(h, elem(2 * mp)));
+            set(t, h, elem(2 * f + 1), get(h, elem(2 * mp + 1)));
+            let mnext = node_next(h, cap, mp);
+            if mnext != 0 {
+                set_node_next(h, cap, f, mnext + mp as isize - f as isize);
+                set_node_next(h, cap, mp, 0);
+            } else {
+                set_node_next(h, cap, f, 0);
+            }
+            set(t, h, elem(2 * mp + 1), Value::NIL);
+        } else {
+            // The new key goes to the free node, chained after `mp`.
+            let mnext = node_next(h, cap, mp);
+            if mnext != 0 {
+                set_node_next(h, cap, f, mp as isize + mnext - f as isize);
+            }
+            set_node_next(h, cap, mp, f as isize - mp as isize);
+            mp = f;
+        }
+    }
+    set(t, h, elem(2 * mp), stored);
+    set(t, h, elem(2 * mp + 1), at(t, base + 1));
+    true
 }
 
 /// A table constructor's positional item `i` (from 1): into the array part
@@ -474,32 +550,12 @@ pub fn set_positional(t: &Thread, tab: Value, i: i64, v: Value) -> Result<(), Ke
     push(t, k);
     let r = (|| -> Result<(), KeyError> {
         let tabo = at(t, base).as_object().expect("a table");
-        let n = array_len(tabo);
-        if i as usize <= n + 1 {
-            return set_normalized(t, base);
+        let cap = array_cap(tabo);
+        if i as usize > cap {
+            // As SETLIST's resize, geometrically for a long list.
+            grow_array(t, base, (i as usize).max(2 * cap))?;
         }
-        if i as usize > array_cap(tabo) {
-            let a = new_values(t, i as usize)?;
-            let tabo = at(t, base).as_object().expect("a table");
-            let a = a.as_object().expect("an array");
-            if let Some(old) = get(tabo, T_ARRAY).as_object() {
-                // SAFETY: elements 0..n of both value arrays (the new one
-                // holds i > n), values of the old one.
-                unsafe { t.copy_fields(a, elem(0), old, elem(0), n) };
-            }
-            set(t, tabo, T_ARRAY, Value::object(a));
-        }
-        let tabo = at(t, base).as_object().expect("a table");
-        // A keyed item `[i] = x` before it is replaced: out of the hash part.
-        if let Some(h) = get(tabo, T_HASH).as_object() {
-            if let (slot, true) = find_slot(h, k, || false) {
-                set(t, h, elem(2 * slot + 1), Value::NIL);
-            }
-        }
-        let a = get(tabo, T_ARRAY).as_object().expect("an array part");
-        set(t, a, elem(i as usize - 1), at(t, base + 1));
-        set_word(tabo, T_ARRAY_LEN, i as u64);
-        Ok(())
+        set_normalized(t, base)
     })();
     roots(t).truncate(base);
     r
@@ -523,16 +579,64 @@ fn optimal_array_size(nums: &[usize; 64], total: usize) -> usize {
     optimal
 }
 
-/// Grows the array part of the table at `base` (setting `[tab, v, k]`) to
-/// lua5.4's optimal size for its integer keys and the one being set, moving
-/// the keys it then covers out of the hash part; returns that size (0 when
-/// the array part stays as it is).
-fn resize_array(t: &Thread, base: usize) -> Result<usize, KeyError> {
+/// Grows the array part of the table at `base` to `size` slots (lua5.4's
+/// `asize`), moving the integer keys it now covers out of the hash part.
+fn grow_array(t: &Thread, base: usize, size: usize) -> Result<(), KeyError> {
     let tab = at(t, base).as_object().expect("a table");
+    let (n, old_cap) = (array_len(tab), array_cap(tab));
+    let a = new_values(t, size)?;
+    let tab = at(t, base).as_object().expect("a table");
+    let a = a.as_object().expect("an array");
+    if let Some(old) = get(tab, T_ARRAY).as_object() {
+        // SAFETY: elements 0..n of both value arrays (the new one holds
+        // more), values of the old one.
+        unsafe { t.copy_fields(a, elem(0), old, elem(0), n) };
+    }
+    set(t, tab, T_ARRAY, Value::object(a));
+    let tab = at(t, base).as_object().expect("a table");
+    let mut len = n;
+    if let Some(h) = get(tab, T_HASH).as_object() {
+        let weak = weak_bits(tab);
+        for s in 0..hsize(tab) {
+            let key = get(h, elem(2 * s));
+            let Some(i) = key
+                .as_small_int()
+                .filter(|&i| i as usize > old_cap && i as usize <= size)
+            else {
+                continue;
+            };
+            let v = get(h, elem(2 * s + 1));
+            if read_value(weak, v).is_nil() {
+                continue;
+            }
+            set(t, a, elem(i as usize - 1), v);
+            len = len.max(i as usize);
+            // A dead entry: the key stays (chains go on through it) until
+            // the hash part is rebuilt.
+            set(t, h, elem(2 * s + 1), Value::NIL);
+        }
+    }
+    set_word(tab, T_ARRAY_LEN, len as u64);
+    let a = get(tab, T_ARRAY).as_object().expect("an array part");
+    set_holes(tab, (0..len).any(|i| get(a, elem(i)).is_nil()));
+    Ok(())
+}
+
+/// lua5.4's `rehash` and `luaH_resize` for the table at `base` when the key
+/// at `base + 2` finds no free node: counts the integer keys (the new one
+/// too), sizes the array part with `computesizes` (it may grow or shrink)
+/// and the hash part for the rest (the next power of two; none for none),
+/// then puts the array part's vanishing slice in the new hash part and
+/// reinserts the old hash part's keys in node order (into the array part
+/// when they fall in it). The new key is the caller's to store.
+fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
+    let tab = at(t, base).as_object().expect("a table");
+    let weak = weak_bits(tab);
     let k = at(t, base + 2);
-    let n = array_len(tab);
+    let old_asize = array_cap(tab);
+    let old_hsize = hsize(tab);
     let mut nums = [0usize; 64];
-    let mut total = 0usize;
+    let mut ints = 0usize;
     let mut count = |i: i64| {
         if i >= 1 {
             let slot = if i == 1 {
@@ -541,119 +645,151 @@ fn resize_array(t: &Thread, base: usize) -> Result<usize, KeyError> {
                 (64 - ((i - 1) as u64).leading_zeros()) as usize
             };
             nums[slot] += 1;
-            total += 1;
+            ints += 1;
         }
     };
+    let mut total = 0usize;
     if let Some(a) = get(tab, T_ARRAY).as_object() {
-        for i in 0..n {
-            if !get(a, elem(i)).is_nil() {
+        for i in 0..array_len(tab) {
+            if !read_value(weak, get(a, elem(i))).is_nil() {
                 count(i as i64 + 1);
+                total += 1;
             }
         }
     }
-    let h = get(tab, T_HASH).as_object();
-    if let Some(h) = h {
-        for s in 0..heap::len(h) / 2 {
-            let key = get(h, elem(2 * s));
-            if let Some(i) = key.as_small_int() {
-                if !get(h, elem(2 * s + 1)).is_nil() {
+    // An entry is live if its key and value are (through weak references:
+    // one the collector cleared is dropped now).
+    let live_entry = |h: ObjectReference, s: usize| -> Option<(Value, Value, Value)> {
+        let (sk, sv) = (get(h, elem(2 * s)), get(h, elem(2 * s + 1)));
+        let key = if weak & WEAK_KEYS != 0 {
+            unweak(sk)
+        } else {
+            sk
+        };
+        (!key.is_nil() && !read_value(weak, sv).is_nil()).then_some((key, sk, sv))
+    };
+    if let Some(h) = get(tab, T_HASH).as_object() {
+        for s in 0..old_hsize {
+            if let Some((key, _, _)) = live_entry(h, s) {
+                if let Some(i) = key.as_small_int() {
                     count(i);
                 }
+                total += 1;
             }
         }
     }
     if let Some(i) = k.as_small_int() {
         count(i);
     }
-    let optimal = optimal_array_size(&nums, total);
-    if optimal <= n {
-        return Ok(0);
-    }
-    if optimal > array_cap(tab) {
-        let a = new_values(t, optimal)?;
-        let tab = at(t, base).as_object().expect("a table");
-        let a = a.as_object().expect("an array");
-        if let Some(old) = get(tab, T_ARRAY).as_object() {
-            // SAFETY: elements 0..n of both value arrays (the new one holds
-            // more), values of the old one.
-            unsafe { t.copy_fields(a, elem(0), old, elem(0), n) };
+    total += 1;
+    let asize = optimal_array_size(&nums, ints);
+    // The keys that go to the array part: those counted up to `asize`.
+    let na = {
+        let (mut n, mut twotoi, mut i) = (0usize, 1usize, 0usize);
+        while twotoi <= asize && i < 64 {
+            n += nums[i];
+            twotoi *= 2;
+            i += 1;
         }
-        set(t, tab, T_ARRAY, Value::object(a));
+        n
+    };
+    let nh = total - na;
+    // A key whose position lua5.4 scatters at random (a string by its seeded
+    // hash, an object by its address) makes the whole part's order
+    // unobservable: such a part gets room to spare (a quarter free, fewer
+    // collisions); a part of integers, floats and booleans only gets lua5.4's
+    // size, so that its order is lua5.4's.
+    let any_scattered = scattered(k)
+        || get(tab, T_HASH).as_object().is_some_and(|h| {
+            (0..old_hsize).any(|s| live_entry(h, s).is_some_and(|(key, _, _)| scattered(key)))
+        });
+    let hcap = if nh == 0 {
+        0
+    } else if any_scattered {
+        (nh * 4).div_ceil(3).next_power_of_two()
+    } else {
+        nh.next_power_of_two()
+    };
+    // The old parts stay on the stack while the new ones are made.
+    let old_array = get(tab, T_ARRAY);
+    let old_hash = get(tab, T_HASH);
+    let mark = top(t);
+    push(t, old_array);
+    push(t, old_hash);
+    let new_array = if asize > 0 {
+        Some(new_values(t, asize)?)
+    } else {
+        None
+    };
+    if let Some(a) = new_array {
+        push(t, a);
     }
+    let new_hash = if hcap > 0 {
+        Some(new_values(t, 3 * hcap)?)
+    } else {
+        None
+    };
     let tab = at(t, base).as_object().expect("a table");
-    let a = get(tab, T_ARRAY).as_object().expect("an array part");
-    let mut len = n;
-    if let Some(h) = get(tab, T_HASH).as_object() {
-        let mut moved = 0u64;
-        for s in 0..heap::len(h) / 2 {
-            let key = get(h, elem(2 * s));
-            let Some(i) = key
+    let old_array = at(t, mark).as_object();
+    let new_array = new_array.map(|_| at(t, mark + 2));
+    set(t, tab, T_ARRAY, new_array.unwrap_or(Value::NIL));
+    set(t, tab, T_HASH, new_hash.unwrap_or(Value::NIL));
+    set_word(tab, T_HASH_SIZE, hcap as u64);
+    set_word(tab, T_LASTFREE, hcap as u64);
+    set_word(tab, T_ARRAY_LEN, 0);
+    // Nothing allocates from here on: raw objects stay valid.
+    let mut len = 0usize;
+    let put =
+        |t: &Thread, tab: ObjectReference, key: Value, stored: Value, v: Value, len: &mut usize| {
+            if let Some(i) = key
                 .as_small_int()
-                .filter(|&i| i as usize > n && i as usize <= optimal)
-            else {
-                continue;
-            };
-            let v = get(h, elem(2 * s + 1));
-            if v.is_nil() {
+                .filter(|&i| i >= 1 && i as usize <= asize)
+            {
+                let a = get(tab, T_ARRAY).as_object().expect("an array part");
+                set(t, a, elem(i as usize - 1), v);
+                *len = (*len).max(i as usize);
+                return;
+            }
+            let h = get(tab, T_HASH).as_object().expect("a hash part");
+            let b2 = top(t);
+            push(t, Value::object(tab));
+            push(t, v);
+            push(t, key);
+            push(t, stored);
+            let ok = new_key(t, b2, tab, h, hsize(tab));
+            debug_assert!(ok, "a resized hash part has room for its keys");
+            roots(t).truncate(b2);
+        };
+    if let Some(old) = old_array {
+        // The array part's slice that stays, then the vanishing one (into
+        // the hash part, in order).
+        for i in 0..old_asize {
+            let v = get(old, elem(i));
+            if read_value(weak, v).is_nil() {
                 continue;
             }
-            set(t, a, elem(i as usize - 1), v);
-            len = len.max(i as usize);
-            // A dead entry: the key stays (probe chains go on through it)
-            // until the hash part is rebuilt.
-            set(t, h, elem(2 * s + 1), Value::NIL);
-            moved += 1;
+            let key = Value::small_int(i as i64 + 1).expect("an index");
+            put(t, tab, key, key, v, &mut len);
         }
-        let _ = moved;
+    }
+    if let Some(h) = at(t, mark + 1).as_object() {
+        for s in 0..old_hsize {
+            if let Some((key, sk, sv)) = live_entry(h, s) {
+                put(t, tab, key, sk, sv, &mut len);
+            }
+        }
     }
     set_word(tab, T_ARRAY_LEN, len as u64);
-    Ok(optimal)
-}
-
-/// Rebuilds the hash part with room for twice its live keys (dead ones
-/// dropped).
-fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
-    let tab = at(t, base).as_object().expect("a table");
-    let weak = weak_bits(tab);
-    // An entry is live if its key and value are (through weak references:
-    // one the collector cleared is dropped now).
-    let live_entry = |h: ObjectReference, s: usize| -> Option<(Value, Value, Value)> {
-        let (sk, sv) = (get(h, elem(2 * s)), get(h, elem(2 * s + 1)));
-        let k = if weak & WEAK_KEYS != 0 {
-            unweak(sk)
-        } else {
-            sk
-        };
-        let v = read_value(weak, sv);
-        (!k.is_nil() && !v.is_nil()).then_some((k, sk, sv))
-    };
-    let (live, old_cap) = match get(tab, T_HASH).as_object() {
-        Some(h) => {
-            let cap = heap::len(h) / 2;
-            let live = (0..cap).filter(|&s| live_entry(h, s).is_some()).count();
-            (live, cap)
-        }
-        None => (0, 0),
-    };
-    let cap = ((live + 1) * 2).next_power_of_two().max(4);
-    let _ = old_cap;
-    let fresh = new_values(t, 2 * cap)?;
-    let tab = at(t, base).as_object().expect("a table");
-    let fresh = fresh.as_object().expect("an array");
-    let mut used = 0;
-    if let Some(h) = get(tab, T_HASH).as_object() {
-        for s in 0..heap::len(h) / 2 {
-            let Some((k, sk, sv)) = live_entry(h, s) else {
-                continue;
-            };
-            let (slot, _) = find_slot(fresh, k, || weak & WEAK_KEYS != 0);
-            set(t, fresh, elem(2 * slot), sk);
-            set(t, fresh, elem(2 * slot + 1), sv);
-            used += 1;
-        }
+    set_scattered(tab, any_scattered);
+    if let Some(a) = get(tab, T_ARRAY).as_object() {
+        set_holes(
+            tab,
+            (0..len).any(|i| read_value(weak, get(a, elem(i))).is_nil()),
+        );
+    } else {
+        set_holes(tab, false);
     }
-    set(t, tab, T_HASH, Value::object(fresh));
-    set_word(tab, T_HASH_USED, used);
+    roots(t).truncate(mark);
     Ok(())
 }
 
@@ -666,6 +802,33 @@ pub fn length(tab: ObjectReference) -> i64 {
         while n > 0 && unweak(get(a, elem(n - 1))).is_nil() {
             n -= 1;
         }
+    }
+    if has_holes(tab) && weak_bits(tab) == 0 {
+        // lua5.4's `luaH_getn`: a border searched in the whole array part
+        // when its last slot is nil.
+        let cap = array_cap(tab);
+        let a = get(tab, T_ARRAY).as_object().expect("an array part");
+        let nil_at = |i: usize| get(a, elem(i - 1)).is_nil();
+        if cap > 0 && nil_at(cap) {
+            if cap >= 2 && !nil_at(cap - 1) {
+                return cap as i64 - 1;
+            }
+            let (mut i, mut j) = (0usize, cap);
+            while j - i > 1 {
+                let m = (i + j) / 2;
+                if nil_at(m) {
+                    j = m;
+                } else {
+                    i = m;
+                }
+            }
+            return i as i64;
+        }
+        n = cap;
+        if get(tab, T_HASH).is_nil() || raw_get_int(tab, n as i64 + 1).is_nil() {
+            return n as i64;
+        }
+        return hash_border(tab, n as i64);
     }
     // A border of the array part, unless the key after it waits in the hash
     // part (a constructor's `[3] = v` beside two positional items, keys
@@ -730,10 +893,9 @@ pub fn next(tab: ObjectReference, k: Value) -> Result<Option<(Value, Value)>, No
                 };
                 let found = get(tab, T_HASH)
                     .as_object()
-                    .map(|h| find_slot(h, key, || weak & WEAK_KEYS != 0))
-                    .filter(|(_, found)| *found);
+                    .and_then(|h| find_slot(h, hsize(tab), key, || weak & WEAK_KEYS != 0));
                 match (found, ki) {
-                    (Some((slot, _)), _) => n + slot + 1,
+                    (Some(slot), _) => n + slot + 1,
                     // A key of the array part that was assigned nil during
                     // the traversal (the part shrank below it: everything
                     // after it there is nil): go on with the hash part.
@@ -754,7 +916,7 @@ pub fn next(tab: ObjectReference, k: Value) -> Result<Option<(Value, Value)>, No
         }
     }
     if let Some(h) = get(tab, T_HASH).as_object() {
-        let cap = heap::len(h) / 2;
+        let cap = hsize(tab);
         let mut s = i - n;
         while s < cap {
             let mut key = get(h, elem(2 * s));
@@ -813,7 +975,7 @@ pub fn make_weak(t: &Thread, tab: Value, bits: u32) -> Result<(), NoMemory> {
             let a = get(o, T_ARRAY).as_object().expect("an array part");
             set(t, a, elem(i), v);
         }
-        let cap = get(o, T_HASH).as_object().map_or(0, |h| heap::len(h) / 2);
+        let cap = hsize(o);
         for s in 0..cap {
             for (bit, off) in [(WEAK_KEYS, 0), (WEAK_VALUES, 1)] {
                 let o = at(t, base).as_object().expect("a table");

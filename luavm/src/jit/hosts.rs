@@ -915,7 +915,9 @@ pub extern "C" fn h_newtable(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let it = unsafe { interp(it) };
-        let r = new_table(t, npos as usize, nhash as usize);
+        // The top bit of `nhash`: the keyed items are all strings.
+        let roomy = nhash >> 63 != 0;
+        let r = crate::heap::new_table_for(t, npos as usize, (nhash << 1 >> 1) as usize, roomy);
         match r {
             Ok(v) => Pair(1, v.0),
             Err(_) => {

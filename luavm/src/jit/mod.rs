@@ -1894,8 +1894,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// there), to `slow` when it holds another key.
     fn probe(&mut self, tp: V, k: V, hash: u32, absent: ir::Block, slow: ir::Block) -> (V, V) {
         let (hp, cap) = self.hash_part(tp, absent);
-        let mask = self.fx.b.ins().iadd_imm_s(cap, -1);
-        let (found, empty) = self.probe_loop(hp, mask, k, hash, slow);
+        let (found, empty, _) = self.probe_loop(hp, cap, k, hash, slow);
         self.fx.b.switch_to_block(empty);
         self.fx.b.ins().jump(absent, &[]);
         self.fx.b.switch_to_block(found);
@@ -1905,11 +1904,22 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         (hp, va)
     }
 
-    /// The address of the hash part of the table at `tp` and its capacity in
-    /// slots; a jump to `none` when the table has no hash part.
+    /// The address of the hash part of the table at `tp` and its number of
+    /// nodes; a jump to `none` when the table has no hash part.
     fn hash_part(&mut self, tp: V, none: ir::Block) -> (V, V) {
-        let (hp, n) = self.part(tp, crate::heap::T_HASH, none);
-        let cap = self.fx.b.ins().ushr_imm_s(n, 1);
+        let a = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
+        let is_ref = self.is_ref(a);
+        self.guard(is_ref, none);
+        let hp = self.unbox_ptr(a);
+        let cap = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_HASH_SIZE as i32);
         (hp, cap)
     }
 
@@ -1930,28 +1940,31 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         (ap, n)
     }
 
-    /// Linear probing of the hash part at `hp` (slot mask `mask`) for the
-    /// string constant `k` from its hash's slot, until `k` (the `found`
-    /// block) or an empty slot (`empty`; a hash part is never full: it grows
-    /// at three quarters), each block given the slot's pair address. A string
-    /// with the same contents would be the same key (only constants are one
-    /// object per contents): a key object whose cached hash (the header's
-    /// status word) is `hash` goes to `slow`. Leaves the builder in no block.
+    /// The chain walk of lua5.4's node part at `hp` (`cap` nodes) for the
+    /// string constant `k` from its main position (its hash's node), until
+    /// `k` (the `found` block, given the node's pair address) or the chain's
+    /// end (`empty`). A string with the same contents would be the same key
+    /// (only constants are one object per contents): a key object whose
+    /// cached hash (the header's status word) is `hash` goes to `slow`.
+    /// Returns the two blocks and the main position's pair address; leaves
+    /// the builder in no block.
     fn probe_loop(
         &mut self,
         hp: V,
-        mask: V,
+        cap: V,
         k: V,
         hash: u32,
         slow: ir::Block,
-    ) -> (ir::Block, ir::Block) {
+    ) -> (ir::Block, ir::Block, V) {
+        let mask = self.fx.b.ins().iadd_imm_s(cap, -1);
         let i0 = self.fx.b.ins().band_imm_s(mask, hash as i64);
+        let off0 = self.fx.b.ins().ishl_imm_s(i0, 4);
+        let mp = self.fx.b.ins().iadd(hp, off0);
         let head = self.fx.b.create_block();
         self.fx.b.append_block_param(head, types::I64);
         let found = self.fx.b.create_block();
         self.fx.b.append_block_param(found, types::I64);
         let empty = self.fx.b.create_block();
-        self.fx.b.append_block_param(empty, types::I64);
         self.fx.b.ins().jump(head, &[i0.into()]);
         self.fx.b.switch_to_block(head);
         let i = self.fx.b.block_params(head)[0];
@@ -1961,18 +1974,11 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let key = self.fx.b.ins().load(types::I64, fl(), pair, data);
         let same = self.fx.b.ins().icmp(IntCC::Equal, key, k);
         let other = self.fx.b.create_block();
-        let next = self.fx.b.create_block();
         self.fx
             .b
             .ins()
             .brif(same, found, &[pair.into()], other, &[]);
         self.fx.b.switch_to_block(other);
-        let is_empty = self.fx.b.ins().icmp_imm_s(IntCC::Equal, key, NIL);
-        self.fx
-            .b
-            .ins()
-            .brif(is_empty, empty, &[pair.into()], next, &[]);
-        self.fx.b.switch_to_block(next);
         let kref = self.is_ref(key);
         let check = self.fx.b.create_block();
         let step = self.fx.b.create_block();
@@ -1983,10 +1989,20 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let same_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kh, hash as i64);
         self.fx.b.ins().brif(same_hash, slow, &[], step, &[]);
         self.fx.b.switch_to_block(step);
-        let i1 = self.fx.b.ins().iadd_imm_s(i, 1);
-        let i1 = self.fx.b.ins().band(i1, mask);
+        // The `next` offsets follow the `cap` pairs: node i's at 2 cap + i.
+        let ci = self.fx.b.ins().ishl_imm_s(cap, 1);
+        let ci = self.fx.b.ins().iadd(ci, i);
+        let loff = self.fx.b.ins().ishl_imm_s(ci, 3);
+        let la = self.fx.b.ins().iadd(hp, loff);
+        let link = self.fx.b.ins().load(types::I64, fl(), la, data);
+        let end = self.fx.b.ins().icmp_imm_s(IntCC::Equal, link, NIL);
+        let follow = self.fx.b.create_block();
+        self.fx.b.ins().brif(end, empty, &[], follow, &[]);
+        self.fx.b.switch_to_block(follow);
+        let d = self.unbox_int(link);
+        let i1 = self.fx.b.ins().iadd(i, d);
         self.fx.b.ins().jump(head, &[i1.into()]);
-        (found, empty)
+        (found, empty, mp)
     }
 
     /// The address of element `k` (an integer value) of the array part of the
@@ -2738,6 +2754,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                                 .load(types::I64, fl(), tp, crate::heap::T_HASH as i32);
                         let no_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, h, NIL);
                         self.guard(no_hash, slow);
+                        // Nils below the length: lua5.4's search, by the host.
+                        let status = self.fx.b.ins().uload32(fl(), tp, 4);
+                        let holes = self
+                            .fx
+                            .b
+                            .ins()
+                            .band_imm_s(status, crate::heap::HOLES as i64);
+                        let no_holes = self.fx.b.ins().icmp_imm_s(IntCC::Equal, holes, 0);
+                        self.guard(no_holes, slow);
                         let n = self.fx.b.ins().load(
                             types::I64,
                             fl(),
@@ -2791,7 +2816,13 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .filter(|i| matches!(i, TableItem::Positional(_)))
             .count();
         let np = self.iconst(npos as i64);
-        let nh = self.iconst((items.len() - npos) as i64);
+        // Keyed items all strings: a roomy hash part (`heap::new_table_for`).
+        let roomy = items.iter().all(|i| match i {
+            TableItem::Keyed(k, _) => matches!(k, Expr::Str(_)),
+            TableItem::Positional(_) => true,
+        });
+        let nh = ((items.len() - npos) as u64) | (u64::from(roomy) << 63);
+        let nh = self.iconst(nh as i64);
         let tab = self.host_value(self.h.newtable, &[np, nh]);
         let t0 = self.temps;
         let tt = self.alloc_temp();
@@ -2919,10 +2950,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
 
     /// `tab[k] = v` for a constructor's item `name = v` (`k` the string
     /// constant, `hash` its hash) into the constructor's own table (no
-    /// metatable, not weak): inline into the hash part when `v` is not nil and
-    /// the part has room under its three-quarters load (a new key at the first
-    /// empty slot of its probe sequence; the same constant twice overwrites);
-    /// else by the host.
+    /// metatable, not weak): inline into the hash part when `v` is not nil
+    /// and the key is there (its value overwritten) or its main position is
+    /// free (lua5.4's `luaH_newkey` without a collision); else by the host.
     fn insert_fresh(&mut self, tab: V, k: V, hash: u32, v: V) {
         let slow = self.fx.b.create_block();
         let done = self.fx.b.create_block();
@@ -2933,19 +2963,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.switch_to_block(go);
         let tp = self.unbox_ptr(tab);
         let (hp, cap) = self.hash_part(tp, slow);
-        let used = self
-            .fx
-            .b
-            .ins()
-            .load(types::I64, fl(), tp, crate::heap::T_HASH_USED as i32);
-        // (used + 1) * 4 <= cap * 3, as `table::hash_set` keeps it.
-        let u1 = self.fx.b.ins().iadd_imm_s(used, 1);
-        let u4 = self.fx.b.ins().ishl_imm_s(u1, 2);
-        let c3 = self.fx.b.ins().imul_imm_s(cap, 3);
-        let room = self.fx.b.ins().icmp(IntCC::SignedLessThanOrEqual, u4, c3);
-        self.guard(room, slow);
-        let mask = self.fx.b.ins().iadd_imm_s(cap, -1);
-        let (found, empty) = self.probe_loop(hp, mask, k, hash, slow);
+        let (found, empty, mp) = self.probe_loop(hp, cap, k, hash, slow);
         let data = vmkit::object::ARRAY_DATA_OFFSET as i64;
         // The same constant again: its value overwritten.
         self.fx.b.switch_to_block(found);
@@ -2953,17 +2971,20 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
         self.fx.store_ref_at(hp, va, v);
         self.fx.b.ins().jump(done, &[]);
-        // A new key at the empty slot.
+        // A new key at its main position, when that node's value is nil
+        // (a never-used node, or a dead key whose link stays).
         self.fx.b.switch_to_block(empty);
-        let pair = self.fx.b.block_params(empty)[0];
-        let ka = self.fx.b.ins().iadd_imm_s(pair, data);
-        let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
-        self.fx.store_ref_at(hp, ka, k);
-        self.fx.store_ref_at(hp, va, v);
-        self.fx
+        let mv = self
+            .fx
             .b
             .ins()
-            .store(fl(), u1, tp, crate::heap::T_HASH_USED as i32);
+            .load(types::I64, fl(), mp, (data + 8) as i32);
+        let free = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mv, NIL);
+        self.guard(free, slow);
+        let ka = self.fx.b.ins().iadd_imm_s(mp, data);
+        let va = self.fx.b.ins().iadd_imm_s(mp, data + 8);
+        self.fx.store_ref_at(hp, ka, k);
+        self.fx.store_ref_at(hp, va, v);
         self.fx.b.ins().jump(done, &[]);
         self.tset_slow(slow, done, tab, k, v);
     }

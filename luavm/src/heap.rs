@@ -548,12 +548,18 @@ pub fn has_holes(tab: ObjectReference) -> bool {
 
 /// Sets or clears [`HOLES`].
 pub fn set_holes(tab: ObjectReference, on: bool) {
+    set_flag_to(tab, HOLES, on);
+}
+
+/// Sets status-word flag `bit` of the table to `on` (stores only a change).
+fn set_flag_to(tab: ObjectReference, bit: u32, on: bool) {
+    if on == has_flag(tab, bit) {
+        return;
+    }
     if on {
-        if !has_flag(tab, HOLES) {
-            set_flag(tab, HOLES);
-        }
-    } else if has_flag(tab, HOLES) {
-        status(tab).fetch_and(!HOLES, std::sync::atomic::Ordering::Relaxed);
+        set_flag(tab, bit);
+    } else {
+        status(tab).fetch_and(!bit, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -565,13 +571,7 @@ pub fn is_scattered(tab: ObjectReference) -> bool {
 
 /// Sets or clears [`SCATTERED`].
 pub fn set_scattered(tab: ObjectReference, on: bool) {
-    if on {
-        if !has_flag(tab, SCATTERED) {
-            set_flag(tab, SCATTERED);
-        }
-    } else if has_flag(tab, SCATTERED) {
-        status(tab).fetch_and(!SCATTERED, std::sync::atomic::Ordering::Relaxed);
-    }
+    set_flag_to(tab, SCATTERED, on);
 }
 
 /// Adds weakness bits to a table (it keeps its identity hash).

@@ -317,9 +317,8 @@ pub fn yieldable(it: &Interp<'_>) -> bool {
     if reg().chain.is_empty() || it.closing {
         return false;
     }
-    // The first record is the call of the coroutine's function.
-    let floor = crate::sites::floor();
-    (floor + 1..crate::sites::len()).all(|i| {
+    // The records of the coroutine's frames' calls.
+    (crate::sites::frame_bottom()..crate::sites::len()).all(|i| {
         let s = crate::sites::get(i).expect("below the length");
         !s.proto.is_null() || s.is_tail() || s.is_protected()
     })

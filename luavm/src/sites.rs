@@ -341,6 +341,38 @@ pub fn swap_bounds(other: &mut Bounds) {
     *other = mine;
 }
 
+/// The running thread's first record that stands for one of its frames:
+/// its first record, or in a coroutine the one after it (the first is the
+/// call of the coroutine's function, made by no frame of the coroutine).
+pub fn frame_bottom() -> usize {
+    let floor = floor();
+    if floor > 0 {
+        floor + 1
+    } else {
+        floor
+    }
+}
+
+/// The record of the call that made the frame record `i` was made from (the
+/// record below it), [`Site::NONE`] at the running thread's first.
+pub fn caller_of(i: usize) -> Site {
+    if i > floor() {
+        get(i - 1).unwrap_or(Site::NONE)
+    } else {
+        Site::NONE
+    }
+}
+
+/// Runs `f` with another thread's records `b` (from
+/// [`crate::coro::saved_sites`]) in place of the running thread's, read in
+/// place.
+pub fn with_records<R>(mut b: Bounds, f: impl FnOnce() -> R) -> R {
+    swap_bounds(&mut b);
+    let r = f();
+    swap_bounds(&mut b);
+    r
+}
+
 /// The running thread's first record: records below it are other threads'.
 #[inline]
 pub fn floor() -> usize {

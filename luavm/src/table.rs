@@ -380,8 +380,8 @@ fn set_normalized(t: &Thread, base: usize) -> Result<(), KeyError> {
     if let Some(i) = k.as_small_int() {
         // Keys up to the array part's size live there (lua5.4's `asize`);
         // its length is the last one that is not nil.
-        let n = array_len(tab);
-        if i >= 1 && (i as usize) <= array_cap(tab) {
+        let (n, cap) = (array_len(tab), array_cap(tab));
+        if i >= 1 && (i as usize) <= cap {
             let a = get(tab, T_ARRAY).as_object().expect("an array part");
             set(t, a, elem(i as usize - 1), v);
             if v.is_nil() && i as usize == n {
@@ -401,7 +401,6 @@ fn set_normalized(t: &Thread, base: usize) -> Result<(), KeyError> {
             }
             return Ok(());
         }
-        let cap = array_cap(tab);
         if i as usize == n + 1 && n == cap && !v.is_nil() && is_scattered(tab) {
             // The next element of a table whose order is not lua5.4's to
             // match: the array part doubles (lua5.4 would put it in the hash
@@ -563,20 +562,22 @@ pub fn set_positional(t: &Thread, tab: Value, i: i64, v: Value) -> Result<(), Ke
 
 /// lua5.4's `computesizes`: the optimal array size for integer keys counted
 /// by `nums` (`nums[i]`: keys in `2^(i-1) < k <= 2^i`, `nums[0]` the key 1),
-/// `total` of them: the largest power of two more than half full.
-fn optimal_array_size(nums: &[usize; 64], total: usize) -> usize {
-    let (mut a, mut optimal) = (0usize, 0usize);
+/// `total` of them: the largest power of two more than half full, and how
+/// many of the keys it holds.
+fn optimal_array_size(nums: &[usize; 64], total: usize) -> (usize, usize) {
+    let (mut a, mut optimal, mut na) = (0usize, 0usize, 0usize);
     let mut twotoi = 1usize;
     let mut i = 0;
     while i < 63 && total > twotoi / 2 {
         a += nums[i];
         if a > twotoi / 2 {
             optimal = twotoi;
+            na = a;
         }
         i += 1;
         twotoi *= 2;
     }
-    optimal
+    (optimal, na)
 }
 
 /// Grows the array part of the table at `base` to `size` slots (lua5.4's
@@ -668,12 +669,14 @@ fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
         };
         (!key.is_nil() && !read_value(weak, sv).is_nil()).then_some((key, sk, sv))
     };
+    let mut any_scattered = false;
     if let Some(h) = get(tab, T_HASH).as_object() {
         for s in 0..old_hsize {
             if let Some((key, _, _)) = live_entry(h, s) {
                 if let Some(i) = key.as_small_int() {
                     count(i);
                 }
+                any_scattered |= scattered(key);
                 total += 1;
             }
         }
@@ -682,27 +685,14 @@ fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
         count(i);
     }
     total += 1;
-    let asize = optimal_array_size(&nums, ints);
-    // The keys that go to the array part: those counted up to `asize`.
-    let na = {
-        let (mut n, mut twotoi, mut i) = (0usize, 1usize, 0usize);
-        while twotoi <= asize && i < 64 {
-            n += nums[i];
-            twotoi *= 2;
-            i += 1;
-        }
-        n
-    };
+    let (asize, na) = optimal_array_size(&nums, ints);
     let nh = total - na;
     // A key whose position lua5.4 scatters at random (a string by its seeded
     // hash, an object by its address) makes the whole part's order
     // unobservable: such a part gets room to spare (a quarter free, fewer
     // collisions); a part of integers, floats and booleans only gets lua5.4's
     // size, so that its order is lua5.4's.
-    let any_scattered = scattered(k)
-        || get(tab, T_HASH).as_object().is_some_and(|h| {
-            (0..old_hsize).any(|s| live_entry(h, s).is_some_and(|(key, _, _)| scattered(key)))
-        });
+    let any_scattered = any_scattered || scattered(k);
     let hcap = if nh == 0 {
         0
     } else if any_scattered {

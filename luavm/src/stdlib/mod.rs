@@ -1152,11 +1152,7 @@ fn b_warn(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// lua5.4's handler still has them on its stack.
 fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     // `debug.traceback([thread,] [msg [, level]])`.
-    let thread = a
-        .get(it, 0)
-        .as_object()
-        .filter(|o| kind(*o) == Kind::Thread);
-    let first = usize::from(thread.is_some());
+    let (thread, first) = thread_arg(it, a);
     let msg = a.get(it, first);
     if !msg.is_nil() && as_str(msg).is_none() && as_num(msg).is_none() {
         return ret(it, msg);
@@ -1175,13 +1171,13 @@ fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         Some(o) => {
             // Another thread's records, read in place: its level 0 is the
             // built-in it is suspended in (`coroutine.yield`, `resume`).
-            if let Some(mut b) = crate::coro::saved_sites(o) {
-                crate::sites::swap_bounds(&mut b);
-                if let Some(last) = crate::sites::last() {
-                    lines.push(format!("\t[C]: in {}", last.builtin_frame_name()));
-                }
-                traceback_lines(it, false, &mut lines);
-                crate::sites::swap_bounds(&mut b);
+            if let Some(b) = crate::coro::saved_sites(o) {
+                crate::sites::with_records(b, || {
+                    if let Some(last) = crate::sites::last() {
+                        lines.push(format!("\t[C]: in {}", last.builtin_frame_name()));
+                    }
+                    traceback_lines(it, false, &mut lines);
+                });
             }
         }
     }
@@ -1212,6 +1208,16 @@ fn b_traceback(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     }
     let s = it.string(&out)?;
     ret(it, s)
+}
+
+/// A first argument that is a coroutine (`debug.traceback(co, ...)`,
+/// `debug.getinfo(co, ...)`), and the index of the argument after it.
+fn thread_arg(it: &Interp<'_>, a: Args) -> (Option<vmkit::ObjectReference>, usize) {
+    let thread = a
+        .get(it, 0)
+        .as_object()
+        .filter(|o| kind(*o) == Kind::Thread);
+    (thread, usize::from(thread.is_some()))
 }
 
 /// What `debug.getinfo` tells of a function or a frame.
@@ -1278,8 +1284,7 @@ impl Info {
 /// The frame `level` levels up the running thread's calls (0: the running
 /// built-in, named by `innermost`), if there is one.
 fn frame_info(level: usize) -> Option<Info> {
-    let floor = crate::sites::floor();
-    let bottom = if floor > 0 { floor + 1 } else { floor };
+    let bottom = crate::sites::frame_bottom();
     let len = crate::sites::len();
     if level == 0 {
         let mut i = Info::builtin();
@@ -1288,11 +1293,7 @@ fn frame_info(level: usize) -> Option<Info> {
     }
     let idx = len.checked_sub(level).filter(|&i| i >= bottom)?;
     let r = crate::sites::get(idx)?;
-    let by = if idx > floor {
-        crate::sites::get(idx - 1)?
-    } else {
-        crate::sites::Site::NONE
-    };
+    let by = crate::sites::caller_of(idx);
     // SAFETY: prototypes live for the process's life.
     let mut info = match unsafe { r.proto.as_ref() } {
         Some(p) => {
@@ -1317,11 +1318,7 @@ fn frame_info(level: usize) -> Option<Info> {
 /// (`S l u n t r f`; `L` is not kept, `f` is given for a function, not for
 /// a level), or nil past the outermost level.
 fn b_getinfo(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let thread = a
-        .get(it, 0)
-        .as_object()
-        .filter(|o| kind(*o) == Kind::Thread);
-    let first = usize::from(thread.is_some());
+    let (thread, first) = thread_arg(it, a);
     let target = a.get(it, first);
     let what = opt_str(it, a, first + 1, "debug.getinfo")?.unwrap_or(b"flnSrtu".to_vec());
     if let Some(&c) = what.iter().find(|c| !b"SlnrutfL".contains(c)) {
@@ -1358,12 +1355,8 @@ fn b_getinfo(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         } else if let Some(o) = other {
             // Another thread's records, read in place (its level 0 is the
             // built-in it is suspended in).
-            crate::coro::saved_sites(o).and_then(|mut b| {
-                crate::sites::swap_bounds(&mut b);
-                let f = frame_info(level as usize);
-                crate::sites::swap_bounds(&mut b);
-                f
-            })
+            crate::coro::saved_sites(o)
+                .and_then(|b| crate::sites::with_records(b, || frame_info(level as usize)))
         } else {
             frame_info(level as usize)
         };
@@ -1441,17 +1434,12 @@ fn b_getinfo(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// outermost record is the main chunk's call by luavm ("[C]: in ?"), or a
 /// coroutine's call of its function (no line: lua5.4 shows none).
 fn traceback_lines(it: &mut Interp<'_>, handlers: bool, lines: &mut Vec<String>) {
-    let floor = crate::sites::floor();
-    let bottom = if floor > 0 { floor + 1 } else { floor };
+    let bottom = crate::sites::frame_bottom();
     let mut i = crate::sites::len();
     while i > bottom {
         i -= 1;
         let r = crate::sites::get(i).expect("below the length");
-        let by = if i > floor {
-            crate::sites::get(i - 1).expect("below the length")
-        } else {
-            crate::sites::Site::NONE
-        };
+        let by = crate::sites::caller_of(i);
         if handlers {
             if let Some(h) = it.handlers.iter().rev().find(|h| h.0 == i) {
                 lines.extend(h.1.iter().cloned());

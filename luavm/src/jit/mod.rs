@@ -844,6 +844,16 @@ struct Cg<'f, 'a, 'b> {
     /// [`Cg::reload_locals`] reloads (a local out of scope is not read again
     /// before it is set anew).
     nactive: u32,
+    /// Temporaries kept in registers (by temporary index): a value that only
+    /// has to survive the evaluation of another expression lives in a
+    /// variable; its slot is written only before a call that may collect
+    /// ([`Cg::spill_temps`]), and the variable is defined again from the slot
+    /// after it, as the locals are. The fast paths then neither store nor
+    /// reload it.
+    tvars: Vec<Variable>,
+    /// The temporaries whose value is in their variable, not yet in their
+    /// slot (those at or past `temps` were released).
+    lazy: Vec<u32>,
 }
 
 fn fl() -> MemFlagsData {
@@ -896,6 +906,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             scratch,
             lvars: Vec::new(),
             nactive: p.params,
+            tvars: Vec::new(),
+            lazy: Vec::new(),
         };
         for _ in 0..p.slots {
             let v = cg.fx.b.declare_var(types::I64);
@@ -1087,13 +1099,42 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let var = self.lvars[slot as usize];
             self.fx.b.def_var(var, v);
         }
+        self.reload_temps();
+    }
+
+    /// Defines the variables of the temporaries kept in registers from their
+    /// slots (after a call that may collect: see [`Cg::spill_temps`]).
+    fn reload_temps(&mut self) {
+        for i in 0..self.lazy.len() {
+            let k = self.lazy[i];
+            if k < self.temps {
+                let v = self.load_slot(self.p.slots + k);
+                self.fx.b.def_var(self.tvars[k as usize], v);
+            }
+        }
+    }
+
+    /// Writes the temporaries kept in registers to their slots, where the
+    /// collector finds (and updates) them: before a call that may collect.
+    fn spill_temps(&mut self) {
+        for i in 0..self.lazy.len() {
+            let k = self.lazy[i];
+            if k < self.temps {
+                let v = self.fx.b.use_var(self.tvars[k as usize]);
+                self.store_slot(self.p.slots + k, v);
+            }
+        }
     }
 
     /// Calls a host; then the locals are read from their slots again, unless
     /// the host is one that neither collects nor writes the value stack.
     fn call_host(&mut self, h: HostId, args: &[V]) -> Vec<V> {
+        let quiet = h == self.h.lookup || h == self.h.ret || h == self.h.fastcall;
+        if !quiet {
+            self.spill_temps();
+        }
         let r = self.fx.call_host(h, args);
-        if h != self.h.lookup && h != self.h.ret && h != self.h.fastcall {
+        if !quiet {
             self.reload_locals();
         }
         r
@@ -1103,7 +1144,29 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let t = self.temps;
         self.temps += 1;
         self.max_temps = self.max_temps.max(self.temps);
+        // A fresh use of the slot: whatever was kept for it before is gone.
+        self.lazy.retain(|&k| k != t);
         self.p.slots + t
+    }
+
+    /// A temporary (slot from [`Cg::alloc_temp`]) holding `v` in a register
+    /// (see [`Cg::tvars`]).
+    fn temp_set(&mut self, slot: u32, v: V) {
+        let k = slot - self.p.slots;
+        while self.tvars.len() <= k as usize {
+            let var = self.fx.b.declare_var(types::I64);
+            self.tvars.push(var);
+        }
+        self.fx.b.def_var(self.tvars[k as usize], v);
+        if !self.lazy.contains(&k) {
+            self.lazy.push(k);
+        }
+    }
+
+    /// The value of a temporary set by [`Cg::temp_set`].
+    fn temp_get(&mut self, slot: u32) -> V {
+        let k = slot - self.p.slots;
+        self.fx.b.use_var(self.tvars[k as usize])
     }
 
     /// Stack index of a frame slot, as a value.
@@ -1231,7 +1294,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     let slots = self.values_to_temps(exprs)?;
                     for (i, d) in decls.iter().enumerate() {
                         let v = match slots.get(i) {
-                            Some(&t) => self.load_slot(t),
+                            Some(&t) => self.temp_get(t),
                             None => self.iconst(NIL),
                         };
                         self.set_local(d, v);
@@ -1259,7 +1322,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     let slots = self.values_to_temps(exprs)?;
                     for (i, p) in targets.iter().enumerate().rev() {
                         let v = match slots.get(i) {
-                            Some(&t) => self.load_slot(t),
+                            Some(&t) => self.temp_get(t),
                             None => self.iconst(NIL),
                         };
                         self.store_place(p, v);
@@ -1430,10 +1493,10 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     (o, (k, v))
                 } else {
                     let ot = self.alloc_temp();
-                    self.store_slot(ot, o);
+                    self.temp_set(ot, o);
                     let k = self.eval(key)?;
                     let (k, v) = self.keep(k, e)?;
-                    let o = self.load_slot(ot);
+                    let o = self.temp_get(ot);
                     (o, (k, v))
                 };
                 self.temps = t0;
@@ -1534,7 +1597,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         for e in es {
             let v = self.eval(e)?;
             let t = self.alloc_temp();
-            self.store_slot(t, v);
+            self.temp_set(t, v);
             slots.push(t);
         }
         Ok(slots)
@@ -1548,9 +1611,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             return Ok((v, x));
         }
         let t = self.alloc_temp();
-        self.store_slot(t, v);
+        self.temp_set(t, v);
         let x = self.eval(e)?;
-        let v = self.load_slot(t);
+        let v = self.temp_get(t);
         self.temps -= 1;
         Ok((v, x))
     }
@@ -1675,7 +1738,12 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let skip = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kind, 1);
         self.fx.b.ins().brif(skip, exit, &[], go, &[]);
         self.fx.b.switch_to_block(go);
-        let is_int = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kind, 2);
+        // An integer initial value and step make an integer loop whatever the
+        // limit is (lua5.4 clips a float limit): integer literals there (the
+        // common `for i = 1, n`) leave the float path out of the loop.
+        let int_lit = |e: &Expr| matches!(e, Expr::Int(i) if (crate::value::INLINE_MIN..=crate::value::INLINE_MAX).contains(i));
+        let static_int = int_lit(start) && step.is_none_or(int_lit);
+        let is_int = (!static_int).then(|| self.fx.b.ins().icmp_imm_s(IntCC::Equal, kind, 2));
         let xv = self.fx.b.declare_var(types::I64);
         let cv = self.fx.b.declare_var(types::I64);
         self.fx.b.def_var(xv, x0);
@@ -1691,12 +1759,17 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let hf = self.fx.b.create_block();
         let merged = self.fx.b.create_block();
         self.fx.b.append_block_param(merged, types::I64);
-        self.fx.b.ins().brif(is_int, hi, &[], hf, &[]);
+        match is_int {
+            Some(is_int) => self.fx.b.ins().brif(is_int, hi, &[], hf, &[]),
+            None => self.fx.b.ins().jump(hi, &[]),
+        };
         self.fx.b.switch_to_block(hi);
         let boxed = self.box_int(x);
         self.fx.b.ins().jump(merged, &[boxed.into()]);
-        self.fx.b.switch_to_block(hf);
-        self.fx.b.ins().jump(merged, &[x.into()]);
+        if is_int.is_some() {
+            self.fx.b.switch_to_block(hf);
+            self.fx.b.ins().jump(merged, &[x.into()]);
+        }
         self.fx.b.switch_to_block(merged);
         let v = self.fx.b.block_params(merged)[0];
         self.set_local(var, v);
@@ -1712,7 +1785,10 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.switch_to_block(next);
         let int_next = self.fx.b.create_block();
         let float_next = self.fx.b.create_block();
-        self.fx.b.ins().brif(is_int, int_next, &[], float_next, &[]);
+        match is_int {
+            Some(is_int) => self.fx.b.ins().brif(is_int, int_next, &[], float_next, &[]),
+            None => self.fx.b.ins().jump(int_next, &[]),
+        };
         self.fx.b.switch_to_block(int_next);
         let count = self.fx.b.use_var(cv);
         self.guard(count, exit);
@@ -1722,6 +1798,10 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let x1 = self.fx.b.ins().iadd(x, st);
         self.fx.b.def_var(xv, x1);
         self.fx.b.ins().jump(head, &[]);
+        if is_int.is_none() {
+            self.fx.b.switch_to_block(exit);
+            return Ok(());
+        }
         self.fx.b.switch_to_block(float_next);
         let x = self.fx.b.use_var(xv);
         let xf = self.fx.b.ins().bitcast(types::F64, MemFlagsData::new(), x);
@@ -2442,12 +2522,14 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         sig.returns.push(ir::AbiParam::new(types::I64));
         let sref = self.fx.b.import_signature(sig);
         let thread = self.fx.thread();
+        self.spill_temps();
         let call = self
             .fx
             .b
             .ins()
             .call_indirect(sref, code, &[thread, self.it, cp, nargs]);
         let r = self.fx.b.inst_results(call)[0];
+        self.reload_temps();
         let n = self.fx.b.ins().load(types::I64, fl(), sl, 0);
         let n1 = self.fx.b.ins().iadd_imm_s(n, -1);
         self.fx.b.ins().store(fl(), n1, sl, 0);

@@ -593,3 +593,43 @@ fn dates_match_lua54_in_several_time_zones() {
     assert!(zones >= 1);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Under a virtual-memory limit (`ulimit -v`, valgrind) the memory manager
+/// cannot reserve its address space: one clear line and exit status 3, never a
+/// panic; a program that allocates little (its objects fit in the region used
+/// before the heap is up) still runs.
+#[test]
+fn a_virtual_memory_limit_is_a_clear_error() {
+    let dir = std::env::temp_dir();
+    let limited = |code: &str| {
+        run(
+            "sh",
+            &[
+                "-c",
+                &format!(
+                    "ulimit -v 4194304 && exec {} -e '{code}'",
+                    env!("CARGO_BIN_EXE_luavm")
+                ),
+            ],
+            &dir,
+        )
+    };
+    let r = limited("local t = {} for i = 1, 100000 do t[i] = {} end print(#t)");
+    assert_eq!(r.status, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("vmkit: fatal: the memory manager could not start: ")
+            && r.stderr.contains("`ulimit -v`")
+            && r.stderr.lines().count() == 1
+            && !r.stderr.contains("panicked"),
+        "{}",
+        r.stderr
+    );
+    let r = limited("print(1 + 1)");
+    assert_eq!(
+        (r.status, r.stdout.as_slice()),
+        (0, &b"2\n"[..]),
+        "{}",
+        r.stderr
+    );
+}

@@ -135,7 +135,11 @@ fn heap() -> &'static Heap {
             return h;
         }
         if let Some(why) = failed.as_ref() {
-            panic!("vmkit: the memory manager failed to start: {why}");
+            // Not a bug of ours: the operating system refused the memory
+            // manager its address space. The same status as a heap the OS
+            // refuses to map later (`out_of_memory`).
+            eprintln!("vmkit: fatal: the memory manager could not start: {why}");
+            std::process::exit(3);
         }
         HEAP_READY.wait(&mut failed);
     }
@@ -339,6 +343,10 @@ pub fn is_gc_worker() -> bool {
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if BRINGING_UP.with(|b| b.get()) {
+            // MMTk refused to start: `bring_up_caught` reports it.
+            return;
+        }
         if is_gc_worker() {
             // A GC worker that unwinds would leave every mutator parked forever.
             eprintln!(
@@ -361,8 +369,52 @@ pub(crate) fn init(
     check(options)?;
     let builder = mmtk_builder(options)?;
     claim(model, threads, options)?;
-    bring_up(builder);
-    Ok(())
+    bring_up_caught(builder).map_err(InitError::NoAddressSpace)
+}
+
+thread_local! {
+    /// Set while this thread brings MMTk up: a panic there is reported by
+    /// [`bring_up_caught`], not by the panic hook.
+    static BRINGING_UP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// [`bring_up`], with MMTk's panics made an error. MMTk 0.33 panics when the
+/// operating system refuses the address space it reserves up front (about
+/// 16 TiB for side metadata and an extent per space, none of it committed), as
+/// under a virtual-memory limit (`ulimit -v`, valgrind): that is the
+/// environment's refusal, reported as such, not a crash.
+fn bring_up_caught(builder: MMTKBuilder) -> Result<(), String> {
+    BRINGING_UP.with(|b| b.set(true));
+    let up = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bring_up(builder)));
+    BRINGING_UP.with(|b| b.set(false));
+    up.map_err(|payload| {
+        let what = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("MMTk's initialization panicked");
+        format!("{what}{}", address_space_hint())
+    })
+}
+
+/// What to tell a user whose process has a virtual-memory limit.
+fn address_space_hint() -> String {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the limit into `r`, a valid rlimit.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut r) } == 0;
+    if ok && r.rlim_cur != libc::RLIM_INFINITY {
+        format!(
+            " (this process may use {} MiB of address space (`ulimit -v`); the memory \
+             manager reserves about 16 TiB of it up front, committing only what the heap \
+             uses: run without the limit)",
+            r.rlim_cur >> 20
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Like [`crate::vm::init`], but MMTk comes up on a helper thread (MMTk 0.33 takes about
@@ -400,9 +452,8 @@ fn spawn_initializer(options: GcOptions) -> Result<(), InitError> {
             lower_priority();
             match mmtk_builder(&options) {
                 Ok(b) => {
-                    let up = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bring_up(b)));
-                    if up.is_err() {
-                        fail_start("MMTk's initialization panicked".into());
+                    if let Err(why) = bring_up_caught(b) {
+                        fail_start(why);
                     }
                 }
                 Err(e) => fail_start(e.to_string()),

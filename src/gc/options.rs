@@ -242,6 +242,10 @@ pub enum InitError {
     BadOption(String),
     /// The plan exists in MMTk but the substrate does not support it.
     UnsupportedPlan(Plan, &'static str),
+    /// MMTk could not come up: the operating system refused it the address
+    /// space it reserves for the heap and its metadata (for example under a
+    /// virtual-memory limit, `ulimit -v`). The text says what failed.
+    NoAddressSpace(String),
 }
 
 impl fmt::Display for InitError {
@@ -252,6 +256,9 @@ impl fmt::Display for InitError {
             }
             InitError::BadOption(s) => write!(f, "bad GC option: {s}"),
             InitError::UnsupportedPlan(p, why) => write!(f, "GC plan {p} is not supported: {why}"),
+            InitError::NoAddressSpace(why) => {
+                write!(f, "the memory manager could not start: {why}")
+            }
         }
     }
 }

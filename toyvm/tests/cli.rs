@@ -697,3 +697,41 @@ fn long_functions_compile_in_linear_time() {
         }
     }
 }
+
+/// Under a virtual-memory limit (`ulimit -v`, as on some shared machines, or
+/// valgrind) the memory manager cannot reserve its address space: that is one
+/// clear line and exit status 3, never a panic; a program that never needs the
+/// heap still runs.
+#[test]
+fn a_virtual_memory_limit_is_a_clear_error() {
+    let run = |prog: &str, args: &str| {
+        let out = Command::new("sh")
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 4194304 && exec {} {prog} {args}",
+                env!("CARGO_BIN_EXE_toyvm")
+            ))
+            .output()
+            .expect("run sh");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run("bench/programs/binarytrees/binarytrees.toy", "14");
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.starts_with("vmkit: fatal: the memory manager could not start: ")
+            && err.contains("`ulimit -v`")
+            && err.lines().count() == 1
+            && !err.contains("panicked"),
+        "{err}"
+    );
+    let (code, out, err) = run("examples/hello.toy", "");
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "hello, world\n", "")
+    );
+}

@@ -238,6 +238,13 @@ impl<'t> Interp<'t> {
             it.constant(&b)?;
             it.keep_alive.push(b);
         }
+        // The type names `type` returns, made now as lua5.4 makes them with
+        // the state: `type` allocates nothing, even with the heap full.
+        for name in [
+            "nil", "boolean", "number", "string", "table", "function", "thread", "userdata",
+        ] {
+            it.constant_bytes(name.as_bytes())?;
+        }
         stdlib::install(&mut it)?;
         Ok(it)
     }
@@ -389,8 +396,19 @@ impl<'t> Interp<'t> {
             let arr = at(t, CONSTS).as_object().expect("the constants");
             return Ok(get(arr, elem(i)));
         }
+        let v = self.constant_bytes(b)?;
         if let Some(&i) = self.const_by_bytes.get(&b[..]) {
             self.consts.insert(key, i);
+        }
+        Ok(v)
+    }
+
+    /// The constant string with these bytes, made once (what `type` returns:
+    /// lua5.4's type names are fixed strings, which a program can ask for in a
+    /// loop or with the heap full).
+    pub(crate) fn constant_bytes(&mut self, b: &[u8]) -> LResult<Value> {
+        let t = self.t;
+        if let Some(&i) = self.const_by_bytes.get(b) {
             let arr = at(t, CONSTS).as_object().expect("the constants");
             return Ok(get(arr, elem(i)));
         }
@@ -412,7 +430,6 @@ impl<'t> Interp<'t> {
         let v = pop(t);
         let arr = at(t, CONSTS).as_object().expect("the constants");
         heap::set(t, arr, elem(n), v);
-        self.consts.insert(key, n);
         self.const_by_bytes.insert(b.to_vec(), n);
         Ok(v)
     }
@@ -1889,11 +1906,17 @@ impl<'t> Interp<'t> {
         k: Value,
         v: Value,
     ) -> LResult<()> {
-        match table::raw_set(self.t, tab, k, v) {
-            Ok(()) => Ok(()),
-            Err(KeyError::Nil) => Err(self.rt_error(f, "table index is nil".into())),
-            Err(KeyError::NaN) => Err(self.rt_error(f, "table index is NaN".into())),
-            Err(KeyError::NoMemory) => Err(self.no_memory()),
+        table::raw_set(self.t, tab, k, v).map_err(|e| self.key_error(f, e))
+    }
+
+    /// The error a failed [`table::raw_set`] raises. The set's operands may
+    /// have moved when it failed for want of memory (it collected first): a
+    /// caller raises this instead of trying the set again with them.
+    pub(crate) fn key_error(&mut self, f: &Frame, e: KeyError) -> Thrown {
+        match e {
+            KeyError::Nil => self.rt_error(f, "table index is nil".into()),
+            KeyError::NaN => self.rt_error(f, "table index is NaN".into()),
+            KeyError::NoMemory => self.no_memory(),
         }
     }
 

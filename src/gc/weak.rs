@@ -50,11 +50,27 @@ pub unsafe fn register_weak_ref(weak: ObjectReference, referent: Option<ObjectRe
 
 /// The referent of a weak reference: `None` once the collector cleared it.
 ///
+/// Under a snapshot-at-the-beginning plan (ConcurrentImmix) with marking in
+/// progress, the referent is handed to the marker (MMTk's weak-reference load
+/// barrier): a referent that was only weakly reachable when marking began is
+/// not in the snapshot, and once the caller stores it somewhere strong, only
+/// this keeps the collector from clearing and freeing it at the end of the
+/// cycle. Call it on a thread attached to the VM (the barrier is per mutator);
+/// elsewhere it only reads.
+///
 /// # Safety
 /// `weak` is a live object of type [`WEAK_REF`].
 pub unsafe fn weak_get(weak: ObjectReference) -> Option<ObjectReference> {
     // SAFETY: the caller's promise.
-    unsafe { object::read_ref(weak, WEAK_REFERENT_OFFSET) }
+    let r = unsafe { object::read_ref(weak, WEAK_REFERENT_OFFSET) }?;
+    if super::satb_barrier() && super::is_heap_ready() {
+        if let Some(t) = crate::Thread::current() {
+            // The SATB barrier records the referent only while concurrent
+            // marking runs (a load and a branch otherwise).
+            t.mutator_mut().barrier.load_weak_reference(r);
+        }
+    }
+    Some(r)
 }
 
 /// Registers `obj` for finalization: when it becomes unreachable it is queued for

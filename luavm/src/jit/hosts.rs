@@ -652,13 +652,17 @@ pub extern "C" fn h_setindex(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let (it, obj) = unsafe { (interp(it), node::<Expr>(obj)) };
-        // A table without a metatable: a raw set (errors go the long way,
-        // which makes their message).
+        // A table without a metatable: a raw set. When it fails, `o`, `k`
+        // and `v` may have moved (it collected for want of memory): its
+        // error is raised, the set not tried again with them.
         if let Some(tab) = as_table(Value(o)) {
-            if table::metatable(tab).is_none()
-                && table::raw_set(it.t, Value(o), Value(k), Value(v)).is_ok()
-            {
-                return 1;
+            if table::metatable(tab).is_none() {
+                let Err(e) = table::raw_set(it.t, Value(o), Value(k), Value(v)) else {
+                    return 1;
+                };
+                let f = frame(it, fpos, pi, line);
+                let e = it.key_error(&f, e);
+                return status(it, &f, Err(e));
             }
         }
         let f = frame(it, fpos, pi, line);
@@ -968,11 +972,12 @@ pub extern "C" fn h_tset(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let it = unsafe { interp(it) };
-        if table::raw_set(t, Value(tab), Value(k), Value(v)).is_ok() {
+        // On failure the operands may have moved (see `h_setindex`).
+        let Err(e) = table::raw_set(t, Value(tab), Value(k), Value(v)) else {
             return 1;
-        }
+        };
         let f = frame(it, fpos, pi, line);
-        let r = it.raw_set_or_raise(&f, Value(tab), Value(k), Value(v));
-        status(it, &f, r)
+        let e = it.key_error(&f, e);
+        status(it, &f, Err(e))
     })
 }

@@ -511,7 +511,7 @@ fn b_print(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 
 fn b_type(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let v = check_any(it, a, 0, "type")?;
-    let s = it.string(Interp::type_name(v).as_bytes())?;
+    let s = it.constant_bytes(Interp::type_name(v).as_bytes())?;
     ret(it, s)
 }
 

@@ -196,6 +196,17 @@ impl<VM: VMBinding> ImmixAllocator<VM> {
         let start = align_allocation_no_fill::<VM>(self.large_bump_pointer.cursor, align, offset);
         let end = start + size;
         if end > self.large_bump_pointer.limit {
+            // vmkit patch 4: a hole of a recyclable block that fits the
+            // object before a clean block (see `acquire_hole_for_large`).
+            if !self.context.options.is_stress_test_gc_enabled()
+                && self.acquire_hole_for_large(size, align, offset)
+            {
+                let start =
+                    align_allocation_no_fill::<VM>(self.large_bump_pointer.cursor, align, offset);
+                fill_alignment_gap::<VM>(self.large_bump_pointer.cursor, start);
+                self.large_bump_pointer.cursor = start + size;
+                return start;
+            }
             self.request_for_large = true;
             let rtn = self.alloc_slow_inline(size, align, offset);
             self.request_for_large = false;
@@ -279,6 +290,63 @@ impl<VM: VMBinding> ImmixAllocator<VM> {
         }
         false
     }
+
+    /// vmkit patch 4: medium objects (larger than a line) in the holes of
+    /// recyclable blocks. In 0.33 they are allocated only in clean blocks: once
+    /// small survivors are spread over every block (a program that keeps one
+    /// object in five, say), each medium allocation needs a fresh block,
+    /// though most of the heap is free, and a fixed heap runs out of memory
+    /// with a fifth of it live. This looks for a hole that fits `size` in at
+    /// most [`Self::LARGE_HOLE_SEARCH`] recyclable blocks, the small objects'
+    /// hole cursor going along (a hole too small for this object becomes the
+    /// small objects' region when it is bigger than theirs). Returns whether
+    /// `large_bump_pointer` now holds a fitting hole.
+    fn acquire_hole_for_large(&mut self, size: usize, align: usize, offset: usize) -> bool {
+        let mut blocks = 0;
+        loop {
+            if self.line.is_none() {
+                if blocks == Self::LARGE_HOLE_SEARCH || !self.acquire_recyclable_block() {
+                    return false;
+                }
+                blocks += 1;
+            }
+            let line = self.line.unwrap();
+            let Some((start_line, end_line)) = self.immix_space().get_next_available_lines(line)
+            else {
+                self.line = None;
+                continue;
+            };
+            let block = line.block();
+            self.line = if end_line == block.end_line() {
+                None
+            } else {
+                Some(end_line)
+            };
+            let cursor = start_line.start();
+            let limit = end_line.start();
+            let fits = align_allocation_no_fill::<VM>(cursor, align, offset) + size <= limit;
+            let bigger = limit - cursor > self.bump_pointer.limit - self.bump_pointer.cursor;
+            if !fits && !bigger {
+                continue;
+            }
+            crate::util::memory::zero(cursor, limit - cursor);
+            if self.immix_space().should_allocate_as_live() {
+                let state = self.space.line_mark_state.load(Ordering::Acquire);
+                Line::eager_mark_lines::<VM>(state, start_line..end_line);
+            }
+            if fits {
+                self.large_bump_pointer.cursor = cursor;
+                self.large_bump_pointer.limit = limit;
+                return true;
+            }
+            self.bump_pointer.cursor = cursor;
+            self.bump_pointer.limit = limit;
+        }
+    }
+
+    /// Recyclable blocks [`Self::acquire_hole_for_large`] looks through per
+    /// medium object before it takes a clean block.
+    const LARGE_HOLE_SEARCH: usize = 4;
 
     /// Get a recyclable block from ImmixSpace.
     fn acquire_recyclable_block(&mut self) -> bool {

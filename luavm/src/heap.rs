@@ -151,6 +151,8 @@ pub fn kind_id(k: Kind) -> u32 {
 
 /// Gives every luavm type its id now, so [`kind`] reads one header word.
 pub fn register_types() -> Result<(), NoMemory> {
+    static PROCESSOR: std::sync::Once = std::sync::Once::new();
+    PROCESSOR.call_once(|| vmkit::gc::weak::register_weak_processor(intern_process));
     for (k, ti) in [&STRING, &BIGINT, &TABLE, &VALUES, &FUNCTION, &CELL, &THREAD]
         .iter()
         .enumerate()
@@ -288,8 +290,124 @@ pub fn top(t: &Thread) -> usize {
 #[derive(Debug, Clone, Copy)]
 pub struct NoMemory;
 
-/// A new string with these bytes (which must not lie in the heap).
+/// Strings of at most this many bytes are interned (lua5.4's
+/// `LUAI_MAXSHORTLEN`): two of them with the same bytes are the same object, so
+/// compiled code tells a short string constant from any other key by identity,
+/// without reading the other key.
+pub const INTERN_MAX: usize = 40;
+
+/// The interned strings: an open-addressing set of their addresses by their
+/// hash (`EMPTY`, `GONE` for a removed entry), weak: the collector drops the
+/// strings nothing else holds and updates moved ones ([`intern_process`]).
+struct Interned {
+    slots: Vec<usize>,
+    /// Entries that are not `EMPTY` (strings and `GONE`s).
+    used: usize,
+}
+
+const EMPTY: usize = 0;
+const GONE: usize = 1;
+
+static INTERNED: std::sync::Mutex<Interned> = std::sync::Mutex::new(Interned {
+    slots: Vec::new(),
+    used: 0,
+});
+
+/// The set, locked (a panic elsewhere does not make it unusable: every
+/// update leaves it consistent).
+fn interned() -> std::sync::MutexGuard<'static, Interned> {
+    INTERNED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Interned {
+    /// The interned string with these bytes and hash.
+    fn find(&self, bytes: &[u8], hash: u32) -> Option<ObjectReference> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            match self.slots[i] {
+                EMPTY => return None,
+                GONE => {}
+                a => {
+                    let o = object::word_to_ref(a).expect("an interned string");
+                    if str_hash(o) == hash && str_bytes(o) == bytes {
+                        return Some(o);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, o: ObjectReference, hash: u32) {
+        if (self.used + 1) * 4 > self.slots.len() * 3 {
+            let live = self.slots.iter().filter(|&&a| a > GONE).count();
+            let cap = ((live + 1) * 2).next_power_of_two().max(1024);
+            let old = std::mem::replace(&mut self.slots, vec![EMPTY; cap]);
+            self.used = 0;
+            for a in old.into_iter().filter(|&a| a > GONE) {
+                let o = object::word_to_ref(a).expect("an interned string");
+                self.put(a, str_hash(o));
+            }
+        }
+        self.put(o.to_raw_address().as_usize(), hash);
+    }
+
+    fn put(&mut self, a: usize, hash: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while self.slots[i] > GONE {
+            i = (i + 1) & mask;
+        }
+        if self.slots[i] == EMPTY {
+            self.used += 1;
+        }
+        self.slots[i] = a;
+    }
+}
+
+/// The collector's pass over the interned strings ([`vmkit::gc::weak::WeakProcessor`]):
+/// a string nothing else holds leaves the set, a moved one is found at its new
+/// address (its hash, its position in the set, does not change).
+fn intern_process(now: &dyn Fn(ObjectReference) -> Option<ObjectReference>) {
+    let mut set = interned();
+    for a in set.slots.iter_mut().filter(|a| **a > GONE) {
+        let o = object::word_to_ref(*a).expect("an interned string");
+        *a = now(o).map_or(GONE, |n| n.to_raw_address().as_usize());
+    }
+}
+
+/// A new string with these bytes (which must not lie in the heap); for at
+/// most [`INTERN_MAX`] bytes, the interned one.
 pub fn new_string(t: &Thread, bytes: &[u8]) -> Result<Value, NoMemory> {
+    if bytes.len() <= INTERN_MAX {
+        let hash = bytes_hash(bytes);
+        if let Some(o) = interned().find(bytes, hash) {
+            // Taken out of a weak set: a concurrent marker must see it.
+            vmkit::gc::weak::load_barrier(o);
+            return Ok(Value::object(o));
+        }
+        // (The set is not locked while the string is allocated: that may
+        // collect, and the collector updates the set.)
+        let o = alloc_string(t, bytes)?;
+        status(o).store(hash, std::sync::atomic::Ordering::Relaxed);
+        interned().insert(o, hash);
+        return Ok(Value::object(o));
+    }
+    let o = alloc_string(t, bytes)?;
+    // Strings up to SHORT_STRING bytes get their hash now: compiled code
+    // compares it before the bytes.
+    if bytes.len() <= SHORT_STRING {
+        str_hash(o);
+    }
+    Ok(Value::object(o))
+}
+
+/// A string object with these bytes, not interned.
+fn alloc_string(t: &Thread, bytes: &[u8]) -> Result<ObjectReference, NoMemory> {
     let o = t.alloc_array(&STRING, bytes.len()).map_err(|_| NoMemory)?;
     // SAFETY: `o` is a fresh string of `bytes.len()` bytes; `bytes` is Rust memory.
     unsafe {
@@ -299,12 +417,7 @@ pub fn new_string(t: &Thread, bytes: &[u8]) -> Result<Value, NoMemory> {
             bytes.len(),
         )
     };
-    // Short strings get their hash now: compiled code tells two different
-    // ones apart by it without a call.
-    if bytes.len() <= SHORT_STRING {
-        str_hash(o);
-    }
-    Ok(Value::object(o))
+    Ok(o)
 }
 
 /// Strings up to this length are hashed when made.

@@ -48,6 +48,46 @@ pub unsafe fn register_weak_ref(weak: ObjectReference, referent: Option<ObjectRe
     WEAK.lock().push(weak.to_raw_address().as_usize());
 }
 
+/// A personality's table of weakly held objects (an intern table of strings,
+/// say), kept up to date by the collector: after the transitive closure of every
+/// collection, once no more objects are resurrected for finalization, the
+/// processor is called with a function that tells, for an object it holds,
+/// where the object now is, or `None` when it was not reachable (the processor
+/// drops it). Plans that move objects after computing liveness call it a
+/// second time with the new addresses (then every object it is asked about is
+/// reachable).
+///
+/// It runs on a collector thread while every mutator is stopped: it must not
+/// allocate in the heap or take a lock a mutator may hold across an allocation
+/// or a safepoint. An object a mutator takes out of such a table while a
+/// concurrent plan marks must go through [`load_barrier`] first.
+pub type WeakProcessor = fn(&dyn Fn(ObjectReference) -> Option<ObjectReference>);
+
+static PROCESSORS: Mutex<Vec<WeakProcessor>> = Mutex::new(Vec::new());
+
+/// Registers a [`WeakProcessor`], called at every collection from now on.
+pub fn register_weak_processor(p: WeakProcessor) {
+    PROCESSORS.lock().push(p);
+}
+
+/// What a mutator does with an object it takes out of a weak structure (a weak
+/// reference, a [`WeakProcessor`]'s table): under a snapshot-at-the-beginning
+/// plan (ConcurrentImmix) with marking in progress, the object is handed to the
+/// marker (MMTk's weak-reference load barrier). An object only weakly reachable
+/// when marking began is not in the snapshot; once the mutator stores it
+/// somewhere strong, only this keeps the collector from freeing it at the end
+/// of the cycle. A no-op for every other plan, and on a thread not attached to
+/// the VM.
+pub fn load_barrier(o: ObjectReference) {
+    if super::satb_barrier() && super::is_heap_ready() {
+        if let Some(t) = crate::Thread::current() {
+            // The SATB barrier records the object only while concurrent
+            // marking runs (a load and a branch otherwise).
+            t.mutator_mut().barrier.load_weak_reference(o);
+        }
+    }
+}
+
 /// The referent of a weak reference: `None` once the collector cleared it.
 ///
 /// Under a snapshot-at-the-beginning plan (ConcurrentImmix) with marking in
@@ -63,13 +103,7 @@ pub unsafe fn register_weak_ref(weak: ObjectReference, referent: Option<ObjectRe
 pub unsafe fn weak_get(weak: ObjectReference) -> Option<ObjectReference> {
     // SAFETY: the caller's promise.
     let r = unsafe { object::read_ref(weak, WEAK_REFERENT_OFFSET) }?;
-    if super::satb_barrier() && super::is_heap_ready() {
-        if let Some(t) = crate::Thread::current() {
-            // The SATB barrier records the referent only while concurrent
-            // marking runs (a load and a branch otherwise).
-            t.mutator_mut().barrier.load_weak_reference(r);
-        }
-    }
+    load_barrier(r);
     Some(r)
 }
 
@@ -147,6 +181,10 @@ pub(crate) fn forward() {
             *f = moved(o).to_raw_address().as_usize();
         }
     }
+    let moved_to = |o: ObjectReference| Some(moved(o));
+    for p in PROCESSORS.lock().iter() {
+        p(&moved_to);
+    }
 }
 
 /// Called by MMTk after each transitive closure. Returns whether it resurrected
@@ -200,6 +238,11 @@ pub(crate) fn process<C: ObjectTracerContext<super::VMKitBinding>>(
         });
     }
     if dead.is_empty() {
+        // Reachability is final: nothing more is resurrected.
+        let now = |o: ObjectReference| reachable(o).then(|| forwarded(o));
+        for p in PROCESSORS.lock().iter() {
+            p(&now);
+        }
         return false;
     }
     let mut ready = READY.lock();

@@ -656,10 +656,10 @@ fn strings<'a>(p: &'a Function, out: &mut Vec<&'a Bytes>) {
     block(&p.body, out);
 }
 
-struct SendPtr(*const Function, Vec<(usize, usize, u32)>);
+struct SendPtr(*const Function, Vec<(usize, usize, u32, bool)>);
 
 impl SendPtr {
-    fn get(&self) -> (&Function, &[(usize, usize, u32)]) {
+    fn get(&self) -> (&Function, &[(usize, usize, u32, bool)]) {
         // SAFETY: the prototype is kept by `Interp::protos` until the
         // interpreter is dropped, which first stops the compiler thread and
         // waits for the compilation under way (`Drop for Interp`); nothing
@@ -753,7 +753,9 @@ impl Interp<'_> {
             let idx = self.consts[&key];
             let v = self.constant(s).expect("made above");
             let hash = crate::heap::str_hash(v.as_object().expect("a string"));
-            consts.push((key.0, idx, hash));
+            // A constant longer than an interned string may be equal to a
+            // key that is another object: its probes compare hashes.
+            consts.push((key.0, idx, hash, s.len() > crate::heap::INTERN_MAX));
         }
         let jit = self.jit.as_mut().expect("checked");
         let (m, hosts) = match jit.backend() {
@@ -813,7 +815,7 @@ struct Cg<'f, 'a, 'b> {
     p: &'f Function,
     pi: i64,
     h: Hosts,
-    consts: &'f [(usize, usize, u32)],
+    consts: &'f [(usize, usize, u32, bool)],
     it: V,
     fpos: V,
     /// Address of slot 0.
@@ -866,7 +868,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         p: &'f Function,
         pi: usize,
         h: Hosts,
-        consts: &'f [(usize, usize, u32)],
+        consts: &'f [(usize, usize, u32, bool)],
         captured: &[bool],
     ) -> Result<(), String> {
         let params = fx.params().to_vec();
@@ -1192,8 +1194,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     fn const_info(&self, s: &Bytes) -> (usize, u32) {
         self.consts
             .iter()
-            .find(|(p, _, _)| *p == s.as_ptr() as usize)
-            .map(|(_, i, h)| (*i, *h))
+            .find(|(p, _, _, _)| *p == s.as_ptr() as usize)
+            .map(|(_, i, h, _)| (*i, *h))
             .expect("constants made before compiling")
     }
 
@@ -2059,15 +2061,23 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .ins()
             .brif(same, found, &[pair.into()], other, &[]);
         self.fx.b.switch_to_block(other);
-        let kref = self.is_ref(key);
-        let check = self.fx.b.create_block();
         let step = self.fx.b.create_block();
-        self.fx.b.ins().brif(kref, check, &[], step, &[]);
-        self.fx.b.switch_to_block(check);
-        let kp = self.unbox_ptr(key);
-        let kh = self.fx.b.ins().uload32(fl(), kp, 4);
-        let same_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kh, hash as i64);
-        self.fx.b.ins().brif(same_hash, slow, &[], step, &[]);
+        if self.consts.iter().any(|c| c.3 && c.2 == hash) {
+            // A long string constant: a key that is another string with the
+            // same hash may have the same bytes (the host compares them).
+            let kref = self.is_ref(key);
+            let check = self.fx.b.create_block();
+            self.fx.b.ins().brif(kref, check, &[], step, &[]);
+            self.fx.b.switch_to_block(check);
+            let kp = self.unbox_ptr(key);
+            let kh = self.fx.b.ins().uload32(fl(), kp, 4);
+            let same_hash = self.fx.b.ins().icmp_imm_s(IntCC::Equal, kh, hash as i64);
+            self.fx.b.ins().brif(same_hash, slow, &[], step, &[]);
+        } else {
+            // An interned string (`heap::INTERN_MAX`): another object is
+            // another key.
+            self.fx.b.ins().jump(step, &[]);
+        }
         self.fx.b.switch_to_block(step);
         // The `next` offsets follow the `cap` pairs: node i's at 2 cap + i.
         let ci = self.fx.b.ins().ishl_imm_s(cap, 1);

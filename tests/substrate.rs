@@ -1033,9 +1033,22 @@ fn scenario_spawn(plan: Plan) {
 /// Weak references are cleared when their referent dies and follow it when it
 /// moves; finalizable objects are queued, intact, once unreachable; under every
 /// plan (nursery collections included).
+/// A personality's weak table (`gc::weak::register_weak_processor`): list
+/// addresses, 0 for a list the collector dropped.
+static WEAK_SET: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+fn process_weak_set(now: &dyn Fn(ObjectReference) -> Option<ObjectReference>) {
+    for a in WEAK_SET.lock().unwrap().iter_mut() {
+        if let Some(o) = vmkit::object::word_to_ref(*a) {
+            *a = now(o).map_or(0, |n| n.to_raw_address().as_usize());
+        }
+    }
+}
+
 fn scenario_weak(plan: Plan) {
     use vmkit::gc::weak;
     init(plan, 32 << 20);
+    weak::register_weak_processor(process_weak_set);
     let t = thread::attach("main").unwrap();
     let s = t.scope();
     const N: usize = 200;
@@ -1048,6 +1061,9 @@ fn scenario_weak(plan: Plan) {
         }
         let w = t.new_weak_ref(Some(l)).unwrap();
         write_ref(&t, weaks.obj(), array_slot(i), Some(w));
+        // (No safepoint between here and the allocation above.)
+        let l = read_ref(w, weak::WEAK_REFERENT_OFFSET).unwrap();
+        WEAK_SET.lock().unwrap().push(l.to_raw_address().as_usize());
     }
     // Finalizable: odd ones unreachable, even ones kept.
     let fin_keep = s.handle(Some(t.alloc_array(&REFS, N).unwrap()));
@@ -1076,6 +1092,17 @@ fn scenario_weak(plan: Plan) {
                 referent.is_none(),
                 "weak ref {i} to a dead list not cleared"
             );
+        }
+    }
+    // The registered set: kept lists at their (possibly new) addresses, dead
+    // ones dropped.
+    let set = WEAK_SET.lock().unwrap().clone();
+    for (i, &a) in set.iter().enumerate() {
+        if i % 2 == 0 {
+            let kept = read_ref(keep.obj(), array_slot(i)).unwrap();
+            assert_eq!(a, kept.to_raw_address().as_usize(), "set entry {i}");
+        } else if plan != Plan::NoGC {
+            assert_eq!(a, 0, "set entry {i} of a dead list not dropped");
         }
     }
     let mut finalized = Vec::new();

@@ -1572,7 +1572,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 }
                 let g = self.global_table();
                 let gp = self.table_ptr(g, slow);
-                let (hp, va) = self.probe(gp, k, kh, slow, slow);
+                let (hp, va) = self.probe(gp, k, kh, slow, slow, true);
                 let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
                 let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
                 let store = self.fx.b.create_block();
@@ -1974,9 +1974,60 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// key's value word) when the probed slot holds `k`; a jump to `absent`
     /// when the slot is empty or there is no hash part (the key is not
     /// there), to `slow` when it holds another key.
-    fn probe(&mut self, tp: V, k: V, hash: u32, absent: ir::Block, slow: ir::Block) -> (V, V) {
+    ///
+    /// Each probe site remembers the node where it last found its key and
+    /// looks there first: tables made alike (the objects of one class, built
+    /// by one constructor) hold their keys in the same nodes, so a key that
+    /// collided into a chain is found without walking it.
+    /// Without `cache` (a probe that mostly misses, or of a table with one
+    /// key), the walk only.
+    fn probe(
+        &mut self,
+        tp: V,
+        k: V,
+        hash: u32,
+        absent: ir::Block,
+        slow: ir::Block,
+        cache: bool,
+    ) -> (V, V) {
         let (hp, cap) = self.hash_part(tp, absent);
+        if !cache {
+            let (found, empty, _) = self.probe_loop(hp, cap, k, hash, slow);
+            self.fx.b.switch_to_block(empty);
+            self.fx.b.ins().jump(absent, &[]);
+            self.fx.b.switch_to_block(found);
+            let pair = self.fx.b.block_params(found)[0];
+            let data = vmkit::object::ARRAY_DATA_OFFSET as i64;
+            let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
+            return (hp, va);
+        }
+        // The site's node index: an integer (nothing for the collector), read
+        // and written by compiled code on the one thread that runs Lua.
+        let cell: &'static mut u64 = Box::leak(Box::new(u64::MAX));
+        let cp = self.ptr(cell);
+        let ci = self.fx.b.ins().load(types::I64, fl(), cp, 0);
+        let inside = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, ci, cap);
+        let try_cached = self.fx.b.create_block();
+        let walk = self.fx.b.create_block();
+        let hit = self.fx.b.create_block();
+        self.fx.b.append_block_param(hit, types::I64);
+        self.fx.b.ins().brif(inside, try_cached, &[], walk, &[]);
+        self.fx.b.switch_to_block(try_cached);
+        let off = self.fx.b.ins().ishl_imm_s(ci, 4);
+        let pair = self.fx.b.ins().iadd(hp, off);
+        let data = vmkit::object::ARRAY_DATA_OFFSET as i32;
+        let key = self.fx.b.ins().load(types::I64, fl(), pair, data);
+        let same = self.fx.b.ins().icmp(IntCC::Equal, key, k);
+        self.fx.b.ins().brif(same, hit, &[pair.into()], walk, &[]);
+        self.fx.b.switch_to_block(walk);
         let (found, empty, _) = self.probe_loop(hp, cap, k, hash, slow);
+        self.fx.b.switch_to_block(found);
+        let pair = self.fx.b.block_params(found)[0];
+        let off = self.fx.b.ins().isub(pair, hp);
+        let i = self.fx.b.ins().ushr_imm_s(off, 4);
+        self.fx.b.ins().store(fl(), i, cp, 0);
+        self.fx.b.ins().jump(hit, &[pair.into()]);
+        let found = hit;
         self.fx.b.switch_to_block(empty);
         self.fx.b.ins().jump(absent, &[]);
         self.fx.b.switch_to_block(found);
@@ -2166,17 +2217,17 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             );
             let mtp = self.table_ptr(mt, slow);
             let idx_key = self.const_at(0);
-            let va = self.probe(mtp, idx_key, index_hash(), slow, slow).1;
+            let va = self.probe(mtp, idx_key, index_hash(), slow, slow, false).1;
             let lib = self.fx.b.ins().load(types::I64, fl(), va, 0);
             let lp = self.table_ptr(lib, slow);
-            let va = self.probe(lp, k, h, slow, slow).1;
+            let va = self.probe(lp, k, h, slow, slow, true).1;
             let m = self.fx.b.ins().load(types::I64, fl(), va, 0);
             let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, m, NIL);
             self.fx.b.ins().brif(is_nil, slow, &[], done, &[m.into()]);
             self.fx.b.switch_to_block(here);
         }
         match hash {
-            Some(h) => self.chain(tp, k, h, slow, done),
+            Some(h) => self.chain(tp, k, h, slow, done, method),
             None => {
                 let va = self.array_slot(tp, k, slow).1;
                 let v = self.fx.b.ins().load(types::I64, fl(), va, 0);
@@ -2202,9 +2253,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// plain call ([`hosts::h_lookup_ic`]: no exit trampoline, it neither
     /// allocates nor runs Lua code). Jumps to `done` with the value or to
     /// `slow` (an `__index` function, a weak table).
-    fn chain(&mut self, tp: V, k: V, hash: u32, slow: ir::Block, done: ir::Block) {
+    fn chain(&mut self, tp: V, k: V, hash: u32, slow: ir::Block, done: ir::Block, method: bool) {
         let absent = self.fx.b.create_block();
-        let va = self.probe(tp, k, hash, absent, slow).1;
+        let va = self.probe(tp, k, hash, absent, slow, !method).1;
         let v = self.fx.b.ins().load(types::I64, fl(), va, 0);
         let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
         self.fx.b.ins().brif(is_nil, absent, &[], done, &[v.into()]);
@@ -2226,7 +2277,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let mtp = self.table_ptr(mt, slow);
         let idx_key = self.const_at(0);
         let no_index = self.fx.b.create_block();
-        let va = self.probe(mtp, idx_key, index_hash(), no_index, slow).1;
+        let va = self
+            .probe(mtp, idx_key, index_hash(), no_index, slow, false)
+            .1;
         let class = self.fx.b.ins().load(types::I64, fl(), va, 0);
         let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, class, NIL);
         let has_index = self.fx.b.create_block();
@@ -2306,7 +2359,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                     self.fx.b.switch_to_block(dead);
                 }
                 let tp = self.table_ptr(o, slow);
-                let (part, va) = self.probe(tp, k, h, slow, slow);
+                let (part, va) = self.probe(tp, k, h, slow, slow, true);
                 let cur = self.fx.b.ins().load(types::I64, fl(), va, 0);
                 let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, cur, NIL);
                 let check = self.fx.b.create_block();
@@ -2332,7 +2385,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.fx.b.switch_to_block(has_mt);
                 let mtp = self.object_ptr(mt, crate::heap::Kind::Table, slow);
                 let ni_key = self.const_at(1);
-                let ni = self.probe(mtp, ni_key, newindex_hash(), store, slow).1;
+                let ni = self
+                    .probe(mtp, ni_key, newindex_hash(), store, slow, false)
+                    .1;
                 let m = self.fx.b.ins().load(types::I64, fl(), ni, 0);
                 let none = self.fx.b.ins().icmp_imm_s(IntCC::Equal, m, NIL);
                 self.fx.b.ins().brif(none, store, &[], slow, &[]);
@@ -2710,7 +2765,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.fx.b.set_cold_block(slow);
                 let g = self.global_table();
                 let gp = self.table_ptr(g, slow);
-                let va = self.probe(gp, k, kh, slow, slow).1;
+                let va = self.probe(gp, k, kh, slow, slow, true).1;
                 let v = self.fx.b.ins().load(types::I64, fl(), va, 0);
                 let is_nil = self.fx.b.ins().icmp_imm_s(IntCC::Equal, v, NIL);
                 self.fx.b.ins().brif(is_nil, slow, &[], done, &[v.into()]);

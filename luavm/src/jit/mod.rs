@@ -1991,16 +1991,31 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         cache: bool,
     ) -> (V, V) {
         let (hp, cap) = self.hash_part(tp, absent);
-        if !cache {
+        let (found, empty) = if cache {
+            self.cached_probe(hp, cap, k, hash, slow)
+        } else {
             let (found, empty, _) = self.probe_loop(hp, cap, k, hash, slow);
-            self.fx.b.switch_to_block(empty);
-            self.fx.b.ins().jump(absent, &[]);
-            self.fx.b.switch_to_block(found);
-            let pair = self.fx.b.block_params(found)[0];
-            let data = vmkit::object::ARRAY_DATA_OFFSET as i64;
-            let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
-            return (hp, va);
-        }
+            (found, empty)
+        };
+        self.fx.b.switch_to_block(empty);
+        self.fx.b.ins().jump(absent, &[]);
+        self.fx.b.switch_to_block(found);
+        let pair = self.fx.b.block_params(found)[0];
+        let data = vmkit::object::ARRAY_DATA_OFFSET as i64;
+        let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
+        (hp, va)
+    }
+
+    /// [`Cg::probe_loop`] after a look at the node this site found its key in
+    /// last time: (found block with the pair's address, empty block).
+    fn cached_probe(
+        &mut self,
+        hp: V,
+        cap: V,
+        k: V,
+        hash: u32,
+        slow: ir::Block,
+    ) -> (ir::Block, ir::Block) {
         // The site's node index: an integer (nothing for the collector), read
         // and written by compiled code on the one thread that runs Lua.
         let cell: &'static mut u64 = Box::leak(Box::new(u64::MAX));
@@ -2027,14 +2042,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let i = self.fx.b.ins().ushr_imm_s(off, 4);
         self.fx.b.ins().store(fl(), i, cp, 0);
         self.fx.b.ins().jump(hit, &[pair.into()]);
-        let found = hit;
-        self.fx.b.switch_to_block(empty);
-        self.fx.b.ins().jump(absent, &[]);
-        self.fx.b.switch_to_block(found);
-        let pair = self.fx.b.block_params(found)[0];
-        let data = vmkit::object::ARRAY_DATA_OFFSET as i64;
-        let va = self.fx.b.ins().iadd_imm_s(pair, data + 8);
-        (hp, va)
+        (hit, empty)
     }
 
     /// The address of the hash part of the table at `tp` and its number of

@@ -2084,9 +2084,10 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// The chain walk of lua5.4's node part at `hp` (`cap` nodes) for the
     /// string constant `k` from its main position (its hash's node), until
     /// `k` (the `found` block, given the node's pair address) or the chain's
-    /// end (`empty`). A string with the same contents would be the same key
-    /// (only constants are one object per contents): a key object whose
-    /// cached hash (the header's status word) is `hash` goes to `slow`.
+    /// end (`empty`). A string with the same contents is the same key: for a
+    /// short constant (interned, `heap::INTERN_MAX`) that string is `k`
+    /// itself; for a long one, a key object whose cached hash (the header's
+    /// status word) is `hash` goes to `slow`, which compares the bytes.
     /// Returns the two blocks and the main position's pair address; leaves
     /// the builder in no block.
     fn probe_loop(

@@ -296,27 +296,39 @@ pub struct NoMemory;
 /// without reading the other key.
 pub const INTERN_MAX: usize = 40;
 
-/// The interned strings: an open-addressing set of their addresses by their
-/// hash (`EMPTY`, `GONE` for a removed entry), weak: the collector drops the
+/// The interned strings: an open-addressing set (linear probing, at most half
+/// full) of their addresses by their hash, weak: the collector drops the
 /// strings nothing else holds and updates moved ones ([`intern_process`]).
+/// Each slot is one word: the address (48 bits) and the top 16 bits of the
+/// hash above it, so that a probe reads another string only when those match;
+/// `EMPTY`, or `GONE` for a removed entry.
 struct Interned {
-    slots: Vec<usize>,
+    slots: Vec<u64>,
     /// Entries that are not `EMPTY` (strings and `GONE`s).
     used: usize,
+    /// Entries that are strings.
+    live: usize,
 }
 
-const EMPTY: usize = 0;
-const GONE: usize = 1;
+const EMPTY: u64 = 0;
+const GONE: u64 = 1;
+const ADDRESS: u64 = (1 << 48) - 1;
 
 static INTERNED: std::sync::Mutex<Interned> = std::sync::Mutex::new(Interned {
     slots: Vec::new(),
     used: 0,
+    live: 0,
 });
 
 /// The set, locked (a panic elsewhere does not make it unusable: every
 /// update leaves it consistent).
 fn interned() -> std::sync::MutexGuard<'static, Interned> {
     INTERNED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A slot's word for the string at `a` with hash `hash`.
+fn slot_word(a: usize, hash: u32) -> u64 {
+    (a as u64 & ADDRESS) | (u64::from(hash >> 16) << 48)
 }
 
 impl Interned {
@@ -326,37 +338,44 @@ impl Interned {
             return None;
         }
         let mask = self.slots.len() - 1;
+        let tag = u64::from(hash >> 16);
         let mut i = hash as usize & mask;
         loop {
             match self.slots[i] {
                 EMPTY => return None,
                 GONE => {}
-                a => {
-                    let o = object::word_to_ref(a).expect("an interned string");
+                w if w >> 48 == tag => {
+                    let o = object::word_to_ref((w & ADDRESS) as usize).expect("a string");
                     if str_hash(o) == hash && str_bytes(o) == bytes {
                         return Some(o);
                     }
                 }
+                _ => {}
             }
             i = (i + 1) & mask;
         }
     }
 
     fn insert(&mut self, o: ObjectReference, hash: u32) {
-        if (self.used + 1) * 4 > self.slots.len() * 3 {
-            let live = self.slots.iter().filter(|&&a| a > GONE).count();
-            let cap = ((live + 1) * 2).next_power_of_two().max(1024);
-            let old = std::mem::replace(&mut self.slots, vec![EMPTY; cap]);
-            self.used = 0;
-            for a in old.into_iter().filter(|&a| a > GONE) {
-                let o = object::word_to_ref(a).expect("an interned string");
-                self.put(a, str_hash(o));
-            }
+        if (self.used + 1) * 2 > self.slots.len() {
+            self.rebuild(self.live + 1);
         }
-        self.put(o.to_raw_address().as_usize(), hash);
+        self.put(slot_word(o.to_raw_address().as_usize(), hash), hash);
+        self.live += 1;
     }
 
-    fn put(&mut self, a: usize, hash: u32) {
+    /// A fresh table for `n` strings, without the `GONE`s.
+    fn rebuild(&mut self, n: usize) {
+        let cap = (n * 4).next_power_of_two().max(1024);
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; cap]);
+        self.used = 0;
+        for w in old.into_iter().filter(|&w| w > GONE) {
+            let o = object::word_to_ref((w & ADDRESS) as usize).expect("a string");
+            self.put(w, str_hash(o));
+        }
+    }
+
+    fn put(&mut self, w: u64, hash: u32) {
         let mask = self.slots.len() - 1;
         let mut i = hash as usize & mask;
         while self.slots[i] > GONE {
@@ -365,19 +384,31 @@ impl Interned {
         if self.slots[i] == EMPTY {
             self.used += 1;
         }
-        self.slots[i] = a;
+        self.slots[i] = w;
     }
 }
 
 /// The collector's pass over the interned strings ([`vmkit::gc::weak::WeakProcessor`]):
 /// a string nothing else holds leaves the set, a moved one is found at its new
-/// address (its hash, its position in the set, does not change).
+/// address (its hash, its position in the set, does not change). The `GONE`s
+/// it leaves count toward the table's load: the next insertion that finds it
+/// half full rebuilds it without them (on the mutator, which reads each
+/// string's hash where the string is; a plan that computes new addresses
+/// before moving calls this before the strings are there).
 fn intern_process(now: &dyn Fn(ObjectReference) -> Option<ObjectReference>) {
     let mut set = interned();
-    for a in set.slots.iter_mut().filter(|a| **a > GONE) {
-        let o = object::word_to_ref(*a).expect("an interned string");
-        *a = now(o).map_or(GONE, |n| n.to_raw_address().as_usize());
+    let mut live = 0;
+    for w in set.slots.iter_mut().filter(|w| **w > GONE) {
+        let o = object::word_to_ref((*w & ADDRESS) as usize).expect("a string");
+        *w = match now(o) {
+            Some(n) => {
+                live += 1;
+                (n.to_raw_address().as_usize() as u64 & ADDRESS) | (*w & !ADDRESS)
+            }
+            None => GONE,
+        };
     }
+    set.live = live;
 }
 
 /// A new string with these bytes (which must not lie in the heap); for at

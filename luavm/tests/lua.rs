@@ -471,7 +471,7 @@ fn every_supported_plan_runs_the_heavy_programs() {
         let collecting: &[&str] = if plan == vmkit::gc::Plan::NoGC {
             &[]
         } else {
-            &["weak.lua", "finalizers.lua", "cogc.lua"]
+            &["weak.lua", "finalizers.lua", "cogc.lua", "interning.lua"]
         };
         for name in [
             "gc.lua",

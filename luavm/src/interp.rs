@@ -396,21 +396,27 @@ impl<'t> Interp<'t> {
             let arr = at(t, CONSTS).as_object().expect("the constants");
             return Ok(get(arr, elem(i)));
         }
-        let v = self.constant_bytes(b)?;
-        if let Some(&i) = self.const_by_bytes.get(&b[..]) {
-            self.consts.insert(key, i);
-        }
-        Ok(v)
+        let i = self.const_index(b)?;
+        self.consts.insert(key, i);
+        let arr = at(t, CONSTS).as_object().expect("the constants");
+        Ok(get(arr, elem(i)))
     }
 
     /// The constant string with these bytes, made once (what `type` returns:
     /// lua5.4's type names are fixed strings, which a program can ask for in a
     /// loop or with the heap full).
     pub(crate) fn constant_bytes(&mut self, b: &[u8]) -> LResult<Value> {
+        let i = self.const_index(b)?;
+        let arr = at(self.t, CONSTS).as_object().expect("the constants");
+        Ok(get(arr, elem(i)))
+    }
+
+    /// The index in the constants array of the string with these bytes, made
+    /// there if it is not yet.
+    fn const_index(&mut self, b: &[u8]) -> LResult<usize> {
         let t = self.t;
         if let Some(&i) = self.const_by_bytes.get(b) {
-            let arr = at(t, CONSTS).as_object().expect("the constants");
-            return Ok(get(arr, elem(i)));
+            return Ok(i);
         }
         let v = new_string(t, b);
         let v = self.mem(v)?;
@@ -431,7 +437,7 @@ impl<'t> Interp<'t> {
         let arr = at(t, CONSTS).as_object().expect("the constants");
         heap::set(t, arr, elem(n), v);
         self.const_by_bytes.insert(b.to_vec(), n);
-        Ok(v)
+        Ok(n)
     }
 
     /// An integer value.
@@ -1460,16 +1466,7 @@ impl<'t> Interp<'t> {
                 };
                 match mm {
                     None => {
-                        return match table::raw_set(t, o, k, v) {
-                            Ok(()) => Ok(()),
-                            Err(KeyError::Nil) => {
-                                Err(self.rt_error(f, "table index is nil".into()))
-                            }
-                            Err(KeyError::NaN) => {
-                                Err(self.rt_error(f, "table index is NaN".into()))
-                            }
-                            Err(KeyError::NoMemory) => Err(self.no_memory()),
-                        };
+                        return table::raw_set(t, o, k, v).map_err(|e| self.key_error(f, e));
                     }
                     Some(m) if is_function(m) => return self.call_newindex(m, &[o, k, v]),
                     Some(m) => {

@@ -89,14 +89,8 @@ pub fn load_barrier(o: ObjectReference) {
 }
 
 /// The referent of a weak reference: `None` once the collector cleared it.
-///
-/// Under a snapshot-at-the-beginning plan (ConcurrentImmix) with marking in
-/// progress, the referent is handed to the marker (MMTk's weak-reference load
-/// barrier): a referent that was only weakly reachable when marking began is
-/// not in the snapshot, and once the caller stores it somewhere strong, only
-/// this keeps the collector from clearing and freeing it at the end of the
-/// cycle. Call it on a thread attached to the VM (the barrier is per mutator);
-/// elsewhere it only reads.
+/// The referent goes through [`load_barrier`] (call this on a thread attached
+/// to the VM, whose barrier that is; elsewhere it only reads).
 ///
 /// # Safety
 /// `weak` is a live object of type [`WEAK_REF`].

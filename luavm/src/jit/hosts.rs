@@ -652,17 +652,10 @@ pub extern "C" fn h_setindex(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let (it, obj) = unsafe { (interp(it), node::<Expr>(obj)) };
-        // A table without a metatable: a raw set. When it fails, `o`, `k`
-        // and `v` may have moved (it collected for want of memory): its
-        // error is raised, the set not tried again with them.
+        // A table without a metatable: a raw set.
         if let Some(tab) = as_table(Value(o)) {
             if table::metatable(tab).is_none() {
-                let Err(e) = table::raw_set(it.t, Value(o), Value(k), Value(v)) else {
-                    return 1;
-                };
-                let f = frame(it, fpos, pi, line);
-                let e = it.key_error(&f, e);
-                return status(it, &f, Err(e));
+                return raw_set_status(it, fpos, pi, line, [o, k, v]);
             }
         }
         let f = frame(it, fpos, pi, line);
@@ -960,7 +953,7 @@ pub extern "C" fn h_tsetpos(
 }
 
 pub extern "C" fn h_tset(
-    t: &Thread,
+    _t: &Thread,
     it: u64,
     fpos: u64,
     pi: u64,
@@ -972,12 +965,24 @@ pub extern "C" fn h_tset(
     host_guard(|| {
         // SAFETY: as in `h_eval`.
         let it = unsafe { interp(it) };
-        // On failure the operands may have moved (see `h_setindex`).
-        let Err(e) = table::raw_set(t, Value(tab), Value(k), Value(v)) else {
-            return 1;
-        };
-        let f = frame(it, fpos, pi, line);
-        let e = it.key_error(&f, e);
-        status(it, &f, Err(e))
+        raw_set_status(it, fpos, pi, line, [tab, k, v])
     })
+}
+
+/// A raw `tab[k] = v` from compiled code: 1, or 0 with its error raised. When
+/// it fails, `tab`, `k` and `v` may have moved (it collected for want of
+/// memory first): its own error is raised, the set not tried again with them.
+fn raw_set_status(
+    it: &mut Interp<'_>,
+    fpos: u64,
+    pi: u64,
+    line: u64,
+    [tab, k, v]: [u64; 3],
+) -> u64 {
+    let Err(e) = table::raw_set(it.t, Value(tab), Value(k), Value(v)) else {
+        return 1;
+    };
+    let f = frame(it, fpos, pi, line);
+    let e = it.key_error(&f, e);
+    status(it, &f, Err(e))
 }

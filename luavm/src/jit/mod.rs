@@ -1632,6 +1632,13 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 let t0 = self.temps;
                 let (callpos, nargs) = self.call_setup(e)?;
                 self.temps = t0;
+                let host = self.fx.b.create_block();
+                if let Some(n) = static_args(e) {
+                    self.inline_tail(callpos, n, host);
+                } else {
+                    self.fx.b.ins().jump(host, &[]);
+                }
+                self.fx.b.switch_to_block(host);
                 let cp = self.abs(callpos);
                 let callp = self.ptr(e);
                 let mut args = self.head();
@@ -1667,6 +1674,44 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             }
         }
         Ok(())
+    }
+
+    /// `return f(...)` with `n` arguments, `f` and the arguments at `callpos`:
+    /// when `f` is a Lua function (not a bound built-in), they move down to
+    /// this frame's callee slot and the frame returns the tail-call code
+    /// `-(n + 1)` (the caller makes the call), as `hosts::h_tail` would have
+    /// done; anything else goes to `host`.
+    fn inline_tail(&mut self, callpos: u32, n: usize, host: ir::Block) {
+        let fv = self.load_slot(callpos);
+        let p = self.object_ptr(fv, crate::heap::Kind::Function, host);
+        // A Lua function's first word is its prototype's index; a bound
+        // built-in's is negative.
+        let w = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), p, crate::heap::elem(0) as i32);
+        let int = self.is_int(w);
+        self.guard(int, host);
+        let pi = self.unbox_int(w);
+        let lua = self
+            .fx
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, pi, 0);
+        self.guard(lua, host);
+        // The destination is below the source: copy upwards.
+        for i in 0..=n as u32 {
+            let v = self.load_slot(callpos + i);
+            self.fx
+                .b
+                .ins()
+                .store(fl(), v, self.bp, Self::slot_off(i) - 8);
+        }
+        let len = self.fx.b.ins().iadd_imm_s(self.fpos, 1 + n as i64);
+        self.set_len(len);
+        let code = self.iconst(-(n as i64 + 1));
+        self.fx.b.ins().return_(&[code]);
     }
 
     /// Evaluates a list into consecutive temporaries, the last expression
@@ -3418,6 +3463,21 @@ fn may_collect(e: &Expr) -> bool {
         Expr::Paren(e) => may_collect(e),
         _ => true,
     }
+}
+
+/// How many arguments call `e` passes (a method call's object included) when
+/// none of them expands to several values; `None` when the count is known
+/// only at run time.
+fn static_args(e: &Expr) -> Option<usize> {
+    let (args, extra) = match e {
+        Expr::Call { args, .. } => (args, 0),
+        Expr::Method { args, .. } => (args, 1),
+        _ => return None,
+    };
+    if args.last().is_some_and(is_multi) {
+        return None;
+    }
+    Some(args.len() + extra)
 }
 
 fn is_multi(e: &Expr) -> bool {

@@ -152,12 +152,27 @@ struct Funcs {
 }
 
 /// Builds a Cons value: `(car . cdr)`, both stored with the write barrier.
+/// The pair comes from the personality-level inline path
+/// ([`FnCtx::alloc_inline`]) when the plan has one and the buffer has room;
+/// its slow path here is the substrate's full allocation.
 fn store_pair(
     cx: &mut FnCtx,
     car: cranelift_codegen::ir::Value,
     cdr: cranelift_codegen::ir::Value,
 ) -> cranelift_codegen::ir::Value {
+    let slow = cx.b.create_block();
+    let done = cx.b.create_block();
+    cx.b.append_block_param(done, types::I64);
+    match cx.alloc_inline(&PAIR, PAIR.instance_size(0), 0, None, slow) {
+        Some(p) => cx.b.ins().jump(done, &[p.into()]),
+        None => cx.b.ins().jump(slow, &[]),
+    };
+    cx.b.switch_to_block(slow);
     let p = cx.alloc_fixed(&PAIR, None);
+    cx.b.ins().jump(done, &[p.into()]);
+    cx.b.switch_to_block(done);
+    let p = cx.b.block_params(done)[0];
+    cx.declare_ref(p);
     cx.store_ref(p, HI, car);
     cx.store_ref(p, HI + 8, cdr);
     p

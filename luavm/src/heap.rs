@@ -530,13 +530,7 @@ pub fn new_table_for(
             set(t, tab, T_ARRAY, a);
         }
         if nhash > 0 {
-            // As lua5.4's OP_NEWTABLE: room for `nhash` keys, a power of two
-            // (see `table` for the hash part's layout).
-            let cap = if roomy {
-                (nhash * 4).div_ceil(3).next_power_of_two()
-            } else {
-                nhash.next_power_of_two()
-            };
+            let cap = hash_nodes(nhash, roomy);
             let h = new_values(t, 3 * cap)?;
             let tab = at(t, base).as_object().expect("the table");
             set(t, tab, T_HASH, h);
@@ -551,6 +545,17 @@ pub fn new_table_for(
     })();
     let v = pop(t);
     r.map(|_| v)
+}
+
+/// The nodes of the hash part a constructor with `nhash` keyed items gets
+/// (see [`new_table_for`]): as lua5.4's OP_NEWTABLE, room for them, a power of
+/// two (see `table` for the hash part's layout); a quarter more when `roomy`.
+pub fn hash_nodes(nhash: usize, roomy: bool) -> usize {
+    if roomy {
+        (nhash * 4).div_ceil(3).next_power_of_two()
+    } else {
+        nhash.next_power_of_two()
+    }
 }
 
 /// A value array of `n` nils.

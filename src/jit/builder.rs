@@ -559,6 +559,43 @@ impl FnCtx<'_, '_> {
         obj
     }
 
+    /// The inline bump-pointer path alone, for a personality that keeps its
+    /// own slow path (its own runtime call and error handling): allocates an
+    /// object of type `ti` of `size` bytes (a multiple of 8: e.g.
+    /// [`crate::object::array_size`]) from the thread's allocation buffer and
+    /// stores its header, `status` in the status word (and `len` as an
+    /// array's length when given); branches to `slow` when the buffer has no
+    /// room. The memory is zeroed but for what is stored here (see
+    /// [`FnCtx::alloc_fixed`]). Returns the object's address (a raw
+    /// reference; nothing declares it for stack maps), or `None`, emitting
+    /// nothing, when the plan allocates only through the runtime, the size is
+    /// beyond what the plan bump-allocates, or the type has no id: the caller
+    /// then takes its slow path.
+    pub fn alloc_inline(
+        &mut self,
+        ti: &'static TypeInfo,
+        size: usize,
+        status: u32,
+        len: Option<usize>,
+        slow: ir::Block,
+    ) -> Option<Value> {
+        debug_assert_eq!(size % crate::object::OBJECT_ALIGN, 0);
+        let header = inline_header(&self.helpers.plan, ti, size)? as u64;
+        let sizev = self.b.ins().iconst(types::I64, size as i64);
+        let cursor = self.bump(sizev, slow);
+        let word = header | (u64::from(status) << 32);
+        let hv = self.b.ins().iconst(types::I64, word as i64);
+        let fl = MemFlagsData::trusted();
+        self.b.ins().store(fl, hv, cursor, 0);
+        if let Some(n) = len {
+            let nv = self.b.ins().iconst(types::I64, n as i64);
+            self.b
+                .ins()
+                .store(fl, nv, cursor, crate::object::ARRAY_LENGTH_OFFSET as i32);
+        }
+        Some(cursor)
+    }
+
     /// The inline bump-pointer fast path: if `size` bytes fit in the thread's
     /// allocation buffer, bumps the cursor and continues (in a new block) with the
     /// old cursor as the result; otherwise branches to `slow`.

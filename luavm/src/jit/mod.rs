@@ -66,6 +66,7 @@ const TRUE: i64 = FALSE | 1;
 const INT_TAG: i64 = 0xFFFB;
 const INT_BITS: i64 = (0xFFFBu64 << 48) as i64;
 const PAYLOAD: i64 = (1 << 48) - 1;
+const REF_BITS: i64 = ((crate::value::REF_TAG as u64) << 48) as i64;
 
 /// Constructors with at most this many positional (or string-keyed) items
 /// store them inline.
@@ -3016,15 +3017,12 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .iter()
             .filter(|i| matches!(i, TableItem::Positional(_)))
             .count();
-        let np = self.iconst(npos as i64);
         // Keyed items all strings: a roomy hash part (`heap::new_table_for`).
         let roomy = items.iter().all(|i| match i {
             TableItem::Keyed(k, _) => matches!(k, Expr::Str(_)),
             TableItem::Positional(_) => true,
         });
-        let nh = ((items.len() - npos) as u64) | (u64::from(roomy) << 63);
-        let nh = self.iconst(nh as i64);
-        let tab = self.host_value(self.h.newtable, &[np, nh]);
+        let tab = self.new_table(npos, items.len() - npos, roomy);
         let t0 = self.temps;
         let tt = self.alloc_temp();
         self.store_slot(tt, tab);
@@ -3075,6 +3073,100 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let tab = self.load_slot(tt);
         self.temps = t0;
         Ok(tab)
+    }
+
+    /// A constructor's new table with room for `narray` positional and
+    /// `nhash` keyed items, made as `heap::new_table_for` makes it: inline from
+    /// the thread's allocation buffer when it is small and the plan allows,
+    /// else (or when the buffer has no room) by the host.
+    fn new_table(&mut self, narray: usize, nhash: usize, roomy: bool) -> V {
+        let slow = self.fx.b.create_block();
+        self.fx.b.set_cold_block(slow);
+        let done = self.fx.b.create_block();
+        self.fx.b.append_block_param(done, types::I64);
+        let nodes = if nhash > 0 {
+            crate::heap::hash_nodes(nhash, roomy)
+        } else {
+            0
+        };
+        let inline = narray <= INLINE_ITEMS && nodes <= INLINE_ITEMS.next_power_of_two() * 2;
+        let made = if inline {
+            self.new_table_inline(narray, nodes, roomy, slow)
+        } else {
+            None
+        };
+        match made {
+            Some(tab) => {
+                self.fx.b.ins().jump(done, &[tab.into()]);
+            }
+            None => {
+                self.fx.b.ins().jump(slow, &[]);
+            }
+        }
+        self.fx.b.switch_to_block(slow);
+        let np = self.iconst(narray as i64);
+        let nh = (nhash as u64) | (u64::from(roomy) << 63);
+        let nh = self.iconst(nh as i64);
+        let tab = self.host_value(self.h.newtable, &[np, nh]);
+        self.fx.b.ins().jump(done, &[tab.into()]);
+        self.fx.b.switch_to_block(done);
+        self.fx.b.block_params(done)[0]
+    }
+
+    /// The inline path of [`Cg::new_table`]: the table, then its array part
+    /// (`narray` nils) and hash part (`nodes` free nodes), each bump-allocated
+    /// (a jump to `slow` when the buffer runs out; what was allocated before
+    /// is garbage then). `None` when the plan has no inline allocation.
+    fn new_table_inline(
+        &mut self,
+        narray: usize,
+        nodes: usize,
+        roomy: bool,
+        slow: ir::Block,
+    ) -> Option<V> {
+        use crate::heap::{TABLE, VALUES};
+        let status = if roomy && nodes > 0 {
+            crate::heap::SCATTERED
+        } else {
+            0
+        };
+        let size = TABLE.instance_size(0);
+        let tp = self.fx.alloc_inline(&TABLE, size, status, None, slow)?;
+        let nil = self.iconst(NIL);
+        for f in [
+            crate::heap::T_ARRAY,
+            crate::heap::T_HASH,
+            crate::heap::T_META,
+        ] {
+            self.fx.b.ins().store(fl(), nil, tp, f as i32);
+        }
+        let part = |cg: &mut Self, words: usize, field: usize| -> Option<()> {
+            let bytes = vmkit::object::array_size(8, words);
+            let ap = cg.fx.alloc_inline(&VALUES, bytes, 0, Some(words), slow)?;
+            for i in 0..words {
+                let off = crate::heap::elem(i) as i32;
+                cg.fx.b.ins().store(fl(), nil, ap, off);
+            }
+            let boxed = cg.fx.b.ins().bor_imm_s(ap, REF_BITS);
+            cg.fx.store_ref(tp, field as i32, boxed);
+            Some(())
+        };
+        if narray > 0 {
+            part(self, narray, crate::heap::T_ARRAY)?;
+        }
+        if nodes > 0 {
+            part(self, 3 * nodes, crate::heap::T_HASH)?;
+            let n = self.iconst(nodes as i64);
+            self.fx
+                .b
+                .ins()
+                .store(fl(), n, tp, crate::heap::T_HASH_SIZE as i32);
+            self.fx
+                .b
+                .ins()
+                .store(fl(), n, tp, crate::heap::T_LASTFREE as i32);
+        }
+        Some(self.fx.b.ins().bor_imm_s(tp, REF_BITS))
     }
 
     /// Stores the waiting positional values of a constructor (with

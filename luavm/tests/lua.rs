@@ -777,3 +777,40 @@ fn tables_made_inline_survive_moving_collections() {
         );
     }
 }
+
+/// An object larger than what is left of a small heap's large-object space
+/// (MMTk gives each space twice the heap's maximum of address space) is "not
+/// enough memory", catchable, under every plan: before, the large-object
+/// space's free list was indexed past its end (a panic, exit 70) on all but
+/// MarkSweep, and ConcurrentImmix, whose pauses never counted as exhaustive,
+/// ran marking cycles forever instead of reporting it.
+#[test]
+fn an_object_bigger_than_the_space_left_is_not_enough_memory() {
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let program = "print(pcall(function() local s = 'x' for i = 1, 30 do s = s .. s end return #s end)) \
+                   local t = {} for i = 1, 1000 do t[i] = tostring(i) end print('recovered', #t, t[1000])";
+    for plan in [
+        "Immix",
+        "SemiSpace",
+        "GenCopy",
+        "GenImmix",
+        "StickyImmix",
+        "ConcurrentImmix",
+        "MarkSweep",
+    ] {
+        for engine in ["--jit-eager", "--interp"] {
+            let r = run(
+                luavm,
+                &["--plan", plan, "--heap", "8M", engine, "-e", program],
+                dir,
+            );
+            assert_eq!(r.status, 0, "{plan} {engine}: {}", r.stderr);
+            assert_eq!(
+                String::from_utf8_lossy(&r.stdout),
+                "false\tnot enough memory\nrecovered\t1000\t1000\n",
+                "{plan} {engine}"
+            );
+        }
+    }
+}

@@ -122,8 +122,16 @@ impl<VM: VMBinding> Plan for ConcurrentImmix<VM> {
     }
 
     fn last_collection_was_exhaustive(&self) -> bool {
-        self.immix_space
-            .is_last_gc_exhaustive(self.last_gc_was_defrag.load(Ordering::Relaxed))
+        // vmkit patch 6: a full stop-the-world pause, and the final pause of a
+        // concurrent cycle, have marked the whole heap, and this plan's pauses do
+        // not defragment. Without this no collection ever counted as exhaustive,
+        // none became an emergency one, and an allocation the heap cannot hold
+        // made the mutator run marking cycles forever (each retry's poll starts a
+        // new one) instead of reporting out of memory.
+        matches!(self.previous_pause(), Some(Pause::Full | Pause::FinalMark))
+            || self
+                .immix_space
+                .is_last_gc_exhaustive(self.last_gc_was_defrag.load(Ordering::Relaxed))
     }
 
     fn constraints(&self) -> &'static PlanConstraints {

@@ -139,7 +139,14 @@ impl VMMap for Map64 {
                 // accommodate the new chunks.  Currently only `RawMemoryFreeList` can grow.
                 panic!("Map64 requires a growable free list implementation (RawMemoryFreeList).");
             };
-            rmfl.grow_freelist(conversions::bytes_to_pages_up(extent) as _);
+            // vmkit patch 5: the free list cannot grow past the space's extent
+            // (twice the maximum heap size: `Space::estimate_reasonable_contiguous_extent`).
+            // The chunks are then refused, as the 32-bit map refuses them, instead of
+            // marking units past the list's end (an index-out-of-bounds panic).
+            if !rmfl.grow_freelist(conversions::bytes_to_pages_up(extent) as _) {
+                self_mut.high_water[index] = rtn;
+                return Address::ZERO;
+            }
             let base_page = conversions::bytes_to_pages_up(rtn - self.inner().base_address[index]);
             for offset in (0..(chunks * PAGES_IN_CHUNK)).step_by(PAGES_IN_CHUNK) {
                 rmfl.set_uncoalescable((base_page + offset) as _);

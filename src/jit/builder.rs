@@ -116,13 +116,27 @@ impl FnCtx<'_, '_> {
     pub fn set_line(&mut self, line: u32) {
         let st = &mut self.inl;
         st.line = line;
-        let key = (st.cur, line);
+        let key = (st.cur, line, st.handled);
         let n = st.locs.len() as u32;
         let ix = *st.loc_ix.entry(key).or_insert(n);
         if ix == n {
             st.locs.push(key);
         }
         self.b.set_srcloc(ir::SourceLoc::new(ix));
+    }
+
+    /// Says whether the instructions built next are inside a region whose
+    /// exceptions this function's own code catches (a `try` body, in this
+    /// function or in one it was inlined into): [`crate::jit::exception_is_handled`]
+    /// then knows, without walking the whole stack, that an exception raised
+    /// from a call there will be caught (a personality can skip recording a
+    /// backtrace nobody will print). Off at the start of each function.
+    pub fn set_handled(&mut self, on: bool) {
+        if self.inl.handled != on {
+            self.inl.handled = on;
+            let line = self.inl.line;
+            self.set_line(line);
+        }
     }
 
     /// Starts the body of function `name` (from `file`) inlined at the current

@@ -36,6 +36,9 @@ pub struct CodeInfo {
     /// position of the instructions there, in inline scope `scope` (0: the
     /// function itself, `k`: `scopes[k - 1]`).
     pub(crate) lines: Vec<(u32, u32, u32, u32)>,
+    /// Sorted `(start, end)` ranges of code offsets inside regions whose
+    /// exceptions this code catches ([`crate::jit::FnCtx::set_handled`]).
+    pub(crate) handled: Vec<(u32, u32)>,
     /// Functions inlined into this one.
     pub(crate) scopes: Vec<InlineScope>,
 }
@@ -54,6 +57,15 @@ pub struct InlineScope {
 }
 
 impl CodeInfo {
+    /// Whether the instruction at code offset `off` is inside a region whose
+    /// exceptions this code catches.
+    pub(crate) fn handled_at(&self, off: u32) -> bool {
+        let i = self.handled.partition_point(|&(s, _)| s <= off);
+        i.checked_sub(1)
+            .and_then(|i| self.handled.get(i))
+            .is_some_and(|&(s, e)| s <= off && off < e)
+    }
+
     /// The inline scope and source line of the instruction at code offset `off`.
     fn position_at(&self, off: u32) -> Option<(u32, u32)> {
         let i = self.lines.partition_point(|&(s, ..)| s <= off);

@@ -63,13 +63,14 @@ enum Code<T> {
 
 /// Walks the frame chains starting at each anchor (a frame pointer whose record
 /// returns into JIT code), calling `f(frame_pointer_of_callee, return_pc, code)`
-/// for each managed frame, innermost first, until an entry trampoline. `read`
-/// reads a stack word, `lookup` classifies a return address.
+/// for each managed frame, innermost first, until an entry trampoline or until
+/// `f` returns `false`. `read` reads a stack word, `lookup` classifies a return
+/// address.
 fn walk_chains<T>(
     anchors: impl IntoIterator<Item = usize>,
     read: impl Fn(usize) -> usize,
     lookup: impl Fn(usize) -> Code<T>,
-    mut f: impl FnMut(usize, usize, &T),
+    mut f: impl FnMut(usize, usize, &T) -> bool,
 ) -> Result<(), UnknownPc> {
     for mut callee_fp in anchors {
         let mut depth = 0;
@@ -84,7 +85,11 @@ fn walk_chains<T>(
                         depth,
                     })
                 }
-                Code::Managed(code) => f(callee_fp, pc, &code),
+                Code::Managed(code) => {
+                    if !f(callee_fp, pc, &code) {
+                        return Ok(());
+                    }
+                }
             }
             depth += 1;
             callee_fp = read(callee_fp + arch::SAVED_FP);
@@ -100,11 +105,12 @@ fn tracing() -> bool {
 }
 
 /// Calls `f(frame_pointer_of_callee, return_pc)` for each managed frame, innermost
-/// first; the managed frame's SP at `return_pc` is `callee_fp + arch::CALLER_SP`.
+/// first, while it returns `true`; the managed frame's SP at `return_pc` is
+/// `callee_fp + arch::CALLER_SP`.
 /// A return address in no JIT code is a broken chain: the roots of the frames
 /// beyond it would be missed, so it is reported as an internal error and the
 /// process exits with status 70.
-fn walk(thread: &Thread, mut f: impl FnMut(usize, usize, &Arc<CodeInfo>)) {
+fn walk(thread: &Thread, mut f: impl FnMut(usize, usize, &Arc<CodeInfo>) -> bool) {
     let mut anchors = vec![thread.frame_anchor[0].load(std::sync::atomic::Ordering::SeqCst)];
     anchors.extend(thread.jit_segments().iter().rev().copied());
     let trace = tracing();
@@ -151,7 +157,44 @@ pub(crate) fn scan_frames(thread: &Thread, visit: &mut dyn FnMut(Address)) {
                 visit(unsafe { Address::from_usize(sp + s as usize) });
             }
         }
+        true
     });
+}
+
+/// Managed frames visited by backtrace walks ([`backtrace_bounded`],
+/// [`exception_is_handled`]) in this process.
+static FRAMES_WALKED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many managed frames backtrace walks ([`backtrace`], [`backtrace_bounded`],
+/// [`exception_is_handled`]) have visited in this process: what raising
+/// exceptions has cost in stack walking (collections' root scans not counted).
+pub fn frames_walked() -> u64 {
+    FRAMES_WALKED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn count_walked(n: u64) {
+    FRAMES_WALKED.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether an exception raised now on the calling thread will be caught by a
+/// JIT frame: some frame, walking out from the innermost, is suspended at a
+/// call inside a region its code catches ([`super::FnCtx::set_handled`]). The
+/// walk stops at the first such frame, so inside a `try` this costs a frame or
+/// two however deep the stack is. `false` when no JIT frame catches it (host
+/// code beyond them may still). Call it from a runtime function reached
+/// through an exit trampoline, as [`backtrace`].
+pub fn exception_is_handled(thread: &Thread) -> bool {
+    let mut handled = false;
+    let mut n = 0;
+    walk(thread, |_, pc, code| {
+        n += 1;
+        if code.kind == CodeKind::Function && code.handled_at((pc - code.start - 1) as u32) {
+            handled = true;
+        }
+        !handled
+    });
+    count_walked(n);
+    handled
 }
 
 /// The JIT frames of the calling thread, innermost first, with a frame for each
@@ -191,7 +234,7 @@ pub fn backtrace_bounded(thread: &Thread, head: usize, tail: usize) -> BoundedBa
     let mut total = 0usize;
     walk(thread, |_, pc, code| {
         if code.kind != CodeKind::Function {
-            return;
+            return true;
         }
         code.for_each_frame_at((pc - code.start - 1) as u32, |scope, line| {
             if first.len() < head {
@@ -204,7 +247,9 @@ pub fn backtrace_bounded(thread: &Thread, head: usize, tail: usize) -> BoundedBa
             }
             total += 1;
         });
+        true
     });
+    count_walked(total as u64);
     let kept: Vec<FrameInfo> = last.iter().map(|(c, s, l)| info(c, *s, *l)).collect();
     let omitted = total - first.len() - kept.len();
     if omitted == 0 {
@@ -261,7 +306,10 @@ mod tests {
             [100, 0, 500],
             |a| m[&a],
             classify,
-            |fp, pc, name| seen.push((fp, pc, *name)),
+            |fp, pc, name| {
+                seen.push((fp, pc, *name));
+                true
+            },
         );
         assert_eq!(r, Ok(()));
         assert_eq!(
@@ -271,11 +319,36 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_stops_where_its_visitor_says() {
+        let m = stack(&[(100, 200, 0x1010), (200, 300, 0x2020), (300, 0, 0x9000)]);
+        let mut seen = Vec::new();
+        let r = walk_chains(
+            [100],
+            |a| m[&a],
+            classify,
+            |fp, _, name| {
+                seen.push(fp);
+                *name != "f"
+            },
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(seen, [100]);
+    }
+
+    #[test]
     fn reports_a_return_address_in_no_code() {
         // f <- g <- (a pc in no code): the walk must not stop silently there.
         let m = stack(&[(100, 200, 0x1010), (200, 300, 0x2020), (300, 0, 0x5555)]);
         let mut seen = 0;
-        let r = walk_chains([100], |a| m[&a], classify, |_, _, _| seen += 1);
+        let r = walk_chains(
+            [100],
+            |a| m[&a],
+            classify,
+            |_, _, _| {
+                seen += 1;
+                true
+            },
+        );
         assert_eq!(
             r,
             Err(UnknownPc {

@@ -390,7 +390,7 @@ impl Materializer {
         name: &str,
         file: &str,
         kind: CodeKind,
-        positions: (Vec<(u32, u32)>, Vec<codemap::InlineScope>),
+        positions: (Vec<(u32, u32, bool)>, Vec<codemap::InlineScope>),
         declared: Option<cranelift_module::FuncId>,
     ) -> Result<usize, CompileError> {
         let (id, mut info) = self.define(g, name, file, kind, positions, declared)?;
@@ -451,7 +451,7 @@ impl Materializer {
         name: &str,
         file: &str,
         kind: CodeKind,
-        (locs, scopes): (Vec<(u32, u32)>, Vec<codemap::InlineScope>),
+        (locs, scopes): (Vec<(u32, u32, bool)>, Vec<codemap::InlineScope>),
         declared: Option<cranelift_module::FuncId>,
     ) -> Result<(cranelift_module::FuncId, CodeInfo), CompileError> {
         let start = Instant::now();
@@ -501,7 +501,7 @@ impl Materializer {
                 .define_function(id, &mut inner.ctx)
                 .map_err(|e| CompileError(format!("{name}: {e:?}")))?;
         }
-        let (stack_maps, lines, len) = {
+        let (stack_maps, lines, handled, len) = {
             let code = inner.ctx.compiled_code().expect("compiled");
             if dump_asm {
                 if let Some(asm) = &code.vcode {
@@ -512,6 +512,7 @@ impl Materializer {
             for (off, _span, map) in code.buffer.user_stack_maps() {
                 maps.insert(*off, map.entries().map(|(_, o)| o).collect());
             }
+            let mut handled: Vec<(u32, u32)> = Vec::new();
             let lines: Vec<(u32, u32, u32, u32)> = code
                 .buffer
                 .get_srclocs_sorted()
@@ -529,11 +530,17 @@ impl Materializer {
                 })
                 .filter(|l| l.2 != u32::MAX)
                 .map(|(s, e, ix)| {
-                    let (scope, line) = locs.get(ix as usize).copied().unwrap_or((0, 0));
+                    let (scope, line, h) = locs.get(ix as usize).copied().unwrap_or((0, 0, false));
+                    if h {
+                        match handled.last_mut() {
+                            Some(last) if last.1 == s => last.1 = e,
+                            _ => handled.push((s, e)),
+                        }
+                    }
                     (s, e, scope, line)
                 })
                 .collect();
-            (maps, lines, code.buffer.data().len())
+            (maps, lines, handled, code.buffer.data().len())
         };
         inner.module.clear_context(&mut inner.ctx);
         let info = CodeInfo {
@@ -544,6 +551,7 @@ impl Materializer {
             kind,
             stack_maps,
             lines,
+            handled,
             scopes,
         };
         if kind == CodeKind::Function {

@@ -44,7 +44,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use elide::Check;
-pub use frames::{backtrace, backtrace_bounded, BoundedBacktrace, FrameInfo};
+pub use frames::{
+    backtrace, backtrace_bounded, exception_is_handled, frames_walked, BoundedBacktrace, FrameInfo,
+};
 pub use materializer::EntryPoint;
 pub use runtime::host_guard;
 
@@ -358,14 +360,18 @@ pub struct LoopPoll {
     safepoints: usize,
 }
 
-/// Source positions of a function being built: `(scope, line)` pairs interned as
+/// Source positions of a function being built: `(scope, line, handled)` triples interned as
 /// Cranelift source locations, and the inline scopes they refer to (scope 0 is the
 /// function itself).
 #[derive(Default)]
 struct InlineState {
     scopes: Vec<codemap::InlineScope>,
-    locs: Vec<(u32, u32)>,
-    loc_ix: HashMap<(u32, u32), u32>,
+    /// `(scope, line, handled)` of each source location.
+    locs: Vec<(u32, u32, bool)>,
+    loc_ix: HashMap<(u32, u32, bool), u32>,
     cur: u32,
     line: u32,
+    /// The instructions built next are inside a region whose exceptions
+    /// this frame catches ([`FnCtx::set_handled`]).
+    handled: bool,
 }

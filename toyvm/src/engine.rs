@@ -123,11 +123,12 @@ pub fn run(
                 if gc_stats {
                     let js = j.stats();
                     eprintln!(
-                            "jit: {} functions, {} CLIF instructions, {} bytes of code, compiled in {:.3} ms",
+                            "jit: {} functions, {} CLIF instructions, {} bytes of code, compiled in {:.3} ms, {} frames walked for backtraces",
                             js.functions,
                             js.clif_insts,
                             js.code_bytes,
-                            js.compile_time.as_secs_f64() * 1e3
+                            js.compile_time.as_secs_f64() * 1e3,
+                            vmkit::jit::frames_walked()
                         );
                 }
                 r

@@ -41,6 +41,10 @@ pub struct Interp<'a> {
     frames: Vec<Frame>,
     /// Backtrace of the propagating exception.
     pub trace: Vec<(String, u32)>,
+    /// `try` bodies running on this thread: while one is, an exception will be
+    /// caught and gets no backtrace (copying every frame's name at each raise
+    /// made a rethrow from every frame of a deep recursion quadratic).
+    tries: usize,
 }
 
 fn f2w(x: f64) -> u64 {
@@ -58,6 +62,7 @@ impl<'a> Interp<'a> {
             t,
             frames: Vec::new(),
             trace: Vec::new(),
+            tries: 0,
         }
     }
 
@@ -98,6 +103,10 @@ impl<'a> Interp<'a> {
 
     fn raise(&mut self, exc: Option<ObjectReference>) -> Unwind {
         self.t.set_pending_exception(exc);
+        if self.tries > 0 {
+            self.trace.clear();
+            return Unwind;
+        }
         let names = &self.sh.prog.funcs;
         self.trace = self
             .frames
@@ -303,7 +312,10 @@ impl<'a> Interp<'a> {
             SK::Try(body, var, handler) => {
                 let depth = self.rs().len();
                 let frames = self.frames.len();
-                match self.block(body) {
+                self.tries += 1;
+                let r = self.block(body);
+                self.tries -= 1;
+                match r {
                     Ok(f) => return Ok(f),
                     Err(Unwind) => {
                         self.truncate(depth);

@@ -735,3 +735,31 @@ fn a_virtual_memory_limit_is_a_clear_error() {
         (0, "hello, world\n", "")
     );
 }
+
+/// A rethrow from every frame of a recursion that overflows the stack costs a
+/// frame or two of stack walking each (an exception inside a `try` records no
+/// backtrace): the JIT's counter of frames walked for backtraces stays far
+/// below the square of the depth (each raise had walked the whole stack: over
+/// a minute for this program), and the output is the interpreter's.
+#[test]
+fn rethrowing_from_every_frame_walks_the_stack_once() {
+    let p = "tests/toy/rethrow_deep.toy";
+    let (code, out, err) = toyvm(&["--gc-stats", p]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "StackOverflowError: recursion too deep\n");
+    let jit = err
+        .lines()
+        .find(|l| l.starts_with("jit: "))
+        .expect("jit statistics");
+    let walked: u64 = jit
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" frames walked for backtraces"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count in {jit}"));
+    // The recursion is some tens of thousands of frames deep; a walk of the
+    // whole stack at each rethrow is billions.
+    assert!(walked > 1000 && walked < 2_000_000, "{jit}");
+    let (icode, iout, ierr) = toyvm(&["--interp", p]);
+    assert_eq!((icode, iout.as_str()), (code, out.as_str()));
+    assert!(err.contains(&ierr), "{err}\n---\n{ierr}");
+}

@@ -216,6 +216,10 @@ struct Gen<'c, 'a, 'b> {
     /// Where an exception goes: innermost last. The first is only a marker for
     /// "leave the function": see [`Gen::handler`].
     handlers: Vec<Block>,
+    /// How many of `handlers` are `try` bodies' catch blocks: inside one, the
+    /// code is marked handled ([`FnCtx::set_handled`]), so a raise there
+    /// records no backtrace (the exception will be caught).
+    tries: usize,
     /// The blocks that leave the function with an exception, one per place that
     /// may throw outside any `try` (filled at the end).
     exits: Vec<Block>,
@@ -377,6 +381,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             vars: Vec::new(),
             locals: def.locals.clone(),
             handlers: vec![unwind],
+            tries: 0,
             exits: Vec::new(),
             scopes: Vec::new(),
             ret: def.ret.clone(),
@@ -424,6 +429,7 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
             vars: Vec::new(),
             locals: Vec::new(),
             handlers: vec![unwind],
+            tries: 0,
             exits: Vec::new(),
             scopes: Vec::new(),
             ret: Ty::Void,
@@ -870,7 +876,12 @@ impl<'c, 'a, 'b> Gen<'c, 'a, 'b> {
                 let catch = self.cx.b.create_block();
                 let after = self.cx.b.create_block();
                 self.handlers.push(catch);
-                self.block(body)?;
+                self.tries += 1;
+                self.cx.set_handled(true);
+                let r = self.block(body);
+                self.tries -= 1;
+                self.cx.set_handled(self.tries > 0);
+                r?;
                 self.handlers.pop();
                 if !self.filled {
                     self.jump(after);

@@ -29,7 +29,14 @@ thread_local! {
 
 /// Records the JIT backtrace of the calling thread as the propagating exception's
 /// (only the frames that will be printed: a stack overflow leaves millions).
+/// An exception a `try` of a JIT frame will catch gets none: its trace would
+/// be dropped at the catch, and walking the whole stack at each raise made a
+/// rethrow from every frame of a deep recursion quadratic.
 pub fn capture_trace(t: &Thread) {
+    if vmkit::jit::exception_is_handled(t) {
+        TRACE.with(|tr| *tr.borrow_mut() = Trace::default());
+        return;
+    }
     let keep = threads::TRACE_KEEP;
     let b = vmkit::jit::backtrace_bounded(t, keep, keep);
     let conv = |v: Vec<vmkit::jit::FrameInfo>| -> Vec<(String, u32)> {

@@ -181,6 +181,17 @@ pub(crate) fn describe(e: &Expr) -> Option<String> {
     }
 }
 
+/// `msg` about the callee of call `call` (an `Expr::Call` or `Expr::Method`),
+/// named as lua5.4 names it: a method call's method, a plain call's function
+/// expression, nothing for the result of another call (`t:f()()`).
+pub(crate) fn call_desc(msg: String, call: &Expr) -> String {
+    match call {
+        Expr::Call { func, .. } if matches!(**func, Expr::Method { .. }) => msg,
+        Expr::Call { func, .. } => with_desc(msg, func),
+        _ => with_desc(msg, call),
+    }
+}
+
 pub(crate) fn with_desc(msg: String, e: &Expr) -> String {
     match describe(e) {
         Some(d) => format!("{msg} ({d})"),
@@ -1736,9 +1747,9 @@ impl<'t> Interp<'t> {
                 f.line.set(*line);
                 let fv = at(t, fpos);
                 if !callable(self, fv) {
-                    let msg = with_desc(
+                    let msg = call_desc(
                         format!("attempt to call a {} value", self.obj_type_name(fv)),
-                        func,
+                        e,
                     );
                     return Err(self.rt_error(f, msg));
                 }

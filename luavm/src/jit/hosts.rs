@@ -9,7 +9,7 @@
 //! compiled code then returns 0 too: the caller sees `Err(Thrown)`).
 
 use crate::heap::{self, *};
-use crate::interp::{with_desc, Flow, Frame, Interp};
+use crate::interp::{call_desc, Flow, Frame, Interp};
 use crate::lang::ast::*;
 use crate::stack::stack;
 use crate::table;
@@ -221,9 +221,9 @@ pub extern "C" fn h_call(
         let is_function = fv.as_object().is_some_and(|o| kind(o) == Kind::Function);
         if !is_function && !callable(it, fv) {
             let f = frame(it, fpos, pi, line);
-            let msg = with_desc(
+            let msg = call_desc(
                 format!("attempt to call a {} value", it.obj_type_name(fv)),
-                callee,
+                e,
             );
             let _ = it.rt_error(&f, msg);
             failed(it, &f);
@@ -375,9 +375,9 @@ pub extern "C" fn h_tail(
         }
         let fv = Value(st.get(callpos));
         if !callable(it, fv) {
-            let msg = with_desc(
+            let msg = call_desc(
                 format!("attempt to call a {} value", it.obj_type_name(fv)),
-                callee,
+                e,
             );
             let _ = it.rt_error(&f, msg);
             failed(it, &f);

@@ -606,15 +606,8 @@ fn b_pairs(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         roots(it.t).truncate(base + 3);
         return Ok(3);
     }
-    if as_table(v).is_none() {
-        let g = got(it, a, 0);
-        return Err(arg_error(
-            it,
-            0,
-            "pairs",
-            &format!("table expected, got {g}"),
-        ));
-    }
+    // As lua5.4: any value without `__pairs` gives `next, v, nil` (a
+    // non-table fails when the loop calls `next`).
     push(it.t, Value::builtin(index_of("next")));
     push(it.t, v);
     push(it.t, Value::NIL);
@@ -894,6 +887,15 @@ fn b_rawlen(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     ret(it, v)
 }
 
+thread_local! {
+    /// `collectgarbage("generational")` was asked for last (not "incremental");
+    /// the standalone lua5.4 starts in generational mode.
+    static GC_MODE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+    /// Not stopped by `collectgarbage("stop")` (what "isrunning" answers; the
+    /// collector itself runs whenever the heap needs it).
+    static GC_RUNNING: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
 fn b_collectgarbage(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let opt = if a.get(it, 0).is_nil() {
         b"collect".to_vec()
@@ -901,20 +903,40 @@ fn b_collectgarbage(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         check_str(it, a, 0, "collectgarbage")?
     };
     match &opt[..] {
-        b"collect" | b"step" | b"incremental" | b"generational" => {
-            if &opt[..] == b"collect" {
-                it.t.collect();
-            }
+        b"collect" => {
+            it.t.collect();
             finalize::run_queued(it);
             let v = it.int(0)?;
             ret(it, v)
+        }
+        // As lua5.4: whether a step finished a cycle (one runs in full here:
+        // a step finishes none of lua5.4's), and the mode in use before
+        // (luavm's collector has no modes to switch: the answers follow what
+        // the program asked for, as lua5.4's do).
+        b"step" => {
+            finalize::run_queued(it);
+            ret(it, Value::FALSE)
+        }
+        b"incremental" | b"generational" => {
+            let before = GC_MODE.with(|m| m.replace(opt[0] == b'g'));
+            let s = it.string(if before {
+                b"generational"
+            } else {
+                b"incremental"
+            })?;
+            ret(it, s)
         }
         b"count" => {
             let used = vmkit::gc::used_bytes() as f64 / 1024.0;
             ret(it, Value::float(used))
         }
-        b"isrunning" => ret(it, Value::TRUE),
-        b"stop" | b"restart" | b"setpause" | b"setstepmul" => {
+        b"isrunning" => ret(it, Value::boolean(GC_RUNNING.with(|r| r.get()))),
+        b"stop" | b"restart" => {
+            GC_RUNNING.with(|r| r.set(&opt[..] == b"restart"));
+            let v = it.int(0)?;
+            ret(it, v)
+        }
+        b"setpause" | b"setstepmul" => {
             let v = it.int(0)?;
             ret(it, v)
         }
@@ -1623,8 +1645,10 @@ fn b_tremove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let t = check_table(it, a, 0, "remove")?;
     let n = table::length(as_table(t).expect("a table"));
     let pos = opt_int(it, a, 1, "remove", n)?;
-    if a.n >= 2 && n + 1 != pos && (pos as u64).wrapping_sub(1) >= (n as u64).wrapping_add(1) {
-        return Err(arg_error(it, 1, "remove", "position out of bounds"));
+    // As lua5.4: a position other than the size must be in [1, size + 1]
+    // (0 for an empty table is its size); lua 5.4.4 names argument #1.
+    if a.n >= 2 && n != pos && (pos as u64).wrapping_sub(1) > n as u64 {
+        return Err(arg_error(it, 0, "remove", "position out of bounds"));
     }
     let tab = as_table(a.get(it, 0)).expect("a table");
     let v = table::raw_get_int(tab, pos);
@@ -1743,7 +1767,15 @@ fn b_tmove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         check_table(it, a, 4, "move")?;
     }
     if e >= f {
+        // As lua5.4: the count and the destination's last index must be
+        // integers.
+        if !(f > 0 || e < i64::MAX + f) {
+            return Err(arg_error(it, 2, "move", "too many elements to move"));
+        }
         let count = e - f;
+        if tpos > i64::MAX - count {
+            return Err(arg_error(it, 3, "move", "destination wrap around"));
+        }
         let forward = tpos > e || tpos <= f || dest == 4;
         for k in 0..=count {
             let k = if forward { k } else { count - k };
@@ -1755,70 +1787,175 @@ fn b_tmove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     ret(it, a.get(it, dest))
 }
 
+/// `table.sort`: lua5.4's quicksort (ltablib.c's `auxsort`), step for step,
+/// on the table itself, so that elements the order does not tell apart end in
+/// lua5.4's order and an invalid order function is detected where lua5.4
+/// detects it. (lua5.4 randomizes the pivot of a partition found too
+/// unbalanced from the clock; here that pivot comes from the interval's
+/// bounds, deterministically.) Raw accesses: the table's metamethods are not
+/// used (README).
 fn b_tsort(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let t = check_table(it, a, 0, "sort")?;
     let n = table::length(as_table(t).expect("a table"));
-    let cmp = a.get(it, 1);
-    // Copy the elements to the root stack, sort them there (merge sort with
-    // the comparator), write them back.
-    let base = top(it.t);
-    for i in 1..=n {
-        let v = table::raw_get_int(as_table(a.get(it, 0)).expect("a table"), i);
-        push(it.t, v);
+    if n > 1 {
+        if n >= i32::MAX as i64 {
+            return Err(arg_error(it, 0, "sort", "array too big"));
+        }
+        let cmp = a.get(it, 1);
+        if !cmp.is_nil() && !crate::interp::is_function(cmp) {
+            let g = got(it, a, 1);
+            return Err(arg_error(
+                it,
+                1,
+                "sort",
+                &format!("function expected, got {g}"),
+            ));
+        }
+        let base = top(it.t);
+        let r = Sort { a, cmp }.auxsort(it, 1, n as u64, 0);
+        roots(it.t).truncate(base);
+        r?;
     }
-    let mut idx: Vec<usize> = (0..n as usize).collect();
-    let mut err = None;
-    // Insertion-merge sort on indices (the values stay put; the comparator
-    // may allocate and move them).
-    let mut width = 1;
-    let len = idx.len();
-    let mut buf = idx.clone();
-    while width < len && err.is_none() {
-        let mut i = 0;
-        while i < len {
-            let mid = (i + width).min(len);
-            let hi = (i + 2 * width).min(len);
-            let (mut l, mut r, mut o) = (i, mid, i);
-            while l < mid && r < hi {
-                let (x, y) = (heap::at(it.t, base + idx[r]), heap::at(it.t, base + idx[l]));
-                let lt = match sort_less(it, cmp, x, y) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        err = Some(e);
-                        break;
-                    }
-                };
-                if lt {
-                    buf[o] = idx[r];
-                    r += 1;
-                } else {
-                    buf[o] = idx[l];
-                    l += 1;
+    Ok(0)
+}
+
+/// lua5.4's sort on the table in argument 0, with the values it holds on the
+/// Lua stack kept on the root stack (where the comparator's collections
+/// update them), pushed and popped as ltablib.c does.
+struct Sort {
+    a: Args,
+    cmp: Value,
+}
+
+impl Sort {
+    /// Pushes `t[i]`.
+    fn geti(&self, it: &mut Interp<'_>, i: u64) {
+        let tab = as_table(self.a.get(it, 0)).expect("a table");
+        push(it.t, table::raw_get_int(tab, i as i64));
+    }
+
+    /// Pops a value into `t[i]`.
+    fn seti(&self, it: &mut Interp<'_>, i: u64) -> LResult<()> {
+        let k = Value::small_int(i as i64).expect("an index below 2^31");
+        let v = heap::at(it.t, top(it.t) - 1);
+        set_raw(it, self.a.get(it, 0), k, v)?;
+        roots(it.t).truncate(top(it.t) - 1);
+        Ok(())
+    }
+
+    fn set2(&self, it: &mut Interp<'_>, i: u64, j: u64) -> LResult<()> {
+        self.seti(it, i)?;
+        self.seti(it, j)
+    }
+
+    /// Whether the value `x` slots below the top is less than the one `y`
+    /// below it (1: the top).
+    fn comp(&self, it: &mut Interp<'_>, x: usize, y: usize) -> LResult<bool> {
+        let t = top(it.t);
+        let (vx, vy) = (heap::at(it.t, t - x), heap::at(it.t, t - y));
+        sort_less(it, self.cmp, vx, vy)
+    }
+
+    fn pop(&self, it: &mut Interp<'_>, n: usize) {
+        roots(it.t).truncate(top(it.t) - n);
+    }
+
+    fn invalid(&self, it: &mut Interp<'_>) -> Thrown {
+        it.throw_msg("invalid order function for sorting")
+    }
+
+    fn partition(&self, it: &mut Interp<'_>, lo: u64, up: u64) -> LResult<u64> {
+        let mut i = lo;
+        let mut j = up - 1;
+        loop {
+            loop {
+                i += 1;
+                self.geti(it, i);
+                if !self.comp(it, 1, 2)? {
+                    break;
                 }
-                o += 1;
+                if i == up - 1 {
+                    return Err(self.invalid(it));
+                }
+                self.pop(it, 1);
             }
-            if err.is_some() {
+            loop {
+                j = j.wrapping_sub(1);
+                self.geti(it, j);
+                if !self.comp(it, 3, 1)? {
+                    break;
+                }
+                if j < i {
+                    return Err(self.invalid(it));
+                }
+                self.pop(it, 1);
+            }
+            if j < i {
+                self.pop(it, 1);
+                self.set2(it, up - 1, i)?;
+                return Ok(i);
+            }
+            self.set2(it, i, j)?;
+        }
+    }
+
+    fn auxsort(&self, it: &mut Interp<'_>, mut lo: u64, mut up: u64, mut rnd: u32) -> LResult<()> {
+        while lo < up {
+            self.geti(it, lo);
+            self.geti(it, up);
+            if self.comp(it, 1, 2)? {
+                self.set2(it, lo, up)?;
+            } else {
+                self.pop(it, 2);
+            }
+            if up - lo == 1 {
                 break;
             }
-            buf[o..o + (mid - l)].copy_from_slice(&idx[l..mid]);
-            o += mid - l;
-            buf[o..o + (hi - r)].copy_from_slice(&idx[r..hi]);
-            i += 2 * width;
+            let mut p = if up - lo < 100 || rnd == 0 {
+                (lo + up) / 2
+            } else {
+                let r4 = (up - lo) / 4;
+                u64::from(rnd) % (r4 * 2) + (lo + r4)
+            };
+            self.geti(it, p);
+            self.geti(it, lo);
+            if self.comp(it, 2, 1)? {
+                self.set2(it, p, lo)?;
+            } else {
+                self.pop(it, 1);
+                self.geti(it, up);
+                if self.comp(it, 1, 2)? {
+                    self.set2(it, p, up)?;
+                } else {
+                    self.pop(it, 2);
+                }
+            }
+            if up - lo == 2 {
+                break;
+            }
+            self.geti(it, p);
+            let pv = heap::at(it.t, top(it.t) - 1);
+            push(it.t, pv);
+            self.geti(it, up - 1);
+            self.set2(it, p, up - 1)?;
+            p = self.partition(it, lo, up)?;
+            let n;
+            if p - lo < up - p {
+                self.auxsort(it, lo, p - 1, rnd)?;
+                n = p - lo;
+                lo = p + 1;
+            } else {
+                self.auxsort(it, p + 1, up, rnd)?;
+                n = up - p;
+                up = p - 1;
+            }
+            if (up.wrapping_sub(lo)) / 128 > n {
+                // lua5.4 takes a new random pivot seed from the clock.
+                rnd = ((lo.wrapping_mul(0x9E37_79B9) ^ up.wrapping_mul(0x85EB_CA6B)) as u32) | 1;
+            }
         }
-        std::mem::swap(&mut idx, &mut buf);
-        width *= 2;
+        Ok(())
     }
-    if let Some(e) = err {
-        roots(it.t).truncate(base);
-        return Err(e);
-    }
-    for (k, &j) in idx.iter().enumerate() {
-        let v = heap::at(it.t, base + j);
-        let key = Value::small_int(k as i64 + 1).expect("a small index");
-        set_raw(it, a.get(it, 0), key, v)?;
-    }
-    roots(it.t).truncate(base);
-    Ok(0)
 }
 
 fn sort_less(it: &mut Interp<'_>, cmp: Value, x: Value, y: Value) -> LResult<bool> {
@@ -2022,14 +2159,15 @@ fn b_modf(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let x = to_f(check_num(it, a, 0, "modf")?);
     let ip = if x.is_infinite() { x } else { x.trunc() };
     let fp = if x.is_infinite() { 0.0 } else { x - ip };
-    let iv = float_or_int(it, ip).map(|v| {
-        if v.as_float().is_some() {
-            v
-        } else {
-            Value::float(ip)
-        }
-    })?;
-    push(it.t, Value::float(iv.as_float().unwrap_or(ip)));
+    // As lua5.4: an integer argument is its own integer part; a float's is an
+    // integer when it fits one (`pushnumint`), else a float.
+    if as_int(a.get(it, 0)).is_some() {
+        push(it.t, a.get(it, 0));
+        push(it.t, Value::float(0.0));
+        return Ok(2);
+    }
+    let iv = float_or_int(it, ip)?;
+    push(it.t, iv);
     push(it.t, Value::float(fp));
     Ok(2)
 }
@@ -2359,6 +2497,11 @@ fn b_exit(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     } else {
         check_int(it, a, 0, "exit")? as i32
     };
+    // `close` true: the state is closed first, as lua_close does (every
+    // finalizer still due runs).
+    if !a.get(it, 1).is_falsy() {
+        finalize::close(it);
+    }
     flush_at_exit(it);
     std::process::exit(code)
 }

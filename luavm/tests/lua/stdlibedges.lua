@@ -1,0 +1,22 @@
+-- Library corners where luavm differed from lua5.4: math.modf's integer
+-- part, pairs of a non-table, collectgarbage's answers, os.exit closing the
+-- state (finalizers run).
+print(math.modf(3.7)) print(math.modf(-3.7)) print(math.type((math.modf(3.7))))
+print(math.modf(5)) print(math.modf(-0.0)) print(math.modf(1e300)) print(math.modf(1/0)) print(math.modf(-1/0))
+print(math.modf(0/0) ~= math.modf(0/0)) print(math.modf("2.5")) print(math.modf(2^63))
+print(pcall(math.modf))
+print(select("#", pairs(nil)), (select(3, pairs(nil))))
+print(pcall(function() for k in pairs(nil) do end end))
+print(pcall(function() for k in pairs(5) do end end))
+print(collectgarbage("step"))
+print(collectgarbage("incremental"))
+print(collectgarbage("generational"))
+print(collectgarbage("generational"))
+print(collectgarbage("incremental"))
+print(collectgarbage("isrunning"))
+print(collectgarbage("stop"), collectgarbage("isrunning"))
+print(collectgarbage("restart"), collectgarbage("isrunning"))
+print(type(collectgarbage("count")))
+setmetatable({}, {__gc = function() print("gc ran at exit") end})
+io.write("before exit\n")
+os.exit(true, true)

@@ -95,6 +95,7 @@ struct Context {
     values: stack::Bounds,
     sites: crate::sites::Bounds,
     depth: u32,
+    c_calls: u32,
     native_floor: usize,
     closing: bool,
     tbc: Vec<(usize, bool)>,
@@ -354,6 +355,7 @@ fn swap(it: &mut Interp<'_>, ctx: &mut Context) {
     stack::stack().swap_bounds(&mut ctx.values);
     crate::sites::swap_bounds(&mut ctx.sites);
     std::mem::swap(&mut it.depth, &mut ctx.depth);
+    std::mem::swap(&mut it.c_calls, &mut ctx.c_calls);
     std::mem::swap(&mut it.stack_floor, &mut ctx.native_floor);
     std::mem::swap(&mut it.closing, &mut ctx.closing);
     std::mem::swap(&mut it.tbc, &mut ctx.tbc);
@@ -511,7 +513,8 @@ fn switch_into(
     }
     let r = reg();
     r.transfer.clear();
-    if r.entries[idx].native.is_none() {
+    let first = r.entries[idx].native.is_none();
+    if first {
         if close {
             // Never started: nothing to unwind.
             finish(t, o, idx, None);
@@ -539,6 +542,9 @@ fn switch_into(
     let mut native = e.native.take().expect("a started coroutine");
     r.chain.push(idx as u32);
     swap(it, &mut reg().entries[idx].ctx);
+    // As lua_resume: the coroutine's C calls count on from its resumer's,
+    // one more (a first resume's call of the body counts that one).
+    it.c_calls = reg().entries[idx].ctx.c_calls + u32::from(!first);
     let sig = if close {
         Signal::Close
     } else {

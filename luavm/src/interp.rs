@@ -104,6 +104,12 @@ pub struct Interp<'t> {
     /// lookups by a constant key find it by identity.
     const_by_bytes: std::collections::HashMap<Vec<u8>, usize>,
     pub(crate) depth: u32,
+    /// lua5.4's count of nested calls made by C code (`nCcalls`): calls of Lua
+    /// functions by built-ins, metamethods and protected calls (not Lua's own
+    /// calls); at [`MAX_C_CALLS`] a call fails with "C stack overflow", as in
+    /// lua5.4. Starts at 2: the standalone `lua` runs the main chunk two
+    /// protected calls deep.
+    pub(crate) c_calls: u32,
     /// Set in a coroutine that `coroutine.close` unwinds: protected calls do
     /// not catch the unwinding, `yield` refuses.
     pub(crate) closing: bool,
@@ -148,6 +154,10 @@ pub struct Interp<'t> {
 }
 
 /// Whether `v` is a built-in bound to a value ([`Interp::bound_builtin`]).
+/// lua5.4's `LUAI_MAXCCALLS`: nested calls made by C code (see
+/// [`Interp::c_calls`]).
+pub const MAX_C_CALLS: u32 = 200;
+
 pub(crate) fn is_bound_builtin(v: Value) -> bool {
     v.as_object().is_some_and(|o| {
         kind(o) == Kind::Function && get(o, elem(0)).as_small_int().is_some_and(|w| w < 0)
@@ -210,6 +220,7 @@ impl<'t> Interp<'t> {
             consts: std::collections::HashMap::default(),
             const_by_bytes: std::collections::HashMap::new(),
             depth: 0,
+            c_calls: 2,
             meta_site: crate::sites::Site::NONE,
             traceback: Vec::new(),
             caught_traceback: Vec::new(),
@@ -891,6 +902,7 @@ impl<'t> Interp<'t> {
         f: Value,
         args: &[Value],
     ) -> LResult<usize> {
+        self.enter_c_call(site.position())?;
         let fpos = top(self.t);
         push(self.t, f);
         for a in args {
@@ -899,7 +911,23 @@ impl<'t> Interp<'t> {
         crate::sites::push(site);
         let r = self.call(fpos, args.len(), 0);
         crate::sites::pop();
+        self.c_calls = self.c_calls.saturating_sub(1);
         r
+    }
+
+    /// Counts a call made by C code (see [`Interp::c_calls`]); at the limit,
+    /// "C stack overflow" (after `position`, the Lua code's whose operation
+    /// called a metamethod; none for a built-in's call, as in lua5.4).
+    fn enter_c_call(&mut self, position: Option<String>) -> LResult<()> {
+        if self.c_calls + 1 >= MAX_C_CALLS {
+            let msg = match position {
+                Some(w) => format!("{w} C stack overflow"),
+                None => "C stack overflow".to_string(),
+            };
+            return Err(self.throw_msg(&msg));
+        }
+        self.c_calls += 1;
+        Ok(())
     }
 
     /// A call made by a built-in (or a metamethod call): no position of its
@@ -915,9 +943,11 @@ impl<'t> Interp<'t> {
         fpos: usize,
         nargs: usize,
     ) -> LResult<usize> {
+        self.enter_c_call(None)?;
         crate::sites::push(site);
         let r = self.call(fpos, nargs, 0);
         crate::sites::pop();
+        self.c_calls = self.c_calls.saturating_sub(1);
         r
     }
 

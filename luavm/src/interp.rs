@@ -1493,6 +1493,23 @@ impl<'t> Interp<'t> {
         desc: &Expr,
     ) -> LResult<()> {
         self.at_frame(f);
+        match self.set_index_value(o, k, v) {
+            Ok(()) => Ok(()),
+            Err(SetError::Thrown) => Err(Thrown),
+            Err(SetError::Key(e)) => Err(self.key_error(f, e)),
+            Err(SetError::NotIndexable(tn)) => {
+                let msg = with_desc(format!("attempt to index a {tn} value"), desc);
+                Err(self.rt_error(f, msg))
+            }
+            Err(SetError::Loop) => {
+                Err(self.rt_error(f, "'__newindex' chain too long; possible loop".into()))
+            }
+        }
+    }
+
+    /// `o[k] = v` with `__newindex`, for the library too (errors for the
+    /// caller to word).
+    pub fn set_index_value(&mut self, o: Value, k: Value, v: Value) -> Result<(), SetError> {
         let t = self.t;
         let mut o = o;
         for _ in 0..2000 {
@@ -1506,10 +1523,12 @@ impl<'t> Interp<'t> {
                     None
                 };
                 match mm {
-                    None => {
-                        return table::raw_set(t, o, k, v).map_err(|e| self.key_error(f, e));
+                    None => return table::raw_set(t, o, k, v).map_err(SetError::Key),
+                    Some(m) if is_function(m) => {
+                        return self
+                            .call_newindex(m, &[o, k, v])
+                            .map_err(|_| SetError::Thrown)
                     }
-                    Some(m) if is_function(m) => return self.call_newindex(m, &[o, k, v]),
                     Some(m) => {
                         o = m;
                         continue;
@@ -1517,18 +1536,16 @@ impl<'t> Interp<'t> {
                 }
             }
             match self.metamethod(o, b"__newindex") {
-                Some(m) if is_function(m) => return self.call_newindex(m, &[o, k, v]),
-                Some(m) => o = m,
-                None => {
-                    let msg = with_desc(
-                        format!("attempt to index a {} value", Self::type_name(o)),
-                        desc,
-                    );
-                    return Err(self.rt_error(f, msg));
+                Some(m) if is_function(m) => {
+                    return self
+                        .call_newindex(m, &[o, k, v])
+                        .map_err(|_| SetError::Thrown)
                 }
+                Some(m) => o = m,
+                None => return Err(SetError::NotIndexable(Self::type_name(o))),
             }
         }
-        Err(self.rt_error(f, "'__newindex' chain too long; possible loop".into()))
+        Err(SetError::Loop)
     }
 
     /// Calls `__newindex` function `f` with `args` and drops its results.
@@ -2396,7 +2413,20 @@ pub fn is_function(v: Value) -> bool {
     v.as_builtin().is_some() || v.as_object().is_some_and(|o| kind(o) == Kind::Function)
 }
 
-/// Why an index failed.
+/// Why `o[k] = v` failed ([`Interp::set_index_value`]).
+#[derive(Debug)]
+pub enum SetError {
+    /// The value cannot be indexed (its type name).
+    NotIndexable(&'static str),
+    /// The key cannot be one (nil, NaN) or memory ran out.
+    Key(KeyError),
+    /// A metamethod raised an error.
+    Thrown,
+    /// `__newindex` chain too long.
+    Loop,
+}
+
+/// Why `o[k]` failed ([`Interp::index_value`]).
 #[derive(Debug)]
 pub enum IndexError {
     /// The value cannot be indexed (its type name).

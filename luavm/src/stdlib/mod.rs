@@ -1609,15 +1609,73 @@ fn b_require(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 
 // ---------------------------------------------------------------- table
 
+/// `t[i]` as lua5.4's table library reads it (`lua_geti`): with `__index`
+/// when the table has a metatable.
+fn tab_get(it: &mut Interp<'_>, t: Value, i: i64) -> LResult<Value> {
+    let tab = as_table(t).expect("a table");
+    if table::metatable(tab).is_none() {
+        return Ok(table::raw_get_int(tab, i));
+    }
+    let k = it.int(i)?;
+    match it.index_value(t, k) {
+        Ok(v) => Ok(v),
+        Err(crate::interp::IndexError::Thrown) => Err(Thrown),
+        Err(crate::interp::IndexError::NotIndexable(tn)) => {
+            Err(it.throw_msg(&format!("attempt to index a {tn} value")))
+        }
+        Err(crate::interp::IndexError::Loop) => {
+            Err(it.throw_msg("'__index' chain too long; possible loop"))
+        }
+    }
+}
+
+/// `t[i] = v` as lua5.4's table library writes it (`lua_seti`): with
+/// `__newindex` when the table has a metatable.
+fn tab_set(it: &mut Interp<'_>, t: Value, i: i64, v: Value) -> LResult<()> {
+    let k = it.int(i)?;
+    let tab = as_table(t).expect("a table");
+    if table::metatable(tab).is_none() {
+        return set_raw(it, t, k, v);
+    }
+    match it.set_index_value(t, k, v) {
+        Ok(()) => Ok(()),
+        Err(crate::interp::SetError::Thrown) => Err(Thrown),
+        Err(crate::interp::SetError::Key(_)) => Err(it.no_memory()),
+        Err(crate::interp::SetError::NotIndexable(tn)) => {
+            Err(it.throw_msg(&format!("attempt to index a {tn} value")))
+        }
+        Err(crate::interp::SetError::Loop) => {
+            Err(it.throw_msg("'__newindex' chain too long; possible loop"))
+        }
+    }
+}
+
+/// `#t` as lua5.4's table library takes it (`luaL_len`): with `__len`, whose
+/// result must be an integer.
+fn tab_len(it: &mut Interp<'_>, t: Value) -> LResult<i64> {
+    let tab = as_table(t).expect("a table");
+    let Some(m) = table::metatable(tab).and_then(|_| it.metamethod(t, b"__len")) else {
+        return Ok(table::length(tab));
+    };
+    let base = top(it.t);
+    let n = it.call_value(m, &[t])?;
+    let v = if n > 0 {
+        heap::at(it.t, base)
+    } else {
+        Value::NIL
+    };
+    roots(it.t).truncate(base);
+    let len = as_int(v).or_else(|| v.as_float().and_then(lnum::float_to_int_exact));
+    len.ok_or_else(|| it.throw_msg("object length is not an integer"))
+}
+
 fn b_tinsert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let t = check_table(it, a, 0, "insert")?;
-    let n = table::length(as_table(t).expect("a table"));
+    let n = tab_len(it, t)?;
     match a.n {
         2 => {
             let v = a.get(it, 1);
-            let k = it.int(n + 1)?;
-            let t = a.get(it, 0);
-            set_raw(it, t, k, v)?;
+            tab_set(it, a.get(it, 0), n.wrapping_add(1), v)?;
         }
         3 => {
             let pos = check_int(it, a, 1, "insert")?;
@@ -1626,15 +1684,12 @@ fn b_tinsert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             }
             let mut i = n;
             while i >= pos {
-                let tab = as_table(a.get(it, 0)).expect("a table");
-                let v = table::raw_get_int(tab, i);
-                let k = it.int(i + 1)?;
-                set_raw(it, a.get(it, 0), k, v)?;
+                let v = tab_get(it, a.get(it, 0), i)?;
+                tab_set(it, a.get(it, 0), i + 1, v)?;
                 i -= 1;
             }
             let v = a.get(it, 2);
-            let k = it.int(pos)?;
-            set_raw(it, a.get(it, 0), k, v)?;
+            tab_set(it, a.get(it, 0), pos, v)?;
         }
         _ => return Err(it.throw_here("wrong number of arguments to 'insert'")),
     }
@@ -1643,27 +1698,23 @@ fn b_tinsert(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 
 fn b_tremove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let t = check_table(it, a, 0, "remove")?;
-    let n = table::length(as_table(t).expect("a table"));
+    let n = tab_len(it, t)?;
     let pos = opt_int(it, a, 1, "remove", n)?;
     // As lua5.4: a position other than the size must be in [1, size + 1]
     // (0 for an empty table is its size); lua 5.4.4 names argument #1.
     if a.n >= 2 && n != pos && (pos as u64).wrapping_sub(1) > n as u64 {
         return Err(arg_error(it, 0, "remove", "position out of bounds"));
     }
-    let tab = as_table(a.get(it, 0)).expect("a table");
-    let v = table::raw_get_int(tab, pos);
+    let v = tab_get(it, a.get(it, 0), pos)?;
     push(it.t, v);
     let mut i = pos;
     while i < n {
-        let tab = as_table(a.get(it, 0)).expect("a table");
-        let nv = table::raw_get_int(tab, i + 1);
-        let k = it.int(i)?;
-        set_raw(it, a.get(it, 0), k, nv)?;
+        let nv = tab_get(it, a.get(it, 0), i + 1)?;
+        tab_set(it, a.get(it, 0), i, nv)?;
         i += 1;
     }
     // As lua5.4: t[pos] = nil even past the end (t[0] of an empty table).
-    let k = it.int(i)?;
-    set_raw(it, a.get(it, 0), k, Value::NIL)?;
+    tab_set(it, a.get(it, 0), i, Value::NIL)?;
     Ok(1)
 }
 
@@ -1674,18 +1725,16 @@ fn b_tconcat(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     } else {
         check_str(it, a, 1, "concat")?
     };
-    let tab = as_table(t).expect("a table");
     let i = opt_int(it, a, 2, "concat", 1)?;
     let j = if a.get(it, 3).is_nil() {
-        table::length(tab)
+        tab_len(it, t)?
     } else {
         check_int(it, a, 3, "concat")?
     };
     let mut out = Vec::new();
     let mut k = i;
     while k <= j {
-        let tab = as_table(a.get(it, 0)).expect("a table");
-        let v = table::raw_get_int(tab, k);
+        let v = tab_get(it, a.get(it, 0), k)?;
         if as_str(v).is_none() && as_num(v).is_none() {
             let tn = Interp::type_name(v);
             return Err(it.throw_here(&format!(
@@ -1710,7 +1759,7 @@ fn b_tunpack(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let i = opt_int(it, a, 1, "unpack", 1)?;
     let j = if a.get(it, 2).is_nil() {
         match as_table(t) {
-            Some(tab) => table::length(tab),
+            Some(_) => tab_len(it, t)?,
             None => {
                 let g = got(it, a, 0);
                 return Err(arg_error(
@@ -1733,7 +1782,7 @@ fn b_tunpack(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     }
     for k in i..=j {
         let v = match as_table(a.get(it, 0)) {
-            Some(tab) => table::raw_get_int(tab, k),
+            Some(_) => tab_get(it, a.get(it, 0), k)?,
             None => Value::NIL,
         };
         push(it.t, v);
@@ -1779,9 +1828,8 @@ fn b_tmove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         let forward = tpos > e || tpos <= f || dest == 4;
         for k in 0..=count {
             let k = if forward { k } else { count - k };
-            let v = table::raw_get_int(as_table(a.get(it, 0)).expect("a table"), f + k);
-            let key = it.int(tpos + k)?;
-            set_raw(it, a.get(it, dest), key, v)?;
+            let v = tab_get(it, a.get(it, 0), f + k)?;
+            tab_set(it, a.get(it, dest), tpos + k, v)?;
         }
     }
     ret(it, a.get(it, dest))
@@ -1792,11 +1840,11 @@ fn b_tmove(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 /// lua5.4's order and an invalid order function is detected where lua5.4
 /// detects it. (lua5.4 randomizes the pivot of a partition found too
 /// unbalanced from the clock; here that pivot comes from the interval's
-/// bounds, deterministically.) Raw accesses: the table's metamethods are not
-/// used (README).
+/// bounds, deterministically.) Through `__index`/`__newindex`/`__len` as
+/// lua5.4's.
 fn b_tsort(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let t = check_table(it, a, 0, "sort")?;
-    let n = table::length(as_table(t).expect("a table"));
+    let n = tab_len(it, t)?;
     if n > 1 {
         if n >= i32::MAX as i64 {
             return Err(arg_error(it, 0, "sort", "array too big"));
@@ -1829,16 +1877,16 @@ struct Sort {
 
 impl Sort {
     /// Pushes `t[i]`.
-    fn geti(&self, it: &mut Interp<'_>, i: u64) {
-        let tab = as_table(self.a.get(it, 0)).expect("a table");
-        push(it.t, table::raw_get_int(tab, i as i64));
+    fn geti(&self, it: &mut Interp<'_>, i: u64) -> LResult<()> {
+        let v = tab_get(it, self.a.get(it, 0), i as i64)?;
+        push(it.t, v);
+        Ok(())
     }
 
     /// Pops a value into `t[i]`.
     fn seti(&self, it: &mut Interp<'_>, i: u64) -> LResult<()> {
-        let k = Value::small_int(i as i64).expect("an index below 2^31");
         let v = heap::at(it.t, top(it.t) - 1);
-        set_raw(it, self.a.get(it, 0), k, v)?;
+        tab_set(it, self.a.get(it, 0), i as i64, v)?;
         roots(it.t).truncate(top(it.t) - 1);
         Ok(())
     }
@@ -1870,7 +1918,7 @@ impl Sort {
         loop {
             loop {
                 i += 1;
-                self.geti(it, i);
+                self.geti(it, i)?;
                 if !self.comp(it, 1, 2)? {
                     break;
                 }
@@ -1881,7 +1929,7 @@ impl Sort {
             }
             loop {
                 j = j.wrapping_sub(1);
-                self.geti(it, j);
+                self.geti(it, j)?;
                 if !self.comp(it, 3, 1)? {
                     break;
                 }
@@ -1901,8 +1949,8 @@ impl Sort {
 
     fn auxsort(&self, it: &mut Interp<'_>, mut lo: u64, mut up: u64, mut rnd: u32) -> LResult<()> {
         while lo < up {
-            self.geti(it, lo);
-            self.geti(it, up);
+            self.geti(it, lo)?;
+            self.geti(it, up)?;
             if self.comp(it, 1, 2)? {
                 self.set2(it, lo, up)?;
             } else {
@@ -1917,13 +1965,13 @@ impl Sort {
                 let r4 = (up - lo) / 4;
                 u64::from(rnd) % (r4 * 2) + (lo + r4)
             };
-            self.geti(it, p);
-            self.geti(it, lo);
+            self.geti(it, p)?;
+            self.geti(it, lo)?;
             if self.comp(it, 2, 1)? {
                 self.set2(it, p, lo)?;
             } else {
                 self.pop(it, 1);
-                self.geti(it, up);
+                self.geti(it, up)?;
                 if self.comp(it, 1, 2)? {
                     self.set2(it, p, up)?;
                 } else {
@@ -1933,10 +1981,10 @@ impl Sort {
             if up - lo == 2 {
                 break;
             }
-            self.geti(it, p);
+            self.geti(it, p)?;
             let pv = heap::at(it.t, top(it.t) - 1);
             push(it.t, pv);
-            self.geti(it, up - 1);
+            self.geti(it, up - 1)?;
             self.set2(it, p, up - 1)?;
             p = self.partition(it, lo, up)?;
             let n;

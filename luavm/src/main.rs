@@ -77,7 +77,7 @@ fn usage(msg: &str) -> ! {
 }
 
 fn size(s: &str) -> usize {
-    vmkit::gc::parse_size(s).unwrap_or_else(|e| usage(&format!("bad size '{s}': {e}")))
+    vmkit::gc::parse_size(s).unwrap_or_else(|e| usage(&e))
 }
 
 fn main() {
@@ -107,6 +107,11 @@ fn main() {
     let fixed = cli.heap.as_deref().map(size);
     let max = cli.max_heap.as_deref().map(size);
     let min = cli.min_heap.as_deref().map(size);
+    if let (Some(lo), Some(hi)) = (min, max) {
+        if lo > hi {
+            usage("--min-heap is larger than --max-heap");
+        }
+    }
     match (fixed, max) {
         (Some(h), None) => {
             gc.heap_size = h;

@@ -833,3 +833,26 @@ fn refused_coroutine_starts_do_not_collect_each_time() {
     let collections = stat(r.line("gc: "), "collections");
     assert!(collections < 200, "{}", r.line("gc: "));
 }
+
+/// Bad sizes on the command line are one line each, said once, and status 1
+/// (lua5.4's for a bad command line); a starting heap larger than the maximum
+/// is one of them (it used to be cut to the maximum without a word).
+#[test]
+fn bad_heap_sizes_are_one_clear_line() {
+    let luavm = env!("CARGO_BIN_EXE_luavm");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (args, want) in [
+        (&["--heap", "0"][..], "luavm: bad size '0': out of range\n"),
+        (
+            &["--min-heap", "100M", "--max-heap", "10M"][..],
+            "luavm: --min-heap is larger than --max-heap\n",
+        ),
+    ] {
+        let mut a = args.to_vec();
+        a.extend(["-e", "print(1)"]);
+        let r = run(luavm, &a, dir);
+        assert_eq!(r.status, 1, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}");
+        assert_eq!(r.stderr, want, "{args:?}");
+    }
+}

@@ -42,9 +42,9 @@ struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_heap)]
     heap: Option<usize>,
     /// Where the heap starts when --heap is not given (it grows from there, and
-    /// never shrinks below it).
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_heap)]
-    min_heap: usize,
+    /// never shrinks below it) [default: 32M, or --max-heap if that is smaller]
+    #[arg(long, value_name = "SIZE", value_parser = parse_heap)]
+    min_heap: Option<usize>,
     /// The most the heap may grow to when --heap is not given.
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_heap)]
     max_heap: usize,
@@ -219,12 +219,16 @@ fn run(cli: Cli, engine: Engine) -> std::convert::Infallible {
     if std::env::var_os("TOYVM_TEST_INTERNAL_PANIC").is_some() {
         panic!("internal panic requested by TOYVM_TEST_INTERNAL_PANIC");
     }
+    if cli.min_heap.is_some_and(|m| m > cli.max_heap) {
+        eprintln!("toyvm: --min-heap is larger than --max-heap");
+        exit(EXIT_USAGE);
+    }
     let mut gc = GcOptions {
         plan: cli.plan,
         heap_size: cli.heap.unwrap_or(cli.max_heap),
         min_heap_size: match cli.heap {
             Some(_) => None,
-            None => Some(cli.min_heap.min(cli.max_heap)),
+            None => Some(cli.min_heap.unwrap_or(32 << 20).min(cli.max_heap)),
         },
         stress_gc: cli.stress_gc,
         transparent_huge_pages: cli.huge_pages && !cli.no_huge_pages,

@@ -33,6 +33,13 @@ fn bad_option_and_values() {
         &["--bogus", "examples/hello.toy"][..],
         &["--heap", "12Q", "examples/hello.toy"],
         &["--heap", "0", "examples/hello.toy"],
+        &[
+            "--min-heap",
+            "100M",
+            "--max-heap",
+            "10M",
+            "examples/hello.toy",
+        ],
         &["--plan", "Nope", "examples/hello.toy"],
         &["--plan", "PageProtect", "examples/hello.toy"],
         &["--plan", "MarkCompact", "examples/hello.toy"],

@@ -1677,6 +1677,17 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         Ok(())
     }
 
+    /// The first word of function object `fv` (a Lua function's prototype
+    /// index, a bound built-in's negative index); a jump to `otherwise` when
+    /// `fv` is no function object.
+    fn function_word(&mut self, fv: V, otherwise: ir::Block) -> V {
+        let p = self.object_ptr(fv, crate::heap::Kind::Function, otherwise);
+        self.fx
+            .b
+            .ins()
+            .load(types::I64, fl(), p, crate::heap::elem(0) as i32)
+    }
+
     /// `return f(...)` with `n` arguments, `f` and the arguments at `callpos`:
     /// when `f` is a Lua function (not a bound built-in), they move down to
     /// this frame's callee slot and the frame returns the tail-call code
@@ -1684,14 +1695,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// done; anything else goes to `host`.
     fn inline_tail(&mut self, callpos: u32, n: usize, host: ir::Block) {
         let fv = self.load_slot(callpos);
-        let p = self.object_ptr(fv, crate::heap::Kind::Function, host);
         // A Lua function's first word is its prototype's index; a bound
         // built-in's is negative.
-        let w = self
-            .fx
-            .b
-            .ins()
-            .load(types::I64, fl(), p, crate::heap::elem(0) as i32);
+        let w = self.function_word(fv, host);
         let int = self.is_int(w);
         self.guard(int, host);
         let pi = self.unbox_int(w);
@@ -2595,12 +2601,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let fv = self.load_slot(callpos);
         let slow = self.fx.b.create_block();
         // A Lua function with compiled code is called directly.
-        let p = self.object_ptr(fv, crate::heap::Kind::Function, slow);
-        let piv = self
-            .fx
-            .b
-            .ins()
-            .load(types::I64, fl(), p, crate::heap::elem(0) as i32);
+        let piv = self.function_word(fv, slow);
         let pi = self.unbox_int(piv);
         let codes = self.iconst(CODES.as_ptr() as i64);
         let base = self.fx.b.ins().load(types::I64, fl(), codes, 0);

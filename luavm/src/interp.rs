@@ -181,7 +181,18 @@ pub(crate) fn describe(e: &Expr) -> Option<String> {
                 }
                 _ => Some(format!("field '{}'", name(k))),
             },
-            _ => None,
+            // As lua5.4 names what its instructions fetched: a small integer
+            // constant key is `OP_GETI` ("integer index"), any other key a
+            // register it cannot name ("?").
+            Expr::Int(i) if (0..=255).contains(i) => Some("field 'integer index'".into()),
+            _ => match &**obj {
+                Expr::Local { name: e, .. } | Expr::Upvalue { name: e, .. }
+                    if &e[..] == b"_ENV" =>
+                {
+                    Some("global '?'".into())
+                }
+                _ => Some("field '?'".into()),
+            },
         },
         Expr::Method { name: n, .. } => Some(format!("method '{}'", name(n))),
         // lua5.4 names a string constant loaded into a register.
@@ -972,7 +983,7 @@ impl<'t> Interp<'t> {
     /// Runs the `__close` metamethods of the to-be-closed variables above
     /// `mark`, innermost first, with the error being raised (or nil); an error
     /// in one replaces the outcome.
-    fn close_variables(&mut self, mark: usize, r: LResult<Flow>) -> LResult<Flow> {
+    pub(crate) fn close_variables(&mut self, mark: usize, r: LResult<Flow>) -> LResult<Flow> {
         let t = self.t;
         let mut r = r;
         while self.tbc.len() > mark {
@@ -1397,6 +1408,14 @@ impl<'t> Interp<'t> {
         let t = self.t;
         let h = f.base + hidden as usize;
         let fpos = top(t);
+        let iter = at(t, h);
+        if !is_function(iter) && self.metamethod(iter, b"__call").is_none() {
+            let msg = format!(
+                "attempt to call a {} value (for iterator 'for iterator')",
+                self.obj_type_name(iter)
+            );
+            return Err(self.rt_error(f, msg));
+        }
         push(t, at(t, h));
         push(t, at(t, h + 1));
         push(t, at(t, h + 2));
@@ -2350,8 +2369,9 @@ impl<'t> Interp<'t> {
     pub fn tostring(&mut self, v: Value) -> LResult<Vec<u8>> {
         if let Some(m) = self.metamethod(v, b"__tostring") {
             let r = self.call_meta1(m, &[v], b"__tostring")?;
-            return match as_str(r) {
-                Some(s) => Ok(str_bytes(s).to_vec()),
+            // As lua5.4 (`lua_isstring`): a number will do too.
+            return match self.concat_piece(r) {
+                Some(s) => Ok(s),
                 None => Err(self.throw_msg("'__tostring' must return a string")),
             };
         }

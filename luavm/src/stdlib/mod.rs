@@ -758,7 +758,16 @@ fn b_pcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_xpcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    check_any(it, a, 1, "xpcall")?;
+    // As lua5.4: the message handler must be a function.
+    if !crate::interp::is_function(a.get(it, 1)) {
+        let g = got(it, a, 1);
+        return Err(arg_error(
+            it,
+            1,
+            "xpcall",
+            &format!("function expected, got {g}"),
+        ));
+    }
     let t = it.t;
     let fpos = top(t);
     let f = a.get(it, 0);
@@ -832,7 +841,7 @@ fn b_setmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 }
 
 fn b_getmetatable(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
-    let v = a.get(it, 0);
+    let v = check_any(it, a, 0, "getmetatable")?;
     match it.metatable_of(v) {
         Some(mt) => {
             let p = table::raw_get_str(mt, b"__metatable");
@@ -2545,9 +2554,11 @@ fn b_exit(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     } else {
         check_int(it, a, 0, "exit")? as i32
     };
-    // `close` true: the state is closed first, as lua_close does (every
-    // finalizer still due runs).
+    // `close` true: the state is closed first, as lua_close does (the
+    // pending to-be-closed variables are closed, then every finalizer still
+    // due runs).
     if !a.get(it, 1).is_falsy() {
+        let _ = it.close_variables(0, Ok(crate::interp::Flow::Normal));
         finalize::close(it);
     }
     flush_at_exit(it);

@@ -147,13 +147,20 @@ pub(super) fn char(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
 
 pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     let fmt = check_str(it, a, 0, "format")?;
-    let pieces = match lstr::parse_format(&fmt) {
-        Ok(p) => p,
-        Err(m) => return Err(it.throw_here(&m)),
-    };
     let mut out = Vec::new();
     let mut arg = 1;
-    for p in pieces {
+    let mut pos = 0;
+    loop {
+        // As lua5.4: a conversion's argument must exist before the
+        // conversion itself is read ("no value" comes first).
+        if lstr::at_spec(&fmt, pos) && arg >= a.n {
+            return Err(arg_error(it, arg, "format", "no value"));
+        }
+        let p = match lstr::next_piece(&fmt, &mut pos) {
+            None => break,
+            Some(Ok(p)) => p,
+            Some(Err(m)) => return Err(it.throw_here(&m)),
+        };
         match p {
             Piece::Lit(l) => out.extend_from_slice(&l),
             Piece::Spec(spec) => {

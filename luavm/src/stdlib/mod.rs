@@ -538,10 +538,9 @@ fn b_tonumber(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             None => ret(it, Value::NIL),
         };
     }
+    // As lua5.4: the base must be an integer, the value a string, then the
+    // base in range.
     let base = check_int(it, a, 1, "tonumber")?;
-    if !(2..=36).contains(&base) {
-        return Err(arg_error(it, 1, "tonumber", "base out of range"));
-    }
     let Some(s) = as_str(v) else {
         let g = got(it, a, 0);
         return Err(arg_error(
@@ -551,6 +550,9 @@ fn b_tonumber(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             &format!("string expected, got {g}"),
         ));
     };
+    if !(2..=36).contains(&base) {
+        return Err(arg_error(it, 1, "tonumber", "base out of range"));
+    }
     match lnum::str_to_int_base(str_bytes(s), base as u32) {
         Some(i) => {
             let v = it.int(i)?;

@@ -1,0 +1,11 @@
+-- Built-ins check their arguments in lua5.4's order, with its messages.
+print(pcall(tonumber, nil, 99)) print(pcall(tonumber, "10", 99)) print(pcall(tonumber, 10, 16))
+print(pcall(tonumber, "z", 36)) print(pcall(tonumber, "10", "x")) print(pcall(tonumber, nil, 1))
+print(tonumber("ff", 16), tonumber("  11  ", 2), tonumber("8", 8), tonumber("-zz", 36))
+print(pcall(xpcall, print))
+print(pcall(xpcall, print, nil))
+print(pcall(xpcall, print, 42))
+print(pcall(getmetatable))
+local t = setmetatable({}, {__tostring=function() return 42 end})
+print(pcall(tostring, t))
+print(string.format("%s", t))

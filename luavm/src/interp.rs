@@ -1281,7 +1281,9 @@ impl<'t> Interp<'t> {
                 limit: lim,
                 step: st,
             } => {
-                while (st > 0.0 && x <= lim) || (st < 0.0 && x >= lim) {
+                // The first iteration was decided by the preparation; then,
+                // as lua5.4's floatforloop, on while within the limit.
+                loop {
                     self.set_local(f, var, Value::float(x))?;
                     match self.exec_block(f, body)? {
                         Flow::Break => break,
@@ -1289,6 +1291,10 @@ impl<'t> Interp<'t> {
                         other => return Ok(other),
                     }
                     x += st;
+                    let within = if 0.0 < st { x <= lim } else { lim <= x };
+                    if !within {
+                        break;
+                    }
                 }
             }
         }
@@ -1373,7 +1379,10 @@ impl<'t> Interp<'t> {
                 if st == 0.0 {
                     return Err(self.rt_error(f, "'for' step is zero".into()));
                 }
-                if (st > 0.0 && x <= lim) || (st < 0.0 && x >= lim) {
+                // As lua5.4's forprep: skipped only when the limit is
+                // already passed (a NaN start or limit runs once).
+                let passed = if 0.0 < st { lim < x } else { x < lim };
+                if !passed {
                     Ok(ForLoop::Float {
                         first: x,
                         limit: lim,

@@ -1521,12 +1521,14 @@ impl<'t> Interp<'t> {
         desc: &Expr,
     ) -> LResult<()> {
         self.at_frame(f);
+        let direct = as_table(o).is_none() && self.metamethod(o, b"__newindex").is_none();
         match self.set_index_value(o, k, v) {
             Ok(()) => Ok(()),
             Err(SetError::Thrown) => Err(Thrown),
             Err(SetError::Key(e)) => Err(self.key_error(f, e)),
             Err(SetError::NotIndexable(tn)) => {
-                let msg = with_desc(format!("attempt to index a {tn} value"), desc);
+                let msg = format!("attempt to index a {tn} value");
+                let msg = if direct { with_desc(msg, desc) } else { msg };
                 Err(self.rt_error(f, msg))
             }
             Err(SetError::Loop) => {
@@ -1587,33 +1589,14 @@ impl<'t> Interp<'t> {
     /// `o[k]` with `__index`; `desc` describes `o` for messages.
     pub(crate) fn index(&mut self, f: &Frame, o: Value, k: Value, desc: &Expr) -> LResult<Value> {
         self.at_frame(f);
+        // Only `o` itself is named in the message, not a value met along its
+        // `__index` chain.
+        let direct = as_table(o).is_none() && self.metamethod(o, b"__index").is_none();
         match self.index_value(o, k) {
             Ok(v) => Ok(v),
             Err(IndexError::NotIndexable(tn)) => {
-                let key_desc = match (as_str(k), desc) {
-                    (Some(s), _)
-                        if !matches!(
-                            desc,
-                            Expr::Index { .. }
-                                | Expr::Local { .. }
-                                | Expr::Upvalue { .. }
-                                | Expr::Global(_)
-                                | Expr::Method { .. }
-                        ) =>
-                    {
-                        Some(format!("field '{}'", String::from_utf8_lossy(str_bytes(s))))
-                    }
-                    _ => None,
-                };
-                let mut msg = format!("attempt to index a {tn} value");
-                match describe(desc) {
-                    Some(d) => msg = format!("{msg} ({d})"),
-                    None => {
-                        if let Some(d) = key_desc {
-                            let _ = d;
-                        }
-                    }
-                }
+                let msg = format!("attempt to index a {tn} value");
+                let msg = if direct { with_desc(msg, desc) } else { msg };
                 Err(self.rt_error(f, msg))
             }
             Err(IndexError::Thrown) => Err(Thrown),
@@ -1639,16 +1622,18 @@ impl<'t> Interp<'t> {
                 if m.is_nil() {
                     return Ok(Value::NIL);
                 }
-                if as_table(m).is_some() {
-                    o = m;
-                    continue;
+                // As lua5.4: a function is called, anything else indexed
+                // (a table, or a string through its metatable...).
+                if is_function(m) {
+                    return self.call_index(m, o, k);
                 }
-                return self.call_index(m, o, k);
+                o = m;
+                continue;
             }
             match self.metamethod(o, b"__index") {
                 None => return Err(IndexError::NotIndexable(Self::type_name(o))),
-                Some(m) if as_table(m).is_some() => o = m,
-                Some(m) => return self.call_index(m, o, k),
+                Some(m) if is_function(m) => return self.call_index(m, o, k),
+                Some(m) => o = m,
             }
         }
         Err(IndexError::Loop)

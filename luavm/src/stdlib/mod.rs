@@ -790,7 +790,16 @@ fn b_xpcall(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             it.handlers.push((crate::sites::len(), lines));
             let n = it.call_value(h, &[e]);
             it.handlers.pop();
-            let n = n?;
+            // A handler that fails: lua5.4's LUA_ERRERR.
+            let Ok(n) = n else {
+                if it.closing {
+                    return Err(Thrown);
+                }
+                roots(t).truncate(base + 1);
+                let m = it.string(b"error in error handling")?;
+                push(t, m);
+                return Ok(2);
+            };
             let v = if n > 0 {
                 heap::at(t, base + 1)
             } else {

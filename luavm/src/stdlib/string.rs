@@ -124,6 +124,12 @@ pub(super) fn byte(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
     if i > j {
         return Ok(0);
     }
+    // As lua5.4 (`luaL_checkstack`): the results must fit the thread's
+    // stack of `LIMIT` slots.
+    let st = crate::stack::stack();
+    if st.len() - st.floor() + (j - i + 1) > crate::stack::LIMIT {
+        return Err(it.throw_msg("stack overflow (string slice too long)"));
+    }
     // Read in place: pushing integers allocates nothing.
     let s = subject.bytes(it, a);
     for k in i..=j {

@@ -193,6 +193,23 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                         }
                         out.extend_from_slice(&lstr::format_str(&spec, &s));
                     }
+                    b'p' => {
+                        // As lua5.4's `lua_topointer`: an object's address (the
+                        // one `tostring` shows), "(null)" for a value that is
+                        // not one.
+                        let v = a.get(it, arg);
+                        let text = if let Some(b) = v.as_builtin() {
+                            format!("{:#014x}", 0x5000_0000u64 + b as u64)
+                        } else if let Some(o) = v.as_object() {
+                            format!(
+                                "{:#014x}",
+                                0x5500_0000_0000u64 + crate::heap::identity_hash(o) as u64
+                            )
+                        } else {
+                            "(null)".to_string()
+                        };
+                        out.extend_from_slice(&lstr::format_str(&spec, text.as_bytes()));
+                    }
                     b'q' => {
                         let v = a.get(it, arg);
                         if let Some(s) = as_str(v) {

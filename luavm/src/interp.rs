@@ -1526,13 +1526,11 @@ impl<'t> Interp<'t> {
             Ok(()) => Ok(()),
             Err(SetError::Thrown) => Err(Thrown),
             Err(SetError::Key(e)) => Err(self.key_error(f, e)),
-            Err(SetError::NotIndexable(tn)) => {
-                let msg = format!("attempt to index a {tn} value");
-                let msg = if direct { with_desc(msg, desc) } else { msg };
+            Err(e) => {
+                let msg = e.message().expect("a message of its own");
+                let named = direct && matches!(e, SetError::NotIndexable(_));
+                let msg = if named { with_desc(msg, desc) } else { msg };
                 Err(self.rt_error(f, msg))
-            }
-            Err(SetError::Loop) => {
-                Err(self.rt_error(f, "'__newindex' chain too long; possible loop".into()))
             }
         }
     }
@@ -1594,14 +1592,12 @@ impl<'t> Interp<'t> {
         let direct = as_table(o).is_none() && self.metamethod(o, b"__index").is_none();
         match self.index_value(o, k) {
             Ok(v) => Ok(v),
-            Err(IndexError::NotIndexable(tn)) => {
-                let msg = format!("attempt to index a {tn} value");
-                let msg = if direct { with_desc(msg, desc) } else { msg };
-                Err(self.rt_error(f, msg))
-            }
             Err(IndexError::Thrown) => Err(Thrown),
-            Err(IndexError::Loop) => {
-                Err(self.rt_error(f, "'__index' chain too long; possible loop".into()))
+            Err(e) => {
+                let msg = e.message().expect("a message of its own");
+                let named = direct && matches!(e, IndexError::NotIndexable(_));
+                let msg = if named { with_desc(msg, desc) } else { msg };
+                Err(self.rt_error(f, msg))
             }
         }
     }
@@ -2387,16 +2383,13 @@ impl<'t> Interp<'t> {
                 b"false".to_vec()
             };
         }
-        if let Some(b) = v.as_builtin() {
-            return format!("function: {:#014x}", 0x5000_0000u64 + b as u64).into_bytes();
+        let address = pseudo_address(v).expect("a function or an object");
+        if v.as_builtin().is_some() {
+            return format!("function: {address:#014x}").into_bytes();
         }
         let o = v.as_object().expect("an object");
         if kind(o) == Kind::Table && heap::is_file(o) {
-            return format!(
-                "file ({:#014x})",
-                0x5600_0000_0000u64 + identity_hash(o) as u64
-            )
-            .into_bytes();
+            return format!("file ({address:#014x})").into_bytes();
         }
         let name = match self
             .metatable_of(v)
@@ -2406,12 +2399,29 @@ impl<'t> Interp<'t> {
             Some(s) => String::from_utf8_lossy(str_bytes(s)).into_owned(),
             None => Self::type_name(v).to_string(),
         };
-        format!(
-            "{name}: {:#014x}",
-            0x5500_0000_0000u64 + identity_hash(o) as u64
-        )
-        .into_bytes()
+        format!("{name}: {address:#014x}").into_bytes()
     }
+}
+
+/// The address `tostring` and `string.format("%p")` show for `v` (stable
+/// while it lives: objects move, their identity hash does not); `None` for
+/// a value that is no object nor function (lua5.4's `lua_topointer` is NULL).
+pub fn pseudo_address(v: Value) -> Option<u64> {
+    if let Some(b) = v.as_builtin() {
+        return Some(0x5000_0000u64 + b as u64);
+    }
+    let o = v.as_object()?;
+    // A string's status word caches its hash: that, not an identity hash
+    // (which would overwrite a hash not computed yet).
+    if let Some(s) = as_str(v) {
+        return Some(0x5500_0000_0000u64 + heap::str_hash(s) as u64);
+    }
+    let base = if kind(o) == Kind::Table && heap::is_file(o) {
+        0x5600_0000_0000u64
+    } else {
+        0x5500_0000_0000u64
+    };
+    Some(base + identity_hash(o) as u64)
 }
 
 /// "number has no integer representation", naming the operand as lua5.4 does.
@@ -2449,6 +2459,31 @@ pub enum IndexError {
     Thrown,
     /// `__index` chain too long.
     Loop,
+}
+
+impl IndexError {
+    /// lua5.4's message for it (without position or the value's name);
+    /// `None` when a metamethod raised its own error.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            IndexError::NotIndexable(tn) => Some(format!("attempt to index a {tn} value")),
+            IndexError::Loop => Some("'__index' chain too long; possible loop".into()),
+            IndexError::Thrown => None,
+        }
+    }
+}
+
+impl SetError {
+    /// lua5.4's message for it (without position or the value's name);
+    /// `None` when a metamethod raised its own error or the key is the
+    /// trouble (see [`Interp::key_error`]).
+    pub fn message(&self) -> Option<String> {
+        match self {
+            SetError::NotIndexable(tn) => Some(format!("attempt to index a {tn} value")),
+            SetError::Loop => Some("'__newindex' chain too long; possible loop".into()),
+            SetError::Thrown | SetError::Key(_) => None,
+        }
+    }
 }
 
 fn shift_left(x: i64, n: i64) -> i64 {

@@ -596,36 +596,30 @@ pub extern "C" fn h_lookup_ic(_t: &Thread, class: u64, k: u64, ic: u64) -> Pair 
             *cacheable = false;
         }
     };
-    let mut found = None;
-    let mut ended = false;
-    for _ in 0..2000 {
-        note(tab, &mut cacheable);
-        let v = table::raw_get(tab, k);
-        if !v.is_nil() {
-            found = Some((v, tab));
-            ended = true;
-            break;
+    let found = 'walk: {
+        for _ in 0..2000 {
+            note(tab, &mut cacheable);
+            let v = table::raw_get(tab, k);
+            if !v.is_nil() {
+                break 'walk Some((v, tab));
+            }
+            let Some(mt) = table::metatable(tab) else {
+                break 'walk None;
+            };
+            note(mt, &mut cacheable);
+            let idx = table::raw_get(mt, index_key());
+            if idx.is_nil() {
+                break 'walk None;
+            }
+            let Some(next) = as_table(idx) else {
+                return FAIL;
+            };
+            tab = next;
         }
-        let Some(mt) = table::metatable(tab) else {
-            ended = true;
-            break;
-        };
-        note(mt, &mut cacheable);
-        let idx = table::raw_get(mt, index_key());
-        if idx.is_nil() {
-            ended = true;
-            break;
-        }
-        let Some(next) = as_table(idx) else {
-            return FAIL;
-        };
-        tab = next;
-    }
-    if !ended {
         // A chain too long (a loop): the interpreter's path raises lua5.4's
         // "'__index' chain too long; possible loop".
         return FAIL;
-    }
+    };
     let value = found.map_or(Value::NIL, |(v, _)| v);
     let address = match found {
         Some((_, holder)) => table::hash_value_address(holder, k),

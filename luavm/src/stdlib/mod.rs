@@ -1637,16 +1637,10 @@ fn tab_get(it: &mut Interp<'_>, t: Value, i: i64) -> LResult<Value> {
         return Ok(table::raw_get_int(tab, i));
     }
     let k = it.int(i)?;
-    match it.index_value(t, k) {
-        Ok(v) => Ok(v),
-        Err(crate::interp::IndexError::Thrown) => Err(Thrown),
-        Err(crate::interp::IndexError::NotIndexable(tn)) => {
-            Err(it.throw_msg(&format!("attempt to index a {tn} value")))
-        }
-        Err(crate::interp::IndexError::Loop) => {
-            Err(it.throw_msg("'__index' chain too long; possible loop"))
-        }
-    }
+    it.index_value(t, k).map_err(|e| match e.message() {
+        Some(m) => it.throw_msg(&m),
+        None => Thrown,
+    })
 }
 
 /// `t[i] = v` as lua5.4's table library writes it (`lua_seti`): with
@@ -1657,17 +1651,12 @@ fn tab_set(it: &mut Interp<'_>, t: Value, i: i64, v: Value) -> LResult<()> {
     if table::metatable(tab).is_none() {
         return set_raw(it, t, k, v);
     }
-    match it.set_index_value(t, k, v) {
-        Ok(()) => Ok(()),
-        Err(crate::interp::SetError::Thrown) => Err(Thrown),
-        Err(crate::interp::SetError::Key(_)) => Err(it.no_memory()),
-        Err(crate::interp::SetError::NotIndexable(tn)) => {
-            Err(it.throw_msg(&format!("attempt to index a {tn} value")))
-        }
-        Err(crate::interp::SetError::Loop) => {
-            Err(it.throw_msg("'__newindex' chain too long; possible loop"))
-        }
-    }
+    it.set_index_value(t, k, v).map_err(|e| match e {
+        crate::interp::SetError::Thrown => Thrown,
+        // An integer key: only memory can fail.
+        crate::interp::SetError::Key(_) => it.no_memory(),
+        e => it.throw_msg(&e.message().expect("a message of its own")),
+    })
 }
 
 /// `#t` as lua5.4's table library takes it (`luaL_len`): with `__len`, whose

@@ -170,9 +170,6 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         match p {
             Piece::Lit(l) => out.extend_from_slice(&l),
             Piece::Spec(spec) => {
-                if arg >= a.n && spec.conv != b'%' {
-                    return Err(arg_error(it, arg, "format", "no value"));
-                }
                 match spec.conv {
                     b'd' | b'i' | b'u' | b'c' | b'x' | b'X' | b'o' => {
                         let i = check_int(it, a, arg, "format")?;
@@ -197,16 +194,9 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                         // As lua5.4's `lua_topointer`: an object's address (the
                         // one `tostring` shows), "(null)" for a value that is
                         // not one.
-                        let v = a.get(it, arg);
-                        let text = if let Some(b) = v.as_builtin() {
-                            format!("{:#014x}", 0x5000_0000u64 + b as u64)
-                        } else if let Some(o) = v.as_object() {
-                            format!(
-                                "{:#014x}",
-                                0x5500_0000_0000u64 + crate::heap::identity_hash(o) as u64
-                            )
-                        } else {
-                            "(null)".to_string()
+                        let text = match crate::interp::pseudo_address(a.get(it, arg)) {
+                            Some(address) => format!("{address:#014x}"),
+                            None => "(null)".to_string(),
                         };
                         out.extend_from_slice(&lstr::format_str(&spec, text.as_bytes()));
                     }

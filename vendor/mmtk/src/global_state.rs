@@ -20,6 +20,11 @@ pub struct GlobalState {
     /// Is the current GC an emergency collection? Emergency means we may run out of memory soon, and we should
     /// attempt to collect as much as we can.
     pub(crate) emergency_collection: AtomicBool,
+    /// vmkit patch 7: the collections completed so far, shifted left by one, with
+    /// the lowest bit set if the last of them was an emergency collection. Written
+    /// before the mutators resume, so a mutator that blocked for a collection reads
+    /// that collection here (or a later one), never the next one being scheduled.
+    pub(crate) completed_collections: AtomicUsize,
     /// Is the current GC triggered by the user?
     pub(crate) user_triggered_collection: AtomicBool,
     /// Is the current GC triggered internally by MMTK? This is unused for now. We may have internally triggered GC
@@ -107,6 +112,23 @@ impl GlobalState {
 
     pub fn is_emergency_collection(&self) -> bool {
         self.emergency_collection.load(Ordering::Relaxed)
+    }
+
+    /// vmkit patch 7: records that the current collection has completed (called
+    /// before the mutators resume).
+    pub(crate) fn record_completed_collection(&self) {
+        let n = (self.completed_collections.load(Ordering::Relaxed) >> 1) + 1;
+        self.completed_collections.store(
+            (n << 1) | self.is_emergency_collection() as usize,
+            Ordering::SeqCst,
+        );
+    }
+
+    /// vmkit patch 7: the number of the last completed collection, and whether it
+    /// was an emergency collection.
+    pub(crate) fn last_completed_collection(&self) -> (usize, bool) {
+        let w = self.completed_collections.load(Ordering::SeqCst);
+        (w >> 1, w & 1 != 0)
     }
 
     /// Return true if this collection was triggered by application code.
@@ -201,6 +223,7 @@ impl Default for GlobalState {
             gc_start_time: AtomicRefCell::new(None),
             stacks_prepared: AtomicBool::new(false),
             emergency_collection: AtomicBool::new(false),
+            completed_collections: AtomicUsize::new(0),
             user_triggered_collection: AtomicBool::new(false),
             internal_triggered_collection: AtomicBool::new(false),
             last_internal_triggered_collection: AtomicBool::new(false),

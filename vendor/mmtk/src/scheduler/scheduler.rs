@@ -647,6 +647,10 @@ impl<VM: VMBinding> GCWorkScheduler<VM> {
         let concurrent_work_scheduled = self.schedule_concurrent_packets();
         self.debug_assert_all_stw_buckets_closed();
 
+        // vmkit patch 7: publish this collection's number and kind for the
+        // allocation slow path's out-of-memory test before any mutator resumes.
+        mmtk.state.record_completed_collection();
+
         // Set to NotInGC after everything, and right before resuming mutators.
         if concurrent_work_scheduled {
             mmtk.state.gc_status.set_in_concurrent_gc();

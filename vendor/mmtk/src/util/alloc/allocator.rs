@@ -444,8 +444,15 @@ pub trait Allocator<VM: VMBinding>: Downcast {
         let stress_test = self.get_context().options.is_stress_test_gc_enabled();
         assert!(!self.get_context().thrown_oom.load(Ordering::Relaxed), "We should not enter alloc_slow_inline if we have already thrown OOM for this allocation request.");
 
-        // Information about the previous collection.
-        let mut emergency_collection = false;
+        // Information about the previous collection. vmkit patch 7: the number of
+        // the last completed collection if it was an emergency one, read after a
+        // failed attempt. (Upstream kept a flag read from the global state after
+        // the attempt's collection; with many mutators the next collection may
+        // already be scheduled by then, its emergency flag was taken for the one
+        // this thread blocked for, and the thread reported out of memory after the
+        // next emergency collection without retrying after it, though that
+        // collection had freed half the heap.)
+        let mut emergency_collection: Option<usize> = None;
         let mut previous_result_zero = false;
 
         loop {
@@ -552,12 +559,11 @@ pub trait Allocator<VM: VMBinding>: Downcast {
 
             // It is possible to have cases where a thread is blocked for another GC (non emergency)
             // immediately after being blocked for a GC (emergency) (e.g. in stress test), that is saying
-            // the thread does not leave this loop between the two GCs. The local var 'emergency_collection'
-            // was set to true after the first GC. But when we execute this check below, we just finished
-            // the second GC, which is not emergency. In such case, we will give a false OOM.
-            // We cannot just rely on the local var. Instead, we get the emergency collection value again,
-            // and check both.
-            if emergency_collection && self.get_context().state.is_emergency_collection() {
+            // the thread does not leave this loop between the two GCs. vmkit patch 7: out of memory
+            // only if an attempt made after one completed emergency collection failed and a later
+            // completed collection was an emergency one too.
+            let (last_gc, last_gc_emergency) = self.get_context().state.last_completed_collection();
+            if emergency_collection.is_some_and(|n| last_gc_emergency && last_gc > n) {
                 trace!("Emergency collection");
                 // Report allocation success to assist OutOfMemory handling.
                 // This seems odd, but we must allow each OOM to run its course (and maybe give us back memory)
@@ -598,8 +604,8 @@ pub trait Allocator<VM: VMBinding>: Downcast {
 
             // Record whether last collection was an Emergency collection. If so, we make one more
             // attempt to allocate before we signal an OOM.
-            emergency_collection = self.get_context().state.is_emergency_collection();
-            trace!("Got emergency collection as {}", emergency_collection);
+            emergency_collection = last_gc_emergency.then_some(last_gc);
+            trace!("Got emergency collection as {:?}", emergency_collection);
             previous_result_zero = true;
         }
     }

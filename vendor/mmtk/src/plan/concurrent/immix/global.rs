@@ -169,6 +169,12 @@ impl<VM: VMBinding> Plan for ConcurrentImmix<VM> {
             // For user-triggered GCs, we don't want a simple initial pause which reclaims nothing.
             // We do a full STW collection for user triggered collection instead.
             || self.base().global_state.is_user_triggered_collection()
+            // vmkit patch 7: an emergency collection (an allocation failed after
+            // an exhaustive collection) is a full one: an initial-mark pause
+            // reclaims nothing, and as an emergency collection it made the
+            // allocation that had only reached the mark-start threshold report
+            // out of memory.
+            || self.base().global_state.is_emergency_collection()
         {
             Pause::Full
         } else {

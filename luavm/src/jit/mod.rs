@@ -857,7 +857,16 @@ struct Cg<'f, 'a, 'b> {
     /// The temporaries whose value is in their variable, not yet in their
     /// slot (those at or past `temps` were released).
     lazy: Vec<u32>,
+    /// Direct calls whose caller uses at most one result: the block that
+    /// sets the frame's slots above the call's position to nil after the call
+    /// returns (filled in at the end, when the frame's size is known), the
+    /// block it continues in, and the call's slot ([`Cg::fill_above`]).
+    fills: Vec<(ir::Block, ir::Block, u32)>,
 }
+
+/// The most slots [`Cg::fill_above`] sets to nil with one store each (more
+/// in a loop).
+const MAX_UNROLLED_FILL: u32 = 24;
 
 fn fl() -> MemFlagsData {
     MemFlagsData::trusted()
@@ -911,6 +920,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             nactive: p.params,
             tvars: Vec::new(),
             lazy: Vec::new(),
+            fills: Vec::new(),
         };
         for _ in 0..p.slots {
             let v = cg.fx.b.declare_var(types::I64);
@@ -930,6 +940,9 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         cg.fx.b.ins().return_(&[zero]);
         // Frame set-up, now that the frame's size is known.
         let size = p.slots + cg.max_temps + 1;
+        for (fill, cont, callpos) in std::mem::take(&mut cg.fills) {
+            cg.fill_above(fill, cont, callpos, size);
+        }
         cg.fx
             .b
             .func
@@ -1512,6 +1525,48 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             }
         }
         Ok(())
+    }
+
+    /// Fills `fill` (reached after a direct call at `callpos` returned, its
+    /// caller using at most its first result, which stays at `callpos`): the
+    /// frame's slots above `callpos` (what the callee left there: it must not
+    /// be seen again) set to nil by stores of known count and address, and
+    /// the value stack's length set to the frame's end; then `cont`. Unlike
+    /// [`Cg::refill`], it neither reads the length nor loops over the slots
+    /// the results left (the frame's `size` is known only once the body is
+    /// compiled: the block is filled then).
+    fn fill_above(&mut self, fill: ir::Block, cont: ir::Block, callpos: u32, size: u32) {
+        self.fx.b.switch_to_block(fill);
+        let nil = self.iconst(NIL);
+        if size - callpos - 1 <= MAX_UNROLLED_FILL {
+            for i in callpos + 1..size {
+                self.fx.b.ins().store(fl(), nil, self.bp, 8 * i as i32);
+            }
+        } else {
+            let head = self.fx.b.create_block();
+            let body = self.fx.b.create_block();
+            let out = self.fx.b.create_block();
+            self.fx.b.append_block_param(head, types::I64);
+            let first = self
+                .fx
+                .b
+                .ins()
+                .iadd_imm_s(self.bp, 8 * (callpos as i64 + 1));
+            self.fx.b.ins().jump(head, &[first.into()]);
+            self.fx.b.switch_to_block(head);
+            let a = self.fx.b.block_params(head)[0];
+            let end = self.fx.b.ins().iadd_imm_s(self.bp, 8 * size as i64);
+            let more = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, a, end);
+            self.fx.b.ins().brif(more, body, &[], out, &[]);
+            self.fx.b.switch_to_block(body);
+            self.fx.b.ins().store(fl(), nil, a, 0);
+            let a1 = self.fx.b.ins().iadd_imm_s(a, 8);
+            self.fx.b.ins().jump(head, &[a1.into()]);
+            self.fx.b.switch_to_block(out);
+        }
+        let fe = self.frame_end;
+        self.set_len(fe);
+        self.fx.b.ins().jump(cont, &[]);
     }
 
     /// After a direct call: the value stack reaches `frame_end` again, the
@@ -2669,7 +2724,16 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let fill = self.fx.b.create_block();
         self.fx.b.ins().brif(tail, tailb, &[], fill, &[]);
         self.fx.b.switch_to_block(fill);
-        self.refill(fe);
+        if keep {
+            // The results may reach past `callpos + 1` (and past the frame).
+            self.refill(fe);
+        } else {
+            let above = self.fx.b.create_block();
+            let cont = self.fx.b.create_block();
+            self.fx.b.ins().jump(above, &[]);
+            self.fills.push((above, cont, callpos));
+            self.fx.b.switch_to_block(cont);
+        }
         self.reload_locals();
         self.fx.b.ins().jump(join, &[r.into()]);
         // The callee ended in a tail call: its callee and arguments are at

@@ -1543,26 +1543,13 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.fx.b.ins().store(fl(), nil, self.bp, 8 * i as i32);
             }
         } else {
-            let head = self.fx.b.create_block();
-            let body = self.fx.b.create_block();
-            let out = self.fx.b.create_block();
-            self.fx.b.append_block_param(head, types::I64);
             let first = self
                 .fx
                 .b
                 .ins()
                 .iadd_imm_s(self.bp, 8 * (callpos as i64 + 1));
-            self.fx.b.ins().jump(head, &[first.into()]);
-            self.fx.b.switch_to_block(head);
-            let a = self.fx.b.block_params(head)[0];
             let end = self.fx.b.ins().iadd_imm_s(self.bp, 8 * size as i64);
-            let more = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, a, end);
-            self.fx.b.ins().brif(more, body, &[], out, &[]);
-            self.fx.b.switch_to_block(body);
-            self.fx.b.ins().store(fl(), nil, a, 0);
-            let a1 = self.fx.b.ins().iadd_imm_s(a, 8);
-            self.fx.b.ins().jump(head, &[a1.into()]);
-            self.fx.b.switch_to_block(out);
+            self.nil_words(first, end);
         }
         let fe = self.frame_end;
         self.set_len(fe);
@@ -1576,25 +1563,33 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let la = self.iconst(self.h.stack_len);
         let base = self.iconst(self.h.stack_base);
         let len = self.fx.b.ins().load(types::I64, fl(), la, 0);
+        let off = self.fx.b.ins().ishl_imm_s(len, 3);
+        let first = self.fx.b.ins().iadd(base, off);
+        let off = self.fx.b.ins().ishl_imm_s(frame_end, 3);
+        let end = self.fx.b.ins().iadd(base, off);
+        self.nil_words(first, end);
+        let fin = self.fx.b.ins().umax(len, frame_end);
+        self.fx.b.ins().store(fl(), fin, la, 0);
+    }
+
+    /// Stores nil in the words from address `first` up to `end` (none if
+    /// `end` is not above `first`), in a loop; continues after it.
+    fn nil_words(&mut self, first: V, end: V) {
         let head = self.fx.b.create_block();
         let body = self.fx.b.create_block();
         let out = self.fx.b.create_block();
         self.fx.b.append_block_param(head, types::I64);
-        self.fx.b.ins().jump(head, &[len.into()]);
+        self.fx.b.ins().jump(head, &[first.into()]);
         self.fx.b.switch_to_block(head);
-        let i = self.fx.b.block_params(head)[0];
-        let more = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, i, frame_end);
+        let a = self.fx.b.block_params(head)[0];
+        let more = self.fx.b.ins().icmp(IntCC::UnsignedLessThan, a, end);
         self.fx.b.ins().brif(more, body, &[], out, &[]);
         self.fx.b.switch_to_block(body);
-        let off = self.fx.b.ins().ishl_imm_s(i, 3);
-        let addr = self.fx.b.ins().iadd(base, off);
         let nil = self.iconst(NIL);
-        self.fx.b.ins().store(fl(), nil, addr, 0);
-        let i1 = self.fx.b.ins().iadd_imm_s(i, 1);
-        self.fx.b.ins().jump(head, &[i1.into()]);
+        self.fx.b.ins().store(fl(), nil, a, 0);
+        let a1 = self.fx.b.ins().iadd_imm_s(a, 8);
+        self.fx.b.ins().jump(head, &[a1.into()]);
         self.fx.b.switch_to_block(out);
-        let fin = self.fx.b.ins().umax(len, frame_end);
-        self.fx.b.ins().store(fl(), fin, la, 0);
     }
 
     /// Stores `v` into a local, upvalue or global.

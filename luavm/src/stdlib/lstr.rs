@@ -1036,11 +1036,11 @@ pub fn format_str(spec: &Spec, s: &[u8]) -> Vec<u8> {
 }
 
 /// Formats `%p`: `addr` is the object's address, or `None` for values
-/// without one (Lua prints those as `(null)`).  glibc prints addresses
-/// as `0x` followed by lowercase hex.
+/// without one (Lua prints those as `(null)`).  As `0x` and at least 12
+/// lowercase hex digits: the form `tostring` shows the same address in.
 pub fn format_pointer(spec: &Spec, addr: Option<usize>) -> Vec<u8> {
     let body = match addr {
-        Some(a) => format!("{:#x}", a).into_bytes(),
+        Some(a) => format!("{a:#014x}").into_bytes(),
         None => b"(null)".to_vec(),
     };
     pad(spec, body, 0, false)
@@ -1605,7 +1605,7 @@ mod tests {
         assert_eq!(format_pointer(&spec("%10p"), None), b"    (null)".to_vec());
         assert_eq!(
             format_pointer(&spec("%p"), Some(0x1234)),
-            b"0x1234".to_vec()
+            b"0x000000001234".to_vec()
         );
     }
 

@@ -194,11 +194,11 @@ pub(super) fn format(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
                         // As lua5.4's `lua_topointer`: an object's address (the
                         // one `tostring` shows), "(null)" for a value that is
                         // not one.
-                        let text = match crate::interp::pseudo_address(a.get(it, arg)) {
-                            Some(address) => format!("{address:#014x}"),
-                            None => "(null)".to_string(),
-                        };
-                        out.extend_from_slice(&lstr::format_str(&spec, text.as_bytes()));
+                        let address = crate::interp::pseudo_address(a.get(it, arg));
+                        out.extend_from_slice(&lstr::format_pointer(
+                            &spec,
+                            address.map(|x| x as usize),
+                        ));
                     }
                     b'q' => {
                         let v = a.get(it, arg);

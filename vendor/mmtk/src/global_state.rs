@@ -53,6 +53,9 @@ pub struct GlobalState {
     pub(crate) live_bytes_in_last_gc: AtomicRefCell<HashMap<&'static str, LiveBytesStats>>,
     /// The number of used pages at the end of the last GC. This can be used to estimate how many pages we have allocated since last GC.
     pub(crate) used_pages_after_last_gc: AtomicUsize,
+    /// vmkit patch 9: the plan's reserved pages (in use plus the collection
+    /// reserve: a copying plan's to-space) at the end of the last GC.
+    pub(crate) reserved_pages_after_last_gc: AtomicUsize,
 }
 
 impl GlobalState {
@@ -214,6 +217,17 @@ impl GlobalState {
     pub(crate) fn get_used_pages_after_last_gc(&self) -> usize {
         self.used_pages_after_last_gc.load(Ordering::Relaxed)
     }
+
+    /// vmkit patch 9.
+    pub(crate) fn set_reserved_pages_after_last_gc(&self, pages: usize) {
+        self.reserved_pages_after_last_gc
+            .store(pages, Ordering::Relaxed);
+    }
+
+    /// vmkit patch 9.
+    pub(crate) fn get_reserved_pages_after_last_gc(&self) -> usize {
+        self.reserved_pages_after_last_gc.load(Ordering::Relaxed)
+    }
 }
 
 impl Default for GlobalState {
@@ -237,6 +251,7 @@ impl Default for GlobalState {
             malloc_bytes: AtomicUsize::new(0),
             live_bytes_in_last_gc: AtomicRefCell::new(HashMap::new()),
             used_pages_after_last_gc: AtomicUsize::new(0),
+            reserved_pages_after_last_gc: AtomicUsize::new(0),
         }
     }
 }

@@ -1010,6 +1010,32 @@ pub struct HeapWorkCounters {
     pub large_bytes_decommitted: usize,
 }
 
+/// vmkit patch 8: bytes of the free lines in the Immix blocks the last
+/// collection kept (blocks with a marked line). The mutators allocate into
+/// them before they ask for pages, so they are room the pages in use
+/// (`Plan::get_used_pages`) do not show. Read it after a collection, e.g. in
+/// `GCTriggerPolicy::on_gc_end`; 0 under plans without an Immix space.
+pub fn free_line_bytes() -> usize {
+    crate::policy::immix::defrag::FREE_LINE_BYTES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// vmkit patch 8: pages the plan's Immix spaces hold (with
+/// `Plan::get_used_pages`, tells what share of the pages allocated between two
+/// collections went to Immix blocks, whose free lines [`free_line_bytes`] can
+/// take, rather than to large objects, which they cannot).
+pub fn immix_reserved_pages<VM: VMBinding>(mmtk: &MMTK<VM>) -> usize {
+    let mut pages = 0;
+    mmtk.get_plan().for_each_space(&mut |space| {
+        if space
+            .downcast_ref::<crate::policy::immix::ImmixSpace<VM>>()
+            .is_some()
+        {
+            pages += space.reserved_pages();
+        }
+    });
+    pages
+}
+
 /// vmkit patch: reads the [`HeapWorkCounters`].
 pub fn heap_work_counters() -> HeapWorkCounters {
     use std::sync::atomic::Ordering::Relaxed;

@@ -557,6 +557,10 @@ impl<VM: VMBinding> ImmixSpace<VM> {
     /// Return whether this GC was a defrag GC, as a plan may want to know this.
     pub fn end_of_gc(&mut self) -> bool {
         let did_defrag = self.defrag.in_defrag();
+        if did_defrag {
+            // vmkit patch 8.
+            self.defrag.learn_density();
+        }
         if self.is_defrag_enabled() {
             self.defrag.reset_in_defrag();
         }
@@ -566,6 +570,8 @@ impl<VM: VMBinding> ImmixSpace<VM> {
     /// Generate chunk sweep tasks
     fn generate_sweep_tasks(&self, unlog_bits_op: UnlogBitsOperation) -> Vec<Box<dyn GCWork<VM>>> {
         self.defrag.mark_histograms.lock().clear();
+        // vmkit patch 8.
+        self.defrag.begin_sweep();
         // # Safety: ImmixSpace reference is always valid within this collection cycle.
         let space = unsafe { &*(self as *const Self) };
         let epilogue = Arc::new(FlushPageResource {
@@ -633,7 +639,17 @@ impl<VM: VMBinding> ImmixSpace<VM> {
             };
             self.lines_consumed.fetch_add(lines_delta, Ordering::SeqCst);
 
+            // vmkit patch 8: a block the mutators reuse keeps the hole count of
+            // the last sweep (`init` clears it). The next defrag collection
+            // chooses its sources by that count, and with a cleared one it could
+            // choose only blocks nobody reused: none at all when the collection
+            // came because the reusable blocks were used up (a growing heap's
+            // collections, most of a fixed heap's).
+            let holes = block.get_holes();
             block.init(copy);
+            if !copy {
+                block.set_holes(holes);
+            }
             return Some(block);
         }
     }
@@ -1079,6 +1095,10 @@ impl<VM: VMBinding> GCWork<VM> for SweepChunk<VM> {
         if allocated_blocks == 0 {
             self.space.chunk_map.set_allocated(self.chunk, false)
         }
+        // vmkit patch 8: what the kept blocks hold, for the fragmentation test.
+        self.space
+            .defrag
+            .add_kept_blocks(allocated_blocks, histogram.iter().sum());
         self.space.defrag.add_completed_mark_histogram(histogram);
 
         self.unlog_bits_op
@@ -1100,7 +1120,9 @@ impl<VM: VMBinding> FlushPageResource<VM> {
         if 1 == self.counter.fetch_sub(1, Ordering::SeqCst) {
             // We've finished releasing all the dead blocks to the BlockPageResource's thread-local queues.
             // Now flush the BlockPageResource.
-            self.space.flush_page_resource()
+            self.space.flush_page_resource();
+            // vmkit patch 8: every chunk is swept.
+            self.space.defrag.end_sweep();
         }
     }
 }
@@ -1119,6 +1141,9 @@ use crate::util::alloc::ImmixAllocator;
 /// Most immix plans use this copy context.
 pub struct ImmixCopyContext<VM: VMBinding> {
     allocator: ImmixAllocator<VM>,
+    /// vmkit patch 8: bytes this worker copied in defrag collections since
+    /// its last release.
+    defrag_copied_bytes: usize,
 }
 
 impl<VM: VMBinding> PolicyCopyContext for ImmixCopyContext<VM> {
@@ -1129,6 +1154,9 @@ impl<VM: VMBinding> PolicyCopyContext for ImmixCopyContext<VM> {
     }
     fn release(&mut self) {
         self.allocator.reset();
+        // vmkit patch 8.
+        let copied = std::mem::take(&mut self.defrag_copied_bytes);
+        self.get_space().defrag.add_copied_bytes(copied);
     }
     fn alloc_copy(
         &mut self,
@@ -1140,6 +1168,9 @@ impl<VM: VMBinding> PolicyCopyContext for ImmixCopyContext<VM> {
         self.allocator.alloc(bytes, align, offset)
     }
     fn post_copy(&mut self, obj: ObjectReference, bytes: usize) {
+        if self.get_space().in_defrag() {
+            self.defrag_copied_bytes += bytes;
+        }
         self.get_space().post_copy(obj, bytes)
     }
 }
@@ -1152,6 +1183,7 @@ impl<VM: VMBinding> ImmixCopyContext<VM> {
     ) -> Self {
         ImmixCopyContext {
             allocator: ImmixAllocator::new(tls.0, Some(space), context, true),
+            defrag_copied_bytes: 0,
         }
     }
 
@@ -1166,6 +1198,9 @@ impl<VM: VMBinding> ImmixCopyContext<VM> {
 pub struct ImmixHybridCopyContext<VM: VMBinding> {
     copy_allocator: ImmixAllocator<VM>,
     defrag_allocator: ImmixAllocator<VM>,
+    /// vmkit patch 8: bytes this worker copied in defrag collections since
+    /// its last release.
+    defrag_copied_bytes: usize,
 }
 
 impl<VM: VMBinding> PolicyCopyContext for ImmixHybridCopyContext<VM> {
@@ -1178,6 +1213,9 @@ impl<VM: VMBinding> PolicyCopyContext for ImmixHybridCopyContext<VM> {
     fn release(&mut self) {
         self.copy_allocator.reset();
         self.defrag_allocator.reset();
+        // vmkit patch 8.
+        let copied = std::mem::take(&mut self.defrag_copied_bytes);
+        self.get_space().defrag.add_copied_bytes(copied);
     }
     fn alloc_copy(
         &mut self,
@@ -1193,6 +1231,9 @@ impl<VM: VMBinding> PolicyCopyContext for ImmixHybridCopyContext<VM> {
         }
     }
     fn post_copy(&mut self, obj: ObjectReference, bytes: usize) {
+        if self.get_space().in_defrag() {
+            self.defrag_copied_bytes += bytes;
+        }
         self.get_space().post_copy(obj, bytes)
     }
 }
@@ -1206,6 +1247,7 @@ impl<VM: VMBinding> ImmixHybridCopyContext<VM> {
         ImmixHybridCopyContext {
             copy_allocator: ImmixAllocator::new(tls.0, Some(space), context.clone(), false),
             defrag_allocator: ImmixAllocator::new(tls.0, Some(space), context, true),
+            defrag_copied_bytes: 0,
         }
     }
 

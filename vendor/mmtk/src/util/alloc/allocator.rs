@@ -454,6 +454,10 @@ pub trait Allocator<VM: VMBinding>: Downcast {
         // collection had freed half the heap.)
         let mut emergency_collection: Option<usize> = None;
         let mut previous_result_zero = false;
+        // vmkit patch 9: failed attempts after emergency collections that left
+        // room for the request.
+        let mut emergency_retries_with_room = 0;
+        const EMERGENCY_RETRIES_WITH_ROOM: usize = 8;
 
         loop {
             // Try to allocate using the slow path
@@ -563,7 +567,34 @@ pub trait Allocator<VM: VMBinding>: Downcast {
             // only if an attempt made after one completed emergency collection failed and a later
             // completed collection was an emergency one too.
             let (last_gc, last_gc_emergency) = self.get_context().state.last_completed_collection();
-            if emergency_collection.is_some_and(|n| last_gc_emergency && last_gc > n) {
+            // vmkit patch 9: and only if that emergency collection left the heap
+            // (its pages in use and the plan's collection reserve) without room
+            // for this request plus a sixteenth of the heap, or this is the
+            // ninth such failure with room. When it
+            // freed more, the attempt failed because other threads took the room
+            // first (they are making progress): retry after it.
+            let heap_pages = self
+                .get_context()
+                .gc_trigger
+                .policy
+                .get_max_heap_size_in_pages();
+            let reserved_after = self
+                .get_context()
+                .state
+                .get_reserved_pages_after_last_gc();
+            let wanted = crate::util::conversions::bytes_to_pages_up(size) + heap_pages / 16;
+            let heap_left_too_small = reserved_after + wanted > heap_pages;
+            let after_emergency =
+                emergency_collection.is_some_and(|n| last_gc_emergency && last_gc > n);
+            if after_emergency && !heap_left_too_small {
+                // Room by the pages' count, which the space may still not be
+                // able to give (a large object needs contiguous pages): a few
+                // such retries at most.
+                emergency_retries_with_room += 1;
+            }
+            if after_emergency
+                && (heap_left_too_small || emergency_retries_with_room > EMERGENCY_RETRIES_WITH_ROOM)
+            {
                 trace!("Emergency collection");
                 // Report allocation success to assist OutOfMemory handling.
                 // This seems odd, but we must allow each OOM to run its course (and maybe give us back memory)

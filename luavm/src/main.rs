@@ -52,6 +52,10 @@ struct Cli {
     /// Print garbage collection statistics to stderr at exit.
     #[arg(long)]
     gc_stats: bool,
+    /// Print a line to stderr at the end of every collection (pause, heap in use
+    /// before and after, heap size, GC workers used).
+    #[arg(long)]
+    gc_log: bool,
     /// Ask the kernel for transparent huge pages on the heap, where Linux
     /// offers them (off by default: on a VM whose host backs memory lazily each
     /// fresh huge page can take milliseconds to touch).
@@ -82,6 +86,7 @@ fn size(s: &str) -> usize {
 
 fn main() {
     let cli = Cli::parse();
+    vmkit::gc::stats::set_log(cli.gc_log);
     if cli.dump_clif && cli.interp {
         usage("--dump-clif needs the JIT (not --interp)");
     }
@@ -260,14 +265,17 @@ fn finish(it: &mut Interp<'_>, cli: &Cli, status: i32) -> i32 {
     if cli.gc_stats {
         let s = vmkit::gc::stats::snapshot();
         eprintln!(
-            "gc: plan {} collections {} pause total {:?} max {:?} p50 {:?} p99 {:?} copied {} bytes",
+            "gc: plan {} collections {} pause total {:?} max {:?} p50 {:?} p99 {:?} copied {} bytes heap peak {} bytes heap size {} bytes",
             vmkit::gc::plan(),
             s.collections,
             s.pause_total,
             s.pause_max,
             s.pause_p50,
             s.pause_p99,
-            s.bytes_copied
+            s.bytes_copied,
+            s.heap_peak,
+            // The growing heap's largest size, or the fixed heap's size.
+            vmkit::gc::trigger::peak_heap_size().unwrap_or_else(vmkit::gc::total_bytes)
         );
     }
     status

@@ -891,6 +891,15 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let off = b.ins().imul_imm_s(fpos, 8);
         let bp = b.ins().iadd(base_addr, off);
         let bp = b.ins().iadd_imm_s(bp, 8);
+        // The frame's address as one opaque value: Cranelift's x64 lowering
+        // otherwise folds `base + fpos * 8 + 8` into every slot access, which
+        // keeps both the stack's base and `fpos` live across the function
+        // (a register more, and `fpos` spilled and reloaded at each access in
+        // loops with calls). `select_spectre_guard` of two different values
+        // on a condition not known at compile time is never simplified away
+        // (`fpos` is never -1).
+        let never = b.ins().icmp_imm_s(IntCC::Equal, fpos, -1);
+        let bp = b.ins().select_spectre_guard(never, base_addr, bp);
         let fail = b.create_block();
         b.set_cold_block(fail);
         let init = b.create_block();

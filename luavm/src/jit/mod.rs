@@ -2641,21 +2641,34 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         // here, in a loop).
         let nv = self.fx.b.declare_var(types::I64);
         self.fx.b.def_var(nv, nargs);
-        // Whether the call being made is a tail call of the last callee (its
-        // call record is then `Site::TAIL`).
-        let tv = self.fx.b.declare_var(types::I64);
-        let zero = self.iconst(0);
-        self.fx.b.def_var(tv, zero);
+        // `dispatch` makes the call; its parameters are the call record's
+        // three words (see `crate::sites`): this call's, or `Site::TAIL`'s
+        // when the call being made is a tail call of the last callee.
         let dispatch = self.fx.b.create_block();
+        for _ in 0..3 {
+            self.fx.b.append_block_param(dispatch, types::I64);
+        }
+        let first = self.fx.b.create_block();
         let join = self.fx.b.create_block();
         self.fx.b.append_block_param(join, types::I64);
         if let Expr::Method { name, args, .. } = e {
             if &name[..] == b"sub" && args.len() == 2 && !args.iter().any(is_multi) {
-                self.one_byte_sub(callpos, dispatch, join);
+                self.one_byte_sub(callpos, first, join);
             }
         }
-        self.fx.b.ins().jump(dispatch, &[]);
+        self.fx.b.ins().jump(first, &[]);
+        self.fx.b.switch_to_block(first);
+        let proto = self.iconst(self.p as *const Function as i64);
+        let line = self.iconst(self.line as i64);
+        self.fx
+            .b
+            .ins()
+            .jump(dispatch, &[proto.into(), line.into(), callp.into()]);
         self.fx.b.switch_to_block(dispatch);
+        let (proto, line, callee) = {
+            let ps = self.fx.b.block_params(dispatch);
+            (ps[0], ps[1], ps[2])
+        };
         let nargs = self.fx.b.use_var(nv);
         let fv = self.load_slot(callpos);
         let slow = self.fx.b.create_block();
@@ -2681,14 +2694,6 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             .ins()
             .imul_imm_s(n, crate::sites::SITE_SIZE as i64);
         let rec = self.fx.b.ins().iadd(sb, so);
-        let proto = self.iconst(self.p as *const Function as i64);
-        let line = self.iconst(self.line as i64);
-        let tail = self.fx.b.use_var(tv);
-        let zero = self.iconst(0);
-        let tail_line = self.iconst(crate::sites::Site::TAIL.line as i64);
-        let proto = self.fx.b.ins().select(tail, zero, proto);
-        let line = self.fx.b.ins().select(tail, tail_line, line);
-        let callee = self.fx.b.ins().select(tail, zero, callp);
         self.fx.b.ins().store(fl(), proto, rec, 0);
         self.fx.b.ins().store(fl(), line, rec, 8);
         self.fx.b.ins().store(fl(), callee, rec, 16);
@@ -2746,9 +2751,12 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let r1 = self.fx.b.ins().iadd_imm_s(r, 1);
         let targs = self.fx.b.ins().ineg(r1);
         self.fx.b.def_var(nv, targs);
-        let one = self.iconst(1);
-        self.fx.b.def_var(tv, one);
-        self.fx.b.ins().jump(dispatch, &[]);
+        let zero = self.iconst(0);
+        let tail_line = self.iconst(crate::sites::Site::TAIL.line as i64);
+        self.fx
+            .b
+            .ins()
+            .jump(dispatch, &[zero.into(), tail_line.into(), zero.into()]);
         // A built-in: a few common cases by a plain call (`hosts::h_fastcall`).
         self.fx.b.switch_to_block(slow);
         let general = self.fx.b.create_block();

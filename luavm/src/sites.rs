@@ -5,7 +5,7 @@
 //! messages use the name the caller used (`rep` for `string.rep(...)`).
 //!
 //! One buffer that never moves, like the value stack: compiled code pushes
-//! and pops a record with two stores and an add, around each call it makes
+//! and pops a record with three stores and an add, around each call it makes
 //! itself.
 
 use crate::lang::ast::{Bytes, Expr, Function};

@@ -2751,12 +2751,10 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         let r1 = self.fx.b.ins().iadd_imm_s(r, 1);
         let targs = self.fx.b.ins().ineg(r1);
         self.fx.b.def_var(nv, targs);
-        let zero = self.iconst(0);
-        let tail_line = self.iconst(crate::sites::Site::TAIL.line as i64);
-        self.fx
-            .b
-            .ins()
-            .jump(dispatch, &[zero.into(), tail_line.into(), zero.into()]);
+        let tail = crate::sites::Site::TAIL;
+        let words = [tail.proto as i64, tail.line as i64, tail.callee as i64];
+        let words = words.map(|w| ir::BlockArg::from(self.iconst(w)));
+        self.fx.b.ins().jump(dispatch, &words);
         // A built-in: a few common cases by a plain call (`hosts::h_fastcall`).
         self.fx.b.switch_to_block(slow);
         let general = self.fx.b.create_block();

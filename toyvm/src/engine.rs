@@ -25,6 +25,10 @@ pub const EXIT_UNCAUGHT: i32 = 1;
 /// Exit status for a bad command line (or a program that does not compile).
 pub const EXIT_USAGE: i32 = 2;
 
+/// Exit status for an internal error of `toyvm` (a bug, or a JIT that cannot
+/// be set up on this machine).
+pub const EXIT_INTERNAL: i32 = 70;
+
 /// How to run a program.
 pub struct RunOptions {
     /// GC settings.
@@ -41,6 +45,10 @@ pub struct RunOptions {
     pub toy_stack: usize,
     /// JIT settings.
     pub jit: vmkit::jit::JitOptions,
+    /// With the JIT: how many calls of a function without loops the main
+    /// thread interprets before it compiles the function (see
+    /// [`Interp::ahead_of_jit`]); 0 compiles every function on its first call.
+    pub calls_before_jit: u32,
 }
 
 static VM: ToyVm = ToyVm::new();
@@ -104,38 +112,45 @@ pub fn run(
         literals,
     });
     let engine = opts.engine;
-    let toy_stack = toy_stack(opts.toy_stack, engine);
-    // Nothing here needs the heap: this overlaps with MMTk's initialization.
+    let ahead = engine == Engine::Jit && opts.calls_before_jit > 0;
+    // Running ahead of the JIT, the main thread's limit is the interpreter's;
+    // each call of compiled code gets the JIT's below the interpreter's frames
+    // (see `Interp::invoke_jit`).
+    let toy_stack = main_toy_stack(opts.toy_stack, engine, opts.calls_before_jit);
+    crate::jit::configure(opts.jit.clone());
+    // A program that starts compiled sets the JIT up now (nothing here needs
+    // the heap: this overlaps with MMTk's initialization); one that starts on
+    // the interpreter when its first function is compiled, if ever.
     let jit = match engine {
-        Engine::Interp => None,
-        Engine::Jit => Some(crate::jit::ToyJit::setup(opts.jit.clone())),
+        Engine::Jit if !ahead => Some(crate::jit::ToyJit::get()),
+        _ => None,
     };
     let gc_stats = opts.gc_stats;
     let t = vmkit::attach("main").expect("attach main thread");
     set_stack_limit(&t, toy_stack);
     // String constants are allocated when first used, and what the
     // runtime preallocates when the heap comes up (`ToyVm::heap_ready`).
-    let result = match engine {
-        Engine::Interp => Interp::new(sh, &t).run_main(),
-        Engine::Jit => match jit.expect("JIT set up") {
-            Ok(j) => {
-                let r = j.run_main(&t);
-                if gc_stats {
-                    let js = j.stats();
-                    eprintln!(
-                            "jit: {} functions, {} CLIF instructions, {} bytes of code, compiled in {:.3} ms, {} frames walked for backtraces",
-                            js.functions,
-                            js.clif_insts,
-                            js.code_bytes,
-                            js.compile_time.as_secs_f64() * 1e3,
-                            vmkit::jit::frames_walked()
-                        );
-                }
-                r
-            }
-            Err(e) => Err((format!("JIT setup failed: {e}").into_bytes(), Vec::new())),
-        },
+    let result = match (engine, jit) {
+        (Engine::Interp, _) => Interp::new(sh, &t).run_main(),
+        (Engine::Jit, None) => Interp::ahead_of_jit(sh, &t, opts.calls_before_jit).run_main(),
+        (Engine::Jit, Some(Ok(j))) => j.run_main(&t),
+        (Engine::Jit, Some(Err(e))) => {
+            eprintln!("toyvm: JIT setup failed: {e}");
+            std::process::exit(EXIT_INTERNAL)
+        }
     };
+    if gc_stats && engine == Engine::Jit {
+        // (all zero when the interpreter ran the whole program)
+        let js = crate::jit::stats().unwrap_or_default();
+        eprintln!(
+            "jit: {} functions, {} CLIF instructions, {} bytes of code, compiled in {:.3} ms, {} frames walked for backtraces",
+            js.functions,
+            js.clif_insts,
+            js.code_bytes,
+            js.compile_time.as_secs_f64() * 1e3,
+            vmkit::jit::frames_walked()
+        );
+    }
     let status = match result {
         Ok(v) => v as i32,
         Err((msg, trace)) => {
@@ -179,8 +194,23 @@ pub fn run(
 
 /// The stack the thread that calls [`run`] needs: `main_stack` for the runtime
 /// and the JIT compiler, plus the Toy stack of the engine for `--stack`.
-pub fn main_thread_stack(main_stack: usize, toy_stack_size: usize, engine: Engine) -> usize {
-    main_stack.saturating_add(toy_stack(toy_stack_size, engine))
+pub fn main_thread_stack(
+    main_stack: usize,
+    toy_stack_size: usize,
+    engine: Engine,
+    calls_before_jit: u32,
+) -> usize {
+    main_stack.saturating_add(main_toy_stack(toy_stack_size, engine, calls_before_jit))
+}
+
+/// The Toy stack of the main thread (see [`RunOptions::calls_before_jit`]):
+/// the interpreter's when it runs ahead of the JIT.
+fn main_toy_stack(size: usize, engine: Engine, calls_before_jit: u32) -> usize {
+    if engine == Engine::Jit && calls_before_jit > 0 {
+        toy_stack(size, Engine::Interp)
+    } else {
+        toy_stack(size, engine)
+    }
 }
 
 /// How many times the JIT's stack the interpreter gets: one Toy call takes
@@ -285,6 +315,7 @@ pub fn spawn_thread(
             threads::set_current(idx);
             set_stack_limit(t, toy_stack);
             match engine {
+                // (set up by the thread that spawned this one)
                 Engine::Jit => crate::jit::jit().run(t, f, &words),
                 Engine::Interp => {
                     let mut it = Interp::new(sh, t);

@@ -10,7 +10,7 @@ use crate::runtime::object::{self as tobj, oref, rword};
 use crate::runtime::object::{read_word, write_word as wword};
 use crate::runtime::print::kind_of;
 use crate::runtime::program::{Shared, ALLOC_FIRST};
-use crate::runtime::threads;
+use crate::runtime::trace::Trace;
 use crate::runtime::RootStack;
 use vmkit::{ObjectReference, Thread};
 
@@ -40,12 +40,32 @@ pub struct Interp<'a> {
     t: &'a Thread,
     frames: Vec<Frame>,
     /// Backtrace of the propagating exception.
-    pub trace: Vec<(String, u32)>,
+    pub trace: Trace,
     /// `try` bodies running on this thread: while one is, an exception will be
     /// caught and gets no backtrace (copying every frame's name at each raise
     /// made a rethrow from every frame of a deep recursion quadratic).
     tries: usize,
+    /// Running ahead of the JIT (see [`Interp::ahead_of_jit`]).
+    tier: Option<Tier>,
 }
+
+/// What decides, when the interpreter runs ahead of the JIT, which calls it
+/// makes itself and which go to compiled code.
+struct Tier {
+    /// Calls of a function without loops the interpreter makes before it
+    /// hands the function to the JIT.
+    calls_before_jit: u32,
+    /// Per function: the calls the interpreter made.
+    calls: Vec<u32>,
+    /// Per function: whether its body has a loop.
+    has_loop: Vec<bool>,
+}
+
+/// The most interpreted frames a thread running ahead of the JIT keeps on its
+/// stack: deeper calls go to the JIT, whose frames are far smaller (a chain of
+/// thousands of functions, each called once, would otherwise use 16 times the
+/// stack the JIT needs for it).
+const MAX_FRAMES_AHEAD_OF_JIT: usize = 64;
 
 fn f2w(x: f64) -> u64 {
     x.to_bits()
@@ -61,8 +81,47 @@ impl<'a> Interp<'a> {
             sh,
             t,
             frames: Vec::new(),
-            trace: Vec::new(),
+            trace: Trace::default(),
             tries: 0,
+            tier: None,
+        }
+    }
+
+    /// An interpreter that runs ahead of the JIT on attached thread `t`: it
+    /// interprets the first `calls_before_jit` calls of each function without
+    /// loops (the globals' initializers too), and calls compiled code for
+    /// every other call (a function with a loop from its first call; a
+    /// function's code compiles its callees when they are first called). Each
+    /// function body runs at most `calls_before_jit` times here, straight
+    /// through, so the interpreted part of a run is bounded by the program's
+    /// size; a program that ends within it never starts the JIT. A thread it
+    /// spawns runs compiled code.
+    pub fn ahead_of_jit(sh: &'static Shared, t: &'a Thread, calls_before_jit: u32) -> Interp<'a> {
+        let has_loop = sh
+            .prog
+            .funcs
+            .iter()
+            .map(|f| {
+                let mut lp = false;
+                visit(&f.body, &mut |n| {
+                    if let Node::Stmt(Stmt {
+                        kind: SK::While(..) | SK::For { .. },
+                        ..
+                    }) = n
+                    {
+                        lp = true;
+                    }
+                });
+                lp
+            })
+            .collect();
+        Interp {
+            tier: Some(Tier {
+                calls_before_jit,
+                calls: vec![0; sh.prog.funcs.len()],
+                has_loop,
+            }),
+            ..Interp::new(sh, t)
         }
     }
 
@@ -104,12 +163,17 @@ impl<'a> Interp<'a> {
     fn raise(&mut self, exc: Option<ObjectReference>) -> Unwind {
         self.t.set_pending_exception(exc);
         if self.tries > 0 {
-            self.trace.clear();
+            self.trace = Trace::default();
             return Unwind;
         }
+        self.trace = Trace::of_frames(self.frame_names());
+        Unwind
+    }
+
+    /// The interpreted frames `(function, line)`, innermost first.
+    fn frame_names(&self) -> Vec<(String, u32)> {
         let names = &self.sh.prog.funcs;
-        self.trace = self
-            .frames
+        self.frames
             .iter()
             .rev()
             .map(|f| {
@@ -120,8 +184,63 @@ impl<'a> Interp<'a> {
                     f.line,
                 )
             })
-            .collect();
-        Unwind
+            .collect()
+    }
+
+    /// Whether a call of `f` goes to the JIT (counting it otherwise).
+    fn goes_to_jit(&mut self, f: usize) -> bool {
+        let depth = self.frames.len();
+        let Some(tier) = &mut self.tier else {
+            return false;
+        };
+        if tier.has_loop[f]
+            || tier.calls[f] >= tier.calls_before_jit
+            || depth >= MAX_FRAMES_AHEAD_OF_JIT
+        {
+            return true;
+        }
+        tier.calls[f] += 1;
+        false
+    }
+
+    /// The JIT, set up on first use; a JIT that cannot be set up ends the run.
+    fn jit(&self) -> &'static crate::jit::ToyJit {
+        match crate::jit::ToyJit::get() {
+            Ok(j) => j,
+            Err(e) => {
+                eprintln!("toyvm: JIT setup failed: {e}");
+                std::process::exit(crate::engine::EXIT_INTERNAL)
+            }
+        }
+    }
+
+    /// Calls compiled `f` with the top `nparams` words of the stack.
+    fn invoke_jit(&mut self, f: usize) -> R<u64> {
+        let jit = self.jit();
+        let base = self.rs().len() - self.sh.prog.funcs[f].nparams;
+        // Read after the last safepoint (the JIT's setup has none): the call
+        // roots the references itself.
+        let args = self.rs().words[base..].to_vec();
+        // Compiled code gets the JIT's stack below this frame (the
+        // interpreter's deep expressions may have used more than that), within
+        // the interpreter's own limit: a recursion overflows at the depth it
+        // would have with every function compiled.
+        let limit = self.t.stack_limit();
+        let marker = 0u8;
+        let sp = &marker as *const u8 as usize;
+        self.t
+            .set_stack_limit(limit.max(sp.saturating_sub(self.sh.toy_stack)));
+        let r = jit.call(self.t, f, &args);
+        self.t.set_stack_limit(limit);
+        self.truncate(base);
+        r.map_err(|trace| {
+            self.trace = if self.tries > 0 {
+                Trace::default()
+            } else {
+                trace.then(&self.frame_names())
+            };
+            Unwind
+        })
     }
 
     /// Runs function `f` with `args` (already typed words); returns its result word.
@@ -135,6 +254,9 @@ impl<'a> Interp<'a> {
 
     /// Calls `f` whose arguments are the top `nparams` words of the stack.
     fn invoke(&mut self, f: usize) -> R<u64> {
+        if self.goes_to_jit(f) {
+            return self.invoke_jit(f);
+        }
         let sh = self.sh;
         let def = &sh.prog.funcs[f];
         let marker = 0u8;
@@ -321,7 +443,7 @@ impl<'a> Interp<'a> {
                         self.truncate(depth);
                         self.frames.truncate(frames);
                         let exc = self.t.take_pending_exception();
-                        self.trace.clear();
+                        self.trace = Trace::default();
                         self.local_set(*var, exc.map_or(0, rword));
                         let r = self.block(handler);
                         self.local_set(*var, 0);
@@ -706,11 +828,18 @@ impl<'a> Interp<'a> {
 
     /// `spawn f(args)` with the `n` arguments on the stack; pushes the thread.
     fn spawn(&mut self, f: usize, n: usize) -> R<()> {
+        let engine = if self.tier.is_some() {
+            // The thread will call compiled code: set the JIT up first.
+            self.jit();
+            Engine::Jit
+        } else {
+            Engine::Interp
+        };
         let def = &self.sh.prog.funcs[f];
         let args: Vec<(u64, bool)> = (0..n)
             .map(|i| (self.peek(n - 1 - i), def.locals[i].is_ref()))
             .collect();
-        let r = builtins::spawn(self.t, f, args, Engine::Interp);
+        let r = builtins::spawn(self.t, f, args, engine);
         self.truncate(self.rs().len() - n);
         match r {
             Ok(th) => {
@@ -753,7 +882,7 @@ impl<'a> Interp<'a> {
     /// Takes the propagating exception as (message, formatted backtrace).
     pub fn take_death(&mut self) -> (Vec<u8>, Vec<String>) {
         let msg = errors::take_pending_message(self.t);
-        let trace = threads::format_trace(&self.sh.prog.file, &std::mem::take(&mut self.trace));
+        let trace = std::mem::take(&mut self.trace).format(&self.sh.prog.file);
         (msg, trace)
     }
 }

@@ -3,11 +3,8 @@
 use clap::Parser;
 use std::process::exit;
 use std::sync::atomic::{AtomicBool, Ordering};
-use toyvm::engine::{self, Engine, RunOptions, EXIT_USAGE};
+use toyvm::engine::{self, Engine, RunOptions, EXIT_INTERNAL, EXIT_USAGE};
 use vmkit::gc::{GcOptions, Plan};
-
-/// Exit status for a bug in toyvm.
-const EXIT_INTERNAL: i32 = 70;
 
 /// Whether file descriptor 1 was open when the process started. Rust's runtime
 /// reopens a closed standard descriptor on /dev/null before `main`, which then
@@ -33,6 +30,12 @@ struct Cli {
     /// Run on the reference interpreter instead of the JIT.
     #[arg(long)]
     interp: bool,
+    /// How many calls of a function without loops the main thread interprets
+    /// before the JIT compiles the function (a function with a loop, and every
+    /// function compiled code calls, is compiled on its first call); 0 compiles
+    /// every function on its first call.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(0..=1000))]
+    calls_before_jit: u32,
     /// MMTk plan: Immix (default), StickyImmix, SemiSpace, MarkSweep, GenImmix, GenCopy,
     /// Compressor, ConcurrentImmix.
     #[arg(long, value_name = "NAME", default_value = "Immix", value_parser = parse_plan)]
@@ -193,7 +196,7 @@ fn main() {
     } else {
         Engine::Jit
     };
-    let stack = engine::main_thread_stack(MAIN_STACK, cli.stack, engine);
+    let stack = engine::main_thread_stack(MAIN_STACK, cli.stack, engine, cli.calls_before_jit);
     let front = std::thread::Builder::new()
         .name("toy-main".into())
         .stack_size(stack)
@@ -276,6 +279,7 @@ fn run(cli: Cli, engine: Engine) -> std::convert::Infallible {
             verify: cli.verify_clif || cfg!(debug_assertions),
             ..vmkit::jit::JitOptions::default()
         },
+        calls_before_jit: cli.calls_before_jit,
     };
     let Err(e) = engine::run(prog, cli.args, opts);
     eprintln!("toyvm: {e}");

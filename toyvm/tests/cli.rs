@@ -75,14 +75,80 @@ fn program_arguments_and_options_after_file() {
 
 #[test]
 fn gc_stats_and_dump_clif_go_to_stderr() {
-    let (code, out, err) = toyvm(&["--gc-stats", "--dump-clif", "examples/hello.toy"]);
+    let (code, out, err) = toyvm(&[
+        "--gc-stats",
+        "--dump-clif",
+        "--calls-before-jit",
+        "0",
+        "examples/hello.toy",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(out, "hello, world\n");
     assert!(err.contains("gc: plan Immix"), "{err}");
-    assert!(err.contains("jit: "), "{err}");
+    assert!(err.contains("jit: 1 functions"), "{err}");
     assert!(err.contains("; function main"), "{err}");
     // Hello allocates nothing: MMTk is never started.
     assert!(err.contains("gc: plan Immix heap not started"), "{err}");
+}
+
+/// The number of functions the JIT compiled, from `--gc-stats`' `jit:` line.
+fn compiled_functions(err: &str) -> u64 {
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("jit: "))
+        .unwrap_or_else(|| panic!("no jit line in {err}"));
+    line["jit: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no function count in {line}"))
+}
+
+/// By default the main thread interprets the first call of each function
+/// without loops: a program that ends there never starts the JIT, one with
+/// a loop or a second call compiles, and `--calls-before-jit 0` compiles
+/// everything it runs.
+#[test]
+fn the_interpreter_runs_first_calls_of_functions_without_loops() {
+    let dir = std::env::temp_dir().join(format!("toyvm-tier-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, src: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, src).unwrap();
+        p.display().to_string()
+    };
+    let once = write(
+        "once.toy",
+        "fn sq(x: int) -> int { return x * x; }\nfn main() { print(sq(7)); }\n",
+    );
+    let twice = write(
+        "twice.toy",
+        "fn sq(x: int) -> int { return x * x; }\nfn main() { print(sq(7) + sq(8)); }\n",
+    );
+    let looping = write(
+        "looping.toy",
+        "fn main() { let s = 0; for i in 0..10 { s = s + i; } print(s); }\n",
+    );
+    let run = |args: &[&str]| {
+        let (code, out, err) = toyvm(args);
+        assert_eq!(code, 0, "{err}");
+        (out, compiled_functions(&err))
+    };
+    assert_eq!(run(&["--gc-stats", &once]), ("49\n".into(), 0));
+    assert_eq!(run(&["--gc-stats", &twice]), ("113\n".into(), 1));
+    assert_eq!(run(&["--gc-stats", &looping]), ("45\n".into(), 1));
+    assert_eq!(
+        run(&["--gc-stats", "--calls-before-jit", "0", &once]),
+        ("49\n".into(), 2)
+    );
+    assert_eq!(
+        run(&["--gc-stats", "--calls-before-jit", "2", &twice]),
+        ("113\n".into(), 0)
+    );
+    let (code, _, err) = toyvm(&["--calls-before-jit", "5000", &once]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--calls-before-jit"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

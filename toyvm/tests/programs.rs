@@ -25,6 +25,12 @@ use std::time::Instant;
 /// configuration every collection moves objects; the run adds `--gc-stats` and
 /// `--gc-every`, and fails unless it collected and copied bytes (see
 /// [`check_moved`]).
+///
+/// `jit/` is the default engine: the main thread interprets the first call of
+/// each function without loops, and compiled code runs the rest. `jit0/`
+/// compiles every function on its first call (`--calls-before-jit 0`), so
+/// that the plans with barriers and the other collectors see every function
+/// of even the smallest program as compiled code.
 const CONFIGS: &[(&str, &[&str], bool)] = &[
     ("interp/Immix", &["--interp"], false),
     ("interp/Immix-move", &["--interp", "--gc-move"], true),
@@ -34,29 +40,63 @@ const CONFIGS: &[(&str, &[&str], bool)] = &[
         true,
     ),
     ("jit/Immix", &[], false),
-    // (and on transparent huge pages, which are asked for only on request)
-    ("jit/Immix-move", &["--gc-move", "--huge-pages"], true),
+    ("jit/Immix-move", &["--gc-move"], true),
     (
         "jit/SemiSpace",
         &["--plan", "SemiSpace", "--no-early-objects"],
         true,
     ),
-    ("jit/StickyImmix", &["--plan", "StickyImmix"], false),
-    ("jit/GenImmix", &["--plan", "GenImmix"], false),
+    ("jit0/Immix", &["--calls-before-jit", "0"], false),
+    // (and on transparent huge pages, which are asked for only on request)
     (
-        "jit/GenCopy",
-        &["--plan", "GenCopy", "--no-early-objects"],
+        "jit0/Immix-move",
+        &["--calls-before-jit", "0", "--gc-move", "--huge-pages"],
         true,
     ),
-    ("jit/MarkSweep", &["--plan", "MarkSweep"], false),
+    (
+        "jit0/StickyImmix",
+        &["--calls-before-jit", "0", "--plan", "StickyImmix"],
+        false,
+    ),
+    (
+        "jit0/GenImmix",
+        &["--calls-before-jit", "0", "--plan", "GenImmix"],
+        false,
+    ),
+    (
+        "jit0/GenCopy",
+        &[
+            "--calls-before-jit",
+            "0",
+            "--plan",
+            "GenCopy",
+            "--no-early-objects",
+        ],
+        true,
+    ),
+    (
+        "jit0/MarkSweep",
+        &["--calls-before-jit", "0", "--plan", "MarkSweep"],
+        false,
+    ),
     // A compactor moves an object only when garbage lies below it: a program
     // with little garbage may legitimately copy nothing.
     (
-        "jit/Compressor",
-        &["--plan", "Compressor", "--no-early-objects"],
+        "jit0/Compressor",
+        &[
+            "--calls-before-jit",
+            "0",
+            "--plan",
+            "Compressor",
+            "--no-early-objects",
+        ],
         false,
     ),
-    ("jit/ConcurrentImmix", &["--plan", "ConcurrentImmix"], false),
+    (
+        "jit0/ConcurrentImmix",
+        &["--calls-before-jit", "0", "--plan", "ConcurrentImmix"],
+        false,
+    ),
     (
         "interp/StickyImmix",
         &["--interp", "--plan", "StickyImmix"],
@@ -82,7 +122,11 @@ const STRESS_CONFIGS: &[(&str, &[&str], bool)] = &[
         &["--plan", "SemiSpace", "--stress-gc"],
         true,
     ),
-    ("jit/Immix-move-stress", &["--gc-move", "--stress-gc"], true),
+    (
+        "jit0/Immix-move-stress",
+        &["--calls-before-jit", "0", "--gc-move", "--stress-gc"],
+        true,
+    ),
 ];
 
 struct Case {

@@ -18,7 +18,7 @@ use crate::runtime::object as tobj;
 use crate::runtime::print::kind_of;
 use crate::runtime::program::{shared, ALLOC_FIRST};
 use crate::runtime::threads::Outcome;
-use crate::runtime::trace::take_trace;
+use crate::runtime::trace::{take_trace, Trace};
 use hosts::Hosts;
 use std::sync::OnceLock;
 use vmkit::jit::cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -91,11 +91,30 @@ fn constant_globals(prog: &Program) -> Vec<Option<Konst>> {
     consts
 }
 
-static JIT: OnceLock<&'static ToyJit> = OnceLock::new();
+static JIT: OnceLock<Result<&'static ToyJit, String>> = OnceLock::new();
 
-/// The JIT set up by [`ToyJit::setup`].
+/// The options [`ToyJit::get`] sets the JIT up with (see [`configure`]).
+static OPTIONS: OnceLock<JitOptions> = OnceLock::new();
+
+/// Sets the options the JIT will be set up with, on its first use.
+pub fn configure(options: JitOptions) {
+    let _ = OPTIONS.set(options);
+}
+
+/// The JIT, once set up (by [`ToyJit::get`]; JIT code runs only after that).
 pub fn jit() -> &'static ToyJit {
-    JIT.get().expect("JIT not set up")
+    match JIT.get() {
+        Some(Ok(j)) => j,
+        _ => panic!("JIT not set up"),
+    }
+}
+
+/// The JIT's statistics, if it was set up.
+pub fn stats() -> Option<vmkit::jit::JitStats> {
+    match JIT.get() {
+        Some(Ok(j)) => Some(j.stats()),
+        _ => None,
+    }
 }
 
 fn vt(t: &Ty) -> ValType {
@@ -107,9 +126,17 @@ fn vt(t: &Ty) -> ValType {
 }
 
 impl ToyJit {
-    /// Sets up the JIT for the installed program: registers the runtime and
-    /// declares every function (compiled on first call).
-    pub fn setup(options: JitOptions) -> Result<&'static ToyJit, String> {
+    /// The JIT for the installed program, set up on the first call with the
+    /// options given to [`configure`]: the runtime registered and every
+    /// function declared (each compiled on its first call). A program that the
+    /// interpreter runs to the end never sets it up: building Cranelift's ISA
+    /// and the substrate's trampolines is most of a short program's start-up.
+    pub fn get() -> Result<&'static ToyJit, String> {
+        JIT.get_or_init(|| Self::setup(OPTIONS.get().cloned().unwrap_or_default()))
+            .clone()
+    }
+
+    fn setup(options: JitOptions) -> Result<&'static ToyJit, String> {
         let sh = shared();
         let mat = Materializer::new(options).map_err(|e| e.to_string())?;
         let h = hosts::register(mat)?;
@@ -148,7 +175,6 @@ impl ToyJit {
             consts: constant_globals(&sh.prog),
             h,
         }));
-        let _ = JIT.set(j);
         Ok(j)
     }
 
@@ -191,6 +217,21 @@ impl ToyJit {
         } else {
             0
         })
+    }
+
+    /// Calls function `f` for the interpreter, with `args` (its parameters'
+    /// words, read from the interpreter's root stack since its last
+    /// safepoint): the result word (0 for a function without one), or the
+    /// backtrace of the exception it threw (pending on `t`).
+    pub fn call(&self, t: &Thread, f: usize, args: &[u64]) -> Result<u64, Trace> {
+        // SAFETY: the checker typed the call, so `args` match `f`'s parameter
+        // types, and the caller read the reference words after the thread's
+        // last safepoint (none happens before the call takes them).
+        let r = unsafe { self.mat.invoke(t, self.funcs[f], args) };
+        if t.has_pending_exception() {
+            return Err(take_trace());
+        }
+        Ok(r.first().copied().unwrap_or(0))
     }
 
     /// Compilation statistics.

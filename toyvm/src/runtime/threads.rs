@@ -226,23 +226,9 @@ pub fn report_uncaught(msg: &[u8], trace: &[String]) {
 /// Frames kept at each end of a long backtrace.
 pub const TRACE_KEEP: usize = 20;
 
-/// Formats backtrace frames `(function, line)`, innermost first, as
-/// `  at FUNCTION (FILE:LINE)`; a trace longer than 40 frames keeps the 20
-/// innermost and 20 outermost with a line saying how many were left out.
-pub fn format_trace(file: &str, frames: &[(String, u32)]) -> Vec<String> {
-    if frames.len() <= 2 * TRACE_KEEP {
-        return format_trace_parts(file, frames, 0, &[]);
-    }
-    format_trace_parts(
-        file,
-        &frames[..TRACE_KEEP],
-        frames.len() - 2 * TRACE_KEEP,
-        &frames[frames.len() - TRACE_KEEP..],
-    )
-}
-
-/// [`format_trace`] of a trace already cut: `head`, then `omitted` frames left
-/// out, then `tail`.
+/// Formats a backtrace cut into `head`, `omitted` frames left out, and
+/// `tail` (see [`super::trace::Trace`]), each frame `(function, line)`,
+/// innermost first, as `  at FUNCTION (FILE:LINE)`.
 pub fn format_trace_parts(
     file: &str,
     head: &[(String, u32)],

@@ -16,6 +16,47 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The trace of `frames` (innermost first): one longer than 40 frames keeps
+    /// the 20 innermost and the 20 outermost, and says how many were left out.
+    pub fn of_frames(mut frames: Vec<(String, u32)>) -> Trace {
+        let keep = threads::TRACE_KEEP;
+        if frames.len() <= 2 * keep {
+            return Trace {
+                head: frames,
+                ..Trace::default()
+            };
+        }
+        let tail = frames.split_off(frames.len() - keep);
+        let omitted = frames.len() - keep;
+        frames.truncate(keep);
+        Trace {
+            head: frames,
+            omitted,
+            tail,
+        }
+    }
+
+    /// This trace followed by the frames `outer` (innermost first) of the
+    /// callers below it: an exception from JIT code that an interpreted frame
+    /// called. Cut as if the whole stack had been one trace.
+    pub fn then(self, outer: &[(String, u32)]) -> Trace {
+        if self.omitted == 0 {
+            let mut all = self.head;
+            all.extend(self.tail);
+            all.extend_from_slice(outer);
+            return Trace::of_frames(all);
+        }
+        let keep = threads::TRACE_KEEP;
+        let mut tail = self.tail;
+        tail.extend_from_slice(outer);
+        let cut = tail.len().saturating_sub(keep);
+        Trace {
+            head: self.head,
+            omitted: self.omitted + cut,
+            tail: tail.split_off(cut),
+        }
+    }
+
     /// The lines `toyvm` prints for it.
     pub fn format(&self, file: &str) -> Vec<String> {
         threads::format_trace_parts(file, &self.head, self.omitted, &self.tail)

@@ -23,7 +23,7 @@ fi
 # A private copy, so that rebuilding the workspace during a run does not pull
 # the binary from under the codegen target.
 mkdir -p target
-cp ../target/release/toyvm target/toyvm-under-fuzz
+cp ../target/x86_64-unknown-linux-gnu/release/toyvm target/toyvm-under-fuzz
 export TOYVM="$PWD/target/toyvm-under-fuzz"
 # No sanitizer: MMTk maps its heap at a fixed address (0x200_0000_0000) inside
 # AddressSanitizer's shadow gap, so an ASan build of any target that starts MMTk

@@ -34,10 +34,9 @@ impl Materializer {
         crate::thread::manager::set_frame_scanner(frames::scan_frames);
         let isa = build_isa(&options, options.opt_level)?;
         let ptr = isa.pointer_type();
-        let module = JITModule::new(JITBuilder::with_isa(
-            isa,
-            cranelift_module::default_libcall_names(),
-        ));
+        let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        builder.symbol_lookup_fn(Box::new(libcall_address));
+        let module = JITModule::new(builder);
         let ctx = module.make_context();
         let m: &'static Materializer = Box::leak(Box::new(Materializer {
             inner: Mutex::new(Inner {
@@ -770,5 +769,87 @@ impl EntryPoint {
         }
         let saved = thread.jit_segments().pop().unwrap_or(0);
         thread.frame_anchor[0].store(saved, Ordering::SeqCst);
+    }
+}
+
+/// The address of the C function a Cranelift libcall names (`memcpy`, `ceil`,
+/// `fma`, ...), as linked into this program: cranelift-jit's own lookup is
+/// `dlsym`, which finds nothing in a statically linked executable (the
+/// `toyvm` and `luavm` commands are; see `.cargo/config.toml`).
+fn libcall_address(name: &str) -> Option<*const u8> {
+    extern "C" {
+        fn ceil(x: f64) -> f64;
+        fn ceilf(x: f32) -> f32;
+        fn floor(x: f64) -> f64;
+        fn floorf(x: f32) -> f32;
+        fn trunc(x: f64) -> f64;
+        fn truncf(x: f32) -> f32;
+        fn nearbyint(x: f64) -> f64;
+        fn nearbyintf(x: f32) -> f32;
+        fn fma(x: f64, y: f64, z: f64) -> f64;
+        fn fmaf(x: f32, y: f32, z: f32) -> f32;
+    }
+    Some(match name {
+        "memcpy" => libc::memcpy as *const u8,
+        "memset" => libc::memset as *const u8,
+        "memmove" => libc::memmove as *const u8,
+        "memcmp" => libc::memcmp as *const u8,
+        "ceil" => ceil as *const u8,
+        "ceilf" => ceilf as *const u8,
+        "floor" => floor as *const u8,
+        "floorf" => floorf as *const u8,
+        "trunc" => trunc as *const u8,
+        "truncf" => truncf as *const u8,
+        "nearbyint" => nearbyint as *const u8,
+        "nearbyintf" => nearbyintf as *const u8,
+        "fma" => fma as *const u8,
+        "fmaf" => fmaf as *const u8,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::libcall_address;
+    use cranelift_codegen::ir::LibCall;
+
+    /// Every libcall that names a C function resolves without `dlsym`, to
+    /// that function.
+    #[test]
+    fn libcalls_resolve_to_the_linked_c_functions() {
+        let names = cranelift_module::default_libcall_names();
+        for lc in [
+            LibCall::CeilF32,
+            LibCall::CeilF64,
+            LibCall::FloorF32,
+            LibCall::FloorF64,
+            LibCall::TruncF32,
+            LibCall::TruncF64,
+            LibCall::NearestF32,
+            LibCall::NearestF64,
+            LibCall::FmaF32,
+            LibCall::FmaF64,
+            LibCall::Memcpy,
+            LibCall::Memset,
+            LibCall::Memmove,
+            LibCall::Memcmp,
+        ] {
+            assert!(libcall_address(&names(lc)).is_some(), "{lc:?}");
+        }
+        assert!(libcall_address("__cranelift_probestack").is_none());
+        let f64_of = |name: &str| {
+            let p = libcall_address(name).unwrap();
+            // SAFETY: `name` is a C function of one double returning one.
+            unsafe { std::mem::transmute::<*const u8, extern "C" fn(f64) -> f64>(p) }
+        };
+        assert_eq!(f64_of("ceil")(1.25), 2.0);
+        assert_eq!(f64_of("floor")(-1.25), -2.0);
+        assert_eq!(f64_of("trunc")(-1.75), -1.0);
+        assert_eq!(f64_of("nearbyint")(2.5), 2.0);
+        let p = libcall_address("fma").unwrap();
+        // SAFETY: `fma` takes three doubles and returns one.
+        let fma =
+            unsafe { std::mem::transmute::<*const u8, extern "C" fn(f64, f64, f64) -> f64>(p) };
+        assert_eq!(fma(2.0, 3.0, 1.0), 7.0);
     }
 }

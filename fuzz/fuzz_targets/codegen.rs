@@ -80,9 +80,19 @@ fuzz_target!(|data: &[u8]| {
         &["--interp", "--plan", plan, "--heap", "16M", "--gc-move"],
         &file,
     );
+    // Alternate the engine's tiers too: every function compiled on its first
+    // call, or the default (the main thread interprets first calls of
+    // functions without loops).
+    let calls_before_jit = if data.first().is_some_and(|b| b & 2 == 2) {
+        "0"
+    } else {
+        "1"
+    };
     let j = run(
         &[
             "--verify-clif",
+            "--calls-before-jit",
+            calls_before_jit,
             "--plan",
             plan,
             "--heap",

@@ -113,9 +113,9 @@ pub fn run(
     });
     let engine = opts.engine;
     let ahead = engine == Engine::Jit && opts.calls_before_jit > 0;
-    // Running ahead of the JIT, the main thread's limit is the interpreter's;
-    // each call of compiled code gets the JIT's below the interpreter's frames
-    // (see `Interp::invoke_jit`).
+    // Running ahead of the JIT, the main thread's limit leaves room for the
+    // interpreted frames as well; each call of compiled code gets the JIT's
+    // stack below the interpreter's frames (see `Interp::invoke_jit`).
     let toy_stack = main_toy_stack(opts.toy_stack, engine, opts.calls_before_jit);
     crate::jit::configure(opts.jit.clone());
     // A program that starts compiled sets the JIT up now (nothing here needs
@@ -204,14 +204,22 @@ pub fn main_thread_stack(
 }
 
 /// The Toy stack of the main thread (see [`RunOptions::calls_before_jit`]):
-/// the interpreter's when it runs ahead of the JIT.
+/// when the interpreter runs ahead of the JIT, the JIT's plus
+/// [`AHEAD_OF_JIT_STACK`] for the interpreted frames above compiled code.
 fn main_toy_stack(size: usize, engine: Engine, calls_before_jit: u32) -> usize {
     if engine == Engine::Jit && calls_before_jit > 0 {
-        toy_stack(size, Engine::Interp)
+        size.saturating_add(AHEAD_OF_JIT_STACK)
     } else {
         toy_stack(size, engine)
     }
 }
+
+/// The stack the interpreted frames of a main thread running ahead of the JIT
+/// may use: at most 64 frames of about 850 bytes, each in an expression that
+/// may nest thousands deep (a chain of calls as deep as the JIT's stack allows
+/// goes to the JIT after the 64th). Past it, StackOverflowError, as on the
+/// interpreter.
+pub const AHEAD_OF_JIT_STACK: usize = 16 << 20;
 
 /// How many times the JIT's stack the interpreter gets: one Toy call takes
 /// about 850 bytes of its (native, recursive) stack, 25 to 40 in JIT code.

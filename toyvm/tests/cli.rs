@@ -836,3 +836,28 @@ fn rethrowing_from_every_frame_walks_the_stack_once() {
     assert_eq!((icode, iout.as_str()), (code, out.as_str()));
     assert!(err.contains(&ierr), "{err}\n---\n{ierr}");
 }
+
+/// The main thread's stack is the JIT's `--stack` plus a fixed allowance for
+/// the interpreted frames (not the interpreter's 16 times `--stack`): the
+/// largest `--stack` still starts under a 4 GB address-space limit.
+#[test]
+fn the_largest_stack_starts_under_an_address_space_limit() {
+    let out = Command::new("sh")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 4000000 && exec {} --stack 1G examples/hello.toy",
+            env!("CARGO_BIN_EXE_toyvm")
+        ))
+        .output()
+        .expect("run sh");
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).as_ref()
+        ),
+        (Some(0), "hello, world\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

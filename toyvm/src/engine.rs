@@ -112,7 +112,7 @@ pub fn run(
         literals,
     });
     let engine = opts.engine;
-    let ahead = engine == Engine::Jit && opts.calls_before_jit > 0;
+    let ahead = ahead_of_jit(engine, opts.calls_before_jit);
     // Running ahead of the JIT, the main thread's limit leaves room for the
     // interpreted frames as well; each call of compiled code gets the JIT's
     // stack below the interpreter's frames (see `Interp::invoke_jit`).
@@ -121,10 +121,7 @@ pub fn run(
     // A program that starts compiled sets the JIT up now (nothing here needs
     // the heap: this overlaps with MMTk's initialization); one that starts on
     // the interpreter when its first function is compiled, if ever.
-    let jit = match engine {
-        Engine::Jit if !ahead => Some(crate::jit::ToyJit::get()),
-        _ => None,
-    };
+    let jit = (engine == Engine::Jit && !ahead).then(crate::jit::ToyJit::get_or_exit);
     let gc_stats = opts.gc_stats;
     let t = vmkit::attach("main").expect("attach main thread");
     set_stack_limit(&t, toy_stack);
@@ -133,11 +130,7 @@ pub fn run(
     let result = match (engine, jit) {
         (Engine::Interp, _) => Interp::new(sh, &t).run_main(),
         (Engine::Jit, None) => Interp::ahead_of_jit(sh, &t, opts.calls_before_jit).run_main(),
-        (Engine::Jit, Some(Ok(j))) => j.run_main(&t),
-        (Engine::Jit, Some(Err(e))) => {
-            eprintln!("toyvm: JIT setup failed: {e}");
-            std::process::exit(EXIT_INTERNAL)
-        }
+        (Engine::Jit, Some(j)) => j.run_main(&t),
     };
     if gc_stats && engine == Engine::Jit {
         // (all zero when the interpreter ran the whole program)
@@ -207,11 +200,17 @@ pub fn main_thread_stack(
 /// when the interpreter runs ahead of the JIT, the JIT's plus
 /// [`AHEAD_OF_JIT_STACK`] for the interpreted frames above compiled code.
 fn main_toy_stack(size: usize, engine: Engine, calls_before_jit: u32) -> usize {
-    if engine == Engine::Jit && calls_before_jit > 0 {
+    if ahead_of_jit(engine, calls_before_jit) {
         size.saturating_add(AHEAD_OF_JIT_STACK)
     } else {
         toy_stack(size, engine)
     }
+}
+
+/// Whether the main thread runs on the interpreter ahead of the JIT
+/// ([`Interp::ahead_of_jit`]).
+fn ahead_of_jit(engine: Engine, calls_before_jit: u32) -> bool {
+    engine == Engine::Jit && calls_before_jit > 0
 }
 
 /// The stack the interpreted frames of a main thread running ahead of the JIT

@@ -203,20 +203,9 @@ impl<'a> Interp<'a> {
         false
     }
 
-    /// The JIT, set up on first use; a JIT that cannot be set up ends the run.
-    fn jit(&self) -> &'static crate::jit::ToyJit {
-        match crate::jit::ToyJit::get() {
-            Ok(j) => j,
-            Err(e) => {
-                eprintln!("toyvm: JIT setup failed: {e}");
-                std::process::exit(crate::engine::EXIT_INTERNAL)
-            }
-        }
-    }
-
     /// Calls compiled `f` with the top `nparams` words of the stack.
     fn invoke_jit(&mut self, f: usize) -> R<u64> {
-        let jit = self.jit();
+        let jit = crate::jit::ToyJit::get_or_exit();
         let base = self.rs().len() - self.sh.prog.funcs[f].nparams;
         // Read after the last safepoint (the JIT's setup has none): the call
         // roots the references itself.
@@ -830,7 +819,7 @@ impl<'a> Interp<'a> {
     fn spawn(&mut self, f: usize, n: usize) -> R<()> {
         let engine = if self.tier.is_some() {
             // The thread will call compiled code: set the JIT up first.
-            self.jit();
+            crate::jit::ToyJit::get_or_exit();
             Engine::Jit
         } else {
             Engine::Interp

@@ -775,24 +775,28 @@ fn long_functions_compile_in_linear_time() {
 /// valgrind) the memory manager cannot reserve its address space: that is one
 /// clear line and exit status 3, never a panic; a program that never needs the
 /// heap still runs.
+/// Runs toyvm with the arguments `args` (words for `sh`) under `ulimit -v
+/// limit_kb`: exit status, stdout, stderr.
+fn toyvm_under_ulimit_v(limit_kb: u64, args: &str) -> (i32, String, String) {
+    let out = Command::new("sh")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {limit_kb} && exec {} {args}",
+            env!("CARGO_BIN_EXE_toyvm")
+        ))
+        .output()
+        .expect("run sh");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn a_virtual_memory_limit_is_a_clear_error() {
-    let run = |prog: &str, args: &str| {
-        let out = Command::new("sh")
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v 4194304 && exec {} {prog} {args}",
-                env!("CARGO_BIN_EXE_toyvm")
-            ))
-            .output()
-            .expect("run sh");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |prog: &str, args: &str| toyvm_under_ulimit_v(4194304, &format!("{prog} {args}"));
     let (code, out, err) = run("bench/programs/binarytrees/binarytrees.toy", "14");
     assert_eq!(code, 3, "{out}{err}");
     assert!(
@@ -842,22 +846,6 @@ fn rethrowing_from_every_frame_walks_the_stack_once() {
 /// largest `--stack` still starts under a 4 GB address-space limit.
 #[test]
 fn the_largest_stack_starts_under_an_address_space_limit() {
-    let out = Command::new("sh")
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v 4000000 && exec {} --stack 1G examples/hello.toy",
-            env!("CARGO_BIN_EXE_toyvm")
-        ))
-        .output()
-        .expect("run sh");
-    assert_eq!(
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).as_ref()
-        ),
-        (Some(0), "hello, world\n"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, out, err) = toyvm_under_ulimit_v(4000000, "--stack 1G examples/hello.toy");
+    assert_eq!((code, out.as_str()), (0, "hello, world\n"), "{err}");
 }

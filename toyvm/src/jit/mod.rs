@@ -136,6 +136,18 @@ impl ToyJit {
             .clone()
     }
 
+    /// [`ToyJit::get`], or the end of the run (exit status 70, one line
+    /// saying why) when the JIT cannot be set up on this machine.
+    pub fn get_or_exit() -> &'static ToyJit {
+        match Self::get() {
+            Ok(j) => j,
+            Err(e) => {
+                eprintln!("toyvm: JIT setup failed: {e}");
+                std::process::exit(crate::engine::EXIT_INTERNAL)
+            }
+        }
+    }
+
     fn setup(options: JitOptions) -> Result<&'static ToyJit, String> {
         let sh = shared();
         let mat = Materializer::new(options).map_err(|e| e.to_string())?;

@@ -1,7 +1,8 @@
 //! Objects allocated before MMTk is up.
 //!
-//! With [`crate::vm::start`], MMTk comes up on a helper thread (about 5-8 ms, most of
-//! it recording the state of 4M chunks of side metadata), and only once the heap
+//! With [`crate::vm::start`], MMTk comes up on a helper thread (about 1 ms; 8-10 ms
+//! before the vendored mmtk stopped writing a state byte for each of the 4M
+//! chunks of its side metadata's reservation, patch 10), and only once the heap
 //! is wanted: when an eighth of this region is used, or something does not fit
 //! in it. A thread that allocates meanwhile does not wait: its objects go to
 //! the early region, a small bump-allocated block of memory outside MMTk's spaces

@@ -644,6 +644,13 @@ pub fn live_bytes_in_last_gc<VM: VMBinding>(
     mmtk.state.live_bytes_in_last_gc.borrow().clone()
 }
 
+/// vmkit patch 10: how many state tables (8 KiB each, one per 32 GiB of
+/// address space MMTk reserved or mapped something in) the chunk-state mmapper
+/// has made.
+pub fn mmapper_state_tables() -> usize {
+    crate::util::heap::layout::mmapper_state_tables()
+}
+
 /// Return the starting address of the heap. *Note that currently MMTk uses
 /// a fixed address range as heap.*
 pub fn starting_heap_address() -> Address {

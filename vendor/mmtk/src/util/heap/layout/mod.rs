@@ -2,6 +2,8 @@ pub mod heap_parameters;
 pub mod vm_layout;
 
 mod mmapper;
+/// vmkit patch 10.
+pub(crate) use self::mmapper::csm::state_tables as mmapper_state_tables;
 pub use self::mmapper::Mmapper;
 
 mod map;

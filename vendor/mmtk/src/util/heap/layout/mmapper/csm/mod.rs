@@ -11,6 +11,15 @@ mod byte_map_storage;
 #[cfg(target_pointer_width = "64")]
 mod two_level_storage;
 
+/// vmkit patch 10: how many second-level state tables the chunk-state mmapper
+/// has made (64-bit; 0 where the storage is one flat map).
+pub(crate) fn state_tables() -> usize {
+    #[cfg(target_pointer_width = "64")]
+    return two_level_storage::slab_tables();
+    #[cfg(not(target_pointer_width = "64"))]
+    return 0;
+}
+
 #[cfg(target_pointer_width = "32")]
 type ChosenMapStateStorage = byte_map_storage::ByteMapStateStorage;
 #[cfg(target_pointer_width = "64")]

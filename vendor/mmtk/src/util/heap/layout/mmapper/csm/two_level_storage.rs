@@ -51,6 +51,15 @@ const MAX_SLABS: usize = 1 << LOG_MAX_SLABS;
 /// The slab type.  Each slab holds the `MapState` of multiple chunks.
 type Slab = [Atomic<MapState>; MMAP_CHUNKS_PER_SLAB];
 
+/// vmkit patch 10: slab tables made so far (each `MMAP_CHUNKS_PER_SLAB` bytes).
+static SLAB_TABLES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// vmkit patch 10: how many slab tables the chunk-state mmapper has made (each
+/// covers 32 GiB of address space and takes 8 KiB).
+pub fn slab_tables() -> usize {
+    SLAB_TABLES.load(Ordering::Relaxed)
+}
+
 /// A two-level implementation of `MapStateStorage`.
 ///
 /// It is essentially a lazily initialized array of [`Atomic<MapState>`].  Because it is designed to
@@ -61,6 +70,12 @@ type Slab = [Atomic<MapState>; MMAP_CHUNKS_PER_SLAB];
 pub struct TwoLevelStateStorage {
     /// Slabs
     slabs: Vec<OnceOptionBox<Slab>>,
+    /// vmkit patch 10: the state of every chunk of a slab that has no table.
+    /// A transition of a whole slab without a table to `Unmapped` or
+    /// `Quarantined` is recorded here instead of in a new table: the side
+    /// metadata's quarantined range covers about 15 TiB (473 slabs, 3.9 MB of
+    /// tables, all written) though a program maps a few MiB of it.
+    uniform: Vec<Atomic<MapState>>,
 }
 
 unsafe impl Send for TwoLevelStateStorage {}
@@ -79,7 +94,10 @@ impl MapStateStorage for TwoLevelStateStorage {
 
     fn get_state(&self, chunk: Address) -> MapState {
         let Some(slab) = self.slab_table(chunk) else {
-            return MapState::Unmapped;
+            return self
+                .uniform
+                .get(Self::slab_index(chunk))
+                .map_or(MapState::Unmapped, |u| u.load(Ordering::Relaxed));
         };
         slab[Self::in_slab_index(chunk)].load(Ordering::Relaxed)
     }
@@ -124,6 +142,46 @@ impl MapStateStorage for TwoLevelStateStorage {
             return Ok(());
         }
 
+        // vmkit patch 10: whole slabs without a table go through `uniform`, one
+        // call of `update_fn` each; the rest as before, by slab tables.
+        let limit = range.limit();
+        let mut low = range.start;
+        while low < limit {
+            let high = (low + MMAP_SLAB_BYTES)
+                .align_down(MMAP_SLAB_BYTES)
+                .min(limit);
+            let index = Self::slab_index(low);
+            let whole = low.is_aligned_to(MMAP_SLAB_BYTES) && high - low == MMAP_SLAB_BYTES;
+            if whole && self.slab_table(low).is_none() {
+                let state = self.uniform[index].load(Ordering::Relaxed);
+                let slab_range = ChunkRange::new_aligned(low, MMAP_SLAB_BYTES);
+                match update_fn(slab_range, state)? {
+                    Some(MapState::Mapped) => {
+                        let slab = self.get_or_allocate_slab_table(low);
+                        for slot in slab.iter() {
+                            slot.store(MapState::Mapped, Ordering::Relaxed);
+                        }
+                    }
+                    Some(new_state) => self.uniform[index].store(new_state, Ordering::Relaxed),
+                    None => {}
+                }
+            } else {
+                let part = ChunkRange::new_aligned(low, high - low);
+                self.transition_by_tables(part, &mut update_fn)?;
+            }
+            low = high;
+        }
+        Ok(())
+    }
+}
+
+impl TwoLevelStateStorage {
+    /// vmkit patch 10: the transition of `range` (within one slab) through its
+    /// slab table (made if missing), in groups of chunks of the same state.
+    fn transition_by_tables<F>(&self, range: ChunkRange, update_fn: &mut F) -> MmapResult<()>
+    where
+        F: FnMut(ChunkRange, MapState) -> MmapResult<Option<MapState>>,
+    {
         let mut slice_indices = Vec::new();
 
         self.foreach_slab_slice_for_write(range, |slice| {
@@ -163,11 +221,10 @@ impl TwoLevelStateStorage {
     pub fn new() -> Self {
         Self {
             slabs: new_zeroed_vec(MAX_SLABS),
+            uniform: (0..MAX_SLABS)
+                .map(|_| Atomic::new(MapState::Unmapped))
+                .collect(),
         }
-    }
-
-    fn new_slab() -> Slab {
-        std::array::from_fn(|_| Atomic::new(MapState::Unmapped))
     }
 
     fn slab_table(&self, addr: Address) -> Option<&Slab> {
@@ -185,7 +242,12 @@ impl TwoLevelStateStorage {
         // Note: We set both order_load and order_store to `Relaxed` because we never populate the
         // content of the slab before making the `OnceOptionBox` point to the new slab. For this
         // reason, the release-acquire relation is not needed here.
-        slot.get_or_init(Ordering::Relaxed, Ordering::Relaxed, Self::new_slab)
+        // vmkit patch 10: a new table starts with the slab's uniform state.
+        let state = self.uniform[index].load(Ordering::Relaxed);
+        slot.get_or_init(Ordering::Relaxed, Ordering::Relaxed, || {
+            SLAB_TABLES.fetch_add(1, Ordering::Relaxed);
+            std::array::from_fn(|_| Atomic::new(state))
+        })
     }
 
     fn slab_index(addr: Address) -> usize {

@@ -249,6 +249,12 @@ fn report_gc_stats() {
             "heap not started (max {} MiB)",
             vmkit::gc::total_bytes() >> 20
         ),
+        // MMTk came up (on its own thread, while the program ran) but nothing
+        // was ever allocated in it: no collection, nothing in use.
+        _ if st.collections == 0 && vmkit::gc::used_bytes() == 0 => format!(
+            "heap started, nothing allocated in it (max {} MiB)",
+            vmkit::gc::total_bytes() >> 20
+        ),
         Some(peak) => format!(
             "growing heap, at most {} MiB (max {} MiB)",
             peak >> 20,

@@ -752,8 +752,28 @@ fn rehash(t: &Thread, base: usize) -> Result<(), KeyError> {
         };
     if let Some(old) = old_array {
         // The array part's slice that stays, then the vanishing one (into
-        // the hash part, in order).
-        for i in 0..old_asize {
+        // the hash part, in order). The slice that stays is copied whole
+        // (the new part is fresh: nil where the old one had nil), unless
+        // the values are weak (a cleared one must read as nil); a table
+        // appended to one element at a time is rehashed at every power of
+        // two, and copying element by element made luavm's appends twice
+        // lua5.4's time.
+        let keep = if weak & WEAK_VALUES == 0 {
+            old_asize.min(asize)
+        } else {
+            0
+        };
+        if keep > 0 {
+            let a = get(tab, T_ARRAY).as_object().expect("an array part");
+            // SAFETY: `old` and `a` are live value arrays of at least `keep`
+            // elements (`old_asize` and `asize`), and every element of `old`
+            // is a value.
+            unsafe { t.copy_fields(a, elem(0), old, elem(0), keep) };
+            if let Some(last) = (0..keep).rev().find(|&i| !get(a, elem(i)).is_nil()) {
+                len = len.max(last + 1);
+            }
+        }
+        for i in keep..old_asize {
             let v = get(old, elem(i));
             if read_value(weak, v).is_nil() {
                 continue;

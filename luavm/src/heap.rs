@@ -437,6 +437,51 @@ pub fn new_string(t: &Thread, bytes: &[u8]) -> Result<Value, NoMemory> {
     Ok(Value::object(o))
 }
 
+/// `a .. b` of two strings, made in place: a long result is allocated at its
+/// size and the bytes of both copied into it (no intermediate buffer; `s = s
+/// .. x` in a loop copied each string three times, with a `malloc` and a
+/// `free`, and took 3.3 times lua5.4's time); a short one (interned) is
+/// assembled on the stack first.
+pub fn concat_strings(
+    t: &Thread,
+    a: ObjectReference,
+    b: ObjectReference,
+) -> Result<Value, NoMemory> {
+    let (la, lb) = (len(a), len(b));
+    let n = la + lb;
+    if n <= INTERN_MAX {
+        let mut buf = [0u8; INTERN_MAX];
+        buf[..la].copy_from_slice(str_bytes(a));
+        buf[la..n].copy_from_slice(str_bytes(b));
+        return new_string(t, &buf[..n]);
+    }
+    // The allocation may collect and move `a` and `b`: they wait on the root
+    // stack and are read back after it.
+    let mark = top(t);
+    push(t, Value::object(a));
+    push(t, Value::object(b));
+    let o = t.alloc_array(&STRING, n).map_err(|_| NoMemory);
+    let (a, b) = (at(t, mark), at(t, mark + 1));
+    roots(t).truncate(mark);
+    let o = o?;
+    let (a, b) = (
+        a.as_object().expect("a string"),
+        b.as_object().expect("a string"),
+    );
+    // SAFETY: `o` is a fresh string of `n` bytes; `a` and `b` are live strings
+    // of `la` and `lb` bytes (nothing allocated since they were read back), and
+    // none of the three overlaps another.
+    unsafe {
+        let dst = (o.to_raw_address() + ARRAY_DATA_OFFSET).to_mut_ptr::<u8>();
+        std::ptr::copy_nonoverlapping(str_bytes(a).as_ptr(), dst, la);
+        std::ptr::copy_nonoverlapping(str_bytes(b).as_ptr(), dst.add(la), lb);
+    }
+    if n <= SHORT_STRING {
+        str_hash(o);
+    }
+    Ok(Value::object(o))
+}
+
 /// A string object with these bytes, not interned.
 fn alloc_string(t: &Thread, bytes: &[u8]) -> Result<ObjectReference, NoMemory> {
     let o = t.alloc_array(&STRING, bytes.len()).map_err(|_| NoMemory)?;

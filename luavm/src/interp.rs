@@ -2265,6 +2265,12 @@ impl<'t> Interp<'t> {
     }
 
     fn concat(&mut self, f: &Frame, a: Value, b: Value, lhs: &Expr, rhs: &Expr) -> LResult<Value> {
+        if let (Some(x), Some(y)) = (as_str(a), as_str(b)) {
+            if len(x) + len(y) > 1 {
+                let r = heap::concat_strings(self.t, x, y);
+                return self.mem(r);
+            }
+        }
         let sa = self.concat_piece(a);
         let sb = self.concat_piece(b);
         match (sa, sb) {

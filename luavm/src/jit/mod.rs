@@ -1448,6 +1448,11 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
                 self.fx.b.ins().jump(head, &[]);
                 self.fx.b.switch_to_block(head);
                 self.line = *line;
+                if vars.len() <= 2 && vars.iter().all(|d| !d.captured) {
+                    let general = self.fx.b.create_block();
+                    self.ipairs_step(*hidden, vars, bodyb, general);
+                    self.fx.b.switch_to_block(general);
+                }
                 let mut args = self.head();
                 args.push(sp);
                 let r = self.call_host(self.h.forcall, &args)[0];
@@ -1486,6 +1491,51 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             }
         }
         Ok(())
+    }
+
+    /// One step of a generic `for` over `ipairs` inline: when the iterator
+    /// (hidden slot `hidden`) is the built-in `ipairs` iterator, its state a
+    /// table without a metatable (and so not weak), and the next index
+    /// within the array part, with a value that is not nil: the control and
+    /// the loop's variables (at most two, none captured) set, then `body`.
+    /// Anything else (the loop's end too) goes to `general`, the iterator's
+    /// call by the interpreter's rules (`for_step`).
+    fn ipairs_step(
+        &mut self,
+        hidden: u32,
+        vars: &[LocalDecl],
+        body: ir::Block,
+        general: ir::Block,
+    ) {
+        let iter = self.local_load(hidden);
+        let ipairs = LValue::builtin(crate::stdlib::index_of("ipairs_iter")).0 as i64;
+        let is_ipairs = self.fx.b.ins().icmp_imm_s(IntCC::Equal, iter, ipairs);
+        self.guard(is_ipairs, general);
+        let state = self.local_load(hidden + 1);
+        let tp = self.table_ptr(state, general);
+        let mt = self
+            .fx
+            .b
+            .ins()
+            .load(types::I64, fl(), tp, crate::heap::T_META as i32);
+        let no_mt = self.fx.b.ins().icmp_imm_s(IntCC::Equal, mt, NIL);
+        self.guard(no_mt, general);
+        let ctl = self.local_load(hidden + 2);
+        let is_int = self.is_int(ctl);
+        self.guard(is_int, general);
+        // The next index as a value: an index below the array part's length
+        // (under 2^47) plus one stays an inline integer.
+        let key = self.fx.b.ins().iadd_imm_s(ctl, 1);
+        let (_, addr) = self.array_slot(tp, key, general);
+        let v = self.fx.b.ins().load(types::I64, fl(), addr, 0);
+        let present = self.fx.b.ins().icmp_imm_s(IntCC::NotEqual, v, NIL);
+        self.guard(present, general);
+        self.local_store(hidden + 2, key);
+        self.local_store(vars[0].slot, key);
+        if let Some(d) = vars.get(1) {
+            self.local_store(d.slot, v);
+        }
+        self.fx.b.ins().jump(body, &[]);
     }
 
     fn set_local(&mut self, d: &LocalDecl, v: V) {

@@ -580,8 +580,10 @@ fn b_ipairs_iter(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
             Ok(v) => v,
             Err(crate::interp::IndexError::Thrown) => return Err(Thrown),
             Err(_) => {
+                // Raised inside the iterator (a C function in lua5.4): no
+                // position.
                 let tn = Interp::type_name(t);
-                return Err(it.throw_here(&format!("attempt to index a {tn} value")));
+                return Err(it.throw_msg(&format!("attempt to index a {tn} value")));
             }
         },
     };

@@ -69,6 +69,27 @@ fn array_cap(tab: ObjectReference) -> usize {
     get(tab, T_ARRAY).as_object().map_or(0, heap::len)
 }
 
+/// `table.insert(tab, v)` when it is a store into the array part's free room:
+/// `tab` has no metatable (no `__len`, `__newindex`, weakness), no holes below
+/// its length, room after it in the array part, no inline cache relies on it,
+/// and `v` is not nil. Stores `v` at `#tab + 1` and says so; else changes
+/// nothing (the caller takes `table.insert`'s general path). Never allocates.
+pub fn try_append(t: &Thread, tab: ObjectReference, v: Value) -> bool {
+    if v.is_nil() || metatable(tab).is_some() || heap::has_holes(tab) || heap::is_proto(tab) {
+        return false;
+    }
+    let n = array_len(tab);
+    let Some(a) = get(tab, T_ARRAY).as_object() else {
+        return false;
+    };
+    if n >= heap::len(a) {
+        return false;
+    }
+    set(t, a, elem(n), v);
+    set_word(tab, T_ARRAY_LEN, n as u64 + 1);
+    true
+}
+
 /// Nodes of the hash part of `tab` (0 without one).
 #[inline]
 fn hsize(tab: ObjectReference) -> usize {

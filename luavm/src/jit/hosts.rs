@@ -247,6 +247,7 @@ pub extern "C" fn h_call(
 /// The built-ins [`h_fastcall`] runs, by index (filled at the first call).
 struct FastBuiltins {
     setmetatable: u32,
+    tinsert: u32,
     assert: u32,
     sqrt: u32,
     abs: u32,
@@ -257,6 +258,7 @@ fn fast_builtins() -> &'static FastBuiltins {
     static F: std::sync::OnceLock<FastBuiltins> = std::sync::OnceLock::new();
     F.get_or_init(|| FastBuiltins {
         setmetatable: crate::stdlib::index_of("setmetatable"),
+        tinsert: crate::stdlib::index_of("insert"),
         assert: crate::stdlib::index_of("assert"),
         sqrt: crate::stdlib::index_of("sqrt"),
         abs: crate::stdlib::index_of("abs"),
@@ -267,7 +269,8 @@ fn fast_builtins() -> &'static FastBuiltins {
 /// The common cases of a few built-ins called from compiled code, without
 /// the interpreter's call machinery: `setmetatable(t, mt)` of a table with no
 /// protected metatable and a metatable without `__gc` or `__mode`,
-/// `assert(v, ...)` of a true `v`, `math.sqrt(x)`, `math.abs(x)` and
+/// `table.insert(t, v)` into the free room of a plain table's array part
+/// ([`table::try_append`]), `assert(v, ...)` of a true `v`, `math.sqrt(x)`, `math.abs(x)` and
 /// `math.floor(x)` of a number (an integer result held inline). The callee `fv`
 /// and its `nargs` arguments are at the stack address `at` (a frame's
 /// temporaries). Returns results + 1 (left at `at`), or 0 when the case is not
@@ -305,6 +308,12 @@ pub extern "C" fn h_fastcall(t: &Thread, at: u64, nargs: u64, fv: u64) -> u64 {
         table::set_metatable(t, tab, mt);
         put(0, arg(0));
         return 2;
+    }
+    if b == f.tinsert && nargs == 2 {
+        return match as_table(arg(0)) {
+            Some(tab) if table::try_append(t, tab, arg(1)) => 1,
+            _ => 0,
+        };
     }
     if b == f.assert && (1..=4).contains(&nargs) && !arg(0).is_falsy() {
         for i in 0..nargs {

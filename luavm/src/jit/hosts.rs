@@ -244,6 +244,21 @@ pub extern "C" fn h_call(
     })
 }
 
+/// The order of two strings `a` and `b` (values), by their bytes, as the
+/// interpreter's `<` orders them (lua5.4's `strcoll` in the C locale): 0 when
+/// `a` comes first, 1 when they are equal, 2 when `b` does. Compiled code's
+/// comparisons of two strings call it. Neither allocates nor runs Lua code.
+pub extern "C" fn h_strcmp(_t: &Thread, a: u64, b: u64) -> u64 {
+    let (Some(a), Some(b)) = (Value(a).as_object(), Value(b).as_object()) else {
+        unreachable!("compiled code compares two strings")
+    };
+    match crate::heap::str_bytes(a).cmp(crate::heap::str_bytes(b)) {
+        std::cmp::Ordering::Less => 0,
+        std::cmp::Ordering::Equal => 1,
+        std::cmp::Ordering::Greater => 2,
+    }
+}
+
 /// The built-ins [`h_fastcall`] runs, by index (filled at the first call).
 struct FastBuiltins {
     setmetatable: u32,

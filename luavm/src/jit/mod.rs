@@ -125,6 +125,7 @@ struct Hosts {
     tsetpos: HostId,
     varargs: HostId,
     fastcall: HostId,
+    strcmp: HostId,
     /// The value stack's base address and the address of its length word,
     /// and the same of the call-site buffer: fixed once made (before the
     /// first call), read here on the Lua thread so that code generation on
@@ -414,6 +415,7 @@ impl Jit {
             tsetpos: reg("lua_tsetpos", 7, 1, h_tsetpos as *const u8, true)?,
             varargs: reg("lua_varargs", 5, 1, h_varargs as *const u8, false)?,
             fastcall: reg("lua_fastcall", 3, 1, h_fastcall as *const u8, false)?,
+            strcmp: reg("lua_strcmp", 2, 1, h_strcmp as *const u8, false)?,
             stack_base: crate::stack::base_address() as i64,
             stack_len: crate::stack::len_address() as i64,
             stack_limit: crate::stack::limit_address() as i64,
@@ -1154,7 +1156,8 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
     /// Calls a host; then the locals are read from their slots again, unless
     /// the host is one that neither collects nor writes the value stack.
     fn call_host(&mut self, h: HostId, args: &[V]) -> Vec<V> {
-        let quiet = h == self.h.lookup || h == self.h.ret || h == self.h.fastcall;
+        let quiet =
+            h == self.h.lookup || h == self.h.ret || h == self.h.fastcall || h == self.h.strcmp;
         if !quiet {
             self.spill_temps();
         }
@@ -3642,6 +3645,42 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let unequal = self.fx.b.ins().band(known, differ);
             let v = self.iconst(if op == Eq { FALSE } else { TRUE });
             self.fx.b.ins().brif(unequal, done, &[v.into()], slow, &[]);
+            let after = self.fx.b.create_block();
+            self.fx.b.switch_to_block(after);
+        }
+        if matches!(op, Lt | Le | Gt | Ge) {
+            // Two strings: the order of their bytes, by a plain call
+            // (`hosts::h_strcmp`: no frame, nothing collected).
+            let ra = self.is_ref(a);
+            let rb = self.is_ref(b);
+            let both = self.fx.b.ins().band(ra, rb);
+            self.guard(both, slow);
+            let pa = self.unbox_ptr(a);
+            let pb = self.unbox_ptr(b);
+            let ia = self.fx.b.ins().uload32(fl(), pa, 0);
+            let ib = self.fx.b.ins().uload32(fl(), pb, 0);
+            let sid = crate::heap::kind_id(crate::heap::Kind::Str) as i64;
+            let sa = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ia, sid);
+            let sb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ib, sid);
+            let strs = self.fx.b.ins().band(sa, sb);
+            self.guard(strs, slow);
+            let r = self.call_host(self.h.strcmp, &[a, b])[0];
+            let c = match op {
+                Lt => self.fx.b.ins().icmp_imm_s(IntCC::Equal, r, 0),
+                Le => self
+                    .fx
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, r, 1),
+                Gt => self.fx.b.ins().icmp_imm_s(IntCC::Equal, r, 2),
+                _ => self
+                    .fx
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, r, 1),
+            };
+            let v = self.bool_value(c);
+            self.fx.b.ins().jump(done, &[v.into()]);
             let after = self.fx.b.create_block();
             self.fx.b.switch_to_block(after);
         }

@@ -3627,15 +3627,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let rb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, tb, 0xFFFC);
             let both = self.fx.b.ins().band(ra, rb);
             self.guard(both, slow);
-            let pa = self.unbox_ptr(a);
-            let pb = self.unbox_ptr(b);
-            let ia = self.fx.b.ins().uload32(fl(), pa, 0);
-            let ib = self.fx.b.ins().uload32(fl(), pb, 0);
-            let sid = crate::heap::kind_id(crate::heap::Kind::Str) as i64;
-            let sa = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ia, sid);
-            let sb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ib, sid);
-            let strs = self.fx.b.ins().band(sa, sb);
-            self.guard(strs, slow);
+            let (pa, pb) = self.both_strings(a, b, slow);
             let ha = self.fx.b.ins().uload32(fl(), pa, 4);
             let hb = self.fx.b.ins().uload32(fl(), pb, 4);
             let za = self.fx.b.ins().icmp_imm_s(IntCC::NotEqual, ha, 0);
@@ -3655,15 +3647,7 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
             let rb = self.is_ref(b);
             let both = self.fx.b.ins().band(ra, rb);
             self.guard(both, slow);
-            let pa = self.unbox_ptr(a);
-            let pb = self.unbox_ptr(b);
-            let ia = self.fx.b.ins().uload32(fl(), pa, 0);
-            let ib = self.fx.b.ins().uload32(fl(), pb, 0);
-            let sid = crate::heap::kind_id(crate::heap::Kind::Str) as i64;
-            let sa = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ia, sid);
-            let sb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ib, sid);
-            let strs = self.fx.b.ins().band(sa, sb);
-            self.guard(strs, slow);
+            self.both_strings(a, b, slow);
             let r = self.call_host(self.h.strcmp, &[a, b])[0];
             let c = match op {
                 Lt => self.fx.b.ins().icmp_imm_s(IntCC::Equal, r, 0),
@@ -3691,6 +3675,21 @@ impl<'f, 'a, 'b> Cg<'f, 'a, 'b> {
         self.fx.b.ins().jump(done, &[v.into()]);
         self.fx.b.switch_to_block(done);
         self.fx.b.block_params(done)[0]
+    }
+
+    /// The addresses of references `a` and `b` when both are strings; a jump
+    /// to `slow` otherwise.
+    fn both_strings(&mut self, a: V, b: V, slow: ir::Block) -> (V, V) {
+        let pa = self.unbox_ptr(a);
+        let pb = self.unbox_ptr(b);
+        let ia = self.fx.b.ins().uload32(fl(), pa, 0);
+        let ib = self.fx.b.ins().uload32(fl(), pb, 0);
+        let sid = crate::heap::kind_id(crate::heap::Kind::Str) as i64;
+        let sa = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ia, sid);
+        let sb = self.fx.b.ins().icmp_imm_s(IntCC::Equal, ib, sid);
+        let strs = self.fx.b.ins().band(sa, sb);
+        self.guard(strs, slow);
+        (pa, pb)
     }
 
     /// A condition as an `i8` (comparisons without making a boolean value).

@@ -263,6 +263,7 @@ pub extern "C" fn h_strcmp(_t: &Thread, a: u64, b: u64) -> u64 {
 struct FastBuiltins {
     setmetatable: u32,
     tinsert: u32,
+    select: u32,
     assert: u32,
     sqrt: u32,
     abs: u32,
@@ -274,6 +275,7 @@ fn fast_builtins() -> &'static FastBuiltins {
     F.get_or_init(|| FastBuiltins {
         setmetatable: crate::stdlib::index_of("setmetatable"),
         tinsert: crate::stdlib::index_of("insert"),
+        select: crate::stdlib::index_of("select"),
         assert: crate::stdlib::index_of("assert"),
         sqrt: crate::stdlib::index_of("sqrt"),
         abs: crate::stdlib::index_of("abs"),
@@ -285,7 +287,7 @@ fn fast_builtins() -> &'static FastBuiltins {
 /// the interpreter's call machinery: `setmetatable(t, mt)` of a table with no
 /// protected metatable and a metatable without `__gc` or `__mode`,
 /// `table.insert(t, v)` into the free room of a plain table's array part
-/// ([`table::try_append`]), `assert(v, ...)` of a true `v`, `math.sqrt(x)`, `math.abs(x)` and
+/// ([`table::try_append`]), `select('#', ...)` and `select(n, ...)`, `assert(v, ...)` of a true `v`, `math.sqrt(x)`, `math.abs(x)` and
 /// `math.floor(x)` of a number (an integer result held inline). The callee `fv`
 /// and its `nargs` arguments are at the stack address `at` (a frame's
 /// temporaries). Returns results + 1 (left at `at`), or 0 when the case is not
@@ -323,6 +325,32 @@ pub extern "C" fn h_fastcall(t: &Thread, at: u64, nargs: u64, fv: u64) -> u64 {
         table::set_metatable(t, tab, mt);
         put(0, arg(0));
         return 2;
+    }
+    if b == f.select && nargs >= 1 {
+        // `select('#', ...)` and `select(n, ...)` of an inline integer `n`
+        // (errors, and an `n` to convert, by the general path).
+        let count = nargs - 1;
+        if crate::heap::as_str(arg(0)).is_some_and(|s| crate::heap::str_bytes(s) == b"#") {
+            put(
+                0,
+                Value::small_int(count as i64).expect("an argument count"),
+            );
+            return 2;
+        }
+        let Some(n) = arg(0).as_small_int() else {
+            return 0;
+        };
+        let start = match n {
+            0 => return 0,
+            n if n < 0 && n.unsigned_abs() > count => return 0,
+            n if n < 0 => count - n.unsigned_abs(),
+            n => (n as u64 - 1).min(count),
+        };
+        // Each result moves down to its place (`i - start < 1 + i`).
+        for i in start..count {
+            put(i - start, arg(1 + i));
+        }
+        return count - start + 1;
     }
     if b == f.tinsert && nargs == 2 {
         return match as_table(arg(0)) {

@@ -252,7 +252,7 @@ pub extern "C" fn h_strcmp(_t: &Thread, a: u64, b: u64) -> u64 {
     let (Some(a), Some(b)) = (Value(a).as_object(), Value(b).as_object()) else {
         unreachable!("compiled code compares two strings")
     };
-    match crate::heap::str_bytes(a).cmp(crate::heap::str_bytes(b)) {
+    match str_bytes(a).cmp(str_bytes(b)) {
         std::cmp::Ordering::Less => 0,
         std::cmp::Ordering::Equal => 1,
         std::cmp::Ordering::Greater => 2,
@@ -330,21 +330,18 @@ pub extern "C" fn h_fastcall(t: &Thread, at: u64, nargs: u64, fv: u64) -> u64 {
         // `select('#', ...)` and `select(n, ...)` of an inline integer `n`
         // (errors, and an `n` to convert, by the general path).
         let count = nargs - 1;
-        if crate::heap::as_str(arg(0)).is_some_and(|s| crate::heap::str_bytes(s) == b"#") {
+        if as_str(arg(0)).is_some_and(|s| str_bytes(s) == b"#") {
             put(
                 0,
                 Value::small_int(count as i64).expect("an argument count"),
             );
             return 2;
         }
-        let Some(n) = arg(0).as_small_int() else {
+        let Some(start) = arg(0)
+            .as_small_int()
+            .and_then(|n| crate::stdlib::select_start(n, count))
+        else {
             return 0;
-        };
-        let start = match n {
-            0 => return 0,
-            n if n < 0 && n.unsigned_abs() > count => return 0,
-            n if n < 0 => count - n.unsigned_abs(),
-            n => (n as u64 - 1).min(count),
         };
         // Each result moves down to its place (`i - start < 1 + i`).
         for i in start..count {

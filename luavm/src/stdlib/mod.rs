@@ -640,22 +640,26 @@ fn b_select(it: &mut Interp<'_>, a: Args) -> LResult<usize> {
         return ret(it, v);
     }
     let n = check_int(it, a, 0, "select")?;
-    let count = a.n as i64 - 1;
-    let start = if n < 0 {
-        if -n > count {
-            return Err(arg_error(it, 0, "select", "index out of range"));
-        }
-        count + n
-    } else if n == 0 {
+    let count = a.n as u64 - 1;
+    let Some(start) = select_start(n, count) else {
         return Err(arg_error(it, 0, "select", "index out of range"));
-    } else {
-        (n - 1).min(count)
     };
     for i in start..count {
         let v = a.get(it, 1 + i as usize);
         push(it.t, v);
     }
     Ok((count - start) as usize)
+}
+
+/// The first of `count` arguments `select(n, ...)` returns (0-based), or
+/// `None` when `n` is out of range: 0, or below `-count` (`math.mininteger`
+/// included). Shared by [`b_select`] and compiled code's fast call.
+pub(crate) fn select_start(n: i64, count: u64) -> Option<u64> {
+    match n {
+        0 => None,
+        n if n < 0 => count.checked_sub(n.unsigned_abs()),
+        n => Some((n as u64 - 1).min(count)),
+    }
 }
 
 fn b_error(it: &mut Interp<'_>, a: Args) -> LResult<usize> {

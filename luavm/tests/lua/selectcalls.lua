@@ -22,3 +22,9 @@ print((select(2, "x", "y", "z")))
 local s = 0
 for i = 1, 100 do s = s + select("#", i, i, i) + select(2, i, i * 2) end
 print(s)
+-- Indices at the integers' ends (math.mininteger's negation overflows).
+print(pcall(select, math.mininteger, 1, 2))
+print(pcall(g, math.mininteger, "a"))
+print(select("#", g(math.maxinteger, "a", "b")))
+print(pcall(g, -(1 << 40), "a"))
+print(g(1 << 40, "a"))

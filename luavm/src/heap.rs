@@ -429,12 +429,16 @@ pub fn new_string(t: &Thread, bytes: &[u8]) -> Result<Value, NoMemory> {
         return Ok(Value::object(o));
     }
     let o = alloc_string(t, bytes)?;
-    // Strings up to SHORT_STRING bytes get their hash now: compiled code
-    // compares it before the bytes.
-    if bytes.len() <= SHORT_STRING {
+    hash_if_short(o);
+    Ok(Value::object(o))
+}
+
+/// A new string (not interned) of up to [`SHORT_STRING`] bytes gets its hash
+/// now: compiled code compares it before the bytes.
+fn hash_if_short(o: ObjectReference) {
+    if len(o) <= SHORT_STRING {
         str_hash(o);
     }
-    Ok(Value::object(o))
 }
 
 /// `a .. b` of two strings, made in place: a long result is allocated at its
@@ -476,9 +480,7 @@ pub fn concat_strings(
         std::ptr::copy_nonoverlapping(str_bytes(a).as_ptr(), dst, la);
         std::ptr::copy_nonoverlapping(str_bytes(b).as_ptr(), dst.add(la), lb);
     }
-    if n <= SHORT_STRING {
-        str_hash(o);
-    }
+    hash_if_short(o);
     Ok(Value::object(o))
 }
 
